@@ -1,0 +1,86 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { checkDispatchOutput, correctiveMessage, dispatchProtocol, type DispatchableAgent } from '../scripts/lib/dispatch-decision.js';
+
+const agents: DispatchableAgent[] = [
+  { name: 'dispatch', description: 'chooses', args: [] },
+  { name: 'plan', description: 'plans an issue', args: [{ name: 'issue', description: 'issue path', required: true }] },
+  {
+    name: 'implement',
+    description: 'implements an issue',
+    args: [
+      { name: 'issue', description: 'issue path', required: true },
+      { name: 'note', description: 'extra hint', required: false },
+    ],
+  },
+  { name: 'audit', description: 'audits', args: [] },
+];
+
+const block = (...lines: string[]) => `Reasoning here.\n<dispatch>\n${lines.join('\n')}\n</dispatch>\n`;
+
+const valid: [string, string, unknown][] = [
+  ['an agent with its required arg', block('agent: plan', 'issue: issues/a.md'), { kind: 'run', agent: 'plan', args: { issue: 'issues/a.md' } }],
+  ['an optional arg may be given', block('agent: implement', 'issue: review/b.md', 'note: be brief'), { kind: 'run', agent: 'implement', args: { issue: 'review/b.md', note: 'be brief' } }],
+  ['values may contain colons', block('agent: plan', 'issue: issues/a.md: the one about x: y'), { kind: 'run', agent: 'plan', args: { issue: 'issues/a.md: the one about x: y' } }],
+  ['an agent with no args', block('agent: audit'), { kind: 'run', agent: 'audit', args: {} }],
+  ['sleep with a reason', block('sleep: 2 plans wait in review/'), { kind: 'sleep', reason: '2 plans wait in review/' }],
+  ['the last of two blocks counts', `${block('agent: audit')}then\n${block('agent: plan', 'issue: issues/z.md')}`, { kind: 'run', agent: 'plan', args: { issue: 'issues/z.md' } }],
+  ['a shell-looking value is kept as plain text', block('agent: plan', 'issue: $(touch /tmp/pwned)'), { kind: 'run', agent: 'plan', args: { issue: '$(touch /tmp/pwned)' } }],
+];
+
+for (const [name, text, expected] of valid) {
+  test(`valid: ${name}`, () => {
+    const r = checkDispatchOutput(text, agents);
+    assert.is(r.kind, 'valid', JSON.stringify(r));
+    if (r.kind !== 'valid') return;
+    const { reasoning, ...decision } = r.decision;
+    assert.equal(decision, expected);
+    assert.is(reasoning.startsWith('Reasoning here.'), true);
+  });
+}
+
+const invalid: [string, string, RegExp][] = [
+  ['no block', 'I think we should plan issues/a.md.', /no <dispatch>/],
+  ['two blocks where the last is invalid', `${block('agent: audit')}${block('agent: nope')}`, /no agent named "nope"/],
+  ['agent: dispatch', block('agent: dispatch'), /cannot choose itself/],
+  ['unknown agent', block('agent: deploy'), /no agent named "deploy"/],
+  ['a path as agent name', block('agent: ../../x'), /no agent named "\.\.\/\.\.\/x"/],
+  ['missing required arg', block('agent: plan'), /needs argument "issue"/],
+  ['undeclared arg', block('agent: plan', 'issue: a.md', 'force: yes'), /has no argument "force"/],
+  ['a value with a newline', block('agent: plan', 'issue: issues/a.md', 'and then some more text'), /line 3 .* not "key: value"/],
+  ['a 5,000-character value', block('agent: plan', `issue: ${'x'.repeat(5000)}`), /longer than 1000/],
+  ['an empty value', block('agent: plan', 'issue:'), /"issue" is empty/],
+  ['a duplicate key', block('agent: plan', 'issue: a', 'issue: b'), /more than once/],
+  ['sleep mixed with an agent', block('sleep: tired', 'agent: plan'), /only "sleep: <reason>"/],
+  ['no agent and no sleep', block('issue: a.md'), /names no agent/],
+  ['an empty block', block(), /empty/],
+];
+
+for (const [name, text, pattern] of invalid) {
+  test(`invalid: ${name}`, () => {
+    const r = checkDispatchOutput(text, agents);
+    assert.is(r.kind, 'invalid');
+    if (r.kind !== 'invalid') return;
+    assert.match(r.problems.join('\n'), pattern);
+  });
+}
+
+test('the corrective message says what was wrong and shows agents, arguments and an example', () => {
+  const msg = correctiveMessage(['there is no agent named "deploy"'], agents);
+  assert.match(msg, /no agent named "deploy"/);
+  assert.match(msg, /- plan: plans an issue/);
+  assert.match(msg, /issue \(required\): issue path/);
+  assert.match(msg, /note \(optional\)/);
+  assert.match(msg, /<dispatch>\nagent: plan\nissue: <issue path>\n<\/dispatch>/);
+  assert.not.match(msg, /- dispatch:/);
+});
+
+test('the protocol lists every agent but dispatch and states the rules', () => {
+  const text = dispatchProtocol(agents);
+  for (const name of ['plan', 'implement', 'audit']) assert.match(text, new RegExp(`- ${name}:`));
+  assert.not.match(text, /- dispatch:/);
+  assert.match(text, /split at the first colon/);
+  assert.match(text, /sleep: <one-line reason/);
+});
+
+test.run();

@@ -1,0 +1,58 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { covenRef, discardSavedChanges, saveUncommittedWork } from '../scripts/lib/save-work.js';
+import { commitFile, sh, tempRepo } from './helpers/repo.js';
+
+test('uncommitted, staged and untracked changes are saved under refs/coven without touching the branch', async () => {
+  const repo = await tempRepo();
+  await commitFile(repo, 'a.txt', 'one\n');
+  const head = await sh(repo, 'rev-parse', 'HEAD');
+  writeFileSync(join(repo, 'a.txt'), 'two\n');
+  writeFileSync(join(repo, 'new.txt'), 'untracked\n');
+  writeFileSync(join(repo, 'staged.txt'), 'staged\n');
+  await sh(repo, 'add', 'staged.txt');
+  const ref = covenRef('wip', 'brave-otter', new Date('2026-01-02T03:04:05.678Z'));
+  assert.is(ref, 'refs/coven/wip/brave-otter/20260102T030405Z');
+  const r = await saveUncommittedWork(repo, ref, 'wip');
+  assert.is(r.kind, 'saved');
+  if (r.kind !== 'saved') return;
+  assert.equal(r.files.sort(), ['a.txt', 'new.txt', 'staged.txt']);
+  assert.is(await sh(repo, 'rev-parse', 'HEAD'), head);
+  assert.is(await sh(repo, 'show', `${ref}:a.txt`), 'two');
+  assert.is(await sh(repo, 'show', `${ref}:new.txt`), 'untracked');
+  assert.is(await sh(repo, 'rev-parse', `${ref}^`), head);
+  // the worktree and the index are as they were
+  assert.is(readFileSync(join(repo, 'a.txt'), 'utf8'), 'two\n');
+  assert.match(await sh(repo, 'status', '--porcelain'), /\?\? new.txt/);
+  assert.match(await sh(repo, 'status', '--porcelain'), /A  staged.txt/);
+
+  await discardSavedChanges(repo, r);
+  assert.is(await sh(repo, 'status', '--porcelain'), '');
+  assert.is(existsSync(join(repo, 'new.txt')), false);
+});
+
+test('a clean worktree saves nothing', async () => {
+  const repo = await tempRepo();
+  const r = await saveUncommittedWork(repo, 'refs/coven/wip/x/1', 'wip');
+  assert.is(r.kind, 'clean');
+  assert.is((await sh(repo, 'for-each-ref', 'refs/coven')).length, 0);
+});
+
+test('ignored files are neither saved nor removed', async () => {
+  const repo = await tempRepo();
+  await commitFile(repo, '.gitignore', 'cache/\n');
+  writeFileSync(join(repo, 'x.txt'), 'x');
+  await sh(repo, 'status');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(repo, 'cache'));
+  writeFileSync(join(repo, 'cache', 'big'), 'keep me');
+  const r = await saveUncommittedWork(repo, 'refs/coven/wip/x/2', 'wip');
+  assert.is(r.kind, 'saved');
+  if (r.kind === 'saved') assert.equal(r.files, ['x.txt']);
+  await discardSavedChanges(repo, r);
+  assert.is(readFileSync(join(repo, 'cache', 'big'), 'utf8'), 'keep me');
+});
+
+test.run();

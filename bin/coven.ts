@@ -12,6 +12,7 @@ interface Command {
 
 const commands: Record<string, Command> = {
   agents: { summary: 'list the agents in .coven/agents and any invalid agent files', load: () => import('../scripts/list-agents.js') },
+  issues: { summary: 'list issues/*.md and review/*.md: path, state, priority, title', load: () => import('../scripts/list-issues.js') },
   spawn: { summary: 'create a worker branch and worktree from the main branch', load: () => import('../scripts/spawn-worktree.js') },
   land: { summary: "put this worktree's commits on the main branch", load: () => import('../scripts/land-worktree.js') },
 };

@@ -1,5 +1,93 @@
-// list-agents — placeholder until implemented.
-export async function main(_argv: string[]): Promise<number> {
-  process.stderr.write('coven: not implemented yet\n');
+#!/usr/bin/env node
+// list-agents — `coven agents`: the agents of this worktree (.coven/agents/*.md) with
+// their arguments, then every invalid agent file and what is wrong with it.
+//
+//   args:   --json         print {agents, invalid, warnings} as JSON instead
+//           --dir <path>   look at the worktree containing <path> (default: cwd)
+//   prints: the catalog (as dispatch sees it), invalid files, warnings
+//   exit:   0 every agent file is valid · 1 some file is invalid (the valid ones are
+//           still listed) · 2 not inside a git worktree · 64 bad usage
+
+import minimist from 'minimist';
+import { resolve } from 'node:path';
+import { findRepo } from './lib/git.js';
+import { formatAgentCatalog, formatFileProblem, loadRegistry, type Registry } from './lib/agent-registry.js';
+import { runAsEntry } from './lib/entry.js';
+import { formatProblem } from './lib/problem.js';
+
+const help = `usage: coven agents [--json] [--dir <worktree>]
+
+Lists the agents in .coven/agents/*.md of the worktree you are in, with their
+arguments, then every invalid agent file with the reason.
+
+  --json          print {"agents": [...], "invalid": [...], "warnings": [...]}
+  --dir <path>    use the worktree containing <path> instead of the current one
+
+exit: 0 all agent files valid · 1 at least one invalid file · 2 not in a git
+      worktree · 64 bad usage
+`;
+
+export type AgentsLookup = { kind: 'registry'; registry: Registry } | { kind: 'not-a-repo'; dir: string };
+
+/** Loads the registry of the worktree containing `dir`. */
+export async function agentsOf(dir: string): Promise<AgentsLookup> {
+  const repo = await findRepo(dir);
+  if (repo.kind !== 'repo') return { kind: 'not-a-repo', dir };
+  return { kind: 'registry', registry: await loadRegistry(repo.paths.toplevel) };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = minimist(argv, { boolean: ['json', 'help'], string: ['dir'], alias: { h: 'help' } });
+  if (args.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const unknown = Object.keys(args).filter((k) => !['_', 'json', 'help', 'h', 'dir'].includes(k));
+  if (unknown.length > 0 || args._.length > 0 || (args.dir !== undefined && (typeof args.dir !== 'string' || args.dir === ''))) {
+    process.stderr.write(`coven agents: unexpected ${unknown.length > 0 ? `option --${unknown[0]}` : args._.length > 0 ? `argument '${String(args._[0])}'` : '--dir without a path'}\n\n${help}`);
+    return 64;
+  }
+  const dir = resolve(typeof args.dir === 'string' ? args.dir : process.cwd());
+  const found = await agentsOf(dir);
+  if (found.kind === 'not-a-repo') {
+    process.stderr.write(
+      formatProblem({ what: `${found.dir} is not inside a git worktree, so there are no agents to list.`, next: ['cd into your repository (or pass --dir <worktree>) and run: coven agents'] }) + '\n',
+    );
+    return 2;
+  }
+  const { registry } = found;
+  if (args.json) {
+    process.stdout.write(JSON.stringify({ agents: registry.agents, invalid: registry.invalid, warnings: registry.warnings }, null, 2) + '\n');
+  } else {
+    process.stdout.write(formatListing(registry));
+  }
+  if (registry.invalid.length === 0) return 0;
+  if (!args.json) {
+    const files = new Set(registry.invalid.map((p) => p.file)).size;
+    process.stderr.write(
+      formatProblem({
+        what: `${files} agent file${files === 1 ? ' is' : 's are'} invalid; dispatch will not offer ${files === 1 ? 'it' : 'them'}.`,
+        kept: 'Nothing was changed; the valid agents above still work.',
+        next: ['fix the file(s) listed above, then check again: coven agents'],
+      }) + '\n',
+    );
+  }
   return 1;
 }
+
+/** The human listing: catalog, then invalid files, then warnings. */
+export function formatListing(registry: Registry): string {
+  const out: string[] = [`agents in ${registry.dir} (${registry.agents.length}):`];
+  if (registry.agents.length > 0) out.push(formatAgentCatalog(registry.agents));
+  if (registry.invalid.length > 0) {
+    out.push('', `invalid agent files (${new Set(registry.invalid.map((p) => p.file)).size}):`);
+    for (const p of registry.invalid) out.push(`  ${formatFileProblem(p)}`);
+  }
+  if (registry.warnings.length > 0) {
+    out.push('', 'warnings:');
+    for (const w of registry.warnings) out.push(`  ${w}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+runAsEntry(import.meta.url, main);

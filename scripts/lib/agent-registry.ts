@@ -1,0 +1,314 @@
+// agent-registry — the agents of a worktree: `.coven/agents/<name>.md` prompt files,
+// parsed, validated and rendered.
+//
+// Inputs: a worktree directory (loadRegistry) or one file's name and text (pure
+// functions). Outputs: typed values; an invalid file is reported with its path and
+// field (`.coven/agents/plan.md: args[0].name: required`) and never hides the valid
+// ones. Nothing here runs a session.
+//
+// An agent file:
+//   ---
+//   description: Writes a plan for one issue     (required)
+//   args:                                        (optional list)
+//     - name: issue                              ^[a-z][a-z0-9-]*$, unique
+//       description: path of the issue file     (required)
+//       required: true                           (default true)
+//   max_concurrency: 1                           (optional positive integer)
+//   claude_args: ["--allowedTools=Read"]         (optional list of strings)
+//   ---
+//   Plan the issue in {{issue}}.                 (body: the prompt template)
+// Name = file stem, ^[a-z][a-z0-9-]*$. Unknown keys are warnings. A placeholder is
+// `{{name}}` (spaces allowed inside the braces) where name looks like an identifier
+// (letters, digits, _ . -); it must name a declared argument. Other `{{…}}` text
+// (e.g. `{{ a + b }}`) is left as it is.
+
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { decodeUtf8, describeValue, frontmatterProblem, readFrontmatter } from './frontmatter.js';
+
+export const AGENTS_DIR = '.coven/agents';
+export const NAME_PATTERN = /^[a-z][a-z0-9-]*$/;
+const NAME_RULE = 'must match ^[a-z][a-z0-9-]*$ (a lower-case letter, then lower-case letters, digits or -)';
+
+export interface AgentArg {
+  name: string;
+  description: string;
+  required: boolean;
+}
+
+export interface AgentDef {
+  name: string;
+  /** path relative to the worktree, e.g. `.coven/agents/plan.md` */
+  file: string;
+  description: string;
+  args: AgentArg[];
+  maxConcurrency?: number;
+  claudeArgs: string[];
+  /** the prompt template, with `{{arg}}` placeholders */
+  body: string;
+  /** formatted `file: field: message` lines; the agent is usable anyway */
+  warnings: string[];
+}
+
+export interface AgentFileProblem {
+  /** path relative to the worktree, e.g. `.coven/agents/plan.md` */
+  file: string;
+  /** `description`, `args[0].name`, `body line 4`, … (absent: the file as a whole) */
+  field?: string;
+  message: string;
+}
+
+export type AgentFileResult =
+  | { kind: 'agent'; agent: AgentDef }
+  | { kind: 'invalid'; problems: AgentFileProblem[]; warnings: string[] };
+
+export interface Registry {
+  /** absolute path of the agents directory */
+  dir: string;
+  /** valid agents, sorted by name */
+  agents: AgentDef[];
+  /** every problem of every invalid file (a file may have several) */
+  invalid: AgentFileProblem[];
+  /** formatted warnings of the valid agents, and notes such as a missing directory */
+  warnings: string[];
+}
+
+export type RenderResult =
+  | { kind: 'ok'; text: string }
+  | { kind: 'missing-args'; names: string[] }
+  | { kind: 'unknown-args'; names: string[] };
+
+/** `file: field: message` (or `file: message`). */
+export function formatFileProblem(p: AgentFileProblem): string {
+  return p.field ? `${p.file}: ${p.field}: ${p.message}` : `${p.file}: ${p.message}`;
+}
+
+// ---- validation ---------------------------------------------------------------
+
+const KNOWN_KEYS = ['description', 'args', 'max_concurrency', 'claude_args'];
+const KNOWN_ARG_KEYS = ['name', 'description', 'required'];
+
+function text(what = 'a string') {
+  return z
+    .string({ error: (iss) => (iss.input === undefined || iss.input === null ? 'required' : `must be ${what}, got ${describeValue(iss.input)}`) })
+    .refine((s) => s.trim() !== '', 'must not be empty');
+}
+
+const argSchema = z.object(
+  {
+    name: z.string({ error: (iss) => (iss.input === undefined || iss.input === null ? 'required' : `must be a string, got ${describeValue(iss.input)}`) }).regex(NAME_PATTERN, NAME_RULE),
+    description: text(),
+    required: z.boolean({ error: (iss) => `must be true or false, got ${describeValue(iss.input)}` }).default(true),
+  },
+  { error: (iss) => `must be a mapping with name, description and required, got ${describeValue(iss.input)}` },
+);
+
+const frontmatterSchema = z.object({
+  description: text(),
+  args: z.array(argSchema, { error: (iss) => `must be a list of {name, description, required}, got ${describeValue(iss.input)}` }).default([]),
+  max_concurrency: z
+    .number({ error: (iss) => `must be a positive integer, got ${describeValue(iss.input)}` })
+    .int('must be a positive integer')
+    .positive('must be a positive integer')
+    .optional(),
+  claude_args: z.array(z.string({ error: (iss) => `must be a string, got ${describeValue(iss.input)}` }), {
+    error: (iss) => `must be a list of strings, got ${describeValue(iss.input)}`,
+  }).default([]),
+});
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+/** `args[0].name` from a zod path. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
+  return out;
+}
+
+/** Keys coven does not know, with a hint when one is a near miss (`maxConcurrency`). */
+function unknownKeys(data: Record<string, unknown>, known: string[], prefix: string): { field: string; message: string }[] {
+  const squash = (k: string) => k.toLowerCase().replace(/[-_]/g, '');
+  return Object.keys(data)
+    .filter((k) => !known.includes(k))
+    .map((k) => {
+      const near = known.find((n) => squash(n) === squash(k));
+      return { field: `${prefix}${k}`, message: `unknown key, ignored${near ? ` (did you mean ${near}?)` : ''}` };
+    });
+}
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
+
+/** The placeholders of a template, with their 1-based line in the template. */
+export function placeholdersOf(template: string): { name: string; line: number }[] {
+  const found: { name: string; line: number }[] = [];
+  for (const m of template.matchAll(PLACEHOLDER)) {
+    const line = template.slice(0, m.index).split('\n').length;
+    found.push({ name: m[1] ?? '', line });
+  }
+  return found;
+}
+
+/**
+ * Parses and validates one agent file. `fileName` is the name inside `.coven/agents/`
+ * (e.g. `plan.md`); `text` its decoded content.
+ */
+export function parseAgentFile(fileName: string, text: string): AgentFileResult {
+  const file = `${AGENTS_DIR}/${fileName}`;
+  const problems: AgentFileProblem[] = [];
+  const warnings: string[] = [];
+  const add = (field: string | undefined, message: string) => problems.push(field ? { file, field, message } : { file, message });
+
+  const name = fileName.endsWith('.md') ? fileName.slice(0, -'.md'.length) : fileName;
+  if (!fileName.endsWith('.md')) add('file name', 'must end in .md');
+  else if (!NAME_PATTERN.test(name)) add('file name', `'${name}' ${NAME_RULE}; rename the file`);
+
+  const fm = readFrontmatter(text);
+  if (fm.kind === 'none') {
+    add('frontmatter', "missing: the file must start with a line '---', then 'description: …', then a line '---'");
+    return { kind: 'invalid', problems, warnings };
+  }
+  if (fm.kind !== 'ok') {
+    add('frontmatter', frontmatterProblem(fm) ?? fm.kind);
+    return { kind: 'invalid', problems, warnings };
+  }
+
+  for (const w of unknownKeys(fm.data, KNOWN_KEYS, '')) warnings.push(formatFileProblem({ file, ...w }));
+  const rawArgs: unknown[] = Array.isArray(fm.data.args) ? fm.data.args : [];
+  rawArgs.forEach((a, i) => {
+    if (isMapping(a)) for (const w of unknownKeys(a, KNOWN_ARG_KEYS, `args[${i}].`)) warnings.push(formatFileProblem({ file, ...w }));
+  });
+
+  const parsed = frontmatterSchema.safeParse(fm.data);
+  if (!parsed.success) for (const issue of parsed.error.issues) add(fieldPath(issue.path) || 'frontmatter', issue.message);
+
+  // duplicates and placeholders are checked on the names as written, so that one
+  // look at the file shows every problem even when other fields are wrong too
+  const firstIndex = new Map<string, number>();
+  rawArgs.forEach((a, i) => {
+    const argName = isMapping(a) && typeof a.name === 'string' ? a.name : null;
+    if (argName === null) return;
+    const earlier = firstIndex.get(argName);
+    if (earlier === undefined) firstIndex.set(argName, i);
+    else add(`args[${i}].name`, `duplicate argument '${argName}' (already args[${earlier}])`);
+  });
+
+  const body = fm.body;
+  if (body.trim() === '') add('body', 'is empty: the text below the frontmatter is the prompt');
+  const used = new Set<string>();
+  for (const p of placeholdersOf(body)) {
+    used.add(p.name);
+    if (!firstIndex.has(p.name)) {
+      const declared = [...firstIndex.keys()].join(', ') || 'none';
+      add(`body line ${fm.bodyLine + p.line - 1}`, `{{${p.name}}} names no declared argument (declared: ${declared})`);
+    }
+  }
+  for (const [argName, i] of firstIndex) {
+    if (!used.has(argName)) warnings.push(formatFileProblem({ file, field: `args[${i}]`, message: `'${argName}' is never used in the body` }));
+  }
+
+  if (!parsed.success || problems.length > 0) return { kind: 'invalid', problems, warnings };
+  const data = parsed.data;
+  const agent: AgentDef = {
+    name,
+    file,
+    description: data.description.trim(),
+    args: data.args.map((a) => ({ name: a.name, description: a.description.trim(), required: a.required })),
+    claudeArgs: data.claude_args,
+    body,
+    warnings,
+  };
+  if (data.max_concurrency !== undefined) agent.maxConcurrency = data.max_concurrency;
+  return { kind: 'agent', agent };
+}
+
+// ---- loading ------------------------------------------------------------------
+
+/** Loads every `.coven/agents/*.md` of `worktreeDir`. Never throws for bad files. */
+export async function loadRegistry(worktreeDir: string): Promise<Registry> {
+  const dir = join(worktreeDir, AGENTS_DIR);
+  const registry: Registry = { dir, agents: [], invalid: [], warnings: [] };
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') registry.warnings.push(`${AGENTS_DIR}: no such directory, so there are no agents (add .coven/agents/<name>.md files)`);
+    else registry.invalid.push({ file: AGENTS_DIR, message: `cannot read the directory (${code ?? String(err)})` });
+    return registry;
+  }
+  for (const fileName of names.filter((n) => n.endsWith('.md')).sort()) {
+    const file = `${AGENTS_DIR}/${fileName}`;
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(join(dir, fileName));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      registry.invalid.push({ file, message: code === 'EISDIR' ? 'is a directory, not a file' : `cannot read (${code ?? String(err)})` });
+      continue;
+    }
+    const decoded = decodeUtf8(bytes);
+    if (decoded.kind === 'not-utf8') {
+      registry.invalid.push({ file, message: 'is not valid UTF-8 text' });
+      continue;
+    }
+    const result = parseAgentFile(fileName, decoded.text);
+    if (result.kind === 'invalid') {
+      registry.invalid.push(...result.problems);
+      registry.warnings.push(...result.warnings);
+    } else {
+      registry.agents.push(result.agent);
+      registry.warnings.push(...result.agent.warnings);
+    }
+  }
+  registry.agents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return registry;
+}
+
+// ---- rendering ----------------------------------------------------------------
+
+/** Which given arguments the agent does not declare, and which required ones are missing or empty. */
+export function checkArgs(agent: Pick<AgentDef, 'args'>, args: Record<string, string>): { missing: string[]; unknown: string[] } {
+  const declared = new Set(agent.args.map((a) => a.name));
+  const unknown = Object.keys(args).filter((k) => !declared.has(k));
+  const missing = agent.args.filter((a) => a.required && (args[a.name] ?? '').trim() === '').map((a) => a.name);
+  return { missing, unknown };
+}
+
+/**
+ * Fills the agent's template. Values go in as plain text, in one pass: a value that
+ * itself contains `{{x}}` stays literally `{{x}}`. Optional arguments not given
+ * render as an empty string.
+ */
+export function renderTemplate(agent: Pick<AgentDef, 'args' | 'body'>, args: Record<string, string>): RenderResult {
+  const { missing, unknown } = checkArgs(agent, args);
+  if (unknown.length > 0) return { kind: 'unknown-args', names: unknown };
+  if (missing.length > 0) return { kind: 'missing-args', names: missing };
+  const text = agent.body.replace(PLACEHOLDER, (whole, name: string) => (Object.hasOwn(args, name) ? (args[name] ?? '') : agent.args.some((a) => a.name === name) ? '' : whole));
+  return { kind: 'ok', text };
+}
+
+// ---- catalog ------------------------------------------------------------------
+
+/**
+ * The agents as text, for humans (`coven agents`) and for the dispatch prompt:
+ *   plan — Writes a plan for one issue
+ *       issue (required): path of the issue file
+ */
+export function formatAgentCatalog(agents: readonly Pick<AgentDef, 'name' | 'description' | 'args' | 'maxConcurrency'>[]): string {
+  if (agents.length === 0) return '(no agents)';
+  const lines: string[] = [];
+  for (const a of agents) {
+    const limit = a.maxConcurrency === undefined ? '' : ` (at most ${a.maxConcurrency} at once)`;
+    lines.push(`${a.name} — ${oneLine(a.description)}${limit}`);
+    if (a.args.length === 0) lines.push('    (no arguments)');
+    for (const arg of a.args) lines.push(`    ${arg.name} (${arg.required ? 'required' : 'optional'}): ${oneLine(arg.description)}`);
+  }
+  return lines.join('\n');
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}

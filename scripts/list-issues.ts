@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// list-issues — `coven issues`: one line per issue file (issues/*.md, review/*.md) of
+// this worktree: path, state, priority, title. The dispatch agent runs it.
+//
+//   args:   --json         print a JSON array of {path, state, priority, title, note}
+//           --dir <path>   look at the worktree containing <path> (default: cwd)
+//   prints: `<path>  <state>  <priority>  <title>`, sorted by priority then path;
+//           a missing value is `?`, an unknown one `?<value>`; a file whose
+//           frontmatter cannot be read gets `(bad frontmatter: …)` and is still listed.
+//           `no issues` when there are none.
+//   exit:   0 listed (even with bad files) · 2 not inside a git worktree · 64 bad usage
+// Frontmatter fields: priority: P0|P1|P2, state: new|review|approved|
+// changes-requested|needs-replan, title (optional; else the first `# heading`, else
+// the file name).
+
+import minimist from 'minimist';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { findRepo } from './lib/git.js';
+import { runAsEntry } from './lib/entry.js';
+import { decodeUtf8, frontmatterProblem, readFrontmatter } from './lib/frontmatter.js';
+import { formatProblem } from './lib/problem.js';
+
+export const ISSUE_DIRS = ['issues', 'review'];
+export const PRIORITIES = ['P0', 'P1', 'P2'] as const;
+export const STATES = ['new', 'review', 'approved', 'changes-requested', 'needs-replan'] as const;
+
+export interface IssueEntry {
+  /** relative to the worktree, e.g. `issues/fix-scroll.md` */
+  path: string;
+  /** a known state, `?` when missing, `?<value>` when unknown */
+  state: string;
+  /** P0|P1|P2, `?` when missing, `?<value>` when unknown */
+  priority: string;
+  title: string;
+  /** why the frontmatter could not be read, or null */
+  note: string | null;
+}
+
+const help = `usage: coven issues [--json] [--dir <worktree>]
+
+Lists issues/*.md and review/*.md of the worktree you are in, one line each:
+  <path>  <state>  <priority>  <title>
+sorted by priority (P0 first), then path. A missing value shows as ?, an unknown
+one as ?<value>; a file with unreadable frontmatter is listed with a note.
+
+  --json          print [{"path", "state", "priority", "title", "note"}, ...]
+  --dir <path>    use the worktree containing <path> instead of the current one
+
+exit: 0 listed · 2 not in a git worktree · 64 bad usage
+`;
+
+/** Reads one issue file's bytes into an entry; never fails. */
+export function parseIssueFile(path: string, bytes: Uint8Array): IssueEntry {
+  const fileName = path.slice(path.lastIndexOf('/') + 1);
+  const decoded = decodeUtf8(bytes);
+  if (decoded.kind === 'not-utf8') return { path, state: '?', priority: '?', title: fileName, note: 'bad frontmatter: not UTF-8 text' };
+  const fm = readFrontmatter(decoded.text);
+  if (fm.kind === 'none') return { path, state: '?', priority: '?', title: headingOf(fm.body) ?? fileName, note: null };
+  if (fm.kind !== 'ok') return { path, state: '?', priority: '?', title: fileName, note: `bad frontmatter: ${frontmatterProblem(fm) ?? fm.kind}` };
+  const title = typeof fm.data.title === 'string' && fm.data.title.trim() ? oneLine(fm.data.title) : headingOf(fm.body) ?? fileName;
+  return { path, state: known(fm.data.state, STATES), priority: known(fm.data.priority, PRIORITIES), title, note: null };
+}
+
+/** Every issue of the worktree at `toplevel`, sorted by priority then path. */
+export async function listIssues(toplevel: string): Promise<IssueEntry[]> {
+  const entries: IssueEntry[] = [];
+  for (const dir of ISSUE_DIRS) {
+    let names: string[];
+    try {
+      names = await readdir(join(toplevel, dir));
+    } catch {
+      continue; // a missing issues/ or review/ simply has no issues
+    }
+    for (const name of names.filter((n) => n.endsWith('.md'))) {
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(join(toplevel, dir, name));
+      } catch {
+        continue; // a directory or a dangling link named *.md is not an issue
+      }
+      entries.push(parseIssueFile(`${dir}/${name}`, bytes));
+    }
+  }
+  return sortIssues(entries);
+}
+
+export function sortIssues(entries: IssueEntry[]): IssueEntry[] {
+  const rank = (p: string) => {
+    const i = (PRIORITIES as readonly string[]).indexOf(p);
+    return i < 0 ? PRIORITIES.length : i;
+  };
+  return [...entries].sort((a, b) => rank(a.priority) - rank(b.priority) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Aligned, one line per issue; `no issues` when empty. */
+export function formatIssues(entries: IssueEntry[]): string {
+  if (entries.length === 0) return 'no issues\n';
+  const width = (k: 'path' | 'state' | 'priority') => Math.max(...entries.map((e) => e[k].length));
+  const [wp, ws, wr] = [width('path'), width('state'), width('priority')];
+  return entries
+    .map((e) => `${e.path.padEnd(wp)}  ${e.state.padEnd(ws)}  ${e.priority.padEnd(wr)}  ${e.title}${e.note ? ` (${e.note})` : ''}`)
+    .join('\n') + '\n';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = minimist(argv, { boolean: ['json', 'help'], string: ['dir'], alias: { h: 'help' } });
+  if (args.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const unknown = Object.keys(args).filter((k) => !['_', 'json', 'help', 'h', 'dir'].includes(k));
+  if (unknown.length > 0 || args._.length > 0 || (args.dir !== undefined && (typeof args.dir !== 'string' || args.dir === ''))) {
+    process.stderr.write(`coven issues: unexpected ${unknown.length > 0 ? `option --${unknown[0]}` : args._.length > 0 ? `argument '${String(args._[0])}'` : '--dir without a path'}\n\n${help}`);
+    return 64;
+  }
+  const dir = resolve(typeof args.dir === 'string' ? args.dir : process.cwd());
+  const repo = await findRepo(dir);
+  if (repo.kind !== 'repo') {
+    process.stderr.write(formatProblem({ what: `${dir} is not inside a git worktree, so there are no issues to list.`, next: ['cd into your repository (or pass --dir <worktree>) and run: coven issues'] }) + '\n');
+    return 2;
+  }
+  const entries = await listIssues(repo.paths.toplevel);
+  process.stdout.write(args.json ? JSON.stringify(entries, null, 2) + '\n' : formatIssues(entries));
+  return 0;
+}
+
+function known(value: unknown, allowed: readonly string[]): string {
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return '?';
+  const s = oneLine(String(value));
+  if (s === '') return '?';
+  return allowed.includes(s) ? s : `?${s.slice(0, 40)}`;
+}
+
+function headingOf(body: string): string | null {
+  const m = /^#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$/m.exec(body);
+  return m?.[1] ? oneLine(m[1]) : null;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
+runAsEntry(import.meta.url, main);

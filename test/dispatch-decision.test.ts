@@ -68,17 +68,17 @@ for (const [name, text, pattern] of invalid) {
 test('the corrective message says what was wrong and shows agents, arguments and an example', () => {
   const msg = correctiveMessage(['there is no agent named "deploy"'], agents);
   assert.match(msg, /no agent named "deploy"/);
-  assert.match(msg, /- plan: plans an issue/);
+  assert.match(msg, /plan — plans an issue/);
   assert.match(msg, /issue \(required\): issue path/);
   assert.match(msg, /note \(optional\)/);
   assert.match(msg, /<dispatch>\nagent: plan\nissue: <issue path>\n<\/dispatch>/);
-  assert.not.match(msg, /- dispatch:/);
+  assert.not.match(msg, /dispatch — /);
 });
 
 test('the protocol lists every agent but dispatch and states the rules', () => {
   const text = dispatchProtocol(agents);
-  for (const name of ['plan', 'implement', 'audit']) assert.match(text, new RegExp(`- ${name}:`));
-  assert.not.match(text, /- dispatch:/);
+  for (const name of ['plan', 'implement', 'audit']) assert.match(text, new RegExp(`^${name} — `, 'm'));
+  assert.not.match(text, /dispatch — /);
   assert.match(text, /split at the first colon/);
   assert.match(text, /sleep: <one-line reason/);
 });

@@ -6,12 +6,14 @@
 // decision or a list of problems. Nothing here runs anything.
 
 import { z } from 'zod';
+import { formatAgentCatalog } from './agent-registry.js';
 
 /** The part of an agent definition the protocol needs (see agent-registry). */
 export interface DispatchableAgent {
   name: string;
   description: string;
   args: { name: string; description: string; required: boolean }[];
+  maxConcurrency?: number;
 }
 
 export type Decision =
@@ -115,13 +117,8 @@ function describeIssue(issue: z.core.$ZodIssue, agent: DispatchableAgent): strin
 
 /** The catalog of agents dispatch may choose, as shown in its prompt and in corrections. */
 export function agentCatalog(agents: readonly DispatchableAgent[]): string {
-  const lines: string[] = [];
-  for (const a of agents) {
-    if (a.name === DISPATCH_AGENT) continue;
-    lines.push(`- ${a.name}: ${a.description}`);
-    for (const arg of a.args) lines.push(`    ${arg.name} (${arg.required ? 'required' : 'optional'}): ${arg.description}`);
-  }
-  return lines.length > 0 ? lines.join('\n') : '(no agents besides dispatch are defined)';
+  const choosable = agents.filter((a) => a.name !== DISPATCH_AGENT);
+  return choosable.length > 0 ? formatAgentCatalog(choosable) : '(no agents besides dispatch are defined)';
 }
 
 /** One valid example block, built from the first agent with its arguments. */

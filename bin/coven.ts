@@ -11,6 +11,7 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
+  init: { summary: 'set coven up in this repository: agents, workflow, issue folders, hooks', load: () => import('../scripts/init.js') },
   agents: { summary: 'list the agents in .coven/agents and any invalid agent files', load: () => import('../scripts/list-agents.js') },
   issues: { summary: 'list issues/*.md and review/*.md: path, state, priority, title', load: () => import('../scripts/list-issues.js') },
   spawn: { summary: 'create a worker branch and worktree from the main branch', load: () => import('../scripts/spawn-worktree.js') },

@@ -1,0 +1,267 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import matter from 'gray-matter';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { claudeMdAddition, templateAgents } from '../scripts/init.js';
+import { coven, projectRoot, sh, tempDir, tempRepo } from './helpers/repo.js';
+
+const templates = join(projectRoot, 'templates');
+const claudeLine = readFileSync(join(templates, 'claude-md-line.md'), 'utf8').trim();
+
+/** Every file under `dir` except .git, as path → content. */
+function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      if (name === '.git') continue;
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.set(relative(dir, p), readFileSync(p, 'latin1'));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function write(dir: string, path: string, content: string): void {
+  mkdirSync(join(dir, path, '..'), { recursive: true });
+  writeFileSync(join(dir, path), content);
+}
+
+function occurrences(text: string, part: string): number {
+  return text.split(part).length - 1;
+}
+
+const written = [
+  '.coven/agents/dispatch.md',
+  '.coven/agents/plan.md',
+  '.coven/agents/implement.md',
+  '.coven/agents/audit.md',
+  '.coven/workflow.md',
+  'issues/example.md',
+  'review/.gitkeep',
+  'CLAUDE.md',
+];
+
+test('coven init in a fresh repository writes the agents, the workflow, the issue folders and CLAUDE.md, and commits nothing', async () => {
+  const repo = await tempRepo();
+  const head = await sh(repo, 'rev-parse', 'HEAD');
+  const r = await coven(['init', '--no-hooks'], { cwd: repo });
+  assert.is(r.code, 0, r.stderr);
+  for (const path of written) assert.ok(r.stdout.includes(`wrote     ${path}`), `reported ${path}:\n${r.stdout}`);
+  for (const name of templateAgents) {
+    assert.equal(readFileSync(join(repo, `.coven/agents/${name}.md`)), readFileSync(join(templates, 'agents', `${name}.md`)), `${name}.md is the template`);
+  }
+  assert.equal(readFileSync(join(repo, '.coven/workflow.md')), readFileSync(join(templates, 'workflow.md')));
+  assert.equal(readFileSync(join(repo, 'issues/example.md')), readFileSync(join(templates, 'issues/example.md')));
+  assert.is(readFileSync(join(repo, 'review/.gitkeep'), 'utf8'), '');
+  assert.is(readFileSync(join(repo, 'CLAUDE.md'), 'utf8'), `${claudeLine}\n`);
+  assert.is(await sh(repo, 'rev-parse', 'HEAD'), head, 'no commit was made');
+  assert.is(await sh(repo, 'diff', '--cached', '--name-only'), '', 'nothing was staged');
+  assert.match(r.stdout, /Nothing was committed/);
+  assert.match(r.stdout, /git add -- \.coven\/agents\/dispatch\.md .* CLAUDE\.md/);
+  assert.match(r.stdout, /coven worker/);
+  assert.match(r.stdout, /hooks +not installed \(--no-hooks\)/);
+});
+
+test('files that already exist stay byte for byte and are listed as skipped', async () => {
+  const repo = await tempRepo();
+  const mine = {
+    '.coven/agents/plan.md': '---\ndescription: my own planner\n---\nPlan it my way.\n',
+    '.coven/workflow.md': '# our workflow\r\n(with CRLF)\r\n',
+    'issues/login-timeout.md': '---\npriority: P1\nstate: new\n---\n# Login times out\n',
+    'review/cache-keys.md': '---\npriority: P2\nstate: review\n---\n# Cache keys\n',
+    'CLAUDE.md': '# Project notes\n\nUse tabs.', // no newline at the end
+  };
+  for (const [path, content] of Object.entries(mine)) write(repo, path, content);
+  const r = await coven(['init', '--no-hooks'], { cwd: repo });
+  assert.is(r.code, 0, r.stderr);
+  for (const [path, content] of Object.entries(mine)) {
+    if (path === 'CLAUDE.md') continue;
+    assert.is(readFileSync(join(repo, path), 'utf8'), content, `${path} untouched`);
+  }
+  assert.match(r.stdout, /skipped   \.coven\/agents\/plan\.md \(already exists\)/);
+  assert.match(r.stdout, /skipped   \.coven\/workflow\.md \(already exists\)/);
+  assert.match(r.stdout, /skipped   issues\/example\.md \(issues\/ already holds issues \(login-timeout\.md\)\)/);
+  assert.match(r.stdout, /skipped   review\/\.gitkeep \(review\/ already exists \(cache-keys\.md\)\)/);
+  assert.ok(!existsSync(join(repo, 'issues/example.md')), 'no example next to real issues');
+  assert.ok(!existsSync(join(repo, 'review/.gitkeep')));
+  assert.match(r.stdout, /wrote     \.coven\/agents\/dispatch\.md/);
+  assert.match(r.stdout, /appended  CLAUDE\.md/);
+  assert.is(readFileSync(join(repo, 'CLAUDE.md'), 'utf8'), `# Project notes\n\nUse tabs.\n\n${claudeLine}\n`);
+  assert.not.match(r.stdout, /git add -- .*plan\.md/, 'skipped files are not in the git add line');
+});
+
+test('running coven init twice: the second run writes nothing', async () => {
+  const repo = await tempRepo();
+  write(repo, 'CLAUDE.md', '# notes\n');
+  const first = await coven(['init', '--no-hooks'], { cwd: repo });
+  assert.is(first.code, 0, first.stderr);
+  const before = snapshot(repo);
+  const status = await sh(repo, 'status', '--porcelain', '--untracked-files=all');
+  const second = await coven(['init', '--no-hooks'], { cwd: repo });
+  assert.is(second.code, 0, second.stderr);
+  assert.equal(snapshot(repo), before);
+  assert.is(await sh(repo, 'status', '--porcelain', '--untracked-files=all'), status);
+  assert.not.match(second.stdout, /\bwrote\b|\bappended\b/);
+  assert.is(occurrences(second.stdout, 'skipped'), written.length);
+  assert.match(second.stdout, /no file was written/);
+  assert.not.match(second.stdout, /git add/);
+  assert.is(occurrences(readFileSync(join(repo, 'CLAUDE.md'), 'utf8'), claudeLine), 1);
+});
+
+test('the CLAUDE.md line is appended once, and not at all when a line already points to the workflow', async () => {
+  const repo = await tempRepo();
+  write(repo, 'CLAUDE.md', '# notes\n');
+  await coven(['init', '--no-hooks'], { cwd: repo });
+  await sh(repo, 'add', '-A');
+  await sh(repo, 'commit', '-q', '-m', 'set up coven');
+  await coven(['init', '--no-hooks'], { cwd: repo });
+  assert.is(readFileSync(join(repo, 'CLAUDE.md'), 'utf8'), `# notes\n\n${claudeLine}\n`);
+
+  const other = await tempRepo();
+  const own = '# notes\nAgents: see .coven/workflow.md (our words).\n';
+  write(other, 'CLAUDE.md', own);
+  const r = await coven(['init', '--no-hooks'], { cwd: other });
+  assert.is(readFileSync(join(other, 'CLAUDE.md'), 'utf8'), own);
+  assert.match(r.stdout, /skipped   CLAUDE\.md \(already mentions \.coven\/workflow\.md\)/);
+});
+
+test('a project that keeps its CLAUDE.md in .claude/ gets the line there, and no second CLAUDE.md', async () => {
+  const repo = await tempRepo();
+  write(repo, '.claude/CLAUDE.md', '# notes\n');
+  const r = await coven(['init', '--no-hooks'], { cwd: repo });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(readFileSync(join(repo, '.claude/CLAUDE.md'), 'utf8'), `# notes\n\n${claudeLine}\n`);
+  assert.ok(!existsSync(join(repo, 'CLAUDE.md')));
+  assert.match(r.stdout, /appended  \.claude\/CLAUDE\.md/);
+});
+
+test('from a subfolder, or with --dir, the files go to the top of the worktree', async () => {
+  const repo = await tempRepo();
+  mkdirSync(join(repo, 'src', 'deep'), { recursive: true });
+  const r = await coven(['init', '--no-hooks'], { cwd: join(repo, 'src', 'deep') });
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(existsSync(join(repo, '.coven/agents/dispatch.md')));
+  assert.ok(!existsSync(join(repo, 'src', 'deep', '.coven')));
+
+  const other = await tempRepo();
+  const elsewhere = tempDir();
+  const r2 = await coven(['init', '--no-hooks', '--dir', other], { cwd: elsewhere });
+  assert.is(r2.code, 0, r2.stderr);
+  assert.ok(existsSync(join(other, '.coven/workflow.md')));
+  assert.equal(readdirSync(elsewhere), []);
+});
+
+test('outside a git repository coven init says so, writes nothing and exits 2', async () => {
+  const dir = tempDir();
+  const r = await coven(['init'], { cwd: dir, env: { GIT_CEILING_DIRECTORIES: dir } });
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /not inside a git repository/);
+  assert.match(r.stderr, /Nothing was written/);
+  assert.equal(readdirSync(dir), []);
+
+  const missing = await coven(['init', '--dir', join(dir, 'nope')]);
+  assert.is(missing.code, 2);
+  assert.match(missing.stderr, /no such directory/);
+});
+
+test('a bare repository is refused with a clear message', async () => {
+  const dir = join(tempDir(), 'bare.git');
+  mkdirSync(dir);
+  await sh(dir, 'init', '-q', '--bare');
+  const r = await coven(['init'], { cwd: dir });
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /bare repository/);
+  assert.equal(readdirSync(join(dir)).includes('.coven'), false);
+});
+
+test('bad arguments exit 64 with the usage; --help exits 0', async () => {
+  const repo = await tempRepo();
+  const r = await coven(['init', '--frobnicate'], { cwd: repo });
+  assert.is(r.code, 64);
+  assert.match(r.stderr, /unknown option --frobnicate/);
+  assert.ok(!existsSync(join(repo, '.coven')));
+  const h = await coven(['init', '--help']);
+  assert.is(h.code, 0);
+  assert.match(h.stdout, /usage: coven init/);
+});
+
+test('claudeMdAddition: what is appended to CLAUDE.md', () => {
+  const line = 'See .coven/workflow.md.';
+  const table: [string | null, string | null][] = [
+    [null, `${line}\n`],
+    ['', `${line}\n`],
+    ['  \n', `${line}\n`],
+    ['# notes\n', `\n${line}\n`],
+    ['# notes\n\n', `${line}\n`],
+    ['# notes', `\n\n${line}\n`],
+    ['read .coven/workflow.md first\n', null],
+  ];
+  for (const [existing, expected] of table) assert.is(claudeMdAddition(existing, line), expected, JSON.stringify(existing));
+});
+
+// ---- the templates themselves ------------------------------------------------------
+
+interface Frontmatter {
+  description?: unknown;
+  args?: { name: string; required?: boolean }[];
+  claude_args?: unknown;
+}
+
+function agentFile(path: string): { data: Frontmatter; body: string } {
+  const parsed = matter(readFileSync(path, 'utf8'), {});
+  return { data: parsed.data as Frontmatter, body: parsed.content };
+}
+
+const agentDirs = [join(templates, 'agents'), join(projectRoot, '.coven', 'agents')];
+
+test('every template and every agent of this repository uses exactly its declared arguments as placeholders', () => {
+  for (const dir of agentDirs) {
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.md'))) {
+      const { data, body } = agentFile(join(dir, file));
+      const declared = (data.args ?? []).map((a) => a.name).sort();
+      const used = [...new Set([...body.matchAll(/\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g)].map((m) => m[1]))].sort();
+      assert.equal(used, declared, `${relative(projectRoot, join(dir, file))}: placeholders vs args`);
+    }
+  }
+});
+
+test('claude_args use the --flag=value form, so a variadic flag cannot swallow the prompt', () => {
+  for (const dir of agentDirs) {
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.md'))) {
+      const { data } = agentFile(join(dir, file));
+      const where = relative(projectRoot, join(dir, file));
+      assert.ok(Array.isArray(data.claude_args), `${where}: declares claude_args`);
+      for (const a of data.claude_args as unknown[]) {
+        assert.type(a, 'string', where);
+        assert.match(a as string, /^--[a-zA-Z-]+=\S/, `${where}: ${String(a)}`);
+      }
+      assert.ok((data.claude_args as string[]).some((a) => a.startsWith('--disallowedTools=') && a.includes('Bash(git push *)')), `${where}: denies git push`);
+    }
+  }
+});
+
+test('the agent templates tell the agent where it runs and that it must not push', () => {
+  for (const name of templateAgents) {
+    const { body } = agentFile(join(templates, 'agents', `${name}.md`));
+    assert.match(body, /git worktree/, `${name}: says it runs in a worktree`);
+    assert.match(body, /headless/, `${name}: says nobody answers questions`);
+    if (name !== 'dispatch') {
+      assert.match(body, /Never push, never switch branches/, `${name}: forbids pushing and switching branches`);
+      assert.match(body, /coven lands your commits/, `${name}: says coven lands the commits`);
+    }
+  }
+});
+
+test('the dispatch template may not edit files; the example issue is a new P2 issue', () => {
+  const dispatch = agentFile(join(templates, 'agents', 'dispatch.md')).data.claude_args as string[];
+  const denied = dispatch.find((a) => a.startsWith('--disallowedTools='))?.split('=')[1]?.split(',') ?? [];
+  for (const tool of ['Edit', 'Write', 'NotebookEdit']) assert.ok(denied.includes(tool), `dispatch denies ${tool}`);
+  const example = matter(readFileSync(join(templates, 'issues', 'example.md'), 'utf8'), {});
+  assert.equal(example.data, { priority: 'P2', state: 'new' });
+  assert.match(example.content, /^# \S/m);
+});
+
+test.run();

@@ -4,6 +4,8 @@ import matter from 'gray-matter';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { claudeMdAddition, templateAgents } from '../scripts/init.js';
+import { formatFileProblem, loadRegistry, parseAgentFile, placeholdersOf, renderTemplate, type AgentDef } from '../scripts/lib/agent-registry.js';
+import { checkDispatchOutput } from '../scripts/lib/dispatch-decision.js';
 import { coven, projectRoot, sh, tempDir, tempRepo } from './helpers/repo.js';
 
 const templates = join(projectRoot, 'templates');
@@ -202,50 +204,93 @@ test('claudeMdAddition: what is appended to CLAUDE.md', () => {
   for (const [existing, expected] of table) assert.is(claudeMdAddition(existing, line), expected, JSON.stringify(existing));
 });
 
-// ---- the templates themselves ------------------------------------------------------
+// ---- the templates and this repository's own agents, as the registry sees them -------
 
-interface Frontmatter {
-  description?: unknown;
-  args?: { name: string; required?: boolean }[];
-  claude_args?: unknown;
+/** The template agents parsed by the registry, as `coven init` will install them. */
+function templateRegistry(): { agents: AgentDef[]; problems: string[]; warnings: string[] } {
+  const agents: AgentDef[] = [];
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  for (const file of readdirSync(join(templates, 'agents')).sort()) {
+    const r = parseAgentFile(file, readFileSync(join(templates, 'agents', file), 'utf8'));
+    if (r.kind === 'agent') {
+      agents.push(r.agent);
+      warnings.push(...r.agent.warnings);
+    } else {
+      problems.push(...r.problems.map(formatFileProblem));
+      warnings.push(...r.warnings);
+    }
+  }
+  return { agents, problems, warnings };
 }
 
-function agentFile(path: string): { data: Frontmatter; body: string } {
-  const parsed = matter(readFileSync(path, 'utf8'), {});
-  return { data: parsed.data as Frontmatter, body: parsed.content };
+async function registries(): Promise<[string, AgentDef[]][]> {
+  const t = templateRegistry();
+  assert.equal(t.problems, [], 'templates/agents: every file is valid');
+  assert.equal(t.warnings, [], 'templates/agents: no warnings');
+  const own = await loadRegistry(projectRoot);
+  assert.equal(own.invalid.map(formatFileProblem), [], '.coven/agents: every file is valid');
+  assert.equal(own.warnings, [], '.coven/agents: no warnings');
+  return [
+    ['templates/agents', t.agents],
+    ['.coven/agents', own.agents],
+  ];
 }
 
-const agentDirs = [join(templates, 'agents'), join(projectRoot, '.coven', 'agents')];
+test('the four templates and this repository\'s own agents load as valid agents with the registry', async () => {
+  for (const [where, agents] of await registries()) {
+    assert.equal(agents.map((a) => a.name), ['audit', 'dispatch', 'implement', 'plan'], where);
+    const args = Object.fromEntries(agents.map((a) => [a.name, a.args.map((x) => `${x.name}${x.required ? '' : '?'}`)]));
+    assert.equal(args, { audit: ['area?'], dispatch: [], implement: ['issue'], plan: ['issue'] }, `${where}: arguments`);
+    assert.is(agents.find((a) => a.name === 'audit')?.maxConcurrency, 1, `${where}: one audit at a time`);
+  }
+});
 
-test('every template and every agent of this repository uses exactly its declared arguments as placeholders', () => {
-  for (const dir of agentDirs) {
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.md'))) {
-      const { data, body } = agentFile(join(dir, file));
-      const declared = (data.args ?? []).map((a) => a.name).sort();
-      const used = [...new Set([...body.matchAll(/\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g)].map((m) => m[1]))].sort();
-      assert.equal(used, declared, `${relative(projectRoot, join(dir, file))}: placeholders vs args`);
+test('each agent\'s placeholders are exactly its declared arguments, and render with none left over', async () => {
+  for (const [where, agents] of await registries()) {
+    for (const agent of agents) {
+      const used = [...new Set(placeholdersOf(agent.body).map((p) => p.name))].sort();
+      assert.equal(used, agent.args.map((a) => a.name).sort(), `${where}/${agent.name}.md: placeholders vs args`);
+      const values = Object.fromEntries(agent.args.filter((a) => a.required).map((a) => [a.name, `VALUE-OF-${a.name}`]));
+      const r = renderTemplate(agent, values);
+      assert.is(r.kind, 'ok', `${where}/${agent.name}.md renders`);
+      if (r.kind !== 'ok') continue;
+      assert.equal(placeholdersOf(r.text), [], `${where}/${agent.name}.md: no placeholder left`);
+      for (const v of Object.values(values)) assert.ok(r.text.includes(v), `${where}/${agent.name}.md uses ${v}`);
     }
   }
 });
 
-test('claude_args use the --flag=value form, so a variadic flag cannot swallow the prompt', () => {
-  for (const dir of agentDirs) {
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.md'))) {
-      const { data } = agentFile(join(dir, file));
-      const where = relative(projectRoot, join(dir, file));
-      assert.ok(Array.isArray(data.claude_args), `${where}: declares claude_args`);
-      for (const a of data.claude_args as unknown[]) {
-        assert.type(a, 'string', where);
-        assert.match(a as string, /^--[a-zA-Z-]+=\S/, `${where}: ${String(a)}`);
-      }
-      assert.ok((data.claude_args as string[]).some((a) => a.startsWith('--disallowedTools=') && a.includes('Bash(git push *)')), `${where}: denies git push`);
+test('the decisions the dispatch prompt asks for pass the dispatch protocol', async () => {
+  for (const [where, agents] of await registries()) {
+    const blocks = [
+      'agent: plan\nissue: issues/fix-scroll.md',
+      'agent: implement\nissue: review/fix-scroll.md',
+      'agent: audit',
+      'sleep: 3 plans wait for human review in review/ (a.md, b.md, c.md); nothing approved',
+    ];
+    for (const b of blocks) {
+      const r = checkDispatchOutput(`Reasoning.\n<dispatch>\n${b}\n</dispatch>`, agents);
+      assert.is(r.kind, 'valid', `${where}: ${b} -> ${JSON.stringify(r)}`);
     }
   }
 });
 
-test('the agent templates tell the agent where it runs and that it must not push', () => {
+test('claude_args use the --flag=value form, so a variadic flag cannot swallow the prompt; every agent denies git push', async () => {
+  for (const [where, agents] of await registries()) {
+    for (const agent of agents) {
+      assert.ok(agent.claudeArgs.length > 0, `${where}/${agent.name}.md declares claude_args`);
+      for (const a of agent.claudeArgs) assert.match(a, /^--[a-zA-Z-]+=\S/, `${where}/${agent.name}.md: ${a}`);
+      const denied = agent.claudeArgs.find((a) => a.startsWith('--disallowedTools='))?.slice('--disallowedTools='.length).split(',') ?? [];
+      assert.ok(denied.includes('Bash(git push *)'), `${where}/${agent.name}.md denies git push`);
+      if (agent.name === 'dispatch') for (const tool of ['Edit', 'Write', 'NotebookEdit']) assert.ok(denied.includes(tool), `${where}: dispatch denies ${tool}`);
+    }
+  }
+});
+
+test('the agent templates tell the agent where it runs and what it must never do', () => {
   for (const name of templateAgents) {
-    const { body } = agentFile(join(templates, 'agents', `${name}.md`));
+    const { body } = matterOf(join(templates, 'agents', `${name}.md`));
     assert.match(body, /git worktree/, `${name}: says it runs in a worktree`);
     assert.match(body, /headless/, `${name}: says nobody answers questions`);
     if (name !== 'dispatch') {
@@ -255,13 +300,26 @@ test('the agent templates tell the agent where it runs and that it must not push
   }
 });
 
-test('the dispatch template may not edit files; the example issue is a new P2 issue', () => {
-  const dispatch = agentFile(join(templates, 'agents', 'dispatch.md')).data.claude_args as string[];
-  const denied = dispatch.find((a) => a.startsWith('--disallowedTools='))?.split('=')[1]?.split(',') ?? [];
-  for (const tool of ['Edit', 'Write', 'NotebookEdit']) assert.ok(denied.includes(tool), `dispatch denies ${tool}`);
-  const example = matter(readFileSync(join(templates, 'issues', 'example.md'), 'utf8'), {});
+test('after coven init, coven agents and coven issues see the four agents and the example issue', async () => {
+  const repo = await tempRepo();
+  assert.is((await coven(['init', '--no-hooks'], { cwd: repo })).code, 0);
+  const agents = await coven(['agents'], { cwd: repo });
+  assert.is(agents.code, 0, agents.stdout + agents.stderr);
+  assert.match(agents.stdout, /\(4\)/);
+  const issues = await coven(['issues'], { cwd: repo });
+  assert.is(issues.code, 0, issues.stderr);
+  assert.match(issues.stdout, /^issues\/example\.md +new +P2 +Document how to build and run the tests$/m);
+});
+
+function matterOf(path: string): { data: Record<string, unknown>; body: string } {
+  const parsed = matter(readFileSync(path, 'utf8'), {});
+  return { data: parsed.data, body: parsed.content };
+}
+
+test('the example issue is a new P2 issue with a title', () => {
+  const example = matterOf(join(templates, 'issues', 'example.md'));
   assert.equal(example.data, { priority: 'P2', state: 'new' });
-  assert.match(example.content, /^# \S/m);
+  assert.match(example.body, /^# \S/m);
 });
 
 test.run();

@@ -40,11 +40,11 @@ function runFile(file: string): Promise<FileResult> {
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.on('close', (code) => {
-      // uvu prints "Total: N / Passed: N / Skipped: N" per file
+      // uvu prints "Total: N / Passed: N / Skipped: N" per file; its Total leaves out skipped tests
       const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0);
       const passed = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0);
       const skipped = Number(/Skipped:\s+(\d+)/.exec(output)?.[1] ?? 0);
-      let failed = total - passed - skipped;
+      let failed = total - passed;
       if (code !== 0 && failed === 0) failed = 1; // the file crashed outside a test
       resolveRun({ file, passed, failed, skipped, output, code, ms: Date.now() - started });
     });
@@ -66,6 +66,8 @@ async function main(): Promise<number> {
       const mark = r.failed > 0 ? 'FAIL' : 'ok  ';
       process.stdout.write(`${mark} ${name}  (${r.passed} passed${r.failed ? `, ${r.failed} failed` : ''}${r.skipped ? `, ${r.skipped} skipped` : ''}, ${(r.ms / 1000).toFixed(1)}s)\n`);
       if (r.failed > 0) process.stdout.write(r.output.replace(/^/gm, '    | ') + '\n');
+      // a file that skips tests says why on a line starting with "skipped:"
+      else if (r.skipped > 0) for (const line of r.output.split('\n')) if (line.startsWith('skipped:')) process.stdout.write(`     ${line}\n`);
     }
   }
   await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));

@@ -133,6 +133,7 @@ realTest('a real claude session writes and commits a file through the Bash tool,
   assert.is(turns[0]?.prompt, ADD_PROMPT);
   assert.equal(turns[1]?.toolResults.map((t) => t.isError), [false]);
   assert.is(turns[0]?.sessionId, id);
+  assert.is(turns[0]?.cwd, s.repo);
   s.sessionId = id!;
 });
 

@@ -10,7 +10,7 @@
 //                          in the project folder or one of its parents)
 //           scenario…      only these (default: all): tool-use-success resume-same-cwd
 //                          resume-wrong-cwd commit api-error-400 error-max-turns
-//                          partial-messages permission-denied
+//                          edit-tools partial-messages permission-denied
 //   env:    COVEN_CLAUDE_CACHE etc. (see install-claude.ts); COVEN_KEEP_TEST_DIRS=1 keeps
 //           the temp repos and config dir
 //   exit:   0 captured (differences are printed, not judged) · 2 CLI unavailable · 1 error
@@ -40,6 +40,16 @@ export const capturePlays: Play[] = [
     replies: [
       say(text('Writing and committing.'), bash('echo hello > a.txt && git add -A && git commit -q -m "add a.txt" && git log --oneline -1', 'commit a.txt')),
       say(text('Committed a.txt.')),
+    ],
+  },
+  {
+    // Write, Read and Edit as the model calls them (file_path must be absolute; Edit needs a Read first)
+    when: 'scenario: edit-tools',
+    replies: [
+      (turn) => say(text('Writing.'), { type: 'tool_use', name: 'Write', input: { file_path: `${turn.cwd}/b.txt`, content: 'one\ntwo\n' } }),
+      (turn) => say({ type: 'tool_use', name: 'Read', input: { file_path: `${turn.cwd}/b.txt` } }),
+      (turn) => say({ type: 'tool_use', name: 'Edit', input: { file_path: `${turn.cwd}/b.txt`, old_string: 'two', new_string: 'three' } }),
+      say(text('Edited b.txt.')),
     ],
   },
   { when: 'second prompt', replies: [say(text('DONE. last=second prompt'))] },
@@ -116,6 +126,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (want('api-error-400')) await session('api-error-400', 'scenario: api-error-400');
     if (want('error-max-turns')) await session('error-max-turns', 'scenario: error-max-turns', { args: ['--max-turns', '1'] });
+    if (want('edit-tools')) {
+      await session('edit-tools', 'scenario: edit-tools');
+      process.stdout.write(`b.txt after "edit-tools": ${JSON.stringify(readFileSync(join(repo, 'b.txt'), 'utf8'))}\n`);
+    }
     if (want('partial-messages')) await session('partial-messages', 'scenario: tool-use-success', { args: ['--include-partial-messages'] });
     if (want('permission-denied')) {
       const coven = ['-p', '--output-format', 'stream-json', '--verbose', '--input-format', 'stream-json', '--permission-mode', 'acceptEdits', '--allowedTools=Bash(git *),Read,Edit,Write'];

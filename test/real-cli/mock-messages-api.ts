@@ -82,6 +82,8 @@ export interface Turn {
   step: number;
   /** names of the tools offered */
   tools: string[];
+  /** the CLI's working directory, as it tells the model ("Primary working directory: …"), or null */
+  cwd: string | null;
   /** true when the request looks like the main agent loop (it offers the Bash tool) */
   isAgentLoop: boolean;
 }
@@ -94,7 +96,7 @@ export type ReplyBlock =
   | { type: 'thinking'; thinking: string };
 
 export type Reply =
-  | { content: ReplyBlock[]; stopReason?: 'end_turn' | 'tool_use' | 'max_tokens' | 'stop_sequence'; model?: string }
+  | { content: ReplyBlock[]; stopReason?: 'end_turn' | 'tool_use' | 'max_tokens' | 'stop_sequence'; model?: string; /** wait this long before answering (a slow model) */ delayMs?: number }
   | { error: { status: number; type?: string; message: string } };
 
 export type Script = (turn: Turn) => Reply | Promise<Reply>;
@@ -111,8 +113,9 @@ export const apiError = (status: number, message: string, type = 'invalid_reques
 export interface Play {
   /** a regexp or a substring of the prompt, or a predicate on the whole turn */
   when: RegExp | string | ((turn: Turn) => boolean);
-  /** reply n answers model call n of that prompt (after the tool results of reply n-1) */
-  replies: Reply[];
+  /** reply n answers model call n of that prompt (after the tool results of reply n-1);
+   *  a function gets the turn, e.g. to name files under `turn.cwd` or to read tool results */
+  replies: (Reply | ((turn: Turn) => Reply))[];
 }
 
 /**
@@ -129,7 +132,7 @@ export function conversation(plays: Play[], sideReply: Reply = say(text('ok'))):
     if (!play) return apiError(400, `mock: no play matches the prompt ${JSON.stringify(turn.prompt.slice(0, 200))}`);
     const reply = play.replies[turn.step];
     if (!reply) return apiError(400, `mock: the play for ${JSON.stringify(turn.prompt.slice(0, 80))} has no reply number ${turn.step}`);
-    return reply;
+    return typeof reply === 'function' ? reply(turn) : reply;
   };
 }
 
@@ -190,7 +193,10 @@ export function readTurn(request: MessagesRequest, sessionId: string | null): Tu
   }
   const system = typeof request.system === 'string' ? request.system : (request.system ?? []).map((b) => b.text).join('\n');
   const tools = (request.tools ?? []).map((t) => t.name);
-  return { request, sessionId, system, prompt, toolResults, step, tools, isAgentLoop: tools.includes('Bash') };
+  // 2.1.197 sends the environment section as a role:"system" message, older ones in `system`
+  const systemMessages = messages.filter((m) => m.role === 'system').flatMap((m) => blocks(m.content).map((b) => (b.type === 'text' ? String(b.text) : '')));
+  const cwd = /Primary working directory: (.+)/.exec([system, ...systemMessages].join('\n'))?.[1]?.trim() ?? null;
+  return { request, sessionId, system, prompt, toolResults, step, tools, cwd, isAgentLoop: tools.includes('Bash') };
 }
 
 // ---- answering
@@ -316,6 +322,7 @@ export async function startMockMessagesApi(script: Script): Promise<MockApi> {
       sendJson(res, reply.error.status, { type: 'error', error: { type: reply.error.type ?? 'api_error', message: reply.error.message } });
       return;
     }
+    if (reply.delayMs) await new Promise((wait) => setTimeout(wait, reply.delayMs));
     const message = buildMessage(reply, request.model);
     if (!request.stream) {
       sendJson(res, 200, message);

@@ -16,6 +16,9 @@ const commands: Record<string, Command> = {
   issues: { summary: 'list issues/*.md and review/*.md: path, state, priority, title', load: () => import('../scripts/list-issues.js') },
   spawn: { summary: 'create a worker branch and worktree from the main branch', load: () => import('../scripts/spawn-worktree.js') },
   land: { summary: "put this worktree's commits on the main branch", load: () => import('../scripts/land-worktree.js') },
+  status: { summary: 'show what every worker is doing, the dispatch lock and dead workers', load: () => import('../scripts/status.js') },
+  gc: { summary: 'clean up after dead workers (keeps unlanded work unless --force saves it)', load: () => import('../scripts/gc.js') },
+  hooks: { summary: 'install, remove or show the git hooks that wake sleeping workers', load: () => import('../scripts/hooks.js') },
 };
 
 const usage = `coven — several coding agents on one git repository

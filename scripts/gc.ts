@@ -1,0 +1,245 @@
+#!/usr/bin/env node
+// gc — clean up after dead workers: remove their worktree, branch and state file when
+// nothing would be lost, keep (and list) those with unlanded work, and clear locks
+// held by dead processes.
+//
+// Only touches what coven made: a worker named in a state file whose process is dead,
+// whose branch is under coven/, and whose worktree git lists with that branch (or
+// detached in the middle of rebasing it). Never the main worktree, never a live worker.
+//   args:   --dry-run  say what would happen, change nothing
+//           --force    also remove workers with unlanded commits or uncommitted
+//                      changes, after saving all of it under
+//                      refs/coven/gc/<worker>/<time> (one commit: the uncommitted
+//                      changes on top of HEAD, with the branch tip as second parent
+//                      when they differ); the ref is printed
+//   files:  <state dir>/workers/<name>.json (removed), <state dir>/locks/* (dead ones removed)
+//   exit:   0 done (nothing left behind) · 2 not in a git work tree · 3 some dead workers
+//           were kept because they have unlanded work (run with --force) · 64 bad usage
+//           · 1 unexpected error
+
+import minimist from 'minimist';
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findRepo, git, gitOut, listWorktrees, revParse, dirtyFiles, type RepoPaths, type WorktreeEntry } from './lib/git.js';
+import { localUpstreamOf, mainBranchOf } from './lib/main-branch.js';
+import { clearStaleLocks, locksDirOf } from './lib/dispatch-lock.js';
+import { runAsEntry } from './lib/entry.js';
+import { formatProblem, shellQuote } from './lib/problem.js';
+import { readWorkerStates, removeWorkerState, type WorkerState } from './lib/worker-state.js';
+
+export type GcAction =
+  /** removed (or, with dryRun, would be removed); `saved` is the ref holding its work (--force) */
+  | { kind: 'removed'; worker: string; branch: string; worktree: string | null; saved: string | null }
+  /** not removed: it has work that is not on main */
+  | { kind: 'kept'; worker: string; branch: string; worktree: string | null; unlanded: number; dirty: string[]; note?: string }
+  /** not coven's to touch, or not safe to judge */
+  | { kind: 'skipped'; worker: string; reason: string };
+
+export interface GcReport {
+  dryRun: boolean;
+  actions: GcAction[];
+  locks: Array<{ path: string; reason: string }>;
+  corrupt: Array<{ file: string; reason: string }>;
+  alive: string[];
+}
+
+export async function gc(paths: RepoPaths, opts: { dryRun?: boolean; force?: boolean; now?: Date } = {}): Promise<GcReport> {
+  const dryRun = opts.dryRun ?? false;
+  const entries = await readWorkerStates(paths.stateDir);
+  const worktrees = await listWorktrees(paths.mainWorktree);
+  const report: GcReport = { dryRun, actions: [], locks: [], corrupt: [], alive: [] };
+  for (const e of entries) {
+    if (e.kind === 'corrupt') report.corrupt.push({ file: e.file, reason: e.reason });
+    else if (e.liveness === 'alive') report.alive.push(e.state.name);
+    else report.actions.push(await collectWorker(paths, worktrees, e.state, { dryRun, force: opts.force ?? false, now: opts.now ?? new Date() }));
+  }
+  report.locks = await clearStaleLocks(locksDirOf(paths.stateDir), { dryRun });
+  return report;
+}
+
+async function collectWorker(
+  paths: RepoPaths,
+  worktrees: WorktreeEntry[],
+  s: WorkerState,
+  opts: { dryRun: boolean; force: boolean; now: Date },
+): Promise<GcAction> {
+  if (!s.branch.startsWith('coven/')) return { kind: 'skipped', worker: s.name, reason: `its branch ${s.branch} is not under coven/` };
+  const wt = await findWorktree(worktrees, s);
+  if (wt.kind === 'foreign') return { kind: 'skipped', worker: s.name, reason: wt.reason };
+  const worktree = wt.kind === 'found' ? wt.path : null;
+  const tip = await revParse(paths.mainWorktree, `refs/heads/${s.branch}`);
+  const head = worktree && existsSync(worktree) ? await revParse(worktree, 'HEAD') : null;
+  const main = (await localUpstreamOf(paths.mainWorktree, s.branch)) ?? (await mainBranchOfName(paths));
+  const tips = [tip, head].filter((x): x is string => x !== null);
+  let unlanded = 0;
+  if (tips.length > 0) {
+    if (!main || !(await revParse(paths.mainWorktree, `refs/heads/${main}`))) {
+      return { kind: 'kept', worker: s.name, branch: s.branch, worktree, unlanded: -1, dirty: [], note: 'cannot tell which branch is main' };
+    }
+    unlanded = Number(await gitOut(paths.mainWorktree, ['rev-list', '--count', ...tips, '--not', `refs/heads/${main}`]));
+  }
+  const dirty = worktree && existsSync(worktree) ? await dirtyFiles(worktree) : [];
+  const rebasing = worktree !== null && wt.kind === 'found' && wt.rebasing;
+  const clean = unlanded === 0 && dirty.length === 0 && !rebasing;
+  if (!clean && !opts.force) {
+    return { kind: 'kept', worker: s.name, branch: s.branch, worktree, unlanded, dirty, ...(rebasing ? { note: 'a rebase is in progress' } : {}) };
+  }
+  let saved: string | null = null;
+  if (!clean) {
+    saved = `refs/coven/gc/${s.name}/${stamp(opts.now)}`;
+    if (!opts.dryRun) {
+      const commit = await saveWork(paths, s, worktree && existsSync(worktree) ? worktree : null, head, tip, dirty.length > 0);
+      await gitOut(paths.mainWorktree, ['update-ref', saved, commit, '']);
+    }
+  }
+  if (!opts.dryRun) {
+    if (worktree && existsSync(worktree)) {
+      const r = await git(paths.mainWorktree, ['worktree', 'remove', ...(clean ? [] : ['--force']), worktree]);
+      if (!r.ok) return { kind: 'kept', worker: s.name, branch: s.branch, worktree, unlanded, dirty, note: `git worktree remove failed: ${r.stderr.trim()}` };
+    } else if (worktree) {
+      await git(paths.mainWorktree, ['worktree', 'prune']);
+    }
+    if (tip) await gitOut(paths.mainWorktree, ['branch', '-D', '--', s.branch]);
+    await removeWorkerState(paths.stateDir, s.name);
+  }
+  return { kind: 'removed', worker: s.name, branch: s.branch, worktree, saved };
+}
+
+async function mainBranchOfName(paths: RepoPaths): Promise<string | null> {
+  const m = await mainBranchOf(paths);
+  return m.kind === 'branch' ? m.name : null;
+}
+
+type FoundWorktree = { kind: 'found'; path: string; rebasing: boolean } | { kind: 'none' } | { kind: 'foreign'; reason: string };
+
+/** The worker's worktree, only if git lists it with the worker's branch (or mid-rebase of it). */
+async function findWorktree(worktrees: WorktreeEntry[], s: WorkerState): Promise<FoundWorktree> {
+  const ref = `refs/heads/${s.branch}`;
+  const byBranch = worktrees.findIndex((w) => w.branch === ref);
+  if (byBranch === 0) return { kind: 'foreign', reason: `its branch ${s.branch} is checked out in the main worktree` };
+  if (byBranch > 0) return { kind: 'found', path: worktrees[byBranch]!.path, rebasing: await rebaseInProgress(worktrees[byBranch]!.path) };
+  // detached: a rebase of the branch stopped on a conflict
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const i = worktrees.findIndex((w) => real(w.path) === real(s.worktree));
+  if (i < 0) return { kind: 'none' };
+  if (i === 0) return { kind: 'foreign', reason: 'its state file names the main worktree' };
+  const w = worktrees[i]!;
+  if (w.branch !== null) return { kind: 'foreign', reason: `${w.path} has ${w.branch} checked out, not ${s.branch}` };
+  const rebased = await rebaseHeadName(w.path);
+  if (rebased !== ref) return { kind: 'foreign', reason: `${w.path} is detached and not rebasing ${s.branch}` };
+  return { kind: 'found', path: w.path, rebasing: true };
+}
+
+async function rebaseHeadName(worktree: string): Promise<string | null> {
+  if (!existsSync(worktree)) return null;
+  for (const dir of ['rebase-merge', 'rebase-apply']) {
+    const p = await git(worktree, ['rev-parse', '--path-format=absolute', '--git-path', `${dir}/head-name`]);
+    if (!p.ok) continue;
+    try {
+      return (await readFile(p.stdout.trim(), 'utf8')).trim();
+    } catch {
+      // not this kind of rebase
+    }
+  }
+  return null;
+}
+
+async function rebaseInProgress(worktree: string): Promise<boolean> {
+  return (await rebaseHeadName(worktree)) !== null;
+}
+
+/**
+ * One commit that keeps everything of the worker reachable, without touching its
+ * branch, index or files: the worktree's files (tracked and untracked, not ignored)
+ * as a tree on top of HEAD, with the branch tip as a second parent when HEAD differs.
+ */
+async function saveWork(paths: RepoPaths, s: WorkerState, worktree: string | null, head: string | null, tip: string | null, dirty: boolean): Promise<string> {
+  const base = head ?? tip;
+  if (!base) throw new Error(`nothing to save for ${s.name}: no HEAD and no branch`);
+  const parents = [base, ...(tip && tip !== base ? [tip] : [])];
+  if (!dirty && parents.length === 1) return base;
+  let tree = await gitOut(paths.mainWorktree, ['rev-parse', `${base}^{tree}`]);
+  if (dirty && worktree) {
+    const tmp = mkdtempSync(join(tmpdir(), 'coven-gc-'));
+    try {
+      const env = { GIT_INDEX_FILE: join(tmp, 'index') };
+      await gitOut(worktree, ['read-tree', base], env);
+      await gitOut(worktree, ['add', '-A', '--', '.'], env);
+      tree = await gitOut(worktree, ['write-tree'], env);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  const message = `coven gc: work of worker ${s.name} (${s.branch}) saved before removal\n\nuncommitted changes: ${dirty ? 'yes (this commit)' : 'none'}\nbranch tip: ${tip ?? '(none)'}\n`;
+  return gitOut(paths.mainWorktree, ['commit-tree', tree, ...parents.flatMap((p) => ['-p', p]), '-m', message]);
+}
+
+function stamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+export function renderGc(r: GcReport): string {
+  const would = r.dryRun ? 'would remove' : 'removed';
+  const lines: string[] = [];
+  for (const a of r.actions) {
+    if (a.kind === 'removed') {
+      lines.push(`${a.worker}: ${would} ${a.worktree ? `worktree ${a.worktree}, ` : ''}branch ${a.branch} and its state file`);
+      if (a.saved) lines.push(`  its work ${r.dryRun ? 'would be' : 'is'} saved at ${a.saved}  (git log ${a.saved})`);
+    } else if (a.kind === 'kept') {
+      const what = [a.unlanded > 0 ? `${a.unlanded} commit${a.unlanded === 1 ? '' : 's'} not on main` : '', a.dirty.length > 0 ? `uncommitted changes to ${a.dirty.join(', ')}` : '', a.note ?? '']
+        .filter(Boolean)
+        .join('; ');
+      lines.push(`${a.worker}: kept — ${what}`);
+      lines.push(`  land it (coven land --worktree ${shellQuote(a.worktree ?? '<worktree>')}) or save and remove it: coven gc --force`);
+    } else {
+      lines.push(`${a.worker}: left alone — ${a.reason}`);
+    }
+  }
+  for (const l of r.locks) lines.push(`lock ${l.path}: ${r.dryRun ? 'would clear' : 'cleared'} (${l.reason})`);
+  for (const c of r.corrupt) lines.push(`corrupt state file ${c.file}: ${c.reason} (left alone; remove it by hand once no worker uses it)`);
+  if (r.alive.length > 0) lines.push(`running (not touched): ${r.alive.join(', ')}`);
+  if (lines.length === 0) lines.push('nothing to clean up');
+  return lines.join('\n') + '\n';
+}
+
+const help = `usage: coven gc [--dry-run] [--force]
+
+Cleans up after dead workers (state file whose process is gone): removes the worktree,
+the branch and the state file when all of its commits are on main and it has no
+uncommitted changes. Workers with unlanded work are kept and listed; with --force their
+work is first saved under refs/coven/gc/<worker>/<time>, then they are removed. Also
+clears locks held by dead processes. Never touches worktrees coven did not create.
+  --dry-run   show what would happen, change nothing
+  --force     save unlanded work under refs/coven/gc/… and remove those workers too
+exit: 0 done · 2 not in a git work tree · 3 some workers kept (unlanded work) · 1 error
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const args = minimist(argv, { boolean: ['dry-run', 'force', 'help'], alias: { h: 'help', n: 'dry-run' } });
+  if (args.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  if (args._.length > 0) {
+    process.stderr.write(help);
+    return 64;
+  }
+  const repo = await findRepo(process.cwd());
+  if (repo.kind !== 'repo') {
+    process.stderr.write(formatProblem({ what: `${process.cwd()} is not inside a git work tree.`, next: ['cd <your repository> && coven gc'] }) + '\n');
+    return 2;
+  }
+  const report = await gc(repo.paths, { dryRun: args['dry-run'] === true, force: args.force === true });
+  process.stdout.write(renderGc(report));
+  return report.actions.some((a) => a.kind === 'kept') ? 3 : 0;
+}
+
+runAsEntry(import.meta.url, main);

@@ -1,0 +1,126 @@
+// wait-for-main — sleep until the main branch's tip differs from a baseline.
+//
+// The baseline is the tip read *before* dispatch started, so a commit that landed
+// meanwhile wakes the caller at once (the tip is checked on entry). Then it waits,
+// without polling, on:
+//   - <state dir>/wake, touched by the post-commit/post-merge hooks;
+//   - the branch's loose ref file and packed-refs (their folders are watched, since
+//     git replaces those files by rename), for repos without the hooks;
+//   - a slow safety re-check every safetyIntervalMs (default 60 s), for whatever the
+//     watches miss (network filesystems, a folder created later).
+// Each event costs one `git rev-parse`. Creates the state dir if missing and records
+// the main branch for the hooks (wake.ts).
+// Inputs: repo (any folder inside it), mainBranch (short name), baseline (commit id).
+// Output: { moved, tip } | { missing } (the branch no longer resolves) | { aborted }.
+
+import { watch, type FSWatcher } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { git, gitOut } from './git.js';
+import { recordMainBranch } from './wake.js';
+
+export type MainMoved = { kind: 'moved'; tip: string } | { kind: 'missing' } | { kind: 'aborted' };
+
+export interface WaitForMainOptions {
+  repo: string;
+  mainBranch: string;
+  baseline: string;
+  signal?: AbortSignal;
+  safetyIntervalMs?: number;
+}
+
+/** The commit the main branch points at now, or null when it does not resolve. */
+export async function mainTip(repo: string, mainBranch: string): Promise<string | null> {
+  const r = await git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${mainBranch}^{commit}`]);
+  return r.ok ? r.stdout.trim() : null;
+}
+
+export async function waitForMainToMove(opts: WaitForMainOptions): Promise<MainMoved> {
+  const { repo, mainBranch, baseline, signal } = opts;
+  if (signal?.aborted) return { kind: 'aborted' };
+  const commonDir = resolve(repo, await gitOut(repo, ['rev-parse', '--git-common-dir']));
+  const stateDir = join(commonDir, 'coven');
+  try {
+    await mkdir(stateDir, { recursive: true });
+    await recordMainBranch(stateDir, mainBranch);
+  } catch {
+    // the state dir cannot be created (e.g. a file is in the way): the ref watch and
+    // the safety check still work
+  }
+
+  return new Promise<MainMoved>((finish) => {
+    const watchers: FSWatcher[] = [];
+    let settled = false;
+    let checking = false;
+    let again = false;
+
+    const done = (result: MainMoved): void => {
+      if (settled) return;
+      settled = true;
+      for (const w of watchers) w.close();
+      clearInterval(safety);
+      signal?.removeEventListener('abort', onAbort);
+      finish(result);
+    };
+    const onAbort = (): void => done({ kind: 'aborted' });
+
+    const check = async (): Promise<void> => {
+      if (settled) return;
+      if (checking) {
+        again = true; // an event arrived during a check: look once more afterwards
+        return;
+      }
+      checking = true;
+      try {
+        do {
+          again = false;
+          const tip = await mainTip(repo, mainBranch);
+          if (tip === null) return done({ kind: 'missing' });
+          if (tip !== baseline) return done({ kind: 'moved', tip });
+        } while (again && !settled);
+      } catch {
+        // git could not run this time: the next event or the safety check retries
+      } finally {
+        checking = false;
+      }
+    };
+
+    const watchFolder = (dir: string, wants: (file: string | null) => boolean): void => {
+      try {
+        const w = watch(dir, (_event, file) => {
+          if (wants(typeof file === 'string' ? file : null)) void check();
+        });
+        w.on('error', () => w.close());
+        watchers.push(w);
+      } catch {
+        // missing or unwatchable: the safety check covers it
+      }
+    };
+
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const safety = setInterval(() => void check(), opts.safetyIntervalMs ?? 60_000);
+
+    void (async () => {
+      const loose = join(commonDir, 'refs', 'heads', mainBranch);
+      const refDir = await nearestExistingFolder(dirname(loose), commonDir);
+      const refName = refDir === dirname(loose) ? basename(loose) : null; // null: any change below
+      watchFolder(stateDir, (f) => f === null || f === 'wake');
+      watchFolder(refDir, (f) => f === null || refName === null || f === refName);
+      watchFolder(commonDir, (f) => f === null || f === 'packed-refs');
+      await check(); // after the watches are up, so nothing between is missed
+    })().catch(() => void check());
+  });
+}
+
+async function nearestExistingFolder(dir: string, stopAt: string): Promise<string> {
+  let d = dir;
+  while (d.length > stopAt.length) {
+    try {
+      await access(d);
+      return d;
+    } catch {
+      d = dirname(d);
+    }
+  }
+  return stopAt;
+}

@@ -1,0 +1,38 @@
+// wake — the two small files through which the git hooks wake sleeping workers:
+//   <state dir>/main-branch   the full ref of the main branch ("refs/heads/main"), one
+//                             line; the hooks compare HEAD with it (a shell `read`, no
+//                             extra process). Written by `coven hooks install` and by
+//                             every waiter (wait-for-main), so it follows the branch
+//                             the workers actually wait on.
+//   <state dir>/wake          touched by the hooks when that branch moved.
+// Inputs: the state dir, a branch name. Outputs: those files.
+
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export function mainBranchFile(stateDir: string): string {
+  return join(stateDir, 'main-branch');
+}
+
+export function wakeFile(stateDir: string): string {
+  return join(stateDir, 'wake');
+}
+
+/** The main branch the hooks watch (short name), or null when none is recorded. */
+export async function recordedMainBranch(stateDir: string): Promise<string | null> {
+  try {
+    const line = (await readFile(mainBranchFile(stateDir), 'utf8')).split('\n')[0] ?? '';
+    return line.startsWith('refs/heads/') ? line.slice('refs/heads/'.length) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Records `branch` (short name) as the branch whose moves wake workers; no write when unchanged. */
+export async function recordMainBranch(stateDir: string, branch: string): Promise<void> {
+  if ((await recordedMainBranch(stateDir)) === branch) return;
+  await mkdir(stateDir, { recursive: true });
+  const tmp = `${mainBranchFile(stateDir)}.${process.pid}.tmp`;
+  await writeFile(tmp, `refs/heads/${branch}\n`);
+  await rename(tmp, mainBranchFile(stateDir));
+}

@@ -1,0 +1,229 @@
+#!/usr/bin/env node
+// status — what every worker is doing: phase, agent and arguments, for how long, what
+// it landed and spent; dead workers, the dispatch lock and agent slots, sleeping
+// workers and the main tip they wait on, damaged state files.
+//
+//   args:   --json    one JSON object instead of the table
+//           --watch   redraw whenever a state or lock file changes (and every second on
+//                     a terminal, so durations and deaths show); a plain reprint when
+//                     stdout is not a terminal. Stop with Ctrl-C.
+//   files:  reads <state dir>/workers/*.json, <state dir>/locks/*
+//   exit:   0 shown · 2 not in a git work tree · 64 bad usage
+
+import minimist from 'minimist';
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { findRepo, type RepoPaths } from './lib/git.js';
+import { mainBranchOf } from './lib/main-branch.js';
+import { describeLockRead, locksDirOf, readLockHolder, type LockRead } from './lib/dispatch-lock.js';
+import { runAsEntry } from './lib/entry.js';
+import { formatProblem } from './lib/problem.js';
+import { livenessOf } from './lib/process-identity.js';
+import { stateDirPaths } from './lib/state-dir.js';
+import { mainTip } from './lib/wait-for-main.js';
+import { readWorkerStates, type WorkerEntry } from './lib/worker-state.js';
+
+export interface LockStatus {
+  name: string;
+  read: LockRead;
+  /** whether the holder process is still running (null: free, corrupt, other host) */
+  holderAlive: boolean | null;
+}
+
+export interface StatusReport {
+  at: number;
+  main: { branch: string | null; tip: string | null };
+  workers: WorkerEntry[];
+  locks: LockStatus[];
+}
+
+export async function collectStatus(paths: RepoPaths): Promise<StatusReport> {
+  const main = await mainBranchOf(paths);
+  const branch = main.kind === 'branch' ? main.name : null;
+  const tip = branch ? await mainTip(paths.mainWorktree, branch) : null;
+  const workers = await readWorkerStates(paths.stateDir);
+  const locks: LockStatus[] = [];
+  const dir = locksDirOf(paths.stateDir);
+  let names: string[] = [];
+  try {
+    names = (await readdir(dir)).filter((n) => !n.startsWith('.') && !n.includes('.break'));
+  } catch {
+    // no locks folder yet: nothing is held
+  }
+  for (const name of names.sort((a, b) => (a === 'dispatch' ? -1 : b === 'dispatch' ? 1 : a.localeCompare(b)))) {
+    const read = await readLockHolder(join(dir, name));
+    if (read.kind === 'free') continue;
+    const live = read.kind === 'held' ? livenessOf({ host: read.holder.host, pid: read.holder.pid, start: read.holder.start }) : null;
+    locks.push({ name, read, holderAlive: live === null || live.kind === 'unknown' ? null : live.kind === 'alive' });
+  }
+  return { at: Date.now(), main: { branch, tip }, workers, locks };
+}
+
+/** "12s", "3m05s", "2h07m", "3d04h". */
+export function humanDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
+}
+
+function since(iso: string, now: number): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? '?' : humanDuration(now - t);
+}
+
+/** The table and the lines under it; pure. */
+export function renderStatus(r: StatusReport): string {
+  const rows: string[][] = [['WORKER', 'PHASE', 'AGENT', 'SINCE', 'LANDED', 'COST']];
+  const notes: string[] = [];
+  const workers = r.workers.flatMap((w) => (w.kind === 'worker' ? [w] : []));
+  for (const w of workers) {
+    const s = w.state;
+    const agent = s.agent ? [s.agent, ...Object.entries(s.args).map(([k, v]) => `${k}=${v}`)].join(' ') : '-';
+    const phase = w.liveness === 'dead' ? `dead (was ${s.phase})` : s.phase;
+    rows.push([s.name, phase, agent, since(s.since, r.at), String(s.landed), `$${s.cost_usd.toFixed(2)}`]);
+    if (w.liveness === 'alive' && s.phase === 'sleeping' && s.waiting_on) {
+      const moved = r.main.tip && r.main.tip !== s.waiting_on ? `; main is now at ${short(r.main.tip)}` : '';
+      notes.push(`${s.name} sleeps until ${r.main.branch ?? 'main'} moves from ${short(s.waiting_on)}${moved}`);
+    }
+  }
+  const lines: string[] = [];
+  if (workers.length === 0) lines.push('no workers');
+  else lines.push(...table(rows));
+  lines.push('');
+  const dispatch = r.locks.find((l) => l.name === 'dispatch');
+  lines.push(`dispatch lock: ${dispatch ? describeLock(dispatch) : 'free'}`);
+  for (const l of r.locks.filter((x) => x.name !== 'dispatch')) lines.push(`${l.name}: ${describeLock(l)}`);
+  lines.push(...notes);
+  const dead = workers.filter((w) => w.liveness === 'dead').map((w) => w.state.name);
+  if (dead.length > 0) lines.push(`dead: ${dead.join(', ')} — \`coven gc\` cleans up after them (keeps unlanded work)`);
+  for (const c of r.workers.flatMap((w) => (w.kind === 'corrupt' ? [w] : []))) lines.push(`corrupt state file ${c.file}: ${c.reason}`);
+  return lines.join('\n') + '\n';
+}
+
+function describeLock(l: LockStatus): string {
+  const d = describeLockRead(l.read);
+  if (l.holderAlive === false) return `${d} (holder is dead; the next waiter or \`coven gc\` breaks it)`;
+  return d;
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 10);
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** The JSON shape of `coven status --json`. */
+export function statusJson(r: StatusReport): object {
+  return {
+    main: r.main,
+    workers: r.workers.flatMap((w) => (w.kind === 'worker' ? [{ ...w.state, liveness: w.liveness, ...(w.liveness === 'dead' ? { dead_why: w.why } : {}) }] : [])),
+    corrupt: r.workers.flatMap((w) => (w.kind === 'corrupt' ? [{ file: w.file, reason: w.reason }] : [])),
+    locks: r.locks.map((l) => ({ name: l.name, holder_alive: l.holderAlive, ...l.read })),
+  };
+}
+
+const help = `usage: coven status [--json] [--watch]
+
+Shows every worker (phase, agent and arguments, time in phase, commits landed, cost),
+the dispatch lock and agent slots, sleeping workers and the main tip they wait on,
+dead workers and damaged state files.
+  --json    machine-readable output
+  --watch   redraw whenever something changes (Ctrl-C to stop)
+exit: 0 shown · 2 not in a git work tree · 64 bad usage
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const args = minimist(argv, { boolean: ['json', 'watch', 'help'], alias: { h: 'help' } });
+  if (args.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  if (args._.length > 0) {
+    process.stderr.write(help);
+    return 64;
+  }
+  const repo = await findRepo(process.cwd());
+  if (repo.kind !== 'repo') {
+    process.stderr.write(formatProblem({ what: `${process.cwd()} is not inside a git work tree.`, next: ['cd <your repository> && coven status'] }) + '\n');
+    return 2;
+  }
+  const render = (r: StatusReport): string => (args.json ? JSON.stringify(statusJson(r), null, 2) + '\n' : renderStatus(r));
+  if (!args.watch) {
+    process.stdout.write(render(await collectStatus(repo.paths)));
+    return 0;
+  }
+  return watchStatus(repo.paths, render);
+}
+
+/** Redraws on every change in workers/ or locks/; runs until SIGINT/SIGTERM. */
+async function watchStatus(paths: RepoPaths, render: (r: StatusReport) => string): Promise<number> {
+  const tty = process.stdout.isTTY === true;
+  const dirs = stateDirPaths(paths.stateDir);
+  await mkdir(dirs.workers, { recursive: true }).catch(() => undefined);
+  await mkdir(dirs.locks, { recursive: true }).catch(() => undefined);
+  let last = '';
+  let busy = false;
+  let again = false;
+  const redraw = async (): Promise<void> => {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      do {
+        again = false;
+        const report = await collectStatus(paths);
+        const text = render(report);
+        // off a terminal, print only real changes (not a second ticking by)
+        const key = tty ? text : render({ ...report, at: 0 });
+        if (key !== last) {
+          last = key;
+          process.stdout.write(tty ? `\x1b[H\x1b[2J${text}` : `--- ${new Date(report.at).toISOString()}\n${text}`);
+        }
+      } while (again);
+    } finally {
+      busy = false;
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const soon = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void redraw(), 30); // a burst of events → one redraw
+  };
+  const watchers: FSWatcher[] = [];
+  for (const d of [dirs.workers, dirs.locks]) {
+    try {
+      watchers.push(watch(d, soon).on('error', () => undefined));
+    } catch {
+      // missing: the periodic redraw still shows changes
+    }
+  }
+  await redraw();
+  const tick = setInterval(() => void redraw(), tty ? 1_000 : 2_000); // deaths change no file
+  return new Promise((resolve) => {
+    const stop = (): void => {
+      clearInterval(tick);
+      clearTimeout(timer);
+      for (const w of watchers) w.close();
+      resolve(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+runAsEntry(import.meta.url, main);

@@ -27,6 +27,11 @@ export interface WaitForMainOptions {
   baseline: string;
   signal?: AbortSignal;
   safetyIntervalMs?: number;
+  /**
+   * Which signals to watch (default: both). Turn off what cannot work where the repo
+   * lives (fs.watch on some network filesystems); the safety re-check always runs.
+   */
+  watch?: { wake?: boolean; refs?: boolean };
 }
 
 /** The commit the main branch points at now, or null when it does not resolve. */
@@ -85,28 +90,44 @@ export async function waitForMainToMove(opts: WaitForMainOptions): Promise<MainM
       }
     };
 
-    const watchFolder = (dir: string, wants: (file: string | null) => boolean): void => {
+    const watchFolder = (dir: string, onEvent: (file: string | null) => void): FSWatcher | null => {
       try {
-        const w = watch(dir, (_event, file) => {
-          if (wants(typeof file === 'string' ? file : null)) void check();
-        });
+        const w = watch(dir, (_event, file) => onEvent(typeof file === 'string' ? file : null));
         w.on('error', () => w.close());
         watchers.push(w);
+        return w;
       } catch {
-        // missing or unwatchable: the safety check covers it
+        return null; // missing or unwatchable: the safety check covers it
       }
+    };
+
+    // The loose ref's folder may not exist yet (refs/heads/team/ for team/main, packed):
+    // watch the nearest existing ancestor for any change, and move the watch deeper (or
+    // back up, when git removes an emptied folder) on every event; check after each move
+    // so that a ref written before the new watch was up is not missed.
+    const loose = join(commonDir, 'refs', 'heads', mainBranch);
+    let refWatch: { dir: string; watcher: FSWatcher | null } | null = null;
+    const watchRef = async (): Promise<void> => {
+      const dir = await nearestExistingFolder(dirname(loose), commonDir);
+      if (settled) return;
+      if (dir !== refWatch?.dir) {
+        refWatch?.watcher?.close();
+        const name = dir === dirname(loose) ? basename(loose) : null; // null: anything below
+        refWatch = { dir, watcher: watchFolder(dir, (f) => (name !== null && f !== null && f !== name ? undefined : void watchRef())) };
+      }
+      await check();
     };
 
     signal?.addEventListener('abort', onAbort, { once: true });
     const safety = setInterval(() => void check(), opts.safetyIntervalMs ?? 60_000);
 
     void (async () => {
-      const loose = join(commonDir, 'refs', 'heads', mainBranch);
-      const refDir = await nearestExistingFolder(dirname(loose), commonDir);
-      const refName = refDir === dirname(loose) ? basename(loose) : null; // null: any change below
-      watchFolder(stateDir, (f) => f === null || f === 'wake');
-      watchFolder(refDir, (f) => f === null || refName === null || f === refName);
-      watchFolder(commonDir, (f) => f === null || f === 'packed-refs');
+      if (opts.watch?.wake !== false) watchFolder(stateDir, (f) => (f === null || f === 'wake' ? void check() : undefined));
+      if (opts.watch?.refs !== false) {
+        // pack-refs may also have removed the ref's emptied folder: re-aim the ref watch
+        watchFolder(commonDir, (f) => (f === null || f === 'packed-refs' ? void watchRef() : undefined));
+        await watchRef();
+      }
       await check(); // after the watches are up, so nothing between is missed
     })().catch(() => void check());
   });

@@ -198,7 +198,10 @@ export function renderGc(r: GcReport): string {
         .filter(Boolean)
         .join('; ');
       lines.push(`${a.worker}: kept — ${what}`);
-      lines.push(`  land it (coven land --worktree ${shellQuote(a.worktree ?? '<worktree>')}) or save and remove it: coven gc --force`);
+      const wt = shellQuote(a.worktree ?? '<worktree>');
+      const land = a.dirty.length > 0 ? `commit the changes in ${wt}, then land: coven land --worktree ${wt}` : `land it: coven land --worktree ${wt}`;
+      lines.push(`  Nothing was removed. To keep the work, ${land}`);
+      lines.push(`  or save all of it under refs/coven/gc/ and remove the worker: coven gc --force`);
     } else {
       lines.push(`${a.worker}: left alone — ${a.reason}`);
     }

@@ -1,0 +1,183 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { acquireLock, dispatchLockPath } from '../scripts/lib/dispatch-lock.js';
+import { newWorkerState, writeWorkerState, type WorkerState } from '../scripts/lib/worker-state.js';
+import { renderStatus, collectStatus } from '../scripts/status.js';
+import { findRepo } from '../scripts/lib/git.js';
+import { commitFile, coven, covenBin, sh, tempDir, tempRepo } from './helpers/repo.js';
+
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((r) => child.on('exit', r));
+  return child.pid!;
+}
+
+const stateDir = (repo: string) => join(repo, '.git', 'coven');
+
+/** A worker worktree on coven/<name> and its state file; dead unless `alive`. */
+async function worker(repo: string, name: string, opts: { alive?: boolean; branch?: string; over?: Partial<WorkerState> } = {}): Promise<string> {
+  const branch = opts.branch ?? `coven/${name}`;
+  const wt = join(tempDir(), name);
+  await sh(repo, 'worktree', 'add', '-q', '-b', branch, wt, 'main');
+  const s = { ...newWorkerState({ name, branch, worktree: wt }), ...opts.over };
+  if (!opts.alive) s.pid = await deadPid();
+  await writeWorkerState(stateDir(repo), s);
+  return wt;
+}
+
+const branchExists = async (repo: string, b: string) => (await sh(repo, 'branch', '--list', b)) !== '';
+
+test('gc removes a dead worker with nothing unlanded: worktree, branch, state file', async () => {
+  const repo = await tempRepo();
+  const wt = await worker(repo, 'calm-fox');
+  const r = await coven(['gc'], { cwd: repo });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /calm-fox: removed worktree .*, branch coven\/calm-fox and its state file/);
+  assert.not.ok(existsSync(wt));
+  assert.not.ok(await branchExists(repo, 'coven/calm-fox'));
+  assert.not.ok(existsSync(join(stateDir(repo), 'workers', 'calm-fox.json')));
+});
+
+test('gc keeps and lists dead workers with unlanded commits or uncommitted changes (exit 3)', async () => {
+  const repo = await tempRepo();
+  const a = await worker(repo, 'ahead');
+  await commitFile(a, 'work.txt', 'precious');
+  const d = await worker(repo, 'dirty');
+  writeFileSync(join(d, 'draft.txt'), 'unsaved');
+  const r = await coven(['gc'], { cwd: repo });
+  assert.is(r.code, 3);
+  assert.match(r.stdout, /ahead: kept — 1 commit not on main/);
+  assert.match(r.stdout, /dirty: kept — uncommitted changes to draft\.txt/);
+  assert.match(r.stdout, /coven gc --force/);
+  assert.ok(existsSync(join(a, 'work.txt')));
+  assert.ok(existsSync(join(d, 'draft.txt')));
+  assert.ok(await branchExists(repo, 'coven/ahead'));
+  assert.ok(existsSync(join(stateDir(repo), 'workers', 'ahead.json')));
+});
+
+test('gc --force saves commits and uncommitted changes under refs/coven/gc/… and then removes', async () => {
+  const repo = await tempRepo();
+  const wt = await worker(repo, 'bold-elk');
+  const committed = await commitFile(wt, 'done.txt', 'committed work');
+  writeFileSync(join(wt, 'done.txt'), 'edited, not committed');
+  writeFileSync(join(wt, 'new.txt'), 'untracked');
+  const r = await coven(['gc', '--force'], { cwd: repo });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  const ref = /saved at (refs\/coven\/gc\/bold-elk\/\S+)/.exec(r.stdout)?.[1];
+  assert.ok(ref, r.stdout);
+  assert.is(await sh(repo, 'show', `${ref}:done.txt`), 'edited, not committed');
+  assert.is(await sh(repo, 'show', `${ref}:new.txt`), 'untracked');
+  assert.is(await sh(repo, 'rev-parse', `${ref}^1`), committed, 'the worker commit is its parent');
+  assert.not.ok(existsSync(wt));
+  assert.not.ok(await branchExists(repo, 'coven/bold-elk'));
+  assert.is(await sh(repo, 'status', '--porcelain'), '', 'the main worktree is untouched');
+});
+
+test('gc --force keeps both the rebase-in-progress HEAD and the branch tip of a worker that died resolving', async () => {
+  const repo = await tempRepo();
+  const wt = await worker(repo, 'stuck', { over: { phase: 'resolving' } });
+  const mine = await commitFile(wt, 'c.txt', 'worker side');
+  await commitFile(repo, 'c.txt', 'main side');
+  const rebase = await sh(wt, 'rebase', 'main').catch(() => 'conflict');
+  assert.is(rebase, 'conflict');
+  const kept = await coven(['gc'], { cwd: repo });
+  assert.is(kept.code, 3);
+  assert.match(kept.stdout, /stuck: kept — .*a rebase is in progress/);
+  const r = await coven(['gc', '--force'], { cwd: repo });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  const ref = /saved at (refs\/coven\/gc\/stuck\/\S+)/.exec(r.stdout)?.[1];
+  assert.ok(ref);
+  const parents = (await sh(repo, 'rev-list', '--parents', '-n', '1', ref!)).split(' ').slice(1);
+  assert.ok(parents.includes(mine), 'the branch tip stays reachable');
+  assert.match(await sh(repo, 'show', `${ref}:c.txt`), /<<<<<<<|worker side/);
+  assert.not.ok(existsSync(wt));
+});
+
+test('gc never touches worktrees coven did not create, live workers, or the main worktree', async () => {
+  const repo = await tempRepo();
+  // a dead "worker" whose branch is not under coven/
+  const feature = await worker(repo, 'feature', { branch: 'feature' });
+  // a dead worker whose state file names a user's worktree with another branch
+  const userWt = join(tempDir(), 'user-wt');
+  await sh(repo, 'worktree', 'add', '-q', '-b', 'mine', userWt, 'main');
+  await writeWorkerState(stateDir(repo), { ...newWorkerState({ name: 'liar', branch: 'coven/liar', worktree: userWt }), pid: await deadPid() });
+  // a dead worker that claims the main worktree
+  await writeWorkerState(stateDir(repo), { ...newWorkerState({ name: 'mainer', branch: 'coven/mainer', worktree: repo }), pid: await deadPid() });
+  await sh(repo, 'branch', 'coven/mainer');
+  await sh(repo, 'switch', '-q', 'coven/mainer');
+  // a live worker
+  const live = await worker(repo, 'alive', { alive: true });
+  const r = await coven(['gc', '--force'], { cwd: repo });
+  assert.match(r.stdout, /feature: left alone — its branch feature is not under coven\//);
+  assert.match(r.stdout, /liar: left alone — .*has refs\/heads\/mine checked out/);
+  assert.match(r.stdout, /mainer: left alone — .*main worktree/);
+  assert.match(r.stdout, /running \(not touched\): alive/);
+  for (const p of [feature, userWt, live, repo]) assert.ok(existsSync(p), p);
+  assert.ok(await branchExists(repo, 'mine'));
+  assert.ok(await branchExists(repo, 'coven/alive'));
+});
+
+test('gc clears locks held by dead processes; --dry-run changes nothing', async () => {
+  const repo = await tempRepo();
+  const wt = await worker(repo, 'gone');
+  const lock = dispatchLockPath(stateDir(repo));
+  mkdirSync(join(stateDir(repo), 'locks'), { recursive: true });
+  writeFileSync(lock, JSON.stringify({ worker: 'gone', pid: await deadPid(), host: (await import('node:os')).hostname(), start: null, since: new Date().toISOString(), token: 'x1' }));
+  const dry = await coven(['gc', '--dry-run'], { cwd: repo });
+  assert.is(dry.code, 0);
+  assert.match(dry.stdout, /gone: would remove/);
+  assert.match(dry.stdout, /would clear/);
+  assert.ok(existsSync(wt) && existsSync(lock));
+  const r = await coven(['gc'], { cwd: repo });
+  assert.match(r.stdout, /lock .*dispatch: cleared \(holder gone .* is dead/);
+  assert.not.ok(existsSync(lock));
+});
+
+test('status shows workers, dead ones as dead, the lock holder, sleepers and corrupt files', async () => {
+  const repo = await tempRepo();
+  const tip = await sh(repo, 'rev-parse', 'HEAD');
+  await worker(repo, 'runner', { alive: true, over: { phase: 'running', agent: 'implement', args: { issue: 'issues/a.md' }, landed: 3, cost_usd: 1.5 } });
+  await worker(repo, 'sleeper', { alive: true, over: { phase: 'sleeping', waiting_on: tip } });
+  await worker(repo, 'corpse', { over: { phase: 'running', agent: 'plan' } });
+  writeFileSync(join(stateDir(repo), 'workers', 'broken.json'), '');
+  const lock = await acquireLock({ path: dispatchLockPath(stateDir(repo)), owner: 'runner' });
+  const found = await findRepo(repo);
+  if (found.kind !== 'repo') return assert.unreachable();
+  const text = renderStatus(await collectStatus(found.paths));
+  assert.match(text, /runner\s+running\s+implement issue=issues\/a\.md\s+\d+s\s+3\s+\$1\.50/);
+  assert.match(text, /corpse\s+dead \(was running\)/);
+  assert.match(text, /dispatch lock: held by runner for \d+s/);
+  assert.match(text, new RegExp(`sleeper sleeps until main moves from ${tip.slice(0, 10)}`));
+  assert.match(text, /corrupt state file .*broken\.json: empty file/);
+  const json = await coven(['status', '--json'], { cwd: repo });
+  const parsed = JSON.parse(json.stdout) as { workers: Array<{ name: string; liveness: string }>; corrupt: unknown[]; locks: Array<{ name: string; kind: string }> };
+  assert.equal(parsed.workers.map((w) => [w.name, w.liveness]), [['corpse', 'dead'], ['runner', 'alive'], ['sleeper', 'alive']]);
+  assert.is(parsed.corrupt.length, 1);
+  assert.equal(parsed.locks.map((l) => [l.name, l.kind]), [['dispatch', 'held']]);
+  if (lock.kind === 'acquired') await lock.release();
+});
+
+test('status --watch reprints when a worker state changes (plain output off a terminal)', async () => {
+  const repo = await tempRepo();
+  const child = spawn(process.execPath, [covenBin, 'status', '--watch'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const saw = (re: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`timed out waiting for ${re}; got:\n${out}`)), 15_000);
+      const look = () => re.test(out) && (clearTimeout(t), resolve());
+      child.stdout.on('data', (d: Buffer) => ((out += d.toString()), look()));
+      look();
+    });
+  await saw(/no workers/);
+  await worker(repo, 'newcomer', { alive: true, over: { phase: 'dispatching' } });
+  await saw(/newcomer\s+dispatching/);
+  assert.not.match(out, /\x1b\[/, 'no terminal escapes off a terminal');
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.on('exit', r));
+  assert.is(code, 0);
+});
+
+test.run();

@@ -27,6 +27,7 @@ import { localUpstreamOf, mainBranchOf } from './lib/main-branch.js';
 import { clearStaleLocks, locksDirOf } from './lib/dispatch-lock.js';
 import { runAsEntry } from './lib/entry.js';
 import { formatProblem, shellQuote } from './lib/problem.js';
+import { covenRef } from './lib/save-work.js';
 import { readWorkerStates, removeWorkerState, type WorkerState } from './lib/worker-state.js';
 
 export type GcAction =
@@ -88,7 +89,7 @@ async function collectWorker(
   }
   let saved: string | null = null;
   if (!clean) {
-    saved = `refs/coven/gc/${s.name}/${stamp(opts.now)}`;
+    saved = covenRef('gc', s.name, opts.now);
     if (!opts.dryRun) {
       const commit = await saveWork(paths, s, worktree && existsSync(worktree) ? worktree : null, head, tip, dirty.length > 0);
       await gitOut(paths.mainWorktree, ['update-ref', saved, commit, '']);
@@ -180,10 +181,6 @@ async function saveWork(paths: RepoPaths, s: WorkerState, worktree: string | nul
   }
   const message = `coven gc: work of worker ${s.name} (${s.branch}) saved before removal\n\nuncommitted changes: ${dirty ? 'yes (this commit)' : 'none'}\nbranch tip: ${tip ?? '(none)'}\n`;
   return gitOut(paths.mainWorktree, ['commit-tree', tree, ...parents.flatMap((p) => ['-p', p]), '-m', message]);
-}
-
-function stamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
 export function renderGc(r: GcReport): string {

@@ -269,6 +269,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${h.name}: ${h.action}${chain}\n`);
     }
     process.stdout.write(`hooks in ${where(r.location)}; main branch: ${r.mainBranch}\n`);
+    if (r.location.source.kind === 'core.hooksPath' && isAbsolute(r.location.source.configured)) {
+      process.stdout.write('note: core.hooksPath may be shared with other repositories; coven\'s hooks do nothing in a repository without coven.\n');
+    }
     return 0;
   }
   if (action === 'uninstall') {

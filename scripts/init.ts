@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { runAsEntry } from './lib/entry.js';
 import { findRepo } from './lib/git.js';
 import { formatProblem, shellQuote } from './lib/problem.js';
+import { installHooks as installWakeHooks } from './hooks.js';
 
 /** templates/ of the coven package (this file is dist/scripts/init.js). */
 export const templatesDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'templates');
@@ -145,9 +146,26 @@ async function writeNew(root: string, rel: string, content: string | Buffer): Pr
 }
 
 // ---- hooks ----------------------------------------------------------------------
-// HOOKS CALL SITE: wire to the installer of scripts/hooks.ts once it is on main.
-async function installHooks(_root: string): Promise<HooksOutcome> {
-  return { kind: 'unavailable', reason: 'this version of coven cannot install hooks yet' };
+
+async function installHooks(root: string): Promise<HooksOutcome> {
+  try {
+    const r = await installWakeHooks(root);
+    switch (r.kind) {
+      case 'installed': {
+        const chained = r.hooks.filter((h) => h.chained).map((h) => `${h.name} keeps running the earlier hook ${h.chained}`);
+        const verb = r.hooks.every((h) => h.action === 'unchanged') ? 'already in' : 'installed in';
+        return { kind: 'installed', detail: [`post-commit, post-merge ${verb} ${r.location.dir} (main branch: ${r.mainBranch})`, ...chained].join('; ') };
+      }
+      case 'no-main-branch':
+        return { kind: 'unavailable', reason: `the main worktree ${r.worktree} has no branch checked out; run: coven hooks install --main-branch <name>` };
+      case 'chain-conflict':
+        return { kind: 'failed', message: `${r.path} and ${r.chained} both exist; merge or remove one, then run: coven hooks install` };
+      default:
+        return { kind: 'failed', message: `${r.cwd} is not a git work tree` };
+    }
+  } catch (err) {
+    return { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 // ---- small filesystem questions -------------------------------------------------

@@ -207,6 +207,18 @@ test('install refuses when the main worktree is detached, unless told the main b
   assert.is(told.code, 0, told.stderr);
 });
 
+test('coven init installs the hooks (and --no-hooks does not)', async () => {
+  const repo = await tempRepo();
+  const skipped = await coven(['init', '--no-hooks'], { cwd: repo });
+  assert.is(skipped.code, 0, skipped.stderr);
+  assert.not.ok(existsSync(join(repo, '.git', 'hooks', 'post-commit')));
+  const r = await coven(['init'], { cwd: repo });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /hooks +post-commit, post-merge installed in .*\(main branch: main\)/);
+  const status = await hooksStatus(repo);
+  assert.equal(status.kind === 'status' && status.hooks.map((h) => h.state), ['installed', 'installed']);
+});
+
 test('coven hooks outside a repository says so (exit 2)', async () => {
   const r = await coven(['hooks', 'status'], { cwd: tempDir() });
   assert.is(r.code, 2);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { currentProcess, livenessOf } from './process-identity.js';
 import { workerStateFile } from './state-dir.js';
+import { WORKER_NAME } from './worker-name.js';
 
 export const PHASES = ['starting', 'dispatching', 'running', 'landing', 'resolving', 'sleeping', 'parked', 'stopping'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -31,7 +32,7 @@ const SleepDecisionSchema = z.object({
 });
 
 export const WorkerStateSchema = z.object({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+  name: z.string().regex(WORKER_NAME),
   pid: z.number().int().positive(),
   /** start time of `pid` (see process-identity.ts); null when it could not be read */
   pid_start: z.string().nullable(),

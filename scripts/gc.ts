@@ -195,8 +195,12 @@ export function renderGc(r: GcReport): string {
         .filter(Boolean)
         .join('; ');
       lines.push(`${a.worker}: kept — ${what}`);
-      const wt = shellQuote(a.worktree ?? '<worktree>');
-      const land = a.dirty.length > 0 ? `commit the changes in ${wt}, then land: coven land --worktree ${wt}` : `land it: coven land --worktree ${wt}`;
+      const wt = a.worktree ? shellQuote(a.worktree) : null;
+      const land = !wt
+        ? `merge or rebase its branch yourself: git log ${shellQuote(a.branch)} --not <main branch>`
+        : a.dirty.length > 0
+          ? `commit the changes in ${wt}, then land: coven land --worktree ${wt}`
+          : `land it: coven land --worktree ${wt}`;
       lines.push(`  Nothing was removed. To keep the work, ${land}`);
       lines.push(`  or save all of it under refs/coven/gc/ and remove the worker: coven gc --force`);
     } else {

@@ -19,7 +19,7 @@
 // bytes) before unlinking it, so two waiters racing to break the same dead lock can
 // never remove the fresh lock the winner just took. lockfile's own `stale` option is
 // not used: it judges by ctime only, stores no owner, and leaves its `.STALE` file
-// behind when a breaker loses the race (see README, "Dispatch lock").
+// behind when a breaker loses the race (README, "How workers coordinate").
 //
 // Waiters watch the locks folder (fs.watch) and also poll every pollMs, so a release
 // is seen within milliseconds; they report progress through onWait.

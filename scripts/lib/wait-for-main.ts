@@ -43,7 +43,7 @@ export async function mainTip(repo: string, mainBranch: string): Promise<string 
 export async function waitForMainToMove(opts: WaitForMainOptions): Promise<MainMoved> {
   const { repo, mainBranch, baseline, signal } = opts;
   if (signal?.aborted) return { kind: 'aborted' };
-  const commonDir = resolve(repo, await gitOut(repo, ['rev-parse', '--git-common-dir']));
+  const commonDir = resolve(repo, await gitOut(repo, ['rev-parse', '--path-format=absolute', '--git-common-dir']));
   const stateDir = join(commonDir, 'coven');
   try {
     await mkdir(stateDir, { recursive: true });

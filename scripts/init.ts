@@ -16,7 +16,8 @@
 //           --no-hooks   do not install the git hooks
 //   prints: one line per file (wrote / appended / skipped and why), then what to run next
 //   exit:   0 done (also when everything was already there) · 2 not inside a git worktree
-//           · 64 bad arguments · 1 anything else
+//           · 3 the files are in place but the hooks could not be installed (the
+//           message says why and what to run) · 64 bad arguments · 1 anything else
 
 import minimist from 'minimist';
 import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -241,7 +242,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   process.stdout.write(formatReport(result));
-  return 0;
+  return result.hooks.kind === 'installed' || result.hooks.kind === 'not-requested' ? 0 : 3;
 }
 
 function problemOf(r: Exclude<InitResult, { kind: 'initialised' }>) {

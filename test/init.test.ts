@@ -190,6 +190,43 @@ test('bad arguments exit 64 with the usage; --help exits 0', async () => {
   assert.match(h.stdout, /usage: coven init/);
 });
 
+test('coven init installs the wake hooks: a commit on the main branch then wakes workers; a second run leaves them alone', async () => {
+  const repo = await tempRepo();
+  const r = await coven(['init'], { cwd: repo });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /hooks +post-commit, post-merge installed in .*\(main branch: main\)/);
+  for (const name of ['post-commit', 'post-merge']) assert.match(readFileSync(join(repo, '.git', 'hooks', name), 'utf8'), /# coven-hook/);
+
+  const wake = join(repo, '.git', 'coven', 'wake');
+  assert.not.ok(existsSync(wake));
+  await sh(repo, 'add', '-A');
+  await sh(repo, 'commit', '-q', '-m', 'Set up coven');
+  assert.ok(existsSync(wake), 'committing the setup on main touched the wake file');
+
+  const hooksBefore = readFileSync(join(repo, '.git', 'hooks', 'post-commit'));
+  const again = await coven(['init'], { cwd: repo });
+  assert.is(again.code, 0, again.stdout + again.stderr);
+  assert.match(again.stdout, /hooks +post-commit, post-merge already in/);
+  assert.match(again.stdout, /no file was written/);
+  assert.equal(readFileSync(join(repo, '.git', 'hooks', 'post-commit')), hooksBefore);
+});
+
+test('with --no-hooks no hook is written; when the hooks cannot be installed the files are still written and the exit code is 3', async () => {
+  const repo = await tempRepo();
+  const r = await coven(['init', '--no-hooks'], { cwd: repo });
+  assert.is(r.code, 0);
+  assert.not.ok(existsSync(join(repo, '.git', 'hooks', 'post-commit')));
+
+  // the main worktree on a detached HEAD: nothing says which branch is main
+  const detached = await tempRepo();
+  await sh(detached, 'checkout', '-q', '--detach');
+  const d = await coven(['init'], { cwd: detached });
+  assert.is(d.code, 3, d.stdout + d.stderr);
+  assert.match(d.stdout, /hooks +not installed: .*coven hooks install --main-branch/);
+  assert.ok(existsSync(join(detached, '.coven/agents/dispatch.md')), 'the files were written anyway');
+  assert.not.ok(existsSync(join(detached, '.git', 'hooks', 'post-commit')));
+});
+
 test('claudeMdAddition: what is appended to CLAUDE.md', () => {
   const line = 'See .coven/workflow.md.';
   const table: [string | null, string | null][] = [

@@ -5,7 +5,7 @@
 //   outputs: dist/standalone/<name>.mjs, executable; exit 1 if bundling fails
 
 import { build } from 'esbuild';
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,6 +16,8 @@ for (const name of copyable) {
   const entry = join(dist, 'scripts', `${name}.js`);
   if (!existsSync(entry)) continue;
   const outfile = join(dist, 'standalone', `${name}.mjs`);
+  // esbuild keeps the entry's own `#!` line, but after the banner: never write two
+  const shebang = readFileSync(entry, 'utf8').startsWith('#!') ? '' : '#!/usr/bin/env node\n';
   await build({
     entryPoints: [entry],
     outfile,
@@ -26,7 +28,7 @@ for (const name of copyable) {
     logLevel: 'warning',
     legalComments: 'none',
     // bundled CommonJS dependencies call require() for node builtins
-    banner: { js: "#!/usr/bin/env node\nimport { createRequire as __covenCreateRequire } from 'node:module';\nconst require = __covenCreateRequire(import.meta.url);" },
+    banner: { js: shebang + "import { createRequire as __covenCreateRequire } from 'node:module';\nconst require = __covenCreateRequire(import.meta.url);" },
   });
   chmodSync(outfile, 0o755);
 }

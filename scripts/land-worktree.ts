@@ -1,5 +1,682 @@
-// land-worktree — placeholder until implemented.
-export async function main(_argv: string[]): Promise<number> {
-  process.stderr.write('coven: not implemented yet\n');
-  return 1;
+#!/usr/bin/env node
+// land-worktree — put this worktree's commits on the main branch.
+//
+// Run inside a worker worktree (or pass --worktree).  Rebases the branch onto the tip
+// of the branch it lands on, then fast-forwards that branch: in the worktree where it
+// is checked out (`git merge --ff-only`, so the user's checkout moves too), or with a
+// compare-and-swap `git update-ref` when it is checked out nowhere.  Never discards a
+// commit, never overwrites uncommitted work, never resets or cleans anything.
+//   args:   --keep           leave the worktree and branch in place afterwards
+//                            (default: remove both once everything is on main)
+//           --worktree DIR   the worker worktree (default: the current directory)
+//           --onto BRANCH    land here (default: the branch's local upstream, else
+//                            the branch checked out in the main worktree)
+//   files:  <git-common-dir>/coven/locks/land, held for the fast-forward only
+//   prints: one line per step; the last line says what happened (problems on stderr)
+//   exit:   0 landed or nothing to land · 2 dirty tree · 3 conflict (rebase left open)
+//           4 main's checkout has changes in the way, or is busy · 1 anything else
+//           64 bad arguments
+//
+// Where to land: --onto when given, else the branch's upstream when that is a local
+// branch (spawn-worktree creates worker branches with --track), else the branch
+// checked out in the main worktree.
+//
+// Is `git merge --ff-only` safe against a concurrent land?  (git 2.39, builtin/merge.c)
+// The ref update is a compare-and-swap: finish() calls update_ref("HEAD", new, old)
+// with the HEAD it read at the start, so a merge never silently overwrites a tip that
+// moved under it; it dies with "cannot lock ref".  But the working tree and index are
+// updated first (checkout_fast_forward, which takes and releases index.lock) and the
+// ref only afterwards.  Two merges racing in the same checkout can both pass the
+// checkout step, and the loser's ref update then fails AFTER it has written its
+// commit's files into the user's checkout: HEAD is the winner's commit, while the index
+// and files also hold the loser's changes, which now look like uncommitted work.  No
+// commit is lost, but the main worktree is left in a mess.  So the final check and
+// fast-forward are serialized across workers by the land lock (scripts/lib/land-lock),
+// and after the merge we verify that main still contains the tip we rebased onto.
+
+import minimist from 'minimist';
+import { lstatSync } from 'node:fs';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { runAsEntry, isEntry } from './lib/entry.js';
+import { dirtyFiles, git, gitOut, listWorktrees, parsePorcelainZ, revParse } from './lib/git.js';
+import { fastForwardBlockers, parseNameStatusZ, type OnDisk } from './lib/ff-blockers.js';
+import { branchInOperation, gitDirOfWorktree, operationCommands, operationInProgress, type GitOperation } from './lib/git-operation.js';
+import { withLandLock } from './lib/land-lock.js';
+import { formatProblem, shellQuote, type Problem } from './lib/problem.js';
+
+// ---------------------------------------------------------------------------------
+// Results
+
+/** What happened to the worktree and branch after a land. */
+export type Removal = { kind: 'kept' } | { kind: 'removed'; wasCwd: boolean; mainWorktree: string } | { kind: 'not-removed'; reason: string };
+
+/** Why a worktree cannot be landed at all (nothing was read beyond the refs). */
+export type Refusal =
+  | { kind: 'not-a-worktree'; dir: string; reason: 'missing' | 'not-a-repo' | 'bare' }
+  | { kind: 'main-worktree'; dir: string }
+  | { kind: 'detached'; worktree: string }
+  | { kind: 'in-progress'; worktree: string; branch: string | null; operation: GitOperation }
+  | { kind: 'no-target'; worktree: string; branch: string; wanted: string | null }
+  | { kind: 'same-branch'; worktree: string; branch: string }
+  | { kind: 'failed'; worktree: string; branch: string | null; step: string; message: string };
+
+export type LandResult =
+  | { kind: 'landed'; worktree: string; branch: string; onto: string; commits: number; main: string; retries: number; removal: Removal }
+  | { kind: 'nothing-to-land'; worktree: string; branch: string; onto: string; removal: Removal }
+  | { kind: 'dirty'; worktree: string; branch: string; files: string[] }
+  | { kind: 'conflict'; worktree: string; branch: string; onto: string; commits: number; files: string[]; commit: string; subject: string }
+  | { kind: 'main-blocked'; worktree: string; branch: string; onto: string; commits: number; files: string[]; mainWorktree: string }
+  | { kind: 'main-busy'; worktree: string; branch: string; onto: string; commits: number; busy: Busy }
+  | Refusal;
+
+/** Why main cannot be fast-forwarded right now; worth retrying later. */
+export type Busy =
+  | { reason: 'operation'; mainWorktree: string; operation: GitOperation }
+  | { reason: 'index-locked'; mainWorktree: string; lockFile: string }
+  | { reason: 'land-locked'; lockFile: string }
+  | { reason: 'kept-moving'; retries: number };
+
+// ---------------------------------------------------------------------------------
+// Reading a worktree
+
+export interface WorktreeInfo {
+  /** top of the worker's worktree */
+  worktree: string;
+  gitDir: string;
+  commonDir: string;
+  /** `<commonDir>/coven` */
+  stateDir: string;
+  /** short name of the worktree's branch */
+  branch: string;
+  head: string;
+  /** short name of the branch to land on, and its tip when read */
+  onto: string;
+  ontoTip: string;
 }
+
+interface BranchRef {
+  current: boolean;
+  name: string;
+  tip: string;
+  upstream: string;
+}
+
+/** Reads a worker worktree and decides where it lands; refuses what cannot be landed. */
+export async function inspectWorktree(dir: string, onto?: string): Promise<{ kind: 'ready'; info: WorktreeInfo } | Refusal> {
+  const abs = resolve(dir);
+  if (!isDirectory(abs)) return { kind: 'not-a-worktree', dir: abs, reason: 'missing' };
+  const [top, refs] = await Promise.all([
+    git(abs, ['rev-parse', '--is-bare-repository', '--path-format=absolute', '--show-toplevel', '--git-dir', '--git-common-dir']),
+    git(abs, ['for-each-ref', '--format=%(HEAD)%00%(refname)%00%(objectname)%00%(upstream)', 'refs/heads/']),
+  ]);
+  const [isBare, worktree, gitDir, commonDir] = top.stdout.split('\n');
+  if (!top.ok || isBare !== 'false' || !worktree || !gitDir || !commonDir) {
+    const bare = await git(abs, ['rev-parse', '--is-bare-repository']);
+    return { kind: 'not-a-worktree', dir: abs, reason: bare.ok && bare.stdout.trim() === 'true' ? 'bare' : 'not-a-repo' };
+  }
+  if (resolve(gitDir) === resolve(commonDir)) return { kind: 'main-worktree', dir: worktree };
+
+  const branches = parseBranchRefs(refs.stdout);
+  const current = branches.find((b) => b.current);
+  const operation = operationInProgress(gitDir);
+  if (operation) {
+    const inOp = branchInOperation(gitDir);
+    return { kind: 'in-progress', worktree, operation, branch: inOp ? shortBranch(inOp) : current?.name ?? null };
+  }
+  if (!current) {
+    const unborn = await git(abs, ['symbolic-ref', '-q', 'HEAD']);
+    if (unborn.ok) return { kind: 'failed', worktree, branch: shortBranch(unborn.stdout.trim()), step: 'read HEAD', message: 'the branch has no commits yet' };
+    return { kind: 'detached', worktree };
+  }
+
+  let target = onto ? shortBranch(onto) : current.upstream.startsWith('refs/heads/') ? shortBranch(current.upstream) : null;
+  if (!target) {
+    const [main] = await listWorktrees(abs);
+    target = main?.branch?.startsWith('refs/heads/') ? shortBranch(main.branch) : null;
+    if (!target) return { kind: 'no-target', worktree, branch: current.name, wanted: null };
+  }
+  if (target === current.name) return { kind: 'same-branch', worktree, branch: current.name };
+  const targetRef = branches.find((b) => b.name === target);
+  if (!targetRef) return { kind: 'no-target', worktree, branch: current.name, wanted: target };
+  return {
+    kind: 'ready',
+    info: { worktree, gitDir, commonDir, stateDir: resolve(commonDir, 'coven'), branch: current.name, head: current.tip, onto: target, ontoTip: targetRef.tip },
+  };
+}
+
+function parseBranchRefs(out: string): BranchRef[] {
+  const refs: BranchRef[] = [];
+  for (const line of out.split('\n')) {
+    const [head, ref, tip, upstream] = line.split('\0');
+    if (!ref || !tip) continue;
+    refs.push({ current: head === '*', name: shortBranch(ref), tip, upstream: upstream ?? '' });
+  }
+  return refs;
+}
+
+function shortBranch(ref: string): string {
+  return ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : ref;
+}
+
+/** The commits on the worktree's branch that are not on the branch it lands on, oldest first. */
+export async function unlandedCommits(worktree: string, onto?: string): Promise<{ kind: 'unlanded'; onto: string; branch: string; commits: string[] } | Refusal> {
+  const found = await inspectWorktree(worktree, onto);
+  if (found.kind !== 'ready') return found;
+  const { info } = found;
+  const out = await gitOut(info.worktree, ['rev-list', '--reverse', `${info.ontoTip}..${info.head}`]);
+  return { kind: 'unlanded', onto: info.onto, branch: info.branch, commits: out.split('\n').filter(Boolean) };
+}
+
+// ---------------------------------------------------------------------------------
+// Steps the worker loop reuses
+
+export type SyncResult =
+  | { kind: 'synced'; from: string; to: string; onto: string }
+  | { kind: 'up-to-date'; onto: string }
+  | { kind: 'unlanded'; onto: string; commits: number }
+  | { kind: 'dirty'; worktree: string; branch: string; files: string[] }
+  | Refusal;
+
+/**
+ * Brings a clean worktree with nothing unlanded up to main's tip (a fast-forward of the
+ * worktree's branch). A worktree with unlanded commits is left alone: land it instead.
+ */
+export async function syncWorktreeWithMain(worktree: string, onto?: string): Promise<SyncResult> {
+  const found = await inspectWorktree(worktree, onto);
+  if (found.kind !== 'ready') return found;
+  const { info } = found;
+  const dirty = await dirtyFiles(info.worktree);
+  if (dirty.length > 0) return { kind: 'dirty', worktree: info.worktree, branch: info.branch, files: dirty };
+  const { ahead, behind } = await aheadBehind(info.worktree, info.ontoTip, info.head);
+  if (ahead > 0) return { kind: 'unlanded', onto: info.onto, commits: ahead };
+  if (behind === 0) return { kind: 'up-to-date', onto: info.onto };
+  const r = await git(info.worktree, ['merge', '--ff-only', '--no-overwrite-ignore', '--quiet', info.ontoTip]);
+  if (!r.ok) return { kind: 'failed', worktree: info.worktree, branch: info.branch, step: 'fast-forward the worktree', message: gitMessage(r) };
+  return { kind: 'synced', from: info.head, to: info.ontoTip, onto: info.onto };
+}
+
+async function aheadBehind(cwd: string, tip: string, head: string): Promise<{ ahead: number; behind: number }> {
+  const out = await gitOut(cwd, ['rev-list', '--left-right', '--count', `${tip}...${head}`]);
+  const [behind, ahead] = out.trim().split(/\s+/).map(Number);
+  return { ahead: ahead ?? 0, behind: behind ?? 0 };
+}
+
+export type RebaseResult =
+  | { kind: 'rebased'; head: string; commits: number }
+  | { kind: 'conflict'; files: string[]; commit: string; subject: string }
+  | { kind: 'failed'; message: string };
+
+/**
+ * Rebases the worktree's branch onto `tip` (pin a commit id, not a name). A conflict
+ * leaves the rebase in progress for a resolver; any other stop is aborted, which puts
+ * the branch back exactly as it was.
+ */
+export async function rebaseOntoMain(worktree: string, tip: string, gitDir?: string): Promise<RebaseResult> {
+  const r = await git(worktree, ['rebase', '--no-update-refs', '--no-autostash', tip]);
+  if (r.ok) {
+    const ids = (await gitOut(worktree, ['rev-list', `${tip}..HEAD`])).split('\n').filter(Boolean);
+    return { kind: 'rebased', head: ids[0] ?? tip, commits: ids.length };
+  }
+  const dir = gitDir ?? (await gitOut(worktree, ['rev-parse', '--absolute-git-dir']));
+  if (operationInProgress(dir) !== 'rebase') return { kind: 'failed', message: gitMessage(r) };
+  const [unmerged, stopped] = await Promise.all([
+    gitOut(worktree, ['diff', '--name-only', '-z', '--diff-filter=U']),
+    git(worktree, ['log', '-1', '--format=%H%x00%s', 'REBASE_HEAD']),
+  ]);
+  const files = unmerged.split('\0').filter(Boolean);
+  if (files.length === 0) {
+    // stopped for another reason (e.g. a file in the way): put the branch back as it was
+    await git(worktree, ['rebase', '--abort']);
+    return { kind: 'failed', message: gitMessage(r) };
+  }
+  const [commit = '', subject = ''] = stopped.stdout.trim().split('\0');
+  return { kind: 'conflict', files, commit, subject };
+}
+
+export type FastForwardResult =
+  | { kind: 'fast-forwarded'; main: string; checkout: string | null }
+  | { kind: 'main-moved'; tip: string }
+  | { kind: 'main-blocked'; files: string[]; mainWorktree: string }
+  | { kind: 'main-busy'; busy: Busy }
+  | { kind: 'failed'; message: string };
+
+export interface FastForwardOptions {
+  /** any directory of the repository */
+  repo: string;
+  stateDir: string;
+  /** short name of the branch to move */
+  onto: string;
+  /** the tip `to` was rebased onto; main must still be exactly here */
+  from: string;
+  to: string;
+  /** for the reflog, e.g. "coven land coven/brave-otter" */
+  reason?: string;
+}
+
+/**
+ * Moves `onto` from `from` to `to`, under the land lock. Where the branch is checked
+ * out, that checkout moves too (`git merge --ff-only`), unless the user has work at a
+ * path the fast-forward would write: then nothing changes and the files are returned.
+ * `main-moved` means another land won: rebase onto the returned tip and call again.
+ */
+export async function fastForwardMain(o: FastForwardOptions): Promise<FastForwardResult> {
+  const locked = await withLandLock(o.stateDir, () => fastForwardLocked(o));
+  if (locked.kind === 'lock-busy') return { kind: 'main-busy', busy: { reason: 'land-locked', lockFile: locked.path } };
+  return locked.value;
+}
+
+async function fastForwardLocked(o: FastForwardOptions): Promise<FastForwardResult> {
+  const ref = `refs/heads/${o.onto}`;
+  const reason = o.reason ?? 'coven land';
+  const [tipNow, worktrees] = await Promise.all([revParse(o.repo, ref), listWorktrees(o.repo)]);
+  if (tipNow === null) return { kind: 'failed', message: `branch ${o.onto} no longer exists` };
+  if (tipNow !== o.from) return { kind: 'main-moved', tip: tipNow };
+
+  // git counts a branch being rebased or bisected in some worktree as checked out there
+  for (const w of worktrees) {
+    if (w.bare || w.branch !== null) continue;
+    const dir = gitDirOfWorktree(w.path);
+    const op = dir ? operationInProgress(dir) : null;
+    if (dir && op && branchInOperation(dir) === ref) return { kind: 'main-busy', busy: { reason: 'operation', mainWorktree: w.path, operation: op } };
+  }
+
+  const checkout = worktrees.find((w) => !w.bare && w.branch === ref);
+  if (!checkout) {
+    const ff = await git(o.repo, ['merge-base', '--is-ancestor', o.from, o.to]);
+    if (!ff.ok) return { kind: 'failed', message: `${o.to} does not contain ${o.from}; refusing to move ${o.onto} backwards or sideways` };
+    const cas = await git(o.repo, ['update-ref', '-m', `${reason}: fast-forward`, ref, o.to, o.from]);
+    if (!cas.ok) {
+      const again = await revParse(o.repo, ref);
+      if (again && again !== o.from) return { kind: 'main-moved', tip: again };
+      return { kind: 'failed', message: gitMessage(cas) };
+    }
+    return verifyLanded(o, ref, null);
+  }
+
+  const mainWorktree = checkout.path;
+  const mainGitDir = gitDirOfWorktree(mainWorktree);
+  if (mainGitDir) {
+    const op = operationInProgress(mainGitDir);
+    if (op) return { kind: 'main-busy', busy: { reason: 'operation', mainWorktree, operation: op } };
+    const lockFile = resolve(mainGitDir, 'index.lock');
+    if (pathKind(lockFile) !== 'missing') return { kind: 'main-busy', busy: { reason: 'index-locked', mainWorktree, lockFile } };
+  }
+  const [diff, status] = await Promise.all([
+    gitOut(o.repo, ['diff', '--name-status', '-z', '--no-renames', o.from, o.to]),
+    gitOut(mainWorktree, ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=all']),
+  ]);
+  const blockers = fastForwardBlockers(parseNameStatusZ(diff), parsePorcelainZ(status), (p) => pathKind(resolve(mainWorktree, p)));
+  if (blockers.length > 0) return { kind: 'main-blocked', files: blockers, mainWorktree };
+
+  const merge = await git(mainWorktree, ['merge', '--ff-only', '--no-overwrite-ignore', '--quiet', o.to], { GIT_REFLOG_ACTION: reason });
+  if (!merge.ok) {
+    const again = await revParse(o.repo, ref);
+    if (again && again !== o.from) return { kind: 'main-moved', tip: again };
+    const text = gitMessage(merge);
+    const lock = /'([^']*index\.lock)'/.exec(text);
+    if (lock?.[1]) return { kind: 'main-busy', busy: { reason: 'index-locked', mainWorktree, lockFile: lock[1] } };
+    const inTheWay = text
+      .split('\n')
+      .filter((l) => l.startsWith('\t'))
+      .map((l) => l.trim());
+    if (inTheWay.length > 0) return { kind: 'main-blocked', files: inTheWay, mainWorktree };
+    return { kind: 'failed', message: text };
+  }
+  return verifyLanded(o, ref, mainWorktree);
+}
+
+/** After the fast-forward: main must contain the tip we rebased onto (no land was lost). */
+async function verifyLanded(o: FastForwardOptions, ref: string, checkout: string | null): Promise<FastForwardResult> {
+  const main = (await gitOut(o.repo, ['for-each-ref', '--format=%(objectname)', `--contains=${o.from}`, ref])).trim();
+  if (!main) return { kind: 'failed', message: `after the fast-forward ${o.onto} no longer contains ${o.from}; check \`git reflog ${o.onto}\`` };
+  return { kind: 'fast-forwarded', main, checkout };
+}
+
+// ---------------------------------------------------------------------------------
+// The land
+
+export interface LandOptions {
+  worktree: string;
+  /** leave the worktree and branch in place afterwards (the worker loop always keeps) */
+  keep: boolean;
+  onto?: string;
+  /** one line per step */
+  log?: (line: string) => void;
+  /** how many times to re-rebase when another land moves main first (default 10) */
+  maxRetries?: number;
+}
+
+export async function landWorktree(opts: LandOptions): Promise<LandResult> {
+  const log = opts.log ?? (() => {});
+  const maxRetries = opts.maxRetries ?? 10;
+  const [found, dirty] = await Promise.all([inspectWorktree(opts.worktree, opts.onto), dirtyFiles(opts.worktree).catch(() => [])]);
+  if (found.kind !== 'ready') return found;
+  const info = found.info;
+  const { worktree, branch, onto } = info;
+  if (dirty.length > 0) return { kind: 'dirty', worktree, branch, files: dirty };
+
+  let tip = info.ontoTip;
+  let head = info.head;
+  let { ahead: commits, behind } = await aheadBehind(worktree, tip, head);
+  if (commits === 0) return { kind: 'nothing-to-land', worktree, branch, onto, removal: await removeUnlessKept(opts.keep, info, log) };
+
+  let retries = 0;
+  for (;;) {
+    if (behind > 0) {
+      log(`rebasing ${branch} onto ${onto} (${short(tip)})`);
+      const r = await rebaseOntoMain(worktree, tip, info.gitDir);
+      if (r.kind === 'conflict') return { kind: 'conflict', worktree, branch, onto, commits, files: r.files, commit: r.commit, subject: r.subject };
+      if (r.kind === 'failed') return { kind: 'failed', worktree, branch, step: 'rebase', message: r.message };
+      head = r.head;
+      commits = r.commits;
+      if (commits === 0) return { kind: 'nothing-to-land', worktree, branch, onto, removal: await removeUnlessKept(opts.keep, info, log) };
+    }
+    log(`fast-forwarding ${onto} to ${short(head)} (${plural(commits, 'commit')})`);
+    const ff = await fastForwardMain({ repo: worktree, stateDir: info.stateDir, onto, from: tip, to: head, reason: `coven land ${branch}` });
+    if (ff.kind === 'fast-forwarded') {
+      const removal = await removeUnlessKept(opts.keep, info, log);
+      return { kind: 'landed', worktree, branch, onto, commits, main: ff.main, retries, removal };
+    }
+    if (ff.kind === 'main-blocked') return { kind: 'main-blocked', worktree, branch, onto, commits, files: ff.files, mainWorktree: ff.mainWorktree };
+    if (ff.kind === 'failed') return { kind: 'failed', worktree, branch, step: 'fast-forward', message: ff.message };
+    const transient = ff.kind === 'main-moved' || ff.busy.reason === 'index-locked';
+    if (!transient || retries >= maxRetries) {
+      const busy: Busy = ff.kind === 'main-moved' ? { reason: 'kept-moving', retries } : ff.busy;
+      return { kind: 'main-busy', worktree, branch, onto, commits, busy };
+    }
+    retries++;
+    if (ff.kind === 'main-moved') {
+      log(`${onto} moved to ${short(ff.tip)} meanwhile; rebasing again (retry ${retries})`);
+      tip = ff.tip;
+      behind = 1;
+    } else {
+      log(`the checkout of ${onto} is busy (index.lock); retrying (retry ${retries})`);
+    }
+    await sleep(backoffMs(retries));
+  }
+}
+
+/** Small jittered backoff so that racing workers spread out: ~10–60 ms, growing. */
+function backoffMs(attempt: number): number {
+  return Math.round((10 + Math.random() * 50) * Math.min(attempt, 6));
+}
+
+async function removeUnlessKept(keep: boolean, info: WorktreeInfo, log: (line: string) => void): Promise<Removal> {
+  if (keep) return { kind: 'kept' };
+  log(`removing the worktree ${info.worktree} and the branch ${info.branch}`);
+  return removeLandedWorktree(info);
+}
+
+/**
+ * Removes a worktree and its branch, but only once it is proven that nothing would be
+ * lost: no uncommitted or untracked file, and every commit of the branch on `onto`.
+ * Never forces. Leaves the worktree first when the process runs inside it.
+ */
+export async function removeLandedWorktree(info: Pick<WorktreeInfo, 'worktree' | 'branch' | 'onto'>): Promise<Removal> {
+  const { worktree, branch, onto } = info;
+  const [dirty, unlanded, worktrees] = await Promise.all([
+    dirtyFiles(worktree),
+    gitOut(worktree, ['rev-list', '--count', `refs/heads/${onto}..refs/heads/${branch}`]),
+    listWorktrees(worktree),
+  ]);
+  if (dirty.length > 0) return { kind: 'not-removed', reason: `it has uncommitted files: ${dirty.join(', ')}` };
+  if (unlanded.trim() !== '0') return { kind: 'not-removed', reason: `${branch} has ${plural(Number(unlanded), 'commit')} not on ${onto}` };
+  const main = worktrees[0];
+  if (!main || main.bare) return { kind: 'not-removed', reason: 'the repository has no main worktree to run git from' };
+  const mainWorktree = main.path;
+
+  const wasCwd = isInside(currentDir(), worktree);
+  if (wasCwd) process.chdir(mainWorktree);
+  const removed = await git(mainWorktree, ['worktree', 'remove', worktree]);
+  if (!removed.ok) return { kind: 'not-removed', reason: gitMessage(removed) };
+  const deleted = await git(mainWorktree, ['branch', '-d', branch]);
+  if (!deleted.ok) {
+    // -d compares with the upstream or the current HEAD; we compare with `onto` ourselves
+    const merged = await git(mainWorktree, ['merge-base', '--is-ancestor', `refs/heads/${branch}`, `refs/heads/${onto}`]);
+    const forced = merged.ok ? await git(mainWorktree, ['branch', '-D', branch]) : deleted;
+    if (!forced.ok) return { kind: 'not-removed', reason: `the worktree was removed, but the branch was kept: ${gitMessage(forced)}` };
+  }
+  return { kind: 'removed', wasCwd, mainWorktree };
+}
+
+// ---------------------------------------------------------------------------------
+// Small edges
+
+function gitMessage(r: { stdout: string; stderr: string }): string {
+  return (r.stderr.trim() || r.stdout.trim()).replace(/^(hint|error|fatal): /gm, '');
+}
+
+function pathKind(path: string): OnDisk {
+  try {
+    return lstatSync(path).isDirectory() ? 'dir' : 'other';
+  } catch {
+    return 'missing';
+  }
+}
+
+function isDirectory(path: string): boolean {
+  return pathKind(path) === 'dir';
+}
+
+function currentDir(): string {
+  try {
+    return process.cwd();
+  } catch {
+    return '';
+  }
+}
+
+function isInside(path: string, dir: string): boolean {
+  if (!path) return false;
+  const rel = relative(dir, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+function short(id: string): string {
+  return id.slice(0, 9);
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// ---------------------------------------------------------------------------------
+// The command
+
+const help = `usage: coven land [--keep] [--worktree DIR] [--onto BRANCH]
+
+Puts the commits of a worker worktree on the main branch: rebases the branch onto
+main's tip, then fast-forwards main (in the worktree where it is checked out, so the
+user's checkout moves too).  Afterwards removes the worktree and its branch unless
+--keep is given.  Nothing is ever discarded: a dirty tree, a conflict or uncommitted
+work in main's checkout stops the land and says what to do.
+
+options:
+  --keep           keep the worktree and branch after landing
+  --worktree DIR   the worker worktree to land (default: the current directory)
+  --onto BRANCH    the branch to land on (default: the branch's local upstream,
+                   else the branch checked out in the main worktree)
+  -h, --help       show this help
+
+exit codes: 0 landed or nothing to land · 2 the worktree has uncommitted changes
+            3 conflict (the rebase is left in progress) · 4 main's checkout has
+            changes in the way or is busy · 1 anything else · 64 bad arguments
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const bad: string[] = [];
+  const args = minimist(argv, {
+    boolean: ['keep', 'help'],
+    string: ['worktree', 'onto'],
+    alias: { h: 'help' },
+    unknown: (a) => {
+      bad.push(a);
+      return false;
+    },
+  });
+  if (args.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const worktreeArg = typeof args.worktree === 'string' && args.worktree ? args.worktree : undefined;
+  const ontoArg = typeof args.onto === 'string' && args.onto ? args.onto : undefined;
+  if (bad.length > 0 || ('worktree' in args && !worktreeArg) || ('onto' in args && !ontoArg)) {
+    process.stderr.write(`coven: land: ${bad.length > 0 ? `unexpected argument ${bad.join(' ')}` : 'an option needs a value'}\n\n${help}`);
+    return 64;
+  }
+
+  const self = isEntry(import.meta.url) ? `node ${shellQuote(process.argv[1] ?? 'land-worktree.mjs')}` : 'coven land';
+  const result = await landWorktree({
+    worktree: worktreeArg ?? process.cwd(),
+    keep: Boolean(args.keep),
+    onto: ontoArg,
+    log: (line) => process.stdout.write(`  ${line}\n`),
+  });
+  const againArgs = [...(args.keep ? ['--keep'] : []), ...(ontoArg ? ['--onto', ontoArg] : [])];
+  const out = describeLand(result, { self, againArgs });
+  (out.ok ? process.stdout : process.stderr).write(`${out.text}\n`);
+  return out.code;
+}
+
+/** The one message (and exit code) for a land result. */
+export function describeLand(r: LandResult, how: { self: string; againArgs: string[] }): { ok: boolean; code: number; text: string } {
+  const again = (wt: string) => [how.self, '--worktree', shellQuote(wt), ...how.againArgs.map(shellQuote)].join(' ');
+  const problem = (code: number, p: Problem) => ({ ok: false, code, text: formatProblem(p) });
+  const list = (files: string[]) => files.map((f) => `\n    ${f}`).join('');
+  switch (r.kind) {
+    case 'landed':
+    case 'nothing-to-land': {
+      const head =
+        r.kind === 'landed'
+          ? `coven: landed ${plural(r.commits, 'commit')} from ${r.branch} on ${r.onto} (now ${short(r.main)})${r.retries ? `, after ${plural(r.retries, 'retry')}` : ''}.`
+          : `coven: nothing to land: every commit of ${r.branch} is already on ${r.onto}.`;
+      return { ok: true, code: 0, text: `${head}\n${describeRemoval(r.removal, r.worktree, r.branch)}` };
+    }
+    case 'dirty':
+      return problem(2, {
+        what: `cannot land ${r.branch}: the worktree has uncommitted changes:${list(r.files)}`,
+        kept: 'Nothing was changed.',
+        next: [`cd ${shellQuote(r.worktree)}`, 'git add -A && git commit    # or: git stash', again(r.worktree)],
+      });
+    case 'conflict':
+      return problem(3, {
+        what: `cannot land ${r.branch}: rebasing onto ${r.onto} stopped at a conflict in ${short(r.commit)} "${r.subject}":${list(r.files)}`,
+        kept: `${r.onto} was not changed. The rebase is left in progress in ${r.worktree}; \`git rebase --abort\` puts ${r.branch} back as it was (${plural(r.commits, 'commit')}).`,
+        next: [
+          `cd ${shellQuote(r.worktree)}`,
+          `# edit the files to resolve the conflict, then:`,
+          `git add -- ${r.files.map(shellQuote).join(' ')}`,
+          'git rebase --continue',
+          again(r.worktree),
+          `# or give up on this land: git rebase --abort`,
+        ],
+      });
+    case 'main-blocked':
+      return problem(4, {
+        what: `cannot land ${r.branch}: the checkout of ${r.onto} in ${r.mainWorktree} has uncommitted, untracked or ignored files that this land would overwrite:${list(r.files)}`,
+        kept: `Nothing was changed. Your files are untouched; the ${plural(r.commits, 'commit')} stay on ${r.branch}.`,
+        next: [`commit, stash or move those files in ${shellQuote(r.mainWorktree)}, then run:`, again(r.worktree)],
+      });
+    case 'main-busy':
+      return problem(4, describeBusy(r, again(r.worktree)));
+    case 'in-progress': {
+      const cmds = operationCommands(r.operation);
+      return problem(1, {
+        what: `cannot land ${r.branch ?? 'this worktree'}: a ${r.operation} is in progress in ${r.worktree}.`,
+        kept: `Nothing was changed; the ${r.operation} is as it was.`,
+        next: [`cd ${shellQuote(r.worktree)}`, `finish it (resolve, git add, then ${cmds.finish}), or abandon it: ${cmds.abort}`, again(r.worktree)],
+      });
+    }
+    case 'not-a-worktree':
+      return problem(1, {
+        what:
+          r.reason === 'missing'
+            ? `cannot land: ${r.dir} does not exist.`
+            : r.reason === 'bare'
+              ? `cannot land: ${r.dir} is a bare repository; run this in a worker worktree.`
+              : `cannot land: ${r.dir} is not inside a git worktree.`,
+        next: ['git worktree list    # the worktrees of this repository', `${how.self} --worktree <worker worktree>`],
+      });
+    case 'main-worktree':
+      return problem(1, {
+        what: `cannot land from the main worktree (${r.dir}): land runs in a worker worktree and puts its commits here.`,
+        kept: 'Nothing was changed.',
+        next: ['git worktree list    # find the worker worktree', `${how.self} --worktree <worker worktree>`],
+      });
+    case 'detached':
+      return problem(1, {
+        what: `cannot land: HEAD is detached in ${r.worktree}; land needs a branch.`,
+        kept: 'Nothing was changed.',
+        next: [`cd ${shellQuote(r.worktree)}`, 'git switch -c <new-branch>    # keeps the commits on a branch', again(r.worktree)],
+      });
+    case 'no-target':
+      return problem(1, {
+        what:
+          r.wanted === null
+            ? `cannot tell where to land ${r.branch}: it has no local upstream and the main worktree is not on a branch.`
+            : `cannot land ${r.branch} on ${r.wanted}: there is no local branch ${r.wanted}.`,
+        kept: 'Nothing was changed.',
+        next: [`${again(r.worktree)} --onto <branch>`],
+      });
+    case 'same-branch':
+      return problem(1, {
+        what: `cannot land ${r.branch} on itself (it is the branch it would land on).`,
+        kept: 'Nothing was changed.',
+        next: [`${again(r.worktree)} --onto <branch>`],
+      });
+    case 'failed':
+      return problem(1, {
+        what: `cannot land ${r.branch ?? r.worktree}: ${r.step} failed:\n  ${r.message.replace(/\n/g, '\n  ')}`,
+        kept: `The main branch was not changed${r.branch ? `; the commits stay on ${r.branch}` : ''}.`,
+        next: ['fix the cause above, then run:', again(r.worktree)],
+      });
+  }
+}
+
+function describeBusy(r: Extract<LandResult, { kind: 'main-busy' }>, again: string): Problem {
+  const kept = `Nothing was changed on ${r.onto}; the ${plural(r.commits, 'commit')} stay on ${r.branch}.`;
+  const b = r.busy;
+  switch (b.reason) {
+    case 'operation':
+      return {
+        what: `cannot land ${r.branch}: a ${b.operation} is in progress in ${b.mainWorktree}, where ${r.onto} is checked out.`,
+        kept,
+        next: [`finish it (${operationCommands(b.operation).finish}) or abandon it (${operationCommands(b.operation).abort}) in ${shellQuote(b.mainWorktree)}, then run:`, again],
+      };
+    case 'index-locked':
+      return {
+        what: `cannot land ${r.branch}: another git command holds ${b.lockFile} in ${b.mainWorktree}.`,
+        kept,
+        next: ['wait for it and run again; if no git command is running there, the lock is left over from a crash:', `rm ${shellQuote(b.lockFile)}`, again],
+      };
+    case 'land-locked':
+      return {
+        what: `cannot land ${r.branch}: another land holds ${b.lockFile} for too long.`,
+        kept,
+        next: ['run again in a moment (the lock counts as stale after 30 s):', again],
+      };
+    case 'kept-moving':
+      return {
+        what: `cannot land ${r.branch}: ${r.onto} kept moving (other lands won ${plural(b.retries, 'time')} in a row).`,
+        kept: `${kept} The branch is rebased onto a recent ${r.onto}.`,
+        next: ['run again:', again],
+      };
+  }
+}
+
+function describeRemoval(removal: Removal, worktree: string, branch: string): string {
+  switch (removal.kind) {
+    case 'kept':
+      return `  Kept the worktree ${worktree} and the branch ${branch}.`;
+    case 'removed':
+      return `  Removed the worktree ${worktree} and the branch ${branch}.${removal.wasCwd ? `\n  Your shell is still in the removed folder: cd ${shellQuote(removal.mainWorktree)}` : ''}`;
+    case 'not-removed':
+      return `  Kept the worktree ${worktree} and the branch ${branch}: ${removal.reason}`;
+  }
+}
+
+runAsEntry(import.meta.url, main);

@@ -35,10 +35,10 @@
 // and after the merge we verify that main still contains the tip we rebased onto.
 
 import minimist from 'minimist';
-import { lstatSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { runAsEntry, isEntry } from './lib/entry.js';
-import { dirtyFiles, git, gitOut, listWorktrees, parsePorcelainZ, revParse } from './lib/git.js';
+import { dirtyFiles, git, gitOut, listWorktrees, parsePorcelainZ, parseWorktreeList, revParse, type WorktreeEntry } from './lib/git.js';
 import { fastForwardBlockers, parseNameStatusZ, type OnDisk } from './lib/ff-blockers.js';
 import { branchInOperation, gitDirOfWorktree, operationCommands, operationInProgress, type GitOperation } from './lib/git-operation.js';
 import { withLandLock } from './lib/land-lock.js';
@@ -92,6 +92,10 @@ export interface WorktreeInfo {
   /** short name of the branch to land on, and its tip when read */
   onto: string;
   ontoTip: string;
+  /** commits on the branch not on `onto` when `onto` is its upstream (one git call less), else null */
+  ahead: number | null;
+  /** `git worktree list`, as read */
+  worktrees: WorktreeEntry[];
 }
 
 interface BranchRef {
@@ -99,15 +103,19 @@ interface BranchRef {
   name: string;
   tip: string;
   upstream: string;
+  /** `ahead 1, behind 2`, `ahead 1`, `behind 2`, `` or `gone` */
+  track: string;
 }
 
 /** Reads a worker worktree and decides where it lands; refuses what cannot be landed. */
 export async function inspectWorktree(dir: string, onto?: string): Promise<{ kind: 'ready'; info: WorktreeInfo } | Refusal> {
   const abs = resolve(dir);
   if (!isDirectory(abs)) return { kind: 'not-a-worktree', dir: abs, reason: 'missing' };
-  const [top, refs] = await Promise.all([
+  // one round of git calls, side by side: start-up time matters for a command run this often
+  const [top, refs, list] = await Promise.all([
     git(abs, ['rev-parse', '--is-bare-repository', '--path-format=absolute', '--show-toplevel', '--git-dir', '--git-common-dir']),
-    git(abs, ['for-each-ref', '--format=%(HEAD)%00%(refname)%00%(objectname)%00%(upstream)', 'refs/heads/']),
+    git(abs, ['for-each-ref', '--format=%(HEAD)%00%(refname)%00%(objectname)%00%(upstream)%00%(upstream:track,nobracket)', 'refs/heads/']),
+    git(abs, ['worktree', 'list', '--porcelain']),
   ]);
   const [isBare, worktree, gitDir, commonDir] = top.stdout.split('\n');
   if (!top.ok || isBare !== 'false' || !worktree || !gitDir || !commonDir) {
@@ -129,9 +137,11 @@ export async function inspectWorktree(dir: string, onto?: string): Promise<{ kin
     return { kind: 'detached', worktree };
   }
 
-  let target = onto ? shortBranch(onto) : current.upstream.startsWith('refs/heads/') ? shortBranch(current.upstream) : null;
+  const worktrees = parseWorktreeList(list.stdout);
+  const upstream = current.upstream.startsWith('refs/heads/') ? shortBranch(current.upstream) : null;
+  let target = onto ? shortBranch(onto) : upstream;
   if (!target) {
-    const [main] = await listWorktrees(abs);
+    const main = worktrees[0];
     target = main?.branch?.startsWith('refs/heads/') ? shortBranch(main.branch) : null;
     if (!target) return { kind: 'no-target', worktree, branch: current.name, wanted: null };
   }
@@ -140,18 +150,36 @@ export async function inspectWorktree(dir: string, onto?: string): Promise<{ kin
   if (!targetRef) return { kind: 'no-target', worktree, branch: current.name, wanted: target };
   return {
     kind: 'ready',
-    info: { worktree, gitDir, commonDir, stateDir: resolve(commonDir, 'coven'), branch: current.name, head: current.tip, onto: target, ontoTip: targetRef.tip },
+    info: {
+      worktree,
+      gitDir,
+      commonDir,
+      stateDir: resolve(commonDir, 'coven'),
+      branch: current.name,
+      head: current.tip,
+      onto: target,
+      ontoTip: targetRef.tip,
+      ahead: target === upstream ? aheadOf(current.track) : null,
+      worktrees,
+    },
   };
 }
 
 function parseBranchRefs(out: string): BranchRef[] {
   const refs: BranchRef[] = [];
   for (const line of out.split('\n')) {
-    const [head, ref, tip, upstream] = line.split('\0');
+    const [head, ref, tip, upstream, track] = line.split('\0');
     if (!ref || !tip) continue;
-    refs.push({ current: head === '*', name: shortBranch(ref), tip, upstream: upstream ?? '' });
+    refs.push({ current: head === '*', name: shortBranch(ref), tip, upstream: upstream ?? '', track: track ?? '' });
   }
   return refs;
+}
+
+/** Commits ahead of the upstream from `%(upstream:track,nobracket)`; null when it cannot tell. */
+export function aheadOf(track: string): number | null {
+  if (track === 'gone') return null;
+  const m = /ahead (\d+)/.exec(track);
+  return m ? Number(m[1]) : 0;
 }
 
 function shortBranch(ref: string): string {
@@ -251,6 +279,8 @@ export interface FastForwardOptions {
   to: string;
   /** for the reflog, e.g. "coven land coven/brave-otter" */
   reason?: string;
+  /** `git worktree list` if already read: saves a call when main's checkout is unchanged */
+  worktrees?: WorktreeEntry[];
 }
 
 /**
@@ -268,30 +298,8 @@ export async function fastForwardMain(o: FastForwardOptions): Promise<FastForwar
 async function fastForwardLocked(o: FastForwardOptions): Promise<FastForwardResult> {
   const ref = `refs/heads/${o.onto}`;
   const reason = o.reason ?? 'coven land';
-  const [tipNow, worktrees] = await Promise.all([revParse(o.repo, ref), listWorktrees(o.repo)]);
-  if (tipNow === null) return { kind: 'failed', message: `branch ${o.onto} no longer exists` };
-  if (tipNow !== o.from) return { kind: 'main-moved', tip: tipNow };
-
-  // git counts a branch being rebased or bisected in some worktree as checked out there
-  for (const w of worktrees) {
-    if (w.bare || w.branch !== null) continue;
-    const dir = gitDirOfWorktree(w.path);
-    const op = dir ? operationInProgress(dir) : null;
-    if (dir && op && branchInOperation(dir) === ref) return { kind: 'main-busy', busy: { reason: 'operation', mainWorktree: w.path, operation: op } };
-  }
-
-  const checkout = worktrees.find((w) => !w.bare && w.branch === ref);
-  if (!checkout) {
-    const ff = await git(o.repo, ['merge-base', '--is-ancestor', o.from, o.to]);
-    if (!ff.ok) return { kind: 'failed', message: `${o.to} does not contain ${o.from}; refusing to move ${o.onto} backwards or sideways` };
-    const cas = await git(o.repo, ['update-ref', '-m', `${reason}: fast-forward`, ref, o.to, o.from]);
-    if (!cas.ok) {
-      const again = await revParse(o.repo, ref);
-      if (again && again !== o.from) return { kind: 'main-moved', tip: again };
-      return { kind: 'failed', message: gitMessage(cas) };
-    }
-    return verifyLanded(o, ref, null);
-  }
+  const { checkout, worktrees } = await findCheckout(o, ref);
+  if (!checkout) return updateRefOnly(o, ref, reason, worktrees);
 
   const mainWorktree = checkout.path;
   const mainGitDir = gitDirOfWorktree(mainWorktree);
@@ -301,13 +309,17 @@ async function fastForwardLocked(o: FastForwardOptions): Promise<FastForwardResu
     const lockFile = resolve(mainGitDir, 'index.lock');
     if (pathKind(lockFile) !== 'missing') return { kind: 'main-busy', busy: { reason: 'index-locked', mainWorktree, lockFile } };
   }
-  const [diff, status] = await Promise.all([
+  const [tipNow, diff, status] = await Promise.all([
+    revParse(o.repo, ref),
     gitOut(o.repo, ['diff', '--name-status', '-z', '--no-renames', o.from, o.to]),
     gitOut(mainWorktree, ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=all']),
   ]);
+  if (tipNow === null) return { kind: 'failed', message: `branch ${o.onto} no longer exists` };
+  if (tipNow !== o.from) return { kind: 'main-moved', tip: tipNow };
   const blockers = fastForwardBlockers(parseNameStatusZ(diff), parsePorcelainZ(status), (p) => pathKind(resolve(mainWorktree, p)));
   if (blockers.length > 0) return { kind: 'main-blocked', files: blockers, mainWorktree };
 
+  // --no-overwrite-ignore: git's own last line of defence for ignored files
   const merge = await git(mainWorktree, ['merge', '--ff-only', '--no-overwrite-ignore', '--quiet', o.to], { GIT_REFLOG_ACTION: reason });
   if (!merge.ok) {
     const again = await revParse(o.repo, ref);
@@ -323,6 +335,36 @@ async function fastForwardLocked(o: FastForwardOptions): Promise<FastForwardResu
     return { kind: 'failed', message: text };
   }
   return verifyLanded(o, ref, mainWorktree);
+}
+
+/** The worktree where `ref` is checked out now (the hint is trusted only if its HEAD still says so). */
+async function findCheckout(o: FastForwardOptions, ref: string): Promise<{ checkout: WorktreeEntry | null; worktrees: WorktreeEntry[] }> {
+  const hinted = o.worktrees?.find((w) => !w.bare && w.branch === ref);
+  if (o.worktrees && hinted && headRefOf(hinted.path) === ref) return { checkout: hinted, worktrees: o.worktrees };
+  const worktrees = await listWorktrees(o.repo);
+  return { checkout: worktrees.find((w) => !w.bare && w.branch === ref) ?? null, worktrees };
+}
+
+/** main is checked out nowhere: move the ref alone, compare-and-swap. */
+async function updateRefOnly(o: FastForwardOptions, ref: string, reason: string, worktrees: WorktreeEntry[]): Promise<FastForwardResult> {
+  // git counts a branch being rebased or bisected in some worktree as checked out there
+  for (const w of worktrees) {
+    if (w.bare || w.branch !== null) continue;
+    const dir = gitDirOfWorktree(w.path);
+    const op = dir ? operationInProgress(dir) : null;
+    if (dir && op && branchInOperation(dir) === ref) return { kind: 'main-busy', busy: { reason: 'operation', mainWorktree: w.path, operation: op } };
+  }
+  const [tipNow, forward] = await Promise.all([revParse(o.repo, ref), git(o.repo, ['merge-base', '--is-ancestor', o.from, o.to])]);
+  if (tipNow === null) return { kind: 'failed', message: `branch ${o.onto} no longer exists` };
+  if (tipNow !== o.from) return { kind: 'main-moved', tip: tipNow };
+  if (!forward.ok) return { kind: 'failed', message: `${o.to} does not contain ${o.from}; refusing to move ${o.onto} backwards or sideways` };
+  const cas = await git(o.repo, ['update-ref', '-m', `${reason}: fast-forward`, ref, o.to, o.from]);
+  if (!cas.ok) {
+    const again = await revParse(o.repo, ref);
+    if (again && again !== o.from) return { kind: 'main-moved', tip: again };
+    return { kind: 'failed', message: gitMessage(cas) };
+  }
+  return verifyLanded(o, ref, null);
 }
 
 /** After the fast-forward: main must contain the tip we rebased onto (no land was lost). */
@@ -356,23 +398,21 @@ export async function landWorktree(opts: LandOptions): Promise<LandResult> {
   if (dirty.length > 0) return { kind: 'dirty', worktree, branch, files: dirty };
 
   let tip = info.ontoTip;
-  let head = info.head;
-  let { ahead: commits, behind } = await aheadBehind(worktree, tip, head);
+  let commits = info.ahead ?? (await aheadBehind(worktree, tip, info.head)).ahead;
   if (commits === 0) return { kind: 'nothing-to-land', worktree, branch, onto, removal: await removeUnlessKept(opts.keep, info, log) };
 
   let retries = 0;
   for (;;) {
-    if (behind > 0) {
-      log(`rebasing ${branch} onto ${onto} (${short(tip)})`);
-      const r = await rebaseOntoMain(worktree, tip, info.gitDir);
-      if (r.kind === 'conflict') return { kind: 'conflict', worktree, branch, onto, commits, files: r.files, commit: r.commit, subject: r.subject };
-      if (r.kind === 'failed') return { kind: 'failed', worktree, branch, step: 'rebase', message: r.message };
-      head = r.head;
-      commits = r.commits;
-      if (commits === 0) return { kind: 'nothing-to-land', worktree, branch, onto, removal: await removeUnlessKept(opts.keep, info, log) };
-    }
-    log(`fast-forwarding ${onto} to ${short(head)} (${plural(commits, 'commit')})`);
-    const ff = await fastForwardMain({ repo: worktree, stateDir: info.stateDir, onto, from: tip, to: head, reason: `coven land ${branch}` });
+    // a no-op when the branch already sits on main's tip
+    log(`rebasing ${branch} onto ${onto} (${short(tip)})`);
+    const r = await rebaseOntoMain(worktree, tip, info.gitDir);
+    if (r.kind === 'conflict') return { kind: 'conflict', worktree, branch, onto, commits, files: r.files, commit: r.commit, subject: r.subject };
+    if (r.kind === 'failed') return { kind: 'failed', worktree, branch, step: 'rebase', message: r.message };
+    commits = r.commits;
+    if (commits === 0) return { kind: 'nothing-to-land', worktree, branch, onto, removal: await removeUnlessKept(opts.keep, info, log) };
+
+    log(`fast-forwarding ${onto} to ${short(r.head)} (${plural(commits, 'commit')})`);
+    const ff = await fastForwardMain({ repo: worktree, stateDir: info.stateDir, onto, from: tip, to: r.head, reason: `coven land ${branch}`, worktrees: info.worktrees });
     if (ff.kind === 'fast-forwarded') {
       const removal = await removeUnlessKept(opts.keep, info, log);
       return { kind: 'landed', worktree, branch, onto, commits, main: ff.main, retries, removal };
@@ -388,7 +428,6 @@ export async function landWorktree(opts: LandOptions): Promise<LandResult> {
     if (ff.kind === 'main-moved') {
       log(`${onto} moved to ${short(ff.tip)} meanwhile; rebasing again (retry ${retries})`);
       tip = ff.tip;
-      behind = 1;
     } else {
       log(`the checkout of ${onto} is busy (index.lock); retrying (retry ${retries})`);
     }
@@ -451,6 +490,18 @@ function pathKind(path: string): OnDisk {
     return lstatSync(path).isDirectory() ? 'dir' : 'other';
   } catch {
     return 'missing';
+  }
+}
+
+/** The branch a worktree has checked out, read from its HEAD file (no git process). */
+function headRefOf(worktree: string): string | null {
+  const dir = gitDirOfWorktree(worktree);
+  if (!dir) return null;
+  try {
+    const m = /^ref: (\S+)/.exec(readFileSync(resolve(dir, 'HEAD'), 'utf8'));
+    return m?.[1] ?? null;
+  } catch {
+    return null;
   }
 }
 

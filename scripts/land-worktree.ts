@@ -39,7 +39,7 @@ import { lstatSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { runAsEntry, isEntry } from './lib/entry.js';
 import { dirtyFiles, git, gitOut, listWorktrees, parsePorcelainZ, parseWorktreeList, revParse, type WorktreeEntry } from './lib/git.js';
-import { fastForwardBlockers, parseNameStatusZ, type OnDisk } from './lib/ff-blockers.js';
+import { fastForwardBlockers, parseNameStatusZ, type OnDisk, type TreeChange } from './lib/ff-blockers.js';
 import { branchInOperation, gitDirOfWorktree, operationCommands, operationInProgress, type GitOperation } from './lib/git-operation.js';
 import { withLandLock } from './lib/land-lock.js';
 import { formatProblem, shellQuote, type Problem } from './lib/problem.js';
@@ -240,11 +240,14 @@ export type RebaseResult =
  * the branch back exactly as it was.
  */
 export async function rebaseOntoMain(worktree: string, tip: string, gitDir?: string): Promise<RebaseResult> {
+  const r = await rebaseOnly(worktree, tip, gitDir);
+  if (r.kind !== 'rebased') return r;
+  return { kind: 'rebased', ...(await rebasedHead(worktree, tip)) };
+}
+
+async function rebaseOnly(worktree: string, tip: string, gitDir?: string): Promise<{ kind: 'rebased' } | Exclude<RebaseResult, { kind: 'rebased' }>> {
   const r = await git(worktree, ['rebase', '--no-update-refs', '--no-autostash', tip]);
-  if (r.ok) {
-    const ids = (await gitOut(worktree, ['rev-list', `${tip}..HEAD`])).split('\n').filter(Boolean);
-    return { kind: 'rebased', head: ids[0] ?? tip, commits: ids.length };
-  }
+  if (r.ok) return { kind: 'rebased' };
   const dir = gitDir ?? (await gitOut(worktree, ['rev-parse', '--absolute-git-dir']));
   if (operationInProgress(dir) !== 'rebase') return { kind: 'failed', message: gitMessage(r) };
   const [unmerged, stopped] = await Promise.all([
@@ -259,6 +262,17 @@ export async function rebaseOntoMain(worktree: string, tip: string, gitDir?: str
   }
   const [commit = '', subject = ''] = stopped.stdout.trim().split('\0');
   return { kind: 'conflict', files, commit, subject };
+}
+
+/** The worktree's HEAD after a rebase onto `tip`, and how many commits it has beyond `tip`. */
+async function rebasedHead(worktree: string, tip: string): Promise<{ head: string; commits: number }> {
+  const ids = (await gitOut(worktree, ['rev-list', `${tip}..HEAD`])).split('\n').filter(Boolean);
+  return { head: ids[0] ?? tip, commits: ids.length };
+}
+
+/** What a fast-forward from `from` to `to` changes (renames as delete + add). */
+export async function changesBetween(repo: string, from: string, to: string): Promise<TreeChange[]> {
+  return parseNameStatusZ(await gitOut(repo, ['diff', '--name-status', '-z', '--no-renames', from, to]));
 }
 
 export type FastForwardResult =
@@ -281,6 +295,8 @@ export interface FastForwardOptions {
   reason?: string;
   /** `git worktree list` if already read: saves a call when main's checkout is unchanged */
   worktrees?: WorktreeEntry[];
+  /** `changesBetween(from, to)` if already read */
+  changes?: TreeChange[];
 }
 
 /**
@@ -309,14 +325,11 @@ async function fastForwardLocked(o: FastForwardOptions): Promise<FastForwardResu
     const lockFile = resolve(mainGitDir, 'index.lock');
     if (pathKind(lockFile) !== 'missing') return { kind: 'main-busy', busy: { reason: 'index-locked', mainWorktree, lockFile } };
   }
-  const [tipNow, diff, status] = await Promise.all([
-    revParse(o.repo, ref),
-    gitOut(o.repo, ['diff', '--name-status', '-z', '--no-renames', o.from, o.to]),
-    gitOut(mainWorktree, ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=all']),
-  ]);
+  const changes = o.changes ?? (await changesBetween(o.repo, o.from, o.to));
+  const [tipNow, dirty] = await Promise.all([revParse(o.repo, ref), dirtyAt(mainWorktree, changes)]);
   if (tipNow === null) return { kind: 'failed', message: `branch ${o.onto} no longer exists` };
   if (tipNow !== o.from) return { kind: 'main-moved', tip: tipNow };
-  const blockers = fastForwardBlockers(parseNameStatusZ(diff), parsePorcelainZ(status), (p) => pathKind(resolve(mainWorktree, p)));
+  const blockers = fastForwardBlockers(changes, dirty, (p) => pathKind(resolve(mainWorktree, p)));
   if (blockers.length > 0) return { kind: 'main-blocked', files: blockers, mainWorktree };
 
   // --no-overwrite-ignore: git's own last line of defence for ignored files
@@ -335,6 +348,17 @@ async function fastForwardLocked(o: FastForwardOptions): Promise<FastForwardResu
     return { kind: 'failed', message: text };
   }
   return verifyLanded(o, ref, mainWorktree);
+}
+
+/**
+ * The user's uncommitted, staged and untracked paths in `checkout`, looked up only at
+ * the paths a fast-forward changes (and below them): cheap in a big repository.
+ */
+async function dirtyAt(checkout: string, changes: TreeChange[]): Promise<string[]> {
+  if (changes.length === 0) return [];
+  const limit = changes.length <= 1000 ? ['--', ...changes.map((c) => c.path)] : [];
+  const args = ['--no-optional-locks', '--literal-pathspecs', 'status', '--porcelain=v1', '-z', '--untracked-files=all', ...limit];
+  return parsePorcelainZ(await gitOut(checkout, args));
 }
 
 /** The worktree where `ref` is checked out now (the hint is trusted only if its HEAD still says so). */
@@ -405,14 +429,24 @@ export async function landWorktree(opts: LandOptions): Promise<LandResult> {
   for (;;) {
     // a no-op when the branch already sits on main's tip
     log(`rebasing ${branch} onto ${onto} (${short(tip)})`);
-    const r = await rebaseOntoMain(worktree, tip, info.gitDir);
+    const r = await rebaseOnly(worktree, tip, info.gitDir);
     if (r.kind === 'conflict') return { kind: 'conflict', worktree, branch, onto, commits, files: r.files, commit: r.commit, subject: r.subject };
     if (r.kind === 'failed') return { kind: 'failed', worktree, branch, step: 'rebase', message: r.message };
-    commits = r.commits;
+    const [rebased, changes] = await Promise.all([rebasedHead(worktree, tip), changesBetween(worktree, tip, 'HEAD')]);
+    commits = rebased.commits;
     if (commits === 0) return { kind: 'nothing-to-land', worktree, branch, onto, removal: await removeUnlessKept(opts.keep, info, log) };
 
-    log(`fast-forwarding ${onto} to ${short(r.head)} (${plural(commits, 'commit')})`);
-    const ff = await fastForwardMain({ repo: worktree, stateDir: info.stateDir, onto, from: tip, to: r.head, reason: `coven land ${branch}`, worktrees: info.worktrees });
+    log(`fast-forwarding ${onto} to ${short(rebased.head)} (${plural(commits, 'commit')})`);
+    const ff = await fastForwardMain({
+      repo: worktree,
+      stateDir: info.stateDir,
+      onto,
+      from: tip,
+      to: rebased.head,
+      reason: `coven land ${branch}`,
+      worktrees: info.worktrees,
+      changes,
+    });
     if (ff.kind === 'fast-forwarded') {
       const removal = await removeUnlessKept(opts.keep, info, log);
       return { kind: 'landed', worktree, branch, onto, commits, main: ff.main, retries, removal };

@@ -186,6 +186,21 @@ test('an ignored file alone blocks the land (git would overwrite it silently)', 
   assert.is(read(repo, 'db.local'), 'precious\n');
 });
 
+test('a file where the land needs a folder, or a folder where it needs a file, blocks it', async () => {
+  const repo = await tempRepo();
+  const wt = await spawn(repo, 'shapes');
+  await commitFile(wt, 'docs/guide.md', 'agent guide\n');
+  await commitFile(wt, 'tool', 'agent tool\n');
+  writeFileSync(join(repo, 'docs'), 'my docs file\n');
+  mkdirSync(join(repo, 'tool'));
+  writeFileSync(join(repo, 'tool', 'mine.txt'), 'mine\n');
+  const r = await landWorktree({ worktree: wt, keep: true });
+  assert.is(r.kind, 'main-blocked');
+  if (r.kind === 'main-blocked') assert.equal(r.files, ['docs', 'tool', 'tool/mine.txt']);
+  assert.is(read(repo, 'docs'), 'my docs file\n');
+  assert.is(read(repo, 'tool/mine.txt'), 'mine\n');
+});
+
 test("a user edit to an unrelated file does not block the land and survives it", async () => {
   const repo = await tempRepo();
   await commitFile(repo, 'mine.txt', 'v1\n');
@@ -222,7 +237,8 @@ test('main not checked out anywhere is moved by compare-and-swap; the user branc
 test('four workers landing at the same moment all end on main, linear, nothing lost', async () => {
   const repo = await tempRepo();
   const names = ['w1', 'w2', 'w3', 'w4'];
-  const wts = await Promise.all(names.map((n) => spawn(repo, n)));
+  const wts: string[] = [];
+  for (const n of names) wts.push(await spawn(repo, n)); // git worktree add --track writes .git/config: one at a time
   for (const [i, wt] of wts.entries()) {
     await commitFile(wt, `${names[i]}/a.txt`, `a${i}\n`, `${names[i]} first`);
     await commitFile(wt, `${names[i]}/b.txt`, `b${i}\n`, `${names[i]} second`);

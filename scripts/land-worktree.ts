@@ -561,8 +561,13 @@ function short(id: string): string {
   return id.slice(0, 9);
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+/** "the worker's commit stays" / "the worker's 3 commits stay" */
+function stay(n: number): string {
+  return n === 1 ? "the worker's commit stays" : `the worker's ${n} commits stay`;
+}
+
+function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -637,7 +642,7 @@ export function describeLand(r: LandResult, how: { self: string; againArgs: stri
     case 'nothing-to-land': {
       const head =
         r.kind === 'landed'
-          ? `coven: landed ${plural(r.commits, 'commit')} from ${r.branch} on ${r.onto} (now ${short(r.main)})${r.retries ? `, after ${plural(r.retries, 'retry')}` : ''}.`
+          ? `coven: landed ${plural(r.commits, 'commit')} from ${r.branch} on ${r.onto} (now ${short(r.main)})${r.retries ? `, after ${plural(r.retries, 'retry', 'retries')}` : ''}.`
           : `coven: nothing to land: every commit of ${r.branch} is already on ${r.onto}.`;
       return { ok: true, code: 0, text: `${head}\n${describeRemoval(r.removal, r.worktree, r.branch)}` };
     }
@@ -663,7 +668,7 @@ export function describeLand(r: LandResult, how: { self: string; againArgs: stri
     case 'main-blocked':
       return problem(4, {
         what: `cannot land ${r.branch}: the checkout of ${r.onto} in ${r.mainWorktree} has uncommitted, untracked or ignored files that this land would overwrite:${list(r.files)}`,
-        kept: `Nothing was changed. Your files are untouched; the ${plural(r.commits, 'commit')} stay on ${r.branch}.`,
+        kept: `${r.onto} and your files were not changed; ${stay(r.commits)} on ${r.branch} (rebased onto ${r.onto}).`,
         next: [`commit, stash or move those files in ${shellQuote(r.mainWorktree)}, then run:`, again(r.worktree)],
       });
     case 'main-busy':
@@ -723,7 +728,7 @@ export function describeLand(r: LandResult, how: { self: string; againArgs: stri
 }
 
 function describeBusy(r: Extract<LandResult, { kind: 'main-busy' }>, again: string): Problem {
-  const kept = `Nothing was changed on ${r.onto}; the ${plural(r.commits, 'commit')} stay on ${r.branch}.`;
+  const kept = `${r.onto} was not changed; ${stay(r.commits)} on ${r.branch}.`;
   const b = r.busy;
   switch (b.reason) {
     case 'operation':

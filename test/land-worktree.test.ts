@@ -150,7 +150,7 @@ test("a land never overwrites the user's unsaved edit in the main worktree", asy
   const cli = await coven(['land', '--worktree', wt]);
   assert.is(cli.code, 4);
   assert.match(cli.stderr, /app\.ts/);
-  assert.match(cli.stderr, /Nothing was changed/);
+  assert.match(cli.stderr, /main and your files were not changed/);
   assert.is(read(repo, 'app.ts'), 'unsaved\n');
 });
 

@@ -3,7 +3,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { landWorktree, syncWorktreeWithMain, unlandedCommits } from '../scripts/land-worktree.js';
 import { fastForwardBlockers, parseNameStatusZ, type OnDisk } from '../scripts/lib/ff-blockers.js';
@@ -232,6 +232,34 @@ test('main not checked out anywhere is moved by compare-and-swap; the user branc
   assert.is(await sh(repo, 'symbolic-ref', 'HEAD'), 'refs/heads/experiment');
   assert.not.ok(existsSync(join(repo, 'agent.txt')), "the user's checkout was not touched");
   assert.is(await sh(repo, 'status', '--porcelain'), '');
+});
+
+test("git's index.lock in main's checkout, or a rebase of main there, stops the land without a change", async () => {
+  const repo = await tempRepo();
+  const wt = await spawn(repo, 'busy');
+  await commitFile(wt, 'w.txt', 'w\n');
+  const before = await sh(repo, 'rev-parse', 'main');
+  writeFileSync(join(repo, '.git', 'index.lock'), '');
+  const locked = await landWorktree({ worktree: wt, keep: true, maxRetries: 1 });
+  assert.is(locked.kind, 'main-busy');
+  if (locked.kind === 'main-busy') assert.is(locked.busy.reason, 'index-locked');
+  assert.is(await sh(repo, 'rev-parse', 'main'), before);
+  const cli = await coven(['land', '--worktree', wt]);
+  assert.is(cli.code, 4);
+  assert.match(cli.stderr, /index\.lock/);
+
+  rmSync(join(repo, '.git', 'index.lock'));
+  await sh(repo, 'switch', '-q', '-c', 'side');
+  await commitFile(repo, 'README.md', 'side\n');
+  await sh(repo, 'switch', '-q', 'main');
+  await commitFile(repo, 'README.md', 'main\n');
+  const userMain = await sh(repo, 'rev-parse', 'main');
+  const rebase = await run('git', ['rebase', 'side'], { cwd: repo });
+  assert.is.not(rebase.code, 0, 'the user rebase stops at a conflict');
+  const r = await landWorktree({ worktree: wt, keep: true });
+  assert.is(r.kind, 'main-busy');
+  if (r.kind === 'main-busy') assert.is(r.busy.reason, 'operation');
+  assert.is(await sh(repo, 'rev-parse', 'main'), userMain, "main is left to the user's rebase");
 });
 
 test('four workers landing at the same moment all end on main, linear, nothing lost', async () => {

@@ -26,7 +26,8 @@
 // SESSIONS  transcript at ${CLAUDE_CONFIG_DIR:-$HOME/.claude}/projects/<enc>/<id>.jsonl,
 //   <enc> = realpath(cwd) with every char outside [A-Za-z0-9] turned into '-' (cut to 200
 //   + '-<hash>' when longer); the user line is written first, then each line as it
-//   happens. --resume looks only there: a miss prints `No conversation found with session
+//   happens (plus one `fake-cost` line per turn: what the real CLI would price from the
+//   usage it stores). --resume looks only there: a miss prints `No conversation found with session
 //   ID: <id>` on stderr and an error_during_execution result with no init, exit 1; a hit
 //   keeps the id, appends, and continues total_cost_usd from the transcript.
 //   --continue takes the newest transcript of the cwd, --fork-session copies the history

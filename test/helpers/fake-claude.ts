@@ -9,7 +9,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { encodeProjectPath, type FakeInvocation, type FakeRun } from '../fake-claude.js';
-import { projectRoot, tempDir } from './repo.js';
+import { projectRoot, run, tempDir, type Run } from './repo.js';
 
 export type { FakeInvocation, FakeRun, FakeStep } from '../fake-claude.js';
 
@@ -86,4 +86,22 @@ export function cliSamplesDir(): string {
 
 function ensureExecutable(file: string): void {
   if ((statSync(file).mode & 0o111) !== 0o111) chmodSync(file, 0o755);
+}
+
+/** Runs the fake to its end; stdin gets `input` and is closed (default: empty, so no 3 s wait). */
+export function runFake(args: string[], opts: { cwd: string; env: FakeClaudeEnv | Record<string, string>; input?: string }): Promise<Run> {
+  return run(fakeClaudeBin, args, { cwd: opts.cwd, env: opts.env, input: opts.input ?? '' });
+}
+
+/** The JSON events of a stream-json stdout. */
+export function streamEvents(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** One stream-json stdin user message. */
+export function userMessage(text: string): string {
+  return `${JSON.stringify({ type: 'user', message: { role: 'user', content: text } })}\n`;
 }

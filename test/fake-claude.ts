@@ -1392,6 +1392,7 @@ const isMain = ((): boolean => {
 })();
 
 if (isMain) {
+  process.stdout.on('error', () => {}); // EPIPE: whoever read our stdout has gone; keep going as the CLI does
   const fake = new Fake(process.argv.slice(2));
   fake.main().catch((err: unknown) => {
     process.stderr.write(`fake claude: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

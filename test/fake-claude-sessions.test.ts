@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeProjectPath } from './fake-claude.js';
+import { checkPermission, encodeProjectPath } from './fake-claude.js';
 import { fakeClaudeBin, fakeClaudeEnv, fakeTranscriptPath, readFakeLog, readFakeTranscript, runFake, streamEvents, userMessage, type FakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { sh, tempDir, tempRepo } from './helpers/repo.js';
 
@@ -90,7 +90,8 @@ test('bash, write, edit, read and commit steps really act in the cwd', async () 
       steps: [
         { write: { path: 'src/a.ts', content: 'export const a = 1;\n' } },
         { edit: { path: 'README.md', old: '# test', new: '# edited' } },
-        { read: 'src/a.ts' },
+        { read: 'README.md' },
+        { edit: { path: 'README.md', old: '# test', new: '# edited' } },
         { bash: 'ls src && exit 3' },
         { edit: { path: 'README.md', old: 'not there', new: 'x' } },
         { commit: 'feat: add a' },
@@ -108,14 +109,19 @@ test('bash, write, edit, read and commit steps really act in the cwd', async () 
     .map((e) => ((e.message as Json).content as Json[])[0]!);
   assert.equal(
     results.map((b) => b.is_error),
-    [false, false, false, true, true, false],
+    [undefined, true, undefined, undefined, true, true, false],
+    'Bash results always say is_error, the file tools only when they fail',
   );
-  assert.is(results[3]!.content, 'Exit code 3\na.ts');
-  assert.match(String(results[2]!.content), /export const a = 1;/);
+  assert.is(results[1]!.content, '<tool_use_error>File has not been read yet. Read it first before writing to it.</tool_use_error>');
+  assert.is(results[2]!.content, '1\t# test\n2\t');
+  assert.is(results[4]!.content, 'Exit code 3\na.ts');
+  assert.match(String(results[5]!.content), /String to replace not found/);
+  const edit = events(r.stdout).filter((e) => e.type === 'user')[3]!.tool_use_result as Json;
+  assert.equal(edit.structuredPatch, [{ oldStart: 1, oldLines: 1, newStart: 1, newLines: 1, lines: ['-# test', '+# edited'] }]);
   const tools = events(r.stdout)
     .filter((e) => e.type === 'assistant')
     .flatMap((e) => ((e.message as Json).content as Json[]).filter((b) => b.type === 'tool_use').map((b) => b.name));
-  assert.equal(tools, ['Write', 'Edit', 'Read', 'Bash', 'Edit', 'Bash']);
+  assert.equal(tools, ['Write', 'Edit', 'Read', 'Edit', 'Bash', 'Edit', 'Bash']);
 });
 
 test('permission modes and rules decide which calls run', async () => {
@@ -126,14 +132,56 @@ test('permission modes and rules decide which calls run', async () => {
     return (resultOf(r.stdout).permission_denials as Json[]).map((d) => `${String(d.tool_name)}:${String((d.tool_input as Json).command ?? '')}`);
   };
   const cases: [string[], string[]][] = [
-    [[], ['Write:', 'Bash:git status --short', 'Bash:git add -A && touch z.txt']],
-    [['--permission-mode', 'acceptEdits'], ['Bash:git status --short', 'Bash:git add -A && touch z.txt']],
-    [['--permission-mode', 'acceptEdits', '--allowedTools=Bash(git *)'], ['Bash:git add -A && touch z.txt']],
+    [[], ['Write:', 'Bash:git add -A && touch z.txt']],
+    [['--permission-mode', 'acceptEdits'], ['Bash:git add -A && touch z.txt']],
+    [['--permission-mode', 'acceptEdits', '--allowedTools=Bash(git *)'], []],
     [['--allowedTools', 'Bash', 'Write'], []],
     [['--allowedTools=Bash,Write', '--disallowedTools=Bash(touch *)'], ['Bash:git add -A && touch z.txt']],
   ];
   const got = await Promise.all(cases.map(([args]) => denials(args)));
   cases.forEach(([args, want], i) => assert.equal(got[i], want, args.join(' ')));
+});
+
+test('permission answers are the real CLI\'s (observed with 2.1.197 against the mock API)', () => {
+  const cwd = '/w/repo';
+  const ctx = (mode: string, allow: string[] = [], deny: string[] = []) => ({ mode, allow, deny, dirs: [cwd] });
+  const bash = (command: string, c: ReturnType<typeof ctx>) => checkPermission('Bash', { command }, c);
+  const where = `allowed working directories for this session: '${cwd}'.`;
+  for (const mode of ['default', 'dontAsk', 'plan', 'acceptEdits']) {
+    for (const ok of ['ls', 'cat README.md', 'git status', 'git log -1 | cat', 'grep x README.md', 'find . -name a', 'echo a; pwd', 'true']) assert.is(bash(ok, ctx(mode)), null, `${mode}: ${ok}`);
+    assert.is(bash('node -e 1', ctx(mode)), 'This command requires approval', mode);
+    assert.is(bash('git add -A', ctx(mode)), 'This command requires approval', mode);
+    assert.is(bash('touch /tmp/x', ctx(mode)), `touch in '/tmp/x' was blocked. For security, Claude Code may only create or modify files in the ${where}`, mode);
+  }
+  for (const mode of ['default', 'dontAsk', 'plan']) {
+    assert.is(bash('echo hello > a.txt', ctx(mode)), `Output redirection to '/w/repo/a.txt' was blocked. For security, Claude Code may only write to files in the ${where}`);
+    assert.is(bash('mkdir d1', ctx(mode)), `mkdir in '/w/repo/d1' was blocked. For security, Claude Code may only create directories in the ${where}`);
+    assert.is(bash('cp README.md c.md', ctx(mode)), `cp in '/w/repo/README.md' was blocked. For security, Claude Code may only copy files to/from the ${where}`);
+    assert.is(bash('sed -i s/a/b/ README.md', ctx(mode)), `sed in '/w/repo/README.md' was blocked. For security, Claude Code may only edit files in the ${where}`);
+    assert.is(checkPermission('Write', { file_path: '/w/repo/w.txt' }, ctx(mode)), "Claude requested permissions to write to /w/repo/w.txt, but you haven't granted it yet.");
+  }
+  for (const ok of ['echo hello > a.txt', 'touch t.txt', 'mkdir d1', 'cp README.md c.md', 'mv c.md m.md', 'rm m.md', 'sed -i s/a/b/ README.md', 'printf x > p.txt']) assert.is(bash(ok, ctx('acceptEdits')), null, ok);
+  assert.is(checkPermission('Edit', { file_path: '/w/repo/a' }, ctx('acceptEdits')), null);
+  const rules = ctx('acceptEdits', ['Bash(git *)', 'Bash(npm test *)'], ['Bash(touch *)', 'Bash(git push *)']);
+  for (const ok of ['git add -A', 'echo a; git add -A', 'npm test', 'npm test -- --x']) assert.is(bash(ok, rules), null, ok);
+  assert.is(bash('npm testing', rules), 'This command requires approval');
+  assert.is(bash('git push origin main', rules), 'Permission to use Bash with command git push origin main has been denied.');
+  assert.is(bash('touch y.txt', rules), 'Permission to use Bash with command touch y.txt has been denied.');
+  assert.is(bash('git add -A && touch z.txt', rules), 'Permission to use Bash with command git add -A && touch z.txt has been denied.');
+  assert.is(bash('ls && git add -A', ctx('default')), 'This Bash command contains multiple operations. The following part requires approval: git add -A');
+  assert.is(bash('git add -A && node -e 1', ctx('default')), 'This Bash command contains multiple operations. The following parts require approval: git add -A, node -e 1');
+  assert.is(bash('anything > /tmp/x', ctx('bypassPermissions')), null);
+});
+
+test('a tool named in --disallowedTools does not exist for the session', async () => {
+  const { repo, env } = await setup([{ steps: [{ write: { path: 'w.txt', content: 'w' } }] }]);
+  const r = await fake([...streamArgs, '--permission-mode', 'acceptEdits', '--disallowedTools=Write,NotebookEdit'], { cwd: repo, env, input: userLine('go') });
+  const got = events(r.stdout);
+  assert.not.ok((got[0]!.tools as string[]).includes('Write'));
+  const block = ((got[2]!.message as Json).content as Json[])[0]!;
+  assert.is(block.content, '<tool_use_error>Error: No such tool available: Write. Write exists but is not enabled in this context. Use one of the available tools instead.</tool_use_error>');
+  assert.equal(resultOf(r.stdout).permission_denials, []);
+  assert.is(existsSync(join(repo, 'w.txt')), false);
 });
 
 // ------------------------------------------------------------------ failures on demand

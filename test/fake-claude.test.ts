@@ -215,7 +215,7 @@ test('--max-turns ends the run like error-max-turns.jsonl', async () => {
 });
 
 test('a denied Bash call looks like permission-denied.jsonl and changes nothing', async () => {
-  const { repo, env } = await setup([{ steps: [{ text: 'Running step 1.' }, { bash: 'touch y.txt', description: 'step 1' }], result: { text: 'DONE. last=' } }]);
+  const { repo, env } = await setup([{ steps: [{ text: 'Running step 1.' }, { bash: `python3 -c 'open("y.txt","w")'`, description: 'step 1' }], result: { text: 'DONE. last=' } }]);
   const r = await fake(streamArgs, { cwd: repo, env, input: userLine('go') });
   assert.is(r.code, 0);
   const got = events(r.stdout);
@@ -268,11 +268,26 @@ test('resume in the same cwd keeps the id and appends (resume-same-cwd.jsonl); f
   assert.equal(miss[0]!.errors, [`No conversation found with session ID: ${id}`]);
 });
 
-test('--include-partial-messages adds stream_event deltas before each block and its stop after', async () => {
-  const { repo, env } = await setup([{ steps: [{ text: 'Hello there, this is a longer text.' }] }]);
-  const r = await fake([...streamArgs, '--include-partial-messages'], { cwd: repo, env, input: userLine('go') });
-  const seq = events(r.stdout).map((e) => (e.type === 'stream_event' ? `se:${String((e.event as Json).type)}` : String(e.type)));
-  assert.equal(seq, ['system', 'se:message_start', 'se:content_block_start', 'se:content_block_delta', 'se:content_block_delta', 'assistant', 'se:content_block_stop', 'se:message_delta', 'se:message_stop', 'result']);
+/** What the real CLI 2.1.197 printed for the tool-use-success session with --include-partial-messages (test/real-cli capture). */
+const realPartialSequence =
+  'system/init system/status se:message_start se:content_block_start se:content_block_delta assistant/text se:content_block_stop se:content_block_start se:content_block_delta assistant/tool_use se:content_block_stop se:message_delta se:message_stop user/tool_result ' +
+  'system/status se:message_start se:content_block_start se:content_block_delta assistant/text se:content_block_stop se:content_block_start se:content_block_delta assistant/tool_use se:content_block_stop se:message_delta se:message_stop user/tool_result ' +
+  'system/status se:message_start se:content_block_start se:content_block_delta assistant/text se:content_block_stop se:message_delta se:message_stop result/success';
+
+test('--include-partial-messages: status and stream_event lines in the order the real CLI prints them', async () => {
+  const { repo, env } = await setup([
+    { steps: [{ text: 'Running step 1.' }, { bash: 'echo hello > a.txt', description: 'step 1' }, { text: 'Running step 2.' }, { bash: 'cat a.txt', description: 'step 2' }, { text: 'DONE. last=' }] },
+  ]);
+  const r = await fake([...streamArgs, '--include-partial-messages', '--permission-mode', 'acceptEdits', '--allowedTools=Bash,Read,Edit,Write'], { cwd: repo, env, input: userLine('go') });
+  const label = (e: Json): string => {
+    if (e.type === 'stream_event') return `se:${String((e.event as Json).type)}`;
+    if (e.type === 'assistant' || e.type === 'user') return `${e.type}/${String(((e.message as Json).content as Json[])[0]!.type)}`;
+    return `${String(e.type)}${e.subtype ? `/${String(e.subtype)}` : ''}`;
+  };
+  const got = events(r.stdout);
+  assert.is(got.map(label).join(' '), realPartialSequence);
+  const deltas = got.filter((e) => e.type === 'stream_event' && (e.event as Json).type === 'content_block_delta').map((e) => ((e.event as Json).delta as Json).type);
+  assert.equal(deltas, ['text_delta', 'input_json_delta', 'text_delta', 'input_json_delta', 'text_delta']);
 });
 
 test.run();

@@ -70,7 +70,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -490,6 +490,9 @@ class Fake {
   private allowRules: string[] = [];
   private denyRules: string[] = [];
   private tools = builtinTools;
+  private addDirs: string[] = [];
+  /** files the "model" has read or written in this process: only those may be edited or overwritten */
+  private readonly readFiles = new Set<string>();
   private maxTurns: number | undefined;
   private costSoFar = 0; // this process, all turns
   private stdinText = '';
@@ -554,6 +557,9 @@ class Fake {
       const listed = splitRules(optList(a, 'tools'));
       this.tools = listed.includes('default') ? builtinTools : builtinTools.filter((t) => listed.includes(t));
     }
+    // a tool named bare in --disallowedTools is not offered at all
+    this.tools = this.tools.filter((t) => !this.denyRules.includes(t));
+    this.addDirs = optList(a, 'addDir').map((d) => resolvePath(this.cwd, d));
     const maxTurns = optString(a, 'maxTurns');
     if (maxTurns !== undefined) {
       const n = Number(maxTurns);
@@ -855,6 +861,7 @@ class Fake {
       turn.msgId = `msg_${randomBytes(8).toString('hex')}`;
       turn.roundTrips++;
       turn.blockIndex = 0;
+      if (this.partial) this.emit({ type: 'system', subtype: 'status', status: 'requesting', uuid: randomUUID(), session_id: s.id });
       if (this.partial) this.streamEvent({ type: 'message_start', message: { id: turn.msgId, type: 'message', role: 'assistant', model: this.apiModel(), content: [], stop_reason: null, stop_sequence: null, usage: assistantUsage() } });
     }
     const message = { id: turn.msgId, type: 'message', role: 'assistant', model: this.apiModel(), content: [block], stop_reason: null, stop_sequence: null, usage: assistantUsage(), context_management: null };
@@ -894,34 +901,29 @@ class Fake {
     if (!this.block(turn, { type: 'tool_use', id, name, input })) return false;
     this.endMessage(turn, 'tool_use');
     let outcome: ToolOutcome;
+    const file = typeof input.file_path === 'string' ? input.file_path : null;
     if (!this.tools.includes(name)) {
-      outcome = toolError(`<tool_use_error>Error: No such tool available: ${name}</tool_use_error>`, `Error: No such tool available: ${name}`);
+      const msg = `Error: No such tool available: ${name}. ${name} exists but is not enabled in this context. Use one of the available tools instead.`;
+      outcome = toolError(`<tool_use_error>${msg}</tool_use_error>`, msg);
+    } else if ((name === 'Edit' || name === 'Write') && file && existsSync(file) && !this.readFiles.has(file)) {
+      // the CLI refuses to change a file the model has not read in this session (checked before permissions)
+      outcome = toolError('<tool_use_error>File has not been read yet. Read it first before writing to it.</tool_use_error>', 'Error: File has not been read yet. Read it first before writing to it.');
     } else {
-      const denied = this.denial(name, input);
+      const denied = checkPermission(name, input, { mode: this.permissionMode, allow: this.allowRules, deny: this.denyRules, dirs: [this.cwd, ...this.addDirs] });
       if (denied !== null) {
         turn.denials.push({ tool_name: name, tool_use_id: id, tool_input: input });
         outcome = toolError(denied, `Error: ${denied}`);
-      } else outcome = await perform();
+      } else {
+        outcome = await perform();
+        if (file && !outcome.isError) this.readFiles.add(file);
+      }
     }
-    const content = { tool_use_id: id, type: 'tool_result', content: outcome.content, is_error: outcome.isError };
+    // Bash results always carry is_error; the file tools' only when they failed
+    const content = name === 'Bash' || outcome.isError ? { tool_use_id: id, type: 'tool_result', content: outcome.content, is_error: outcome.isError } : { tool_use_id: id, type: 'tool_result', content: outcome.content };
     const s = this.session!;
     this.emit({ type: 'user', message: { role: 'user', content: [content] }, parent_tool_use_id: null, session_id: s.id, uuid: randomUUID(), timestamp: new Date().toISOString(), tool_use_result: outcome.result });
     this.transcript(this.transcriptEntry('user', { message: { role: 'user', content: [content] }, toolUseResult: outcome.result }));
     return true;
-  }
-
-  /** null when the call may run, else the text the CLI gives the model. */
-  private denial(tool: string, input: Record<string, unknown>): string | null {
-    const command = typeof input.command === 'string' ? input.command : '';
-    const parts = tool === 'Bash' ? commandParts(command) : [''];
-    if (parts.some((part) => this.denyRules.some((r) => ruleMatches(r, tool, part)))) return `Permission to use ${tool} has been denied.`;
-    if (tool === 'Read') return null;
-    if (this.permissionMode === 'bypassPermissions' || this.permissionMode === 'auto') return null;
-    if (this.permissionMode === 'acceptEdits' && (tool === 'Edit' || tool === 'Write')) return null;
-    const allowed = parts.every((part) => this.allowRules.some((r) => ruleMatches(r, tool, part)));
-    if (allowed) return null;
-    if (tool === 'Bash') return 'This command requires approval';
-    return `Claude requested permissions to write to ${String(input.file_path)}, but you haven't granted it yet.`;
   }
 
   private finishTurn(turn: Turn, run: Run): Record<string, unknown> {
@@ -1109,16 +1111,18 @@ function runShell(command: string, cwd: string): Promise<ToolOutcome> {
       if (stderr.length < cap) stderr += d.toString();
     });
     child.on('error', (err) => resolveTool(toolError(`Error: ${err.message}`, `Error: ${err.message}`)));
-    child.on('close', (code, signal) => resolveTool(shellOutcome(stdout, stderr, code ?? (signal ? 128 + 9 : 1))));
+    // the CLI expects no output from a command that only changes files (`touch x`)
+    const quiet = commandParts(command).every((p) => p.words[0] !== undefined && p.words[0] in fileCommands);
+    child.on('close', (code, signal) => resolveTool(shellOutcome(stdout, stderr, code ?? (signal ? 128 + 9 : 1), quiet)));
   });
 }
 
-function shellOutcome(stdout: string, stderr: string, code: number): ToolOutcome {
+function shellOutcome(stdout: string, stderr: string, code: number, quiet = false): ToolOutcome {
   const out = stdout.replace(/\s+$/, '');
   const err = stderr.replace(/\s+$/, '');
   const both = [out, err].filter(Boolean).join('\n');
   if (code === 0) {
-    return { content: both || '(Bash completed with no output)', isError: false, result: { stdout: out, stderr: err, interrupted: false, isImage: false, noOutputExpected: false } };
+    return { content: both || '(Bash completed with no output)', isError: false, result: { stdout: out, stderr: err, interrupted: false, isImage: false, noOutputExpected: quiet } };
   }
   const text = `Exit code ${code}${both ? `\n${both}` : ''}`;
   return toolError(text, `Error: ${text}`);
@@ -1139,15 +1143,19 @@ async function runCommit(message: string, cwd: string): Promise<ToolOutcome> {
   return shellOutcome(commit.stdout, commit.stderr, commit.code);
 }
 
+const currentNote = '(file state is current in your context — no need to Read it back)';
+
 function writeTool(file: string, content: string): ToolOutcome {
-  const existed = existsSync(file);
-  const original = existed ? readFileSync(file, 'utf8') : null;
+  const original = existsSync(file) ? readFileSync(file, 'utf8') : null;
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, content);
+  if (original === null) {
+    return { content: `File created successfully at: ${file} ${currentNote}`, isError: false, result: { type: 'create', filePath: file, content, structuredPatch: [], originalFile: null, userModified: false } };
+  }
   return {
-    content: existed ? `The file ${file} has been updated successfully.` : `File created successfully at: ${file}`,
+    content: `The file ${file} has been updated successfully. ${currentNote}`,
     isError: false,
-    result: { type: existed ? 'update' : 'create', filePath: file, content, structuredPatch: [], originalFile: original },
+    result: { type: 'update', filePath: file, content, structuredPatch: patchOf(original, content), originalFile: original, userModified: false },
   };
 }
 
@@ -1160,11 +1168,12 @@ function editTool(file: string, oldString: string, newString: string, all: boole
     const msg = `Found ${count} matches of the string to replace, but replace_all is false. To replace all occurrences, set replace_all to true. To replace only one occurrence, please provide more context to uniquely identify the instance.\nString: ${oldString}`;
     return toolError(`<tool_use_error>${msg}</tool_use_error>`, `Error: ${msg}`);
   }
-  writeFileSync(file, all ? original.split(oldString).join(newString) : original.replace(oldString, () => newString));
+  const updated = all ? original.split(oldString).join(newString) : original.replace(oldString, () => newString);
+  writeFileSync(file, updated);
   return {
-    content: `The file ${file} has been updated successfully.`,
+    content: `The file ${file} has been updated successfully. ${currentNote}`,
     isError: false,
-    result: { filePath: file, oldString, newString, originalFile: original, structuredPatch: [], userModified: false, replaceAll: all },
+    result: { filePath: file, oldString, newString, originalFile: original, structuredPatch: patchOf(original, updated), userModified: false, replaceAll: all },
   };
 }
 
@@ -1172,16 +1181,198 @@ function readTool(file: string): ToolOutcome {
   if (!existsSync(file)) return toolError('<tool_use_error>File does not exist.</tool_use_error>', 'Error: File does not exist.');
   const content = readFileSync(file, 'utf8');
   const lines = content.split('\n');
-  const numbered = lines.map((l, i) => `${String(i + 1).padStart(6)}→${l}`).join('\n');
+  const numbered = lines.map((l, i) => `${i + 1}\t${l}`).join('\n');
   return { content: numbered, isError: false, result: { type: 'text', file: { filePath: file, content, numLines: lines.length, startLine: 1, totalLines: lines.length } } };
 }
 
-/** Splits a shell command into the simple commands a permission rule must each match. */
-function commandParts(command: string): string[] {
-  return command
-    .split(/&&|\|\||;|\||\n/)
-    .map((p) => p.trim())
-    .filter(Boolean);
+/** One unified-diff hunk (3 lines of context) around the lines that changed, as structuredPatch. */
+function patchOf(before: string, after: string): { oldStart: number; oldLines: number; newStart: number; newLines: number; lines: string[] }[] {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  if (a.at(-1) === '' && b.at(-1) === '') {
+    a.pop();
+    b.pop();
+  }
+  let head = 0;
+  while (head < a.length && head < b.length && a[head] === b[head]) head++;
+  if (head === a.length && head === b.length) return [];
+  let tail = 0;
+  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
+  const from = Math.max(0, head - 3);
+  const ctxAfter = Math.min(3, tail);
+  const lines = [
+    ...a.slice(from, head).map((l) => ` ${l}`),
+    ...a.slice(head, a.length - tail).map((l) => `-${l}`),
+    ...b.slice(head, b.length - tail).map((l) => `+${l}`),
+    ...a.slice(a.length - tail, a.length - tail + ctxAfter).map((l) => ` ${l}`),
+  ];
+  const oldLines = a.length - tail + ctxAfter - from;
+  const newLines = b.length - tail + ctxAfter - from;
+  return [{ oldStart: from + 1, oldLines, newStart: from + 1, newLines, lines }];
+}
+
+// ---------------------------------------------------------------------- permissions
+// As observed with the real CLI 2.1.197 (test/real-cli): read-only commands always run;
+// acceptEdits also lets Edit/Write and plain file commands (touch, mkdir, cp, mv, rm,
+// sed -i, output redirection) act inside the working directories; everything else
+// needs an --allowedTools rule; --disallowedTools wins over all of it. default, dontAsk
+// and plan behave alike here (no one to ask in -p). Each part of `a && b`, `a; b`,
+// `a | b` is judged on its own.
+
+export interface PermissionContext {
+  mode: string;
+  allow: string[];
+  deny: string[];
+  /** the working directories: the cwd and --add-dir */
+  dirs: string[];
+}
+
+const readOnlyCommands = new Set(['ls', 'cat', 'pwd', 'echo', 'printf', 'head', 'tail', 'wc', 'grep', 'egrep', 'fgrep', 'rg', 'true', 'false', 'sleep', 'which', 'type', 'file', 'stat', 'du', 'df', 'sort', 'uniq', 'cut', 'tr', 'basename', 'dirname', 'realpath', 'date', 'whoami', 'uname', 'tree', 'diff', 'cmp', 'test', '[', 'cd', 'env', 'id', 'hostname', 'nl', 'od', 'md5sum', 'sha256sum']);
+const readOnlyGit = new Set(['status', 'log', 'diff', 'show', 'rev-parse', 'ls-files', 'blame', 'describe', 'shortlog', 'cat-file', 'ls-tree', 'grep', 'merge-base', 'branch', 'remote', 'reflog']);
+/** file commands acceptEdits allows inside the working directories, and what the CLI says when it blocks one */
+const fileCommands: Record<string, string> = {
+  touch: 'create or modify files in',
+  mkdir: 'create directories in',
+  cp: 'copy files to/from',
+  mv: 'move files to/from',
+  rm: 'remove files from',
+  sed: 'edit files in',
+};
+
+/** null when the call may run, else what the CLI answers the model (and lists in permission_denials). */
+export function checkPermission(tool: string, input: Record<string, unknown>, ctx: PermissionContext): string | null {
+  const bypass = ctx.mode === 'bypassPermissions' || ctx.mode === 'auto';
+  if (tool !== 'Bash') {
+    if (ctx.deny.some((r) => ruleMatches(r, tool, ''))) return `Permission to use ${tool} has been denied.`;
+    if (tool === 'Read' || tool === 'Glob' || tool === 'Grep' || bypass || ctx.allow.some((r) => ruleMatches(r, tool, ''))) return null;
+    const file = typeof input.file_path === 'string' ? input.file_path : '';
+    if (ctx.mode === 'acceptEdits' && (tool === 'Edit' || tool === 'Write') && inside(file, ctx.dirs)) return null;
+    return `Claude requested permissions to write to ${file}, but you haven't granted it yet.`;
+  }
+  const command = typeof input.command === 'string' ? input.command : '';
+  const parts = commandParts(command);
+  if (parts.some((p) => ctx.deny.some((r) => ruleMatches(r, 'Bash', p.text)))) return `Permission to use Bash with command ${command} has been denied.`;
+  if (bypass) return null;
+  const needApproval: string[] = [];
+  for (const part of parts) {
+    if (ctx.allow.some((r) => ruleMatches(r, 'Bash', part.text))) continue;
+    const cwd = ctx.dirs[0] ?? '/';
+    const where = ctx.dirs.map((d) => `'${d}'`).join(', ');
+    for (const target of part.redirects) {
+      const abs = resolvePath(cwd, target);
+      if (ctx.mode !== 'acceptEdits' || !inside(abs, ctx.dirs)) return `Output redirection to '${abs}' was blocked. For security, Claude Code may only write to files in the allowed working directories for this session: ${where}.`;
+    }
+    const [cmd, ...args] = part.words;
+    const isFileCommand = cmd !== undefined && cmd in fileCommands && (cmd !== 'sed' || args.some((a) => /^-[a-zA-Z]*i/.test(a) || a.startsWith('--in-place')));
+    if (isFileCommand) {
+      let paths = args.filter((a) => !a.startsWith('-'));
+      if (cmd === 'sed') paths = paths.slice(1); // the first word is the script
+      const blocked = paths.map((p) => resolvePath(cwd, p)).find((abs) => ctx.mode !== 'acceptEdits' || !inside(abs, ctx.dirs));
+      if (blocked !== undefined) return `${cmd} in '${blocked}' was blocked. For security, Claude Code may only ${fileCommands[cmd]} the allowed working directories for this session: ${where}.`;
+      continue;
+    }
+    if (isReadOnly(part.words)) continue;
+    needApproval.push(part.text);
+  }
+  if (needApproval.length === 0) return null;
+  if (parts.length === 1) return 'This command requires approval';
+  return `This Bash command contains multiple operations. The following part${needApproval.length > 1 ? 's require' : ' requires'} approval: ${needApproval.join(', ')}`;
+}
+
+function isReadOnly(words: string[]): boolean {
+  const [cmd, sub, ...rest] = words;
+  if (cmd === undefined) return true;
+  if (cmd === 'git') return sub !== undefined && readOnlyGit.has(sub) && !(sub === 'branch' && rest.some((a) => /^-[dDmMcC]/.test(a)));
+  if (cmd === 'find') return !words.some((w) => ['-exec', '-execdir', '-delete', '-ok', '-fprint'].includes(w));
+  if (cmd === 'sed') return !words.some((w) => /^-[a-zA-Z]*i/.test(w) || w.startsWith('--in-place'));
+  return readOnlyCommands.has(cmd);
+}
+
+function inside(path: string, dirs: string[]): boolean {
+  return path !== '' && dirs.some((d) => path === d || path.startsWith(`${d}/`));
+}
+
+interface CommandPart {
+  text: string;
+  /** words without redirections and leading VAR=value assignments */
+  words: string[];
+  /** files written by > or >> (not /dev/null, not >&2) */
+  redirects: string[];
+}
+
+/** Splits a shell command into its simple commands (at &&, ||, ;, |, newlines), outside quotes. */
+export function commandParts(command: string): CommandPart[] {
+  const parts: CommandPart[] = [];
+  let cur = '';
+  let quote: string | null = null;
+  const flush = (): void => {
+    const text = cur.trim();
+    if (text) parts.push(parsePart(text));
+    cur = '';
+  };
+  for (let i = 0; i < command.length; i++) {
+    const ch = command[i]!;
+    if (quote) {
+      if (ch === quote) quote = null;
+      cur += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      cur += ch;
+    } else if (ch === ';' || ch === '\n' || (ch === '|' && command[i + 1] !== '|') || (ch === '&' && command[i + 1] === '&')) {
+      flush();
+      if (ch === '&') i++;
+    } else if (ch === '|' && command[i + 1] === '|') {
+      flush();
+      i++;
+    } else if (ch === '&' && command[i - 1] !== '>' && command[i + 1] !== '>') {
+      flush(); // `a & b`: a runs in the background
+    } else cur += ch;
+  }
+  flush();
+  return parts;
+}
+
+function parsePart(text: string): CommandPart {
+  const tokens = shellWords(text);
+  const words: string[] = [];
+  const redirects: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    const m = /^(\d*>>?|&>>?)(.*)$/.exec(t);
+    if (m) {
+      const target = m[2] || tokens[++i] || '';
+      if (target && !target.startsWith('&') && target !== '/dev/null') redirects.push(target);
+      continue;
+    }
+    if (/^\d*<$/.test(t)) {
+      i++;
+      continue;
+    }
+    if (words.length === 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(t)) continue;
+    words.push(t);
+  }
+  return { text, words, redirects };
+}
+
+/** Words of a simple command, with quotes removed. */
+function shellWords(text: string): string[] {
+  const words: string[] = [];
+  let cur: string | null = null;
+  let quote: string | null = null;
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      else cur = (cur ?? '') + ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      cur ??= '';
+    } else if (/\s/.test(ch)) {
+      if (cur !== null) words.push(cur);
+      cur = null;
+    } else cur = (cur ?? '') + ch;
+  }
+  if (cur !== null) words.push(cur);
+  return words;
 }
 
 /** `Bash`, `Bash(git *)`, `Bash(npm test:*)`, `Bash(exact)`, `Edit`, `Write(…)`. */

@@ -18,11 +18,13 @@
 //   Only print mode (-p) is supported.
 // PROMPT  positional and/or stdin text ("<arg>\n<stdin>"; with an arg and a silent open
 //   stdin it warns after 3 s and goes on), or --input-format stream-json: one turn per
-//   stdin user message (own init and result, same session id; later messages queue
-//   while a turn runs); exit 0 at EOF (1 if the last result was an error).
+//   stdin user message (own init and result, same session id); exit 0 at EOF (1 if the
+//   last result was an error). As in the real CLI, a message that arrives while a turn
+//   runs is handed to that turn at its next model call after a tool result (the model
+//   sees it as a note), and only starts a turn of its own if the turn ends first.
 // OUTPUT  stream-json (one line per event, as the samples), json (the result object; with
 //   --verbose an array of every event), text (the result text). --include-partial-messages
-//   adds stream_event deltas. --replay-user-messages echoes stdin messages.
+//   adds stream_event deltas. --replay-user-messages echoes each stdin message when a turn takes it.
 // SESSIONS  transcript at ${CLAUDE_CONFIG_DIR:-$HOME/.claude}/projects/<enc>/<id>.jsonl,
 //   <enc> = realpath(cwd) with every char outside [A-Za-z0-9] turned into '-' (cut to 200
 //   + '-<hash>' when longer); the user line is written first, then each line as it
@@ -227,12 +229,15 @@ export interface FakeInvocation {
   signal?: string;
   sessionId: string | null;
   resumed: boolean;
-  /** prompt of each turn, in order */
+  /** every prompt the "model" was given, in order: each turn's, and messages injected into a turn */
   prompts: string[];
   /** index of the script run each turn used (-1: no script) */
   runs: number[];
-  /** stream-json stdin messages; duringTurn = number of the turn running when it arrived (null: none) */
-  messages: { text: string; receivedAt: string; duringTurn: number | null }[];
+  /**
+   * stream-json stdin messages. duringTurn: the turn running when it arrived (null: none);
+   * takenBy: the turn that took it, as its prompt ('turn') or mid-turn ('injected')
+   */
+  messages: { text: string; receivedAt: string; duringTurn: number | null; takenBy: { turn: number; how: 'turn' | 'injected' } | null }[];
   env: Record<string, string | null>;
   problems: string[];
 }
@@ -496,7 +501,8 @@ class Fake {
   private maxTurns: number | undefined;
   private costSoFar = 0; // this process, all turns
   private stdinText = '';
-  private queue: string[] = [];
+  private queue: { text: string; index: number }[] = [];
+  private replay = false;
   private turnRunning: number | null = null;
   private turns = 0;
   private messageWaiters: (() => void)[] = [];
@@ -573,7 +579,8 @@ class Fake {
     this.record.sessionId = session.id;
     this.record.resumed = session.resumed;
 
-    if (inputFormat === 'stream-json') return this.readStreamInput(a);
+    this.replay = optBool(a, 'replayUserMessages');
+    if (inputFormat === 'stream-json') return this.readStreamInput();
     const prompt = await this.readTextPrompt(a.operands[0]);
     if (prompt === null) return this.fail('Error: Input must be provided either through stdin or as a prompt argument when using --print');
     const ok = await this.turn(prompt);
@@ -705,7 +712,7 @@ class Fake {
     this.record.stdin = this.stdinText;
   }
 
-  private readStreamInput(a: ParsedArgs): void {
+  private readStreamInput(): void {
     const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
     rl.on('line', (line) => {
       this.noteStdin(`${line}\n`);
@@ -719,11 +726,8 @@ class Fake {
       }
       const text = userMessageText(msg);
       if (text === null) return; // control messages and other types are ignored
-      this.record.messages.push({ text, receivedAt: new Date().toISOString(), duringTurn: this.turnRunning });
-      if (optBool(a, 'replayUserMessages')) {
-        this.emit({ type: 'user', message: { role: 'user', content: text }, session_id: this.session!.id, parent_tool_use_id: null, uuid: randomUUID(), timestamp: new Date().toISOString(), isReplay: true });
-      }
-      this.queue.push(text);
+      this.queue.push({ text, index: this.record.messages.length });
+      this.record.messages.push({ text, receivedAt: new Date().toISOString(), duringTurn: this.turnRunning, takenBy: null });
       for (const w of this.messageWaiters.splice(0)) w();
       void this.drain();
     });
@@ -740,8 +744,8 @@ class Fake {
     if (this.draining) return;
     this.draining = true;
     while (this.queue.length > 0) {
-      const prompt = this.queue.shift()!;
-      const ok = await this.turn(prompt);
+      const next = this.queue.shift()!;
+      const ok = await this.turn(next.text, next.index);
       if (!ok) return; // the turn ended the process (or hangs)
     }
     this.draining = false;
@@ -751,7 +755,7 @@ class Fake {
   // ------------------------------------------------------------------ one turn
 
   /** Runs one turn; false when the process must not go on (crash, hang, exit). */
-  private async turn(prompt: string): Promise<boolean> {
+  private async turn(prompt: string, messageIndex: number | null = null): Promise<boolean> {
     const s = this.session!;
     const history = this.history();
     this.turns++;
@@ -770,6 +774,7 @@ class Fake {
 
     const turn: Turn = { number: this.turns, startedAt: Date.now(), msgId: null, blockIndex: 0, roundTrips: 0, maxTurnsHit: false, denials: [], lastText: null, lastStepWasText: false };
     this.emit(this.initEvent());
+    if (messageIndex !== null) this.take(messageIndex, turn, 'turn');
     if (run.crashAfterStep === 0) return this.crash(run);
 
     const steps = run.steps ?? [];
@@ -850,6 +855,18 @@ class Fake {
     return true;
   }
 
+  /** A stdin message is taken by a turn: as its prompt, or injected into it (replayed under --replay-user-messages). */
+  private take(index: number, turn: Turn, how: 'turn' | 'injected'): void {
+    const m = this.record.messages[index];
+    if (!m) return;
+    m.takenBy = { turn: turn.number, how };
+    if (how === 'injected') {
+      this.record.prompts.push(m.text);
+      this.transcript(this.transcriptEntry('attachment', { attachment: { type: 'queued_command', prompt: m.text } }));
+    }
+    if (this.replay) this.emit({ type: 'user', message: { role: 'user', content: m.text }, session_id: this.session!.id, parent_tool_use_id: null, uuid: randomUUID(), timestamp: new Date().toISOString(), isReplay: true });
+  }
+
   /** Emits one content block as its own assistant event; false when --max-turns stops the turn. */
   private block(turn: Turn, block: Record<string, unknown>): boolean {
     const s = this.session!;
@@ -858,6 +875,8 @@ class Fake {
         turn.maxTurnsHit = true;
         return false;
       }
+      // messages that came in since the last model call ride along with this one
+      if (turn.roundTrips > 0) for (const m of this.queue.splice(0)) this.take(m.index, turn, 'injected');
       turn.msgId = `msg_${randomBytes(8).toString('hex')}`;
       turn.roundTrips++;
       turn.blockIndex = 0;

@@ -66,7 +66,7 @@ test('the CLI is run with the documented arguments, in the cwd, without CLAUDECO
   const s = await setup([{ steps: [{ text: 'hi' }] }]);
   const opts = s.opts({ claudeArgs: ['--allowedTools', 'Bash', 'Read'], extraArgs: ['--model', 'claude-x'], appendSystemPrompt: 'coven protocol', env: { ...process.env, ...s.env, CLAUDECODE: '1' } });
   expectKind(await runSession(opts), 'success');
-  assert.equal(sessionArgs(opts), ['-p', '--output-format', 'stream-json', '--verbose', '--input-format', 'stream-json', '--permission-mode', 'acceptEdits', '--allowedTools', 'Bash', 'Read', '--model', 'claude-x', '--append-system-prompt', 'coven protocol']);
+  assert.equal(sessionArgs(opts), ['-p', '--output-format', 'stream-json', '--verbose', '--input-format', 'stream-json', '--replay-user-messages', '--permission-mode', 'acceptEdits', '--allowedTools', 'Bash', 'Read', '--model', 'claude-x', '--append-system-prompt', 'coven protocol']);
   const [inv] = readFakeLog(s.env);
   assert.ok(inv);
   assert.equal(inv.argv, sessionArgs(opts));
@@ -94,7 +94,7 @@ test('a successful session: real work in the worktree, the raw stream logged, a 
   const logged = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; subtype?: string });
   assert.is(logged[0]?.subtype, 'init');
   assert.is(logged.at(-1)?.type, 'result');
-  assert.is(logged.length, 10); // init, 5 assistant blocks, 3 tool results, result
+  assert.is(logged.length, 11); // init, the replayed prompt, 5 assistant blocks, 3 tool results, result
   assert.ok(s.lines.includes('  I will add a file.'), s.lines.join('\n'));
   assert.ok(s.lines.includes('  ▸ Write: a.txt'));
   assert.ok(s.lines.includes('  ▸ Bash: cat a.txt'));
@@ -211,14 +211,15 @@ test('a 50 MB stream goes through to the log and the outcome', async () => {
   assert.ok(statSync(logFile).size > 50_000_000, `log is ${statSync(logFile).size} bytes`);
 });
 
-test('send() delivers a steering message while the session runs; its turn ends the session', async () => {
+test('send() mid-turn: the message reaches the running turn at its next model call, like the real CLI', async () => {
   const s = await setup([
-    { steps: [{ text: 'working on it' }, { wait_for_message: 20_000 }, { text: 'first turn over' }] },
-    { match: { promptIncludes: 'STEER' }, steps: [{ text: 'steered as asked' }] },
+    { steps: [{ text: 'working on it' }, { wait_for_message: 20_000 }, { bash: 'true' }, { text: 'did both' }] },
+    { match: { promptIncludes: 'STEER' }, steps: [{ text: 'a turn of its own' }] },
   ]);
   let sent = false;
   const handle = startSession(
     s.opts({
+      claudeArgs: ['--allowedTools=Bash'],
       display: (l) => {
         s.lines.push(l);
         if (l.includes('working on it')) sent = handle.send('STEER: use tabs');
@@ -227,15 +228,38 @@ test('send() delivers a steering message while the session runs; its turn ends t
   );
   const o = expectKind(await handle.outcome, 'success');
   assert.ok(sent);
+  assert.is(o.text, 'did both');
+  assert.ok(s.lines.includes('  » STEER: use tabs'), s.lines.join('\n'));
+  const [inv] = readFakeLog(s.env);
+  assert.ok(inv);
+  assert.equal(inv.messages.map((m) => m.takenBy), [{ turn: 1, how: 'turn' }, { turn: 1, how: 'injected' }]);
+  assert.is(inv.messages[1]?.duringTurn, 1);
+  assert.equal(inv.runs, [0], 'no second turn');
+  const transcript = readFakeTranscript(s.env, s.repo, o.sessionId);
+  assert.ok(transcript.some((l) => JSON.stringify(l).includes('STEER: use tabs')));
+});
+
+test('send() during the last model call: the message gets a turn of its own, and the session ends after it', async () => {
+  const s = await setup([
+    { steps: [{ text: 'working on it' }, { wait_for_message: 20_000 }, { text: 'first turn over' }] },
+    { match: { promptIncludes: 'STEER' }, steps: [{ text: 'steered as asked' }] },
+  ]);
+  const handle = startSession(
+    s.opts({
+      display: (l) => {
+        s.lines.push(l);
+        if (l.includes('working on it')) handle.send('STEER: use tabs');
+      },
+    }),
+  );
+  const o = expectKind(await handle.outcome, 'success');
   assert.is(o.text, 'steered as asked');
   assert.is(o.turns, 2);
   const [inv] = readFakeLog(s.env);
   assert.ok(inv);
   assert.equal(inv.prompts, ['do the task', 'STEER: use tabs']);
-  assert.is(inv.messages[1]?.duringTurn, 1, 'the message arrived while the first turn ran');
+  assert.equal(inv.messages[1]?.takenBy, { turn: 2, how: 'turn' });
   assert.equal(inv.runs, [0, 1]);
-  const transcript = readFakeTranscript(s.env, s.repo, o.sessionId);
-  assert.ok(transcript.some((l) => l.type === 'user' && JSON.stringify(l.message).includes('STEER: use tabs')));
 });
 
 test('resume keeps the session id in the same cwd; from another cwd it fails like the real CLI', async () => {

@@ -72,12 +72,14 @@ export interface SessionHandle {
 
 export const defaultTimeoutMs = 60 * 60 * 1000;
 const stderrTailLines = 20;
-/** after a result, how long to wait for the turn of a still-unanswered steering message to start */
+/** after a result, how long to wait for the turn of a steering message the CLI has not echoed as taken */
 const steerTurnGraceMs = 3000;
 
 /** The CLI's arguments (without the prompt, which goes on stdin). */
 export function sessionArgs(opts: Pick<SessionOptions, 'permissionMode' | 'claudeArgs' | 'extraArgs' | 'appendSystemPrompt' | 'resume'>): string[] {
-  const args = ['-p', '--output-format', 'stream-json', '--verbose', '--input-format', 'stream-json'];
+  // --replay-user-messages: the CLI echoes each stdin message when a turn takes it, which
+  // tells us whether a steering message still has a turn to come (see onResult)
+  const args = ['-p', '--output-format', 'stream-json', '--verbose', '--input-format', 'stream-json', '--replay-user-messages'];
   args.push('--permission-mode', opts.permissionMode ?? 'acceptEdits');
   args.push(...(opts.claudeArgs ?? []), ...(opts.extraArgs ?? []));
   if (opts.appendSystemPrompt !== undefined) args.push('--append-system-prompt', opts.appendSystemPrompt);
@@ -121,7 +123,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
   const stderrTail: string[] = [];
   let log: WriteStream | null = null;
   let messagesSent = 0;
-  let mergedTurns = 0; // steering messages the CLI answered inside an earlier turn
+  let stopWaiting = false; // a steering message seems to have been taken without an echo
   let stdinOpen = true;
   let aborted = false;
   let timedOut = false;
@@ -191,7 +193,11 @@ export function startSession(opts: SessionOptions): SessionHandle {
     return true;
   };
 
-  const answeredAll = (): boolean => summary.results + mergedTurns >= messagesSent;
+  /** Every message written to stdin has been taken by a turn that has ended. */
+  const answeredAll = (): boolean => stopWaiting || (summary.replays > 0 ? summary.replays : summary.results) >= messagesSent;
+
+  /** The last turn has ended: the session only has to wind down. */
+  const done = (): boolean => summary.lastResult !== undefined && answeredAll();
 
   /** After the last result: close stdin, let the CLI exit on its own, then make it. */
   const windDown = (): void => {
@@ -207,11 +213,12 @@ export function startSession(opts: SessionOptions): SessionHandle {
 
   const onResult = (): void => {
     if (answeredAll()) return windDown();
-    // A steering message is still unanswered: its turn should start right away (a new
-    // init). If none comes, the CLI took it into the turn that just ended.
+    // A steering message has not been taken yet (the CLI takes a message that arrives
+    // mid-turn at the turn's next model call, else it starts a turn of its own right
+    // after this result, with a new init). If no turn starts, stop waiting for one.
     cancel(steerTimer);
     steerTimer = later(steerTurnGraceMs, () => {
-      mergedTurns = messagesSent - summary.results;
+      stopWaiting = true;
       windDown();
     });
   };
@@ -224,6 +231,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
       return;
     }
     for (const l of renderEvent(parsed.event, opts.cwd)) display(l);
+    if (parsed.event.kind === 'user' && parsed.event.replay && summary.replays > 1) display(`  » ${parsed.event.text.split('\n')[0]?.slice(0, 150) ?? ''}`);
     if (parsed.event.kind === 'init') cancel(steerTimer);
     if (parsed.event.kind === 'result') onResult();
   };
@@ -293,11 +301,12 @@ export function startSession(opts: SessionOptions): SessionHandle {
       }
       return { kind: 'crashed', exitCode: null, signal: null, stderrTail: [`could not start ${command}: ${spawnError.message}`] };
     }
-    const result = summary.lastResult;
-    if (result && answeredAll()) return judge(result);
+    // timeout and abort win over a result that came after them (a CLI that gets SIGTERM
+    // while a Bash tool runs finishes its turn anyway); neither is set once the session is done
     if (timedOut) return { kind: 'timed-out', timeoutMs, ...(sessionId ? { sessionId } : {}) };
     if (aborted) return { kind: 'aborted', ...(sessionId ? { sessionId } : {}) };
-    if (result) return judge(result); // a steering turn was cut short by the CLI's exit
+    const result = summary.lastResult;
+    if (result) return judge(result); // (when not every message was answered: the CLI exited before a steering turn)
     return { kind: 'crashed', exitCode, signal: exitSignal, stderrTail: [...stderrTail], ...(sessionId ? { sessionId } : {}) };
   };
 
@@ -333,7 +342,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
   child.on('close', () => void finish());
 
   later(timeoutMs, () => {
-    if (summary.lastResult && answeredAll()) return;
+    if (done()) return;
     timedOut = true;
     display(`  (the session ran past its ${Math.round(timeoutMs / 1000)}s limit; stopping it)`);
     stopGroup();
@@ -346,7 +355,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
     sessionId: () => summary.sessionId,
     send: (text) => write(text),
     abort: () => {
-      if (finishing || exited) return;
+      if (finishing || exited || done()) return; // a finished session only winds down
       aborted = true;
       stopGroup();
     },

@@ -284,7 +284,9 @@ export interface SessionSummary {
   /** every result seen; the last one judges the session */
   results: number;
   lastResult?: ResultEvent;
-  /** sum of num_turns and duration_ms over the results (one result per stdin message) */
+  /** stdin messages the CLI echoed back as taken (only under --replay-user-messages) */
+  replays: number;
+  /** sum of num_turns and duration_ms over the results (one per turn) */
   turns: number;
   durationMs: number;
   /** lines that were not JSON events */
@@ -292,7 +294,7 @@ export interface SessionSummary {
 }
 
 export function emptySummary(): SessionSummary {
-  return { inits: 0, results: 0, turns: 0, durationMs: 0, junkLines: 0 };
+  return { inits: 0, results: 0, replays: 0, turns: 0, durationMs: 0, junkLines: 0 };
 }
 
 /** Folds one parsed line into the summary (mutates and returns it). */
@@ -307,6 +309,8 @@ export function foldLine(summary: SessionSummary, parsed: ParsedLine): SessionSu
     summary.inits++;
   } else if (e.kind === 'assistant' && !e.subagent) {
     for (const b of e.blocks) if (b.type === 'text') summary.lastText = b.text;
+  } else if (e.kind === 'user' && e.replay) {
+    summary.replays++;
   } else if (e.kind === 'result') {
     summary.results++;
     summary.lastResult = e.result;

@@ -2,7 +2,8 @@
 //   1. stream-json parsing throughput (split + zod parse + fold) on a 50 MB stream of
 //      events shaped like the captured samples, in MB/s;
 //   2. a whole runSession() with the fake claude against spawning the fake directly
-//      (the same process, the same prompt), as a ratio.
+//      (the same process, the same prompt), as a ratio;
+//   3. the same for a 50 MB session (5000 events of 10 KB), the runner also writing its log.
 // Prints figures (median of several runs); asserts nothing.
 
 import { readFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { LineSplitter, emptySummary, foldLine, parseStreamLine } from '../scripts/lib/stream-json.js';
 import { runSession } from '../scripts/lib/session-runner.js';
 import { cliSamplesDir, fakeClaudeEnv, runFake, userMessage } from '../test/helpers/fake-claude.js';
-import { tempRepo } from '../test/helpers/repo.js';
+import { tempDir, tempRepo } from '../test/helpers/repo.js';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -51,3 +52,16 @@ const viaRunner = await timed(7, async () => {
   if (o.kind !== 'success') throw new Error(`session failed: ${JSON.stringify(o)}`);
 });
 console.log(`one short session: fake alone ${direct.toFixed(0)} ms, through runSession ${viaRunner.toFixed(0)} ms (×${(viaRunner / direct).toFixed(2)})`);
+
+// 3. a 50 MB session: the fake writing 5000 events of 10 KB, alone vs through runSession (parsed and logged)
+const bigEnv = fakeClaudeEnv([{ times: 'unlimited', steps: [{ noise: { events: 5000, bytes: 10_000 } }, { text: 'done' }] }]);
+const bigAlone = await timed(3, async () => {
+  await runFake(args, { cwd: repo, env: bigEnv, input: userMessage('hi') });
+});
+const logDir = tempDir();
+let n = 0;
+const bigViaRunner = await timed(3, async () => {
+  const o = await runSession({ cwd: repo, prompt: 'hi', env: { ...process.env, ...bigEnv }, logFile: join(logDir, `${n++}.jsonl`) });
+  if (o.kind !== 'success') throw new Error(`session failed: ${JSON.stringify(o)}`);
+});
+console.log(`a 50 MB session: fake alone ${bigAlone.toFixed(0)} ms, through runSession with its log ${bigViaRunner.toFixed(0)} ms (×${(bigViaRunner / bigAlone).toFixed(2)}); runner heap after: ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`);

@@ -70,6 +70,9 @@ test('--fork-session, --continue, --session-id and --no-session-persistence', as
 
   const continued = resultOf((await fake([...streamArgs, '--continue'], { cwd: repo, env, input: userLine('more') })).stdout).session_id;
   assert.is(continued, forked, '--continue takes the newest session');
+  const fresh = await fake([...streamArgs, '--continue'], { cwd: tempDir(), env, input: userLine('x') });
+  assert.is(fresh.code, 0, '--continue with nothing to continue starts a new session');
+  assert.is.not(resultOf(fresh.stdout).session_id, forked);
 
   const chosen = '123e4567-e89b-42d3-a456-426614174000';
   assert.is(resultOf((await fake([...streamArgs, '--session-id', chosen], { cwd: repo, env, input: userLine('x') })).stdout).session_id, chosen);

@@ -70,6 +70,10 @@ test('usage errors print the real texts and exit 1', async () => {
     [['-p', '--model'], "error: option '--model <model>' argument missing\n"],
     [['-p'], 'Error: Input must be provided either through stdin or as a prompt argument when using --print\n'],
     [['-p', '--session-id', 'not-a-uuid', 'hi'], 'Error: Invalid session ID. Must be a valid UUID.\n'],
+    [['-p', '--session-id', '123e4567-e89b-42d3-a456-426614174000', '--resume', '123e4567-e89b-42d3-a456-426614174000', 'hi'], 'Error: --session-id can only be used with --continue or --resume if --fork-session is also specified.\n'],
+    [['-p', '--resume'], 'Error: --resume requires a valid session ID or session title when used with --print. Usage: claude -p --resume <session-id|title>\n'],
+    [['-p', '--include-partial-messages', 'hi'], 'Error: --include-partial-messages requires --print and --output-format=stream-json.\n'],
+    [['-p', '--output-format', 'yaml', 'hi'], "error: option '--output-format <format>' argument 'yaml' is invalid. Allowed choices are text, json, stream-json.\n"],
   ];
   const runs = await Promise.all(cases.map(([args]) => fake(args, { cwd: repo, env })));
   for (const [i, [args, stderr]] of cases.entries()) {

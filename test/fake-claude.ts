@@ -32,7 +32,7 @@
 //   usage it stores). --resume looks only there: a miss prints `No conversation found with session
 //   ID: <id>` on stderr and an error_during_execution result with no init, exit 1; a hit
 //   keeps the id, appends, and continues total_cost_usd from the transcript.
-//   --continue takes the newest transcript of the cwd, --fork-session copies the history
+//   --continue takes the newest transcript of the cwd (none: a new session), --fork-session copies the history
 //   under a new id, --session-id names a new session, --no-session-persistence writes none.
 // PERMISSIONS  Read always runs. bypassPermissions / --dangerously-skip-permissions / auto
 //   allow everything; acceptEdits allows Edit and Write; --allowedTools rules (`Bash`,
@@ -566,12 +566,8 @@ class Fake {
     // a tool named bare in --disallowedTools is not offered at all
     this.tools = this.tools.filter((t) => !this.denyRules.includes(t));
     this.addDirs = optList(a, 'addDir').map((d) => resolvePath(this.cwd, d));
-    const maxTurns = optString(a, 'maxTurns');
-    if (maxTurns !== undefined) {
-      const n = Number(maxTurns);
-      if (!Number.isInteger(n) || n < 1) return this.fail(`Error: --max-turns must be a positive integer, got '${maxTurns}'`);
-      this.maxTurns = n;
-    }
+    const maxTurns = Number(optString(a, 'maxTurns'));
+    if (Number.isInteger(maxTurns) && maxTurns > 0) this.maxTurns = maxTurns; // the real CLI ignores a value that is not a number
 
     const session = this.openSession(a);
     if (session === 'failed') return;
@@ -607,7 +603,7 @@ class Fake {
     let found: string | null = null;
     let wanted: string;
     if (resumeOpt !== undefined) {
-      if (resumeOpt === true || (Array.isArray(resumeOpt) && resumeOpt.length === 0)) return this.failed('Error: --resume requires a valid session ID when used with --print. Usage: claude -p --resume <session-id>');
+      if (resumeOpt === true || (Array.isArray(resumeOpt) && resumeOpt.length === 0)) return this.failed('Error: --resume requires a valid session ID or session title when used with --print. Usage: claude -p --resume <session-id|title>');
       wanted = String(resumeOpt);
       const file = join(this.projectDir, `${wanted}.jsonl`);
       if (existsSync(file)) found = file;
@@ -618,7 +614,7 @@ class Fake {
             .map((f) => ({ f, t: statSync(join(this.projectDir, f)).mtimeMs }))
             .sort((x, y) => y.t - x.t)[0]
         : undefined;
-      if (!newest) return this.failed('No conversation found to continue');
+      if (!newest) return { id: newId, file: fileOf(newId), resumed: false, priorCostUsd: 0, lastUuid: null }; // nothing to continue: a new session
       found = join(this.projectDir, newest.f);
       wanted = newest.f.replace(/\.jsonl$/, '');
     }

@@ -15,7 +15,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSession, type SessionOptions, type SessionOutcome } from '../scripts/lib/session-runner.js';
 import { fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
-import { sh, tempDir, tempRepo } from './helpers/repo.js';
+import { run, sh, tempDir, tempRepo } from './helpers/repo.js';
 import { installClaude } from './real-cli/install-claude.js';
 import { apiError, bash, conversation, say, startMockMessagesApi, text, type MockApi, type Play, type Reply } from './real-cli/mock-messages-api.js';
 import { claudeEnv } from './real-cli/run-claude.js';
@@ -42,6 +42,8 @@ interface Scenario {
   drive?: (h: ReturnType<typeof startSession>, line: string) => void;
   /** sends a steering message as soon as the session id is known */
   steerAtInit?: string;
+  /** text of a command line that must not be running once the session is over */
+  leftover?: string;
 }
 
 const fileTool = (name: string, input: (cwd: string) => Json): ((turn: { cwd: string | null }) => Reply) => (turn) => say({ type: 'tool_use', name, input: input(turn.cwd ?? '') });
@@ -104,12 +106,13 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'abort while a tool runs',
-    replies: [say(text('Sleeping.'), bash('sleep 30', 'sleep')), say(text('woke up'))],
-    run: { steps: [{ text: 'Sleeping.' }, { bash: 'sleep 30', description: 'sleep' }, { text: 'woke up' }] },
+    replies: [say(text('Sleeping.'), bash('sleep 31.5', 'sleep')), say(text('woke up'))],
+    run: { steps: [{ text: 'Sleeping.' }, { bash: 'sleep 31.5', description: 'sleep' }, { text: 'woke up' }] },
     opts: { claudeArgs: ['--allowedTools=Bash'] },
     drive: (h, line) => {
-      if (line.includes('Bash: sleep 30')) setTimeout(() => h.abort(), 500);
+      if (line.includes('Bash: sleep 31.5')) setTimeout(() => h.abort(), 500);
     },
+    leftover: 'sleep 31.5',
   },
   { name: 'usage error', replies: [], run: {}, opts: { claudeArgs: ['--frobnicate'] } },
 ];
@@ -202,6 +205,10 @@ async function runSide(env: NodeJS.ProcessEnv, s: Scenario, more: Partial<Sessio
     void handle.outcome.then(() => clearInterval(poll));
   }
   const outcome = await handle.outcome;
+  if (s.leftover) {
+    const ps = await run('ps', ['-A', '-o', 'args=']);
+    assert.not.ok(ps.stdout.split('\n').some((l) => l.includes(s.leftover!)), `${s.name}: "${s.leftover}" still runs`);
+  }
   const { labels, toolResults } = logEvents(logFile);
   const scrub = (v: unknown): unknown => JSON.parse(JSON.stringify(v).replaceAll(cwd, '<repo>'));
   return { outcome: comparable(outcome, cwd), events: labels, toolResults: scrub(toolResults) as unknown[], repo: cwd, ...('sessionId' in outcome && outcome.sessionId ? { sessionId: outcome.sessionId } : {}) };

@@ -163,6 +163,18 @@ test('abort() ends the CLI and its grandchildren; the outcome is aborted', async
   assert.is(handle.send('too late'), false);
 });
 
+test('abort() also ends a tool command running in a session of its own (the real CLI runs Bash that way)', async () => {
+  // a node that waits on a detached child: the child (sh → sleep) leads a new session, out of the CLI's group
+  const detached = `${JSON.stringify(process.execPath)} -e "require('child_process').spawn('sh', ['-c', 'echo \\$\\$ > sleep.pid; exec sleep 300'], { detached: true, stdio: 'ignore' })"`;
+  const s = await setup([{ steps: [{ bash: detached }, { text: 'never' }] }]);
+  const handle = startSession(s.opts({ claudeArgs: ['--allowedTools=Bash'] }));
+  const sleepPid = Number(await waitForFile(join(s.repo, 'sleep.pid')));
+  assert.ok(alive(sleepPid));
+  handle.abort();
+  expectKind(await handle.outcome, 'aborted');
+  assert.is(alive(sleepPid), false, 'the sleep in its own session is gone');
+});
+
 test('past the timeout the whole group is ended, SIGKILL when SIGTERM is ignored', async () => {
   const s = await setup([{ steps: grandchild, hang: 'before-result', ignoreSigterm: true }]);
   const o = expectKind(await runSession(s.opts({ claudeArgs: ['--allowedTools=Bash'], timeoutMs: 1500, killGraceMs: 500 })), 'timed-out');

@@ -11,11 +11,13 @@
 //
 // The CLI runs in its own process group (detached). abort() and the wall-clock timeout
 // end the whole group (SIGTERM, then SIGKILL after a grace period), and whatever is left
-// of the group when the CLI exits is ended the same way, so no orphan outlives a
-// session. The runner installs no signal handlers: the worker wires SIGINT/SIGTERM to
+// of the group when the CLI exits is ended the same way. The real CLI runs each Bash
+// command in a session of its own, out of reach of a group signal, so the groups of the
+// CLI's descendants are noted (from `ps`) when we stop it and when its last result
+// arrives, and are ended with it: no orphan outlives a session. The runner installs no signal handlers: the worker wires SIGINT/SIGTERM to
 // abort(). See reference/claude-cli.md for the CLI contract.
 
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, openSync, closeSync, readdirSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LineSplitter, emptySummary, foldLine, isSuccess, parseStreamLine, type ResultEvent } from './stream-json.js';
@@ -151,22 +153,30 @@ export function startSession(opts: SessionOptions): SessionHandle {
     }
   };
 
+  /** the CLI's group, and the groups of its descendants seen so far (Bash commands of the real CLI) */
+  const groups = new Set<number>(pgid === undefined ? [] : [pgid]);
+  const noteDescendants = (): void => {
+    if (pgid !== undefined && !exited) for (const g of descendantGroups(pgid)) groups.add(g);
+  };
   const killGroup = (signal: NodeJS.Signals): void => {
-    if (pgid === undefined) return;
-    try {
-      process.kill(-pgid, signal);
-    } catch {
-      // the group is already gone
+    for (const g of groups) {
+      try {
+        process.kill(-g, signal);
+      } catch {
+        // the group is already gone
+      }
     }
   };
   const groupAlive = (): boolean => {
-    if (pgid === undefined) return false;
-    try {
-      process.kill(-pgid, 0);
-      return true;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    for (const g of groups) {
+      try {
+        process.kill(-g, 0);
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EPERM') return true;
+      }
     }
+    return false;
   };
   const killOnParentExit = (): void => killGroup('SIGKILL');
   if (pgid !== undefined) process.on('exit', killOnParentExit);
@@ -174,6 +184,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
   /** SIGTERM to the group, SIGKILL after the grace period if the CLI is still there. */
   const stopGroup = (): void => {
     closeStdin();
+    noteDescendants();
     killGroup('SIGTERM');
     later(killGraceMs, () => {
       if (!exited) killGroup('SIGKILL');
@@ -201,6 +212,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
 
   /** After the last result: close stdin, let the CLI exit on its own, then make it. */
   const windDown = (): void => {
+    noteDescendants(); // what the agent left running in the background ends with the session
     closeStdin();
     later(lingerMs, () => {
       if (exited) return;
@@ -360,6 +372,37 @@ export function startSession(opts: SessionOptions): SessionHandle {
       stopGroup();
     },
   };
+}
+
+/**
+ * The process groups of every descendant of `root` (other than root's own group and
+ * ours), from `ps` (Linux, macOS). Empty when ps is unavailable.
+ */
+export function descendantGroups(root: number): number[] {
+  const ps = spawnSync('ps', ['-A', '-o', 'pid=,ppid=,pgid='], { encoding: 'utf8' });
+  if (ps.status !== 0 || typeof ps.stdout !== 'string') return [];
+  const children = new Map<number, { pid: number; pgid: number }[]>();
+  let ownGroup = -1;
+  for (const line of ps.stdout.split('\n')) {
+    const [pid, ppid, group] = line.trim().split(/\s+/).map(Number);
+    if (pid === undefined || ppid === undefined || group === undefined || Number.isNaN(group)) continue;
+    if (pid === process.pid) ownGroup = group;
+    const list = children.get(ppid) ?? [];
+    list.push({ pid, pgid: group });
+    children.set(ppid, list);
+  }
+  const found = new Set<number>();
+  const todo = [root];
+  const seen = new Set<number>(todo);
+  while (todo.length > 0) {
+    for (const c of children.get(todo.pop()!) ?? []) {
+      if (seen.has(c.pid)) continue;
+      seen.add(c.pid);
+      todo.push(c.pid);
+      if (c.pgid > 1 && c.pgid !== root && c.pgid !== ownGroup) found.add(c.pgid);
+    }
+  }
+  return [...found];
 }
 
 function pushTail(tail: string[], line: string): void {

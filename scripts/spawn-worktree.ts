@@ -1,5 +1,386 @@
-// spawn-worktree — placeholder until implemented.
-export async function main(_argv: string[]): Promise<number> {
-  process.stderr.write('coven: not implemented yet\n');
-  return 1;
+#!/usr/bin/env node
+// spawn-worktree — create a branch and its own worktree from the main branch's tip, with
+// the main worktree's git-ignored files (.env, node_modules, build caches) copied in, so
+// that whoever works there can build and test at once.
+//
+// Run anywhere inside the repository (the main worktree or any other worktree).
+//   args:   <branch>              the new branch, e.g. coven/brave-otter ('/' makes nested folders)
+//           --worktree-base DIR   where worktrees go (default: $COVEN_WORKTREE_BASE, else ~/worktrees)
+//           --from BRANCH         start from (and later land on) BRANCH instead of the main branch
+//   env:    COVEN_WORKTREE_BASE   default for --worktree-base
+//           COVEN_COPY_THREADS    threads that copy (default: the number of cores, 2 to 4)
+//   files:  creates <base>/<project>/<branch>, <project> being the main worktree's folder
+//           name; the branch tracks the main branch (upstream remote ".") so land-worktree
+//           knows where to land. Copies what `git ls-files --others --ignored
+//           --exclude-standard --directory` lists in the main worktree, limited to what
+//           .worktreeinclude (gitignore syntax, in the main worktree) matches when present.
+//   prints: a summary on stderr; the new worktree's path on stdout (its last line)
+//   exit:   0 spawned · 2 the branch or the folder already exists · 3 invalid branch name or
+//           unknown --from branch · 4 no worktree can start here (not a git repository, bare
+//           repository, no commits yet, main worktree on a detached HEAD) · 5 git worktree add
+//           failed · 6 copying failed (the new worktree and branch were removed again)
+//           64 bad arguments · 1 anything else
+// Every refusal (exit 2-5) leaves the repository and the disk as they were.
+
+import minimist from 'minimist';
+import { existsSync, lstatSync, realpathSync, rmSync, rmdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { copyTrees, type CopyCounts, type CopyError } from './lib/copy-tree.js';
+import { runAsEntry } from './lib/entry.js';
+import { findRepo, git, gitOut, listWorktrees, projectName } from './lib/git.js';
+import { listIgnoredEntries } from './lib/ignored-paths.js';
+import { mainBranchOf } from './lib/main-branch.js';
+import { formatProblem, shellQuote, type Problem } from './lib/problem.js';
+
+export interface SpawnOptions {
+  /** a folder inside the repository */
+  cwd: string;
+  /** the branch to create */
+  branch: string;
+  /** where worktrees go; default $COVEN_WORKTREE_BASE, else ~/worktrees */
+  base?: string;
+  /** start from this branch instead of the main branch */
+  from?: string;
 }
+
+/** clone: copy-on-write clones · copy: byte copies · mixed: some of each · none: no file copied */
+export type CopyMethod = 'clone' | 'copy' | 'mixed' | 'none';
+
+export interface CopySummary {
+  /** ignored files and folders of the main worktree that were copied */
+  entries: number;
+  /** files and symlinks created */
+  files: number;
+  bytes: number;
+  method: CopyMethod;
+}
+
+export type SpawnResult =
+  | { kind: 'spawned'; path: string; branch: string; main: string; copied: CopySummary }
+  | { kind: 'not-a-repo'; cwd: string }
+  | { kind: 'bare'; cwd: string }
+  | { kind: 'no-commits'; main: string }
+  | { kind: 'detached'; mainWorktree: string }
+  | { kind: 'invalid-branch'; branch: string }
+  | { kind: 'unknown-from'; from: string }
+  /** `existing` is the branch in the way: the same name, or one that is a folder of it or in it */
+  | { kind: 'branch-exists'; branch: string; existing: string }
+  | { kind: 'path-exists'; branch: string; path: string }
+  | { kind: 'worktree-add-failed'; branch: string; path: string; message: string }
+  /** `left`: what could not be removed again (empty when everything was rolled back) */
+  | { kind: 'copy-failed'; branch: string; path: string; error: CopyError; left: string[] };
+
+/** Creates `branch` and its worktree; every result other than `spawned` changed nothing. */
+export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
+  const cwd = resolve(opts.cwd);
+  const [repo, validName] = await Promise.all([findRepo(cwd), isValidBranchName(cwd, opts.branch)]);
+  if (repo.kind !== 'repo') return { kind: repo.kind, cwd };
+  const mainWorktree = repo.paths.mainWorktree;
+
+  const [worktrees, mainBranch, refsOut, ignored] = await Promise.all([
+    listWorktrees(mainWorktree),
+    mainBranchOf(repo.paths),
+    gitOut(mainWorktree, ['for-each-ref', '--format=%(refname)', 'refs/heads/', 'refs/remotes/']),
+    listIgnoredEntries(mainWorktree),
+  ]);
+  const refs = new Set(refsOut.split('\n').filter(Boolean));
+  if (worktrees[0]?.bare) return { kind: 'bare', cwd };
+
+  let main: string;
+  let startRef: string;
+  if (opts.from !== undefined) {
+    const ref = [`refs/heads/${opts.from}`, `refs/remotes/${opts.from}`, opts.from].find((r) => r.startsWith('refs/') && refs.has(r));
+    if (!ref) return { kind: 'unknown-from', from: opts.from };
+    main = opts.from;
+    startRef = ref;
+  } else {
+    if (mainBranch.kind === 'detached') return { kind: 'detached', mainWorktree };
+    main = mainBranch.name;
+    startRef = `refs/heads/${main}`;
+    if (!refs.has(startRef)) return { kind: 'no-commits', main };
+  }
+  if (!validName) return { kind: 'invalid-branch', branch: opts.branch };
+  const existing = branchInTheWay(refs, opts.branch);
+  if (existing) return { kind: 'branch-exists', branch: opts.branch, existing };
+
+  const base = worktreeBase(cwd, opts.base);
+  const path = join(base, projectName(repo.paths), ...opts.branch.split('/'));
+  if (pathExists(path)) return { kind: 'path-exists', branch: opts.branch, path };
+
+  const created = missingFolders(dirname(path));
+  const add = await git(mainWorktree, ['worktree', 'add', '--quiet', '--track', '-b', opts.branch, path, startRef]);
+  if (!add.ok) {
+    await removeBranchAndFolders(mainWorktree, opts.branch, path, created);
+    return { kind: 'worktree-add-failed', branch: opts.branch, path, message: add.stderr.trim() || `git exited with ${add.code}` };
+  }
+
+  const others = worktrees.slice(1).map((w) => w.path);
+  const exclude = [...others, path].flatMap((p) => [p, realpathOrSelf(p)]);
+  const jobs = ignored.entries.map((e) => ({ src: join(mainWorktree, e.path), dst: join(path, e.path) })).filter((j) => !exclude.includes(j.src));
+  const copy = await copyTrees(jobs, { exclude });
+  if (copy.kind === 'failed') {
+    const left = await removeBranchAndFolders(mainWorktree, opts.branch, path, created);
+    return { kind: 'copy-failed', branch: opts.branch, path, error: copy.error, left };
+  }
+  return {
+    kind: 'spawned',
+    path,
+    branch: opts.branch,
+    main,
+    copied: { entries: jobs.length, files: copy.counts.files, bytes: copy.counts.bytes, method: copyMethod(copy.counts) },
+  };
+}
+
+/** `git check-ref-format --branch`, and the name must come back unchanged (no `@{-1}`). */
+async function isValidBranchName(cwd: string, branch: string): Promise<boolean> {
+  if (!branch || branch.startsWith('-')) return false;
+  const r = await git(existsSync(cwd) ? cwd : '/', ['check-ref-format', '--branch', branch]);
+  return r.ok && r.stdout.trim() === branch;
+}
+
+/** The branch that stops `branch` from being created: itself, a parent `a` of `a/b`, or a child `a/b` of `a`. */
+export function branchInTheWay(refs: Set<string>, branch: string): string | null {
+  const prefix = 'refs/heads/';
+  if (refs.has(prefix + branch)) return branch;
+  const parts = branch.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const parent = parts.slice(0, i).join('/');
+    if (refs.has(prefix + parent)) return parent;
+  }
+  for (const ref of refs) if (ref.startsWith(`${prefix}${branch}/`)) return ref.slice(prefix.length);
+  return null;
+}
+
+/** --worktree-base, else COVEN_WORKTREE_BASE, else ~/worktrees; `~/` is expanded, relative paths start at cwd. */
+export function worktreeBase(cwd: string, flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const given = flag || env.COVEN_WORKTREE_BASE || join(homedir(), 'worktrees');
+  const expanded = given === '~' ? homedir() : given.startsWith('~/') ? join(homedir(), given.slice(2)) : given;
+  return resolve(cwd, expanded);
+}
+
+function pathExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The folders from `dir` upwards that do not exist yet (deepest first). */
+function missingFolders(dir: string): string[] {
+  const missing: string[] = [];
+  for (let d = dir; !pathExists(d) && dirname(d) !== d; d = dirname(d)) missing.push(d);
+  return missing;
+}
+
+function realpathOrSelf(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/**
+ * Undoes a spawn: the new worktree and branch held nothing but copies. Returns what could
+ * not be removed (empty when all went).
+ */
+async function removeBranchAndFolders(mainWorktree: string, branch: string, path: string, createdFolders: string[]): Promise<string[]> {
+  const left: string[] = [];
+  if (pathExists(path)) {
+    const removed = await git(mainWorktree, ['worktree', 'remove', '--force', '--force', path]);
+    if (!removed.ok) {
+      try {
+        rmSync(path, { recursive: true, force: true });
+      } catch {
+        left.push(path);
+      }
+    }
+  }
+  await git(mainWorktree, ['worktree', 'prune']);
+  const ref = await git(mainWorktree, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]);
+  if (ref.ok) {
+    const deleted = await git(mainWorktree, ['branch', '-D', branch]);
+    if (!deleted.ok) left.push(`branch ${branch}`);
+  }
+  for (const dir of createdFolders) {
+    try {
+      rmdirSync(dir); // only ever empty folders
+    } catch {
+      break;
+    }
+  }
+  return left;
+}
+
+function copyMethod(c: CopyCounts): CopyMethod {
+  if (c.cloned > 0) return c.copied > 0 ? 'mixed' : 'clone';
+  return c.copied > 0 ? 'copy' : 'none';
+}
+
+// ---------------------------------------------------------------------------------------
+// Command line
+
+const usage = `usage: coven spawn <branch> [--worktree-base DIR] [--from BRANCH]
+       (standalone: node spawn-worktree.mjs <branch> [options])
+
+Creates <branch> from the main branch's tip (the branch checked out in the main
+worktree) and a worktree for it at <base>/<project>/<branch>, then copies the main
+worktree's git-ignored files and folders into it (.env, node_modules, build caches;
+only those matching .worktreeinclude when that file exists). The branch tracks the
+main branch, so land-worktree knows where to land it.
+
+options:
+  --worktree-base DIR  where worktrees go (default: $COVEN_WORKTREE_BASE, else ~/worktrees)
+  --from BRANCH        start from BRANCH instead of the main branch
+  -h, --help           show this help
+
+prints: a summary on stderr, the new worktree's path on stdout (last line)
+exit:   0 spawned · 2 branch or folder already exists · 3 invalid branch name or
+        unknown --from branch · 4 no worktree can start here (not a repository, bare,
+        no commits yet, main worktree detached) · 5 git worktree add failed
+        6 copying failed (worktree and branch removed again) · 64 bad arguments
+        1 anything else
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const unknown: string[] = [];
+  const args = minimist(argv, {
+    string: ['worktree-base', 'from'],
+    boolean: ['help'],
+    alias: { h: 'help' },
+    unknown: (a) => {
+      if (a.startsWith('-')) unknown.push(a);
+      return !a.startsWith('-');
+    },
+  });
+  if (args.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const positional = args._.map(String);
+  const badValue = (['worktree-base', 'from'] as const).find((k) => k in args && (typeof args[k] !== 'string' || args[k] === ''));
+  if (unknown.length > 0 || positional.length !== 1 || badValue) {
+    const why = unknown.length > 0 ? `unknown option ${unknown.join(', ')}` : badValue ? `--${badValue} needs a value` : positional.length === 0 ? 'missing <branch>' : `expected one <branch>, got ${positional.length}`;
+    process.stderr.write(`coven: ${why}\n\n${usage}`);
+    return 64;
+  }
+  const opts: SpawnOptions = { cwd: process.cwd(), branch: positional[0]!, base: args['worktree-base'] as string | undefined, from: args.from as string | undefined };
+  const result = await spawnWorktree(opts);
+  if (result.kind === 'spawned') {
+    const c = result.copied;
+    const what = c.entries === 0 ? 'no ignored files to copy' : `copied ${c.entries} ignored ${c.entries === 1 ? 'entry' : 'entries'} (${c.files} files, ${formatBytes(c.bytes)}, ${methodWords[c.method]})`;
+    process.stderr.write(`coven: spawned ${result.branch} from ${result.main}; ${what}\n`);
+    process.stdout.write(`${result.path}\n`);
+    return 0;
+  }
+  process.stderr.write(formatProblem(problemFor(result, opts)) + '\n');
+  return exitCodes[result.kind];
+}
+
+const methodWords: Record<CopyMethod, string> = { clone: 'copy-on-write clones', copy: 'copied byte by byte: no copy-on-write on this filesystem', mixed: 'some copy-on-write clones, some byte copies', none: 'nothing to copy' };
+
+const exitCodes: Record<Exclude<SpawnResult['kind'], 'spawned'>, number> = {
+  'branch-exists': 2,
+  'path-exists': 2,
+  'invalid-branch': 3,
+  'unknown-from': 3,
+  'not-a-repo': 4,
+  bare: 4,
+  'no-commits': 4,
+  detached: 4,
+  'worktree-add-failed': 5,
+  'copy-failed': 6,
+};
+
+/** The command that runs this step again, as the user started it. */
+function commandAgain(opts: SpawnOptions, branch = opts.branch): string {
+  const script = basename(process.argv[1] ?? '');
+  const cmd = /^coven(\.js)?$/.test(script) || script === '' ? 'coven spawn' : `node ${shellQuote(process.argv[1] ?? script)}`;
+  const word = (w: string) => (/^<[a-z-]+>$/.test(w) ? w : shellQuote(w)); // placeholders stay readable
+  const parts = [cmd, word(branch)];
+  if (opts.base) parts.push('--worktree-base', word(opts.base));
+  if (opts.from) parts.push('--from', word(opts.from));
+  return parts.join(' ');
+}
+
+export function problemFor(r: Exclude<SpawnResult, { kind: 'spawned' }>, opts: SpawnOptions): Problem {
+  const nothing = 'Nothing was created or changed.';
+  switch (r.kind) {
+    case 'not-a-repo':
+      return { what: `cannot spawn a worktree: ${r.cwd} is not inside a git repository.`, kept: nothing, next: ['cd into your repository, then run:', commandAgain(opts)] };
+    case 'bare':
+      return {
+        what: `cannot spawn a worktree: ${r.cwd} belongs to a bare repository, which has no main worktree to start from or copy files from.`,
+        kept: nothing,
+        next: ['Run it inside a clone with a checkout (git clone without --bare).'],
+      };
+    case 'no-commits':
+      return {
+        what: `cannot spawn a worktree: the main branch '${r.main}' has no commits yet, so there is nothing to start from.`,
+        kept: nothing,
+        next: ['Make a first commit in the main worktree, e.g.', 'git commit --allow-empty -m "initial commit"', 'then run:', commandAgain(opts)],
+      };
+    case 'detached':
+      return {
+        what: `cannot spawn a worktree: the main worktree ${r.mainWorktree} has no branch checked out (detached HEAD), so there is no main branch to start from.`,
+        kept: nothing,
+        next: [`Check out your main branch there (git -C ${shellQuote(r.mainWorktree)} switch <branch>), or name the branch to start from:`, commandAgain({ ...opts, from: '<branch>' })],
+      };
+    case 'invalid-branch':
+      return {
+        what: `'${r.branch}' is not a valid branch name (git check-ref-format --branch refuses it).`,
+        kept: nothing,
+        next: ['Pick a name like coven/brave-otter (no spaces, "..", "~", "^", ":", "?", "*", "[", no leading "-" or "."), then run:', commandAgain(opts, '<branch>')],
+      };
+    case 'unknown-from':
+      return { what: `--from ${r.from}: there is no branch of that name.`, kept: nothing, next: ['See the branches with: git branch --all', 'then run:', commandAgain({ ...opts, from: '<branch>' })] };
+    case 'branch-exists':
+      return {
+        what:
+          r.existing === r.branch
+            ? `branch '${r.branch}' already exists.`
+            : `branch '${r.branch}' cannot be created: branch '${r.existing}' exists (git cannot have both 'a' and 'a/b').`,
+        kept: `Nothing was created or changed; '${r.existing}' is untouched.`,
+        next: ['Pick another name:', commandAgain(opts, '<another-branch>'), `or see where '${r.existing}' is checked out: git worktree list`],
+      };
+    case 'path-exists':
+      return {
+        what: `cannot spawn ${r.branch}: ${r.path} already exists.`,
+        kept: 'Nothing was created or changed; that folder is untouched.',
+        next: ['Pick another branch name or another base folder:', commandAgain({ ...opts, base: '<dir>' }), `or, if it is a worktree you no longer need: git worktree remove ${shellQuote(r.path)}`],
+      };
+    case 'worktree-add-failed':
+      return {
+        what: `git worktree add failed for ${r.path}:\n  ${r.message.replace(/\n/g, '\n  ')}`,
+        kept: `Nothing was kept: branch '${r.branch}' and any folder created for it were removed again.`,
+        next: ['Fix the cause above, then run:', commandAgain(opts)],
+      };
+    case 'copy-failed': {
+      const full = ['ENOSPC', 'EDQUOT', 'EFBIG'].includes(r.error.code);
+      return {
+        what: `copying the main worktree's ignored files into ${r.path} failed${full ? ' (disk full or file too large)' : ''}: ${r.error.message}`,
+        kept:
+          r.left.length === 0
+            ? `The new worktree and branch '${r.branch}' held nothing but copies and were removed again. Your main worktree is untouched.`
+            : `Your main worktree is untouched. Could not remove again: ${r.left.join(', ')} (they hold nothing but copies).`,
+        next: [
+          ...(r.left.length > 0 ? [`git worktree remove --force ${shellQuote(r.path)}; git branch -D ${shellQuote(r.branch)}`] : []),
+          full ? 'Free some disk space (df -h), then run:' : 'Fix the cause above, then run:',
+          commandAgain(opts),
+        ],
+      };
+    }
+  }
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(1)} GiB`;
+}
+
+runAsEntry(import.meta.url, main);

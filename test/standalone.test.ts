@@ -1,0 +1,59 @@
+// The bundled step scripts (dist/standalone/*.mjs) are meant to be copied into any
+// repository and run with plain node: no coven package, no node_modules.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { localUpstreamOf } from '../scripts/lib/main-branch.js';
+import { commitFile, distRoot, run, tempDir, tempRepo } from './helpers/repo.js';
+
+/** The first node_modules folder that module resolution from `dir` would find, or null. */
+function reachableNodeModules(dir: string): string | null {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, 'node_modules'))) return join(d, 'node_modules');
+    if (dirname(d) === d) return null;
+  }
+}
+
+test('spawn-worktree.mjs copied into a repository runs with plain node, outside the package', async () => {
+  const repo = await tempRepo('app');
+  await commitFile(repo, '.gitignore', 'node_modules/\n.env\n/tools/\n');
+  const tools = join(repo, 'tools');
+  mkdirSync(tools);
+  const script = join(tools, 'spawn-worktree.mjs');
+  copyFileSync(join(distRoot, 'standalone', 'spawn-worktree.mjs'), script);
+  writeFileSync(join(repo, '.env'), 'SECRET=1\n');
+  // enough folders that the copy runs in worker threads (the bundled worker code must work)
+  for (let i = 0; i < 80; i++) {
+    mkdirSync(join(repo, `node_modules/pkg${i}/lib`), { recursive: true });
+    writeFileSync(join(repo, `node_modules/pkg${i}/lib/index.js`), `module.exports = ${i};\n`);
+  }
+  chmodSync(join(repo, 'node_modules/pkg3/lib/index.js'), 0o755);
+  mkdirSync(join(repo, 'node_modules/.bin'));
+  symlinkSync('../pkg3/lib/index.js', join(repo, 'node_modules/.bin/pkg3'));
+  // the real user: no node_modules anywhere above the script except the repo's own (ignored) one
+  assert.is(reachableNodeModules(dirname(repo)), null);
+
+  const help = await run(process.execPath, [script, '--help'], { cwd: tempDir() });
+  assert.is(help.code, 0, help.stderr);
+  assert.match(help.stdout, /usage: coven spawn <branch>/);
+
+  const base = join(tempDir('coven-base-'), 'worktrees');
+  const r = await run(process.execPath, [script, 'coven/brave-otter', '--worktree-base', base], { cwd: repo });
+  assert.is(r.code, 0, r.stderr);
+  const wt = r.stdout.trimEnd().split('\n').pop() ?? '';
+  assert.is(wt, join(base, 'app', 'coven', 'brave-otter'));
+  assert.is(readFileSync(join(wt, '.env'), 'utf8'), 'SECRET=1\n');
+  assert.is(readFileSync(join(wt, 'node_modules/pkg79/lib/index.js'), 'utf8'), 'module.exports = 79;\n');
+  assert.ok(lstatSync(join(wt, 'node_modules/.bin/pkg3')).isSymbolicLink());
+  assert.is(lstatSync(join(wt, 'node_modules/pkg3/lib/index.js')).mode & 0o777, 0o755);
+  assert.ok(existsSync(join(wt, 'tools/spawn-worktree.mjs')), 'the ignored tools folder is copied too');
+  assert.is(await localUpstreamOf(repo, 'coven/brave-otter'), 'main');
+
+  const refused = await run(process.execPath, [script, 'coven/brave-otter', '--worktree-base', base], { cwd: repo });
+  assert.is(refused.code, 2);
+  assert.match(refused.stderr, /already exists/);
+  assert.match(refused.stderr, /node .*spawn-worktree\.mjs <another-branch>/);
+});
+
+test.run();

@@ -26,7 +26,7 @@ import minimist from 'minimist';
 import { existsSync, lstatSync, realpathSync, rmSync, rmdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { copyTrees, type CopyCounts, type CopyError } from './lib/copy-tree.js';
+import { openCopyPool, type CopyCounts, type CopyError } from './lib/copy-tree.js';
 import { runAsEntry } from './lib/entry.js';
 import { findRepo, git, gitOut, listWorktrees, projectName } from './lib/git.js';
 import { listIgnoredEntries } from './lib/ignored-paths.js';
@@ -74,17 +74,16 @@ export type SpawnResult =
 /** Creates `branch` and its worktree; every result other than `spawned` changed nothing. */
 export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
   const cwd = resolve(opts.cwd);
-  const [repo, validName] = await Promise.all([findRepo(cwd), isValidBranchName(cwd, opts.branch)]);
+  // independent questions go to git at once: each answer costs a process
+  const [repo, validName, refsOut] = await Promise.all([
+    findRepo(cwd),
+    isValidBranchName(cwd, opts.branch),
+    git(cwd, ['for-each-ref', '--format=%(refname)', 'refs/heads/', 'refs/remotes/']),
+  ]);
   if (repo.kind !== 'repo') return { kind: repo.kind, cwd };
   const mainWorktree = repo.paths.mainWorktree;
-
-  const [worktrees, mainBranch, refsOut, ignored] = await Promise.all([
-    listWorktrees(mainWorktree),
-    mainBranchOf(repo.paths),
-    gitOut(mainWorktree, ['for-each-ref', '--format=%(refname)', 'refs/heads/', 'refs/remotes/']),
-    listIgnoredEntries(mainWorktree),
-  ]);
-  const refs = new Set(refsOut.split('\n').filter(Boolean));
+  const [worktrees, mainBranch, ignored] = await Promise.all([listWorktrees(mainWorktree), mainBranchOf(repo.paths), listIgnoredEntries(mainWorktree)]);
+  const refs = new Set(refsOut.stdout.split('\n').filter(Boolean));
   if (worktrees[0]?.bare) return { kind: 'bare', cwd };
 
   let main: string;
@@ -108,17 +107,22 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
   const path = join(base, projectName(repo.paths), ...opts.branch.split('/'));
   if (pathExists(path)) return { kind: 'path-exists', branch: opts.branch, path };
 
+  // other worktrees may sit inside an ignored folder of the main worktree: never copied
+  const exclude = [...worktrees.slice(1).map((w) => w.path), path].flatMap((p) => [p, realpathOrSelf(p)]);
+  const jobs = ignored.entries.map((e) => ({ src: join(mainWorktree, e.path), dst: join(path, e.path) })).filter((j) => !exclude.includes(j.src));
+  // the copying threads boot while git creates the worktree
+  const pool = openCopyPool({ exclude, threads: ignored.entries.some((e) => e.dir) ? undefined : 0 });
+
   const created = missingFolders(dirname(path));
   const add = await git(mainWorktree, ['worktree', 'add', '--quiet', '--track', '-b', opts.branch, path, startRef]);
   if (!add.ok) {
+    await pool.close();
     await removeBranchAndFolders(mainWorktree, opts.branch, path, created);
     return { kind: 'worktree-add-failed', branch: opts.branch, path, message: add.stderr.trim() || `git exited with ${add.code}` };
   }
 
-  const others = worktrees.slice(1).map((w) => w.path);
-  const exclude = [...others, path].flatMap((p) => [p, realpathOrSelf(p)]);
-  const jobs = ignored.entries.map((e) => ({ src: join(mainWorktree, e.path), dst: join(path, e.path) })).filter((j) => !exclude.includes(j.src));
-  const copy = await copyTrees(jobs, { exclude });
+  const copy = await pool.copy(jobs);
+  await pool.close();
   if (copy.kind === 'failed') {
     const left = await removeBranchAndFolders(mainWorktree, opts.branch, path, created);
     return { kind: 'copy-failed', branch: opts.branch, path, error: copy.error, left };

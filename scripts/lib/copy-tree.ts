@@ -173,22 +173,55 @@ interface Item extends CopyJob {
   dir: boolean;
 }
 
-/** Copies every job; see the header for what is kept and what is left out. */
-export async function copyTrees(jobs: CopyJob[], opts: { exclude?: string[]; threads?: number } = {}): Promise<CopyOutcome> {
+export interface CopyPool {
+  /** Copies every job (see the header for what is kept and what is left out); use once. */
+  copy(jobs: CopyJob[]): Promise<CopyOutcome>;
+  /** Stops the threads: after copy, or instead of it. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the copying threads at once (each takes a few tens of milliseconds to boot), so
+ * that a caller can overlap their start with other work before calling copy().
+ */
+export function openCopyPool(opts: { exclude?: string[]; threads?: number } = {}): CopyPool {
   const exclude = new Set(opts.exclude ?? []);
-  const threads = opts.threads ?? copyThreads();
+  const workers = Array.from({ length: opts.threads ?? copyThreads() }, () => {
+    const worker = new Worker(workerSource, { eval: true, workerData: [...exclude] });
+    worker.on('error', () => {}); // reported by copyInWorkers; never an unhandled crash
+    return worker;
+  });
+  return {
+    copy: (jobs) => copyWith(jobs, exclude, workers),
+    close: async () => {
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}
+
+/** Copies every job with a pool opened for the occasion. */
+export async function copyTrees(jobs: CopyJob[], opts: { exclude?: string[]; threads?: number } = {}): Promise<CopyOutcome> {
+  const pool = openCopyPool(opts);
+  try {
+    return await pool.copy(jobs);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function copyWith(jobs: CopyJob[], exclude: Set<string>, workers: Worker[]): Promise<CopyOutcome> {
   const splitCounts: CopyCounts = { files: 0, dirs: 0, bytes: 0, cloned: 0, copied: 0, skipped: 0 };
   const expanded: { dst: string; st: fs.Stats }[] = [];
   let items: Item[];
   try {
     for (const job of jobs) fs.mkdirSync(dirname(job.dst), { recursive: true });
-    items = splitFolders(jobs, threads * 16, exclude, splitCounts, expanded);
+    items = splitFolders(jobs, Math.max(1, workers.length) * 16, exclude, splitCounts, expanded);
   } catch (e) {
     return { kind: 'failed', counts: splitCounts, error: errorOf(e) };
   }
 
-  const small = items.length <= 64 && !items.some((i) => i.dir);
-  const outcome = small ? copyHere(createCopier(fs, sep, exclude), items) : await copyInWorkers(items, Math.min(threads, Math.ceil(items.length / 4)), [...exclude]);
+  const small = workers.length === 0 || (items.length <= 64 && !items.some((i) => i.dir));
+  const outcome = small ? copyHere(createCopier(fs, sep, exclude), items) : await copyInWorkers(items, workers);
   const counts = addCounts(splitCounts, outcome.counts);
   if (outcome.error) return { kind: 'failed', counts, error: outcome.error };
   try {
@@ -247,33 +280,36 @@ function copyHere(copier: Copier, items: Item[]): WorkerReply {
   return { counts: copier.counts };
 }
 
-/** Hands the items to `n` worker threads, a few at a time, until done or one fails. */
-function copyInWorkers(items: Item[], n: number, exclude: string[]): Promise<WorkerReply> {
+/** Hands the items to the worker threads, a few at a time, until done or one fails. */
+function copyInWorkers(items: Item[], workers: Worker[]): Promise<WorkerReply> {
   const total: CopyCounts = { files: 0, dirs: 0, bytes: 0, cloned: 0, copied: 0, skipped: 0 };
   let next = 0;
   let error: CopyError | undefined;
-  const batchSize = Math.max(1, Math.min(16, Math.floor(items.length / (n * 8))));
-  const workers = Array.from({ length: n }, () => new Worker(workerSource, { eval: true, workerData: exclude }));
+  const batchSize = Math.max(1, Math.min(16, Math.floor(items.length / (workers.length * 8))));
   const finished = workers.map(
     (worker) =>
       new Promise<void>((resolveWorker) => {
+        let busy = false;
         const give = () => {
-          if (error || next >= items.length) {
-            void worker.terminate().then(() => resolveWorker());
-            return;
-          }
+          if (error || next >= items.length) return resolveWorker();
           const batch = items.slice(next, next + batchSize).map((i): [string, string] => [i.src, i.dst]);
           next += batch.length;
+          busy = true;
           worker.postMessage(batch);
         };
         worker.on('message', (reply: WorkerReply) => {
+          busy = false;
           Object.assign(total, addCounts(total, reply.counts));
           if (reply.error && !error) error = reply.error;
           give();
         });
         worker.on('error', (e) => {
           if (!error) error = errorOf(e);
-          void worker.terminate().then(() => resolveWorker());
+          resolveWorker();
+        });
+        worker.on('exit', (code) => {
+          if (busy && !error) error = { path: '', code: 'EWORKER', message: `a copying thread stopped (exit code ${code})` };
+          resolveWorker();
         });
         give();
       }),

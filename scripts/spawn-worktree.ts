@@ -6,7 +6,7 @@
 // Run anywhere inside the repository (the main worktree or any other worktree).
 //   args:   <branch>              the new branch, e.g. coven/brave-otter ('/' makes nested folders)
 //           --worktree-base DIR   where worktrees go (default: $COVEN_WORKTREE_BASE, else ~/worktrees)
-//           --from BRANCH         start from (and later land on) BRANCH instead of the main branch
+//           --from BRANCH         start from (and later land on) local BRANCH instead of the main branch
 //   env:    COVEN_WORKTREE_BASE   default for --worktree-base
 //           COVEN_COPY_THREADS    threads that copy (default: the number of cores, 2 to 4)
 //   files:  creates <base>/<project>/<branch>, <project> being the main worktree's folder
@@ -78,7 +78,7 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
   const [repo, validName, refsOut] = await Promise.all([
     findRepo(cwd),
     isValidBranchName(cwd, opts.branch),
-    git(cwd, ['for-each-ref', '--format=%(refname)', 'refs/heads/', 'refs/remotes/']),
+    git(cwd, ['for-each-ref', '--format=%(refname)', 'refs/heads/']),
   ]);
   if (repo.kind !== 'repo') return { kind: repo.kind, cwd };
   const mainWorktree = repo.paths.mainWorktree;
@@ -89,10 +89,10 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
   let main: string;
   let startRef: string;
   if (opts.from !== undefined) {
-    const ref = [`refs/heads/${opts.from}`, `refs/remotes/${opts.from}`, opts.from].find((r) => r.startsWith('refs/') && refs.has(r));
-    if (!ref) return { kind: 'unknown-from', from: opts.from };
+    // a local branch only: it becomes the upstream that land-worktree lands on
+    startRef = `refs/heads/${opts.from}`;
+    if (!refs.has(startRef)) return { kind: 'unknown-from', from: opts.from };
     main = opts.from;
-    startRef = ref;
   } else {
     if (mainBranch.kind === 'detached') return { kind: 'detached', mainWorktree };
     main = mainBranch.name;
@@ -113,27 +113,28 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
   // the copying threads boot while git creates the worktree
   const pool = openCopyPool({ exclude, threads: ignored.entries.some((e) => e.dir) ? undefined : 0 });
 
-  const created = missingFolders(dirname(path));
-  const add = await git(mainWorktree, ['worktree', 'add', '--quiet', '--track', '-b', opts.branch, path, startRef]);
-  if (!add.ok) {
+  try {
+    const created = missingFolders(dirname(path));
+    const add = await git(mainWorktree, ['worktree', 'add', '--quiet', '--track', '-b', opts.branch, path, startRef]);
+    if (!add.ok) {
+      await removeBranchAndFolders(mainWorktree, opts.branch, path, created);
+      return { kind: 'worktree-add-failed', branch: opts.branch, path, message: add.stderr.trim() || `git exited with ${add.code}` };
+    }
+    const copy = await pool.copy(jobs);
+    if (copy.kind === 'failed') {
+      const left = await removeBranchAndFolders(mainWorktree, opts.branch, path, created);
+      return { kind: 'copy-failed', branch: opts.branch, path, error: copy.error, left };
+    }
+    return {
+      kind: 'spawned',
+      path,
+      branch: opts.branch,
+      main,
+      copied: { entries: jobs.length, files: copy.counts.files, bytes: copy.counts.bytes, method: copyMethod(copy.counts) },
+    };
+  } finally {
     await pool.close();
-    await removeBranchAndFolders(mainWorktree, opts.branch, path, created);
-    return { kind: 'worktree-add-failed', branch: opts.branch, path, message: add.stderr.trim() || `git exited with ${add.code}` };
   }
-
-  const copy = await pool.copy(jobs);
-  await pool.close();
-  if (copy.kind === 'failed') {
-    const left = await removeBranchAndFolders(mainWorktree, opts.branch, path, created);
-    return { kind: 'copy-failed', branch: opts.branch, path, error: copy.error, left };
-  }
-  return {
-    kind: 'spawned',
-    path,
-    branch: opts.branch,
-    main,
-    copied: { entries: jobs.length, files: copy.counts.files, bytes: copy.counts.bytes, method: copyMethod(copy.counts) },
-  };
 }
 
 /** `git check-ref-format --branch`, and the name must come back unchanged (no `@{-1}`). */
@@ -238,7 +239,8 @@ main branch, so land-worktree knows where to land it.
 
 options:
   --worktree-base DIR  where worktrees go (default: $COVEN_WORKTREE_BASE, else ~/worktrees)
-  --from BRANCH        start from BRANCH instead of the main branch
+  --from BRANCH        start from (and later land on) local BRANCH instead of the
+                       main branch
   -h, --help           show this help
 
 prints: a summary on stderr, the new worktree's path on stdout (last line)
@@ -340,7 +342,11 @@ export function problemFor(r: Exclude<SpawnResult, { kind: 'spawned' }>, opts: S
         next: ['Pick a name like coven/brave-otter (no spaces, "..", "~", "^", ":", "?", "*", "[", no leading "-" or "."), then run:', commandAgain(opts, '<branch>')],
       };
     case 'unknown-from':
-      return { what: `--from ${r.from}: there is no branch of that name.`, kept: nothing, next: ['See the branches with: git branch --all', 'then run:', commandAgain({ ...opts, from: '<branch>' })] };
+      return {
+        what: `--from ${r.from}: there is no local branch of that name.`,
+        kept: nothing,
+        next: ['See the local branches with: git branch', '(for a remote one, create a local branch from it first), then run:', commandAgain({ ...opts, from: '<branch>' })],
+      };
     case 'branch-exists':
       return {
         what:

@@ -124,6 +124,24 @@ test('ignored files arrive: .env, nested folders, a symlink, an executable bit, 
   assert.is(readFileSync(join(repo, '.env'), 'utf8'), 'SECRET=1\n');
 });
 
+test('the typed result counts what was copied', async () => {
+  const repo = await tempRepo('app');
+  await commitFile(repo, '.gitignore', '.env\nnode_modules/\n');
+  write(repo, '.env', '12345');
+  write(repo, 'node_modules/a/index.js', '1234567890');
+  symlinkSync('a/index.js', join(repo, 'node_modules/link.js'));
+  const base = freshBase();
+  const r = await spawnWorktree({ cwd: repo, branch: 'w1', base });
+  assert.is(r.kind, 'spawned');
+  if (r.kind !== 'spawned') return;
+  assert.is(r.path, join(base, 'app', 'w1'));
+  assert.is(r.main, 'main');
+  assert.is(r.copied.entries, 2);
+  assert.is(r.copied.files, 3);
+  assert.is(r.copied.bytes, 15);
+  assert.ok(r.copied.method === 'copy' || r.copied.method === 'clone', r.copied.method);
+});
+
 test('tracked files are not re-copied; untracked files that are not ignored are not copied', async () => {
   const repo = await tempRepo('app');
   await commitFile(repo, '.gitignore', 'build/\n');
@@ -299,7 +317,7 @@ test('refuses an unknown --from branch', async () => {
   const repo = await tempRepo('app');
   const before = await snapshot(repo);
   const base = freshBase();
-  await assertRefused(repo, base, await spawn(repo, base, 'w1', '--from', 'nope'), 3, /--from nope: there is no branch/, before);
+  await assertRefused(repo, base, await spawn(repo, base, 'w1', '--from', 'nope'), 3, /--from nope: there is no local branch/, before);
 });
 
 test('when copying fails (file too large / disk full) the new worktree and branch are removed again', async () => {

@@ -6,7 +6,7 @@ import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { localUpstreamOf } from '../scripts/lib/main-branch.js';
-import { commitFile, distRoot, run, tempDir, tempRepo } from './helpers/repo.js';
+import { commitFile, distRoot, run, sh, tempDir, tempRepo } from './helpers/repo.js';
 
 /** The packages the bundle was built from that node could still find from `dir` (should be none). */
 function resolvableDependencies(dir: string): string[] {
@@ -60,6 +60,32 @@ test('spawn-worktree.mjs copied into a repository runs with plain node, outside 
   assert.is(refused.code, 2);
   assert.match(refused.stderr, /already exists/);
   assert.match(refused.stderr, /node .*spawn-worktree\.mjs <another-branch>/);
+});
+
+test('land-worktree.mjs copied next to it lands the spawned branch on its upstream, with plain node', async () => {
+  const repo = await tempRepo('app');
+  await commitFile(repo, '.gitignore', '/tools/\n');
+  const tools = join(repo, 'tools');
+  mkdirSync(tools);
+  for (const name of ['spawn-worktree.mjs', 'land-worktree.mjs']) copyFileSync(join(distRoot, 'standalone', name), join(tools, name));
+  assert.equal(resolvableDependencies(tools), []);
+
+  const help = await run(process.execPath, [join(tools, 'land-worktree.mjs'), '--help'], { cwd: tempDir() });
+  assert.is(help.code, 0, help.stderr);
+  assert.match(help.stdout, /usage: coven land/);
+
+  const base = join(tempDir('coven-base-'), 'worktrees');
+  const spawned = await run(process.execPath, [join(tools, 'spawn-worktree.mjs'), 'coven/calm-heron', '--worktree-base', base], { cwd: repo });
+  assert.is(spawned.code, 0, spawned.stderr);
+  const wt = spawned.stdout.trimEnd().split('\n').pop() ?? '';
+  const work = await commitFile(wt, 'feature.txt', 'done by the worker');
+  // the user moves the main worktree to another branch: the worker still lands on main
+  await sh(repo, 'switch', '-q', '-c', 'elsewhere');
+
+  const landed = await run(process.execPath, [join(tools, 'land-worktree.mjs')], { cwd: wt });
+  assert.is(landed.code, 0, landed.stderr + landed.stdout);
+  assert.is(await sh(repo, 'rev-parse', 'main'), work);
+  assert.is(await sh(repo, 'branch', '--show-current'), 'elsewhere');
 });
 
 test.run();

@@ -23,6 +23,7 @@ import { livenessOf } from './lib/process-identity.js';
 import { stateDirPaths } from './lib/state-dir.js';
 import { mainTip } from './lib/wait-for-main.js';
 import { readWorkerStates, type WorkerEntry } from './lib/worker-state.js';
+import { humanDuration } from './lib/human-duration.js';
 
 export interface LockStatus {
   name: string;
@@ -58,17 +59,6 @@ export async function collectStatus(paths: RepoPaths): Promise<StatusReport> {
     locks.push({ name, read, holderAlive: live === null || live.kind === 'unknown' ? null : live.kind === 'alive' });
   }
   return { at: Date.now(), main: { branch, tip }, workers, locks };
-}
-
-/** "12s", "3m05s", "2h07m", "3d04h". */
-export function humanDuration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return `${h}h${String(m % 60).padStart(2, '0')}m`;
-  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
 }
 
 function since(iso: string, now: number): string {

@@ -7,6 +7,7 @@
 import { relative, isAbsolute } from 'node:path';
 import type { StreamEvent } from './stream-json.js';
 import type { SessionOutcome } from './session-runner.js';
+import { humanDuration } from './human-duration.js';
 
 const maxWidth = 160;
 const maxTextLines = 8;
@@ -83,7 +84,7 @@ export function renderOutcome(outcome: SessionOutcome): string {
       return `  ✗ the agent CLI stopped without a result (${how})${last ? `: ${clip(last)}` : ''}`;
     }
     case 'timed-out':
-      return `  ✗ timed out after ${duration(outcome.timeoutMs)}; the session was stopped`;
+      return `  ✗ timed out after ${humanDuration(outcome.timeoutMs)}; the session was stopped`;
     case 'aborted':
       return '  ✗ stopped (aborted)';
     case 'cli-not-found':
@@ -92,17 +93,7 @@ export function renderOutcome(outcome: SessionOutcome): string {
 }
 
 function figures(costUsd: number, turns: number, durationMs: number): string {
-  return `$${costUsd.toFixed(4)} · ${turns} turn${turns === 1 ? '' : 's'} · ${duration(durationMs)}`;
-}
-
-/** 850ms, 12.3s, 4m05s, 1h02m */
-export function duration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+  return `$${costUsd.toFixed(4)} · ${turns} turn${turns === 1 ? '' : 's'} · ${humanDuration(durationMs)}`;
 }
 
 function textLines(text: string): string[] {

@@ -1,0 +1,147 @@
+// agent-job — run the agent dispatch chose, in the worker's worktree, and make sure
+// everything it did is committed before anything lands.
+//
+// After the session: if the agent left the worktree on another branch or detached,
+// its commits are saved under refs/coven/stray/… and the worker's branch is checked
+// out again; if it left uncommitted changes, the same session is resumed once and
+// asked to commit or discard them; whatever is still uncommitted then is saved under
+// refs/coven/wip/<worker>/<time> and the worktree is cleaned. Nothing is ever lost.
+// Inputs: the worktree, the agent definition and its validated arguments.
+// Outputs: a JobOutcome; the session logs under <state dir>/logs/<worker>/.
+
+import type { AgentDef } from './agent-registry.js';
+import { renderTemplate } from './agent-registry.js';
+import { agentEnv } from './agent-env.js';
+import { dirtyFiles, git, gitOut } from './git.js';
+import { covenRef, discardSavedChanges, saveUncommittedWork, type SaveResult } from './save-work.js';
+import { reserveLogFile, startSession, type SessionHandle, type SessionOutcome } from './session-runner.js';
+
+export interface SessionSettings {
+  stateDir: string;
+  worker: string;
+  permissionMode?: string;
+  extraArgs?: readonly string[];
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  display?: (line: string) => void;
+  /** called with every session as it starts (the worker aborts or steers it) */
+  onSession?: (session: SessionHandle | null) => void;
+}
+
+export interface JobOptions extends SessionSettings {
+  worktree: string;
+  branch: string;
+  agent: AgentDef;
+  args: Record<string, string>;
+}
+
+export type JobOutcome = {
+  kind: 'finished';
+  /** the agent's session (success or not); `sessionId` for a later resume */
+  session: SessionOutcome;
+  sessionId: string | null;
+  /** everything the sessions of this job cost */
+  costUsd: number;
+  /** uncommitted work that had to be saved instead of committed */
+  saved: SaveResult;
+  /** commits left on another branch or a detached HEAD, saved under refs/coven/stray/… */
+  stray: string | null;
+};
+
+export const COMMIT_OR_DISCARD = (files: string[]) => `You left uncommitted changes in this worktree:
+${files.map((f) => `- ${f}`).join('\n')}
+
+coven lands only commits. Commit what belongs to your work (git add <files>, then
+git commit -m "<what and why>"), delete what does not (for example scratch files), and
+finish when \`git status --porcelain\` prints nothing. Do not push, reset or switch branches.`;
+
+/** Runs one session; returns its outcome. A resume uses the same cwd (the CLI requires it). */
+export async function runAgentSession(
+  s: SessionSettings & { cwd: string; agentName: string; prompt: string; claudeArgs: readonly string[]; resume?: string; appendSystemPrompt?: string },
+): Promise<SessionOutcome> {
+  const handle = startSession({
+    cwd: s.cwd,
+    prompt: s.prompt,
+    resume: s.resume,
+    permissionMode: s.permissionMode,
+    claudeArgs: s.claudeArgs,
+    extraArgs: s.extraArgs,
+    appendSystemPrompt: s.appendSystemPrompt,
+    logFile: reserveLogFile(s.stateDir, s.worker, s.agentName),
+    timeoutMs: s.timeoutMs,
+    env: agentEnv(s.env),
+    display: s.display,
+  });
+  s.onSession?.(handle);
+  try {
+    return await handle.outcome;
+  } finally {
+    s.onSession?.(null);
+  }
+}
+
+/** The cost a session added: a resumed session reports the running total of its transcript. */
+export function addedCost(outcome: SessionOutcome, before: number): number {
+  if (outcome.kind !== 'success' && outcome.kind !== 'agent-error') return 0;
+  return outcome.costUsd >= before ? outcome.costUsd - before : outcome.costUsd;
+}
+
+export function sessionIdOf(outcome: SessionOutcome): string | null {
+  if (outcome.kind === 'success' || outcome.kind === 'agent-error') return outcome.sessionId;
+  if (outcome.kind === 'cli-not-found') return null;
+  return outcome.sessionId ?? null;
+}
+
+export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: 'bad-args'; missing: string[]; unknown: string[] }> {
+  const rendered = renderTemplate(o.agent, o.args);
+  if (rendered.kind === 'missing-args') return { kind: 'bad-args', missing: rendered.names, unknown: [] };
+  if (rendered.kind === 'unknown-args') return { kind: 'bad-args', missing: [], unknown: rendered.names };
+
+  const base = { ...o, cwd: o.worktree, agentName: o.agent.name, claudeArgs: o.agent.claudeArgs };
+  const session = await runAgentSession({ ...base, prompt: rendered.text });
+  const sessionId = sessionIdOf(session);
+  let costUsd = addedCost(session, 0);
+  const stray = await returnToBranch(o.worktree, o.branch, o.worker);
+
+  let files = await dirtyFiles(o.worktree);
+  if (files.length > 0 && sessionId && session.kind !== 'aborted' && session.kind !== 'cli-not-found') {
+    o.display?.(`coven: the agent left ${files.length} uncommitted file(s); asking it to commit or discard them`);
+    const again = await runAgentSession({ ...base, prompt: COMMIT_OR_DISCARD(files), resume: sessionId });
+    costUsd += addedCost(again, costUsd);
+    await returnToBranch(o.worktree, o.branch, o.worker);
+    files = await dirtyFiles(o.worktree);
+  }
+  const saved = files.length > 0 ? await saveAndClean(o.worktree, o.worker, 'wip', `coven: uncommitted work left by ${o.agent.name}`) : ({ kind: 'clean' } as const);
+  return { kind: 'finished', session, sessionId, costUsd, saved, stray };
+}
+
+/** Saves the worktree's uncommitted changes under refs/coven/<kind>/… and cleans it. */
+export async function saveAndClean(worktree: string, worker: string, kind: string, message: string): Promise<SaveResult> {
+  const saved = await saveUncommittedWork(worktree, covenRef(kind, worker), message);
+  await discardSavedChanges(worktree, saved);
+  return saved;
+}
+
+/**
+ * Puts the worktree back on the worker's branch if the agent switched away (or detached
+ * HEAD). Commits made there are saved under refs/coven/stray/<worker>/<time>; returns
+ * that ref, or null when HEAD was on the branch.
+ */
+export async function returnToBranch(worktree: string, branch: string, worker: string): Promise<string | null> {
+  const head = await git(worktree, ['symbolic-ref', '--quiet', 'HEAD']);
+  if (head.ok && head.stdout.trim() === `refs/heads/${branch}`) return null;
+  // a rebase or merge the agent left open also shows as "not on the branch": leave it to the caller
+  const inRebase = await git(worktree, ['rev-parse', '--verify', '--quiet', 'REBASE_HEAD']);
+  if (inRebase.ok) return null;
+  const dirty = await dirtyFiles(worktree);
+  if (dirty.length > 0) await saveAndClean(worktree, worker, 'wip', 'coven: uncommitted work on a branch the agent switched to');
+  const tip = await gitOut(worktree, ['rev-parse', 'HEAD']);
+  const onBranch = await git(worktree, ['merge-base', '--is-ancestor', tip, `refs/heads/${branch}`]);
+  let ref: string | null = null;
+  if (!onBranch.ok) {
+    ref = covenRef('stray', worker);
+    await gitOut(worktree, ['update-ref', '-m', 'coven: commits made off the worker branch', ref, tip]);
+  }
+  await gitOut(worktree, ['checkout', '--quiet', branch]);
+  return ref;
+}

@@ -1,0 +1,162 @@
+// resolve-conflict — when landing stops on a rebase conflict, resume the agent's own
+// session (same session id, same cwd) with a prompt that names the conflicted files,
+// shows both sides' commits and gives the exact commands to finish; then land again.
+//
+// At most `rounds` sessions (default 3). If the session cannot be resumed (its
+// transcript is gone), a fresh session gets the same instructions. After the last
+// round a rebase still in progress is aborted, which puts the branch back exactly as
+// it was: every commit stays on the branch. Nothing is reset or discarded.
+// Inputs: the worker's worktree, the conflict, the session to resume.
+// Outputs: ResolveOutcome (resolved = landed, or gave-up with the branch kept).
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { landWorktree, type LandResult } from '../land-worktree.js';
+import { addedCost, runAgentSession, saveAndClean, sessionIdOf, type SessionSettings } from './agent-job.js';
+import { dirtyFiles, git, gitOut } from './git.js';
+import type { SessionOutcome } from './session-runner.js';
+
+export type Conflict = Extract<LandResult, { kind: 'conflict' }>;
+
+export type ResolveOutcome =
+  | { kind: 'resolved'; land: LandResult; rounds: number; costUsd: number; sessionId: string | null }
+  | { kind: 'gave-up'; rounds: number; costUsd: number; sessionId: string | null; last: Conflict | LandResult; aborted: boolean }
+  | { kind: 'stopped'; rounds: number; costUsd: number; sessionId: string | null };
+
+export interface ResolveOptions extends SessionSettings {
+  worktree: string;
+  branch: string;
+  conflict: Conflict;
+  /** the agent whose session made the commits (its claude_args are reused) */
+  agentName: string;
+  claudeArgs: readonly string[];
+  sessionId: string | null;
+  rounds?: number;
+  signal?: AbortSignal;
+}
+
+/** What the agent may need to resolve, on top of its own claude_args. */
+export const RESOLVE_TOOLS = '--allowedTools=Bash(git *),Read,Edit,Write,Glob,Grep';
+
+export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome> {
+  const rounds = o.rounds ?? 3;
+  let conflict: Conflict = o.conflict;
+  let sessionId = o.sessionId;
+  let costUsd = 0;
+  let sessionCost = 0;
+  for (let round = 1; round <= rounds; round++) {
+    if (o.signal?.aborted) return stop(round - 1);
+    const prompt = await conflictPrompt(o.worktree, conflict, round, rounds);
+    const settings = { ...o, cwd: o.worktree, agentName: `${o.agentName}-resolve`, claudeArgs: [...o.claudeArgs, RESOLVE_TOOLS], prompt };
+    let outcome: SessionOutcome = await runAgentSession(sessionId ? { ...settings, resume: sessionId } : settings);
+    if (sessionId && cannotResume(outcome)) {
+      o.display?.(`coven: session ${sessionId} cannot be resumed here; starting a fresh session with the same instructions`);
+      sessionCost = 0;
+      outcome = await runAgentSession(settings);
+    }
+    const added = addedCost(outcome, sessionCost);
+    costUsd += added;
+    sessionCost += added;
+    sessionId = sessionIdOf(outcome) ?? sessionId;
+    if (o.signal?.aborted || outcome.kind === 'aborted') return stop(round);
+
+    const next = await finishRebaseIfReady(o.worktree);
+    if (next.kind === 'conflict') {
+      conflict = { ...conflict, files: next.files, commit: next.commit, subject: next.subject };
+      continue;
+    }
+    if ((await dirtyFiles(o.worktree)).length > 0) await saveAndClean(o.worktree, o.worker, 'wip', 'coven: uncommitted work left after a conflict resolution');
+    const land = await landWorktree({ worktree: o.worktree, keep: true });
+    if (land.kind === 'conflict') {
+      conflict = land;
+      continue;
+    }
+    return { kind: 'resolved', land, rounds: round, costUsd, sessionId };
+  }
+  const aborted = await abortRebaseIfAny(o.worktree);
+  return { kind: 'gave-up', rounds, costUsd, sessionId, last: conflict, aborted };
+
+  function stop(done: number): ResolveOutcome {
+    return { kind: 'stopped', rounds: done, costUsd, sessionId };
+  }
+}
+
+function cannotResume(outcome: SessionOutcome): boolean {
+  return outcome.kind === 'agent-error' && outcome.errors.some((e) => /No conversation found/i.test(e));
+}
+
+type RebaseState = { kind: 'done' } | { kind: 'conflict'; files: string[]; commit: string; subject: string };
+
+/** If the agent resolved every file but did not continue, continue the rebase for it. */
+async function finishRebaseIfReady(worktree: string): Promise<RebaseState> {
+  // each `rebase --continue` applies the remaining commits until the next conflict
+  for (;;) {
+    if (!(await rebaseInProgress(worktree))) return { kind: 'done' };
+    const files = await conflictedFiles(worktree);
+    if (files.length > 0) return { kind: 'conflict', files, ...(await stoppedAt(worktree)) };
+    const r = await git(worktree, ['-c', 'core.editor=true', 'rebase', '--continue']);
+    if (!r.ok && (await conflictedFiles(worktree)).length === 0 && (await rebaseInProgress(worktree))) {
+      // nothing conflicted, yet git will not go on (e.g. an empty commit): leave it to the next round
+      return { kind: 'conflict', files: [], ...(await stoppedAt(worktree)) };
+    }
+  }
+}
+
+export async function rebaseInProgress(worktree: string): Promise<boolean> {
+  const gitDir = await gitOut(worktree, ['rev-parse', '--absolute-git-dir']);
+  return existsSync(join(gitDir, 'rebase-merge')) || existsSync(join(gitDir, 'rebase-apply'));
+}
+
+async function conflictedFiles(worktree: string): Promise<string[]> {
+  const out = await gitOut(worktree, ['diff', '--name-only', '--diff-filter=U', '-z']);
+  return out.split('\0').filter(Boolean);
+}
+
+async function stoppedAt(worktree: string): Promise<{ commit: string; subject: string }> {
+  const r = await git(worktree, ['log', '-1', '--format=%H%x00%s', 'REBASE_HEAD']);
+  const [commit = '', subject = ''] = r.ok ? r.stdout.trim().split('\0') : [];
+  return { commit, subject };
+}
+
+/** Aborts a rebase left in progress: the branch goes back to where it was, commits intact. */
+export async function abortRebaseIfAny(worktree: string): Promise<boolean> {
+  if (!(await rebaseInProgress(worktree))) return false;
+  await gitOut(worktree, ['rebase', '--abort']);
+  return true;
+}
+
+/** The resolution prompt: files, both sides' commits, the exact commands. */
+export async function conflictPrompt(worktree: string, c: Conflict, round: number, rounds: number): Promise<string> {
+  const onto = c.onto;
+  const base = (await git(worktree, ['merge-base', 'HEAD', `refs/heads/${onto}`])).stdout.trim();
+  const theirs = await subjects(worktree, `${base}..refs/heads/${onto}`);
+  const ours = c.commit ? await subjects(worktree, `${base}..${c.commit}`) : [];
+  const files = c.files.length > 0 ? c.files.map((f) => `- ${f}`).join('\n') : '- (none marked as conflicted; git stopped for another reason: see git status)';
+  return `Landing your work on ${onto} stopped on a rebase conflict (round ${round} of ${rounds}).
+Your branch ${c.branch} is being rebased onto ${onto}; git stopped while applying
+${c.commit ? `${c.commit.slice(0, 10)} "${c.subject}"` : 'one of your commits'}.
+
+Conflicted files:
+${files}
+
+Commits on ${onto} that your branch did not have (the other side):
+${theirs.length > 0 ? theirs.join('\n') : '- (none found)'}
+
+Your commits being replayed:
+${ours.length > 0 ? ours.join('\n') : '- (none found)'}
+
+Resolve it here, in ${worktree}:
+1. Open each conflicted file and merge both sides so that both intents survive;
+   remove every <<<<<<<, ======= and >>>>>>> marker.
+2. git add <each resolved file>
+3. git -c core.editor=true rebase --continue
+4. If git stops again with new conflicts, repeat 1-3. You are done when
+   \`git status\` no longer says a rebase is in progress.
+Do not run git rebase --abort, git reset, git checkout or git push: coven lands the
+result itself once the rebase is finished.`;
+}
+
+async function subjects(worktree: string, range: string): Promise<string[]> {
+  const r = await git(worktree, ['log', '--reverse', '--format=- %h %s', '-n', '20', range]);
+  return r.ok ? r.stdout.split('\n').filter(Boolean) : [];
+}

@@ -1,0 +1,603 @@
+#!/usr/bin/env node
+// worker-loop — one coven worker: its own worktree, then dispatch → run the chosen
+// agent → land, again and again; asleep (woken by the git hooks) when there is nothing
+// to do.
+//
+//   args:   --once                 one cycle: dispatch, run, land, exit
+//           --name NAME            worker name (branch coven/NAME); default: random
+//           --worktree-base DIR    where worktrees go (default $COVEN_WORKTREE_BASE or ~/worktrees)
+//           --permission-mode M    for agent sessions (default acceptEdits)
+//           --max-idle N           exit after N sleep decisions in a row with no work done
+//           --max-cycles N         exit after N agent jobs
+//           --timeout MINUTES      wall-clock limit of one agent session (default 60)
+//           --on-park wait|continue  after 3 failed conflict resolutions: wait for the
+//                                  human (default) or set the branch aside and go on
+//           -- ARGS                extra arguments for every claude session
+//   env:    COVEN_CLAUDE (the agent CLI), COVEN_WORKTREE_BASE
+//   files:  <state dir>/workers/<name>.json, logs/<name>/, locks/; the worktree
+//   exit:   0 done (once, idle, cycles, or stopped with everything landed)
+//           2 could not start · 3 stopped with work kept unlanded (said where)
+//           4 dispatch failed (--once) · 130 stopped at once by a second signal · 1 bug
+
+import minimist from 'minimist';
+import { setTimeout as delay } from 'node:timers/promises';
+import { dispatch, type DispatchOutcome } from './dispatch.js';
+import { describeLand, landWorktree, removeLandedWorktree, unlandedCommits, syncWorktreeWithMain, type LandResult } from './land-worktree.js';
+import { problemFor, spawnWorktree } from './spawn-worktree.js';
+import { loadRegistry, type AgentDef } from './lib/agent-registry.js';
+import { runAgentJob, saveAndClean, type SessionSettings } from './lib/agent-job.js';
+import { acquireLock, acquireSlot, describeWait, dispatchLockPath } from './lib/dispatch-lock.js';
+import { runAsEntry } from './lib/entry.js';
+import { dirtyFiles, findRepo, git, gitOut, listWorktrees, type RepoPaths } from './lib/git.js';
+import { recordedSleep, busyOthers } from './lib/herd-guard.js';
+import { humanDuration } from './lib/human-duration.js';
+import { mainBranchOf } from './lib/main-branch.js';
+import { formatProblem, shellQuote } from './lib/problem.js';
+import { abortRebaseIfAny, rebaseInProgress, resolveConflict, type Conflict } from './lib/resolve-conflict.js';
+import { covenRef } from './lib/save-work.js';
+import type { SessionHandle } from './lib/session-runner.js';
+import { mainTip, waitForMainToMove } from './lib/wait-for-main.js';
+import { randomWorkerName, WORKER_NAME } from './lib/worker-name.js';
+import { newWorkerState, readWorkerStates, removeWorkerState, updateWorkerState, writeWorkerState, type Phase, type WorkerState } from './lib/worker-state.js';
+import { consoleUi, describeJob, type WorkerUi } from './lib/worker-ui.js';
+
+export interface WorkerOptions {
+  cwd: string;
+  name?: string;
+  worktreeBase?: string;
+  once?: boolean;
+  maxIdle?: number;
+  maxCycles?: number;
+  permissionMode?: string;
+  extraArgs?: string[];
+  timeoutMs?: number;
+  onPark?: 'wait' | 'continue';
+  env?: NodeJS.ProcessEnv;
+  ui?: WorkerUi;
+  /** how long to wait before retrying after a failed dispatch or a blocked land (grows ×2, at most 5 min) */
+  retryMs?: number;
+  /** the waiter's safety re-check when no hook fires (default 60 s) */
+  safetyIntervalMs?: number;
+}
+
+export type WorkerExit =
+  | { kind: 'done'; why: 'once' | 'sleep' | 'idle' | 'cycles' | 'stopped'; state: WorkerState | null }
+  | { kind: 'kept'; why: string; state: WorkerState }
+  | { kind: 'cannot-start'; message: string }
+  | { kind: 'dispatch-failed'; message: string; state: WorkerState };
+
+export const exitCodes: Record<WorkerExit['kind'], number> = { done: 0, 'cannot-start': 2, kept: 3, 'dispatch-failed': 4 };
+
+/** First request: stop once the current phase is safe. Second: stop now. */
+export class StopControl {
+  private readonly controller = new AbortController();
+  requests = 0;
+  session: SessionHandle | null = null;
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+  get stopping(): boolean {
+    return this.requests > 0;
+  }
+  request(): void {
+    this.requests++;
+    this.controller.abort();
+    this.session?.abort();
+  }
+}
+
+interface Worker {
+  paths: RepoPaths;
+  main: string;
+  name: string;
+  branch: string;
+  worktree: string;
+  state: WorkerState;
+  ui: WorkerUi;
+  opts: WorkerOptions;
+  stop: StopControl;
+}
+
+export async function runWorker(opts: WorkerOptions, stop = new StopControl()): Promise<WorkerExit> {
+  const ui = opts.ui ?? consoleUi();
+  const started = await startWorker(opts, ui, stop);
+  if (started.kind !== 'started') return started;
+  const w = started.worker;
+  let why: Extract<WorkerExit, { kind: 'done' }>['why'] = 'stopped';
+  try {
+    why = await loop(w);
+  } catch (err) {
+    ui.problem(`coven: unexpected error in worker ${w.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    why = 'stopped';
+  }
+  if (why === 'dispatch-failed') return { kind: 'dispatch-failed', message: 'dispatch failed', state: w.state };
+  return finish(w, why);
+}
+
+// ---------------------------------------------------------------------------------
+// start
+
+async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl): Promise<{ kind: 'started'; worker: Worker } | Extract<WorkerExit, { kind: 'cannot-start' }>> {
+  const cannot = (what: string, next: string[] = []) => ({ kind: 'cannot-start' as const, message: formatProblem({ what, kept: 'Nothing was changed.', next }) });
+  const repo = await findRepo(opts.cwd);
+  if (repo.kind === 'not-a-repo') return cannot(`${opts.cwd} is not inside a git repository.`, ['cd into your repository, then run coven worker again']);
+  if (repo.kind === 'bare') return cannot(`${opts.cwd} is a bare repository; coven needs a main worktree to land on.`, ['clone it (git clone <bare> project), then run coven worker inside the clone']);
+  const paths = repo.paths;
+  const main = await mainBranchOf(paths);
+  if (main.kind !== 'branch') return cannot(`the main worktree ${paths.mainWorktree} has no branch checked out (detached HEAD), so coven cannot tell which branch is main.`, [`git -C ${shellQuote(paths.mainWorktree)} switch <your main branch>`]);
+
+  const taken = await takenNames(paths);
+  const name = opts.name ?? randomWorkerName(taken.all);
+  if (!WORKER_NAME.test(name)) return cannot(`'${name}' is not a valid worker name (lower case letters, digits and -, starting with a letter, at most 40).`);
+  if (taken.live.has(name)) return cannot(`a worker named ${name} is already running.`, ['coven status', `coven worker --name <another name>`]);
+  const branch = `coven/${name}`;
+
+  let worktree: string;
+  const existing = (await listWorktrees(paths.mainWorktree)).find((e) => e.branch === `refs/heads/${branch}`);
+  if (existing && !existing.prunable) {
+    worktree = existing.path; // a worker of this name stopped earlier: adopt its worktree and whatever it left
+    ui.line(`coven: adopting the existing worktree of ${name}: ${worktree}`);
+  } else {
+    const spawned = await spawnWorktree({ cwd: paths.mainWorktree, branch, base: opts.worktreeBase, from: main.name });
+    if (spawned.kind !== 'spawned') {
+      const p = problemFor(spawned, { cwd: paths.mainWorktree, branch, base: opts.worktreeBase });
+      return { kind: 'cannot-start', message: formatProblem(p) };
+    }
+    worktree = spawned.path;
+  }
+  const state = newWorkerState({ name, branch, worktree });
+  await writeWorkerState(paths.stateDir, state);
+  const w: Worker = { paths, main: main.name, name, branch, worktree, state, ui, opts, stop };
+  ui.header(state);
+  return { kind: 'started', worker: w };
+}
+
+async function takenNames(paths: RepoPaths): Promise<{ all: Set<string>; live: Set<string> }> {
+  const all = new Set<string>();
+  const live = new Set<string>();
+  for (const e of await readWorkerStates(paths.stateDir)) {
+    if (e.kind !== 'worker') continue;
+    all.add(e.state.name);
+    if (e.liveness === 'alive') live.add(e.state.name);
+  }
+  const refs = await git(paths.mainWorktree, ['for-each-ref', '--format=%(refname:lstrip=3)', 'refs/heads/coven/']);
+  for (const n of refs.stdout.split('\n')) if (n) all.add(n.split('/')[0]!);
+  return { all, live };
+}
+
+// ---------------------------------------------------------------------------------
+// the loop
+
+type LoopEnd = Extract<WorkerExit, { kind: 'done' }>['why'] | 'dispatch-failed';
+
+async function loop(w: Worker): Promise<LoopEnd> {
+  const { opts, stop } = w;
+  let idle = 0;
+  let jobs = 0;
+  let failures = 0;
+  while (!stop.stopping) {
+    // work left from an earlier cycle (a land that was blocked) goes first
+    if ((await landPending(w)) !== 'clear') return 'stopped';
+
+    const sync = await syncWorktreeWithMain(w.worktree);
+    if (sync.kind === 'dirty') {
+      const saved = await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found before dispatch');
+      if (saved.kind === 'saved') w.ui.problem(`coven: ${w.worktree} had uncommitted changes (${saved.files.join(', ')}); saved as ${saved.ref}`);
+      continue;
+    }
+    const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
+
+    const decided = await decide(w, baseline);
+    if (decided.kind === 'aborted') break;
+    if (decided.kind === 'failed') {
+      if (opts.once) {
+        w.ui.problem(decided.message);
+        return 'dispatch-failed';
+      }
+      failures++;
+      const wait = Math.min(300_000, (opts.retryMs ?? 30_000) * 2 ** (failures - 1));
+      w.ui.problem(`${decided.message}\ncoven: trying again in ${humanDuration(wait)}.`);
+      await setPhase(w, 'sleeping', { waiting_on: null });
+      await sleepFor(wait, stop.signal);
+      continue;
+    }
+    failures = 0;
+    if (decided.kind === 'sleep') {
+      w.ui.line(`coven: ${w.name} sleeps: ${decided.reason}`);
+      if (opts.once) return 'sleep';
+      idle++;
+      if (opts.maxIdle !== undefined && idle >= opts.maxIdle) return 'idle';
+      await setPhase(w, 'sleeping', { waiting_on: baseline, agent: null, args: {} });
+      const moved = await waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline, signal: stop.signal, safetyIntervalMs: opts.safetyIntervalMs });
+      if (moved.kind === 'aborted') break;
+      continue;
+    }
+
+    idle = 0;
+    await runJob(w, decided.agent, decided.args);
+    jobs++;
+    if (stop.stopping) break;
+    const landed = await landAndResolve(w, await landWorktree({ worktree: w.worktree, keep: true }));
+    if (landed === 'parked-stop') break;
+    if (opts.once) return 'once';
+    if (opts.maxCycles !== undefined && jobs >= opts.maxCycles) return 'cycles';
+  }
+  return 'stopped';
+}
+
+type Decided =
+  | { kind: 'run'; agent: AgentDef; args: Record<string, string> }
+  | { kind: 'sleep'; reason: string }
+  | { kind: 'failed'; message: string }
+  | { kind: 'aborted' };
+
+/** Dispatch under the lock; the herd guard may answer without a session. */
+async function decide(w: Worker, baseline: string): Promise<Decided> {
+  await setPhase(w, 'dispatching', { agent: null, args: {}, waiting_on: null });
+  const lock = await acquireLock({
+    path: dispatchLockPath(w.paths.stateDir),
+    owner: w.name,
+    onWait: (p) => w.ui.line(describeWait('dispatch', p)),
+    progressMs: 5_000,
+    signal: w.stop.signal,
+  });
+  if (lock.kind !== 'acquired') return { kind: 'aborted' };
+  try {
+    const entries = await readWorkerStates(w.paths.stateDir);
+    const herd = recordedSleep(entries, w.name, baseline);
+    if (herd) {
+      await record(w, { kind: 'sleep', reason: herd.reason }, baseline, busyOthers(entries, w.name));
+      return { kind: 'sleep', reason: `${herd.reason} (as ${herd.by} decided for this commit)` };
+    }
+    const outcome = await dispatch({ ...sessionSettings(w), worktree: w.worktree, lock: false, signal: w.stop.signal });
+    const decided = await decisionOf(w, outcome);
+    w.state = await updateWorkerState(w.paths.stateDir, w.state, { cost_usd: w.state.cost_usd + costOfDispatch(outcome) });
+    if (decided.kind === 'sleep' || decided.kind === 'run') await record(w, decided, baseline, busyOthers(await readWorkerStates(w.paths.stateDir), w.name));
+    return decided;
+  } finally {
+    await lock.release();
+  }
+}
+
+function costOfDispatch(o: DispatchOutcome): number {
+  return o.kind === 'decided' || o.kind === 'invalid' || o.kind === 'session-failed' ? o.costUsd : 0;
+}
+
+async function decisionOf(w: Worker, outcome: DispatchOutcome): Promise<Decided> {
+  switch (outcome.kind) {
+    case 'aborted':
+      return { kind: 'aborted' };
+    case 'no-dispatch-agent':
+      return { kind: 'failed', message: formatProblem({ what: `there is no usable dispatch agent in ${w.worktree}:\n${outcome.problems.map((p) => `  ${p}`).join('\n')}`, next: ['coven init   (writes the default agents), then commit them on the main branch'] }) };
+    case 'invalid':
+      return { kind: 'failed', message: formatProblem({ what: `dispatch gave no valid decision after ${outcome.corrections} corrections: ${outcome.problems.join('; ')}.`, kept: 'Nothing was run; the repository is as it was.' }) };
+    case 'session-failed':
+      return { kind: 'failed', message: formatProblem({ what: `the dispatch session failed (${outcome.outcome.kind}${'message' in outcome.outcome ? `: ${outcome.outcome.message}` : ''}).`, kept: 'Nothing was run.' }) };
+    case 'decided': {
+      const d = outcome.decision;
+      if (d.reasoning) w.ui.line(d.reasoning);
+      if (d.kind === 'sleep') return { kind: 'sleep', reason: d.reason };
+      const registry = await loadRegistry(w.worktree);
+      const agent = registry.agents.find((a) => a.name === d.agent);
+      if (!agent) return { kind: 'failed', message: `coven: agent ${d.agent} vanished from ${w.worktree}/.coven/agents after dispatch chose it.` };
+      return { kind: 'run', agent, args: d.args };
+    }
+  }
+}
+
+/** Writes the decision into the worker's state (the herd guard and `coven status` read it). */
+async function record(w: Worker, d: { kind: 'sleep'; reason: string } | { kind: 'run'; agent: AgentDef; args: Record<string, string> }, tip: string, busy: string[]): Promise<void> {
+  const last_sleep = d.kind === 'sleep' ? { main_tip: tip, busy, reason: d.reason, at: new Date().toISOString() } : null;
+  // a run decision marks the worker busy before the lock is released, so the next dispatch sees it
+  if (d.kind === 'run') await setPhase(w, 'running', { agent: d.agent.name, args: d.args, last_sleep });
+  else w.state = await updateWorkerState(w.paths.stateDir, w.state, { last_sleep });
+}
+
+async function runJob(w: Worker, agent: AgentDef, args: Record<string, string>): Promise<void> {
+  let release: (() => Promise<unknown>) | null = null;
+  if (agent.maxConcurrency !== undefined) {
+    const slot = await acquireSlot({ stateDir: w.paths.stateDir, agent: agent.name, slots: agent.maxConcurrency, owner: w.name, onWait: (p) => w.ui.line(describeWait(`a slot of ${agent.name}`, p)), progressMs: 5_000, signal: w.stop.signal });
+    if (slot.kind !== 'acquired') return;
+    release = () => slot.release();
+  }
+  try {
+    await setPhase(w, 'running', { agent: agent.name, args, cycles: w.state.cycles + 1 });
+    const job = await runAgentJob({ ...sessionSettings(w), worktree: w.worktree, branch: w.branch, agent, args });
+    if (job.kind === 'bad-args') {
+      w.ui.problem(`coven: ${agent.name} cannot run: missing ${job.missing.join(', ') || '-'}, unknown ${job.unknown.join(', ') || '-'}`);
+      return;
+    }
+    w.state = await updateWorkerState(w.paths.stateDir, w.state, { cost_usd: w.state.cost_usd + job.costUsd, session_id: job.sessionId });
+    if (job.session.kind === 'cli-not-found') w.ui.problem(`coven: ${job.session.message}`);
+    if (job.stray) w.ui.problem(`coven: the agent committed off its branch; those commits are saved as ${job.stray}`);
+    if (job.saved.kind === 'saved') w.ui.problem(`coven: the agent left uncommitted changes (${job.saved.files.join(', ')}); saved as ${job.saved.ref}, not landed`);
+  } finally {
+    await release?.();
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// landing
+
+type LandEnd = 'landed' | 'nothing' | 'pending' | 'parked-continue' | 'parked-stop';
+
+/** Acts on a land result: counts what landed, resolves conflicts, parks when it must. */
+async function landAndResolve(w: Worker, first: LandResult): Promise<LandEnd> {
+  await setPhase(w, 'landing', {});
+  let land = first;
+  if (land.kind === 'dirty') {
+    await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found at land time');
+    land = await landWorktree({ worktree: w.worktree, keep: true });
+  }
+  if (land.kind === 'conflict') {
+    await setPhase(w, 'resolving', {});
+    const resolved = await resolveConflict({
+      ...sessionSettings(w),
+      worktree: w.worktree,
+      branch: w.branch,
+      conflict: land as Conflict,
+      agentName: w.state.agent ?? 'agent',
+      claudeArgs: await claudeArgsOf(w, w.state.agent),
+      sessionId: w.state.session_id,
+      signal: w.stop.signal,
+    });
+    w.state = await updateWorkerState(w.paths.stateDir, w.state, { cost_usd: w.state.cost_usd + resolved.costUsd, session_id: resolved.sessionId });
+    if (resolved.kind === 'stopped') {
+      await abortRebaseIfAny(w.worktree);
+      return 'pending';
+    }
+    if (resolved.kind === 'gave-up') return park(w, resolved.last);
+    land = resolved.land;
+    w.ui.line(`coven: conflict resolved in ${resolved.rounds} round(s)`);
+  }
+  switch (land.kind) {
+    case 'landed':
+      w.state = await updateWorkerState(w.paths.stateDir, w.state, { landed: w.state.landed + land.commits });
+      w.ui.line(`coven: landed ${land.commits} commit(s) on ${land.onto} (now ${land.main.slice(0, 10)})`);
+      return 'landed';
+    case 'nothing-to-land':
+      w.ui.line('coven: nothing to land');
+      return 'nothing';
+    case 'main-blocked':
+    case 'main-busy':
+      w.ui.problem(describeLand(land, { self: 'coven land', againArgs: ['--keep', '--worktree', w.worktree] }).text);
+      w.ui.problem(`coven: ${w.name} keeps its commits and retries the land before its next dispatch.`);
+      return 'pending';
+    default:
+      return park(w, land);
+  }
+}
+
+/** Lands commits left from earlier (blocked lands, an adopted worktree) before new work. */
+async function landPending(w: Worker): Promise<'clear' | 'stop' | 'parked-stop'> {
+  for (let attempt = 0; !w.stop.stopping; attempt++) {
+    await abortRebaseIfAny(w.worktree);
+    const unlanded = await unlandedCommits(w.worktree);
+    if (unlanded.kind !== 'unlanded') {
+      w.ui.problem(describeLand(unlanded, { self: 'coven land', againArgs: ['--keep', '--worktree', w.worktree] }).text);
+      return 'stop';
+    }
+    if (unlanded.commits.length === 0) return 'clear';
+    if (attempt > 0) {
+      const wait = Math.min(300_000, (w.opts.retryMs ?? 30_000) * 2 ** Math.min(attempt - 1, 4));
+      await setPhase(w, 'landing', {});
+      const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
+      await Promise.race([sleepFor(wait, w.stop.signal), waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline, signal: w.stop.signal, safetyIntervalMs: wait })]);
+      if (w.stop.stopping) return 'stop';
+    }
+    const end = await landAndResolve(w, await landWorktree({ worktree: w.worktree, keep: true }));
+    if (end === 'parked-stop') return 'parked-stop';
+    if (end !== 'pending') return 'clear';
+  }
+  return 'stop';
+}
+
+/**
+ * After failed resolutions (or a land that cannot go on): the branch keeps every
+ * commit; the human is told what to do. --on-park=continue sets the branch aside as
+ * coven/parked/<name>-<time> and goes on from main; otherwise the worker stops.
+ */
+async function park(w: Worker, last: LandResult): Promise<LandEnd> {
+  await abortRebaseIfAny(w.worktree);
+  await setPhase(w, 'parked', {});
+  const unlanded = await unlandedCommits(w.worktree);
+  const count = unlanded.kind === 'unlanded' ? unlanded.commits.length : 0;
+  const why = last.kind === 'conflict' ? `its commits conflict with ${last.onto} in ${last.files.join(', ') || 'files git could not merge'}, and 3 resolution rounds did not fix it` : `its land stopped: ${last.kind}`;
+  if (w.opts.onPark === 'continue') {
+    const aside = `coven/parked/${w.name}-${covenRef('x', 'x').split('/').pop()}`;
+    await gitOut(w.worktree, ['branch', '-m', w.branch, aside]);
+    await gitOut(w.worktree, ['checkout', '--quiet', '--track', '-b', w.branch, w.main]);
+    w.ui.problem(
+      formatProblem({
+        what: `${w.name} parked its work: ${why}.`,
+        kept: `The ${count} commit(s) are on the branch ${aside}; the worker goes on from ${w.main}.`,
+        next: [`git -C ${shellQuote(w.paths.mainWorktree)} rebase ${w.main} ${aside}   (resolve by hand), then merge it`, `git branch -D ${aside}   (to drop that work)`],
+      }),
+    );
+    return 'parked-continue';
+  }
+  w.ui.problem(
+    formatProblem({
+      what: `${w.name} is parked: ${why}.`,
+      kept: `Nothing was lost: the ${count} commit(s) stay on ${w.branch} in ${w.worktree}; ${w.main} is unchanged.`,
+      next: [
+        `cd ${shellQuote(w.worktree)} && git rebase ${w.main}   (resolve, git add, git -c core.editor=true rebase --continue)`,
+        `coven land --keep --worktree ${shellQuote(w.worktree)}`,
+        w.opts.once ? `coven worker --name ${w.name}   (picks up where this worker stopped)` : `the worker goes on by itself once ${w.branch} has nothing left to land`,
+      ],
+    }),
+  );
+  if (w.opts.once) return 'parked-stop';
+  // wait for the human: go on once the branch holds nothing unlanded (they landed or dropped it)
+  while (!w.stop.stopping) {
+    const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
+    await waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline, signal: w.stop.signal, safetyIntervalMs: w.opts.safetyIntervalMs ?? 60_000 });
+    const now = await unlandedCommits(w.worktree);
+    if (now.kind === 'unlanded' && now.commits.length === 0 && !(await rebaseInProgress(w.worktree))) {
+      w.ui.line(`coven: ${w.branch} has nothing left to land; ${w.name} goes on.`);
+      return 'parked-continue';
+    }
+  }
+  return 'parked-stop';
+}
+
+// ---------------------------------------------------------------------------------
+// stop
+
+async function finish(w: Worker, why: Extract<WorkerExit, { kind: 'done' }>['why']): Promise<WorkerExit> {
+  await setPhase(w, 'stopping', {}).catch(() => undefined);
+  await abortRebaseIfAny(w.worktree).catch(() => false);
+  const [unlanded, dirty] = await Promise.all([unlandedCommits(w.worktree), dirtyFiles(w.worktree).catch(() => [] as string[])]);
+  const commits = unlanded.kind === 'unlanded' ? unlanded.commits.length : 0;
+  if (unlanded.kind === 'unlanded' && commits === 0 && dirty.length === 0) {
+    const removal = await removeLandedWorktree({ worktree: w.worktree, branch: w.branch, onto: unlanded.onto });
+    if (removal.kind === 'removed') {
+      await removeWorkerState(w.paths.stateDir, w.name);
+      w.ui.line(`coven: ${w.name} stopped; everything it made is on ${w.main}; its worktree and branch are removed.`);
+      return { kind: 'done', why, state: null };
+    }
+    w.ui.problem(`coven: ${w.name} stopped but could not remove its worktree: ${removal.kind === 'not-removed' ? removal.reason : removal.kind}`);
+    return { kind: 'done', why, state: w.state };
+  }
+  const left = [commits > 0 ? `${commits} commit(s) not on ${w.main}` : '', dirty.length > 0 ? `uncommitted changes (${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ', …' : ''})` : ''].filter(Boolean).join(' and ');
+  w.ui.problem(
+    formatProblem({
+      what: `${w.name} stopped with work that is not on ${w.main}: ${left || 'a worktree coven could not read'}.`,
+      kept: `Kept: the branch ${w.branch} and the worktree ${w.worktree}.`,
+      next: [
+        `coven worker --name ${w.name}   (a new worker picks it up and lands it)`,
+        `cd ${shellQuote(w.worktree)} && git status && coven land   (land it yourself)`,
+        `coven gc --force   (to save it under refs/coven/ and remove the worktree)`,
+      ],
+    }),
+  );
+  return { kind: 'kept', why: left, state: w.state };
+}
+
+// ---------------------------------------------------------------------------------
+// helpers
+
+function sessionSettings(w: Worker): SessionSettings {
+  return {
+    stateDir: w.paths.stateDir,
+    worker: w.name,
+    permissionMode: w.opts.permissionMode,
+    extraArgs: w.opts.extraArgs,
+    timeoutMs: w.opts.timeoutMs,
+    env: w.opts.env,
+    display: (line) => w.ui.line(line),
+    onSession: (s) => {
+      w.stop.session = s;
+      if (s && w.stop.stopping) s.abort();
+    },
+  };
+}
+
+async function claudeArgsOf(w: Worker, agentName: string | null): Promise<string[]> {
+  if (!agentName) return [];
+  const registry = await loadRegistry(w.worktree);
+  return registry.agents.find((a) => a.name === agentName)?.claudeArgs ?? [];
+}
+
+async function setPhase(w: Worker, phase: Phase, patch: Partial<WorkerState>): Promise<void> {
+  const changed = phase !== w.state.phase;
+  w.state = await updateWorkerState(w.paths.stateDir, w.state, { ...patch, phase });
+  if (changed) w.ui.header(w.state);
+}
+
+async function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
+  await delay(ms, undefined, { signal }).catch(() => undefined);
+}
+
+// ---------------------------------------------------------------------------------
+// command line
+
+const usage = `usage: coven worker [--once] [--name NAME] [--worktree-base DIR]
+                    [--permission-mode MODE] [--max-idle N] [--max-cycles N]
+                    [--timeout MINUTES] [--on-park wait|continue] [-- <claude args>]
+
+Starts a worker: its own worktree and branch (coven/NAME), then dispatch → run the
+chosen agent → land on the main branch, again and again. When dispatch says there is
+nothing to do, the worker sleeps until the main branch moves (git hooks wake it).
+Ctrl-C (or SIGTERM) stops it once the current step is safe; a second one stops at once.
+
+  --once              one cycle, then exit
+  --max-idle N        exit after N sleep decisions in a row
+  --max-cycles N      exit after N agent jobs
+  --timeout MINUTES   wall-clock limit of one session (default 60)
+  --on-park MODE      after 3 failed conflict resolutions: wait (stop, default) or
+                      continue (set the branch aside as coven/parked/…, go on)
+
+exit: 0 done · 2 could not start · 3 stopped with work kept (the message says where)
+      4 dispatch failed (--once) · 130 stopped at once (second Ctrl-C) · 64 bad usage
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const valued = ['name', 'worktree-base', 'permission-mode', 'max-idle', 'max-cycles', 'timeout', 'on-park'];
+  const args = minimist(argv, { string: valued, boolean: ['once', 'help'], alias: { h: 'help' }, '--': true });
+  if (args.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const bad = (msg: string) => {
+    process.stderr.write(`coven worker: ${msg}\n\n${usage}`);
+    return 64;
+  };
+  const known = new Set([...valued, 'once', 'help', 'h', '_', '--']);
+  const unknown = Object.keys(args).find((k) => !known.has(k));
+  if (unknown) return bad(`unknown option --${unknown}`);
+  if (args._.length > 0) return bad(`unexpected argument '${args._[0]}'`);
+  const count = (key: string): number | undefined | null => {
+    const v = args[key] as string | undefined;
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    return Number.isInteger(n) && n > 0 ? n : null;
+  };
+  const maxIdle = count('max-idle');
+  const maxCycles = count('max-cycles');
+  const timeout = args.timeout === undefined ? undefined : Number(args.timeout);
+  if (maxIdle === null) return bad('--max-idle takes a positive whole number');
+  if (maxCycles === null) return bad('--max-cycles takes a positive whole number');
+  if (timeout !== undefined && !(timeout > 0)) return bad('--timeout takes a number of minutes');
+  const onPark = (args['on-park'] as string | undefined) ?? 'wait';
+  if (onPark !== 'wait' && onPark !== 'continue') return bad('--on-park is wait or continue');
+
+  const stop = new StopControl();
+  const onSignal = () => {
+    stop.request();
+    if (stop.requests === 1) process.stderr.write('\ncoven: stopping once the current step is safe (again to stop at once)…\n');
+    else {
+      process.stderr.write('\ncoven: stopping now.\n');
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const exit = await runWorker(
+    {
+      cwd: process.cwd(),
+      name: args.name as string | undefined,
+      worktreeBase: args['worktree-base'] as string | undefined,
+      once: args.once as boolean,
+      maxIdle: maxIdle ?? undefined,
+      maxCycles: maxCycles ?? undefined,
+      permissionMode: args['permission-mode'] as string | undefined,
+      extraArgs: (args['--'] as string[] | undefined) ?? [],
+      timeoutMs: timeout === undefined ? undefined : timeout * 60_000,
+      onPark,
+      retryMs: numberFromEnv('COVEN_RETRY_MS'),
+      safetyIntervalMs: numberFromEnv('COVEN_SAFETY_INTERVAL_MS'),
+    },
+    stop,
+  );
+  if (exit.kind === 'cannot-start') process.stderr.write(`${exit.message}\n`);
+  return exitCodes[exit.kind];
+}
+
+function numberFromEnv(name: string): number | undefined {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : undefined;
+}
+
+runAsEntry(import.meta.url, main);

@@ -103,14 +103,17 @@ export async function runWorker(opts: WorkerOptions, stop = new StopControl()): 
   const started = await startWorker(opts, ui, stop);
   if (started.kind !== 'started') return started;
   const w = started.worker;
-  let why: Extract<WorkerExit, { kind: 'done' }>['why'] = 'stopped';
+  let why: LoopEnd = 'stopped';
   try {
     why = await loop(w);
   } catch (err) {
     ui.problem(`coven: unexpected error in worker ${w.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     why = 'stopped';
   }
-  if (why === 'dispatch-failed') return { kind: 'dispatch-failed', message: 'dispatch failed', state: w.state };
+  if (why === 'dispatch-failed') {
+    await finish(w, 'stopped');
+    return { kind: 'dispatch-failed', message: 'dispatch failed', state: w.state };
+  }
   return finish(w, why);
 }
 

@@ -16,6 +16,7 @@ const commands: Record<string, Command> = {
   issues: { summary: 'list issues/*.md and review/*.md: path, state, priority, title', load: () => import('../scripts/list-issues.js') },
   spawn: { summary: 'create a worker branch and worktree from the main branch', load: () => import('../scripts/spawn-worktree.js') },
   dispatch: { summary: 'ask the dispatch agent what to do next (prints the decision as JSON)', load: () => import('../scripts/dispatch.js') },
+  worker: { summary: 'start a worker: dispatch, run the chosen agent, land; sleep until main moves', load: () => import('../scripts/worker-loop.js') },
   land: { summary: "put this worktree's commits on the main branch", load: () => import('../scripts/land-worktree.js') },
   status: { summary: 'show what every worker is doing, the dispatch lock and dead workers', load: () => import('../scripts/status.js') },
   gc: { summary: 'clean up after dead workers (keeps unlanded work unless --force saves it)', load: () => import('../scripts/gc.js') },

@@ -36,6 +36,7 @@ import { formatProblem, shellQuote } from './lib/problem.js';
 import { abortRebaseIfAny, rebaseInProgress, resolveConflict, type Conflict } from './lib/resolve-conflict.js';
 import { covenRef } from './lib/save-work.js';
 import type { SessionHandle } from './lib/session-runner.js';
+import { renderOutcome } from './lib/session-render.js';
 import { mainTip, waitForMainToMove } from './lib/wait-for-main.js';
 import { randomWorkerName, WORKER_NAME } from './lib/worker-name.js';
 import { newWorkerState, readWorkerStates, removeWorkerState, updateWorkerState, writeWorkerState, type Phase, type WorkerState } from './lib/worker-state.js';
@@ -275,7 +276,7 @@ async function decisionOf(w: Worker, outcome: DispatchOutcome): Promise<Decided>
     case 'invalid':
       return { kind: 'failed', message: formatProblem({ what: `dispatch gave no valid decision after ${outcome.corrections} corrections: ${outcome.problems.join('; ')}.`, kept: 'Nothing was run; the repository is as it was.' }) };
     case 'session-failed':
-      return { kind: 'failed', message: formatProblem({ what: `the dispatch session failed (${outcome.outcome.kind}${'message' in outcome.outcome ? `: ${outcome.outcome.message}` : ''}).`, kept: 'Nothing was run.' }) };
+      return { kind: 'failed', message: formatProblem({ what: `the dispatch session failed:\n${renderOutcome(outcome.outcome)}`, kept: 'Nothing was run.' }) };
     case 'decided': {
       const d = outcome.decision;
       if (d.reasoning) w.ui.line(d.reasoning);
@@ -448,7 +449,7 @@ async function park(w: Worker, last: LandResult): Promise<LandEnd> {
 // stop
 
 async function finish(w: Worker, why: Extract<WorkerExit, { kind: 'done' }>['why']): Promise<WorkerExit> {
-  await setPhase(w, 'stopping', {}).catch(() => undefined);
+  await setPhase(w, 'stopping', { agent: null, args: {} }).catch(() => undefined);
   await abortRebaseIfAny(w.worktree).catch(() => false);
   const [unlanded, dirty] = await Promise.all([unlandedCommits(w.worktree), dirtyFiles(w.worktree).catch(() => [] as string[])]);
   const commits = unlanded.kind === 'unlanded' ? unlanded.commits.length : 0;

@@ -87,7 +87,7 @@ test('uncommitted work: the session is resumed once; what is still left is saved
 });
 
 test('after 3 failed corrections the worker exits non-zero and the repository is as it was', async () => {
-  const { repo, r } = await once([{ ...choose('agent: ../../x'), times: 4 }]);
+  const { repo, r } = await once([{ steps: [{ text: '<dispatch>\nagent: ../../x\n</dispatch>' }], times: 4 }]);
   assert.is(r.code, 4, r.stdout + r.stderr);
   assert.match(r.stderr, /no valid decision after 3 corrections/);
   assert.is(await sh(repo, 'log', '-1', '--format=%s'), 'coven agents');

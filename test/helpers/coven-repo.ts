@@ -17,6 +17,7 @@ description: writes a plan for one issue
 args:
   - name: issue
     description: path of the issue file
+claude_args: ["--allowedTools=Bash(git *),Read,Edit,Write"]
 ---
 Plan the issue in {{issue}}.
 `,
@@ -28,6 +29,7 @@ args:
   - name: note
     description: an optional hint
     required: false
+claude_args: ["--allowedTools=Bash(git *),Read,Edit,Write"]
 ---
 Implement the issue in {{issue}}. Hint: {{note}}
 `,

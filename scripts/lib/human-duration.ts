@@ -1,12 +1,12 @@
-// human-duration — one way to print a length of time: 850ms, 12.3s, 4m05s, 2h07m, 3d04h.
+// human-duration — one way to print a length of time: 850ms, 12s, 4m05s, 2h07m, 3d04h.
 
 export function humanDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) ms = 0;
   if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)}s`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
   const h = Math.floor(m / 60);
   if (h < 24) return `${h}h${String(m % 60).padStart(2, '0')}m`;
   return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;

@@ -39,7 +39,7 @@ test('status shows workers, dead ones as dead, the lock holder, sleepers and cor
   const found = await findRepo(repo);
   if (found.kind !== 'repo') return assert.unreachable();
   const text = renderStatus(await collectStatus(found.paths));
-  assert.match(text, /runner\s+running\s+implement issue=issues\/a\.md\s+\d+s\s+3\s+\$1\.50/);
+  assert.match(text, /runner\s+running\s+implement issue=issues\/a\.md\s+\d+m?s\s+3\s+\$1\.50/);
   assert.match(text, /corpse\s+dead \(was running\)/);
   assert.match(text, /dispatch lock: held by runner for \d+s/);
   assert.match(text, new RegExp(`sleeper sleeps until main moves from ${tip.slice(0, 10)}`));

@@ -87,6 +87,16 @@ test('--fork-session, --continue, --session-id and --no-session-persistence', as
 
 // ------------------------------------------------------------------ tools act for real
 
+test('reply_from_bash answers with what a command printed, and the command sees the prompt', async () => {
+  const { repo, env } = await setup([{ steps: [{ reply_from_bash: 'printf "<dispatch>\\nsleep: %s\\n</dispatch>" "$(printf %s "$FAKE_CLAUDE_PROMPT" | wc -c | tr -d " ")"' }] }]);
+  const r = await fake([...streamArgs, '--permission-mode', 'acceptEdits', '--allowedTools=Bash'], { cwd: repo, env, input: userLine('twelve chars') });
+  assert.is(r.code, 0, r.stderr);
+  const all = events(r.stdout);
+  const result = all.find((e) => e.type === 'result')!;
+  assert.is(result.result, '<dispatch>\nsleep: 12\n</dispatch>');
+  assert.ok(all.some((e) => e.type === 'user'), 'the command shows as a Bash tool call with its result');
+});
+
 test('bash, write, edit, read and commit steps really act in the cwd', async () => {
   const { repo, env } = await setup([
     {

@@ -50,6 +50,9 @@
 // LOG  FAKE_CLAUDE_LOG=/path/log.jsonl: one line per invocation when it ends (type
 //   FakeInvocation below: argv, cwd, stdin, pid, start/end times, session id, prompts,
 //   runs used, stdin messages, an env subset). A SIGKILLed fake logs nothing.
+// STEPS  text, thinking, bash, reply_from_bash (a Bash call whose stdout becomes the
+//   next text; the command sees the prompt in $FAKE_CLAUDE_PROMPT), write, edit, read,
+//   commit, sleep_ms, wait_for_message, api_retry, raw, noise (see FakeStep).
 //
 //   exit: 0 success · 1 error result or usage error · 143 SIGTERM · 97 script problem
 
@@ -87,6 +90,12 @@ export type FakeStep =
   | { thinking: string }
   /** a Bash tool call, run with /bin/sh -c in the cwd */
   | { bash: string; description?: string }
+  /**
+   * a Bash tool call whose stdout becomes the next assistant text, like a model that
+   * answers from what a command printed; the command sees the turn's prompt in
+   * $FAKE_CLAUDE_PROMPT (scripted dispatch that reads the other workers, for example)
+   */
+  | { reply_from_bash: string }
   | { write: { path: string; content: string } }
   | { edit: { path: string; old: string; new: string; all?: boolean } }
   | { read: string }
@@ -149,6 +158,7 @@ const stepShapes: Record<string, { [key: string]: Check }> = {
   text: { text: 'string' },
   thinking: { thinking: 'string' },
   bash: { bash: 'string', 'description?': 'string' },
+  reply_from_bash: { reply_from_bash: 'string' },
   write: { write: { path: 'string', content: 'string' } },
   edit: { edit: { path: 'string', old: 'string', new: 'string', 'all?': 'boolean' } },
   read: { read: 'string' },
@@ -504,6 +514,8 @@ class Fake {
   private queue: { text: string; index: number }[] = [];
   private replay = false;
   private turnRunning: number | null = null;
+  /** the prompt of the turn that is running (for reply_from_bash) */
+  private currentPrompt = '';
   private turns = 0;
   private messageWaiters: (() => void)[] = [];
   private lastExit = 0;
@@ -756,6 +768,7 @@ class Fake {
     const history = this.history();
     this.turns++;
     this.turnRunning = this.turns;
+    this.currentPrompt = prompt;
     this.record.prompts.push(prompt);
     // the prompt is on disk before the "model" is called (reference §3)
     this.transcript(this.transcriptEntry('user', { message: { role: 'user', content: prompt } }));
@@ -805,6 +818,18 @@ class Fake {
     }
     if ('thinking' in step) return this.block(turn, { type: 'thinking', thinking: step.thinking, signature: randomBytes(32).toString('base64') });
     if ('bash' in step) return this.tool(turn, 'Bash', { command: step.bash, description: step.description ?? 'Run a command' }, () => runShell(step.bash, this.cwd));
+    if ('reply_from_bash' in step) {
+      let reply = '';
+      const env = { ...process.env, FAKE_CLAUDE_PROMPT: this.currentPrompt };
+      const ran = await this.tool(turn, 'Bash', { command: step.reply_from_bash, description: 'Look before answering' }, async () => {
+        const outcome = await runShell(step.reply_from_bash, this.cwd, env);
+        const result = outcome.result as { stdout?: unknown };
+        reply = typeof result === 'object' && result !== null && typeof result.stdout === 'string' ? result.stdout : '';
+        return outcome;
+      });
+      if (!ran) return false;
+      return this.step(turn, { text: reply.trim() || '(the command printed nothing)' });
+    }
     if ('commit' in step) {
       const command = `git add -A && git commit -m ${shellQuote(step.commit)}`;
       return this.tool(turn, 'Bash', { command, description: 'Commit the changes' }, () => runCommit(step.commit, this.cwd));
@@ -1113,9 +1138,9 @@ interface ToolOutcome {
 
 const toolError = (content: string, result: string): ToolOutcome => ({ content, isError: true, result });
 
-function runShell(command: string, cwd: string): Promise<ToolOutcome> {
+function runShell(command: string, cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<ToolOutcome> {
   return new Promise((resolveTool) => {
-    const child = spawn('/bin/sh', ['-c', command], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', command], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const cap = 1 << 20;

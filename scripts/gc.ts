@@ -18,16 +18,14 @@
 //           · 1 unexpected error
 
 import minimist from 'minimist';
-import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
 import { findRepo, git, gitOut, listWorktrees, revParse, dirtyFiles, type RepoPaths, type WorktreeEntry } from './lib/git.js';
 import { localUpstreamOf, mainBranchOf } from './lib/main-branch.js';
 import { clearStaleLocks, locksDirOf } from './lib/dispatch-lock.js';
 import { runAsEntry } from './lib/entry.js';
 import { formatProblem, shellQuote } from './lib/problem.js';
-import { covenRef } from './lib/save-work.js';
+import { covenRef, snapshotCommit } from './lib/save-work.js';
+import { branchBeingRebased, rebaseInProgress } from './lib/git-operation.js';
 import { readWorkerStates, removeWorkerState, type WorkerState } from './lib/worker-state.js';
 
 export type GcAction =
@@ -120,7 +118,7 @@ async function findWorktree(worktrees: WorktreeEntry[], s: WorkerState): Promise
   const ref = `refs/heads/${s.branch}`;
   const byBranch = worktrees.findIndex((w) => w.branch === ref);
   if (byBranch === 0) return { kind: 'foreign', reason: `its branch ${s.branch} is checked out in the main worktree` };
-  if (byBranch > 0) return { kind: 'found', path: worktrees[byBranch]!.path, rebasing: await rebaseInProgress(worktrees[byBranch]!.path) };
+  if (byBranch > 0) return { kind: 'found', path: worktrees[byBranch]!.path, rebasing: rebaseInProgress(worktrees[byBranch]!.path) };
   // detached: a rebase of the branch stopped on a conflict
   const real = (p: string): string => {
     try {
@@ -134,27 +132,9 @@ async function findWorktree(worktrees: WorktreeEntry[], s: WorkerState): Promise
   if (i === 0) return { kind: 'foreign', reason: 'its state file names the main worktree' };
   const w = worktrees[i]!;
   if (w.branch !== null) return { kind: 'foreign', reason: `${w.path} has ${w.branch} checked out, not ${s.branch}` };
-  const rebased = await rebaseHeadName(w.path);
+  const rebased = branchBeingRebased(w.path);
   if (rebased !== ref) return { kind: 'foreign', reason: `${w.path} is detached and not rebasing ${s.branch}` };
   return { kind: 'found', path: w.path, rebasing: true };
-}
-
-async function rebaseHeadName(worktree: string): Promise<string | null> {
-  if (!existsSync(worktree)) return null;
-  for (const dir of ['rebase-merge', 'rebase-apply']) {
-    const p = await git(worktree, ['rev-parse', '--path-format=absolute', '--git-path', `${dir}/head-name`]);
-    if (!p.ok) continue;
-    try {
-      return (await readFile(p.stdout.trim(), 'utf8')).trim();
-    } catch {
-      // not this kind of rebase
-    }
-  }
-  return null;
-}
-
-async function rebaseInProgress(worktree: string): Promise<boolean> {
-  return (await rebaseHeadName(worktree)) !== null;
 }
 
 /**
@@ -165,22 +145,9 @@ async function rebaseInProgress(worktree: string): Promise<boolean> {
 async function saveWork(paths: RepoPaths, s: WorkerState, worktree: string | null, head: string | null, tip: string | null, dirty: boolean): Promise<string> {
   const base = head ?? tip;
   if (!base) throw new Error(`nothing to save for ${s.name}: no HEAD and no branch`);
-  const parents = [base, ...(tip && tip !== base ? [tip] : [])];
-  if (!dirty && parents.length === 1) return base;
-  let tree = await gitOut(paths.mainWorktree, ['rev-parse', `${base}^{tree}`]);
-  if (dirty && worktree) {
-    const tmp = mkdtempSync(join(tmpdir(), 'coven-gc-'));
-    try {
-      const env = { GIT_INDEX_FILE: join(tmp, 'index') };
-      await gitOut(worktree, ['read-tree', base], env);
-      await gitOut(worktree, ['add', '-A', '--', '.'], env);
-      tree = await gitOut(worktree, ['write-tree'], env);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  }
   const message = `coven gc: work of worker ${s.name} (${s.branch}) saved before removal\n\nuncommitted changes: ${dirty ? 'yes (this commit)' : 'none'}\nbranch tip: ${tip ?? '(none)'}\n`;
-  return gitOut(paths.mainWorktree, ['commit-tree', tree, ...parents.flatMap((p) => ['-p', p]), '-m', message]);
+  const snap = await snapshotCommit({ repo: paths.mainWorktree, worktree: dirty ? worktree : null, base, extraParents: tip ? [tip] : [], message });
+  return snap.commit;
 }
 
 export function renderGc(r: GcReport): string {

@@ -28,7 +28,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { openCopyPool, type CopyCounts, type CopyError } from './lib/copy-tree.js';
 import { runAsEntry } from './lib/entry.js';
-import { findRepo, git, gitOut, listWorktrees, projectName } from './lib/git.js';
+import { findRepo, git, listWorktrees, projectName } from './lib/git.js';
 import { listIgnoredEntries } from './lib/ignored-paths.js';
 import { mainBranchOf } from './lib/main-branch.js';
 import { formatProblem, shellQuote, type Problem } from './lib/problem.js';

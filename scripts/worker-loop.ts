@@ -33,14 +33,15 @@ import { recordedSleep, busyOthers } from './lib/herd-guard.js';
 import { humanDuration } from './lib/human-duration.js';
 import { mainBranchOf } from './lib/main-branch.js';
 import { formatProblem, shellQuote } from './lib/problem.js';
-import { abortRebaseIfAny, rebaseInProgress, resolveConflict, type Conflict } from './lib/resolve-conflict.js';
+import { abortRebaseIfAny, resolveConflict, type Conflict } from './lib/resolve-conflict.js';
+import { rebaseInProgress } from './lib/git-operation.js';
 import { covenRef } from './lib/save-work.js';
 import type { SessionHandle } from './lib/session-runner.js';
 import { renderOutcome } from './lib/session-render.js';
 import { mainTip, waitForMainToMove } from './lib/wait-for-main.js';
 import { randomWorkerName, WORKER_NAME } from './lib/worker-name.js';
 import { newWorkerState, readWorkerStates, removeWorkerState, updateWorkerState, writeWorkerState, type Phase, type WorkerState } from './lib/worker-state.js';
-import { consoleUi, describeJob, type WorkerUi } from './lib/worker-ui.js';
+import { consoleUi, type WorkerUi } from './lib/worker-ui.js';
 
 export interface WorkerOptions {
   cwd: string;
@@ -437,7 +438,7 @@ async function park(w: Worker, last: LandResult): Promise<LandEnd> {
     const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
     await waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline, signal: w.stop.signal, safetyIntervalMs: w.opts.safetyIntervalMs ?? 60_000 });
     const now = await unlandedCommits(w.worktree);
-    if (now.kind === 'unlanded' && now.commits.length === 0 && !(await rebaseInProgress(w.worktree))) {
+    if (now.kind === 'unlanded' && now.commits.length === 0 && !rebaseInProgress(w.worktree)) {
       w.ui.line(`coven: ${w.branch} has nothing left to land; ${w.name} goes on.`);
       return 'parked-continue';
     }

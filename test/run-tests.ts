@@ -53,7 +53,7 @@ function runFile(file: string): Promise<FileResult> {
 
 async function main(): Promise<number> {
   const filter = process.argv[2];
-  const files = findTests(here).filter((f) => !filter || f.includes(filter));
+  const files = findTests(here).filter((f) => !filter || relative(here, f).includes(filter));
   const jobs = Math.max(1, Number(process.env.COVEN_TEST_JOBS ?? 3));
   const results: FileResult[] = [];
   let next = 0;

@@ -69,3 +69,15 @@ function readTrimmed(file: string): string | null {
     return null;
   }
 }
+
+/** True when a rebase stopped (conflict or edit) in the worktree at `worktree`. */
+export function rebaseInProgress(worktree: string): boolean {
+  const gitDir = gitDirOfWorktree(worktree);
+  return gitDir !== null && operationInProgress(gitDir) === 'rebase';
+}
+
+/** The branch (full ref) a rebase stopped in `worktree` is rebasing, or null. */
+export function branchBeingRebased(worktree: string): string | null {
+  const gitDir = gitDirOfWorktree(worktree);
+  return gitDir !== null && operationInProgress(gitDir) === 'rebase' ? branchInOperation(gitDir) : null;
+}

@@ -9,11 +9,10 @@
 // Inputs: the worker's worktree, the conflict, the session to resume.
 // Outputs: ResolveOutcome (resolved = landed, or gave-up with the branch kept).
 
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { landWorktree, type LandResult } from '../land-worktree.js';
 import { addedCost, runAgentSession, saveAndClean, sessionIdOf, type SessionSettings } from './agent-job.js';
 import { dirtyFiles, git, gitOut } from './git.js';
+import { rebaseInProgress } from './git-operation.js';
 import type { SessionOutcome } from './session-runner.js';
 
 export type Conflict = Extract<LandResult, { kind: 'conflict' }>;
@@ -91,20 +90,15 @@ type RebaseState = { kind: 'done' } | { kind: 'conflict'; files: string[]; commi
 async function finishRebaseIfReady(worktree: string): Promise<RebaseState> {
   // each `rebase --continue` applies the remaining commits until the next conflict
   for (;;) {
-    if (!(await rebaseInProgress(worktree))) return { kind: 'done' };
+    if (!rebaseInProgress(worktree)) return { kind: 'done' };
     const files = await conflictedFiles(worktree);
     if (files.length > 0) return { kind: 'conflict', files, ...(await stoppedAt(worktree)) };
     const r = await git(worktree, ['-c', 'core.editor=true', 'rebase', '--continue']);
-    if (!r.ok && (await conflictedFiles(worktree)).length === 0 && (await rebaseInProgress(worktree))) {
+    if (!r.ok && (await conflictedFiles(worktree)).length === 0 && rebaseInProgress(worktree)) {
       // nothing conflicted, yet git will not go on (e.g. an empty commit): leave it to the next round
       return { kind: 'conflict', files: [], ...(await stoppedAt(worktree)) };
     }
   }
-}
-
-export async function rebaseInProgress(worktree: string): Promise<boolean> {
-  const gitDir = await gitOut(worktree, ['rev-parse', '--absolute-git-dir']);
-  return existsSync(join(gitDir, 'rebase-merge')) || existsSync(join(gitDir, 'rebase-apply'));
 }
 
 async function conflictedFiles(worktree: string): Promise<string[]> {
@@ -120,7 +114,7 @@ async function stoppedAt(worktree: string): Promise<{ commit: string; subject: s
 
 /** Aborts a rebase left in progress: the branch goes back to where it was, commits intact. */
 export async function abortRebaseIfAny(worktree: string): Promise<boolean> {
-  if (!(await rebaseInProgress(worktree))) return false;
+  if (!rebaseInProgress(worktree)) return false;
   await gitOut(worktree, ['rebase', '--abort']);
   return true;
 }

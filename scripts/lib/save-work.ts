@@ -11,24 +11,46 @@ import { git, gitOut } from './git.js';
 
 export type SaveResult = { kind: 'saved'; ref: string; commit: string; files: string[] } | { kind: 'clean' };
 
-/** Snapshots the worktree's changes onto a commit whose parent is HEAD and points `ref` at it. */
-export async function saveUncommittedWork(worktree: string, ref: string, message: string): Promise<SaveResult> {
-  const tmp = mkdtempSync(join(tmpdir(), 'coven-save-'));
-  const env = { GIT_INDEX_FILE: join(tmp, 'index') };
-  try {
-    const head = await gitOut(worktree, ['rev-parse', 'HEAD']);
-    await gitOut(worktree, ['read-tree', 'HEAD'], env);
-    await gitOut(worktree, ['add', '-A', '--', '.'], env);
-    const tree = await gitOut(worktree, ['write-tree'], env);
-    const headTree = await gitOut(worktree, ['rev-parse', 'HEAD^{tree}']);
-    if (tree === headTree) return { kind: 'clean' };
-    const files = (await gitOut(worktree, ['diff-tree', '-r', '--name-only', '--no-commit-id', headTree, tree])).split('\n').filter(Boolean);
-    const commit = await gitOut(worktree, ['commit-tree', tree, '-p', head, '-m', message]);
-    await gitOut(worktree, ['update-ref', '-m', 'coven: save uncommitted work', ref, commit]);
-    return { kind: 'saved', ref, commit, files };
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
+export interface Snapshot {
+  /** the commit that holds everything; `base` itself when there was nothing to add */
+  commit: string;
+  /** paths whose content differs from `base` */
+  files: string[];
+}
+
+/**
+ * A commit with the worktree's files (tracked and untracked, not ignored) as its tree,
+ * `base` as first parent and `extraParents` after it. Touches no branch, index or file.
+ * Without a worktree (it is gone) the tree is `base`'s.
+ */
+export async function snapshotCommit(o: { repo: string; worktree: string | null; base: string; extraParents?: string[]; message: string }): Promise<Snapshot> {
+  const parents = [o.base, ...(o.extraParents ?? []).filter((p) => p !== o.base)];
+  const baseTree = await gitOut(o.repo, ['rev-parse', `${o.base}^{tree}`]);
+  let tree = baseTree;
+  if (o.worktree) {
+    const tmp = mkdtempSync(join(tmpdir(), 'coven-save-'));
+    const env = { GIT_INDEX_FILE: join(tmp, 'index') };
+    try {
+      await gitOut(o.worktree, ['read-tree', o.base], env);
+      await gitOut(o.worktree, ['add', '-A', '--', '.'], env);
+      tree = await gitOut(o.worktree, ['write-tree'], env);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
+  if (tree === baseTree && parents.length === 1) return { commit: o.base, files: [] };
+  const files = tree === baseTree ? [] : (await gitOut(o.repo, ['diff-tree', '-r', '--name-only', '--no-commit-id', baseTree, tree])).split('\n').filter(Boolean);
+  const commit = await gitOut(o.repo, ['commit-tree', tree, ...parents.flatMap((p) => ['-p', p]), '-m', o.message]);
+  return { commit, files };
+}
+
+/** Snapshots the worktree's uncommitted changes onto a commit whose parent is HEAD and points `ref` at it. */
+export async function saveUncommittedWork(worktree: string, ref: string, message: string): Promise<SaveResult> {
+  const head = await gitOut(worktree, ['rev-parse', 'HEAD']);
+  const snap = await snapshotCommit({ repo: worktree, worktree, base: head, message });
+  if (snap.commit === head) return { kind: 'clean' };
+  await gitOut(worktree, ['update-ref', '-m', 'coven: save uncommitted work', ref, snap.commit]);
+  return { kind: 'saved', ref, commit: snap.commit, files: snap.files };
 }
 
 /** A ref name under refs/coven/<kind>/<worker>/<UTC time> that git accepts. */

@@ -14,8 +14,10 @@
 // of the group when the CLI exits is ended the same way. The real CLI runs each Bash
 // command in a session of its own, out of reach of a group signal, so the groups of the
 // CLI's descendants are noted (from `ps`) when we stop it and when its last result
-// arrives, and are ended with it: no orphan outlives a session. The runner installs no signal handlers: the worker wires SIGINT/SIGTERM to
-// abort(). See reference/claude-cli.md for the CLI contract.
+// arrives, and are ended with it: no orphan outlives a session. pause() stops all those
+// groups (SIGSTOP) until resume(); ending a paused session continues it after SIGTERM so
+// the signal is acted on. The runner installs no signal handlers: the worker wires
+// SIGINT/SIGTERM to abort(). See reference/claude-cli.md for the CLI contract.
 
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, openSync, closeSync, readdirSync, type WriteStream } from 'node:fs';
@@ -70,6 +72,14 @@ export interface SessionHandle {
   send(text: string): boolean;
   /** ends the session and its whole process group; the outcome becomes `aborted` unless a result already came */
   abort(): void;
+  /**
+   * stops the CLI and everything it started (SIGSTOP to each process group) until
+   * resume(); false when the session has ended or only winds down. The wall-clock
+   * limit keeps running; abort() and the timeout still end a paused session.
+   */
+  pause(): boolean;
+  /** lets a paused session go on (SIGCONT) */
+  resume(): void;
 }
 
 export const defaultTimeoutMs = 60 * 60 * 1000;
@@ -135,6 +145,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
   let spawnError: NodeJS.ErrnoException | null = null;
   let junkShown = 0;
   let finishing = false;
+  let paused = false;
   const timers = new Set<NodeJS.Timeout>();
   let steerTimer: NodeJS.Timeout | null = null;
 
@@ -158,7 +169,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
   const noteDescendants = (): void => {
     if (pgid !== undefined && !exited) for (const g of descendantGroups(pgid)) groups.add(g);
   };
-  const killGroup = (signal: NodeJS.Signals): void => {
+  const signalGroups = (signal: NodeJS.Signals): void => {
     for (const g of groups) {
       try {
         process.kill(-g, signal);
@@ -166,6 +177,15 @@ export function startSession(opts: SessionOptions): SessionHandle {
         // the group is already gone
       }
     }
+  };
+  const killGroup = (signal: NodeJS.Signals): void => {
+    signalGroups(signal);
+    // a stopped process acts on SIGTERM only once it runs again
+    if (paused && signal !== 'SIGKILL') resumeGroups();
+  };
+  const resumeGroups = (): void => {
+    paused = false;
+    signalGroups('SIGCONT');
   };
   const groupAlive = (): boolean => {
     for (const g of groups) {
@@ -370,6 +390,16 @@ export function startSession(opts: SessionOptions): SessionHandle {
       if (finishing || exited || done()) return; // a finished session only winds down
       aborted = true;
       stopGroup();
+    },
+    pause: () => {
+      if (finishing || exited || done() || spawnError) return false;
+      noteDescendants(); // the real CLI's Bash commands run in groups of their own
+      paused = true;
+      signalGroups('SIGSTOP');
+      return true;
+    },
+    resume: () => {
+      if (paused) resumeGroups();
     },
   };
 }

@@ -43,8 +43,8 @@ export interface DispatchOptions {
   /** take the dispatch lock (default true); false when the caller already holds it */
   lock?: boolean;
   onWait?: (p: WaitProgress) => void;
-  /** called with each session as it starts, so the caller can abort it */
-  onSession?: (session: SessionHandle) => void;
+  /** called with each session as it starts, so the caller can abort it, and with null once it has ended */
+  onSession?: (session: SessionHandle | null) => void;
   signal?: AbortSignal;
   maxCorrections?: number;
 }
@@ -113,7 +113,7 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchOutcome> 
         display: opts.display,
       });
       opts.onSession?.(handle);
-      return handle.outcome;
+      return handle.outcome.finally(() => opts.onSession?.(null));
     };
 
     let outcome = await session(dispatchPrompt(rendered.text, others));

@@ -13,6 +13,8 @@
 //           --on-park wait|continue  after 3 failed conflict resolutions: wait for the
 //                                  human (default) or set the branch aside and go on
 //           -- ARGS                extra arguments for every claude session
+//   stdin:  a line typed while an agent runs is sent to it; on a terminal, Ctrl-C while an
+//           agent runs pauses it and offers a menu (see lib/worker-console.ts)
 //   env:    COVEN_CLAUDE (the agent CLI), COVEN_WORKTREE_BASE
 //   files:  <state dir>/workers/<name>.json, logs/<name>/, locks/; the worktree
 //   exit:   0 done (once, idle, cycles, or stopped with everything landed)
@@ -41,6 +43,7 @@ import { renderOutcome } from './lib/session-render.js';
 import { mainTip, waitForMainToMove } from './lib/wait-for-main.js';
 import { randomWorkerName, WORKER_NAME } from './lib/worker-name.js';
 import { newWorkerState, readWorkerStates, removeWorkerState, updateWorkerState, writeWorkerState, type Phase, type WorkerState } from './lib/worker-state.js';
+import { attachConsole } from './lib/worker-console.js';
 import { consoleUi, type WorkerUi } from './lib/worker-ui.js';
 
 export interface WorkerOptions {
@@ -526,6 +529,13 @@ chosen agent → land on the main branch, again and again. When dispatch says th
 nothing to do, the worker sleeps until the main branch moves (git hooks wake it).
 Ctrl-C (or SIGTERM) stops it once the current step is safe; a second one stops at once.
 
+While an agent runs, a line you type is sent to it as a message (it sees it at its
+next step). On a terminal, Ctrl-C while an agent runs pauses it and asks: m send a
+message and resume · r resume · s skip this job (its commits land as usual) · q stop
+the worker; Ctrl-C again stops at once. Lines typed while no agent runs are not sent.
+When stdin is not a terminal: no menu, no prompts, no title escapes; piped lines are
+still sent to the running agent.
+
   --once              one cycle, then exit
   --max-idle N        exit after N sleep decisions in a row
   --max-cycles N      exit after N agent jobs
@@ -568,16 +578,19 @@ export async function main(argv: string[]): Promise<number> {
   if (onPark !== 'wait' && onPark !== 'continue') return bad('--on-park is wait or continue');
 
   const stop = new StopControl();
-  const onSignal = () => {
+  const stopNow = (): never => {
+    process.stderr.write('\ncoven: stopping now.\n');
+    process.exit(130);
+  };
+  const requestStop = () => {
     stop.request();
     if (stop.requests === 1) process.stderr.write('\ncoven: stopping once the current step is safe (again to stop at once)…\n');
-    else {
-      process.stderr.write('\ncoven: stopping now.\n');
-      process.exit(130);
-    }
+    else stopNow();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // typed lines steer the running agent; Ctrl-C on a terminal while an agent runs pauses it and offers a menu
+  const terminal = attachConsole({ input: process.stdin, ui: consoleUi(), err: process.stderr, control: stop, onStop: requestStop, onStopNow: stopNow });
+  process.on('SIGINT', () => terminal.interrupt());
+  process.on('SIGTERM', requestStop);
 
   const exit = await runWorker(
     {
@@ -593,9 +606,11 @@ export async function main(argv: string[]): Promise<number> {
       onPark,
       retryMs: numberFromEnv('COVEN_RETRY_MS'),
       safetyIntervalMs: numberFromEnv('COVEN_SAFETY_INTERVAL_MS'),
+      ui: terminal.ui,
     },
     stop,
   );
+  terminal.close();
   if (exit.kind === 'cannot-start') process.stderr.write(`${exit.message}\n`);
   return exitCodes[exit.kind];
 }

@@ -1,7 +1,8 @@
 // worker-ui — what a worker's terminal shows: one header line at every phase change
 // (name, phase, agent and arguments, elapsed time, cost so far), the session's live
-// lines, and problems. On a terminal the window title shows the same, in short.
-// When stdout is not a terminal (CI, nohup, a log file): plain lines, no escapes.
+// lines, and problems. On a terminal the window title shows the same, in short (and is
+// put back at exit where the terminal keeps a title stack). When stdout is not a
+// terminal (CI, nohup, a log file) or TERM=dumb: plain lines, no escapes.
 
 import type { WorkerState } from './worker-state.js';
 import { humanDuration } from './human-duration.js';
@@ -32,17 +33,40 @@ export function headerLine(state: WorkerState, now = Date.now()): string {
   return `── ${parts.join(' · ')} ──`;
 }
 
-/** `coven brave-otter: running implement` (for the terminal title) */
+/** `coven brave-otter: running implement · $0.0312` (the header in short, for the terminal title) */
 export function titleText(state: WorkerState): string {
-  return `coven ${state.name}: ${state.phase}${state.agent ? ` ${state.agent}` : ''}`;
+  return `coven ${state.name}: ${state.phase}${state.agent ? ` ${state.agent}` : ''} · $${state.cost_usd.toFixed(4)}`;
 }
 
-/** Plain lines on stdout/stderr; a title escape only when stdout is a terminal. */
-export function consoleUi(out: NodeJS.WriteStream = process.stdout, err: NodeJS.WriteStream = process.stderr): WorkerUi {
-  const tty = Boolean(out.isTTY);
+/** The escape that sets the terminal (and tmux pane) title; control characters become spaces. */
+export function titleEscape(title: string): string {
+  return `\x1b]0;${title.replace(/[\x00-\x1f\x7f-\x9f]/g, ' ')}\x07`;
+}
+
+// xterm's title stack: save the title before the first change, put it back at exit
+// (terminals without the stack ignore both)
+const pushTitle = '\x1b[22;0t';
+const popTitle = '\x1b[23;0t';
+
+/** Whether escapes may be written to `out`: a terminal that is not TERM=dumb. */
+export function escapesAllowed(out: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return out.isTTY === true && env.TERM !== 'dumb';
+}
+
+/** Plain lines on stdout/stderr; title escapes only when stdout is a terminal. */
+export function consoleUi(out: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout, err: NodeJS.WritableStream = process.stderr): WorkerUi {
+  const tty = escapesAllowed(out);
+  let titled = false;
   return {
     header(state) {
-      if (tty) out.write(`\x1b]0;${titleText(state).replace(/[\x00-\x1f\x7f]/g, ' ')}\x07`);
+      if (tty) {
+        if (!titled) {
+          titled = true;
+          out.write(pushTitle);
+          process.once('exit', () => out.write(popTitle));
+        }
+        out.write(titleEscape(titleText(state)));
+      }
       out.write(`${headerLine(state)}\n`);
     },
     line(text) {

@@ -8,6 +8,7 @@ import { newWorkerState, writeWorkerState, type WorkerState } from '../scripts/l
 import { renderStatus, collectStatus } from '../scripts/status.js';
 import { findRepo } from '../scripts/lib/git.js';
 import { coven, covenBin, sh, tempDir, tempRepo } from './helpers/repo.js';
+import { ptyUnavailable, startPty } from './helpers/pty.js';
 
 async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ['-e', '']);
@@ -70,6 +71,22 @@ test('status --watch reprints when a worker state changes (plain output off a te
   child.kill('SIGINT');
   const code = await new Promise((r) => child.on('exit', r));
   assert.is(code, 0);
+});
+
+test('status --watch on a terminal redraws the table in place when a worker state changes', async () => {
+  if (ptyUnavailable) return void process.stdout.write(`skipped: status --watch on a terminal: ${ptyUnavailable}\n`);
+  const repo = await tempRepo();
+  const pty = startPty(process.execPath, [covenBin, 'status', '--watch'], { cwd: repo });
+  try {
+    await pty.waitFor(/no workers/);
+    const mark = pty.output().length;
+    await worker(repo, 'newcomer', { alive: true, over: { phase: 'running', agent: 'plan', args: { issue: 'a.md' } } });
+    await pty.waitFor(/\x1b\[H\x1b\[2J[^\x1b]*newcomer +running +plan issue=a\.md/, mark);
+    pty.type('\x03');
+    assert.is(await pty.exit, 0, pty.output());
+  } finally {
+    pty.close();
+  }
 });
 
 test.run();

@@ -14,7 +14,7 @@
 // When stdin is not a terminal (CI, nohup, a pipe) there is no menu and no prompt:
 // SIGINT stops the worker as above, and lines that arrive on a piped stdin are still
 // sent as steering messages. A worker in the background of its terminal does not read
-// it (that would stop it with SIGTTIN); it starts reading when brought to the foreground.
+// it (that would stop it with SIGTTIN); it starts reading once brought to the foreground.
 //   inputs:  stdin lines; interrupt() on SIGINT; the worker's phase (seen through the
 //            ui's header calls) and its current session (the stop control)
 //   outputs: steering messages to the session; messages for the human on stderr
@@ -34,6 +34,8 @@ export type ConsoleMode = 'steer' | 'menu' | 'compose';
 export interface Situation {
   /** the agent whose session runs and can be steered; null when none does */
   agent: string | null;
+  /** that agent with its arguments, e.g. `plan (issue: issues/a.md)` */
+  job?: string;
   phase: Phase;
   /** whether the menu may be offered: stdin is a terminal this worker reads */
   interactive: boolean;
@@ -73,14 +75,16 @@ export function parseMenuChoice(line: string): MenuChoice {
 }
 
 /** The menu shown when Ctrl-C pauses a session. */
-export function menuText(s: Pick<Situation, 'agent' | 'phase'>): string {
+export function menuText(s: Pick<Situation, 'agent' | 'job' | 'phase'>): string {
   const agent = s.agent ?? 'the agent';
+  const what = s.phase === 'resolving' ? `${agent}'s conflict resolution` : (s.job ?? agent);
   const skip =
     s.phase === 'resolving'
       ? 'skip: end this conflict resolution; the rebase is undone, the commits stay on the branch, the land is tried again later'
       : 'skip this job: end the session now; its commits land as usual, uncommitted changes are saved under refs/coven/wip/';
   return [
-    `coven: paused ${agent} (its processes are stopped). Type a letter, then Enter:`,
+    '', // after the ^C the terminal shows
+    `coven: paused ${what}; its processes are stopped. Type a letter, then Enter:`,
     `  m        send ${agent} a message, then resume (or: m <message>)`,
     '  r        resume (or just Enter)',
     `  s        ${skip}`,
@@ -149,6 +153,8 @@ export interface ConsoleOptions {
   /** a stop request (the first: once the step is safe; the second: at once) */
   onStop: () => void;
   onStopNow: () => void;
+  /** whether the worker is in its terminal's foreground (default: asks the system) */
+  foreground?: () => boolean | null;
 }
 
 export interface WorkerConsole {
@@ -166,7 +172,8 @@ export function attachConsole(o: ConsoleOptions): WorkerConsole {
   let rl: Interface | null = null;
   let ended = false; // stdin reached its end (Ctrl-D, /dev/null, a closed pipe)
   let closed = false;
-  let foreground = tty ? inForeground() !== false : true;
+  const inFront = o.foreground ?? inForeground;
+  let foreground = tty ? inFront() !== false : true;
   let paused: SessionHandle | null = null;
   const held: (() => void)[] = [];
 
@@ -174,7 +181,7 @@ export function attachConsole(o: ConsoleOptions): WorkerConsole {
   const situation = (): Situation => {
     const session = o.control.session;
     const steerable = session !== null && (state.phase === 'running' || state.phase === 'resolving');
-    return { agent: steerable ? describeJob(state) || 'the agent' : null, phase: state.phase, interactive: tty && foreground && !ended && rl !== null, stopping: o.control.stopping };
+    return { agent: steerable ? (state.agent ?? 'the agent') : null, job: describeJob(state) || undefined, phase: state.phase, interactive: tty && foreground && !ended && rl !== null, stopping: o.control.stopping };
   };
   const agentName = () => state.agent ?? 'the agent';
 
@@ -240,16 +247,31 @@ export function attachConsole(o: ConsoleOptions): WorkerConsole {
       feed({ kind: 'end' });
     });
   };
-  // fg / bg: read the terminal only while in its foreground
-  const onContinue = (): void => {
-    foreground = inForeground() !== false;
-    if (foreground) {
-      startReading();
-      rl?.resume();
-    } else rl?.pause();
+  // fg / bg: read the terminal only while in its foreground. Going to the background
+  // takes a stop (Ctrl-Z) and a SIGCONT (bg); `fg` of a running job sends no signal, so
+  // a worker in the background looks every 2 s whether it has been brought forward.
+  let poll: NodeJS.Timeout | null = null;
+  const checkForeground = (): void => {
+    if (closed) return;
+    const now = inFront() !== false;
+    if (now !== foreground) {
+      foreground = now;
+      if (foreground) {
+        startReading();
+        rl?.resume();
+      } else rl?.pause();
+    }
+    if (!foreground && !poll) poll = setInterval(checkForeground, 2_000).unref();
+    if (foreground && poll) {
+      clearInterval(poll);
+      poll = null;
+    }
   };
   if (foreground) startReading();
-  if (tty) process.on('SIGCONT', onContinue);
+  if (tty) {
+    process.on('SIGCONT', checkForeground);
+    checkForeground();
+  }
 
   return {
     ui: {
@@ -263,7 +285,8 @@ export function attachConsole(o: ConsoleOptions): WorkerConsole {
     interrupt: () => feed({ kind: 'interrupt' }),
     close() {
       closed = true;
-      if (tty) process.removeListener('SIGCONT', onContinue);
+      if (tty) process.removeListener('SIGCONT', checkForeground);
+      if (poll) clearInterval(poll);
       paused?.resume();
       paused = null;
       mode = 'steer';

@@ -590,7 +590,7 @@ export async function main(argv: string[]): Promise<number> {
   // typed lines steer the running agent; Ctrl-C on a terminal while an agent runs pauses it and offers a menu
   const terminal = attachConsole({ input: process.stdin, ui: consoleUi(), err: process.stderr, control: stop, onStop: requestStop, onStopNow: stopNow });
   process.on('SIGINT', () => terminal.interrupt());
-  process.on('SIGTERM', requestStop);
+  process.on('SIGTERM', () => terminal.terminate());
 
   const exit = await runWorker(
     {

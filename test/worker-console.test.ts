@@ -115,6 +115,7 @@ test('at the menu: m composes, m <text> sends and resumes, Enter resumes, s skip
   assert.equal(react('compose', line(' use tabs '), running), { mode: 'steer', actions: [{ kind: 'send', text: 'use tabs' }, { kind: 'resume' }] });
   assert.equal(kinds('compose', line(''), running), ['steer', 'say', 'resume']);
   assert.equal(kinds('compose', { kind: 'interrupt' }, running), ['compose', 'stop-now']);
+  for (const mode of ['steer', 'menu', 'compose'] as const) assert.equal(kinds(mode, { kind: 'terminate' }, running), ['steer', 'stop'], `SIGTERM in ${mode}`);
 });
 
 test('the menu says what skip means in each phase', () => {
@@ -216,6 +217,21 @@ test('shell on a terminal: s ends the session; q asks for a stop; Ctrl-C at the 
   t.c.interrupt();
   t.c.interrupt();
   assert.equal(t.events, ['stop', 'stop-now']);
+  t.c.close();
+});
+
+test('shell on a terminal: SIGTERM at the menu is a stop request; the held output is shown', async () => {
+  const t = shell({ tty: true });
+  const session = new FakeSession();
+  t.c.ui.header(state({ phase: 'running', agent: 'plan' }));
+  t.control.session = session;
+  t.c.interrupt();
+  t.c.ui.line('held');
+  t.c.terminate();
+  assert.equal(t.events, ['stop']);
+  assert.ok(t.shown.includes('held'));
+  t.c.ui.line('after');
+  assert.ok(t.shown.includes('after'), 'no longer held');
   t.c.close();
 });
 

@@ -43,7 +43,8 @@ export interface Situation {
   stopping: boolean;
 }
 
-export type ConsoleInput = { kind: 'line'; text: string } | { kind: 'interrupt' } | { kind: 'end' };
+/** interrupt: Ctrl-C (SIGINT) · terminate: SIGTERM, always a stop request · end: stdin ended */
+export type ConsoleInput = { kind: 'line'; text: string } | { kind: 'interrupt' } | { kind: 'terminate' } | { kind: 'end' };
 
 export type ConsoleAction =
   /** send a steering message to the running session */
@@ -100,6 +101,7 @@ function clip(text: string): string {
 /** What an input does in a mode; pure. */
 export function react(mode: ConsoleMode, input: ConsoleInput, s: Situation): { mode: ConsoleMode; actions: ConsoleAction[] } {
   const same = (actions: ConsoleAction[] = []) => ({ mode, actions });
+  if (input.kind === 'terminate') return { mode: 'steer', actions: [{ kind: 'stop' }] };
   if (mode === 'steer') {
     if (input.kind === 'end') return same();
     if (input.kind === 'interrupt') {
@@ -162,6 +164,8 @@ export interface WorkerConsole {
   ui: WorkerUi;
   /** SIGINT */
   interrupt(): void;
+  /** SIGTERM: a stop request, also while the menu is up */
+  terminate(): void;
   close(): void;
 }
 
@@ -216,6 +220,8 @@ export function attachConsole(o: ConsoleOptions): WorkerConsole {
         paused = null;
         return flush();
       case 'stop-now':
+        mode = 'steer';
+        flush(); // what the session printed while the menu was up
         return o.onStopNow();
     }
   };
@@ -283,6 +289,7 @@ export function attachConsole(o: ConsoleOptions): WorkerConsole {
       problem: (text) => out(() => o.ui.problem(text)),
     },
     interrupt: () => feed({ kind: 'interrupt' }),
+    terminate: () => feed({ kind: 'terminate' }),
     close() {
       closed = true;
       if (tty) process.removeListener('SIGCONT', checkForeground);

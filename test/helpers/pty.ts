@@ -15,6 +15,9 @@ export const ptyUnavailable: string | null = (() => {
   const r = spawnSync('script', ['--version'], { encoding: 'utf8' });
   if (r.error) return `no \`script\` command (util-linux) to run a pseudo-terminal: ${r.error.message}`;
   if (!/util-linux/.test(`${r.stdout}${r.stderr}`)) return '`script` is not the util-linux one (needed for -qfec)';
+  // a container may have script but no /dev/pts
+  const probe = spawnSync('script', ['-qfec', 'echo pty-ok', '/dev/null'], { encoding: 'utf8', input: '', timeout: 10_000 });
+  if (probe.status !== 0 || !probe.stdout.includes('pty-ok')) return `\`script\` cannot open a pseudo-terminal here: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim()}`;
   return null;
 })();
 

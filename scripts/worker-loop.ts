@@ -42,6 +42,7 @@ import type { SessionHandle } from './lib/session-runner.js';
 import { renderOutcome } from './lib/session-render.js';
 import { mainTip, waitForMainToMove } from './lib/wait-for-main.js';
 import { randomWorkerName, WORKER_NAME } from './lib/worker-name.js';
+import { trace, traceNow } from './lib/trace.js';
 import { newWorkerState, readWorkerStates, removeWorkerState, updateWorkerState, writeWorkerState, type Phase, type WorkerState } from './lib/worker-state.js';
 import { attachConsole } from './lib/worker-console.js';
 import { consoleUi, type WorkerUi } from './lib/worker-ui.js';
@@ -155,6 +156,8 @@ async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl)
   }
   const state = newWorkerState({ name, branch, worktree });
   await writeWorkerState(paths.stateDir, state);
+  trace('worker', { worker: name, process_start: performance.timeOrigin });
+  trace('phase', { worker: name, phase: state.phase });
   const w: Worker = { paths, main: main.name, name, branch, worktree, state, ui, opts, stop };
   ui.header(state);
   return { kind: 'started', worker: w };
@@ -225,7 +228,7 @@ async function loop(w: Worker): Promise<LoopEnd> {
     await runJob(w, decided.agent, decided.args);
     jobs++;
     if (stop.stopping) break;
-    const landed = await landAndResolve(w, await landWorktree({ worktree: w.worktree, keep: true }));
+    const landed = await landAndResolve(w);
     if (landed === 'parked-stop') break;
     if (opts.once) return 'once';
     if (opts.maxCycles !== undefined && jobs >= opts.maxCycles) return 'cycles';
@@ -242,6 +245,7 @@ type Decided =
 /** Dispatch under the lock; the herd guard may answer without a session. */
 async function decide(w: Worker, baseline: string): Promise<Decided> {
   await setPhase(w, 'dispatching', { agent: null, args: {}, waiting_on: null });
+  const waitFrom = traceNow();
   const lock = await acquireLock({
     path: dispatchLockPath(w.paths.stateDir),
     owner: w.name,
@@ -250,6 +254,7 @@ async function decide(w: Worker, baseline: string): Promise<Decided> {
     signal: w.stop.signal,
   });
   if (lock.kind !== 'acquired') return { kind: 'aborted' };
+  trace('lock', { worker: w.name, lock: 'dispatch', waited_ms: traceNow() - waitFrom });
   try {
     const entries = await readWorkerStates(w.paths.stateDir);
     const herd = recordedSleep(entries, w.name, baseline);
@@ -329,10 +334,10 @@ async function runJob(w: Worker, agent: AgentDef, args: Record<string, string>):
 
 type LandEnd = 'landed' | 'nothing' | 'pending' | 'parked-continue' | 'parked-stop';
 
-/** Acts on a land result: counts what landed, resolves conflicts, parks when it must. */
-async function landAndResolve(w: Worker, first: LandResult): Promise<LandEnd> {
+/** Lands the worker's branch: counts what landed, resolves conflicts, parks when it must. */
+async function landAndResolve(w: Worker): Promise<LandEnd> {
   await setPhase(w, 'landing', {});
-  let land = first;
+  let land = await landWorktree({ worktree: w.worktree, keep: true });
   if (land.kind === 'dirty') {
     await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found at land time');
     land = await landWorktree({ worktree: w.worktree, keep: true });
@@ -361,6 +366,7 @@ async function landAndResolve(w: Worker, first: LandResult): Promise<LandEnd> {
   switch (land.kind) {
     case 'landed':
       w.state = await updateWorkerState(w.paths.stateDir, w.state, { landed: w.state.landed + land.commits });
+      trace('landed', { worker: w.name, commits: land.commits });
       w.ui.line(`coven: landed ${land.commits} commit(s) on ${land.onto} (now ${land.main.slice(0, 10)})`);
       return 'landed';
     case 'nothing-to-land':
@@ -393,7 +399,7 @@ async function landPending(w: Worker): Promise<'clear' | 'stop' | 'parked-stop'>
       await Promise.race([sleepFor(wait, w.stop.signal), waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline, signal: w.stop.signal, safetyIntervalMs: wait })]);
       if (w.stop.stopping) return 'stop';
     }
-    const end = await landAndResolve(w, await landWorktree({ worktree: w.worktree, keep: true }));
+    const end = await landAndResolve(w);
     if (end === 'parked-stop') return 'parked-stop';
     if (end !== 'pending') return 'clear';
   }
@@ -510,7 +516,10 @@ async function claudeArgsOf(w: Worker, agentName: string | null): Promise<string
 async function setPhase(w: Worker, phase: Phase, patch: Partial<WorkerState>): Promise<void> {
   const changed = phase !== w.state.phase;
   w.state = await updateWorkerState(w.paths.stateDir, w.state, { ...patch, phase });
-  if (changed) w.ui.header(w.state);
+  if (changed) {
+    trace('phase', { worker: w.name, phase });
+    w.ui.header(w.state);
+  }
 }
 
 async function sleepFor(ms: number, signal: AbortSignal): Promise<void> {

@@ -8,6 +8,7 @@
 import lockfile from 'lockfile';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { trace, traceNow } from './trace.js';
 
 export const LAND_LOCK_STALE_MS = 30_000;
 
@@ -18,10 +19,12 @@ export async function withLandLock<T>(stateDir: string, fn: () => Promise<T>, wa
   const dir = join(stateDir, 'locks');
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'land');
+  const waitFrom = traceNow();
   const taken = await new Promise<boolean>((resolveLock) => {
     lockfile.lock(path, { wait: waitMs, pollPeriod: 15, stale: LAND_LOCK_STALE_MS }, (err) => resolveLock(!err));
   });
   if (!taken) return { kind: 'lock-busy', path };
+  trace('lock', { lock: 'land', waited_ms: traceNow() - waitFrom });
   try {
     return { kind: 'done', value: await fn() };
   } finally {

@@ -25,6 +25,7 @@ import { dirname, join } from 'node:path';
 import { LineSplitter, emptySummary, foldLine, isSuccess, parseStreamLine, type ResultEvent } from './stream-json.js';
 import { renderEvent, renderOutcome } from './session-render.js';
 import { workerLogDir } from './state-dir.js';
+import { trace, traceNow } from './trace.js';
 
 export interface SessionOptions {
   /** the worktree the agent works in (a resume must use the cwd of the original session) */
@@ -126,6 +127,8 @@ export function startSession(opts: SessionOptions): SessionHandle {
   const lingerMs = opts.lingerMs ?? 2000;
   const killGraceMs = opts.killGraceMs ?? 5000;
 
+  const spawnedAt = traceNow();
+  let exitedAt = spawnedAt;
   const child: ChildProcessWithoutNullStreams = spawn(command, sessionArgs(opts), { cwd: opts.cwd, env, detached: true, stdio: 'pipe' });
   const pgid = child.pid;
 
@@ -310,6 +313,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
     }
     const o = decide();
     display(renderOutcome(o));
+    trace('session', { cli_ms: (exited ? exitedAt : traceNow()) - spawnedAt, ms: traceNow() - spawnedAt, outcome: o.kind });
     resolveOutcome(o);
   };
 
@@ -357,6 +361,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
   });
   child.on('exit', (code, signal) => {
     exited = true;
+    exitedAt = traceNow();
     exitCode = code;
     exitSignal = signal;
     // Something of the group may still hold stdout open; close() follows once it is gone.

@@ -3,8 +3,9 @@
 //
 // Inputs: a directory inside a repository. Outputs: values; failures of git that a
 // step expects (not a repo, no commits, …) are returned as data by the callers.
+// zx is loaded on the first git call, not at start-up: `coven <command> --help` and
+// commands that never run git do not pay for it (see docs/benchmarks.md, start-up).
 
-import { $ } from 'zx/core';
 import { realpathSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 
@@ -15,8 +16,11 @@ export interface GitResult {
   stderr: string;
 }
 
+let zx: Promise<typeof import('zx/core')> | null = null;
+
 /** Runs `git <args>` in `cwd`; never throws for a non-zero exit. */
 export async function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<GitResult> {
+  const { $ } = await (zx ??= import('zx/core'));
   const p = await $({ cwd, quiet: true, nothrow: true, env: env ? { ...process.env, ...env } : process.env })`git ${args}`;
   return { ok: p.exitCode === 0, code: p.exitCode ?? 1, stdout: p.stdout, stderr: p.stderr };
 }

@@ -1,0 +1,212 @@
+// scaling — how coven's coordination holds up as workers are added: 1, 2, 4, 8 and 16
+// `coven worker` processes on one repository work off a fixed set of issues with the
+// fake claude answering at once, so what is measured is coven (and the fake's start-up),
+// not a model. Two workloads: every job touches its own files; and one job in five
+// conflicts (it rewrites the line its neighbour just rewrote; the fake resolves the
+// rebase conflict when coven resumes its session).
+//
+// The agents are the fake's scripted runs (reply_from_bash):
+//   dispatch   lists the issues still on main and answers with the first one no other
+//              worker holds (the prompt lists the other workers' arguments), else sleep
+//   implement  writes out/<id>.txt (or rewrites hot/<pair>.txt), moves the issue to
+//              done/, commits
+//   resolve    keeps both sides of every conflicted file, then rebase --continue
+// Workers run with --max-idle 1 (they exit once dispatch finds nothing free) and
+// --on-park continue. Timings come from the workers' trace (COVEN_TRACE).
+//
+//   env:    SCALING_JOBS (default 40), SCALING_WORKERS (default 1,2,4,8,16),
+//           SCALING_SVG (default <project>/docs/scaling.svg; "" to skip)
+//   prints: per run jobs/min, per-phase p50/p95, lock waits, where worker time went;
+//           writes the chart; never asserts
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { covenBin, projectRoot, sh, tempDir, tempRepo } from '../test/helpers/repo.js';
+import { writeFiles } from '../test/helpers/coven-repo.js';
+import { fakeClaudeEnv, type FakeRun } from '../test/helpers/fake-claude.js';
+import { traceNow } from '../scripts/lib/trace.js';
+import { median, phaseWindows, quantile, readTrace, sum, type PhaseWindow } from './trace-events.js';
+import { scalingChart, type ScalingPoint } from './scaling-chart.js';
+
+const jobs = Number(process.env.SCALING_JOBS ?? 40);
+const workerCounts = (process.env.SCALING_WORKERS ?? '1,2,4,8,16').split(',').map(Number);
+const svgFile = process.env.SCALING_SVG ?? join(projectRoot, 'docs', 'scaling.svg');
+const runLimitMs = 5 * 60_000;
+
+const agents: Record<string, string> = {
+  'dispatch.md': '---\ndescription: chooses the next job\nclaude_args: ["--allowedTools=Bash"]\n---\nChoose the next job.\n',
+  'implement.md': '---\ndescription: implements one issue\nargs:\n  - name: issue\n    description: path of the issue file\nclaude_args: ["--allowedTools=Bash"]\n---\nImplement the issue in {{issue}}.\n',
+};
+
+const pickSh = `# the first issue on main that no other worker holds
+taken=$(printf '%s\\n' "$FAKE_CLAUDE_PROMPT" | grep -o 'issues/[a-z0-9-]*\\.md' | sort -u)
+for f in $(git ls-tree --name-only main issues/); do
+  case "$f" in *.md) ;; *) continue ;; esac
+  if ! printf '%s\\n' "$taken" | grep -qx "$f"; then
+    printf 'Nobody holds %s.\\n<dispatch>\\nagent: implement\\nissue: %s\\n</dispatch>\\n' "$f" "$f"
+    exit 0
+  fi
+done
+printf '<dispatch>\\nsleep: every open issue is taken or done\\n</dispatch>\\n'
+`;
+
+const workSh = `set -e
+issue=$(printf '%s\\n' "$FAKE_CLAUDE_PROMPT" | grep -o 'issues/[a-z0-9-]*\\.md' | head -n 1)
+id=$(basename "$issue" .md)
+case "$id" in
+  *-hot*) mkdir -p hot && printf '%s\\n' "$id" > "hot/\${id##*-}.txt" ;;
+  *) mkdir -p out && printf '%s\\n' "$id" > "out/$id.txt" ;;
+esac
+mkdir -p done
+git mv "$issue" "done/$id.md"
+git add -A
+git commit -q -m "implement $id"
+echo "Implemented $id."
+`;
+
+const resolveSh = `set -e
+for f in $(git diff --name-only --diff-filter=U); do
+  { git show ":2:$f"; git show ":3:$f"; } > "$f.both"
+  mv "$f.both" "$f"
+  git add "$f"
+done
+git -c core.editor=true rebase --continue > /dev/null
+echo "Kept both sides."
+`;
+
+/** Issue ids: in every five, the 4th and 5th rewrite the same line when `conflicts`. */
+function issueIds(conflicts: boolean): string[] {
+  return Array.from({ length: jobs }, (_, i) => {
+    const id = `j${String(i + 1).padStart(3, '0')}`;
+    return conflicts && i % 5 >= 3 ? `${id}-hot${Math.floor(i / 5)}` : id;
+  });
+}
+
+interface RunFigures {
+  workers: number;
+  conflicts: boolean;
+  landed: number;
+  left: number;
+  wallMs: number;
+  jobsPerMin: number;
+  resolutions: number;
+  parked: number;
+  windows: PhaseWindow[];
+  lockWaits: { dispatch: number[]; land: number[] };
+  cliMs: number;
+  stray: string[];
+}
+
+async function runOnce(workers: number, conflicts: boolean): Promise<RunFigures> {
+  const repo = await tempRepo('project');
+  writeFiles(join(repo, '.coven', 'agents'), agents);
+  const ids = issueIds(conflicts);
+  const files: Record<string, string> = {};
+  for (const id of ids) files[`issues/${id}.md`] = `---\npriority: P1\nstate: approved\n---\n# ${id}\n`;
+  for (const id of ids.filter((x) => x.includes('-hot'))) files[`hot/${id.split('-').pop()}.txt`] = 'base\n';
+  writeFiles(repo, files);
+  await sh(repo, 'add', '-A');
+  await sh(repo, 'commit', '-q', '-m', 'issues');
+
+  const dir = tempDir('coven-scaling-');
+  writeFiles(dir, { 'pick.sh': pickSh, 'work.sh': workSh, 'resolve.sh': resolveSh });
+  const script: FakeRun[] = [
+    { match: { promptIncludes: 'Choose the next job' }, times: 'unlimited', steps: [{ reply_from_bash: `sh ${join(dir, 'pick.sh')}` }] },
+    { match: { promptIncludes: 'stopped on a rebase conflict' }, times: 'unlimited', steps: [{ reply_from_bash: `sh ${join(dir, 'resolve.sh')}` }] },
+    { match: { promptIncludes: 'Implement the issue in' }, times: 'unlimited', steps: [{ reply_from_bash: `sh ${join(dir, 'work.sh')}` }] },
+  ];
+  const traceFile = join(dir, 'trace.jsonl');
+  const env = { ...process.env, ...fakeClaudeEnv(script, join(dir, 'fake')), COVEN_WORKTREE_BASE: join(dir, 'wt'), COVEN_TRACE: traceFile };
+
+  const t0 = traceNow();
+  const exits = Array.from({ length: workers }, (_, i) => {
+    const child = spawn(process.execPath, [covenBin, 'worker', '--name', `w${i + 1}`, '--max-idle', '1', '--on-park', 'continue'], { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const limit = setTimeout(() => child.kill('SIGTERM'), runLimitMs);
+    return new Promise<{ code: number | null; stderr: string; end: number }>((resolve) =>
+      child.on('exit', (code) => {
+        clearTimeout(limit);
+        resolve({ code, stderr, end: traceNow() });
+      }),
+    );
+  });
+  const ended = await Promise.all(exits);
+  const failed = ended.filter((e) => e.code !== 0);
+  for (const f of failed) process.stderr.write(`  a worker exited ${f.code}: ${f.stderr.trim().split('\n').slice(-3).join(' | ')}\n`);
+
+  const events = readTrace(traceFile);
+  const endOf = new Map<string, number>();
+  ended.forEach((e, i) => endOf.set(`w${i + 1}`, e.end));
+  const windows = phaseWindows(events, (w) => endOf.get(w));
+  const landedEvents = events.filter((e) => e.event === 'landed');
+  const lastLand = Math.max(...landedEvents.map((e) => e.t));
+  const left = (await sh(repo, 'ls-tree', '--name-only', 'main', 'issues/')).split('\n').filter(Boolean).length;
+  const wallMs = lastLand - t0;
+  const stray = (await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/')).split('\n').filter(Boolean);
+  return {
+    workers,
+    conflicts,
+    landed: landedEvents.length,
+    left,
+    wallMs,
+    jobsPerMin: landedEvents.length / (wallMs / 60_000),
+    resolutions: windows.filter((w) => w.phase === 'resolving').length,
+    parked: windows.filter((w) => w.phase === 'parked').length,
+    windows,
+    lockWaits: {
+      dispatch: events.filter((e) => e.event === 'lock' && e.lock === 'dispatch').map((e) => e.waited_ms ?? 0),
+      land: events.filter((e) => e.event === 'lock' && e.lock === 'land').map((e) => e.waited_ms ?? 0),
+    },
+    cliMs: sum(windows.map((w) => w.cliMs)),
+    stray,
+  };
+}
+
+/** Where the workers' time went, per landed job (ms): the parts of the chart's bars. */
+export function timePerJob(r: RunFigures): ScalingPoint['perJob'] {
+  const of = (phases: string[]) => r.windows.filter((w) => phases.includes(w.phase));
+  const busy = of(['starting', 'dispatching', 'running', 'landing', 'resolving']);
+  const dispatchWait = sum(r.lockWaits.dispatch);
+  const land = sum(of(['landing', 'resolving']).map((w) => w.to - w.from - w.cliMs));
+  const cli = sum(busy.map((w) => w.cliMs));
+  const other = sum(busy.map((w) => w.to - w.from)) - cli - dispatchWait - land;
+  const n = Math.max(1, r.landed);
+  return { agentCli: cli / n, dispatchLockWait: dispatchWait / n, land: land / n, otherCoven: other / n };
+}
+
+const fmt = (ms: number) => (Number.isFinite(ms) ? (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`) : '-');
+const p50p95 = (xs: number[]) => `${fmt(median(xs))} / ${fmt(quantile(xs, 0.95))}`;
+
+function report(r: RunFigures): void {
+  const dur = (phase: string) => r.windows.filter((w) => w.phase === phase).map((w) => w.to - w.from);
+  const t = timePerJob(r);
+  const perJob = t.agentCli + t.dispatchLockWait + t.land + t.otherCoven;
+  const coordination = t.dispatchLockWait + t.land + t.otherCoven;
+  console.log(
+    `N=${String(r.workers).padStart(2)} ${r.conflicts ? '20% conflicts' : 'no conflicts '}: ${r.landed}/${jobs} landed (${r.left} left) in ${fmt(r.wallMs)} → ${r.jobsPerMin.toFixed(1)} jobs/min;` +
+      ` resolutions ${r.resolutions}, parked ${r.parked}${r.stray.length ? `, refs/coven: ${r.stray.length}` : ''}`,
+  );
+  console.log(`   phase p50/p95: dispatch ${p50p95(dur('dispatching'))} · agent ${p50p95(dur('running'))} · land ${p50p95(dur('landing'))} · resolve ${p50p95(dur('resolving'))}`);
+  console.log(`   lock wait p50/p95: dispatch ${p50p95(r.lockWaits.dispatch)} · land ${p50p95(r.lockWaits.land)}`);
+  console.log(
+    `   worker time per job ${fmt(perJob)}: agent CLI ${fmt(t.agentCli)} · dispatch-lock wait ${fmt(t.dispatchLockWait)} · land ${fmt(t.land)} · other coven ${fmt(t.otherCoven)}` +
+      ` → coordination ${((coordination / perJob) * 100).toFixed(0)}%`,
+  );
+}
+
+const points: ScalingPoint[] = [];
+for (const conflicts of [false, true]) {
+  for (const n of workerCounts) {
+    const r = await runOnce(n, conflicts);
+    report(r);
+    const dur = (phase: string) => r.windows.filter((w) => w.phase === phase).map((w) => w.to - w.from);
+    points.push({ workers: n, conflicts, jobsPerMin: r.jobsPerMin, perJob: timePerJob(r), dispatchP50: median(dur('dispatching')), landP50: median(dur('landing')) });
+  }
+}
+if (svgFile) {
+  mkdirSync(join(svgFile, '..'), { recursive: true });
+  writeFileSync(svgFile, scalingChart(points, { jobs, note: `2 cores · Node 20 · git 2.39 · fake claude answering at once · ${jobs} jobs per run` }));
+  console.log(`chart: ${svgFile}`);
+}

@@ -52,7 +52,7 @@
 //   runs used, stdin messages, an env subset). A SIGKILLed fake logs nothing.
 // STEPS  text, thinking, bash, reply_from_bash (a Bash call whose stdout becomes the
 //   next text; the command sees the prompt in $FAKE_CLAUDE_PROMPT), write, edit, read,
-//   commit, sleep_ms, wait_for_message, api_retry, raw, noise (see FakeStep).
+//   commit, sleep_ms, wait_for_message, wait_for_file, api_retry, raw, noise (see FakeStep).
 //
 //   exit: 0 success · 1 error result or usage error · 143 SIGTERM · 97 script problem
 
@@ -104,6 +104,11 @@ export type FakeStep =
   | { sleep_ms: number }
   /** waits (at most the given ms) until a further stdin message has arrived: deterministic steering tests */
   | { wait_for_message: number }
+  /**
+   * waits, invisibly (no event), until the file exists (at most timeout_ms, default
+   * 60 s): a model that takes its time while a test moves other workers along
+   */
+  | { wait_for_file: string; timeout_ms?: number }
   | { api_retry: { attempts?: number; status?: number } }
   /** writes the string to stdout as it is (partial lines, junk) */
   | { raw: string }
@@ -165,6 +170,7 @@ const stepShapes: Record<string, { [key: string]: Check }> = {
   commit: { commit: 'string' },
   sleep_ms: { sleep_ms: 'number' },
   wait_for_message: { wait_for_message: 'number' },
+  wait_for_file: { wait_for_file: 'string', 'timeout_ms?': 'number' },
   api_retry: { api_retry: { 'attempts?': 'number', 'status?': 'number' } },
   raw: { raw: 'string' },
   noise: { noise: { events: 'number', bytes: 'number' } },
@@ -855,6 +861,11 @@ class Fake {
       if (this.queue.length === 0) {
         await Promise.race([new Promise<void>((r) => this.messageWaiters.push(r)), sleep(step.wait_for_message)]);
       }
+      return true;
+    }
+    if ('wait_for_file' in step) {
+      const deadline = Date.now() + (step.timeout_ms ?? 60_000);
+      while (!existsSync(step.wait_for_file) && Date.now() < deadline) await sleep(20);
       return true;
     }
     if ('api_retry' in step) {

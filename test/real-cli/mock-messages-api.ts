@@ -114,8 +114,9 @@ export interface Play {
   /** a regexp or a substring of the prompt, or a predicate on the whole turn */
   when: RegExp | string | ((turn: Turn) => boolean);
   /** reply n answers model call n of that prompt (after the tool results of reply n-1);
-   *  a function gets the turn, e.g. to name files under `turn.cwd` or to read tool results */
-  replies: (Reply | ((turn: Turn) => Reply))[];
+   *  a function gets the turn, e.g. to name files under `turn.cwd` or to read tool
+   *  results, and may answer later (a promise: a slow model, or one that waits for a test) */
+  replies: (Reply | ((turn: Turn) => Reply | Promise<Reply>))[];
 }
 
 /**

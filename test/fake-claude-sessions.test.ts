@@ -85,6 +85,21 @@ test('--fork-session, --continue, --session-id and --no-session-persistence', as
   assert.is((await fake([...streamArgs, '--resume', ephemeral], { cwd: repo, env, input: userLine('x') })).code, 1);
 });
 
+test('a resumed run (--resume, --continue, --fork-session) goes on with the model of its transcript and counts only its own cost, as the real CLI does', async () => {
+  const { repo, env } = await setup(null);
+  const first = resultOf((await fake(streamArgs, { cwd: repo, env, input: userLine('origin') })).stdout);
+  assert.equal(Object.keys(first.modelUsage as Json), ['claude-opus-4-8[1m]']);
+  const id = first.session_id as string;
+  for (const how of [['--resume', id], ['--continue'], ['--resume', id, '--fork-session']]) {
+    const r = await fake([...streamArgs, ...how], { cwd: repo, env, input: userLine('again') });
+    const got = events(r.stdout);
+    assert.is(got[0]!.model, 'claude-opus-4-8', `${how.join(' ')}: the API's name of the model, as the transcript has it`);
+    assert.is(Math.round((resultOf(r.stdout).total_cost_usd as number) * 1e5), 56, `${how.join(' ')}: this run's cost only`);
+  }
+  const chosen = await fake([...streamArgs, '--resume', id, '--model', 'claude-sonnet-4-5'], { cwd: repo, env, input: userLine('again') });
+  assert.is(events(chosen.stdout)[0]!.model, 'claude-sonnet-4-5', '--model wins');
+});
+
 // ------------------------------------------------------------------ tools act for real
 
 test('reply_from_bash answers with what a command printed, and the command sees the prompt', async () => {
@@ -135,6 +150,29 @@ test('bash, write, edit, read and commit steps really act in the cwd', async () 
     .filter((e) => e.type === 'assistant')
     .flatMap((e) => ((e.message as Json).content as Json[]).filter((b) => b.type === 'tool_use').map((b) => b.name));
   assert.equal(tools, ['Write', 'Edit', 'Read', 'Edit', 'Bash', 'Edit', 'Bash']);
+});
+
+test("a Bash call's stderr joins its stdout, in the order written", async () => {
+  const { repo, env } = await setup([{ steps: [{ bash: 'echo one; echo two >&2; echo three' }, { bash: 'echo oops >&2; exit 2' }] }]);
+  const r = await fake([...streamArgs, '--allowedTools=Bash'], { cwd: repo, env, input: userLine('go') });
+  const results = events(r.stdout).filter((e) => e.type === 'user');
+  assert.equal(results[0]!.tool_use_result, { stdout: 'one\ntwo\nthree', stderr: '', interrupted: false, isImage: false, noOutputExpected: false });
+  assert.is(((results[1]!.message as Json).content as Json[])[0]!.content, 'Exit code 2\noops');
+});
+
+test('wait_for_file waits, without an event, until the file exists', async () => {
+  const gate = join(tempDir(), 'gate');
+  const { repo, env } = await setup([{ steps: [{ text: 'before' }, { wait_for_file: gate, timeout_ms: 20_000 }, { text: 'after' }] }]);
+  const child = startFake([...streamArgs], repo, env);
+  child.child.stdin.end(userLine('go'));
+  await child.waitFor('before');
+  assert.not.match(child.stdout(), /after/);
+  writeFileSync(gate, '');
+  assert.is(await child.exit, 0);
+  const texts = events(child.stdout())
+    .filter((e) => e.type === 'assistant')
+    .map((e) => ((e.message as Json).content as Json[])[0]!.text);
+  assert.equal(texts, ['before', 'after']);
 });
 
 test('permission modes and rules decide which calls run', async () => {
@@ -195,6 +233,17 @@ test('a tool named in --disallowedTools does not exist for the session', async (
   assert.is(block.content, '<tool_use_error>Error: No such tool available: Write. Write exists but is not enabled in this context. Use one of the available tools instead.</tool_use_error>');
   assert.equal(resultOf(r.stdout).permission_denials, []);
   assert.is(existsSync(join(repo, 'w.txt')), false);
+});
+
+test('Glob and Grep are offered only when an --allowedTools rule names one of them (then both)', async () => {
+  const { repo, env } = await setup(null);
+  const toolsWith = async (...args: string[]) => events((await fake([...streamArgs, ...args], { cwd: repo, env, input: userLine('x') })).stdout)[0]!.tools as string[];
+  const plain = await toolsWith('--allowedTools=Bash(git *),Read,Edit,Write');
+  assert.not.ok(plain.includes('Glob') || plain.includes('Grep'));
+  for (const rule of ['--allowedTools=Glob', '--allowedTools=Bash,Grep']) {
+    const tools = await toolsWith(rule);
+    assert.equal(tools.slice(tools.indexOf('ExitWorktree'), tools.indexOf('NotebookEdit') + 1), ['ExitWorktree', 'Glob', 'Grep', 'NotebookEdit'], rule);
+  }
 });
 
 // ------------------------------------------------------------------ failures on demand

@@ -253,15 +253,17 @@ test('resume in the same cwd keeps the id and appends (resume-same-cwd.jsonl); f
   const transcript = fakeTranscriptPath(env, repo, id);
   const linesBefore = readFileSync(transcript, 'utf8').split('\n').length;
 
-  const second = await fake([...streamArgs, '--model', 'claude-opus-4-8', '--resume', id], { cwd: repo, env, input: userLine('second prompt') });
+  const second = await fake([...streamArgs, '--resume', id], { cwd: repo, env, input: userLine('second prompt') });
   assert.is(second.code, 0, second.stderr);
   const got = events(second.stdout);
   assertSameStructure('resume-same-cwd.jsonl', got);
   assert.is(got[0]!.session_id, id);
   assert.is(got.at(-1)!.session_id, id);
   assert.ok(readFileSync(transcript, 'utf8').split('\n').length > linesBefore, 'the transcript grew');
-  // the cost continues from the transcript (reference §2)
-  assert.is(Math.round((got.at(-1)!.total_cost_usd as number) * 1e5), 112);
+  // as in the sample: the model of the transcript's answers (no [1m]), and the cost of this run only
+  assert.is(got[0]!.model, 'claude-opus-4-8');
+  assert.equal(Object.keys(resultOf(second.stdout).modelUsage as Json), ['claude-opus-4-8']);
+  assert.is(Math.round((got.at(-1)!.total_cost_usd as number) * 1e5), 56);
 
   const elsewhere = tempDir();
   const wrong = await fake([...streamArgs, '--resume', id], { cwd: elsewhere, env, input: userLine('third') });

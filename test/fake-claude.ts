@@ -28,12 +28,15 @@
 // SESSIONS  transcript at ${CLAUDE_CONFIG_DIR:-$HOME/.claude}/projects/<enc>/<id>.jsonl,
 //   <enc> = realpath(cwd) with every char outside [A-Za-z0-9] turned into '-' (cut to 200
 //   + '-<hash>' when longer); the user line is written first, then each line as it
-//   happens (plus one `fake-cost` line per turn: what the real CLI would price from the
-//   usage it stores). --resume looks only there: a miss prints `No conversation found with session
+//   happens. --resume looks only there: a miss prints `No conversation found with session
 //   ID: <id>` on stderr and an error_during_execution result with no init, exit 1; a hit
-//   keeps the id, appends, and continues total_cost_usd from the transcript.
+//   keeps the id and appends. A resumed run (also --continue, --fork-session) goes on
+//   with the model of the transcript's last answer (the API's name, without `[1m]`)
+//   unless --model says otherwise, and its total_cost_usd counts only its own turns.
 //   --continue takes the newest transcript of the cwd (none: a new session), --fork-session copies the history
 //   under a new id, --session-id names a new session, --no-session-persistence writes none.
+// TOOLS  the built-in list of 2.1.197; Glob and Grep are offered only when an
+//   --allowedTools rule names one of them (then both); --tools narrows the list.
 // PERMISSIONS  Read always runs. bypassPermissions / --dangerously-skip-permissions / auto
 //   allow everything; acceptEdits allows Edit and Write; --allowedTools rules (`Bash`,
 //   `Bash(git *)`, `Bash(npm test:*)`, `Edit`, `Write`) allow more (each part of a
@@ -265,6 +268,9 @@ const defaultModel = 'claude-opus-4-8[1m]';
 const costPerRoundTrip = 0.00056;
 const permissionModes = ['acceptEdits', 'auto', 'bypassPermissions', 'default', 'dontAsk', 'plan'];
 const builtinTools = ['Task', 'Bash', 'CronCreate', 'CronDelete', 'CronList', 'Edit', 'EnterWorktree', 'ExitWorktree', 'NotebookEdit', 'Read', 'ReportFindings', 'ScheduleWakeup', 'SendMessage', 'Skill', 'TaskCreate', 'TaskGet', 'TaskList', 'TaskOutput', 'TaskStop', 'TaskUpdate', 'WebFetch', 'WebSearch', 'Workflow', 'Write'];
+/** not offered by default; an --allowedTools rule naming either adds both (observed, test/real-cli-worker) */
+const searchTools = ['Glob', 'Grep'];
+const withSearchTools = [...builtinTools.slice(0, builtinTools.indexOf('NotebookEdit')), ...searchTools, ...builtinTools.slice(builtinTools.indexOf('NotebookEdit'))];
 const skills = ['deep-research', 'update-config', 'verify', 'debug', 'code-review', 'simplify', 'batch', 'fewer-permission-prompts', 'loop', 'claude-api', 'run', 'run-skill-generator'];
 const slashCommands = [...skills, 'clear', 'compact', 'config', 'context', 'heapdump', 'init', 'reload-skills', 'review', 'security-review', 'usage', 'insights', 'goal', 'team-onboarding'];
 const agents = ['claude', 'Explore', 'general-purpose', 'Plan', 'statusline-setup'];
@@ -476,8 +482,8 @@ interface Session {
   /** null with --no-session-persistence */
   file: string | null;
   resumed: boolean;
-  /** cost of the session before this process (continued after a resume) */
-  priorCostUsd: number;
+  /** a resumed session's model: that of the transcript's last answer (null: none, or a new session) */
+  model: string | null;
   lastUuid: string | null;
 }
 
@@ -577,9 +583,11 @@ class Fake {
     this.model = optString(a, 'model') ?? defaultModel;
     this.allowRules = splitRules(optList(a, 'allowedTools'));
     this.denyRules = splitRules(optList(a, 'disallowedTools'));
+    const offered = this.allowRules.some((r) => searchTools.some((t) => ruleMatches(r, t, ''))) ? withSearchTools : builtinTools;
+    this.tools = offered;
     if (a.options.tools !== undefined) {
       const listed = splitRules(optList(a, 'tools'));
-      this.tools = listed.includes('default') ? builtinTools : builtinTools.filter((t) => listed.includes(t));
+      this.tools = listed.includes('default') ? offered : withSearchTools.filter((t) => listed.includes(t));
     }
     // a tool named bare in --disallowedTools is not offered at all
     this.tools = this.tools.filter((t) => !this.denyRules.includes(t));
@@ -590,6 +598,7 @@ class Fake {
     const session = this.openSession(a);
     if (session === 'failed') return;
     this.session = session;
+    if (session.model !== null && optString(a, 'model') === undefined) this.model = session.model;
     this.record.sessionId = session.id;
     this.record.resumed = session.resumed;
 
@@ -616,7 +625,7 @@ class Fake {
     }
     const newId = chosen ?? randomUUID();
     const fileOf = (id: string): string | null => (persist ? join(this.projectDir, `${id}.jsonl`) : null);
-    if (!resuming) return { id: newId, file: fileOf(newId), resumed: false, priorCostUsd: 0, lastUuid: null };
+    if (!resuming) return { id: newId, file: fileOf(newId), resumed: false, model: null, lastUuid: null };
 
     let found: string | null = null;
     let wanted: string;
@@ -632,7 +641,7 @@ class Fake {
             .map((f) => ({ f, t: statSync(join(this.projectDir, f)).mtimeMs }))
             .sort((x, y) => y.t - x.t)[0]
         : undefined;
-      if (!newest) return { id: newId, file: fileOf(newId), resumed: false, priorCostUsd: 0, lastUuid: null }; // nothing to continue: a new session
+      if (!newest) return { id: newId, file: fileOf(newId), resumed: false, model: null, lastUuid: null }; // nothing to continue: a new session
       found = join(this.projectDir, newest.f);
       wanted = newest.f.replace(/\.jsonl$/, '');
     }
@@ -643,16 +652,16 @@ class Fake {
       return 'failed';
     }
     const history = readFileSync(found, 'utf8');
-    const priorCostUsd = transcriptCost(history);
+    const model = transcriptModel(history);
     if (fork) {
       const file = fileOf(newId);
       if (file) {
         mkdirSync(dirname(file), { recursive: true });
         copyFileSync(found, file);
       }
-      return { id: newId, file, resumed: true, priorCostUsd, lastUuid: null };
+      return { id: newId, file, resumed: true, model, lastUuid: null };
     }
-    return { id: wanted, file: persist ? found : null, resumed: true, priorCostUsd, lastUuid: null };
+    return { id: wanted, file: persist ? found : null, resumed: true, model, lastUuid: null };
   }
 
   private transcript(line: Record<string, unknown>): void {
@@ -994,8 +1003,7 @@ class Fake {
 
     const turnCost = run.api_error ? 0 : (scripted.cost_usd ?? turn.roundTrips * costPerRoundTrip);
     this.costSoFar += turnCost;
-    const total = s.priorCostUsd + this.costSoFar;
-    this.transcript({ type: 'fake-cost', sessionId: s.id, costUSD: turnCost, timestamp: new Date().toISOString() });
+    const total = this.costSoFar;
     const durationMs = Date.now() - turn.startedAt;
     const roundTrips = turn.roundTrips;
     const usage = resultUsage(roundTrips);
@@ -1149,33 +1157,29 @@ interface ToolOutcome {
 
 const toolError = (content: string, result: string): ToolOutcome => ({ content, isError: true, result });
 
+/** Runs a Bash tool call. As in the real CLI, stderr goes into stdout, in the order written. */
 function runShell(command: string, cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<ToolOutcome> {
   return new Promise((resolveTool) => {
-    const child = spawn('/bin/sh', ['-c', command], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
+    const child = spawn('/bin/sh', ['-c', `exec 2>&1\n${command}`], { cwd, env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let output = '';
     const cap = 1 << 20;
     child.stdout.on('data', (d: Buffer) => {
-      if (stdout.length < cap) stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      if (stderr.length < cap) stderr += d.toString();
+      if (output.length < cap) output += d.toString();
     });
     child.on('error', (err) => resolveTool(toolError(`Error: ${err.message}`, `Error: ${err.message}`)));
     // the CLI expects no output from a command that only changes files (`touch x`)
     const quiet = commandParts(command).every((p) => p.words[0] !== undefined && p.words[0] in fileCommands);
-    child.on('close', (code, signal) => resolveTool(shellOutcome(stdout, stderr, code ?? (signal ? 128 + 9 : 1), quiet)));
+    child.on('close', (code, signal) => resolveTool(shellOutcome(output, code ?? (signal ? 128 + 9 : 1), quiet)));
   });
 }
 
-function shellOutcome(stdout: string, stderr: string, code: number, quiet = false): ToolOutcome {
-  const out = stdout.replace(/\s+$/, '');
-  const err = stderr.replace(/\s+$/, '');
-  const both = [out, err].filter(Boolean).join('\n');
+/** A Bash tool result from the command's output (stdout and stderr, merged). */
+function shellOutcome(output: string, code: number, quiet = false): ToolOutcome {
+  const out = output.replace(/\s+$/, '');
   if (code === 0) {
-    return { content: both || '(Bash completed with no output)', isError: false, result: { stdout: out, stderr: err, interrupted: false, isImage: false, noOutputExpected: quiet } };
+    return { content: out || '(Bash completed with no output)', isError: false, result: { stdout: out, stderr: '', interrupted: false, isImage: false, noOutputExpected: quiet } };
   }
-  const text = `Exit code ${code}${both ? `\n${both}` : ''}`;
+  const text = `Exit code ${code}${out ? `\n${out}` : ''}`;
   return toolError(text, `Error: ${text}`);
 }
 
@@ -1189,9 +1193,9 @@ async function runCommit(message: string, cwd: string): Promise<ToolOutcome> {
     }
   };
   const add = gitRun(['add', '-A']);
-  if (add.code !== 0) return shellOutcome(add.stdout, add.stderr, add.code);
+  if (add.code !== 0) return shellOutcome(add.stdout + add.stderr, add.code);
   const commit = gitRun(['commit', '-m', message]);
-  return shellOutcome(commit.stdout, commit.stderr, commit.code);
+  return shellOutcome(commit.stdout + commit.stderr, commit.code);
 }
 
 const currentNote = '(file state is current in your context — no need to Read it back)';
@@ -1546,19 +1550,19 @@ function lockHolderDead(lockPath: string): boolean {
 
 // ====================================================================== small pieces
 
-/** The cost a transcript has accumulated (the fake writes one fake-cost line per turn). */
-function transcriptCost(history: string): number {
-  let sum = 0;
+/** The model of a transcript's last answer from the API (not a synthetic error message), or null. */
+function transcriptModel(history: string): string | null {
+  let model: string | null = null;
   for (const line of history.split('\n')) {
-    if (!line.includes('"fake-cost"')) continue;
+    if (!line.includes('"assistant"')) continue;
     try {
-      const e = JSON.parse(line) as { type?: string; costUSD?: number };
-      if (e.type === 'fake-cost' && typeof e.costUSD === 'number') sum += e.costUSD;
+      const e = JSON.parse(line) as { type?: string; message?: { model?: unknown } };
+      if (e.type === 'assistant' && typeof e.message?.model === 'string' && e.message.model !== '<synthetic>') model = e.message.model;
     } catch {
       // a torn line (killed mid-write)
     }
   }
-  return sum;
+  return model;
 }
 
 /** Text of a stream-json stdin user message, or null for anything else. */

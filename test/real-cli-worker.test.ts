@@ -216,8 +216,9 @@ const worktreeOf = (side: Side, worker: string) => join(side.base, 'project', 'c
 /**
  * What coven reads from one session log, event by event: the raw type/subtype, then
  * coven's own parse of the line (scripts/lib/stream-json.ts), with what differs between
- * any two runs replaced by its kind (ids → labels in order of appearance, costs and
- * times → "number", paths → <wt>, free text that is not the model's → its first line).
+ * any two runs replaced by its kind (ids → labels in order of appearance, times →
+ * "number", paths → <wt>, free text that is not the model's → its first line). Costs
+ * stay: the mock's usage and the fake's price per model call give the same figures.
  * Pass one `labels` map for all the sessions of a worker, so a resume shows as the same
  * session.
  */
@@ -230,7 +231,7 @@ function consumedEvents(lines: string[], worktree: string, labels = new Map<stri
   const kind = (v: unknown) => (v === undefined ? 'absent' : v === null ? 'null' : typeof v);
   const scrub = (v: unknown): unknown => JSON.parse(JSON.stringify(v ?? null).replaceAll(worktree, '<wt>'));
   return lines.map((line) => {
-    const raw = JSON.parse(line) as { type?: string; subtype?: string; session_id?: string };
+    const raw = JSON.parse(line) as { type?: string; subtype?: string; session_id?: string; tools?: unknown };
     const head = `${raw.type}${raw.subtype ? `/${raw.subtype}` : ''}`;
     const parsed = parseStreamLine(line);
     if (!parsed.ok) return { head, parsed: parsed.reason };
@@ -238,7 +239,7 @@ function consumedEvents(lines: string[], worktree: string, labels = new Map<stri
     const session = label('session-', raw.session_id);
     switch (e.kind) {
       case 'init':
-        return { head, kind: e.kind, session, sessionId: label('session-', e.sessionId), cwd: scrub(e.cwd), model: kind(e.model), permissionMode: e.permissionMode };
+        return { head, kind: e.kind, session, sessionId: label('session-', e.sessionId), cwd: scrub(e.cwd), model: e.model, permissionMode: e.permissionMode, tools: raw.tools };
       case 'assistant':
         return {
           head,
@@ -264,7 +265,7 @@ function consumedEvents(lines: string[], worktree: string, labels = new Map<stri
           sessionId: label('session-', r.sessionId),
           text: r.text ?? 'absent',
           errors: r.errors,
-          costUsd: kind(r.costUsd),
+          costUsd: Math.round(r.costUsd * 1e8) / 1e8,
           turns: r.turns,
           durationMs: kind(r.durationMs),
           apiErrorStatus: r.apiErrorStatus ?? 'absent',

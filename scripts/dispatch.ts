@@ -122,7 +122,7 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchOutcome> 
       if (opts.signal?.aborted) return { kind: 'aborted' };
       if (outcome.kind === 'aborted') return { kind: 'aborted' };
       if (outcome.kind !== 'success') return { kind: 'session-failed', outcome, costUsd: costUsd + costOf(outcome) };
-      costUsd = outcome.costUsd; // a resumed session reports the running total
+      costUsd += outcome.costUsd; // a resumed run reports only its own cost
       const check = checkDispatchOutput(outcome.text, registry.agents);
       if (check.kind === 'valid') return { kind: 'decided', decision: check.decision, sessionId: outcome.sessionId, costUsd, corrections };
       if (corrections >= (opts.maxCorrections ?? MAX_CORRECTIONS)) {

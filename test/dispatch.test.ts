@@ -57,6 +57,15 @@ test('an invalid answer gets a corrective resume of the same session in the same
   assert.is(second!.argv[resumeAt + 1], first!.sessionId);
 });
 
+test("the decision's cost adds the corrective resume's to the first run's (each run reports only its own)", async () => {
+  const { out, r } = await runDispatch([
+    { ...answer('agent: deploy'), result: { cost_usd: 0.01 } },
+    { expect: { resume: true }, steps: [{ text: '<dispatch>\nagent: plan\nissue: issues/a.md\n</dispatch>' }], result: { cost_usd: 0.02 } },
+  ]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(JSON.parse(readFileSync(out, 'utf8')).cost_usd, 0.03);
+});
+
 const invalidAnswers: [string, FakeRun][] = [
   ['no block', { steps: [{ text: 'plan issues/a.md please' }] }],
   ['two blocks, the last invalid', { steps: [{ text: '<dispatch>\nagent: plan\nissue: issues/a.md\n</dispatch>\n<dispatch>\nagent: nope\n</dispatch>' }] }],

@@ -86,6 +86,16 @@ test('uncommitted work: the session is resumed once; what is still left is saved
   assert.match(r.stderr, /saved as refs\/coven\/wip\/w1/);
 });
 
+test('the worker counts what every session cost, a resumed one too', async () => {
+  const { r } = await once([
+    { ...choose('agent: plan', 'issue: issues/a.md'), result: { cost_usd: 0.004 } },
+    { match: { promptIncludes: 'Plan the issue' }, steps: [{ write: { path: 'draft.txt', content: 'draft\n' } }, { text: 'done' }], result: { cost_usd: 0.01 } },
+    { match: { promptIncludes: 'You left uncommitted changes' }, steps: [{ commit: 'plan a' }, { text: 'Committed.' }], result: { cost_usd: 0.02 } },
+  ]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /── w1 · stopping · [^·]+ · \$0\.0340 · 1 landed ──/);
+});
+
 test('after 3 failed corrections the worker exits non-zero and the repository is as it was', async () => {
   const { repo, r } = await once([{ steps: [{ text: '<dispatch>\nagent: ../../x\n</dispatch>' }], times: 4 }]);
   assert.is(r.code, 4, r.stdout + r.stderr);

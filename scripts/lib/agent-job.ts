@@ -80,10 +80,9 @@ export async function runAgentSession(
   }
 }
 
-/** The cost a session added: a resumed session reports the running total of its transcript. */
-export function addedCost(outcome: SessionOutcome, before: number): number {
-  if (outcome.kind !== 'success' && outcome.kind !== 'agent-error') return 0;
-  return outcome.costUsd >= before ? outcome.costUsd - before : outcome.costUsd;
+/** What one run of the CLI cost. A resumed run reports only its own turns, not the session's total (2.1.197). */
+export function runCost(outcome: SessionOutcome): number {
+  return outcome.kind === 'success' || outcome.kind === 'agent-error' ? outcome.costUsd : 0;
 }
 
 export function sessionIdOf(outcome: SessionOutcome): string | null {
@@ -100,14 +99,14 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
   const base = { ...o, cwd: o.worktree, agentName: o.agent.name, claudeArgs: o.agent.claudeArgs };
   const session = await runAgentSession({ ...base, prompt: rendered.text });
   const sessionId = sessionIdOf(session);
-  let costUsd = addedCost(session, 0);
+  let costUsd = runCost(session);
   const stray = await returnToBranch(o.worktree, o.branch, o.worker);
 
   let files = await dirtyFiles(o.worktree);
   if (files.length > 0 && sessionId && session.kind !== 'aborted' && session.kind !== 'cli-not-found') {
     o.display?.(`coven: the agent left ${files.length} uncommitted file(s); asking it to commit or discard them`);
     const again = await runAgentSession({ ...base, prompt: COMMIT_OR_DISCARD(files), resume: sessionId });
-    costUsd += addedCost(again, costUsd);
+    costUsd += runCost(again);
     await returnToBranch(o.worktree, o.branch, o.worker);
     files = await dirtyFiles(o.worktree);
   }

@@ -10,7 +10,7 @@
 // Outputs: ResolveOutcome (resolved = landed, or gave-up with the branch kept).
 
 import { landWorktree, type LandResult } from '../land-worktree.js';
-import { addedCost, runAgentSession, saveAndClean, sessionIdOf, type SessionSettings } from './agent-job.js';
+import { runAgentSession, runCost, saveAndClean, sessionIdOf, type SessionSettings } from './agent-job.js';
 import { dirtyFiles, git, gitOut } from './git.js';
 import { rebaseInProgress } from './git-operation.js';
 import type { SessionOutcome } from './session-runner.js';
@@ -42,7 +42,6 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
   let conflict: Conflict = o.conflict;
   let sessionId = o.sessionId;
   let costUsd = 0;
-  let sessionCost = 0;
   for (let round = 1; round <= rounds; round++) {
     if (o.signal?.aborted) return stop(round - 1);
     const prompt = await conflictPrompt(o.worktree, conflict, round, rounds);
@@ -50,12 +49,9 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
     let outcome: SessionOutcome = await runAgentSession(sessionId ? { ...settings, resume: sessionId } : settings);
     if (sessionId && cannotResume(outcome)) {
       o.display?.(`coven: session ${sessionId} cannot be resumed here; starting a fresh session with the same instructions`);
-      sessionCost = 0;
       outcome = await runAgentSession(settings);
     }
-    const added = addedCost(outcome, sessionCost);
-    costUsd += added;
-    sessionCost += added;
+    costUsd += runCost(outcome);
     sessionId = sessionIdOf(outcome) ?? sessionId;
     if (o.signal?.aborted || outcome.kind === 'aborted') return stop(round);
 

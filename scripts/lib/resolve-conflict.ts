@@ -118,7 +118,8 @@ export async function abortRebaseIfAny(worktree: string): Promise<boolean> {
 /** The resolution prompt: files, both sides' commits, the exact commands. */
 export async function conflictPrompt(worktree: string, c: Conflict, round: number, rounds: number): Promise<string> {
   const onto = c.onto;
-  const base = (await git(worktree, ['merge-base', 'HEAD', `refs/heads/${onto}`])).stdout.trim();
+  // mid-rebase HEAD sits on top of main; the branch itself still points at the work as it was
+  const base = (await git(worktree, ['merge-base', `refs/heads/${c.branch}`, `refs/heads/${onto}`])).stdout.trim();
   const theirs = await subjects(worktree, `${base}..refs/heads/${onto}`);
   const ours = c.commit ? await subjects(worktree, `${base}..${c.commit}`) : [];
   const files = c.files.length > 0 ? c.files.map((f) => `- ${f}`).join('\n') : '- (none marked as conflicted; git stopped for another reason: see git status)';

@@ -197,6 +197,9 @@ async function assertLanded(side: Side, what: string): Promise<void> {
   assert.is(await sh(repo, 'worktree', 'list', '--porcelain').then((l) => l.split('\n').filter((x) => x.startsWith('worktree ')).length), 1);
   assert.equal(Object.keys(side.logs.a ?? {}), ['001-dispatch.jsonl', '002-implement.jsonl'], `${what}: a's sessions`);
   assert.equal(Object.keys(side.logs.b ?? {}), ['001-dispatch.jsonl', '002-implement.jsonl', '003-implement-resolve.jsonl'], `${what}: b's sessions`);
+  // the resolution prompt (as the CLI echoed it) shows what main gained: a's commit
+  const echoed = (side.logs.b?.['003-implement-resolve.jsonl'] ?? []).map((l) => JSON.parse(l) as { type: string; isReplay?: boolean; message?: { content?: unknown } }).find((e) => e.type === 'user' && e.isReplay);
+  assert.match(String(echoed?.message?.content), /\(the other side\):\n- [0-9a-f]+ a: greeting\n/, `${what}: the resolution prompt`);
   // the resolution resumed b's agent session: same id from init to result
   const ids = (file: string) => [...new Set((side.logs.b?.[file] ?? []).map((l) => (JSON.parse(l) as { session_id?: string }).session_id))];
   assert.is(ids('002-implement.jsonl').length, 1);

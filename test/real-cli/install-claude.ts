@@ -15,8 +15,9 @@
 //           (installed into a temp folder beside it, then renamed: a cache folder is
 //           complete or absent)
 //   result: { kind: 'installed', claude, version, cached } or
-//           { kind: 'unavailable', reason } (registry unreachable, platform without a
-//           package, npm failed, binary does not run)
+//           { kind: 'unavailable', cause, reason }; cause: 'offline' (the registry cannot
+//           be reached), 'no-binary' (no package for this platform), 'broken' (npm
+//           failed otherwise, or the binary does not run)
 //   also runs alone: node dist/test/real-cli/install-claude.js [version]  (prints the path)
 
 import { execFile } from 'node:child_process';
@@ -30,7 +31,7 @@ export const CLAUDE_CLI_VERSION = '2.1.197';
 
 export type ClaudeInstall =
   | { kind: 'installed'; claude: string; version: string; cached: boolean }
-  | { kind: 'unavailable'; reason: string };
+  | { kind: 'unavailable'; cause: 'offline' | 'no-binary' | 'broken'; reason: string };
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** the project root: this file is <root>/dist/test/real-cli/install-claude.js once built */
@@ -91,7 +92,7 @@ export async function installClaude(opts: { version?: string; cacheRoot?: string
   const version = opts.version ?? CLAUDE_CLI_VERSION;
   const cacheRoot = opts.cacheRoot ?? defaultCacheRoot();
   const pkg = platformPackage();
-  if (!pkg) return { kind: 'unavailable', reason: `Claude Code ships no binary for ${process.platform}-${process.arch}` };
+  if (!pkg) return { kind: 'unavailable', cause: 'no-binary', reason: `Claude Code ships no binary for ${process.platform}-${process.arch}` };
 
   const dir = join(cacheRoot, version);
   const claude = binaryPath(dir, pkg);
@@ -113,13 +114,14 @@ export async function installClaude(opts: { version?: string; cacheRoot?: string
     );
     const output = (r.stderr + r.stdout).trim();
     if (r.code !== 0) {
-      const why = looksOffline(output) ? 'the npm registry cannot be reached' : `npm install ${pkg}@${version} failed (exit ${r.code})`;
-      return { kind: 'unavailable', reason: `${why} (${npmErrorSummary(output)})` };
+      const offline = looksOffline(output);
+      const why = offline ? 'the npm registry cannot be reached' : `npm install ${pkg}@${version} failed (exit ${r.code})`;
+      return { kind: 'unavailable', cause: offline ? 'offline' : 'broken', reason: `${why} (${npmErrorSummary(output)})` };
     }
     const staged = binaryPath(staging, pkg);
-    if (!existsSync(staged)) return { kind: 'unavailable', reason: `npm installed ${pkg}@${version} but it has no executable at ${staged}` };
+    if (!existsSync(staged)) return { kind: 'unavailable', cause: 'broken', reason: `npm installed ${pkg}@${version} but it has no executable at ${staged}` };
     const bad = await checkVersion(staged, version);
-    if (bad) return { kind: 'unavailable', reason: bad };
+    if (bad) return { kind: 'unavailable', cause: 'broken', reason: bad };
     chmodSync(staging, 0o755); // mkdtemp made it private
     try {
       renameSync(staging, dir);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // fake-claude — a faithful stand-in for `claude -p` (Claude Code 2.1.197) in tests.
 // It follows the contract in shared/reference/claude-cli.md and the captured samples in
-// shared/reference/claude-cli-samples/: same argument rules, same stream-json events and
+// test/fixtures/claude-cli-samples/ (copies of the reference's samples): same argument rules, same stream-json events and
 // fields, same session files and resume rules. It is scripted instead of calling a model,
 // and the tools it "calls" really act in its cwd (bash runs, files are written, commits
 // are made), so git is exercised end to end.

@@ -7,7 +7,7 @@
 //   readFakeLog(env)  → one FakeInvocation per fake process that ended
 
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { encodeProjectPath, type FakeInvocation, type FakeRun } from '../fake-claude.js';
 import { projectRoot, run, tempDir, type Run } from './repo.js';
 
@@ -74,14 +74,11 @@ export function readFakeTranscript(env: Pick<FakeClaudeEnv, 'CLAUDE_CONFIG_DIR'>
 }
 
 /**
- * The real CLI's captured output: shared/reference/claude-cli-samples next to the project
- * root (one level further up when the project is a worktree under a folder of worktrees).
+ * The real CLI's captured output (2.1.197 against the mock Messages API; copies of the
+ * reference's claude-cli-samples), kept in the repository so a fresh clone tests alone.
  */
 export function cliSamplesDir(): string {
-  const candidates = [resolve(projectRoot, '..', 'shared'), resolve(projectRoot, '..', '..', 'shared')].map((d) => join(d, 'reference', 'claude-cli-samples'));
-  const found = candidates.find((d) => existsSync(d));
-  if (!found) throw new Error(`the claude CLI samples are missing; looked in ${candidates.join(' and ')}`);
-  return found;
+  return join(projectRoot, 'test', 'fixtures', 'claude-cli-samples');
 }
 
 function ensureExecutable(file: string): void {

@@ -6,8 +6,7 @@
 //   run:    npm run build && node dist/test/real-cli/capture.js [--out DIR] [--samples DIR] [scenario…]
 //   args:   --out DIR      also write each scenario's stdout as DIR/<scenario>.jsonl, and
 //                          DIR/requests.json (every request the mock received)
-//           --samples DIR  the reference samples (default: shared/reference/claude-cli-samples
-//                          in the project folder or one of its parents)
+//           --samples DIR  the reference samples (default: test/fixtures/claude-cli-samples)
 //           scenario…      only these (default: all): tool-use-success resume-same-cwd
 //                          resume-wrong-cwd commit api-error-400 error-max-turns
 //                          edit-tools partial-messages permission-denied
@@ -17,9 +16,10 @@
 
 import minimist from 'minimist';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { isEntry } from '../../scripts/lib/entry.js';
-import { projectRoot, sh, tempDir, tempRepo } from '../helpers/repo.js';
+import { cliSamplesDir } from '../helpers/fake-claude.js';
+import { sh, tempDir, tempRepo } from '../helpers/repo.js';
 import { diffShapes, kindSequence, shapesOf } from './event-shape.js';
 import { installClaude } from './install-claude.js';
 import { apiError, bash, conversation, say, startMockMessagesApi, text, type Play } from './mock-messages-api.js';
@@ -67,14 +67,6 @@ export const capturePlays: Play[] = [
 export interface Capture {
   name: string;
   run: ClaudeRun;
-}
-
-function findSamples(): string | null {
-  for (let dir = projectRoot; ; dir = dirname(dir)) {
-    const candidate = join(dir, 'shared', 'reference', 'claude-cli-samples');
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) return null;
-  }
 }
 
 function readJsonl(file: string): StreamEvent[] {
@@ -139,7 +131,7 @@ export async function main(argv: string[]): Promise<number> {
     await api.close();
   }
 
-  const samples = args.samples ? resolve(String(args.samples)) : findSamples();
+  const samples = args.samples ? resolve(String(args.samples)) : cliSamplesDir();
   for (const { name, run } of captures) {
     process.stdout.write(`\n== ${name}: exit ${run.code}${run.signal ? ` (${run.signal})` : ''}${run.timedOut ? ' TIMED OUT' : ''}, session ${run.sessionId}\n`);
     process.stdout.write(`   ${kindSequence(run.events)}\n`);

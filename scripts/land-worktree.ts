@@ -33,6 +33,9 @@
 // commit is lost, but the main worktree is left in a mess.  So the final check and
 // fast-forward are serialized across workers by the land lock (scripts/lib/land-lock),
 // and after the merge we verify that main still contains the tip we rebased onto.
+// The user's own git commands in that checkout cannot take the land lock, and a commit
+// of theirs in the same gap would leave the land's files staged in their checkout: so
+// the merge holds the checkout's index.lock throughout (scripts/lib/locked-merge).
 
 import minimist from 'minimist';
 import { lstatSync, readFileSync } from 'node:fs';
@@ -42,6 +45,7 @@ import { dirtyFiles, git, gitOut, listWorktrees, parsePorcelainZ, parseWorktreeL
 import { fastForwardBlockers, parseNameStatusZ, type OnDisk, type TreeChange } from './lib/ff-blockers.js';
 import { branchInOperation, gitDirOfWorktree, operationCommands, operationInProgress, type GitOperation } from './lib/git-operation.js';
 import { withLandLock } from './lib/land-lock.js';
+import { lockedMerge } from './lib/locked-merge.js';
 import { formatProblem, shellQuote, type Problem } from './lib/problem.js';
 
 // ---------------------------------------------------------------------------------
@@ -332,8 +336,10 @@ async function fastForwardLocked(o: FastForwardOptions): Promise<FastForwardResu
   const blockers = fastForwardBlockers(changes, dirty, (p) => pathKind(resolve(mainWorktree, p)));
   if (blockers.length > 0) return { kind: 'main-blocked', files: blockers, mainWorktree };
 
-  // --no-overwrite-ignore: git's own last line of defence for ignored files
-  const merge = await git(mainWorktree, ['merge', '--ff-only', '--no-overwrite-ignore', '--quiet', o.to], { GIT_REFLOG_ACTION: reason });
+  // --no-overwrite-ignore: git's own last line of defence for ignored files; the index
+  // stays locked until the ref moved, so a commit of the user cannot slip in between
+  const mergeArgs = ['merge', '--ff-only', '--no-overwrite-ignore', '--quiet', o.to];
+  const merge = mainGitDir ? await lockedMerge(mainWorktree, mainGitDir, o.to, { GIT_REFLOG_ACTION: reason }) : await git(mainWorktree, mergeArgs, { GIT_REFLOG_ACTION: reason });
   if (!merge.ok) {
     const again = await revParse(o.repo, ref);
     if (again && again !== o.from) return { kind: 'main-moved', tip: again };

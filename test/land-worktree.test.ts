@@ -3,7 +3,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { landWorktree, syncWorktreeWithMain, unlandedCommits } from '../scripts/land-worktree.js';
 import { fastForwardBlockers, parseNameStatusZ, type OnDisk } from '../scripts/lib/ff-blockers.js';
@@ -232,6 +232,23 @@ test('main not checked out anywhere is moved by compare-and-swap; the user branc
   assert.is(await sh(repo, 'symbolic-ref', 'HEAD'), 'refs/heads/experiment');
   assert.not.ok(existsSync(join(repo, 'agent.txt')), "the user's checkout was not touched");
   assert.is(await sh(repo, 'status', '--porcelain'), '');
+});
+
+test("a commit of the user cannot slip between the land's file update and its ref update: main's index stays locked throughout", async () => {
+  const repo = await tempRepo();
+  const wt = await spawn(repo, 'w1');
+  await commitFile(wt, 'agent.txt', 'agent\n', 'agent work');
+  // when main's ref is about to move, look (as the user's git commit would) for index.lock
+  const seen = join(tempDir(), 'seen');
+  const hook = join(repo, '.git', 'hooks', 'reference-transaction');
+  writeFileSync(hook, `#!/bin/sh\n[ "$1" = prepared ] || exit 0\ngrep -q ' refs/heads/main$' || exit 0\nif [ -e '${join(repo, '.git', 'index.lock')}' ]; then echo locked; else echo unlocked; fi >> '${seen}'\n`, { mode: 0o755 });
+  const r = await landWorktree({ worktree: wt, keep: true });
+  assert.is(r.kind, 'landed');
+  assert.is(readFileSync(seen, 'utf8'), 'locked\n');
+  assert.not.ok(existsSync(join(repo, '.git', 'index.lock')), 'released afterwards');
+  assert.is(await sh(repo, 'status', '--porcelain'), '', 'index and files match the new main');
+  assert.is(read(repo, 'agent.txt'), 'agent\n');
+  assert.equal(readdirSync(join(repo, '.git')).filter((f) => f.startsWith('coven-ff-')), [], 'no copy of the index is left');
 });
 
 test("git's index.lock in main's checkout, or a rebase of main there, stops the land without a change", async () => {

@@ -310,7 +310,7 @@ export interface FastForwardOptions {
  * `main-moved` means another land won: rebase onto the returned tip and call again.
  */
 export async function fastForwardMain(o: FastForwardOptions): Promise<FastForwardResult> {
-  const locked = await withLandLock(o.stateDir, () => fastForwardLocked(o));
+  const locked = await withLandLock(o.stateDir, () => fastForwardLocked(o), { owner: o.reason ?? 'coven land' });
   if (locked.kind === 'lock-busy') return { kind: 'main-busy', busy: { reason: 'land-locked', lockFile: locked.path } };
   return locked.value;
 }
@@ -753,7 +753,7 @@ function describeBusy(r: Extract<LandResult, { kind: 'main-busy' }>, again: stri
       return {
         what: `cannot land ${r.branch}: another land holds ${b.lockFile} for too long.`,
         kept,
-        next: ['run again in a moment (the lock counts as stale after 30 s):', again],
+        next: ['run again in a moment (a lock left by a land that died is broken at once):', again],
       };
     case 'kept-moving':
       return {

@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join } from 'node:path';
 import { landWorktree, syncWorktreeWithMain, unlandedCommits } from '../scripts/land-worktree.js';
 import { fastForwardBlockers, parseNameStatusZ, type OnDisk } from '../scripts/lib/ff-blockers.js';
+import { spawn as spawn_ } from 'node:child_process';
+import { currentProcess } from '../scripts/lib/process-identity.js';
 import { commitFile, coven, run, sh, tempDir, tempRepo, distRoot } from './helpers/repo.js';
 
 /** A worker worktree as spawn-worktree makes it: branch coven/<name> tracking main. */
@@ -249,6 +251,21 @@ test("a commit of the user cannot slip between the land's file update and its re
   assert.is(await sh(repo, 'status', '--porcelain'), '', 'index and files match the new main');
   assert.is(read(repo, 'agent.txt'), 'agent\n');
   assert.equal(readdirSync(join(repo, '.git')).filter((f) => f.startsWith('coven-ff-')), [], 'no copy of the index is left');
+});
+
+test('a land lock left by a land that was killed is broken at once: the next land goes through', async () => {
+  const repo = await tempRepo();
+  const wt = await spawn(repo, 'w1');
+  await commitFile(wt, 'a.txt', 'a\n');
+  const dead = spawn_(process.execPath, ['-e', '']);
+  await new Promise((r) => dead.on('exit', r));
+  const me = currentProcess();
+  mkdirSync(join(repo, '.git', 'coven', 'locks'), { recursive: true });
+  const holder = { worker: 'coven land coven/gone', pid: dead.pid!, host: me.host, start: me.start, since: new Date().toISOString(), token: 'deadbeef' };
+  writeFileSync(join(repo, '.git', 'coven', 'locks', 'land'), JSON.stringify(holder));
+  const r = await landWorktree({ worktree: wt, keep: true, maxRetries: 0 });
+  assert.is(r.kind, 'landed', JSON.stringify(r));
+  assert.not.ok(existsSync(join(repo, '.git', 'coven', 'locks', 'land')), 'released');
 });
 
 test("git's index.lock in main's checkout, or a rebase of main there, stops the land without a change", async () => {

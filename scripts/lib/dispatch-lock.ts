@@ -30,7 +30,7 @@ import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { link, mkdir, open, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { currentProcess, livenessOf, type Liveness, type ProcessIdentity } from './process-identity.js';
 
 export const DEFAULT_STALE_MS = 20_000;
@@ -39,13 +39,15 @@ const DEFAULT_PROGRESS_MS = 1_000;
 /** a `.break` guard is held for milliseconds; older than this, its breaker died */
 const GUARD_STALE_MS = 5_000;
 
+// zod/mini: land-worktree takes the land lock through this module, and its standalone
+// bundle would be five times bigger with the full zod
 const HolderSchema = z.object({
-  worker: z.string().min(1),
-  pid: z.number().int().positive(),
+  worker: z.string().check(z.minLength(1)),
+  pid: z.int().check(z.positive()),
   host: z.string(),
-  start: z.string().nullable(),
+  start: z.nullable(z.string()),
   since: z.string(),
-  token: z.string().min(1),
+  token: z.string().check(z.minLength(1)),
 });
 
 /** Who holds a lock, as written in the lock file. */

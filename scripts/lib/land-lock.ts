@@ -1,33 +1,31 @@
 // land-lock — serializes the last step of every land in a repository (check main's
 // tip, then fast-forward it) so two workers never fast-forward the same checkout at
-// once. A short lock: `<state dir>/locks/land`, taken with the lockfile package,
-// considered stale (a crashed holder) after 30 s.
+// once. A short lock: `<state dir>/locks/land`, taken like the dispatch lock
+// (dispatch-lock.ts): the file names its holder (pid and start time), so a lock left by
+// a land that was killed is broken at once instead of stalling every land for a while.
 //
 // Inputs: the state dir. Outputs: the lock file while held; nothing after.
 
-import lockfile from 'lockfile';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { acquireLock, locksDirOf } from './dispatch-lock.js';
 import { trace, traceNow } from './trace.js';
-
-export const LAND_LOCK_STALE_MS = 30_000;
 
 export type Locked<T> = { kind: 'done'; value: T } | { kind: 'lock-busy'; path: string };
 
+export function landLockPath(stateDir: string): string {
+  return join(locksDirOf(stateDir), 'land');
+}
+
 /** Runs `fn` while holding the land lock; waits up to `waitMs` for it. */
-export async function withLandLock<T>(stateDir: string, fn: () => Promise<T>, waitMs = 20_000): Promise<Locked<T>> {
-  const dir = join(stateDir, 'locks');
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, 'land');
+export async function withLandLock<T>(stateDir: string, fn: () => Promise<T>, opts: { owner?: string; waitMs?: number } = {}): Promise<Locked<T>> {
+  const path = landLockPath(stateDir);
   const waitFrom = traceNow();
-  const taken = await new Promise<boolean>((resolveLock) => {
-    lockfile.lock(path, { wait: waitMs, pollPeriod: 15, stale: LAND_LOCK_STALE_MS }, (err) => resolveLock(!err));
-  });
-  if (!taken) return { kind: 'lock-busy', path };
+  const lock = await acquireLock({ path, owner: opts.owner ?? 'coven land', pollMs: 15, signal: AbortSignal.timeout(opts.waitMs ?? 20_000) });
+  if (lock.kind !== 'acquired') return { kind: 'lock-busy', path };
   trace('lock', { lock: 'land', waited_ms: traceNow() - waitFrom });
   try {
     return { kind: 'done', value: await fn() };
   } finally {
-    await new Promise<void>((done) => lockfile.unlock(path, () => done()));
+    await lock.release();
   }
 }

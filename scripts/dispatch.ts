@@ -43,8 +43,8 @@ export interface DispatchOptions {
   /** take the dispatch lock (default true); false when the caller already holds it */
   lock?: boolean;
   onWait?: (p: WaitProgress) => void;
-  /** called with each session as it starts, so the caller can abort it, and with null once it has ended */
-  onSession?: (session: SessionHandle | null) => void;
+  /** called with each session as it starts (so the caller can abort it), and with null once it ended */
+  onSession?: (session: SessionHandle | null) => void | Promise<void>;
   signal?: AbortSignal;
   maxCorrections?: number;
 }
@@ -98,7 +98,7 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchOutcome> 
   }
   try {
     const others = describeOtherWorkers(await readWorkerStates(opts.stateDir), opts.worker);
-    const session = (prompt: string, resume?: string) => {
+    const session = async (prompt: string, resume?: string): Promise<SessionOutcome> => {
       const handle = startSession({
         cwd: opts.worktree,
         prompt,
@@ -112,8 +112,12 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchOutcome> 
         env: agentEnv(opts.env),
         display: opts.display,
       });
-      opts.onSession?.(handle);
-      return handle.outcome.finally(() => opts.onSession?.(null));
+      try {
+        await opts.onSession?.(handle);
+        return await handle.outcome;
+      } finally {
+        await opts.onSession?.(null);
+      }
     };
 
     let outcome = await session(dispatchPrompt(rendered.text, others));
@@ -204,7 +208,9 @@ export async function main(argv: string[]): Promise<number> {
     lock: args.lock as boolean,
     display,
     onWait: (p) => display(describeWait('dispatch', p)),
-    onSession: (s) => (session = s),
+    onSession: (s) => {
+      session = s;
+    },
     signal: controller.signal,
   });
   switch (outcome.kind) {

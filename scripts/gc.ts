@@ -3,6 +3,7 @@
 // nothing would be lost, keep (and list) those with unlanded work, and clear locks
 // held by dead processes.
 //
+// A dead worker's agent session that is still running is ended first (orphan-session).
 // Only touches what coven made: a worker named in a state file whose process is dead,
 // whose branch is under coven/, and whose worktree git lists with that branch (or
 // detached in the middle of rebasing it). Never the main worktree, never a live worker.
@@ -24,6 +25,7 @@ import { localUpstreamOf, mainBranchOf } from './lib/main-branch.js';
 import { clearStaleLocks, locksDirOf } from './lib/dispatch-lock.js';
 import { runAsEntry } from './lib/entry.js';
 import { formatProblem, shellQuote } from './lib/problem.js';
+import { endOrphanedSession } from './lib/orphan-session.js';
 import { covenRef, snapshotCommit } from './lib/save-work.js';
 import { branchBeingRebased, rebaseInProgress } from './lib/git-operation.js';
 import { readWorkerStates, removeWorkerState, type WorkerState } from './lib/worker-state.js';
@@ -67,6 +69,8 @@ async function collectWorker(
   if (!s.branch.startsWith('coven/')) return { kind: 'skipped', worker: s.name, reason: `its branch ${s.branch} is not under coven/` };
   const wt = await findWorktree(worktrees, s);
   if (wt.kind === 'foreign') return { kind: 'skipped', worker: s.name, reason: wt.reason };
+  // an agent session the worker left running would go on committing in the worktree we judge
+  if (s.session_process && !opts.dryRun) await endOrphanedSession({ host: s.host, ...s.session_process });
   const worktree = wt.kind === 'found' ? wt.path : null;
   const tip = await revParse(paths.mainWorktree, `refs/heads/${s.branch}`);
   const head = worktree && existsSync(worktree) ? await revParse(worktree, 'HEAD') : null;

@@ -34,16 +34,18 @@ import { dirtyFiles, findRepo, git, gitOut, listWorktrees, type RepoPaths } from
 import { recordedSleep, busyOthers } from './lib/herd-guard.js';
 import { humanDuration } from './lib/human-duration.js';
 import { mainBranchOf } from './lib/main-branch.js';
+import { endOrphanedSession } from './lib/orphan-session.js';
+import { processStartTime } from './lib/process-identity.js';
 import { formatProblem, shellQuote } from './lib/problem.js';
 import { abortRebaseIfAny, resolveConflict, type Conflict } from './lib/resolve-conflict.js';
-import { rebaseInProgress } from './lib/git-operation.js';
+import { branchInOperation, gitDirOfWorktree, rebaseInProgress } from './lib/git-operation.js';
 import { covenRef } from './lib/save-work.js';
 import type { SessionHandle } from './lib/session-runner.js';
 import { renderOutcome } from './lib/session-render.js';
 import { mainTip, waitForMainToMove } from './lib/wait-for-main.js';
 import { randomWorkerName, WORKER_NAME } from './lib/worker-name.js';
 import { trace, traceNow } from './lib/trace.js';
-import { newWorkerState, readWorkerStates, removeWorkerState, updateWorkerState, writeWorkerState, type Phase, type WorkerState } from './lib/worker-state.js';
+import { newWorkerState, readWorkerState, readWorkerStates, removeWorkerState, updateWorkerState, writeWorkerState, type Phase, type WorkerState } from './lib/worker-state.js';
 import { attachConsole } from './lib/worker-console.js';
 import { consoleUi, type WorkerUi } from './lib/worker-ui.js';
 
@@ -142,10 +144,12 @@ async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl)
   const branch = `coven/${name}`;
 
   let worktree: string;
-  const existing = (await listWorktrees(paths.mainWorktree)).find((e) => e.branch === `refs/heads/${branch}`);
-  if (existing && !existing.prunable) {
-    worktree = existing.path; // a worker of this name stopped earlier: adopt its worktree and whatever it left
+  let inherited: Partial<WorkerState> = {};
+  const existing = await worktreeOfBranch(paths, branch);
+  if (existing) {
+    worktree = existing; // a worker of this name stopped earlier: adopt its worktree and whatever it left
     ui.line(`coven: adopting the existing worktree of ${name}: ${worktree}`);
+    inherited = await takeOverFrom(paths, name, branch, ui);
   } else {
     const spawned = await spawnWorktree({ cwd: paths.mainWorktree, branch, base: opts.worktreeBase, from: main.name });
     if (spawned.kind !== 'spawned') {
@@ -154,13 +158,42 @@ async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl)
     }
     worktree = spawned.path;
   }
-  const state = newWorkerState({ name, branch, worktree });
+  const state = { ...newWorkerState({ name, branch, worktree }), ...inherited };
   await writeWorkerState(paths.stateDir, state);
   trace('worker', { worker: name, process_start: performance.timeOrigin });
   trace('phase', { worker: name, phase: state.phase });
   const w: Worker = { paths, main: main.name, name, branch, worktree, state, ui, opts, stop };
   ui.header(state);
   return { kind: 'started', worker: w };
+}
+
+/** The worktree where `branch` is checked out, or being rebased (a worker killed mid-rebase); null if none. */
+async function worktreeOfBranch(paths: RepoPaths, branch: string): Promise<string | null> {
+  const ref = `refs/heads/${branch}`;
+  const worktrees = (await listWorktrees(paths.mainWorktree)).filter((e) => !e.prunable && !e.bare);
+  const found =
+    worktrees.find((e) => e.branch === ref) ??
+    worktrees.find((e) => {
+      const gitDir = e.branch === null ? gitDirOfWorktree(e.path) : null;
+      return gitDir !== null && branchInOperation(gitDir) === ref;
+    });
+  return found?.path ?? null;
+}
+
+/**
+ * Before adopting a dead worker's worktree: end the agent session it left running (it
+ * would go on committing there), and keep which agent and session made its commits, so
+ * a conflict while landing them resumes that session with that agent's tools.
+ */
+async function takeOverFrom(paths: RepoPaths, name: string, branch: string, ui: WorkerUi): Promise<Partial<WorkerState>> {
+  const previous = await readWorkerState(paths.stateDir, name);
+  if (previous?.kind !== 'worker' || previous.liveness !== 'dead' || previous.state.branch !== branch) return {};
+  const dead = previous.state;
+  if (dead.session_process) {
+    const ended = await endOrphanedSession({ host: dead.host, ...dead.session_process });
+    if (ended === 'ended') ui.line(`coven: ended the agent session the previous ${name} left running (pid ${dead.session_process.pid})`);
+  }
+  return { agent: dead.agent, args: dead.args, session_id: dead.session_id };
 }
 
 async function takenNames(paths: RepoPaths): Promise<{ all: Set<string>; live: Set<string> }> {
@@ -374,7 +407,7 @@ async function landAndResolve(w: Worker): Promise<LandEnd> {
       return 'nothing';
     case 'main-blocked':
     case 'main-busy':
-      w.ui.problem(describeLand(land, { self: 'coven land', againArgs: ['--keep', '--worktree', w.worktree] }).text);
+      w.ui.problem(describeLand(land, { self: 'coven land', againArgs: ['--keep'] }).text);
       w.ui.problem(`coven: ${w.name} keeps its commits and retries the land before its next dispatch.`);
       return 'pending';
     default:
@@ -388,7 +421,7 @@ async function landPending(w: Worker): Promise<'clear' | 'stop' | 'parked-stop'>
     await abortRebaseIfAny(w.worktree);
     const unlanded = await unlandedCommits(w.worktree);
     if (unlanded.kind !== 'unlanded') {
-      w.ui.problem(describeLand(unlanded, { self: 'coven land', againArgs: ['--keep', '--worktree', w.worktree] }).text);
+      w.ui.problem(describeLand(unlanded, { self: 'coven land', againArgs: ['--keep'] }).text);
       return 'stop';
     }
     if (unlanded.commits.length === 0) return 'clear';
@@ -500,9 +533,12 @@ function sessionSettings(w: Worker): SessionSettings {
     timeoutMs: w.opts.timeoutMs,
     env: w.opts.env,
     display: (line) => w.ui.line(line),
-    onSession: (s) => {
+    onSession: async (s) => {
       w.stop.session = s;
       if (s && w.stop.stopping) s.abort();
+      // recorded so that whoever takes over after a kill -9 can end the session (orphan-session.ts)
+      const session_process = s?.pid !== undefined ? { pid: s.pid, start: processStartTime(s.pid) } : null;
+      w.state = await updateWorkerState(w.paths.stateDir, w.state, { session_process });
     },
   };
 }

@@ -24,8 +24,8 @@ export interface SessionSettings {
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   display?: (line: string) => void;
-  /** called with every session as it starts (the worker aborts or steers it) */
-  onSession?: (session: SessionHandle | null) => void;
+  /** called with every session as it starts, and with null once it ended (the worker aborts it, records its pid) */
+  onSession?: (session: SessionHandle | null) => void | Promise<void>;
 }
 
 export interface JobOptions extends SessionSettings {
@@ -72,11 +72,11 @@ export async function runAgentSession(
     env: agentEnv(s.env),
     display: s.display,
   });
-  s.onSession?.(handle);
   try {
+    await s.onSession?.(handle);
     return await handle.outcome;
   } finally {
-    s.onSession?.(null);
+    await s.onSession?.(null);
   }
 }
 

@@ -67,6 +67,8 @@ export type SessionOutcome =
 export interface SessionHandle {
   /** resolves once the CLI and everything it started are gone, and the log is flushed */
   readonly outcome: Promise<SessionOutcome>;
+  /** the CLI's pid, which is also its process group (undefined if it could not start) */
+  readonly pid?: number;
   /** the session id, as soon as the CLI's `init` has named it */
   sessionId(): string | undefined;
   /** sends a further user message (steering); false when the session no longer reads stdin */
@@ -389,6 +391,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
 
   return {
     outcome,
+    pid: pgid,
     sessionId: () => summary.sessionId,
     send: (text) => write(text),
     abort: () => {

@@ -54,6 +54,12 @@ export const WorkerStateSchema = z.object({
   waiting_on: z.string().nullable(),
   /** the last time dispatch chose sleep: for the herd guard */
   last_sleep: SleepDecisionSchema.nullable(),
+  /**
+   * the agent CLI running now (its pid is its process group; start as in pid_start): a
+   * worker killed with kill -9 leaves it running, and whoever takes over the worktree
+   * (a worker of the same name, `coven gc`) ends it first (orphan-session.ts)
+   */
+  session_process: z.object({ pid: z.number().int().positive(), start: z.string().nullable() }).nullable().optional(),
 });
 
 export type WorkerState = z.infer<typeof WorkerStateSchema>;

@@ -38,7 +38,7 @@ import { endOrphanedSession } from './lib/orphan-session.js';
 import { processStartTime } from './lib/process-identity.js';
 import { formatProblem, shellQuote } from './lib/problem.js';
 import { abortRebaseIfAny, resolveConflict, type Conflict } from './lib/resolve-conflict.js';
-import { branchInOperation, gitDirOfWorktree, rebaseInProgress } from './lib/git-operation.js';
+import { branchBeingRebased, rebaseInProgress } from './lib/git-operation.js';
 import { covenRef } from './lib/save-work.js';
 import type { SessionHandle } from './lib/session-runner.js';
 import { renderOutcome } from './lib/session-render.js';
@@ -171,12 +171,7 @@ async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl)
 async function worktreeOfBranch(paths: RepoPaths, branch: string): Promise<string | null> {
   const ref = `refs/heads/${branch}`;
   const worktrees = (await listWorktrees(paths.mainWorktree)).filter((e) => !e.prunable && !e.bare);
-  const found =
-    worktrees.find((e) => e.branch === ref) ??
-    worktrees.find((e) => {
-      const gitDir = e.branch === null ? gitDirOfWorktree(e.path) : null;
-      return gitDir !== null && branchInOperation(gitDir) === ref;
-    });
+  const found = worktrees.find((e) => e.branch === ref) ?? worktrees.find((e) => e.branch === null && branchBeingRebased(e.path) === ref);
   return found?.path ?? null;
 }
 

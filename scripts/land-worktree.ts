@@ -141,7 +141,8 @@ export async function inspectWorktree(dir: string, onto?: string): Promise<{ kin
     return { kind: 'detached', worktree };
   }
 
-  const worktrees = parseWorktreeList(list.stdout);
+  // (a failed list, e.g. while another worker runs `git worktree add`, is retried)
+  const worktrees = list.ok ? parseWorktreeList(list.stdout) : await listWorktrees(abs);
   const upstream = current.upstream.startsWith('refs/heads/') ? shortBranch(current.upstream) : null;
   let target = onto ? shortBranch(onto) : upstream;
   if (!target) {

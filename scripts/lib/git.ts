@@ -64,8 +64,18 @@ export function parseWorktreeList(porcelain: string): WorktreeEntry[] {
   return entries;
 }
 
+/**
+ * `git worktree list`. While another process runs `git worktree add`, git may find the
+ * new `.git/worktrees/<name>/` folder half written and fail ("failed to read
+ * .git/worktrees/<name>/commondir"): such a failure is retried a few times.
+ */
 export async function listWorktrees(cwd: string): Promise<WorktreeEntry[]> {
-  return parseWorktreeList(await gitOut(cwd, ['worktree', 'list', '--porcelain']));
+  for (let attempt = 1; ; attempt++) {
+    const r = await git(cwd, ['worktree', 'list', '--porcelain']);
+    if (r.ok) return parseWorktreeList(r.stdout);
+    if (attempt >= 10 || !/\bworktrees\//.test(r.stderr)) throw new Error(`git worktree list --porcelain (in ${cwd}) failed: ${r.stderr.trim() || r.stdout.trim()}`);
+    await new Promise((done) => setTimeout(done, 20 * attempt));
+  }
 }
 
 export interface RepoPaths {

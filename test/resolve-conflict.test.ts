@@ -1,11 +1,16 @@
-// resolve-conflict — the prompt that resumes an agent on a rebase conflict, built from
-// a real conflict in a temporary repository.
+// resolve-conflict — resuming the agent on a rebase conflict, in temporary
+// repositories with real conflicts: the prompt it gets, and how rounds are counted
+// (rounds it fails count towards giving up; conflicts that come only from main moving
+// meanwhile do not). The fake claude does the resolution with real git commands.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { landWorktree } from '../scripts/land-worktree.js';
-import { conflictPrompt } from '../scripts/lib/resolve-conflict.js';
+import { rebaseInProgress } from '../scripts/lib/git-operation.js';
+import { conflictPrompt, resolveConflict, type Conflict } from '../scripts/lib/resolve-conflict.js';
+import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
 import { commitFile, sh, tempDir, tempRepo } from './helpers/repo.js';
 
 test('the conflict prompt names the files, the commits main gained and the commits being replayed', async () => {
@@ -24,6 +29,71 @@ test('the conflict prompt names the files, the commits main gained and the commi
   assert.match(prompt, /that your branch did not have \(the other side\):\n- [0-9a-f]+ main: notes\n- [0-9a-f]+ main: greeting\n/);
   assert.match(prompt, /Your commits being replayed:\n- [0-9a-f]+ w1: greeting\n/);
   assert.match(prompt, /git -c core\.editor=true rebase --continue/);
+});
+
+/** keeps both sides of every conflict (each side appended lines), then continues the rebase */
+const unionResolve = `gd=$(git rev-parse --absolute-git-dir)
+while [ -d "$gd/rebase-merge" ]; do
+  for f in $(git diff --name-only --diff-filter=U); do sed -i -e '/^<<<<<<< /d' -e '/^=======$/d' -e '/^>>>>>>> /d' "$f"; git add -- "$f"; done
+  git -c core.editor=true rebase --continue >/dev/null 2>&1 || true
+done
+`;
+
+/** A worker branch whose one commit conflicts with main: the land stops at the conflict. */
+async function conflicted(): Promise<{ repo: string; wt: string; conflict: Conflict; tip: string }> {
+  const repo = await tempRepo();
+  await commitFile(repo, 'shared.txt', 'start\n');
+  const wt = join(tempDir('coven-wt-'), 'w1');
+  await sh(repo, 'worktree', 'add', '-q', '--track', '-b', 'coven/w1', wt, 'main');
+  const tip = await commitFile(wt, 'shared.txt', 'start\nw1\n', 'w1 work');
+  await commitFile(repo, 'shared.txt', 'start\nmain 0\n', 'main 0');
+  const land = await landWorktree({ worktree: wt, keep: true });
+  if (land.kind !== 'conflict') throw new Error(`expected a conflict, got ${land.kind}`);
+  return { repo, wt, conflict: land, tip };
+}
+
+function resolveRun(steps: FakeRun['steps']): FakeRun {
+  return { match: { promptIncludes: 'stopped on a rebase conflict' }, times: 'unlimited', steps };
+}
+
+test('conflicts that come only from main moving while the agent resolved do not use up its rounds', async () => {
+  const { repo, wt, conflict } = await conflicted();
+  const dir = tempDir();
+  // after each resolution, "another worker" lands a conflicting line on main, four times
+  writeFileSync(join(dir, 'step.sh'), `${unionResolve}
+n=$(cat '${dir}/count' 2>/dev/null || echo 0); n=$((n + 1)); echo $n > '${dir}/count'
+if [ $n -le 4 ]; then printf 'main %s\\n' $n >> '${repo}/shared.txt'; git -C '${repo}' commit -q -am "main $n"; fi
+`);
+  const fake = fakeClaudeEnv([resolveRun([{ bash: `sh ${dir}/step.sh` }, { text: 'Resolved.' }])]);
+  const env = { ...process.env, ...fake };
+  const r = await resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env, worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: ['--allowedTools=Bash'], sessionId: null });
+  assert.is(r.kind, 'resolved');
+  if (r.kind !== 'resolved') return;
+  assert.is(r.land.kind, 'landed');
+  assert.is(r.rounds, 5);
+  assert.equal(readFileSync(join(repo, 'shared.txt'), 'utf8').split('\n').filter(Boolean).sort(), ['main 0', 'main 1', 'main 2', 'main 3', 'main 4', 'start', 'w1']);
+  assert.is(await sh(repo, 'rev-list', '--merges', 'main'), '');
+  const prompts = readFakeLog(fake).map((c) => c.prompts[0] ?? '');
+  assert.is(prompts.length, 5);
+  assert.match(prompts[0]!, /round 1 of 3/);
+  assert.match(prompts[0]!, /- [0-9a-f]+ main 0\n/, 'the other side is listed');
+  assert.match(prompts[1]!, /moved on while you resolved/);
+  assert.match(prompts[1]!, /round 1 of 3/, 'a conflict from main moving is not a failed round');
+  assert.match(prompts[1]!, /- [0-9a-f]+ main 1\n/);
+});
+
+test('an agent that does not resolve gets 3 rounds; then the rebase is aborted and the branch is as it was', async () => {
+  const { repo, wt, conflict, tip } = await conflicted();
+  const fake = fakeClaudeEnv([resolveRun([{ text: 'I cannot.' }])]);
+  const env = { ...process.env, ...fake };
+  const r = await resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env, worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: [], sessionId: null });
+  assert.is(r.kind, 'gave-up');
+  assert.is(r.rounds, 3);
+  assert.is(readFakeLog(fake).length, 3);
+  assert.not.ok(rebaseInProgress(wt));
+  assert.is(await sh(wt, 'rev-parse', 'HEAD'), tip);
+  assert.is(await sh(repo, 'log', '-1', '--format=%s', 'main'), 'main 0');
+  assert.ok(existsSync(join(wt, 'shared.txt')));
 });
 
 test.run();

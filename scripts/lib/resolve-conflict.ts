@@ -2,10 +2,15 @@
 // session (same session id, same cwd) with a prompt that names the conflicted files,
 // shows both sides' commits and gives the exact commands to finish; then land again.
 //
-// At most `rounds` sessions (default 3). If the session cannot be resumed (its
-// transcript is gone), a fresh session gets the same instructions. After the last
-// round a rebase still in progress is aborted, which puts the branch back exactly as
-// it was: every commit stays on the branch. Nothing is reset or discarded.
+// At most `rounds` failed rounds (default 3): sessions after which the rebase is still
+// stuck. A round the agent finished, whose land then met a new conflict because main
+// moved meanwhile (other workers landing on the same files), is progress, not a
+// failure; those are bounded separately (`movedRounds`, default 10), so a busy main
+// does not park a worker whose agent resolves every conflict it is given. If the
+// session cannot be resumed (its transcript is gone), a fresh session gets the same
+// instructions. After the last round a rebase still in progress is aborted, which puts
+// the branch back exactly as it was: every commit stays on the branch. Nothing is
+// reset or discarded.
 // Inputs: the worker's worktree, the conflict, the session to resume.
 // Outputs: ResolveOutcome (resolved = landed, or gave-up with the branch kept).
 
@@ -30,7 +35,10 @@ export interface ResolveOptions extends SessionSettings {
   agentName: string;
   claudeArgs: readonly string[];
   sessionId: string | null;
+  /** failed rounds before giving up (default 3) */
   rounds?: number;
+  /** finished rounds whose land met a new conflict because main moved (default 10) */
+  movedRounds?: number;
   signal?: AbortSignal;
 }
 
@@ -39,12 +47,17 @@ export const RESOLVE_TOOLS = '--allowedTools=Bash(git *),Read,Edit,Write,Glob,Gr
 
 export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome> {
   const rounds = o.rounds ?? 3;
+  const sessions = rounds + (o.movedRounds ?? 10);
   let conflict: Conflict = o.conflict;
   let sessionId = o.sessionId;
   let costUsd = 0;
-  for (let round = 1; round <= rounds; round++) {
+  let failed = 0;
+  let moved = false;
+  let round = 0;
+  while (failed < rounds && round < sessions) {
+    round++;
     if (o.signal?.aborted) return stop(round - 1);
-    const prompt = await conflictPrompt(o.worktree, conflict, round, rounds);
+    const prompt = await conflictPrompt(o.worktree, conflict, failed + 1, rounds, moved);
     const settings = { ...o, cwd: o.worktree, agentName: `${o.agentName}-resolve`, claudeArgs: [...o.claudeArgs, RESOLVE_TOOLS], prompt };
     let outcome: SessionOutcome = await runAgentSession(sessionId ? { ...settings, resume: sessionId } : settings);
     if (sessionId && cannotResume(outcome)) {
@@ -57,19 +70,23 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
 
     const next = await finishRebaseIfReady(o.worktree);
     if (next.kind === 'conflict') {
+      failed++;
+      moved = false;
       conflict = { ...conflict, files: next.files, commit: next.commit, subject: next.subject };
       continue;
     }
     if ((await dirtyFiles(o.worktree)).length > 0) await saveAndClean(o.worktree, o.worker, 'wip', 'coven: uncommitted work left after a conflict resolution');
+    // the branch now sits on the main it was resolved against: a conflict here means main moved
     const land = await landWorktree({ worktree: o.worktree, keep: true });
     if (land.kind === 'conflict') {
+      moved = true;
       conflict = land;
       continue;
     }
     return { kind: 'resolved', land, rounds: round, costUsd, sessionId };
   }
   const aborted = await abortRebaseIfAny(o.worktree);
-  return { kind: 'gave-up', rounds, costUsd, sessionId, last: conflict, aborted };
+  return { kind: 'gave-up', rounds: round, costUsd, sessionId, last: conflict, aborted };
 
   function stop(done: number): ResolveOutcome {
     return { kind: 'stopped', rounds: done, costUsd, sessionId };
@@ -116,14 +133,15 @@ export async function abortRebaseIfAny(worktree: string): Promise<boolean> {
 }
 
 /** The resolution prompt: files, both sides' commits, the exact commands. */
-export async function conflictPrompt(worktree: string, c: Conflict, round: number, rounds: number): Promise<string> {
+export async function conflictPrompt(worktree: string, c: Conflict, round: number, rounds: number, mainMoved = false): Promise<string> {
   const onto = c.onto;
   // mid-rebase HEAD sits on top of main; the branch itself still points at the work as it was
   const base = (await git(worktree, ['merge-base', `refs/heads/${c.branch}`, `refs/heads/${onto}`])).stdout.trim();
   const theirs = await subjects(worktree, `${base}..refs/heads/${onto}`);
   const ours = c.commit ? await subjects(worktree, `${base}..${c.commit}`) : [];
   const files = c.files.length > 0 ? c.files.map((f) => `- ${f}`).join('\n') : '- (none marked as conflicted; git stopped for another reason: see git status)';
-  return `Landing your work on ${onto} stopped on a rebase conflict (round ${round} of ${rounds}).
+  const again = mainMoved ? `Your last resolution worked, but ${onto} moved on while you resolved, and the new\ncommits conflict with yours too.\n` : '';
+  return `${again}Landing your work on ${onto} stopped on a rebase conflict (round ${round} of ${rounds}).
 Your branch ${c.branch} is being rebased onto ${onto}; git stopped while applying
 ${c.commit ? `${c.commit.slice(0, 10)} "${c.subject}"` : 'one of your commits'}.
 

@@ -342,7 +342,9 @@ async function runJob(w: Worker, agent: AgentDef, args: Record<string, string>):
     release = () => slot.release();
   }
   try {
-    await setPhase(w, 'running', { agent: agent.name, args, cycles: w.state.cycles + 1 });
+    // session_id is the job's own once it ends: a worker adopting this one after a kill
+    // must not resume an earlier job's session for this job's conflicts
+    await setPhase(w, 'running', { agent: agent.name, args, cycles: w.state.cycles + 1, session_id: null });
     const job = await runAgentJob({ ...sessionSettings(w), worktree: w.worktree, branch: w.branch, agent, args });
     if (job.kind === 'bad-args') {
       w.ui.problem(`coven: ${agent.name} cannot run: missing ${job.missing.join(', ') || '-'}, unknown ${job.unknown.join(', ') || '-'}`);

@@ -1,0 +1,99 @@
+// worker-adopt — a worker killed with kill -9 leaves its agent session running (the CLI
+// runs in a process group of its own). A worker started under the same name adopts the
+// worktree — even one left in the middle of a rebase — ends that session first, and
+// lands what was committed, resolving conflicts with the dead worker's agent; `coven gc`
+// ends such a session too before it judges the worktree.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { processStartTime } from '../scripts/lib/process-identity.js';
+import { readWorkerState, type WorkerState } from '../scripts/lib/worker-state.js';
+import { covenRepo, issueFile } from './helpers/coven-repo.js';
+import { fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
+import { commitFile, coven, covenBin, sh, tempDir } from './helpers/repo.js';
+
+const choose = (...lines: string[]): FakeRun => ({ match: { promptIncludes: 'Choose the next job' }, steps: [{ text: `<dispatch>\n${lines.join('\n')}\n</dispatch>` }] });
+/** alive and not a zombie (an orphan's exit is reaped by init, which may take a while) */
+const isRunning = (pid: number) => processStartTime(pid) !== null;
+const implementArgs = '--allowedTools=Bash(git *),Read,Edit,Write'; // the test agents' claude_args
+
+async function setUp(script: FakeRun[]) {
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a'), 'shared.txt': 'start\n' });
+  const env = { ...process.env, ...fakeClaudeEnv(script), COVEN_WORKTREE_BASE: tempDir('coven-wt-'), COVEN_RETRY_MS: '200' };
+  const stateDir = join(repo, '.git', 'coven');
+  return { repo, env, stateDir, worktree: join(env.COVEN_WORKTREE_BASE, 'project', 'coven', 'w1') };
+}
+
+function startWorker(repo: string, env: NodeJS.ProcessEnv): { child: ChildProcess; exited: Promise<void> } {
+  const child = spawn(process.execPath, [covenBin, 'worker', '--once', '--name', 'w1'], { cwd: repo, env, detached: true, stdio: 'ignore' });
+  return { child, exited: new Promise((r) => child.on('exit', () => r())) };
+}
+
+/** Waits until w1's state file satisfies `ok`. */
+async function stateWhen(stateDir: string, ok: (s: WorkerState) => boolean): Promise<WorkerState> {
+  for (let i = 0; i < 1500; i++) {
+    const e = await readWorkerState(stateDir, 'w1');
+    if (e?.kind === 'worker' && ok(e.state)) return e.state;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('the worker never got there');
+}
+
+test('killed mid-rebase while resolving: a worker of the same name ends the orphaned session, adopts the worktree and lands', async () => {
+  const { repo, env, stateDir, worktree } = await setUp([
+    choose('agent: implement', 'issue: issues/a.md'),
+    { match: { promptIncludes: 'Implement the issue' }, steps: [{ read: 'shared.txt' }, { write: { path: 'shared.txt', content: 'start\nw1\n' } }, { commit: 'w1 work' }, { sleep_ms: 1500 }, { text: 'done' }] },
+    // the first worker's resolution hangs until it is killed; the adopter's resolves
+    { match: { promptIncludes: 'stopped on a rebase conflict' }, steps: [{ sleep_ms: 60_000 }, { text: 'never' }] },
+    {
+      match: { promptIncludes: 'stopped on a rebase conflict' },
+      expect: { argvIncludes: [implementArgs] }, // the dead worker's agent's tools
+      steps: [{ read: 'shared.txt' }, { write: { path: 'shared.txt', content: 'start\nmain\nw1\n' } }, { bash: 'git add shared.txt' }, { bash: 'git -c core.editor=true rebase --continue' }, { text: 'Resolved.' }],
+    },
+    choose('sleep: nothing left'),
+  ]);
+  const first = startWorker(repo, env);
+  await stateWhen(stateDir, (s) => s.phase === 'running' && s.session_process !== null);
+  await commitFile(repo, 'shared.txt', 'start\nmain\n', 'main moves'); // the agent's land will conflict
+  const resolving = await stateWhen(stateDir, (s) => s.phase === 'resolving' && Boolean(s.session_process));
+  const orphan = resolving.session_process!.pid;
+  process.kill(first.child.pid!, 'SIGKILL');
+  await first.exited;
+  assert.ok(isRunning(orphan), 'the resolve session outlives its worker');
+  assert.is(await sh(worktree, 'status', '--short', '--branch').then((s) => s.split('\n')[0]), '## HEAD (no branch)', 'left mid-rebase');
+
+  const r = await coven(['worker', '--once', '--name', 'w1'], { cwd: repo, env });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /adopting the existing worktree of w1/);
+  assert.match(r.stdout, /ended the agent session the previous w1 left running/);
+  assert.not.ok(isRunning(orphan));
+  assert.is(readFileSync(join(repo, 'shared.txt'), 'utf8'), 'start\nmain\nw1\n');
+  assert.equal((await sh(repo, 'log', '--format=%s', '-3', 'main')).split('\n'), ['w1 work', 'main moves', 'coven agents']);
+  assert.not.ok(existsSync(worktree), 'everything landed: the worktree is removed');
+});
+
+test('coven gc ends the agent session a dead worker left running before it judges the worktree; its commit is kept', async () => {
+  const { repo, env, stateDir, worktree } = await setUp([
+    choose('agent: implement', 'issue: issues/a.md'),
+    { match: { promptIncludes: 'Implement the issue' }, steps: [{ write: { path: 'one.txt', content: 'one\n' } }, { commit: 'first half' }, { sleep_ms: 60_000 }, { write: { path: 'two.txt', content: 'two\n' } }, { commit: 'second half' }] },
+  ]);
+  const worker = startWorker(repo, env);
+  const running = await stateWhen(stateDir, (s) => s.phase === 'running' && Boolean(s.session_process));
+  for (let i = 0; i < 500 && !(await sh(repo, 'log', '--format=%s', 'coven/w1')).includes('first half'); i++) await new Promise((r) => setTimeout(r, 20));
+  process.kill(worker.child.pid!, 'SIGKILL');
+  await worker.exited;
+  const orphan = running.session_process!.pid;
+  assert.ok(isRunning(orphan));
+
+  const r = await coven(['gc'], { cwd: repo, env });
+  assert.is(r.code, 3, r.stdout + r.stderr); // kept: it has a commit that is not on main
+  assert.match(r.stdout, /w1: kept — 1 commit not on main/);
+  assert.not.ok(isRunning(orphan));
+  assert.equal((await sh(repo, 'log', '--format=%s', '-2', 'coven/w1')).split('\n'), ['first half', 'coven agents']);
+  assert.not.ok(existsSync(join(worktree, 'two.txt')), 'the session made nothing more');
+});
+
+test.run();

@@ -1,0 +1,557 @@
+// chaos (helper) — the chaos scenario of test/chaos.test.ts: several `coven worker`
+// processes on one repository, a fake agent whose jobs append to shared files (so
+// rebases really conflict) and commit, a driver that kill -9s workers at chosen moments
+// (starting, dispatching, running, landing, resolving) and starts replacements (half of
+// them adopting the dead worker's name and worktree), and a simulated user who commits
+// to main and keeps uncommitted edits in the main worktree. At the end every worker is
+// stopped, `coven gc` runs, and the invariants are checked.
+//
+//   runChaos(options) → { figures, problems }   problems: every invariant that broke
+//
+// What "a commit an agent made" means here: the agent's commit script (commit.sh) puts
+// a unique `chaos-marker: <hex>` line in each message and, once `git commit` succeeded,
+// records the id and the marker. A commit counts as kept when its marker is in a commit
+// reachable from main, from a branch under coven/, or from a ref under refs/coven/; a
+// rebase rewrites the id but keeps the message, so a landed copy counts. Each marker is
+// also a line in a shared file: every marker on main must be a line of main's files
+// (no conflict resolution dropped a landed change).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readLockHolder } from '../../scripts/lib/dispatch-lock.js';
+import { livenessOf } from '../../scripts/lib/process-identity.js';
+import { readWorkerStates, type Phase } from '../../scripts/lib/worker-state.js';
+import { covenRepo, issueFile } from './coven-repo.js';
+import { fakeClaudeEnv, readFakeLog, type FakeRun } from './fake-claude.js';
+import { coven, covenBin, run, sh, tempDir } from './repo.js';
+
+export interface ChaosOptions {
+  workers: number;
+  issues: number;
+  /** how many kill -9s the driver aims for (fewer if the work is done first) */
+  kills: number;
+  seed: number;
+  /** the whole run gives up after this long, reporting what it saw */
+  deadlineMs: number;
+  /** agent step delays are drawn from [0, maxDelayMs] */
+  maxDelayMs?: number;
+  progress?: (line: string) => void;
+}
+
+export type KillMoment = Phase | 'any';
+
+export interface Kill {
+  worker: string;
+  /** the phase the driver waited for, and the one the state file showed at the kill */
+  wanted: KillMoment;
+  phase: string;
+  /** the worker alone, or its whole process group (its git commands too) */
+  how: 'pid' | 'group';
+  /** the replacement: same name (adopts the worktree) or a new one */
+  replacement: 'adopt' | 'new' | 'none';
+  atMs: number;
+}
+
+export interface ChaosFigures {
+  seed: number;
+  workersStarted: number;
+  kills: Kill[];
+  commitsMade: number;
+  agentCommitsOnMain: number;
+  commitsOnMain: number;
+  userCommits: number;
+  keptBranches: string[];
+  keptRefs: string[];
+  resolveSessions: number;
+  seconds: number;
+}
+
+export interface ChaosReport {
+  figures: ChaosFigures;
+  problems: string[];
+  /** where to look when it failed: the repo, the worker logs */
+  dirs: { repo: string; logs: string };
+}
+
+// ---------------------------------------------------------------------------------
+// the repository and the fake agent
+
+const SHARED = ['shared/a.txt', 'shared/b.txt', 'shared/c.txt'];
+/** touched by two issues only; the user keeps an uncommitted edit of it for a while */
+const RARE = 'shared/rare.txt';
+
+const issueId = (k: number) => `i${String(k).padStart(2, '0')}`;
+
+/** The two files issue k appends to. */
+function filesOf(k: number): [string, string] {
+  const first = SHARED[k % SHARED.length]!;
+  const second = k <= 2 ? RARE : SHARED[(k + 1) % SHARED.length]!;
+  return [first, second];
+}
+
+const agents = {
+  '.coven/agents/dispatch.md': `---
+description: picks a chaos issue
+claude_args: ["--allowedTools=Bash"]
+---
+Pick a chaos issue.
+`,
+  '.coven/agents/implement.md': `---
+description: implements one chaos issue
+args:
+  - name: issue
+    description: path of the issue file
+claude_args: ["--allowedTools=Bash,Read,Edit,Write"]
+---
+Implement {{issue}}.
+`,
+};
+
+const scripts = {
+  'dispatch.sh': `#!/bin/sh
+# a random open issue that no other worker holds (they are named in the prompt), else sleep
+for f in $(ls issues 2>/dev/null | shuf); do
+  case "$FAKE_CLAUDE_PROMPT" in *"issues/$f"*) continue ;; esac
+  printf 'Taking %s.\\n<dispatch>\\nagent: implement\\nissue: issues/%s\\n</dispatch>\\n' "$f" "$f"
+  exit 0
+done
+printf '<dispatch>\\nsleep: every open issue is taken\\n</dispatch>\\n'
+`,
+  'commit.sh': `#!/bin/sh
+# commit.sh ISSUE PART FILE [move]: append a marker line to FILE, commit it, record the commit
+set -e
+m=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \\n')
+printf '%s.%s %s\\n' "$1" "$2" "$m" >> "$3"
+if [ "$4" = move ] && [ -f "issues/$1.md" ]; then mkdir -p done; git mv -f "issues/$1.md" "done/$1.md"; fi
+git add -A
+git commit -q -m "$1: part $2" -m "chaos-marker: $m"
+printf '%s %s %s\\n' "$(git rev-parse HEAD)" "$m" "$PWD" >> "$CHAOS_COMMITS"
+echo "committed $1 part $2"
+`,
+  'resolve.sh': `#!/bin/sh
+# keep both sides of every conflict (all changes are appended lines), continue until the rebase is done
+gd=$(git rev-parse --absolute-git-dir)
+i=0
+while [ -d "$gd/rebase-merge" ] || [ -d "$gd/rebase-apply" ]; do
+  i=$((i + 1))
+  if [ "$i" -gt 40 ]; then echo "still rebasing after 40 rounds"; exit 1; fi
+  git diff --name-only --diff-filter=U | while read -r f; do
+    if [ -f "$f" ]; then sed -i -e '/^<<<<<<< /d' -e '/^=======$/d' -e '/^>>>>>>> /d' "$f"; fi
+    git add -A -- "$f"
+  done
+  git -c core.editor=true rebase --continue >/dev/null 2>&1 || true
+done
+echo resolved
+`,
+};
+
+function fakeScript(o: ChaosOptions, dir: string, random: () => number): FakeRun[] {
+  const delay = () => Math.floor(random() * (o.maxDelayMs ?? 800));
+  const runs: FakeRun[] = [{ match: { promptIncludes: 'Pick a chaos issue' }, times: 'unlimited', steps: [{ reply_from_bash: `sh ${dir}/dispatch.sh` }] }];
+  for (let k = 1; k <= o.issues; k++) {
+    const id = issueId(k);
+    const [a, b] = filesOf(k);
+    runs.push({
+      match: { promptIncludes: `Implement issues/${id}.md` },
+      times: 'unlimited',
+      stepDelayMs: Math.floor(delay() / 8),
+      steps: [
+        { sleep_ms: delay() },
+        { bash: `sh ${dir}/commit.sh ${id} 1 ${a}` },
+        { sleep_ms: delay() },
+        { bash: `sh ${dir}/commit.sh ${id} 2 ${b} move` },
+        { text: `Implemented ${id}.` },
+      ],
+    });
+  }
+  runs.push({ match: { promptIncludes: 'stopped on a rebase conflict' }, times: 'unlimited', steps: [{ sleep_ms: delay() }, { bash: `sh ${dir}/resolve.sh` }, { text: 'Resolved.' }] });
+  runs.push({ match: { promptIncludes: 'You left uncommitted changes' }, times: 'unlimited', steps: [{ text: 'I leave them.' }] });
+  return runs;
+}
+
+// ---------------------------------------------------------------------------------
+// the run
+
+interface WorkerProc {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  alive: boolean;
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
+  const started = Date.now();
+  const random = mulberry32(o.seed);
+  const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+  const say = o.progress ?? (() => {});
+  const problems: string[] = [];
+
+  const files: Record<string, string> = { ...agents, 'user/notes.txt': 'notes\n', 'user/draft.txt': 'draft v1\n', [RARE]: '# rare\n' };
+  for (const f of SHARED) files[f] = `# ${f}\n`;
+  for (let k = 1; k <= o.issues; k++) files[`issues/${issueId(k)}.md`] = issueFile(`Chaos issue ${k}`);
+  const repo = await covenRepo(files);
+  await sh(repo, 'config', 'gc.auto', '0');
+  const hooks = await coven(['hooks', 'install'], { cwd: repo });
+  if (hooks.code !== 0) throw new Error(`coven hooks install failed: ${hooks.stderr}`);
+  const stateDir = join(repo, '.git', 'coven');
+
+  const dir = tempDir('coven-chaos-');
+  for (const [name, text] of Object.entries(scripts)) writeFileSync(join(dir, name), text);
+  const logs = join(dir, 'logs');
+  mkdirSync(logs);
+  const commitsLog = join(dir, 'commits.txt');
+  writeFileSync(commitsLog, '');
+  const base = tempDir('coven-chaos-wt-');
+  const fake = fakeClaudeEnv(fakeScript(o, dir, random), dir);
+  const env = { ...process.env, ...fake, COVEN_WORKTREE_BASE: base, COVEN_RETRY_MS: '300', COVEN_SAFETY_INTERVAL_MS: '1000', CHAOS_COMMITS: commitsLog };
+
+  // the user's uncommitted edits: a tracked file, an untracked one, and (for a while) a file two issues touch
+  const draft = 'draft v2, not committed\n';
+  const scratch = 'scratch, never added\n';
+  const rareEdit = '# rare\nthe user is editing this\n';
+  writeFileSync(join(repo, 'user/draft.txt'), draft);
+  writeFileSync(join(repo, 'user/scratch.txt'), scratch);
+  writeFileSync(join(repo, RARE), rareEdit);
+
+  // workers
+  const procs: WorkerProc[] = [];
+  let spawned = 0;
+  let names = 0;
+  const startWorker = (name: string): WorkerProc => {
+    spawned++;
+    const out = openSync(join(logs, `${String(spawned).padStart(2, '0')}-${name}.log`), 'a');
+    const child = spawn(process.execPath, [covenBin, 'worker', '--name', name], { cwd: repo, env, detached: true, stdio: ['ignore', out, out] });
+    closeSync(out);
+    const p: WorkerProc = { name, child, alive: true, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
+    void p.exited.then(() => (p.alive = false));
+    procs.push(p);
+    return p;
+  };
+  const newName = () => `w${++names}`;
+  for (let i = 0; i < o.workers; i++) startWorker(newName());
+
+  const mainTree = async (path: string) => (await run('git', ['ls-tree', '--name-only', 'main', `${path}/`], { cwd: repo })).stdout.split('\n').filter(Boolean);
+  const workDone = async () => (await mainTree('issues')).length === 0 && (await mainTree('done')).length === o.issues;
+  let finished = false;
+  const deadline = started + o.deadlineMs;
+
+  // the user: commits notes to main now and then; releases the rare file once a third of the issues landed
+  let userCommits = 0;
+  let rareReleased = false;
+  const user = (async () => {
+    for (let n = 1; !finished && Date.now() < deadline; n++) {
+      await sleep(between(500, 2500));
+      const landed = (await mainTree('done')).length;
+      if (!rareReleased && (landed >= Math.ceil(o.issues / 3) || landed + 2 >= o.issues)) {
+        if (readFileSync(join(repo, RARE), 'utf8') !== rareEdit) problems.push(`the user's uncommitted edit of ${RARE} changed before the user committed it`);
+        if (await userCommit(repo, [RARE], 'user: my edit of the rare file')) rareReleased = true;
+        continue;
+      }
+      writeFileSync(join(repo, 'user/notes.txt'), `${readFileSync(join(repo, 'user/notes.txt'), 'utf8')}note ${n}\n`);
+      if (await userCommit(repo, ['user/notes.txt'], `user: note ${n}`)) userCommits++;
+      else problems.push(`the user could not commit note ${n} on main`);
+    }
+  })();
+
+  // the killer
+  const kills: Kill[] = [];
+  // every moment in turn, in an order of this run's own
+  const moments = shuffle<KillMoment>(['dispatching', 'running', 'landing', 'resolving', 'starting', 'any'], random);
+  const killer = (async () => {
+    for (let k = 0; k < o.kills && !finished && Date.now() < deadline; k++) {
+      await sleep(between(200, 1500));
+      const wanted = moments[k % moments.length]!;
+      let victim: { proc: WorkerProc; phase: string } | null;
+      if (wanted === 'starting') {
+        // a new worker, killed while it creates its worktree
+        const fresh = startWorker(newName());
+        const made = join(base, 'project', 'coven', fresh.name);
+        for (let t = 0; t < 400 && !existsSync(made) && fresh.alive; t++) await sleep(10);
+        await sleep(between(0, 60));
+        victim = { proc: fresh, phase: (await phaseOf(stateDir, fresh)) ?? 'spawning (no state file yet)' };
+      } else {
+        victim = await waitForPhase(stateDir, procs, wanted, Math.min(8000, deadline - Date.now()), () => finished);
+        if (!victim) continue;
+        await sleep(between(0, wanted === 'landing' ? 40 : 250));
+        victim.phase = (await phaseOf(stateDir, victim.proc)) ?? victim.phase;
+      }
+      if (!victim.proc.alive) continue;
+      const how = random() < 0.3 ? 'group' : 'pid';
+      try {
+        process.kill(how === 'group' ? -victim.proc.child.pid! : victim.proc.child.pid!, 'SIGKILL');
+      } catch {
+        continue;
+      }
+      await victim.proc.exited;
+      await sleep(between(0, 400));
+      const replacement = finished ? 'none' : random() < 0.5 ? 'adopt' : 'new';
+      kills.push({ worker: victim.proc.name, wanted, phase: victim.phase, how, replacement, atMs: Date.now() - started });
+      say(`chaos: killed ${victim.proc.name} (${how}) while ${victim.phase}; replacement: ${replacement}`);
+      if (replacement !== 'none') startWorker(replacement === 'adopt' ? victim.proc.name : newName());
+    }
+  })();
+
+  // wait for the work, or the deadline; a worker that exits on its own is a problem
+  while (!(await workDone()) || !rareReleased) {
+    if (Date.now() > deadline) {
+      problems.push(`the work was not done after ${Math.round(o.deadlineMs / 1000)} s: ${(await mainTree('issues')).length} issue(s) still open on main`);
+      break;
+    }
+    await sleep(200);
+  }
+  finished = true;
+  await Promise.all([user, killer]);
+
+  // stop every worker as a user would (Ctrl-C), then clean up
+  for (const p of procs) if (p.alive) p.child.kill('SIGTERM');
+  const stopped = await withTimeout(Promise.all(procs.map((p) => p.exited)).then(() => true), 60_000, false);
+  if (!stopped) {
+    problems.push(`workers still running 60 s after SIGTERM: ${procs.filter((p) => p.alive).map((p) => p.name).join(', ')}`);
+    for (const p of procs) if (p.alive) process.kill(-p.child.pid!, 'SIGKILL');
+  }
+  for (const p of procs) {
+    const code = p.child.exitCode;
+    const killed = kills.some((k) => k.worker === p.name) && p.child.signalCode === 'SIGKILL';
+    if (!killed && code !== 0 && code !== 3) problems.push(`worker ${p.name} exited with ${code ?? p.child.signalCode}`);
+  }
+
+  const gc = await coven(['gc'], { cwd: repo });
+  if (gc.code !== 0 && gc.code !== 3) problems.push(`coven gc exited ${gc.code}: ${gc.stderr}${gc.stdout}`);
+
+  problems.push(...(await checkLocks(stateDir)));
+  problems.push(...(await checkLeftovers(repo, stateDir)));
+  const commits = await checkCommits(repo, commitsLog);
+  problems.push(...commits.problems);
+  problems.push(...(await checkMain(repo, o.issues)));
+  problems.push(...checkUserFiles(repo, { 'user/draft.txt': draft, 'user/scratch.txt': scratch }));
+  const status = (await run('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: repo })).stdout.split('\n').filter(Boolean).sort();
+  if (status.join('\n') !== [' M user/draft.txt', '?? user/scratch.txt'].join('\n')) problems.push(`the main worktree's status is not just the user's edits:\n  ${status.join('\n  ')}`);
+
+  const keptBranches = (await sh(repo, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/coven/')).split('\n').filter(Boolean);
+  const keptRefs = (await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/')).split('\n').filter(Boolean);
+
+  // gc --force saves what is left under refs/coven/gc/ and removes the rest: still nothing lost
+  const forced = await coven(['gc', '--force'], { cwd: repo });
+  if (forced.code !== 0) problems.push(`coven gc --force exited ${forced.code}: ${forced.stderr}${forced.stdout}`);
+  const worktrees = (await sh(repo, 'worktree', 'list', '--porcelain')).split('\n').filter((l) => l.startsWith('worktree '));
+  if (worktrees.length !== 1) problems.push(`after coven gc --force, worktrees remain:\n  ${worktrees.join('\n  ')}`);
+  const workerBranches = keptBranches.filter((b) => !b.startsWith('coven/parked/'));
+  const left = (await sh(repo, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/coven/')).split('\n').filter((b) => b && !b.startsWith('coven/parked/'));
+  if (left.length > 0) problems.push(`after coven gc --force, worker branches remain: ${left.join(', ')} (before: ${workerBranches.join(', ')})`);
+  const after = await checkCommits(repo, commitsLog);
+  problems.push(...after.problems.map((p) => `after coven gc --force: ${p}`));
+
+  const resolveSessions = readFakeLog(fake).filter((c) => c.prompts.some((p) => p.includes('stopped on a rebase conflict'))).length;
+  return {
+    figures: {
+      seed: o.seed,
+      workersStarted: spawned,
+      kills,
+      commitsMade: commits.made,
+      agentCommitsOnMain: commits.onMain,
+      commitsOnMain: Number(await sh(repo, 'rev-list', '--count', 'main')),
+      userCommits,
+      keptBranches,
+      keptRefs,
+      resolveSessions,
+      seconds: (Date.now() - started) / 1000,
+    },
+    problems,
+    dirs: { repo, logs },
+  };
+}
+
+export function renderFigures(f: ChaosFigures): string {
+  const byPhase = new Map<string, number>();
+  for (const k of f.kills) byPhase.set(k.phase, (byPhase.get(k.phase) ?? 0) + 1);
+  const phases = [...byPhase].map(([p, n]) => `${p} ${n}`).join(', ');
+  const adopted = f.kills.filter((k) => k.replacement === 'adopt').length;
+  const groups = f.kills.filter((k) => k.how === 'group').length;
+  return [
+    `chaos (seed ${f.seed}): ${f.workersStarted} workers started, ${f.kills.length} killed (${phases || 'none'}; ${groups} with their process group; ${adopted} replaced under the same name)`,
+    `  ${f.commitsMade} agent commits made, ${f.agentCommitsOnMain} of them on main; ${f.commitsOnMain} commits on main in all (${f.userCommits} user notes)`,
+    `  ${f.resolveSessions} conflict resolution sessions; kept: ${f.keptBranches.length} branch(es)${f.keptBranches.length ? ` (${f.keptBranches.join(', ')})` : ''}, ${f.keptRefs.length} ref(s) under refs/coven/`,
+    `  ${f.seconds.toFixed(1)} s`,
+  ].join('\n');
+}
+
+/** The last lines of every worker log, for a failure message. */
+export function workerLogTails(logs: string, lines = 25): string {
+  return readdirSync(logs)
+    .sort()
+    .map((f) => {
+      const text = readFileSync(join(logs, f), 'utf8').trimEnd().split('\n');
+      return `--- ${f}\n${text.slice(-lines).join('\n')}`;
+    })
+    .join('\n');
+}
+
+// ---------------------------------------------------------------------------------
+// the checks
+
+/** No lock file may be left once every worker is gone. */
+async function checkLocks(stateDir: string): Promise<string[]> {
+  const dir = join(stateDir, 'locks');
+  if (!existsSync(dir)) return [];
+  const problems: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) continue;
+    const read = await readLockHolder(path);
+    if (read.kind === 'held' && livenessOf(read.holder).kind === 'alive') continue;
+    problems.push(`lock ${name} is left behind (${read.kind === 'held' ? `held by ${read.holder.worker}, pid ${read.holder.pid}, dead` : read.kind === 'corrupt' ? read.reason : 'free'})`);
+  }
+  return problems;
+}
+
+/** After `coven gc`: a worktree, branch or state file of a dead worker remains only if it holds unlanded work. */
+async function checkLeftovers(repo: string, stateDir: string): Promise<string[]> {
+  const problems: string[] = [];
+  const unlanded = async (rev: string) => Number(await sh(repo, 'rev-list', '--count', rev, '--not', 'main'));
+  const branches = (await sh(repo, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/coven/')).split('\n').filter(Boolean);
+  const kept = new Set<string>();
+  for (const b of branches) {
+    if ((await unlanded(b)) > 0) kept.add(b);
+    else problems.push(`branch ${b} remains after coven gc with nothing unlanded`);
+  }
+  const list = (await sh(repo, 'worktree', 'list', '--porcelain')).split('\n\n').slice(1);
+  for (const entry of list) {
+    const path = /^worktree (.*)$/m.exec(entry)?.[1] ?? '?';
+    const branch = /^branch refs\/heads\/(.*)$/m.exec(entry)?.[1];
+    const dirty = existsSync(path) ? (await sh(path, 'status', '--porcelain')).length > 0 : false;
+    const gitDir = existsSync(path) ? await sh(path, 'rev-parse', '--absolute-git-dir') : '';
+    const rebasing = gitDir !== '' && (existsSync(join(gitDir, 'rebase-merge')) || existsSync(join(gitDir, 'rebase-apply')));
+    const head = existsSync(path) ? await sh(path, 'rev-parse', 'HEAD') : null;
+    const work = dirty || rebasing || (branch !== undefined && kept.has(branch)) || (head !== null && (await unlanded(head)) > 0);
+    if (!work) problems.push(`worktree ${path} (${branch ?? 'detached'}) remains after coven gc with nothing unlanded`);
+  }
+  for (const e of await readWorkerStates(stateDir)) {
+    if (e.kind === 'corrupt') {
+      problems.push(`corrupt state file ${e.file}: ${e.reason}`);
+      continue;
+    }
+    if (e.liveness === 'alive') problems.push(`worker ${e.state.name} is still alive (pid ${e.state.pid})`);
+    else if (!kept.has(e.state.branch) && !list.some((w) => w.includes(`worktree ${e.state.worktree}\n`))) problems.push(`state file of ${e.state.name} remains after coven gc, yet it holds no work`);
+  }
+  return problems;
+}
+
+/** Every recorded agent commit is kept (by its marker); every marker on main is a line of main's files. */
+async function checkCommits(repo: string, commitsLog: string): Promise<{ problems: string[]; made: number; onMain: number }> {
+  const problems: string[] = [];
+  const recorded = readFileSync(commitsLog, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [id = '', marker = '', where = ''] = l.split(' ');
+      return { id, marker, where };
+    });
+  const markersIn = async (...revs: string[]) => {
+    const out = await sh(repo, 'log', '--format=%B', ...revs);
+    return new Set([...out.matchAll(/^chaos-marker: ([0-9a-f]+)$/gm)].map((m) => m[1]!));
+  };
+  const onMain = await markersIn('main');
+  const kept = await markersIn('main', '--branches=coven/', '--glob=refs/coven/*');
+  for (const c of recorded) if (!kept.has(c.marker)) problems.push(`agent commit ${c.id.slice(0, 10)} (marker ${c.marker}, made in ${c.where}) is not reachable from main, a coven/ branch or refs/coven/`);
+
+  // commits that exist but were never recorded (a commit cut short by a kill): say so if they are lost too
+  const all = await sh(repo, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname) %(objecttype)');
+  const commitIds = all.split('\n').filter((l) => l.endsWith(' commit')).map((l) => l.split(' ')[0]!);
+  const bodies = await run('git', ['cat-file', '--batch'], { cwd: repo, input: commitIds.join('\n') + '\n' });
+  const everMarker = new Set([...bodies.stdout.matchAll(/^chaos-marker: ([0-9a-f]+)$/gm)].map((m) => m[1]!));
+  const recordedMarkers = new Set(recorded.map((c) => c.marker));
+  for (const m of everMarker) if (!kept.has(m) && !recordedMarkers.has(m)) problems.push(`a commit with marker ${m} exists, unrecorded and unreachable (a commit cut short?)`);
+
+  const lines = new Set((await sh(repo, 'grep', '-h', '-e', '.', 'main', '--', 'shared/')).split('\n').map((l) => l.split(' ')[1]));
+  for (const m of onMain) if (!lines.has(m)) problems.push(`marker ${m} is on main's history but its line is missing from main's files (a resolution dropped it)`);
+  return { problems, made: recordedMarkers.size, onMain: [...recordedMarkers].filter((m) => onMain.has(m)).length };
+}
+
+async function checkMain(repo: string, issues: number): Promise<string[]> {
+  const problems: string[] = [];
+  const merges = await sh(repo, 'rev-list', '--merges', 'main');
+  if (merges) problems.push(`main has merge commits: ${merges.split('\n').join(', ')}`);
+  const done = (await sh(repo, 'ls-tree', '--name-only', 'main', 'done/')).split('\n').filter(Boolean);
+  if (done.length !== issues) problems.push(`main has ${done.length} of ${issues} issues done`);
+  return problems;
+}
+
+function checkUserFiles(repo: string, expected: Record<string, string>): string[] {
+  return Object.entries(expected).flatMap(([path, text]) => {
+    const full = join(repo, path);
+    if (!existsSync(full)) return [`the user's uncommitted ${path} is gone`];
+    return readFileSync(full, 'utf8') === text ? [] : [`the user's uncommitted ${path} changed`];
+  });
+}
+
+// ---------------------------------------------------------------------------------
+// small edges
+
+/** Commits `paths` only (the user's other edits stay uncommitted); retries while git is busy. */
+async function userCommit(repo: string, paths: string[], message: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const r = await run('git', ['commit', '-q', '-m', message, '--', ...paths], { cwd: repo });
+    if (r.code === 0) return true;
+    await sleep(40);
+  }
+  return false;
+}
+
+async function phaseOf(stateDir: string, p: WorkerProc): Promise<string | null> {
+  for (const e of await readWorkerStates(stateDir)) if (e.kind === 'worker' && e.state.pid === p.child.pid) return e.state.phase;
+  return null;
+}
+
+/** A live worker of ours whose state file shows `phase` (any busy phase for 'any'), or null after `timeoutMs`. */
+async function waitForPhase(stateDir: string, procs: WorkerProc[], phase: KillMoment, timeoutMs: number, stop: () => boolean): Promise<{ proc: WorkerProc; phase: string } | null> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until && !stop()) {
+    const live = new Map(procs.filter((p) => p.alive).map((p) => [p.child.pid, p]));
+    const matches = (await readWorkerStates(stateDir)).flatMap((e) => {
+      if (e.kind !== 'worker') return [];
+      const proc = live.get(e.state.pid);
+      const fits = phase === 'any' ? e.state.phase !== 'sleeping' && e.state.phase !== 'stopping' : e.state.phase === phase;
+      return proc && fits ? [{ proc, phase: e.state.phase }] : [];
+    });
+    if (matches.length > 0) return matches[Math.floor(Math.random() * matches.length)]!;
+    await sleep(15);
+  }
+  return null;
+}
+
+/** `p`, or `fallback` after `ms` (the timer does not keep the process alive after `p`). */
+async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((r) => (timer = setTimeout(() => r(fallback), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+}
+
+function shuffle<T>(xs: T[], random: () => number): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** A small seeded PRNG, so a failing run's choices can be replayed with its seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

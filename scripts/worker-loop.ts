@@ -22,15 +22,16 @@
 //           4 dispatch failed (--once) · 130 stopped at once by a second signal · 1 bug
 
 import minimist from 'minimist';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { dispatch, type DispatchOutcome } from './dispatch.js';
 import { describeLand, landWorktree, removeLandedWorktree, unlandedCommits, syncWorktreeWithMain, type LandResult } from './land-worktree.js';
-import { problemFor, spawnWorktree } from './spawn-worktree.js';
+import { problemFor, spawnWorktree, worktreeBase } from './spawn-worktree.js';
 import { loadRegistry, type AgentDef } from './lib/agent-registry.js';
 import { runAgentJob, saveAndClean, type SessionSettings } from './lib/agent-job.js';
 import { acquireLock, acquireSlot, describeWait, dispatchLockPath } from './lib/dispatch-lock.js';
 import { runAsEntry } from './lib/entry.js';
-import { dirtyFiles, findRepo, git, gitOut, listWorktrees, type RepoPaths } from './lib/git.js';
+import { dirtyFiles, findRepo, git, gitOut, listWorktrees, projectName, type RepoPaths } from './lib/git.js';
 import { recordedSleep, busyOthers } from './lib/herd-guard.js';
 import { humanDuration } from './lib/human-duration.js';
 import { mainBranchOf } from './lib/main-branch.js';
@@ -151,8 +152,15 @@ async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl)
     ui.line(`coven: adopting the existing worktree of ${name}: ${worktree}`);
     inherited = await takeOverFrom(paths, name, branch, ui);
   } else {
+    // the state file comes first: a worker killed while its worktree is being made leaves
+    // a dead worker that `coven gc` finds and cleans up, not an unknown worktree and branch
+    const previous = await readWorkerState(paths.stateDir, name);
+    const planned = join(worktreeBase(paths.mainWorktree, opts.worktreeBase), projectName(paths), ...branch.split('/'));
+    await writeWorkerState(paths.stateDir, newWorkerState({ name, branch, worktree: planned }));
     const spawned = await spawnWorktree({ cwd: paths.mainWorktree, branch, base: opts.worktreeBase, from: main.name });
     if (spawned.kind !== 'spawned') {
+      if (previous?.kind === 'worker') await writeWorkerState(paths.stateDir, previous.state);
+      else await removeWorkerState(paths.stateDir, name);
       const p = problemFor(spawned, { cwd: paths.mainWorktree, branch, base: opts.worktreeBase });
       return { kind: 'cannot-start', message: formatProblem(p) };
     }

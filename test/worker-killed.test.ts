@@ -1,8 +1,10 @@
-// worker-adopt — a worker killed with kill -9 leaves its agent session running (the CLI
-// runs in a process group of its own). A worker started under the same name adopts the
-// worktree — even one left in the middle of a rebase — ends that session first, and
-// lands what was committed, resolving conflicts with the dead worker's agent; `coven gc`
-// ends such a session too before it judges the worktree.
+// worker-killed — what a worker killed with kill -9 leaves behind is found and taken
+// over. Its agent session keeps running (the CLI runs in a process group of its own): a
+// worker started under the same name adopts the worktree — even one left in the middle
+// of a rebase — ends that session first, and lands what was committed, resolving
+// conflicts with the dead worker's agent; `coven gc` ends such a session too before it
+// judges the worktree. A worker killed while it creates its worktree has already written
+// its state file, so `coven gc` cleans up that worktree and branch.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -11,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processStartTime } from '../scripts/lib/process-identity.js';
 import { readWorkerState, type WorkerState } from '../scripts/lib/worker-state.js';
-import { covenRepo, issueFile } from './helpers/coven-repo.js';
+import { covenRepo, issueFile, writeFiles } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { commitFile, coven, covenBin, sh, tempDir } from './helpers/repo.js';
 
@@ -94,6 +96,27 @@ test('coven gc ends the agent session a dead worker left running before it judge
   assert.not.ok(isRunning(orphan));
   assert.equal((await sh(repo, 'log', '--format=%s', '-2', 'coven/w1')).split('\n'), ['first half', 'coven agents']);
   assert.not.ok(existsSync(join(worktree, 'two.txt')), 'the session made nothing more');
+});
+
+test('killed while its worktree is being made: the state file is already there, and coven gc removes worktree, branch and state', async () => {
+  const ignored: Record<string, string> = { '.gitignore': 'deps/\n' };
+  const { repo, env, stateDir, worktree } = await setUp([]);
+  writeFiles(repo, ignored);
+  await sh(repo, 'add', '.gitignore');
+  await sh(repo, 'commit', '-q', '-m', 'ignore deps');
+  for (let i = 0; i < 3000; i++) writeFiles(repo, { [`deps/p${i % 30}/f${i}.js`]: `module.exports = ${i};\n` }); // spawn copies these: it takes a while
+  const worker = startWorker(repo, env);
+  while (!existsSync(worktree)) await new Promise((r) => setTimeout(r, 2));
+  const state = await readWorkerState(stateDir, 'w1');
+  process.kill(worker.child.pid!, 'SIGKILL');
+  await worker.exited;
+  assert.is(state?.kind === 'worker' ? state.state.phase : state?.kind, 'starting', 'the state file came before the worktree');
+
+  const r = await coven(['gc'], { cwd: repo, env });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.not.ok(existsSync(worktree));
+  assert.is(await sh(repo, 'branch', '--list', 'coven/*'), '');
+  assert.is(await readWorkerState(stateDir, 'w1'), null);
 });
 
 test.run();

@@ -83,7 +83,10 @@ async function collectWorker(
     }
     unlanded = Number(await gitOut(paths.mainWorktree, ['rev-list', '--count', ...tips, '--not', `refs/heads/${main}`]));
   }
-  const dirty = worktree && existsSync(worktree) ? await dirtyFiles(worktree) : [];
+  // a worker killed during its `git worktree add` leaves the worktree locked as "initializing",
+  // half checked out: its "changes" are files git had not written yet, nobody's work
+  const unfinished = wt.kind === 'found' && wt.unfinished;
+  const dirty = worktree && existsSync(worktree) && !unfinished ? await dirtyFiles(worktree) : [];
   const rebasing = worktree !== null && wt.kind === 'found' && wt.rebasing;
   const clean = unlanded === 0 && dirty.length === 0 && !rebasing;
   if (!clean && !opts.force) {
@@ -99,7 +102,8 @@ async function collectWorker(
   }
   if (!opts.dryRun) {
     if (worktree && existsSync(worktree)) {
-      const r = await git(paths.mainWorktree, ['worktree', 'remove', ...(clean ? [] : ['--force']), worktree]);
+      const force = unfinished ? ['--force', '--force'] : clean ? [] : ['--force']; // twice: past git's "initializing" lock
+      const r = await git(paths.mainWorktree, ['worktree', 'remove', ...force, worktree]);
       if (!r.ok) return { kind: 'kept', worker: s.name, branch: s.branch, worktree, unlanded, dirty, note: `git worktree remove failed: ${r.stderr.trim()}` };
     } else if (worktree) {
       await git(paths.mainWorktree, ['worktree', 'prune']);
@@ -115,14 +119,17 @@ async function mainBranchOfName(paths: RepoPaths): Promise<string | null> {
   return m.kind === 'branch' ? m.name : null;
 }
 
-type FoundWorktree = { kind: 'found'; path: string; rebasing: boolean } | { kind: 'none' } | { kind: 'foreign'; reason: string };
+type FoundWorktree = { kind: 'found'; path: string; rebasing: boolean; unfinished: boolean } | { kind: 'none' } | { kind: 'foreign'; reason: string };
 
 /** The worker's worktree, only if git lists it with the worker's branch (or mid-rebase of it). */
 async function findWorktree(worktrees: WorktreeEntry[], s: WorkerState): Promise<FoundWorktree> {
   const ref = `refs/heads/${s.branch}`;
   const byBranch = worktrees.findIndex((w) => w.branch === ref);
   if (byBranch === 0) return { kind: 'foreign', reason: `its branch ${s.branch} is checked out in the main worktree` };
-  if (byBranch > 0) return { kind: 'found', path: worktrees[byBranch]!.path, rebasing: rebaseInProgress(worktrees[byBranch]!.path) };
+  if (byBranch > 0) {
+    const w = worktrees[byBranch]!;
+    return { kind: 'found', path: w.path, rebasing: rebaseInProgress(w.path), unfinished: w.lockReason === 'initializing' };
+  }
   // detached: a rebase of the branch stopped on a conflict
   const real = (p: string): string => {
     try {
@@ -138,7 +145,7 @@ async function findWorktree(worktrees: WorktreeEntry[], s: WorkerState): Promise
   if (w.branch !== null) return { kind: 'foreign', reason: `${w.path} has ${w.branch} checked out, not ${s.branch}` };
   const rebased = branchBeingRebased(w.path);
   if (rebased !== ref) return { kind: 'foreign', reason: `${w.path} is detached and not rebasing ${s.branch}` };
-  return { kind: 'found', path: w.path, rebasing: true };
+  return { kind: 'found', path: w.path, rebasing: true, unfinished: false };
 }
 
 /**

@@ -28,6 +28,21 @@ async function worker(repo: string, name: string, opts: { alive?: boolean; branc
 
 const branchExists = async (repo: string, b: string) => (await sh(repo, 'branch', '--list', b)) !== '';
 
+test('gc removes the half-made worktree of a worker killed during its git worktree add', async () => {
+  const repo = await tempRepo();
+  await commitFile(repo, 'src/a.txt', 'a\n');
+  // what an interrupted `git worktree add` leaves: locked as "initializing", files not checked out
+  const wt = join(tempDir(), 'cut-short');
+  await sh(repo, 'worktree', 'add', '-q', '--no-checkout', '-b', 'coven/cut-short', wt, 'main');
+  await sh(repo, 'worktree', 'lock', '--reason', 'initializing', wt);
+  await writeWorkerState(stateDir(repo), { ...newWorkerState({ name: 'cut-short', branch: 'coven/cut-short', worktree: wt }), pid: await deadPid() });
+  assert.ok((await sh(wt, 'status', '--porcelain')).length > 0, 'looks dirty');
+  const r = await coven(['gc'], { cwd: repo });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.not.ok(existsSync(wt));
+  assert.not.ok(await branchExists(repo, 'coven/cut-short'));
+});
+
 test('gc removes a dead worker with nothing unlanded: worktree, branch, state file', async () => {
   const repo = await tempRepo();
   const wt = await worker(repo, 'calm-fox');

@@ -38,6 +38,8 @@ export interface WorktreeEntry {
   branch: string | null; // full ref (refs/heads/x) or null when detached / bare
   bare: boolean;
   locked: boolean;
+  /** why it is locked ('' when no reason was given); `initializing` while `git worktree add` runs */
+  lockReason: string | null;
   prunable: boolean;
 }
 
@@ -47,7 +49,7 @@ export function parseWorktreeList(porcelain: string): WorktreeEntry[] {
   for (const block of porcelain.split('\n\n')) {
     const lines = block.split('\n').filter(Boolean);
     if (lines.length === 0) continue;
-    const entry: WorktreeEntry = { path: '', head: null, branch: null, bare: false, locked: false, prunable: false };
+    const entry: WorktreeEntry = { path: '', head: null, branch: null, bare: false, locked: false, lockReason: null, prunable: false };
     for (const line of lines) {
       const sp = line.indexOf(' ');
       const key = sp < 0 ? line : line.slice(0, sp);
@@ -56,7 +58,10 @@ export function parseWorktreeList(porcelain: string): WorktreeEntry[] {
       else if (key === 'HEAD') entry.head = value;
       else if (key === 'branch') entry.branch = value;
       else if (key === 'bare') entry.bare = true;
-      else if (key === 'locked') entry.locked = true;
+      else if (key === 'locked') {
+        entry.locked = true;
+        entry.lockReason = value;
+      }
       else if (key === 'prunable') entry.prunable = true;
     }
     if (entry.path) entries.push(entry);

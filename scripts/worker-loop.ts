@@ -31,7 +31,7 @@ import { loadRegistry, type AgentDef } from './lib/agent-registry.js';
 import { runAgentJob, saveAndClean, type SessionSettings } from './lib/agent-job.js';
 import { acquireLock, acquireSlot, describeWait, dispatchLockPath } from './lib/dispatch-lock.js';
 import { runAsEntry } from './lib/entry.js';
-import { dirtyFiles, findRepo, git, gitOut, listWorktrees, projectName, type RepoPaths } from './lib/git.js';
+import { dirtyFiles, findRepo, git, gitOut, listWorktrees, projectName, type RepoPaths, type WorktreeEntry } from './lib/git.js';
 import { recordedSleep, busyOthers } from './lib/herd-guard.js';
 import { humanDuration } from './lib/human-duration.js';
 import { mainBranchOf } from './lib/main-branch.js';
@@ -148,9 +148,15 @@ async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl)
   let inherited: Partial<WorkerState> = {};
   const existing = await worktreeOfBranch(paths, branch);
   if (existing) {
-    worktree = existing; // a worker of this name stopped earlier: adopt its worktree and whatever it left
+    worktree = existing.path; // a worker of this name stopped earlier: adopt its worktree and whatever it left
     ui.line(`coven: adopting the existing worktree of ${name}: ${worktree}`);
     inherited = await takeOverFrom(paths, name, branch, ui);
+    if (existing.lockReason === 'initializing') {
+      // its `git worktree add` was killed half way: nothing ran there yet, so finish the checkout
+      await git(worktree, ['reset', '--quiet', '--hard']);
+      await git(paths.mainWorktree, ['worktree', 'unlock', worktree]);
+      ui.line(`coven: finished the checkout of ${worktree}, which the previous ${name} left half made`);
+    }
   } else {
     // the state file comes first: a worker killed while its worktree is being made leaves
     // a dead worker that `coven gc` finds and cleans up, not an unknown worktree and branch
@@ -176,11 +182,11 @@ async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl)
 }
 
 /** The worktree where `branch` is checked out, or being rebased (a worker killed mid-rebase); null if none. */
-async function worktreeOfBranch(paths: RepoPaths, branch: string): Promise<string | null> {
+async function worktreeOfBranch(paths: RepoPaths, branch: string): Promise<WorktreeEntry | null> {
   const ref = `refs/heads/${branch}`;
   const worktrees = (await listWorktrees(paths.mainWorktree)).filter((e) => !e.prunable && !e.bare);
   const found = worktrees.find((e) => e.branch === ref) ?? worktrees.find((e) => e.branch === null && branchBeingRebased(e.path) === ref);
-  return found?.path ?? null;
+  return found ?? null;
 }
 
 /**

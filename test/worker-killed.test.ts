@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processStartTime } from '../scripts/lib/process-identity.js';
-import { readWorkerState, type WorkerState } from '../scripts/lib/worker-state.js';
+import { newWorkerState, readWorkerState, writeWorkerState, type WorkerState } from '../scripts/lib/worker-state.js';
 import { covenRepo, issueFile, writeFiles } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { commitFile, coven, covenBin, sh, tempDir } from './helpers/repo.js';
@@ -117,6 +117,21 @@ test('killed while its worktree is being made: the state file is already there, 
   assert.not.ok(existsSync(worktree));
   assert.is(await sh(repo, 'branch', '--list', 'coven/*'), '');
   assert.is(await readWorkerState(stateDir, 'w1'), null);
+});
+
+test('a worker of the same name finishes the worktree a worker killed during git worktree add left half made', async () => {
+  const { repo, env, stateDir, worktree } = await setUp([choose('sleep: nothing to do')]);
+  await sh(repo, 'worktree', 'add', '-q', '--no-checkout', '--track', '-b', 'coven/w1', worktree, 'main');
+  await sh(repo, 'worktree', 'lock', '--reason', 'initializing', worktree);
+  const dead = spawn(process.execPath, ['-e', '']);
+  await new Promise((r) => dead.on('exit', r));
+  await writeWorkerState(stateDir, { ...newWorkerState({ name: 'w1', branch: 'coven/w1', worktree }), pid: dead.pid! });
+
+  const r = await coven(['worker', '--once', '--name', 'w1'], { cwd: repo, env });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /finished the checkout/);
+  assert.is(await sh(repo, 'for-each-ref', 'refs/coven/'), '', 'nothing was mistaken for uncommitted work');
+  assert.not.ok(existsSync(worktree), 'removed at the end, like any worktree with nothing to land');
 });
 
 test.run();

@@ -115,9 +115,15 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
 
   try {
     const created = missingFolders(dirname(path));
-    const add = await git(mainWorktree, ['worktree', 'add', '--quiet', '--track', '-b', opts.branch, path, startRef]);
-    if (!add.ok) {
+    for (let attempt = 1; ; attempt++) {
+      const add = await git(mainWorktree, ['worktree', 'add', '--quiet', '--track', '-b', opts.branch, path, startRef]);
+      if (add.ok) break;
       await removeBranchAndFolders(mainWorktree, opts.branch, path, created);
+      // another git command (e.g. a worker starting at the same moment) holds .git/config.lock: try again
+      if (attempt < 8 && /could not lock config file|config\.lock/.test(add.stderr)) {
+        await new Promise((r) => setTimeout(r, attempt * (20 + Math.random() * 60)));
+        continue;
+      }
       return { kind: 'worktree-add-failed', branch: opts.branch, path, message: add.stderr.trim() || `git exited with ${add.code}` };
     }
     const copy = await pool.copy(jobs);

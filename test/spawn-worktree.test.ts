@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { localUpstreamOf } from '../scripts/lib/main-branch.js';
 import { spawnWorktree } from '../scripts/spawn-worktree.js';
@@ -55,6 +55,16 @@ test('spawns a branch and worktree from the main branch, tracking it, and prints
   assert.is(await sh(path, 'branch', '--show-current'), 'coven/brave-otter');
   assert.is(await localUpstreamOf(repo, 'coven/brave-otter'), 'main');
   assert.is(readFileSync(join(path, 'README.md'), 'utf8'), '# test\n');
+});
+
+test('another git command holding .git/config.lock for a moment (a worker starting alongside) does not stop the spawn', async () => {
+  const repo = await tempRepo();
+  const lock = join(repo, '.git', 'config.lock');
+  writeFileSync(lock, '');
+  setTimeout(() => rmSync(lock), 150);
+  const r = await spawnWorktree({ cwd: repo, branch: 'coven/w1', base: freshBase() });
+  assert.is(r.kind, 'spawned', JSON.stringify(r));
+  assert.is(await localUpstreamOf(repo, 'coven/w1'), 'main');
 });
 
 test('the main branch is whatever the main worktree has checked out', async () => {

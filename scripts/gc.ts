@@ -142,6 +142,8 @@ async function findWorktree(worktrees: WorktreeEntry[], s: WorkerState): Promise
   if (i < 0) return { kind: 'none' };
   if (i === 0) return { kind: 'foreign', reason: 'its state file names the main worktree' };
   const w = worktrees[i]!;
+  // its `git worktree add` was killed before it checked the branch out
+  if (w.lockReason === 'initializing') return { kind: 'found', path: w.path, rebasing: false, unfinished: true };
   if (w.branch !== null) return { kind: 'foreign', reason: `${w.path} has ${w.branch} checked out, not ${s.branch}` };
   const rebased = branchBeingRebased(w.path);
   if (rebased !== ref) return { kind: 'foreign', reason: `${w.path} is detached and not rebasing ${s.branch}` };

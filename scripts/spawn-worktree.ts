@@ -195,6 +195,19 @@ function realpathOrSelf(p: string): string {
 }
 
 /**
+ * Removes a worktree whose `git worktree add` was killed half way (git leaves it locked
+ * as "initializing", perhaps without a HEAD yet): nothing ever ran in it. Its branch
+ * goes too when every commit of it is on `onto` (it was just made from there).
+ */
+export async function removeUnfinishedWorktree(mainWorktree: string, path: string, branch: string, onto: string): Promise<'removed' | 'failed'> {
+  const removed = await git(mainWorktree, ['worktree', 'remove', '--force', '--force', path]); // twice: past the lock
+  if (!removed.ok) return 'failed';
+  const merged = await git(mainWorktree, ['merge-base', '--is-ancestor', `refs/heads/${branch}`, `refs/heads/${onto}`]);
+  if (merged.ok) await git(mainWorktree, ['branch', '-D', branch]);
+  return 'removed';
+}
+
+/**
  * Undoes a spawn: the new worktree and branch held nothing but copies. Returns what could
  * not be removed (empty when all went).
  */

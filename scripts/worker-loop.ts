@@ -22,11 +22,12 @@
 //           4 dispatch failed (--once) · 130 stopped at once by a second signal · 1 bug
 
 import minimist from 'minimist';
-import { join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { dispatch, type DispatchOutcome } from './dispatch.js';
 import { describeLand, landWorktree, removeLandedWorktree, unlandedCommits, syncWorktreeWithMain, type LandResult } from './land-worktree.js';
-import { problemFor, spawnWorktree, worktreeBase } from './spawn-worktree.js';
+import { problemFor, removeUnfinishedWorktree, spawnWorktree, worktreeBase } from './spawn-worktree.js';
 import { loadRegistry, type AgentDef } from './lib/agent-registry.js';
 import { runAgentJob, saveAndClean, type SessionSettings } from './lib/agent-job.js';
 import { acquireLock, acquireSlot, describeWait, dispatchLockPath } from './lib/dispatch-lock.js';
@@ -146,21 +147,23 @@ async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl)
 
   let worktree: string;
   let inherited: Partial<WorkerState> = {};
-  const existing = await worktreeOfBranch(paths, branch);
+  const previous = await readWorkerState(paths.stateDir, name);
+  let existing = await worktreeOfBranch(paths, branch, previous?.kind === 'worker' && previous.liveness === 'dead' ? previous.state.worktree : null);
+  if (existing?.lockReason === 'initializing') {
+    // the previous worker was killed during its `git worktree add`: nothing ran there, make it again
+    const removed = await removeUnfinishedWorktree(paths.mainWorktree, existing.path, branch, main.name);
+    if (removed === 'removed') {
+      ui.line(`coven: removed ${existing.path}, which the previous ${name} left half made; making it again`);
+      existing = null;
+    }
+  }
   if (existing) {
     worktree = existing.path; // a worker of this name stopped earlier: adopt its worktree and whatever it left
     ui.line(`coven: adopting the existing worktree of ${name}: ${worktree}`);
     inherited = await takeOverFrom(paths, name, branch, ui);
-    if (existing.lockReason === 'initializing') {
-      // its `git worktree add` was killed half way: nothing ran there yet, so finish the checkout
-      await git(worktree, ['reset', '--quiet', '--hard']);
-      await git(paths.mainWorktree, ['worktree', 'unlock', worktree]);
-      ui.line(`coven: finished the checkout of ${worktree}, which the previous ${name} left half made`);
-    }
   } else {
     // the state file comes first: a worker killed while its worktree is being made leaves
     // a dead worker that `coven gc` finds and cleans up, not an unknown worktree and branch
-    const previous = await readWorkerState(paths.stateDir, name);
     const planned = join(worktreeBase(paths.mainWorktree, opts.worktreeBase), projectName(paths), ...branch.split('/'));
     await writeWorkerState(paths.stateDir, newWorkerState({ name, branch, worktree: planned }));
     const spawned = await spawnWorktree({ cwd: paths.mainWorktree, branch, base: opts.worktreeBase, from: main.name });
@@ -181,12 +184,30 @@ async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl)
   return { kind: 'started', worker: w };
 }
 
-/** The worktree where `branch` is checked out, or being rebased (a worker killed mid-rebase); null if none. */
-async function worktreeOfBranch(paths: RepoPaths, branch: string): Promise<WorktreeEntry | null> {
+/**
+ * The worktree where `branch` is checked out, or being rebased (a worker killed
+ * mid-rebase), or — at the dead worker's recorded path — left half made by a `git
+ * worktree add` that was killed (no branch checked out yet); null if none.
+ */
+async function worktreeOfBranch(paths: RepoPaths, branch: string, deadPath: string | null): Promise<WorktreeEntry | null> {
   const ref = `refs/heads/${branch}`;
-  const worktrees = (await listWorktrees(paths.mainWorktree)).filter((e) => !e.prunable && !e.bare);
-  const found = worktrees.find((e) => e.branch === ref) ?? worktrees.find((e) => e.branch === null && branchBeingRebased(e.path) === ref);
+  const worktrees = (await listWorktrees(paths.mainWorktree)).filter((e) => !e.bare);
+  const found =
+    worktrees.find((e) => !e.prunable && e.branch === ref) ??
+    worktrees.find((e) => !e.prunable && e.branch === null && branchBeingRebased(e.path) === ref) ??
+    worktrees.find((e) => e.lockReason === 'initializing' && deadPath !== null && samePath(e.path, deadPath));
   return found ?? null;
+}
+
+function samePath(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  return real(a) === real(b);
 }
 
 /**

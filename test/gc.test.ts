@@ -37,10 +37,22 @@ test('gc removes the half-made worktree of a worker killed during its git worktr
   await sh(repo, 'worktree', 'lock', '--reason', 'initializing', wt);
   await writeWorkerState(stateDir(repo), { ...newWorkerState({ name: 'cut-short', branch: 'coven/cut-short', worktree: wt }), pid: await deadPid() });
   assert.ok((await sh(wt, 'status', '--porcelain')).length > 0, 'looks dirty');
+  // killed earlier still: no HEAD yet (git writes a placeholder first)
+  const wt2 = join(tempDir(), 'cut-shorter');
+  await sh(repo, 'worktree', 'add', '-q', '--no-checkout', '-b', 'coven/cut-shorter', wt2, 'main');
+  const gitDir2 = await sh(wt2, 'rev-parse', '--absolute-git-dir');
+  writeFileSync(join(gitDir2, 'HEAD'), `${'0'.repeat(40)}\n`);
+  writeFileSync(join(gitDir2, 'HEAD.lock'), '');
+  await sh(repo, 'worktree', 'lock', '--reason', 'initializing', wt2);
+  await writeWorkerState(stateDir(repo), { ...newWorkerState({ name: 'cut-shorter', branch: 'coven/cut-shorter', worktree: wt2 }), pid: await deadPid() });
+
   const r = await coven(['gc'], { cwd: repo });
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.not.ok(existsSync(wt));
   assert.not.ok(await branchExists(repo, 'coven/cut-short'));
+  assert.not.ok(existsSync(wt2));
+  assert.not.ok(await branchExists(repo, 'coven/cut-shorter'));
+  assert.is(await sh(repo, 'worktree', 'list', '--porcelain').then((l) => l.split('\n').filter((x) => x.startsWith('worktree ')).length), 1);
 });
 
 test('gc removes a dead worker with nothing unlanded: worktree, branch, state file', async () => {

@@ -9,7 +9,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processStartTime } from '../scripts/lib/process-identity.js';
 import { newWorkerState, readWorkerState, writeWorkerState, type WorkerState } from '../scripts/lib/worker-state.js';
@@ -119,9 +119,13 @@ test('killed while its worktree is being made: the state file is already there, 
   assert.is(await readWorkerState(stateDir, 'w1'), null);
 });
 
-test('a worker of the same name finishes the worktree a worker killed during git worktree add left half made', async () => {
+test('a worker of the same name remakes the worktree a worker killed during git worktree add left half made', async () => {
   const { repo, env, stateDir, worktree } = await setUp([choose('sleep: nothing to do')]);
+  // as git leaves it when killed while making the worktree: locked "initializing", no HEAD yet
   await sh(repo, 'worktree', 'add', '-q', '--no-checkout', '--track', '-b', 'coven/w1', worktree, 'main');
+  const gitDir = await sh(worktree, 'rev-parse', '--absolute-git-dir');
+  writeFileSync(join(gitDir, 'HEAD'), `${'0'.repeat(40)}\n`);
+  writeFileSync(join(gitDir, 'HEAD.lock'), '');
   await sh(repo, 'worktree', 'lock', '--reason', 'initializing', worktree);
   const dead = spawn(process.execPath, ['-e', '']);
   await new Promise((r) => dead.on('exit', r));
@@ -129,9 +133,10 @@ test('a worker of the same name finishes the worktree a worker killed during git
 
   const r = await coven(['worker', '--once', '--name', 'w1'], { cwd: repo, env });
   assert.is(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /finished the checkout/);
-  assert.is(await sh(repo, 'for-each-ref', 'refs/coven/'), '', 'nothing was mistaken for uncommitted work');
+  assert.match(r.stdout, /left half made; making it again/);
+  assert.is(await sh(repo, 'for-each-ref', 'refs/coven/'), '', 'nothing was mistaken for work');
   assert.not.ok(existsSync(worktree), 'removed at the end, like any worktree with nothing to land');
+  assert.is(await sh(repo, 'branch', '--list', 'coven/*'), '');
 });
 
 test.run();

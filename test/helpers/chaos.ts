@@ -327,6 +327,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   problems.push(...checkUserFiles(repo, { 'user/draft.txt': draft, 'user/scratch.txt': scratch }));
   const status = (await run('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: repo })).stdout.split('\n').filter(Boolean).sort();
   if (status.join('\n') !== [' M user/draft.txt', '?? user/scratch.txt'].join('\n')) problems.push(`the main worktree's status is not just the user's edits:\n  ${status.join('\n  ')}`);
+  const litter = readdirSync(join(repo, '.git')).filter((f) => f === 'index.lock' || f.startsWith('coven-ff-'));
+  if (litter.length > 0) problems.push(`left in the main worktree's git dir: ${litter.join(', ')}`);
 
   const keptBranches = (await sh(repo, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/coven/')).split('\n').filter(Boolean);
   const keptRefs = (await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/')).split('\n').filter(Boolean);

@@ -17,7 +17,7 @@ const options: ChaosOptions = long
 
 test(`chaos: ${options.workers} workers, ${options.issues} issues, kill -9 at random moments; nothing is lost, nothing is left in a mess`, async () => {
   const report = await runChaos({ ...options, progress: long ? (line) => console.log(line) : undefined });
-  console.log(renderFigures(report.figures));
+  console.log(renderFigures(report.figures).replace(/^/gm, 'figures: ')); // run-tests shows these lines
   if (report.problems.length > 0) {
     console.log(`repository: ${report.dirs.repo}\n${workerLogTails(report.dirs.logs)}`);
   }

@@ -1,5 +1,7 @@
 // run-tests — runs every compiled test file (dist/test/**/*.test.js) with uvu, a few
 // files at a time, and prints one summary line last: `N passed, N failed[, N skipped]`.
+// A failing file's output is shown whole; a passing one's only its `skipped:` (why tests
+// were skipped) and `figures:` (what it measured) lines.
 //
 //   args:   [filter]   only files whose path contains this text
 //   env:    COVEN_TEST_JOBS  files run at once (default: 3)
@@ -66,8 +68,9 @@ async function main(): Promise<number> {
       const mark = r.failed > 0 ? 'FAIL' : 'ok  ';
       process.stdout.write(`${mark} ${name}  (${r.passed} passed${r.failed ? `, ${r.failed} failed` : ''}${r.skipped ? `, ${r.skipped} skipped` : ''}, ${(r.ms / 1000).toFixed(1)}s)\n`);
       if (r.failed > 0) process.stdout.write(r.output.replace(/^/gm, '    | ') + '\n');
-      // a file that skips tests says why on a line starting with "skipped:"
-      else if (r.skipped > 0) for (const line of r.output.split('\n')) if (line.startsWith('skipped:')) process.stdout.write(`     ${line}\n`);
+      // a file that skips tests says why on a line starting with "skipped:"; one that
+      // measures something (the chaos test) prints it on lines starting with "figures:"
+      else for (const line of r.output.split('\n')) if ((r.skipped > 0 && line.startsWith('skipped:')) || line.startsWith('figures:')) process.stdout.write(`     ${line}\n`);
     }
   }
   await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));

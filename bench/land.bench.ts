@@ -4,7 +4,8 @@
 // rebase has work to do).  coven runs as a process (the standalone bundle and the
 // built CLI, both with --keep), so its start-up is included.
 //
-//   env:    LAND_BENCH_RUNS (default 15), LAND_BENCH_FILES (default 2000)
+//   env:    LAND_BENCH_RUNS (default 15), LAND_BENCH_FILES (default 2000),
+//           LAND_BENCH_ALT=<file.mjs>  also time another build of the bundle (to compare)
 //   prints: medians per repository size and the ratio coven / raw git; never asserts
 
 import { spawnSync } from 'node:child_process';
@@ -18,6 +19,7 @@ const bundle = join(dist, 'standalone', 'land-worktree.mjs');
 const cli = join(dist, 'bin', 'coven.js');
 const runs = Number(process.env.LAND_BENCH_RUNS ?? 15);
 const bigFiles = Number(process.env.LAND_BENCH_FILES ?? 2000);
+const alt = process.env.LAND_BENCH_ALT;
 
 const env = {
   ...process.env,
@@ -74,13 +76,13 @@ function bench(label: string, files: number): void {
   const base = mkdtempSync(join(tmpdir(), 'coven-land-bench-'));
   try {
     const repo = makeRepo(base, files);
-    const names = ['raw', 'bundle', 'cli'] as const;
+    const names = ['raw', 'bundle', 'cli', ...(alt ? ['alt'] : [])];
     const wts: Record<string, string> = {};
     for (const name of names) {
       wts[name] = join(base, 'wt', name);
       git(repo, 'worktree', 'add', '-q', '--track', '-b', `coven/${name}`, wts[name]!, 'main');
     }
-    const times: Record<string, number[]> = { raw: [], bundle: [], cli: [], startup: [] };
+    const times: Record<string, number[]> = { raw: [], bundle: [], cli: [], startup: [], ...(alt ? { alt: [] } : {}) };
     for (let i = 0; i < runs + 1; i++) {
       const t: Record<string, number> = {};
       // the same order of work every run; the first run warms caches and is dropped
@@ -90,7 +92,8 @@ function bench(label: string, files: number): void {
         prepareLand(repo, wt);
         if (name === 'raw') t.raw = git(wt, 'rebase', '-q', 'main') + git(repo, 'merge', '-q', '--ff-only', `coven/${name}`);
         else if (name === 'bundle') t.bundle = sh(wt, process.execPath, [bundle, '--keep']);
-        else t.cli = sh(wt, process.execPath, [cli, 'land', '--keep']);
+        else if (name === 'cli') t.cli = sh(wt, process.execPath, [cli, 'land', '--keep']);
+        else t.alt = sh(wt, process.execPath, [alt!, '--keep']);
       }
       t.startup = sh(wts.raw!, process.execPath, [bundle, '--help']);
       if (i > 0) for (const k of Object.keys(times)) times[k]!.push(t[k]!);
@@ -104,6 +107,10 @@ function bench(label: string, files: number): void {
     console.log(`  coven standalone --keep              ${b.toFixed(0).padStart(5)} ms   ${(b / raw).toFixed(2)}× raw`);
     console.log(`  coven land --keep (built CLI)        ${c.toFixed(0).padStart(5)} ms   ${(c / raw).toFixed(2)}× raw`);
     console.log(`  of which start-up (bundle --help)    ${s.toFixed(0).padStart(5)} ms`);
+    if (alt) {
+      const a = median(times.alt!);
+      console.log(`  alternative bundle --keep            ${a.toFixed(0).padStart(5)} ms   ${(a / raw).toFixed(2)}× raw   (${alt})`);
+    }
   } finally {
     rmSync(base, { recursive: true, force: true });
   }

@@ -6,6 +6,7 @@
 //
 //   env:    LAND_BENCH_RUNS (default 15), LAND_BENCH_FILES (default 2000),
 //           LAND_BENCH_ALT=<file.mjs>  also time another build of the bundle (to compare)
+//           BENCH_TMPDIR  where the repositories go (default: the system temp dir)
 //   prints: medians per repository size and the ratio coven / raw git; never asserts
 
 import { spawnSync } from 'node:child_process';
@@ -73,7 +74,7 @@ function prepareLand(repo: string, wt: string): void {
 }
 
 function bench(label: string, files: number): void {
-  const base = mkdtempSync(join(tmpdir(), 'coven-land-bench-'));
+  const base = mkdtempSync(join(process.env.BENCH_TMPDIR ?? tmpdir(), 'coven-land-bench-'));
   try {
     const repo = makeRepo(base, files);
     const names = ['raw', 'bundle', 'cli', ...(alt ? ['alt'] : [])];

@@ -18,10 +18,15 @@ export interface GitResult {
 
 let zx: Promise<typeof import('zx/core')> | null = null;
 
-/** Runs `git <args>` in `cwd`; never throws for a non-zero exit. */
+/**
+ * Runs `git <args>` in `cwd`; never throws for a non-zero exit. git runs in a process
+ * group of its own (detached), so a Ctrl-C typed at the worker's terminal reaches the
+ * worker, which decides what to stop, and never cuts a rebase or a fast-forward of
+ * the user's checkout in half.
+ */
 export async function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<GitResult> {
   const { $ } = await (zx ??= import('zx/core'));
-  const p = await $({ cwd, quiet: true, nothrow: true, env: env ? { ...process.env, ...env } : process.env })`git ${args}`;
+  const p = await $({ cwd, quiet: true, nothrow: true, detached: true, env: env ? { ...process.env, ...env } : process.env })`git ${args}`;
   return { ok: p.exitCode === 0, code: p.exitCode ?? 1, stdout: p.stdout, stderr: p.stderr };
 }
 

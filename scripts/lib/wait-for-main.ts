@@ -64,6 +64,7 @@ export async function waitForMainToMove(opts: WaitForMainOptions): Promise<MainM
       settled = true;
       for (const w of watchers) w.close();
       clearInterval(safety);
+      if (poll) clearInterval(poll);
       signal?.removeEventListener('abort', onAbort);
       finish(result);
     };
@@ -90,14 +91,26 @@ export async function waitForMainToMove(opts: WaitForMainOptions): Promise<MainM
       }
     };
 
+    // A folder that cannot be watched (gone, or the system is out of inotify instances
+    // under heavy load) must not leave the waiter deaf until the slow safety check:
+    // fall back to polling every second.
+    let poll: NodeJS.Timeout | null = null;
+    const degrade = (): void => {
+      if (settled || poll) return;
+      poll = setInterval(() => void check(), Math.min(1_000, opts.safetyIntervalMs ?? 60_000));
+    };
     const watchFolder = (dir: string, onEvent: (file: string | null) => void): FSWatcher | null => {
       try {
         const w = watch(dir, (_event, file) => onEvent(typeof file === 'string' ? file : null));
-        w.on('error', () => w.close());
+        w.on('error', () => {
+          w.close();
+          degrade();
+        });
         watchers.push(w);
         return w;
-      } catch {
-        return null; // missing or unwatchable: the safety check covers it
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') degrade();
+        return null; // a missing folder: the nearest existing one is watched instead
       }
     };
 

@@ -461,7 +461,8 @@ async function landPending(w: Worker): Promise<'clear' | 'stop' | 'parked-stop'>
       const wait = Math.min(300_000, (w.opts.retryMs ?? 30_000) * 2 ** Math.min(attempt - 1, 4));
       await setPhase(w, 'landing', {});
       const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
-      await Promise.race([sleepFor(wait, w.stop.signal), waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline, signal: w.stop.signal, safetyIntervalMs: wait })]);
+      // retry when main moves (the user committed their edit) or after `wait`, whichever is first
+      await waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline, signal: AbortSignal.any([w.stop.signal, AbortSignal.timeout(wait)]), safetyIntervalMs: wait });
       if (w.stop.stopping) return 'stop';
     }
     const end = await landAndResolve(w);

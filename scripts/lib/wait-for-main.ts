@@ -19,7 +19,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { git, gitOut } from './git.js';
 import { recordMainBranch } from './wake.js';
 
-export type MainMoved = { kind: 'moved'; tip: string } | { kind: 'missing' } | { kind: 'aborted' };
+/** What noticed the move: the first look, the wake file, the ref files, the slow safety check, or the 1 s poll used when a folder cannot be watched. */
+export type WokenBy = 'first-look' | 'wake' | 'ref' | 'safety' | 'poll';
+export type MainMoved = { kind: 'moved'; tip: string; via: WokenBy } | { kind: 'missing' } | { kind: 'aborted' };
 
 export interface WaitForMainOptions {
   repo: string;
@@ -32,6 +34,8 @@ export interface WaitForMainOptions {
    * lives (fs.watch on some network filesystems); the safety re-check always runs.
    */
   watch?: { wake?: boolean; refs?: boolean };
+  /** called once the watches are up and the first look found main unmoved (tests wait for it) */
+  onWatching?: () => void;
 }
 
 /** The commit the main branch points at now, or null when it does not resolve. */
@@ -70,22 +74,26 @@ export async function waitForMainToMove(opts: WaitForMainOptions): Promise<MainM
     };
     const onAbort = (): void => done({ kind: 'aborted' });
 
-    const check = async (): Promise<void> => {
+    let againVia: WokenBy = 'first-look';
+    const check = async (via: WokenBy): Promise<void> => {
       if (settled) return;
       if (checking) {
         again = true; // an event arrived during a check: look once more afterwards
+        againVia = via;
         return;
       }
       checking = true;
       try {
-        do {
+        for (let by = via; ; by = againVia) {
           again = false;
           const tip = await mainTip(repo, mainBranch);
           if (tip === null) return done({ kind: 'missing' });
-          if (tip !== baseline) return done({ kind: 'moved', tip });
-        } while (again && !settled);
+          if (tip !== baseline) return done({ kind: 'moved', tip, via: by });
+          if (!again || settled) break;
+        }
       } catch {
-        // git could not run this time: the next event or the safety check retries
+        // git could not run this time (an overloaded machine): look again in a second
+        setTimeout(() => void check(via), 1_000).unref();
       } finally {
         checking = false;
       }
@@ -97,7 +105,7 @@ export async function waitForMainToMove(opts: WaitForMainOptions): Promise<MainM
     let poll: NodeJS.Timeout | null = null;
     const degrade = (): void => {
       if (settled || poll) return;
-      poll = setInterval(() => void check(), Math.min(1_000, opts.safetyIntervalMs ?? 60_000));
+      poll = setInterval(() => void check('poll'), Math.min(1_000, opts.safetyIntervalMs ?? 60_000));
     };
     const watchFolder = (dir: string, onEvent: (file: string | null) => void): FSWatcher | null => {
       try {
@@ -120,7 +128,7 @@ export async function waitForMainToMove(opts: WaitForMainOptions): Promise<MainM
     // so that a ref written before the new watch was up is not missed.
     const loose = join(commonDir, 'refs', 'heads', mainBranch);
     let refWatch: { dir: string; watcher: FSWatcher | null } | null = null;
-    const watchRef = async (): Promise<void> => {
+    const watchRef = async (via: WokenBy = 'ref'): Promise<void> => {
       const dir = await nearestExistingFolder(dirname(loose), commonDir);
       if (settled) return;
       if (dir !== refWatch?.dir) {
@@ -128,21 +136,22 @@ export async function waitForMainToMove(opts: WaitForMainOptions): Promise<MainM
         const name = dir === dirname(loose) ? basename(loose) : null; // null: anything below
         refWatch = { dir, watcher: watchFolder(dir, (f) => (name !== null && f !== null && f !== name ? undefined : void watchRef())) };
       }
-      await check();
+      await check(via);
     };
 
     signal?.addEventListener('abort', onAbort, { once: true });
-    const safety = setInterval(() => void check(), opts.safetyIntervalMs ?? 60_000);
+    const safety = setInterval(() => void check('safety'), opts.safetyIntervalMs ?? 60_000);
 
     void (async () => {
-      if (opts.watch?.wake !== false) watchFolder(stateDir, (f) => (f === null || f === 'wake' ? void check() : undefined));
+      if (opts.watch?.wake !== false) watchFolder(stateDir, (f) => (f === null || f === 'wake' ? void check('wake') : undefined));
       if (opts.watch?.refs !== false) {
         // pack-refs may also have removed the ref's emptied folder: re-aim the ref watch
         watchFolder(commonDir, (f) => (f === null || f === 'packed-refs' ? void watchRef() : undefined));
-        await watchRef();
+        await watchRef('first-look');
       }
-      await check(); // after the watches are up, so nothing between is missed
-    })().catch(() => void check());
+      await check('first-look'); // after the watches are up, so nothing between is missed
+      opts.onWatching?.();
+    })().catch(() => void check('first-look'));
   });
 }
 

@@ -119,8 +119,9 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
       const add = await git(mainWorktree, ['worktree', 'add', '--quiet', '--track', '-b', opts.branch, path, startRef]);
       if (add.ok) break;
       await removeBranchAndFolders(mainWorktree, opts.branch, path, created);
-      // another git command (e.g. a worker starting at the same moment) holds .git/config.lock: try again
-      if (attempt < 8 && /could not lock config file|config\.lock/.test(add.stderr)) {
+      // a worker starting at the same moment holds .git/config.lock, or its new worktree
+      // folder is half written (git reads every worktree's): try again
+      if (attempt < 8 && /could not lock config file|config\.lock|failed to read .*worktrees\//.test(add.stderr)) {
         await new Promise((r) => setTimeout(r, attempt * (20 + Math.random() * 60)));
         continue;
       }

@@ -37,6 +37,7 @@ import { recordedSleep, busyOthers } from './lib/herd-guard.js';
 import { humanDuration } from './lib/human-duration.js';
 import { mainBranchOf } from './lib/main-branch.js';
 import { endOrphanedSession } from './lib/orphan-session.js';
+import { clearStaleGitLocks } from './lib/stale-git-locks.js';
 import { processStartTime } from './lib/process-identity.js';
 import { formatProblem, shellQuote } from './lib/problem.js';
 import { abortRebaseIfAny, resolveConflict, type Conflict } from './lib/resolve-conflict.js';
@@ -160,7 +161,7 @@ async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl)
   if (existing) {
     worktree = existing.path; // a worker of this name stopped earlier: adopt its worktree and whatever it left
     ui.line(`coven: adopting the existing worktree of ${name}: ${worktree}`);
-    inherited = await takeOverFrom(paths, name, branch, ui);
+    inherited = await takeOverFrom(paths, name, branch, worktree, ui);
   } else {
     // the state file comes first: a worker killed while its worktree is being made leaves
     // a dead worker that `coven gc` finds and cleans up, not an unknown worktree and branch
@@ -215,7 +216,7 @@ function samePath(a: string, b: string): boolean {
  * would go on committing there), and keep which agent and session made its commits, so
  * a conflict while landing them resumes that session with that agent's tools.
  */
-async function takeOverFrom(paths: RepoPaths, name: string, branch: string, ui: WorkerUi): Promise<Partial<WorkerState>> {
+async function takeOverFrom(paths: RepoPaths, name: string, branch: string, worktree: string, ui: WorkerUi): Promise<Partial<WorkerState>> {
   const previous = await readWorkerState(paths.stateDir, name);
   if (previous?.kind !== 'worker' || previous.liveness !== 'dead' || previous.state.branch !== branch) return {};
   const dead = previous.state;
@@ -223,6 +224,8 @@ async function takeOverFrom(paths: RepoPaths, name: string, branch: string, ui: 
     const ended = await endOrphanedSession({ host: dead.host, ...dead.session_process });
     if (ended === 'ended') ui.line(`coven: ended the agent session the previous ${name} left running (pid ${dead.session_process.pid})`);
   }
+  // a git command killed with it (kill -9 of its process group) leaves its locks behind
+  for (const lock of await clearStaleGitLocks(worktree, paths.commonDir, branch)) ui.line(`coven: removed ${lock}, left by a git command killed with the previous ${name}`);
   return { agent: dead.agent, args: dead.args, session_id: dead.session_id };
 }
 
@@ -424,7 +427,10 @@ async function landAndResolve(w: Worker): Promise<LandEnd> {
       await abortRebaseIfAny(w.worktree);
       return 'pending';
     }
-    if (resolved.kind === 'gave-up') return park(w, resolved.last);
+    if (resolved.kind === 'gave-up') {
+      const rounds = resolved.failed >= resolved.rounds ? `${resolved.failed} resolution rounds did not fix it` : `${resolved.rounds} resolutions in a row were overtaken by ${land.onto} moving again (${resolved.failed} did not resolve)`;
+      return park(w, resolved.last, rounds);
+    }
     land = resolved.land;
     w.ui.line(`coven: conflict resolved in ${resolved.rounds} round(s)`);
   }
@@ -477,12 +483,12 @@ async function landPending(w: Worker): Promise<'clear' | 'stop' | 'parked-stop'>
  * commit; the human is told what to do. --on-park=continue sets the branch aside as
  * coven/parked/<name>-<time> and goes on from main; otherwise the worker stops.
  */
-async function park(w: Worker, last: LandResult): Promise<LandEnd> {
+async function park(w: Worker, last: LandResult, rounds = '3 resolution rounds did not fix it'): Promise<LandEnd> {
   await abortRebaseIfAny(w.worktree);
   await setPhase(w, 'parked', {});
   const unlanded = await unlandedCommits(w.worktree);
   const count = unlanded.kind === 'unlanded' ? unlanded.commits.length : 0;
-  const why = last.kind === 'conflict' ? `its commits conflict with ${last.onto} in ${last.files.join(', ') || 'files git could not merge'}, and 3 resolution rounds did not fix it` : `its land stopped: ${last.kind}`;
+  const why = last.kind === 'conflict' ? `its commits conflict with ${last.onto} in ${last.files.join(', ') || 'files git could not merge'}, and ${rounds}` : `its land stopped: ${last.kind}`;
   if (w.opts.onPark === 'continue') {
     const aside = `coven/parked/${w.name}-${covenRef('x', 'x').split('/').pop()}`;
     await gitOut(w.worktree, ['branch', '-m', w.branch, aside]);

@@ -139,4 +139,20 @@ test('a worker of the same name remakes the worktree a worker killed during git 
   assert.is(await sh(repo, 'branch', '--list', 'coven/*'), '');
 });
 
+test('a git lock left in the worktree by a git command killed with its worker is cleared by the worker that adopts it', async () => {
+  const { repo, env, stateDir, worktree } = await setUp([choose('sleep: nothing to do')]);
+  await sh(repo, 'worktree', 'add', '-q', '--track', '-b', 'coven/w1', worktree, 'main');
+  await commitFile(worktree, 'w1.txt', 'w1\n', 'w1 work');
+  await commitFile(repo, 'main.txt', 'main\n', 'main moves'); // landing needs a rebase, which needs the index
+  writeFileSync(join(await sh(worktree, 'rev-parse', '--absolute-git-dir'), 'index.lock'), '');
+  const dead = spawn(process.execPath, ['-e', '']);
+  await new Promise((r) => dead.on('exit', r));
+  await writeWorkerState(stateDir, { ...newWorkerState({ name: 'w1', branch: 'coven/w1', worktree }), pid: dead.pid! });
+
+  const r = await coven(['worker', '--once', '--name', 'w1'], { cwd: repo, env });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /removed .*index\.lock, left by a git command killed with the previous w1/);
+  assert.equal((await sh(repo, 'log', '--format=%s', '-3', 'main')).split('\n'), ['w1 work', 'main moves', 'coven agents']);
+});
+
 test.run();

@@ -19,7 +19,8 @@ test(`chaos: ${options.workers} workers, ${options.issues} issues, kill -9 at ra
   const report = await runChaos({ ...options, progress: long ? (line) => console.log(line) : undefined });
   console.log(renderFigures(report.figures).replace(/^/gm, 'figures: ')); // run-tests shows these lines
   if (report.problems.length > 0) {
-    console.log(`repository: ${report.dirs.repo}\n${workerLogTails(report.dirs.logs)}`);
+    process.env.COVEN_KEEP_TEST_DIRS = '1'; // kept for a look: the repository, the logs, the fake's transcripts
+    console.log(`repository: ${report.dirs.repo} (kept)\n${workerLogTails(report.dirs.logs)}`);
   }
   assert.equal(report.problems, []);
   assert.ok(report.figures.kills.length > 0, 'no worker was killed');

@@ -24,7 +24,8 @@ export type Conflict = Extract<LandResult, { kind: 'conflict' }>;
 
 export type ResolveOutcome =
   | { kind: 'resolved'; land: LandResult; rounds: number; costUsd: number; sessionId: string | null }
-  | { kind: 'gave-up'; rounds: number; costUsd: number; sessionId: string | null; last: Conflict | LandResult; aborted: boolean }
+  /** `failed` of `rounds` sessions left the rebase stuck; the others met new conflicts because main moved */
+  | { kind: 'gave-up'; rounds: number; failed: number; costUsd: number; sessionId: string | null; last: Conflict | LandResult; aborted: boolean }
   | { kind: 'stopped'; rounds: number; costUsd: number; sessionId: string | null };
 
 export interface ResolveOptions extends SessionSettings {
@@ -86,7 +87,7 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
     return { kind: 'resolved', land, rounds: round, costUsd, sessionId };
   }
   const aborted = await abortRebaseIfAny(o.worktree);
-  return { kind: 'gave-up', rounds: round, costUsd, sessionId, last: conflict, aborted };
+  return { kind: 'gave-up', rounds: round, failed, costUsd, sessionId, last: conflict, aborted };
 
   function stop(done: number): ResolveOutcome {
     return { kind: 'stopped', rounds: done, costUsd, sessionId };

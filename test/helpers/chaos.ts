@@ -130,17 +130,19 @@ printf '%s %s %s\\n' "$(git rev-parse HEAD)" "$m" "$PWD" >> "$CHAOS_COMMITS"
 echo "committed $1 part $2"
 `,
   'resolve.sh': `#!/bin/sh
-# keep both sides of every conflict (all changes are appended lines), continue until the rebase is done
+# keep both sides of every conflict (all changes are appended lines), continue until the
+# rebase is done; what it saw goes to $CHAOS_RESOLVE_LOG
 gd=$(git rev-parse --absolute-git-dir)
 i=0
 while [ -d "$gd/rebase-merge" ] || [ -d "$gd/rebase-apply" ]; do
   i=$((i + 1))
   if [ "$i" -gt 40 ]; then echo "still rebasing after 40 rounds"; exit 1; fi
+  { echo "== $PWD round $i"; git status --short; } >> "$CHAOS_RESOLVE_LOG" 2>&1
   git diff --name-only --diff-filter=U | while read -r f; do
     if [ -f "$f" ]; then sed -i -e '/^<<<<<<< /d' -e '/^=======$/d' -e '/^>>>>>>> /d' "$f"; fi
     git add -A -- "$f"
   done
-  git -c core.editor=true rebase --continue >/dev/null 2>&1 || true
+  git -c core.editor=true rebase --continue >> "$CHAOS_RESOLVE_LOG" 2>&1 || echo "(continue failed)" >> "$CHAOS_RESOLVE_LOG"
 done
 echo resolved
 `,
@@ -178,6 +180,9 @@ interface WorkerProc {
   child: ChildProcess;
   exited: Promise<number | null>;
   alive: boolean;
+  /** the driver ended it: kill -9, or SIGTERM at the end */
+  endedBy: 'kill' | 'stop' | null;
+  log: string;
 }
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
@@ -204,7 +209,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   writeFileSync(commitsLog, '');
   const base = tempDir('coven-chaos-wt-');
   const fake = fakeClaudeEnv(fakeScript(o, dir, random), dir);
-  const env = { ...process.env, ...fake, COVEN_WORKTREE_BASE: base, COVEN_RETRY_MS: '300', COVEN_SAFETY_INTERVAL_MS: '1000', CHAOS_COMMITS: commitsLog };
+  const env = { ...process.env, ...fake, COVEN_WORKTREE_BASE: base, COVEN_RETRY_MS: '300', COVEN_SAFETY_INTERVAL_MS: '1000', CHAOS_COMMITS: commitsLog, CHAOS_RESOLVE_LOG: join(dir, 'resolve.log') };
 
   // the user's uncommitted edits: a tracked file, an untracked one, and (for a while) a file two issues touch
   const draft = 'draft v2, not committed\n';
@@ -220,10 +225,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   let names = 0;
   const startWorker = (name: string): WorkerProc => {
     spawned++;
-    const out = openSync(join(logs, `${String(spawned).padStart(2, '0')}-${name}.log`), 'a');
+    const log = join(logs, `${String(spawned).padStart(2, '0')}-${name}.log`);
+    const out = openSync(log, 'a');
     const child = spawn(process.execPath, [covenBin, 'worker', '--name', name], { cwd: repo, env, detached: true, stdio: ['ignore', out, out] });
     closeSync(out);
-    const p: WorkerProc = { name, child, alive: true, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
+    const p: WorkerProc = { name, child, alive: true, endedBy: null, log, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
     void p.exited.then(() => (p.alive = false));
     procs.push(p);
     return p;
@@ -280,6 +286,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       const how = random() < 0.3 ? 'group' : 'pid';
       try {
         process.kill(how === 'group' ? -victim.proc.child.pid! : victim.proc.child.pid!, 'SIGKILL');
+        victim.proc.endedBy = 'kill'; // (the exit event comes later)
       } catch {
         continue;
       }
@@ -304,7 +311,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   await Promise.all([user, killer]);
 
   // stop every worker as a user would (Ctrl-C), then clean up
-  for (const p of procs) if (p.alive) p.child.kill('SIGTERM');
+  // a worker must only ever end because it was told to: one that gave up by itself left its work to others
+  for (const p of procs) {
+    if (p.alive || p.endedBy !== null) continue;
+    const tail = readFileSync(p.log, 'utf8').trimEnd().split('\n').slice(-6).join('\n    ');
+    problems.push(`worker ${p.name} exited by itself with ${p.child.exitCode ?? p.child.signalCode}:\n    ${tail}`);
+  }
+  for (const p of procs) {
+    if (!p.alive) continue;
+    p.endedBy = 'stop';
+    p.child.kill('SIGTERM');
+  }
   const stopped = await withTimeout(Promise.all(procs.map((p) => p.exited)).then(() => true), 60_000, false);
   if (!stopped) {
     problems.push(`workers still running 60 s after SIGTERM: ${procs.filter((p) => p.alive).map((p) => p.name).join(', ')}`);
@@ -312,8 +329,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   }
   for (const p of procs) {
     const code = p.child.exitCode;
-    const killed = kills.some((k) => k.worker === p.name) && p.child.signalCode === 'SIGKILL';
-    if (!killed && code !== 0 && code !== 3) problems.push(`worker ${p.name} exited with ${code ?? p.child.signalCode}`);
+    if (p.endedBy === 'stop' && code !== 0 && code !== 3) problems.push(`worker ${p.name} exited with ${code ?? p.child.signalCode} when stopped`);
   }
 
   const gc = await coven(['gc'], { cwd: repo });

@@ -64,6 +64,8 @@ export interface ChaosFigures {
   keptBranches: string[];
   keptRefs: string[];
   resolveSessions: number;
+  /** what the workers' logs say they recovered: orphaned sessions ended, worktrees adopted, … */
+  recoveries: Record<string, number>;
   seconds: number;
 }
 
@@ -373,6 +375,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       keptBranches,
       keptRefs,
       resolveSessions,
+      recoveries: countRecoveries(logs),
       seconds: (Date.now() - started) / 1000,
     },
     problems,
@@ -390,8 +393,27 @@ export function renderFigures(f: ChaosFigures): string {
     `chaos (seed ${f.seed}): ${f.workersStarted} workers started, ${f.kills.length} killed (${phases || 'none'}; ${groups} with their process group; ${adopted} replaced under the same name)`,
     `  ${f.commitsMade} agent commits made, ${f.agentCommitsOnMain} of them on main; ${f.commitsOnMain} commits on main in all (${f.userCommits} user notes)`,
     `  ${f.resolveSessions} conflict resolution sessions; kept: ${f.keptBranches.length} branch(es)${f.keptBranches.length ? ` (${f.keptBranches.join(', ')})` : ''}, ${f.keptRefs.length} ref(s) under refs/coven/`,
+    `  recovered: ${Object.entries(f.recoveries).map(([what, n]) => `${n} ${what}`).join(', ')}`,
     `  ${f.seconds.toFixed(1)} s`,
   ].join('\n');
+}
+
+const recoveryLines: Record<string, RegExp> = {
+  'worktrees adopted': /^coven: adopting the existing worktree/,
+  'orphaned sessions ended': /^coven: ended the agent session the previous/,
+  'half-made worktrees remade': /left half made; making it again/,
+  'stale git locks cleared': /left by a git command killed with the previous/,
+  'workers parked': /^coven: \S+ is parked/,
+};
+
+function countRecoveries(logs: string): Record<string, number> {
+  const counts = Object.fromEntries(Object.keys(recoveryLines).map((k) => [k, 0]));
+  for (const f of readdirSync(logs)) {
+    for (const line of readFileSync(join(logs, f), 'utf8').split('\n')) {
+      for (const [what, re] of Object.entries(recoveryLines)) if (re.test(line)) counts[what]!++;
+    }
+  }
+  return counts;
 }
 
 /** The last lines of every worker log, for a failure message. */

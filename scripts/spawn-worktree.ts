@@ -42,6 +42,11 @@ export interface SpawnOptions {
   base?: string;
   /** start from this branch instead of the main branch */
   from?: string;
+  /**
+   * give an existing branch (whose worktree is gone) a worktree again, instead of
+   * creating the branch; a failure removes only what this call created, never the branch
+   */
+  adopt?: boolean;
 }
 
 /** clone: copy-on-write clones · copy: byte copies · mixed: some of each · none: no file copied */
@@ -63,6 +68,8 @@ export type SpawnResult =
   | { kind: 'no-commits'; main: string }
   | { kind: 'detached'; mainWorktree: string }
   | { kind: 'invalid-branch'; branch: string }
+  /** adopt: there is no such branch, or it is checked out in another worktree */
+  | { kind: 'cannot-adopt'; branch: string; reason: string }
   | { kind: 'unknown-from'; from: string }
   /** `existing` is the branch in the way: the same name, or one that is a folder of it or in it */
   | { kind: 'branch-exists'; branch: string; existing: string }
@@ -88,7 +95,13 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
 
   let main: string;
   let startRef: string;
-  if (opts.from !== undefined) {
+  if (opts.adopt) {
+    startRef = `refs/heads/${opts.branch}`;
+    if (!refs.has(startRef)) return { kind: 'cannot-adopt', branch: opts.branch, reason: 'there is no such branch' };
+    const holder = worktrees.find((w) => w.branch === startRef && !w.prunable);
+    if (holder) return { kind: 'cannot-adopt', branch: opts.branch, reason: `it is checked out in ${holder.path}` };
+    main = mainBranch.kind === 'branch' ? mainBranch.name : opts.branch;
+  } else if (opts.from !== undefined) {
     // a local branch only: it becomes the upstream that land-worktree lands on
     startRef = `refs/heads/${opts.from}`;
     if (!refs.has(startRef)) return { kind: 'unknown-from', from: opts.from };
@@ -100,7 +113,7 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
     if (!refs.has(startRef)) return { kind: 'no-commits', main };
   }
   if (!validName) return { kind: 'invalid-branch', branch: opts.branch };
-  const existing = branchInTheWay(refs, opts.branch);
+  const existing = opts.adopt ? null : branchInTheWay(refs, opts.branch);
   if (existing) return { kind: 'branch-exists', branch: opts.branch, existing };
 
   const base = worktreeBase(cwd, opts.base);
@@ -115,10 +128,12 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
 
   try {
     const created = missingFolders(dirname(path));
+    if (opts.adopt) await git(mainWorktree, ['worktree', 'prune']); // the branch's old, deleted worktree
+    const undo = () => removeBranchAndFolders(mainWorktree, opts.adopt ? null : opts.branch, path, created);
     for (let attempt = 1; ; attempt++) {
-      const add = await git(mainWorktree, ['worktree', 'add', '--quiet', '--track', '-b', opts.branch, path, startRef]);
+      const add = await git(mainWorktree, opts.adopt ? ['worktree', 'add', '--quiet', path, opts.branch] : ['worktree', 'add', '--quiet', '--track', '-b', opts.branch, path, startRef]);
       if (add.ok) break;
-      await removeBranchAndFolders(mainWorktree, opts.branch, path, created);
+      await undo();
       // a worker starting at the same moment holds .git/config.lock, or its new worktree
       // folder is half written (git reads every worktree's): try again
       if (attempt < 8 && /could not lock config file|config\.lock|failed to read .*worktrees\//.test(add.stderr)) {
@@ -129,7 +144,7 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
     }
     const copy = await pool.copy(jobs);
     if (copy.kind === 'failed') {
-      const left = await removeBranchAndFolders(mainWorktree, opts.branch, path, created);
+      const left = await undo();
       return { kind: 'copy-failed', branch: opts.branch, path, error: copy.error, left };
     }
     return {
@@ -210,9 +225,9 @@ export async function removeUnfinishedWorktree(mainWorktree: string, path: strin
 
 /**
  * Undoes a spawn: the new worktree and branch held nothing but copies. Returns what could
- * not be removed (empty when all went).
+ * not be removed (empty when all went). `branch` null: keep the branch (an adopted one).
  */
-async function removeBranchAndFolders(mainWorktree: string, branch: string, path: string, createdFolders: string[]): Promise<string[]> {
+async function removeBranchAndFolders(mainWorktree: string, branch: string | null, path: string, createdFolders: string[]): Promise<string[]> {
   const left: string[] = [];
   if (pathExists(path)) {
     const removed = await git(mainWorktree, ['worktree', 'remove', '--force', '--force', path]);
@@ -225,8 +240,8 @@ async function removeBranchAndFolders(mainWorktree: string, branch: string, path
     }
   }
   await git(mainWorktree, ['worktree', 'prune']);
-  const ref = await git(mainWorktree, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]);
-  if (ref.ok) {
+  const ref = branch === null ? null : await git(mainWorktree, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]);
+  if (branch !== null && ref?.ok) {
     const deleted = await git(mainWorktree, ['branch', '-D', branch]);
     if (!deleted.ok) left.push(`branch ${branch}`);
   }
@@ -312,6 +327,7 @@ const exitCodes: Record<Exclude<SpawnResult['kind'], 'spawned'>, number> = {
   'branch-exists': 2,
   'path-exists': 2,
   'invalid-branch': 3,
+  'cannot-adopt': 3,
   'unknown-from': 3,
   'not-a-repo': 4,
   bare: 4,
@@ -332,7 +348,12 @@ function commandAgain(opts: SpawnOptions, branch = opts.branch): string {
   return parts.join(' ');
 }
 
-export function problemFor(r: Exclude<SpawnResult, { kind: 'spawned' }>, opts: SpawnOptions): Problem {
+/**
+ * The message for a refusal. `again` builds the command that runs the step again
+ * (default: this script's own command line; the worker passes `coven worker …`).
+ */
+export function problemFor(r: Exclude<SpawnResult, { kind: 'spawned' }>, opts: SpawnOptions, again: (opts: SpawnOptions, branch?: string) => string = commandAgain): Problem {
+  const commandAgain = again;
   const nothing = 'Nothing was created or changed.';
   switch (r.kind) {
     case 'not-a-repo':
@@ -360,6 +381,12 @@ export function problemFor(r: Exclude<SpawnResult, { kind: 'spawned' }>, opts: S
         what: `'${r.branch}' is not a valid branch name (git check-ref-format --branch refuses it).`,
         kept: nothing,
         next: ['Pick a name like coven/brave-otter (no spaces, "..", "~", "^", ":", "?", "*", "[", no leading "-" or "."), then run:', commandAgain(opts, '<branch>')],
+      };
+    case 'cannot-adopt':
+      return {
+        what: `cannot give branch '${r.branch}' a worktree again: ${r.reason}.`,
+        kept: `Nothing was created or changed; '${r.branch}' is untouched.`,
+        next: ['See the worktrees and branches with: git worktree list; git branch', 'then run:', commandAgain(opts)],
       };
     case 'unknown-from':
       return {

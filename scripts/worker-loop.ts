@@ -29,10 +29,11 @@ import { dispatch, type DispatchOutcome } from './dispatch.js';
 import { describeLand, landWorktree, removeLandedWorktree, unlandedCommits, syncWorktreeWithMain, type LandResult } from './land-worktree.js';
 import { problemFor, removeUnfinishedWorktree, spawnWorktree, worktreeBase } from './spawn-worktree.js';
 import { loadRegistry, type AgentDef } from './lib/agent-registry.js';
+import { locateAgentCli } from './lib/agent-cli.js';
 import { runAgentJob, saveAndClean, type SessionSettings } from './lib/agent-job.js';
 import { acquireLock, acquireSlot, describeWait, dispatchLockPath } from './lib/dispatch-lock.js';
 import { runAsEntry } from './lib/entry.js';
-import { dirtyFiles, findRepo, git, gitOut, listWorktrees, projectName, type RepoPaths, type WorktreeEntry } from './lib/git.js';
+import { dirtyFiles, findRepo, git, gitOut, listWorktrees, projectName, revParse, type RepoPaths, type WorktreeEntry } from './lib/git.js';
 import { recordedSleep, busyOthers } from './lib/herd-guard.js';
 import { humanDuration } from './lib/human-duration.js';
 import { mainBranchOf } from './lib/main-branch.js';
@@ -132,19 +133,32 @@ export async function runWorker(opts: WorkerOptions, stop = new StopControl()): 
 // start
 
 async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl): Promise<{ kind: 'started'; worker: Worker } | Extract<WorkerExit, { kind: 'cannot-start' }>> {
-  const cannot = (what: string, next: string[] = []) => ({ kind: 'cannot-start' as const, message: formatProblem({ what, kept: 'Nothing was changed.', next }) });
+  const cannot = (what: string, next: string[] = [], kept = 'Nothing was created or changed.') => ({ kind: 'cannot-start' as const, message: formatProblem({ what, kept, next }) });
   const repo = await findRepo(opts.cwd);
   if (repo.kind === 'not-a-repo') return cannot(`${opts.cwd} is not inside a git repository.`, ['cd into your repository, then run coven worker again']);
-  if (repo.kind === 'bare') return cannot(`${opts.cwd} is a bare repository; coven needs a main worktree to land on.`, ['clone it (git clone <bare> project), then run coven worker inside the clone']);
+  if (repo.kind === 'bare') return cannot(`${opts.cwd} is a bare repository; coven needs a main worktree to land on.`, [`git clone ${shellQuote(resolve(opts.cwd))} <project>   (a clone with a checkout), then run coven worker inside it`]);
   const paths = repo.paths;
+  const worktrees = await listWorktrees(paths.mainWorktree);
+  if (worktrees[0]?.bare) {
+    return cannot(`${paths.toplevel} is a worktree of the bare repository ${paths.commonDir}; coven needs a main worktree (a checkout, not a bare repository) to land on.`, [
+      `git clone ${shellQuote(paths.commonDir)} <project>   (a clone with a checkout), then run coven worker inside it`,
+    ]);
+  }
   const main = await mainBranchOf(paths);
   if (main.kind !== 'branch') return cannot(`the main worktree ${paths.mainWorktree} has no branch checked out (detached HEAD), so coven cannot tell which branch is main.`, [`git -C ${shellQuote(paths.mainWorktree)} switch <your main branch>`]);
+  if ((await revParse(paths.mainWorktree, `refs/heads/${main.name}`)) === null) {
+    return cannot(`the main branch ${main.name} has no commits yet, so a worker has nothing to start from.`, [`git -C ${shellQuote(paths.mainWorktree)} commit --allow-empty -m "initial commit"`, 'coven worker']);
+  }
+  const cli = locateAgentCli(opts.env ?? process.env, paths.mainWorktree);
+  if (cli.kind !== 'found') return cannot(cli.message, ['npm install -g @anthropic-ai/claude-code   (then: claude, to log in once)', 'COVEN_CLAUDE=/path/to/claude coven worker   (if it is installed elsewhere)']);
 
   const taken = await takenNames(paths);
   const name = opts.name ?? randomWorkerName(taken.all);
   if (!WORKER_NAME.test(name)) return cannot(`'${name}' is not a valid worker name (lower case letters, digits and -, starting with a letter, at most 40).`);
   if (taken.live.has(name)) return cannot(`a worker named ${name} is already running.`, ['coven status', `coven worker --name <another name>`]);
   const branch = `coven/${name}`;
+  const rerun = (o: { base?: string }, b?: string) =>
+    ['coven worker', ...(b && b !== branch ? ['--name', '<another name>'] : ['--name', name]), ...(o.base ? ['--worktree-base', o.base.startsWith('<') ? o.base : shellQuote(o.base)] : [])].join(' ');
 
   let worktree: string;
   let inherited: Partial<WorkerState> = {};
@@ -167,14 +181,17 @@ async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl)
     // a dead worker that `coven gc` finds and cleans up, not an unknown worktree and branch
     const planned = join(worktreeBase(paths.mainWorktree, opts.worktreeBase), projectName(paths), ...branch.split('/'));
     await writeWorkerState(paths.stateDir, newWorkerState({ name, branch, worktree: planned }));
-    const spawned = await spawnWorktree({ cwd: paths.mainWorktree, branch, base: opts.worktreeBase, from: main.name });
+    // the branch may have outlived its worktree (deleted by hand): it gets a new one, commits and all
+    const adopt = (await revParse(paths.mainWorktree, `refs/heads/${branch}`)) !== null;
+    const spawnOpts = { cwd: paths.mainWorktree, branch, base: opts.worktreeBase, ...(adopt ? { adopt } : { from: main.name }) };
+    const spawned = await spawnWorktree(spawnOpts);
     if (spawned.kind !== 'spawned') {
       if (previous?.kind === 'worker') await writeWorkerState(paths.stateDir, previous.state);
       else await removeWorkerState(paths.stateDir, name);
-      const p = problemFor(spawned, { cwd: paths.mainWorktree, branch, base: opts.worktreeBase });
-      return { kind: 'cannot-start', message: formatProblem(p) };
+      return { kind: 'cannot-start', message: formatProblem(problemFor(spawned, spawnOpts, rerun)) };
     }
     worktree = spawned.path;
+    if (adopt) ui.line(`coven: ${branch} had no worktree (deleted by hand?); gave it a new one at ${worktree}, with every commit the branch holds`);
   }
   const state = { ...newWorkerState({ name, branch, worktree }), ...inherited };
   await writeWorkerState(paths.stateDir, state);
@@ -675,6 +692,10 @@ export async function main(argv: string[]): Promise<number> {
   const terminal = attachConsole({ input: process.stdin, ui: consoleUi(), err: process.stderr, control: stop, onStop: requestStop, onStopNow: stopNow });
   process.on('SIGINT', () => terminal.interrupt());
   process.on('SIGTERM', () => terminal.terminate());
+  // Over a file-size limit (ulimit -f) a write fails with EFBIG, which coven reports and
+  // rolls back; without a listener of ours, signal-exit (through lockfile) re-raises the
+  // SIGXFSZ that comes with it and kills the worker half-way, leaving a half-made worktree.
+  process.on('SIGXFSZ', () => undefined);
 
   const exit = await runWorker(
     {

@@ -22,7 +22,7 @@
 //           4 dispatch failed (--once) · 130 stopped at once by a second signal · 1 bug
 
 import minimist from 'minimist';
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { dispatch, type DispatchOutcome } from './dispatch.js';
@@ -116,11 +116,16 @@ export async function runWorker(opts: WorkerOptions, stop = new StopControl()): 
   if (started.kind !== 'started') return started;
   const w = started.worker;
   let why: LoopEnd = 'stopped';
-  try {
-    why = await loop(w);
-  } catch (err) {
-    ui.problem(`coven: unexpected error in worker ${w.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    why = 'stopped';
+  for (;;) {
+    try {
+      why = await loop(w);
+    } catch (err) {
+      why = 'stopped';
+      // git failed in a worktree that was deleted in the middle of a step: not a bug
+      if (!worktreePresent(w) && !opts.once && (await recreateWorktree(w))) continue;
+      if (worktreePresent(w)) ui.problem(`coven: unexpected error in worker ${w.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+    break;
   }
   if (why === 'dispatch-failed') {
     await finish(w, 'stopped');
@@ -270,6 +275,7 @@ async function loop(w: Worker): Promise<LoopEnd> {
   let jobs = 0;
   let failures = 0;
   while (!stop.stopping) {
+    if (!worktreePresent(w) && !(await recreateWorktree(w))) return 'stopped';
     // work left from an earlier cycle (a land that was blocked) goes first
     if ((await landPending(w)) !== 'clear') return 'stopped';
 
@@ -310,6 +316,7 @@ async function loop(w: Worker): Promise<LoopEnd> {
     idle = 0;
     await runJob(w, decided.agent, decided.args);
     jobs++;
+    if (!worktreePresent(w) && !(await recreateWorktree(w))) return 'stopped';
     if (stop.stopping) break;
     const landed = await landAndResolve(w);
     if (landed === 'parked-stop') break;
@@ -406,6 +413,7 @@ async function runJob(w: Worker, agent: AgentDef, args: Record<string, string>):
       return;
     }
     w.state = await updateWorkerState(w.paths.stateDir, w.state, { cost_usd: w.state.cost_usd + job.costUsd, session_id: job.sessionId });
+    if (job.kind === 'worktree-gone') return; // the loop notices and says so
     if (job.session.kind === 'cli-not-found') w.ui.problem(`coven: ${job.session.message}`);
     if (job.stray) w.ui.problem(`coven: the agent committed off its branch; those commits are saved as ${job.stray}`);
     if (job.saved.kind === 'saved') w.ui.problem(`coven: the agent left uncommitted changes (${job.saved.files.join(', ')}); saved as ${job.saved.ref}, not landed`);
@@ -549,6 +557,7 @@ async function park(w: Worker, last: LandResult, rounds = '3 resolution rounds d
 
 async function finish(w: Worker, why: Extract<WorkerExit, { kind: 'done' }>['why']): Promise<WorkerExit> {
   await setPhase(w, 'stopping', { agent: null, args: {} }).catch(() => undefined);
+  if (!worktreePresent(w)) return finishWithoutWorktree(w, why);
   await abortRebaseIfAny(w.worktree).catch(() => false);
   const [unlanded, dirty] = await Promise.all([unlandedCommits(w.worktree), dirtyFiles(w.worktree).catch(() => [] as string[])]);
   const commits = unlanded.kind === 'unlanded' ? unlanded.commits.length : 0;
@@ -575,6 +584,66 @@ async function finish(w: Worker, why: Extract<WorkerExit, { kind: 'done' }>['why
     }),
   );
   return { kind: 'kept', why: left, state: w.state };
+}
+
+/** The worktree folder was deleted under the worker and could not be made again. */
+async function finishWithoutWorktree(w: Worker, why: Extract<WorkerExit, { kind: 'done' }>['why']): Promise<WorkerExit> {
+  const commits = await unlandedOnBranch(w);
+  if (commits === null) {
+    await git(w.paths.mainWorktree, ['worktree', 'prune']);
+    await removeWorkerState(w.paths.stateDir, w.name);
+    w.ui.problem(`coven: ${w.name} stopped: its worktree ${w.worktree} and its branch ${w.branch} were deleted by hand.`);
+    return { kind: 'done', why, state: null };
+  }
+  w.ui.problem(
+    formatProblem({
+      what: `${w.name} stopped: its worktree ${w.worktree} is gone (deleted by hand?).`,
+      kept: `The branch ${w.branch} keeps every commit${commits > 0 ? ` (${commits} not on ${w.main})` : ''}.`,
+      next: [`coven worker --name ${w.name}   (gives the branch a new worktree and lands what it holds)`, `git branch -D ${w.branch}   (to drop it)`],
+    }),
+  );
+  return { kind: 'kept', why: 'worktree gone', state: w.state };
+}
+
+// ---------------------------------------------------------------------------------
+// a worktree deleted by hand
+
+/** Whether the worker's worktree is still there (a folder with its `.git` file). */
+function worktreePresent(w: Worker): boolean {
+  return existsSync(join(w.worktree, '.git'));
+}
+
+/** Commits on the worker's branch that are not on main; null when the branch is gone. */
+async function unlandedOnBranch(w: Worker): Promise<number | null> {
+  if ((await revParse(w.paths.mainWorktree, `refs/heads/${w.branch}`)) === null) return null;
+  const r = await git(w.paths.mainWorktree, ['rev-list', '--count', `refs/heads/${w.main}..refs/heads/${w.branch}`]);
+  return r.ok ? Number(r.stdout.trim()) : 0;
+}
+
+/**
+ * The worktree folder was deleted under the running worker. Its branch (a ref in the
+ * shared .git) still holds every commit: give it a new worktree and go on. False when
+ * that is not possible (the branch is gone too, or the folder cannot be made): the
+ * worker then stops and says what is left.
+ */
+async function recreateWorktree(w: Worker): Promise<boolean> {
+  const commits = await unlandedOnBranch(w);
+  const what = `the worktree of ${w.name} (${w.worktree}) was deleted while the worker ran.`;
+  if (commits === null) return false;
+  const spawned = await spawnWorktree({ cwd: w.paths.mainWorktree, branch: w.branch, base: w.opts.worktreeBase, adopt: true });
+  if (spawned.kind !== 'spawned') {
+    w.ui.problem(formatProblem({ what, kept: `The branch ${w.branch} keeps every commit; a new worktree could not be made:\n${formatProblem(problemFor(spawned, { cwd: w.paths.mainWorktree, branch: w.branch, base: w.opts.worktreeBase, adopt: true }))}` }));
+    return false;
+  }
+  w.worktree = spawned.path;
+  w.state = await updateWorkerState(w.paths.stateDir, w.state, { worktree: w.worktree });
+  w.ui.problem(
+    formatProblem({
+      what,
+      kept: `Nothing committed was lost: the branch ${w.branch} keeps every commit${commits > 0 ? ` (${commits} not on ${w.main} yet, landed next)` : ''}. Uncommitted files that were in that folder are gone.\n${w.name} gave ${w.branch} a new worktree at ${w.worktree} and goes on.`,
+    }),
+  );
+  return true;
 }
 
 // ---------------------------------------------------------------------------------

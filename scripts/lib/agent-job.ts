@@ -6,9 +6,12 @@
 // out again; if it left uncommitted changes, the same session is resumed once and
 // asked to commit or discard them; whatever is still uncommitted then is saved under
 // refs/coven/wip/<worker>/<time> and the worktree is cleaned. Nothing is ever lost.
+// A worktree deleted during the session ends the job at once (`worktree-gone`).
 // Inputs: the worktree, the agent definition and its validated arguments.
 // Outputs: a JobOutcome; the session logs under <state dir>/logs/<worker>/.
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AgentDef } from './agent-registry.js';
 import { renderTemplate } from './agent-registry.js';
 import { agentEnv } from './agent-env.js';
@@ -35,7 +38,12 @@ export interface JobOptions extends SessionSettings {
   args: Record<string, string>;
 }
 
-export type JobOutcome = {
+export type JobOutcome =
+  | Finished
+  /** the worktree folder was deleted during the session (by hand): nothing more was done there */
+  | { kind: 'worktree-gone'; session: SessionOutcome; sessionId: string | null; costUsd: number };
+
+type Finished = {
   kind: 'finished';
   /** the agent's session (success or not); `sessionId` for a later resume */
   session: SessionOutcome;
@@ -100,6 +108,7 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
   const session = await runAgentSession({ ...base, prompt: rendered.text });
   const sessionId = sessionIdOf(session);
   let costUsd = runCost(session);
+  if (!worktreeExists(o.worktree)) return { kind: 'worktree-gone', session, sessionId, costUsd };
   const stray = await returnToBranch(o.worktree, o.branch, o.worker);
 
   let files = await dirtyFiles(o.worktree);
@@ -107,11 +116,16 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
     o.display?.(`coven: the agent left ${files.length} uncommitted file(s); asking it to commit or discard them`);
     const again = await runAgentSession({ ...base, prompt: COMMIT_OR_DISCARD(files), resume: sessionId });
     costUsd += runCost(again);
+    if (!worktreeExists(o.worktree)) return { kind: 'worktree-gone', session, sessionId, costUsd };
     await returnToBranch(o.worktree, o.branch, o.worker);
     files = await dirtyFiles(o.worktree);
   }
   const saved = files.length > 0 ? await saveAndClean(o.worktree, o.worker, 'wip', `coven: uncommitted work left by ${o.agent.name}`) : ({ kind: 'clean' } as const);
   return { kind: 'finished', session, sessionId, costUsd, saved, stray };
+}
+
+function worktreeExists(worktree: string): boolean {
+  return existsSync(join(worktree, '.git'));
 }
 
 /** Saves the worktree's uncommitted changes under refs/coven/<kind>/… and cleans it. */

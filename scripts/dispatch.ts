@@ -43,6 +43,8 @@ export interface DispatchOptions {
   /** take the dispatch lock (default true); false when the caller already holds it */
   lock?: boolean;
   onWait?: (p: WaitProgress) => void;
+  /** called with the problems of the agent files left out of this dispatch (formatted; may be empty) */
+  onAgentProblems?: (problems: string[]) => void;
   /** called with each session as it starts (so the caller can abort it), and with null once it ended */
   onSession?: (session: SessionHandle | null) => void | Promise<void>;
   signal?: AbortSignal;
@@ -89,6 +91,7 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchOutcome> 
   if (!agent) return { kind: 'no-dispatch-agent', problems: dispatchAgentProblems(registry) };
   const rendered = renderTemplate(agent, {});
   if (rendered.kind !== 'ok') return { kind: 'no-dispatch-agent', problems: [`.coven/agents/dispatch.md needs arguments (${rendered.names.join(', ')}); dispatch is given none`] };
+  opts.onAgentProblems?.(registry.invalid.map(formatFileProblem));
 
   let release: (() => Promise<unknown>) | null = null;
   if (opts.lock !== false) {
@@ -147,6 +150,15 @@ function costOf(outcome: SessionOutcome): number {
 function dispatchAgentProblems(registry: Registry): string[] {
   const own = registry.invalid.filter((p) => p.file.endsWith(`/${DISPATCH_AGENT}.md`)).map(formatFileProblem);
   return own.length > 0 ? own : [`there is no .coven/agents/${DISPATCH_AGENT}.md in ${registry.dir}`];
+}
+
+/** What a user sees about agent files that dispatch leaves out. */
+export function describeAgentProblems(problems: string[]): string {
+  return formatProblem({
+    what: `dispatch leaves out agent files it cannot read:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+    kept: 'The other agents work as before; nothing was changed.',
+    next: ['coven agents   (shows every problem)', 'fix the file and commit it on the main branch: it is read again before every dispatch'],
+  });
 }
 
 /** The decision file other scripts chain on. */
@@ -208,6 +220,9 @@ export async function main(argv: string[]): Promise<number> {
     lock: args.lock as boolean,
     display,
     onWait: (p) => display(describeWait('dispatch', p)),
+    onAgentProblems: (problems) => {
+      if (problems.length > 0) display(describeAgentProblems(problems));
+    },
     onSession: (s) => {
       session = s;
     },

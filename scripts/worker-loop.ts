@@ -25,7 +25,7 @@ import minimist from 'minimist';
 import { existsSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { dispatch, type DispatchOutcome } from './dispatch.js';
+import { describeAgentProblems, dispatch, type DispatchOutcome } from './dispatch.js';
 import { describeLand, landWorktree, removeLandedWorktree, unlandedCommits, syncWorktreeWithMain, type LandResult } from './land-worktree.js';
 import { problemFor, removeUnfinishedWorktree, spawnWorktree, worktreeBase } from './spawn-worktree.js';
 import { loadRegistry, type AgentDef } from './lib/agent-registry.js';
@@ -108,6 +108,8 @@ interface Worker {
   ui: WorkerUi;
   opts: WorkerOptions;
   stop: StopControl;
+  /** the broken agent files last reported (one per line) */
+  agentProblems: string;
 }
 
 export async function runWorker(opts: WorkerOptions, stop = new StopControl()): Promise<WorkerExit> {
@@ -202,7 +204,7 @@ async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl)
   await writeWorkerState(paths.stateDir, state);
   trace('worker', { worker: name, process_start: performance.timeOrigin });
   trace('phase', { worker: name, phase: state.phase });
-  const w: Worker = { paths, main: main.name, name, branch, worktree, state, ui, opts, stop };
+  const w: Worker = { paths, main: main.name, name, branch, worktree, state, ui, opts, stop, agentProblems: '' };
   ui.header(state);
   return { kind: 'started', worker: w };
 }
@@ -352,7 +354,7 @@ async function decide(w: Worker, baseline: string): Promise<Decided> {
       await record(w, { kind: 'sleep', reason: herd.reason }, baseline, busyOthers(entries, w.name));
       return { kind: 'sleep', reason: `${herd.reason} (as ${herd.by} decided for this commit)` };
     }
-    const outcome = await dispatch({ ...sessionSettings(w), worktree: w.worktree, lock: false, signal: w.stop.signal });
+    const outcome = await dispatch({ ...sessionSettings(w), worktree: w.worktree, lock: false, signal: w.stop.signal, onAgentProblems: (p) => reportAgentProblems(w, p) });
     const decided = await decisionOf(w, outcome);
     w.state = await updateWorkerState(w.paths.stateDir, w.state, { cost_usd: w.state.cost_usd + costOfDispatch(outcome) });
     if (decided.kind === 'sleep' || decided.kind === 'run') await record(w, decided, baseline, busyOthers(await readWorkerStates(w.paths.stateDir), w.name));
@@ -360,6 +362,15 @@ async function decide(w: Worker, baseline: string): Promise<Decided> {
   } finally {
     await lock.release();
   }
+}
+
+/** Says which agent files are broken when that changes (not at every dispatch). */
+function reportAgentProblems(w: Worker, problems: string[]): void {
+  const now = problems.join('\n');
+  if (now === w.agentProblems) return;
+  if (problems.length > 0) w.ui.problem(describeAgentProblems(problems));
+  else w.ui.line('coven: every agent file can be read again');
+  w.agentProblems = now;
 }
 
 function costOfDispatch(o: DispatchOutcome): number {

@@ -427,6 +427,17 @@ async function runJob(w: Worker, agent: AgentDef, args: Record<string, string>):
     if (job.kind === 'worktree-gone') return; // the loop notices and says so
     if (job.session.kind === 'cli-not-found') w.ui.problem(`coven: ${job.session.message}`);
     if (job.stray) w.ui.problem(`coven: the agent committed off its branch; those commits are saved as ${job.stray}`);
+    for (const ref of job.kept.dropped) w.ui.problem(`coven: the agent reset its branch and dropped commits; they are kept as ${ref}   (git log ${ref})`);
+    if (job.kept.rewound) {
+      const r = job.kept.rewound;
+      w.ui.problem(
+        formatProblem({
+          what: `${w.main} moved backwards while ${agent.name} ran (from ${r.from.slice(0, 10)} to ${r.to ? r.to.slice(0, 10) : 'nothing'}): a forced push or a reset of ${w.main}, by the agent or by someone else.`,
+          kept: `coven did not move ${w.main} back. Its old tip is kept as ${r.ref}.`,
+          next: [`git log --oneline ${shellQuote(w.main)}..${r.ref}   (the commits that left ${w.main})`, `git -C ${shellQuote(w.paths.mainWorktree)} merge --ff-only ${r.ref}   (puts them back, if ${w.main} is checked out there)`],
+        }),
+      );
+    }
     if (job.saved.kind === 'saved') w.ui.problem(`coven: the agent left uncommitted changes (${job.saved.files.join(', ')}); saved as ${job.saved.ref}, not landed`);
   } finally {
     await release?.();

@@ -5,7 +5,9 @@
 // its commits are saved under refs/coven/stray/… and the worker's branch is checked
 // out again; if it left uncommitted changes, the same session is resumed once and
 // asked to commit or discard them; whatever is still uncommitted then is saved under
-// refs/coven/wip/<worker>/<time> and the worktree is cleaned. Nothing is ever lost.
+// refs/coven/wip/<worker>/<time> and the worktree is cleaned. Commits a `git reset` of
+// the agent's took off its branch, and main's old tip if main moved backwards during
+// the job, are kept under refs/coven/ too (job-guard.ts). Nothing committed is lost.
 // A worktree deleted during the session ends the job at once (`worktree-gone`).
 // Inputs: the worktree, the agent definition and its validated arguments.
 // Outputs: a JobOutcome; the session logs under <state dir>/logs/<worker>/.
@@ -16,6 +18,8 @@ import type { AgentDef } from './agent-registry.js';
 import { renderTemplate } from './agent-registry.js';
 import { agentEnv } from './agent-env.js';
 import { dirtyFiles, git, gitOut } from './git.js';
+import { keepWhatTheJobDropped, markJob, type Kept } from './job-guard.js';
+import { localUpstreamOf } from './main-branch.js';
 import { covenRef, discardSavedChanges, saveUncommittedWork, type SaveResult } from './save-work.js';
 import { reserveLogFile, startSession, type SessionHandle, type SessionOutcome } from './session-runner.js';
 
@@ -54,6 +58,8 @@ type Finished = {
   saved: SaveResult;
   /** commits left on another branch or a detached HEAD, saved under refs/coven/stray/… */
   stray: string | null;
+  /** what a reset of the agent's (or a rewind of main) would have lost, kept under refs/coven/ */
+  kept: Kept;
 };
 
 export const COMMIT_OR_DISCARD = (files: string[]) => `You left uncommitted changes in this worktree:
@@ -105,6 +111,8 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
   if (rendered.kind === 'unknown-args') return { kind: 'bad-args', missing: [], unknown: rendered.names };
 
   const base = { ...o, cwd: o.worktree, agentName: o.agent.name, claudeArgs: o.agent.claudeArgs };
+  const onto = await localUpstreamOf(o.worktree, o.branch);
+  const mark = onto ? await markJob(o.worktree, onto) : null;
   const session = await runAgentSession({ ...base, prompt: rendered.text });
   const sessionId = sessionIdOf(session);
   let costUsd = runCost(session);
@@ -120,8 +128,9 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
     await returnToBranch(o.worktree, o.branch, o.worker);
     files = await dirtyFiles(o.worktree);
   }
+  const kept = mark ? await keepWhatTheJobDropped(o.worktree, o.worker, o.branch, mark) : { dropped: [], rewound: null };
   const saved = files.length > 0 ? await saveAndClean(o.worktree, o.worker, 'wip', `coven: uncommitted work left by ${o.agent.name}`) : ({ kind: 'clean' } as const);
-  return { kind: 'finished', session, sessionId, costUsd, saved, stray };
+  return { kind: 'finished', session, sessionId, costUsd, saved, stray, kept };
 }
 
 function worktreeExists(worktree: string): boolean {

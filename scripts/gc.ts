@@ -20,6 +20,7 @@
 
 import minimist from 'minimist';
 import { existsSync, realpathSync } from 'node:fs';
+import { basename } from 'node:path';
 import { findRepo, git, gitOut, listWorktrees, revParse, dirtyFiles, type RepoPaths, type WorktreeEntry } from './lib/git.js';
 import { localUpstreamOf, mainBranchOf } from './lib/main-branch.js';
 import { clearStaleLocks, locksDirOf } from './lib/dispatch-lock.js';
@@ -188,7 +189,11 @@ export function renderGc(r: GcReport): string {
     }
   }
   for (const l of r.locks) lines.push(`lock ${l.path}: ${r.dryRun ? 'would clear' : 'cleared'} (${l.reason})`);
-  for (const c of r.corrupt) lines.push(`corrupt state file ${c.file}: ${c.reason} (left alone; remove it by hand once no worker uses it)`);
+  for (const c of r.corrupt) {
+    const name = basename(c.file).replace(/\.json$/, '');
+    lines.push(`corrupt state file ${c.file}: ${c.reason}`);
+    lines.push(`  Left alone: a running worker ${name} would write it again at its next step. If no worker ${name} is running: rm ${shellQuote(c.file)}`);
+  }
   if (r.alive.length > 0) lines.push(`running (not touched): ${r.alive.join(', ')}`);
   if (lines.length === 0) lines.push('nothing to clean up');
   return lines.join('\n') + '\n';

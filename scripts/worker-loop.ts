@@ -544,7 +544,7 @@ async function park(w: Worker, last: LandResult, rounds = '3 resolution rounds d
       formatProblem({
         what: `${w.name} parked its work: ${why}.`,
         kept: `The ${count} commit(s) are on the branch ${aside}; the worker goes on from ${w.main}.`,
-        next: [`git -C ${shellQuote(w.paths.mainWorktree)} rebase ${w.main} ${aside}   (resolve by hand), then merge it`, `git branch -D ${aside}   (to drop that work)`],
+        next: [`git -C ${shellQuote(w.paths.mainWorktree)} rebase ${shellQuote(w.main)} ${aside}   (resolve by hand), then merge it`, `git branch -D ${aside}   (to drop that work)`],
       }),
     );
     return 'parked-continue';
@@ -554,7 +554,7 @@ async function park(w: Worker, last: LandResult, rounds = '3 resolution rounds d
       what: `${w.name} is parked: ${why}.`,
       kept: `Nothing was lost: the ${count} commit(s) stay on ${w.branch} in ${w.worktree}; ${w.main} is unchanged.`,
       next: [
-        `cd ${shellQuote(w.worktree)} && git rebase ${w.main}   (resolve, git add, git -c core.editor=true rebase --continue)`,
+        `cd ${shellQuote(w.worktree)} && git rebase ${shellQuote(w.main)}   (resolve, git add, git -c core.editor=true rebase --continue)`,
         `coven land --keep --worktree ${shellQuote(w.worktree)}`,
         w.opts.once ? `coven worker --name ${w.name}   (picks up where this worker stopped)` : `the worker goes on by itself once ${w.branch} has nothing left to land`,
       ],

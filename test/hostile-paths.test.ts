@@ -4,12 +4,11 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitFile, coven, sh, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, type FakeRun, type FakeStep } from './helpers/fake-claude.js';
-import { shellQuote } from '../scripts/lib/problem.js';
 
 /** If any shell ever expands a name, `touch $MARK` leaves this file behind. */
 const marker = join(tempDir('coven-marker-'), 'pwned');

@@ -106,6 +106,20 @@ test('abort ends the wait', async () => {
   assert.equal(await w.done, { kind: 'aborted' });
 });
 
+test('an abort that arrives while the waiter starts up still ends the wait', async () => {
+  const repo = await tempRepo();
+  const baseline = await sh(repo, 'rev-parse', 'HEAD');
+  const ctl = new AbortController();
+  const w = waiting({ repo, mainBranch: 'main', baseline, signal: ctl.signal, safetyIntervalMs: 3_600_000 });
+  ctl.abort(); // the waiter is still asking git where the common dir is
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<{ kind: 'still waiting' }>((r) => (timer = setTimeout(() => r({ kind: 'still waiting' }), 20_000)));
+  const first = await Promise.race([w.done, hung]);
+  clearTimeout(timer);
+  if (first.kind === 'still waiting') await commitFile(repo, 'moved.txt', 'x'); // lets the stuck waiter end, so the file can exit
+  assert.equal(first, { kind: 'aborted' });
+});
+
 test('a main branch that no longer exists is reported, not waited on forever', async () => {
   const repo = await tempRepo();
   const baseline = await sh(repo, 'rev-parse', 'HEAD');

@@ -141,6 +141,7 @@ export async function waitForMainToMove(opts: WaitForMainOptions): Promise<MainM
 
     signal?.addEventListener('abort', onAbort, { once: true });
     const safety = setInterval(() => void check('safety'), opts.safetyIntervalMs ?? 60_000);
+    if (signal?.aborted) return onAbort(); // aborted during the git call above: no event will come
 
     void (async () => {
       if (opts.watch?.wake !== false) watchFolder(stateDir, (f) => (f === null || f === 'wake' ? void check('wake') : undefined));

@@ -12,7 +12,9 @@ import { fakeClaudeEnv } from './helpers/fake-claude.js';
 
 /**
  * Every path under `dir` with its size (files) — enough to see that nothing was created
- * or changed. packed-refs is left out: deleting a branch again may leave git's empty one.
+ * or changed. Left out: packed-refs (deleting a branch again may leave git's empty one)
+ * and empty folders of coven's state dir (a worker writes its state file before it
+ * spawns, and removes it again when the spawn fails).
  */
 function snapshot(dir: string): string {
   const out: string[] = [];
@@ -21,12 +23,17 @@ function snapshot(dir: string): string {
       const p = join(d, name);
       if (name === 'packed-refs') continue;
       const st = lstatSync(p);
+      if (st.isDirectory() && /\/\.git\/coven(\/|$)/.test(p) && !hasFiles(p)) continue;
       out.push(`${p}${st.isDirectory() ? '/' : ` ${st.size}`}`);
       if (st.isDirectory()) walk(p);
     }
   };
   walk(dir);
   return out.join('\n');
+}
+
+function hasFiles(dir: string): boolean {
+  return readdirSync(dir, { withFileTypes: true }).some((e) => !e.isDirectory() || hasFiles(join(dir, e.name)));
 }
 
 const noStack = (text: string) => assert.not.match(text, /\n\s+at /, `a stack trace was printed:\n${text}`);

@@ -136,10 +136,11 @@ export async function abortRebaseIfAny(worktree: string): Promise<boolean> {
 /** The resolution prompt: files, both sides' commits, the exact commands. */
 export async function conflictPrompt(worktree: string, c: Conflict, round: number, rounds: number, mainMoved = false): Promise<string> {
   const onto = c.onto;
-  // mid-rebase HEAD sits on top of main; the branch itself still points at the work as it was
-  const base = (await git(worktree, ['merge-base', `refs/heads/${c.branch}`, `refs/heads/${onto}`])).stdout.trim();
-  const theirs = await subjects(worktree, `${base}..refs/heads/${onto}`);
-  const ours = c.commit ? await subjects(worktree, `${base}..${c.commit}`) : [];
+  // during a rebase HEAD sits on main's tip; the branch ref still holds the commits being replayed
+  const mine = `refs/heads/${c.branch}`;
+  const base = (await git(worktree, ['merge-base', mine, `refs/heads/${onto}`])).stdout.trim();
+  const theirs = base ? await subjects(worktree, `${base}..refs/heads/${onto}`) : [];
+  const ours = base ? await subjects(worktree, `${base}..${mine}`) : [];
   const files = c.files.length > 0 ? c.files.map((f) => `- ${f}`).join('\n') : '- (none marked as conflicted; git stopped for another reason: see git status)';
   const again = mainMoved ? `Your last resolution worked, but ${onto} moved on while you resolved, and the new\ncommits conflict with yours too.\n` : '';
   return `${again}Landing your work on ${onto} stopped on a rebase conflict (round ${round} of ${rounds}).

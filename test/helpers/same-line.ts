@@ -1,0 +1,103 @@
+// same-line — two workers whose jobs change the same line of greeting.txt, so that the
+// second land stops on a rebase conflict. Used by the conflict-resolution tests.
+//
+// w1 implements issues/a.md, w2 issues/b.md (dispatch is routed by the worktree).
+// The order is forced without timing: w2 commits first and then waits until main holds
+// w1's commit; w1 commits only once w2's commit exists. So w2's branch always starts
+// from the old main and its land conflicts with w1's landed commit.
+
+import { join } from 'node:path';
+import { covenRepo, issueFile } from './coven-repo.js';
+import { fakeClaudeEnv, type FakeRun } from './fake-claude.js';
+import { coven, sh, tempDir, type Run } from './repo.js';
+
+export const ORIGINAL = 'hello\n';
+export const A_LINE = 'bonjour\n';
+export const B_LINE = 'hallo\n';
+export const MERGED = 'bonjour\nhallo\n';
+export const A_SUBJECT = 'a: greet in French';
+export const B_SUBJECT = 'b: greet in German';
+
+// the test agent may run any command (its scripted steps wait with shell loops)
+const implementAgent = (extraArgs: string[]) => `---
+description: implements one issue
+args:
+  - name: issue
+    description: path of the issue file
+claude_args: ${JSON.stringify(['--allowedTools=Bash,Read,Edit,Write', ...extraArgs])}
+---
+Implement the issue in {{issue}}.
+`;
+
+const choose = (worker: string, issue: string): FakeRun => ({
+  match: { promptIncludes: 'Choose the next job', cwdIncludes: `/coven/${worker}` },
+  steps: [{ text: `<dispatch>\nagent: implement\nissue: ${issue}\n</dispatch>` }],
+});
+
+/** The runs that bring both workers to the conflict; add the resolution runs after them. */
+export function sameLineRuns(): FakeRun[] {
+  return [
+    choose('w1', 'issues/a.md'),
+    choose('w2', 'issues/b.md'),
+    {
+      match: { promptIncludes: 'Implement the issue in issues/a.md' },
+      steps: [
+        { bash: `until git log --format=%s coven/w2 | grep -q '^b:'; do sleep 0.02; done` },
+        { read: 'greeting.txt' },
+        { write: { path: 'greeting.txt', content: A_LINE } },
+        { commit: A_SUBJECT },
+      ],
+    },
+    {
+      match: { promptIncludes: 'Implement the issue in issues/b.md' },
+      steps: [
+        { read: 'greeting.txt' },
+        { write: { path: 'greeting.txt', content: B_LINE } },
+        { commit: B_SUBJECT },
+        { bash: `until git log --format=%s main | grep -q '^a:'; do sleep 0.02; done` },
+      ],
+    },
+  ];
+}
+
+/** A resolution run that really resolves: both lines, git add, rebase --continue. */
+export const resolvingRun: FakeRun = {
+  match: { promptIncludes: 'rebase conflict' },
+  expect: { resume: true, cwdIncludes: '/coven/w2', historyIncludes: 'Implement the issue in issues/b.md', promptIncludes: ['greeting.txt', A_SUBJECT, B_SUBJECT, 'git -c core.editor=true rebase --continue'] },
+  steps: [
+    { read: 'greeting.txt' },
+    { write: { path: 'greeting.txt', content: MERGED } },
+    { bash: 'git add greeting.txt' },
+    { bash: 'git -c core.editor=true rebase --continue' },
+    { text: 'Kept both greetings.' },
+  ],
+};
+
+export interface SameLine {
+  repo: string;
+  base: string;
+  env: ReturnType<typeof fakeClaudeEnv> & { COVEN_WORKTREE_BASE: string };
+  /** main's tip before either worker ran */
+  start: string;
+  worktree: (worker: string) => string;
+}
+
+export async function sameLineRepo(script: FakeRun[], opts: { agentArgs?: string[] } = {}): Promise<SameLine> {
+  const repo = await covenRepo({
+    '.coven/agents/implement.md': implementAgent(opts.agentArgs ?? []),
+    'greeting.txt': ORIGINAL,
+    'issues/a.md': issueFile('Greet in French', 'approved'),
+    'issues/b.md': issueFile('Greet in German', 'approved'),
+  });
+  const base = tempDir('coven-wt-');
+  const env = { ...fakeClaudeEnv(script), COVEN_WORKTREE_BASE: base, COVEN_RETRY_MS: '200', COVEN_SAFETY_INTERVAL_MS: '500' };
+  return { repo, base, env, start: await sh(repo, 'rev-parse', 'main'), worktree: (w) => join(base, 'project', 'coven', w) };
+}
+
+/** Runs `coven worker --name <w> …args` for both workers at once. */
+export function runBoth(s: SameLine, w1Args: string[], w2Args: string[]): Promise<[Run, Run]> {
+  return Promise.all([
+    coven(['worker', '--name', 'w1', ...w1Args], { cwd: s.repo, env: s.env, timeoutMs: 60_000 }),
+    coven(['worker', '--name', 'w2', ...w2Args], { cwd: s.repo, env: s.env, timeoutMs: 60_000 }),
+  ]);
+}

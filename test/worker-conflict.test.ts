@@ -1,0 +1,55 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sh } from './helpers/repo.js';
+import { readFakeLog } from './helpers/fake-claude.js';
+import { A_SUBJECT, B_SUBJECT, MERGED, resolvingRun, runBoth, sameLineRepo, sameLineRuns } from './helpers/same-line.js';
+
+test('two workers change the same line: the second resumes its own session, resolves, and both changes land', async () => {
+  const s = await sameLineRepo([...sameLineRuns(), resolvingRun]);
+  const [r1, r2] = await runBoth(s, ['--once'], ['--once']);
+  assert.is(r1.code, 0, r1.stderr + r1.stdout);
+  assert.is(r2.code, 0, r2.stderr + r2.stdout);
+
+  assert.is(await sh(s.repo, 'log', '--format=%s', `${s.start}..main`), `${B_SUBJECT}\n${A_SUBJECT}`);
+  assert.is(await sh(s.repo, 'rev-list', '--merges', 'main'), ''); // linear
+  assert.is(await sh(s.repo, 'show', 'main:greeting.txt'), MERGED.trim());
+  assert.is(readFileSync(join(s.repo, 'greeting.txt'), 'utf8'), MERGED); // the user's checkout moved too
+  assert.match(r2.stdout, /── w2 · resolving implement \(issue: issues\/b\.md\)/);
+  assert.match(r2.stdout, /conflict resolved in 1 round/);
+
+  const calls = readFakeLog(s.env);
+  const job = calls.find((c) => c.prompts[0]?.includes('Implement the issue in issues/b.md'))!;
+  const resolve = calls.filter((c) => c.prompts[0]?.includes('rebase conflict'));
+  assert.is(resolve.length, 1);
+  assert.is(resolve[0]!.cwd, job.cwd);
+  assert.is(resolve[0]!.argv[resolve[0]!.argv.indexOf('--resume') + 1], job.sessionId);
+  assert.is(resolve[0]!.sessionId, job.sessionId);
+  assert.is(resolve[0]!.exitCode, 0);
+  // the worker is gone and left nothing behind
+  assert.is(await sh(s.repo, 'branch', '--list', 'coven/*'), '');
+});
+
+test('a session that cannot be resumed (no transcript) gets a fresh session with the same instructions', async () => {
+  const fresh = { ...resolvingRun, expect: { ...resolvingRun.expect, resume: false, historyIncludes: undefined } };
+  // --no-session-persistence: the CLI keeps no transcript, so --resume finds nothing
+  const s = await sameLineRepo([...sameLineRuns(), fresh], { agentArgs: ['--no-session-persistence'] });
+  const [r1, r2] = await runBoth(s, ['--once'], ['--once']);
+  assert.is(r1.code, 0, r1.stderr + r1.stdout);
+  assert.is(r2.code, 0, r2.stderr + r2.stdout);
+  assert.is(await sh(s.repo, 'show', 'main:greeting.txt'), MERGED.trim());
+  assert.match(r2.stdout, /cannot be resumed here; starting a fresh session with the same instructions/);
+
+  const calls = readFakeLog(s.env);
+  const job = calls.find((c) => c.prompts[0]?.includes('Implement the issue in issues/b.md'))!;
+  const missed = calls.find((c) => c.argv.includes('--resume'))!;
+  assert.is(missed.argv[missed.argv.indexOf('--resume') + 1], job.sessionId);
+  assert.is(missed.exitCode, 1);
+  const again = calls.filter((c) => c.prompts[0]?.includes('rebase conflict'));
+  assert.is(again.length, 1);
+  assert.is(again[0]!.argv.includes('--resume'), false);
+  assert.is(again[0]!.cwd, job.cwd);
+});
+
+test.run();

@@ -480,6 +480,8 @@ async function landAndResolve(w: Worker): Promise<LandEnd> {
     }
     land = resolved.land;
     w.ui.line(`coven: conflict resolved in ${resolved.rounds} round(s)`);
+    const b = resolved.backup;
+    if (b) w.ui.problem(`coven: the resolution kept ${b.after} of ${w.name}'s ${b.before} commit(s); the branch as it was before is saved as ${b.ref}`);
   }
   switch (land.kind) {
     case 'landed':
@@ -561,15 +563,17 @@ async function park(w: Worker, last: LandResult, rounds = '3 resolution rounds d
     }),
   );
   if (w.opts.once) return 'parked-stop';
-  // wait for the human: go on once the branch holds nothing unlanded (they landed or dropped it)
+  // wait for the human: go on once the branch holds nothing unlanded (they landed it, or
+  // dropped it); checked whenever main moves, and on the slow safety check
   while (!w.stop.stopping) {
     const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
-    await waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline, signal: w.stop.signal, safetyIntervalMs: w.opts.safetyIntervalMs ?? 60_000 });
     const now = await unlandedCommits(w.worktree);
     if (now.kind === 'unlanded' && now.commits.length === 0 && !rebaseInProgress(w.worktree)) {
       w.ui.line(`coven: ${w.branch} has nothing left to land; ${w.name} goes on.`);
       return 'parked-continue';
     }
+    const every = w.opts.safetyIntervalMs ?? 60_000;
+    await waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline, signal: AbortSignal.any([w.stop.signal, AbortSignal.timeout(every)]), safetyIntervalMs: every });
   }
   return 'parked-stop';
 }

@@ -52,4 +52,18 @@ test('a session that cannot be resumed (no transcript) gets a fresh session with
   assert.is(again[0]!.cwd, job.cwd);
 });
 
+test('a resolution that drops the commit (rebase --skip): the branch as it was is saved under refs/coven/resolve/', async () => {
+  const skipping = { match: { promptIncludes: 'rebase conflict' }, expect: { resume: true }, steps: [{ bash: 'git rebase --skip' }, { text: 'Theirs is better; dropped mine.' }] };
+  const s = await sameLineRepo([...sameLineRuns(), skipping]);
+  const [r1, r2] = await runBoth(s, ['--once'], ['--once']);
+  assert.is(r1.code, 0, r1.stderr);
+  assert.is(r2.code, 0, r2.stderr + r2.stdout);
+  assert.is(await sh(s.repo, 'log', '--format=%s', `${s.start}..main`), A_SUBJECT);
+  const saved = await sh(s.repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/resolve/w2/');
+  assert.match(saved, /^refs\/coven\/resolve\/w2\/\d{8}T\d{6}Z$/);
+  assert.is(await sh(s.repo, 'log', '-1', '--format=%s', saved), B_SUBJECT);
+  assert.match(r2.stderr, /the resolution kept 0 of w2's 1 commit\(s\); the branch as it was before is saved as refs\/coven\/resolve\/w2\//);
+  assert.is(await sh(s.repo, 'branch', '--list', 'coven/*'), ''); // the worker removed its branch; the ref keeps the work
+});
+
 test.run();

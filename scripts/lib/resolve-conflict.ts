@@ -18,12 +18,21 @@ import { landWorktree, type LandResult } from '../land-worktree.js';
 import { runAgentSession, runCost, saveAndClean, sessionIdOf, type SessionSettings } from './agent-job.js';
 import { dirtyFiles, git, gitOut } from './git.js';
 import { rebaseInProgress } from './git-operation.js';
+import { covenRef } from './save-work.js';
 import type { SessionOutcome } from './session-runner.js';
 
 export type Conflict = Extract<LandResult, { kind: 'conflict' }>;
 
+/** Commits a resolution dropped (e.g. `git rebase --skip`): the old branch tip is kept here. */
+export interface Backup {
+  ref: string;
+  before: number;
+  after: number;
+}
+
 export type ResolveOutcome =
-  | { kind: 'resolved'; land: LandResult; rounds: number; costUsd: number; sessionId: string | null }
+  /** `backup`: the branch as it was before, saved under refs/coven/resolve/… when the resolution dropped commits */
+  | { kind: 'resolved'; land: LandResult; rounds: number; costUsd: number; sessionId: string | null; backup: Backup | null }
   /** `failed` of `rounds` sessions left the rebase stuck; the others met new conflicts because main moved */
   | { kind: 'gave-up'; rounds: number; failed: number; costUsd: number; sessionId: string | null; last: Conflict | LandResult; aborted: boolean }
   | { kind: 'stopped'; rounds: number; costUsd: number; sessionId: string | null };
@@ -49,6 +58,8 @@ export const RESOLVE_TOOLS = '--allowedTools=Bash(git *),Read,Edit,Write,Glob,Gr
 export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome> {
   const rounds = o.rounds ?? 3;
   const sessions = rounds + (o.movedRounds ?? 10);
+  // the branch ref does not move until the rebase finishes: this is the work as the agent left it
+  const tipBefore = await gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`]);
   let conflict: Conflict = o.conflict;
   let sessionId = o.sessionId;
   let costUsd = 0;
@@ -84,7 +95,7 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
       conflict = land;
       continue;
     }
-    return { kind: 'resolved', land, rounds: round, costUsd, sessionId };
+    return { kind: 'resolved', land, rounds: round, costUsd, sessionId, backup: await backupIfDropped(o, tipBefore, land) };
   }
   const aborted = await abortRebaseIfAny(o.worktree);
   return { kind: 'gave-up', rounds: round, failed, costUsd, sessionId, last: conflict, aborted };
@@ -92,6 +103,26 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
   function stop(done: number): ResolveOutcome {
     return { kind: 'stopped', rounds: done, costUsd, sessionId };
   }
+}
+
+/**
+ * A resolution may drop commits (`git rebase --skip`, a squash): then the branch as it
+ * was before is saved under refs/coven/resolve/<worker>/<time>, so nothing is lost even
+ * after the worker removes its branch.
+ */
+async function backupIfDropped(o: ResolveOptions, tipBefore: string, land: LandResult): Promise<Backup | null> {
+  const before = o.conflict.commits;
+  let after: number;
+  if (land.kind === 'landed') after = land.commits;
+  else if (land.kind === 'nothing-to-land') after = 0;
+  else {
+    const r = await git(o.worktree, ['rev-list', '--count', `refs/heads/${o.conflict.onto}..refs/heads/${o.branch}`]);
+    after = r.ok ? Number(r.stdout.trim()) : 0;
+  }
+  if (after >= before) return null;
+  const ref = covenRef('resolve', o.worker);
+  await gitOut(o.worktree, ['update-ref', '-m', 'coven: the branch before a conflict resolution that dropped commits', ref, tipBefore]);
+  return { ref, before, after };
 }
 
 function cannotResume(outcome: SessionOutcome): boolean {

@@ -287,9 +287,7 @@ async function loop(w: Worker): Promise<LoopEnd> {
       if (saved.kind === 'saved') w.ui.problem(`coven: ${w.worktree} had uncommitted changes (${saved.files.join(', ')}); saved as ${saved.ref}`);
       continue;
     }
-    const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
-
-    const decided = await decide(w, baseline);
+    const decided = await decide(w);
     if (decided.kind === 'aborted') break;
     if (decided.kind === 'failed') {
       if (opts.once) {
@@ -309,9 +307,10 @@ async function loop(w: Worker): Promise<LoopEnd> {
       if (opts.once) return 'sleep';
       idle++;
       if (opts.maxIdle !== undefined && idle >= opts.maxIdle) return 'idle';
-      await setPhase(w, 'sleeping', { waiting_on: baseline, agent: null, args: {} });
-      const moved = await waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline, signal: stop.signal, safetyIntervalMs: opts.safetyIntervalMs });
+      await setPhase(w, 'sleeping', { waiting_on: decided.baseline, agent: null, args: {} });
+      const moved = await waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline: decided.baseline, signal: stop.signal, safetyIntervalMs: opts.safetyIntervalMs });
       if (moved.kind === 'aborted') break;
+      if (moved.kind === 'moved') w.ui.line(`coven: ${w.main} moved (now ${moved.tip.slice(0, 10)}); ${w.name} wakes up`);
       continue;
     }
 
@@ -330,12 +329,13 @@ async function loop(w: Worker): Promise<LoopEnd> {
 
 type Decided =
   | { kind: 'run'; agent: AgentDef; args: Record<string, string> }
-  | { kind: 'sleep'; reason: string }
+  /** baseline: main's tip when dispatch looked; a move away from it wakes the worker */
+  | { kind: 'sleep'; reason: string; baseline: string }
   | { kind: 'failed'; message: string }
   | { kind: 'aborted' };
 
 /** Dispatch under the lock; the herd guard may answer without a session. */
-async function decide(w: Worker, baseline: string): Promise<Decided> {
+async function decide(w: Worker): Promise<Decided> {
   await setPhase(w, 'dispatching', { agent: null, args: {}, waiting_on: null });
   const waitFrom = traceNow();
   const lock = await acquireLock({
@@ -348,14 +348,18 @@ async function decide(w: Worker, baseline: string): Promise<Decided> {
   if (lock.kind !== 'acquired') return { kind: 'aborted' };
   trace('lock', { worker: w.name, lock: 'dispatch', waited_ms: traceNow() - waitFrom });
   try {
+    // main may have moved while this worker waited for the lock: dispatch must see what
+    // the others landed (the tip is read first, so a move during the sync wakes a sleeper)
+    const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
+    await syncWorktreeWithMain(w.worktree);
     const entries = await readWorkerStates(w.paths.stateDir);
     const herd = recordedSleep(entries, w.name, baseline);
     if (herd) {
       await record(w, { kind: 'sleep', reason: herd.reason }, baseline, busyOthers(entries, w.name));
-      return { kind: 'sleep', reason: `${herd.reason} (as ${herd.by} decided for this commit)` };
+      return { kind: 'sleep', reason: `${herd.reason} (as ${herd.by} decided for this commit)`, baseline };
     }
     const outcome = await dispatch({ ...sessionSettings(w), worktree: w.worktree, lock: false, signal: w.stop.signal, onAgentProblems: (p) => reportAgentProblems(w, p) });
-    const decided = await decisionOf(w, outcome);
+    const decided = await decisionOf(w, outcome, baseline);
     w.state = await updateWorkerState(w.paths.stateDir, w.state, { cost_usd: w.state.cost_usd + costOfDispatch(outcome) });
     if (decided.kind === 'sleep' || decided.kind === 'run') await record(w, decided, baseline, busyOthers(await readWorkerStates(w.paths.stateDir), w.name));
     return decided;
@@ -377,7 +381,7 @@ function costOfDispatch(o: DispatchOutcome): number {
   return o.kind === 'decided' || o.kind === 'invalid' || o.kind === 'session-failed' ? o.costUsd : 0;
 }
 
-async function decisionOf(w: Worker, outcome: DispatchOutcome): Promise<Decided> {
+async function decisionOf(w: Worker, outcome: DispatchOutcome, baseline: string): Promise<Decided> {
   switch (outcome.kind) {
     case 'aborted':
       return { kind: 'aborted' };
@@ -390,7 +394,7 @@ async function decisionOf(w: Worker, outcome: DispatchOutcome): Promise<Decided>
     case 'decided': {
       const d = outcome.decision;
       if (d.reasoning) w.ui.line(d.reasoning);
-      if (d.kind === 'sleep') return { kind: 'sleep', reason: d.reason };
+      if (d.kind === 'sleep') return { kind: 'sleep', reason: d.reason, baseline };
       const registry = await loadRegistry(w.worktree);
       const agent = registry.agents.find((a) => a.name === d.agent);
       if (!agent) return { kind: 'failed', message: `coven: agent ${d.agent} vanished from ${w.worktree}/.coven/agents after dispatch chose it.` };

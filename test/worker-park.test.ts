@@ -16,7 +16,7 @@ async function mainHasOnlyA(s: SameLine): Promise<string> {
   return sh(s.repo, 'rev-parse', 'main');
 }
 
-async function waitFor<T>(what: string, read: () => T | null | Promise<T | null>, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(what: string, read: () => T | null | Promise<T | null>, timeoutMs = 90_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await read();

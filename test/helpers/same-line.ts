@@ -97,7 +97,7 @@ export async function sameLineRepo(script: FakeRun[], opts: { agentArgs?: string
 /** Runs `coven worker --name <w> …args` for both workers at once. */
 export function runBoth(s: SameLine, w1Args: string[], w2Args: string[]): Promise<[Run, Run]> {
   return Promise.all([
-    coven(['worker', '--name', 'w1', ...w1Args], { cwd: s.repo, env: s.env, timeoutMs: 60_000 }),
-    coven(['worker', '--name', 'w2', ...w2Args], { cwd: s.repo, env: s.env, timeoutMs: 60_000 }),
+    coven(['worker', '--name', 'w1', ...w1Args], { cwd: s.repo, env: s.env, timeoutMs: 150_000 }),
+    coven(['worker', '--name', 'w2', ...w2Args], { cwd: s.repo, env: s.env, timeoutMs: 150_000 }),
   ]);
 }

@@ -1,0 +1,42 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { acquireLock, dispatchLockPath } from '../scripts/lib/dispatch-lock.js';
+import { coven, commitFile, tempDir } from './helpers/repo.js';
+import { covenRepo, issueFile } from './helpers/coven-repo.js';
+import { fakeClaudeEnv } from './helpers/fake-claude.js';
+
+function phaseOf(repo: string, worker: string): string | null {
+  try {
+    return (JSON.parse(readFileSync(join(repo, '.git', 'coven', 'workers', `${worker}.json`), 'utf8')) as { phase: string }).phase;
+  } catch {
+    return null;
+  }
+}
+
+test('dispatch sees what landed on main while the worker waited for the dispatch lock', async () => {
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
+  const stateDir = join(repo, '.git', 'coven');
+  // the scripted dispatcher answers with the issue files it sees in the worktree
+  const env = {
+    ...fakeClaudeEnv([{ match: { promptIncludes: 'Choose the next job' }, steps: [{ reply_from_bash: `printf '<dispatch>\\nsleep: sees %s\\n</dispatch>' "$(ls issues | tr '\\n' ' ')"` }] }]),
+    COVEN_WORKTREE_BASE: tempDir('coven-wt-'),
+  };
+  const held = await acquireLock({ path: dispatchLockPath(stateDir), owner: 'someone-else' });
+  assert.is(held.kind, 'acquired');
+  const worker = coven(['worker', '--once', '--name', 'w1'], { cwd: repo, env });
+
+  // the worker has synced and now waits for the lock; meanwhile another issue lands on main
+  for (const until = Date.now() + 90_000; phaseOf(repo, 'w1') !== 'dispatching'; await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() > until) throw new Error('the worker never reached dispatching');
+  }
+  await commitFile(repo, 'issues/b.md', issueFile('Fix b'), 'add issue b');
+  if (held.kind === 'acquired') await held.release();
+
+  const r = await worker;
+  assert.is(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /w1 sleeps: sees a\.md b\.md/);
+});
+
+test.run();

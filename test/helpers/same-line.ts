@@ -42,7 +42,7 @@ export function sameLineRuns(): FakeRun[] {
     {
       match: { promptIncludes: 'Implement the issue in issues/a.md' },
       steps: [
-        { bash: `until git log --format=%s coven/w2 | grep -q '^b:'; do sleep 0.02; done` },
+        { bash: `until git log --format=%s coven/w2 | grep -q '^b:'; do sleep 0.1; done` },
         { read: 'greeting.txt' },
         { write: { path: 'greeting.txt', content: A_LINE } },
         { commit: A_SUBJECT },
@@ -54,7 +54,7 @@ export function sameLineRuns(): FakeRun[] {
         { read: 'greeting.txt' },
         { write: { path: 'greeting.txt', content: B_LINE } },
         { commit: B_SUBJECT },
-        { bash: `until git log --format=%s main | grep -q '^a:'; do sleep 0.02; done` },
+        { bash: `until git log --format=%s main | grep -q '^a:'; do sleep 0.1; done` },
       ],
     },
   ];

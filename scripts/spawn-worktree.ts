@@ -136,7 +136,7 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
       await undo();
       // a worker starting at the same moment holds .git/config.lock, or its new worktree
       // folder is half written (git reads every worktree's): try again
-      if (attempt < 8 && /could not lock config file|config\.lock|failed to read .*worktrees\//.test(add.stderr)) {
+      if (attempt < 8 && concurrentAddRace(add.stderr)) {
         await new Promise((r) => setTimeout(r, attempt * (20 + Math.random() * 60)));
         continue;
       }
@@ -157,6 +157,15 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
   } finally {
     await pool.close();
   }
+}
+
+/**
+ * Failures of `git worktree add` caused by another worktree being created at the same
+ * moment (git 2.39 reads every worktree's admin folder, which may be half written, and
+ * takes the config lock to record the upstream): worth another try.
+ */
+export function concurrentAddRace(stderr: string): boolean {
+  return /failed to read .*worktrees\/|could not lock config file|Unable to create '[^']*\.lock': File exists/.test(stderr);
 }
 
 /** `git check-ref-format --branch`, and the name must come back unchanged (no `@{-1}`). */

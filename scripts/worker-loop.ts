@@ -392,8 +392,7 @@ async function decisionOf(w: Worker, outcome: DispatchOutcome, baseline: string)
     case 'session-failed':
       return { kind: 'failed', message: formatProblem({ what: `the dispatch session failed:\n${renderOutcome(outcome.outcome)}`, kept: 'Nothing was run.' }) };
     case 'decided': {
-      const d = outcome.decision;
-      if (d.reasoning) w.ui.line(d.reasoning);
+      const d = outcome.decision; // its reasoning was shown live with the session's text
       if (d.kind === 'sleep') return { kind: 'sleep', reason: d.reason, baseline };
       const registry = await loadRegistry(w.worktree);
       const agent = registry.agents.find((a) => a.name === d.agent);

@@ -112,6 +112,16 @@ test('reply_from_bash answers with what a command printed, and the command sees 
   assert.ok(all.some((e) => e.type === 'user'), 'the command shows as a Bash tool call with its result');
 });
 
+test('text_from_command: the text a command computes from the prompt, with no tool call and no permission needed', async () => {
+  const { repo, env } = await setup([{ steps: [{ text_from_command: 'printf "I read %s chars in %s" "$(printf %s "$FAKE_CLAUDE_PROMPT" | wc -c | tr -d " ")" "$(basename "$PWD")"' }] }]);
+  // dontAsk with nothing allowed: a Bash call would be refused
+  const r = await fake([...streamArgs, '--permission-mode', 'dontAsk'], { cwd: repo, env, input: userLine('twelve chars') });
+  assert.is(r.code, 0, r.stderr);
+  const all = events(r.stdout);
+  assert.is(all.find((e) => e.type === 'result')!.result, 'I read 12 chars in project');
+  assert.is(all.some((e) => e.type === 'user'), false, 'no tool call, so no tool result');
+});
+
 test('bash, write, edit, read and commit steps really act in the cwd', async () => {
   const { repo, env } = await setup([
     {

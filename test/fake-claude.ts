@@ -54,7 +54,8 @@
 //   FakeInvocation below: argv, cwd, stdin, pid, start/end times, session id, prompts,
 //   runs used, stdin messages, an env subset). A SIGKILLed fake logs nothing.
 // STEPS  text, thinking, bash, reply_from_bash (a Bash call whose stdout becomes the
-//   next text; the command sees the prompt in $FAKE_CLAUDE_PROMPT), write, edit, read,
+//   next text; the command sees the prompt in $FAKE_CLAUDE_PROMPT), text_from_command
+//   (the same without a tool call: a scripted model's reasoning), write, edit, read,
 //   commit, sleep_ms, wait_for_message, wait_for_file, api_retry, raw, noise (see FakeStep).
 //
 //   exit: 0 success · 1 error result or usage error · 143 SIGTERM · 97 script problem
@@ -99,6 +100,12 @@ export type FakeStep =
    * $FAKE_CLAUDE_PROMPT (scripted dispatch that reads the other workers, for example)
    */
   | { reply_from_bash: string }
+  /**
+   * text computed by a command, with no tool call: it stands for the scripted model's own
+   * reasoning (nothing is shown, no permission applies). The command runs with /bin/sh -c
+   * in the cwd and sees the turn's prompt in $FAKE_CLAUDE_PROMPT; its stdout is the text.
+   */
+  | { text_from_command: string }
   | { write: { path: string; content: string } }
   | { edit: { path: string; old: string; new: string; all?: boolean } }
   | { read: string }
@@ -167,6 +174,7 @@ const stepShapes: Record<string, { [key: string]: Check }> = {
   thinking: { thinking: 'string' },
   bash: { bash: 'string', 'description?': 'string' },
   reply_from_bash: { reply_from_bash: 'string' },
+  text_from_command: { text_from_command: 'string' },
   write: { write: { path: 'string', content: 'string' } },
   edit: { edit: { path: 'string', old: 'string', new: 'string', 'all?': 'boolean' } },
   read: { read: 'string' },
@@ -844,6 +852,12 @@ class Fake {
       });
       if (!ran) return false;
       return this.step(turn, { text: reply.trim() || '(the command printed nothing)' });
+    }
+    if ('text_from_command' in step) {
+      const outcome = await runShell(step.text_from_command, this.cwd, { ...process.env, FAKE_CLAUDE_PROMPT: this.currentPrompt });
+      const result = outcome.result as { stdout?: unknown };
+      const text = typeof result === 'object' && result !== null && typeof result.stdout === 'string' ? result.stdout.trim() : '';
+      return this.step(turn, { text: text || `(text_from_command failed: ${outcome.content.slice(0, 200)})` });
     }
     if ('commit' in step) {
       const command = `git add -A && git commit -m ${shellQuote(step.commit)}`;

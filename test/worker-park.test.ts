@@ -16,14 +16,21 @@ async function mainHasOnlyA(s: SameLine): Promise<string> {
   return sh(s.repo, 'rev-parse', 'main');
 }
 
-async function waitFor<T>(what: string, read: () => T | null | Promise<T | null>, timeoutMs = 90_000): Promise<T> {
+async function waitFor<T>(what: string, read: () => T | null | Promise<T | null>, timeoutMs = 90_000, explain: () => string = () => ''): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await read();
     if (v !== null) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}\n${explain()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** What the workers and the fake did so far, for a timeout message. */
+function explain(s: SameLine): string {
+  const states = ['w1', 'w2'].map((w) => `${w}: ${phaseOf(s, w) ?? '(no state file)'}`).join(', ');
+  const calls = readFakeLog(s.env).map((c) => `  ${c.cwd.split('/').pop()} exit ${c.exitCode} ${c.argv.includes('--resume') ? 'resume ' : ''}${(c.prompts[0] ?? '').split('\n')[0]!.slice(0, 80)}`);
+  return `${states}\nfake sessions that ended:\n${calls.join('\n')}`;
 }
 
 function phaseOf(s: SameLine, worker: string): string | null {
@@ -79,7 +86,7 @@ test('--on-park=continue sets the branch aside as coven/parked/… and goes on f
 test('a parked worker (default) waits for the human, and goes on once its branch has nothing left to land', async () => {
   const s = await sameLineRepo([...sameLineRuns(), failingRuns, sleepRun]);
   const both = runBoth(s, ['--once'], ['--max-idle', '1']);
-  await waitFor('w2 to park', () => (phaseOf(s, 'w2') === 'parked' ? true : null));
+  await waitFor('w2 to park', () => (phaseOf(s, 'w2') === 'parked' ? true : null), 90_000, () => explain(s));
   const before = await mainHasOnlyA(s);
 
   // main moving for another reason does not end the wait (the branch still has work to land)
@@ -108,7 +115,7 @@ test('a parked worker (default) waits for the human, and goes on once its branch
 test('a parked worker also goes on when the human drops the work (no move of main needed)', async () => {
   const s = await sameLineRepo([...sameLineRuns(), failingRuns, sleepRun]);
   const both = runBoth(s, ['--once'], ['--max-idle', '1']);
-  await waitFor('w2 to park', () => (phaseOf(s, 'w2') === 'parked' ? true : null));
+  await waitFor('w2 to park', () => (phaseOf(s, 'w2') === 'parked' ? true : null), 90_000, () => explain(s));
   const main = await mainHasOnlyA(s);
   await sh(s.worktree('w2'), 'reset', '-q', '--hard', 'main'); // the human's decision: drop b
 

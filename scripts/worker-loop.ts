@@ -462,6 +462,7 @@ async function landAndResolve(w: Worker): Promise<LandEnd> {
   }
   if (land.kind === 'conflict') {
     await setPhase(w, 'resolving', {});
+    w.ui.line(`coven: rebasing onto ${land.onto} stopped on a conflict in ${land.files.join(', ') || 'a commit git could not apply'}; resuming the session that made the commits to resolve it`);
     const resolved = await resolveConflict({
       ...sessionSettings(w),
       worktree: w.worktree,

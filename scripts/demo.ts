@@ -90,26 +90,16 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   });
   say(`started 3 workers, each in its own worktree under ${join(dir, 'worktrees')}: ${WORKERS.join(', ')}`);
 
-  // the story's two turns: once every worker sleeps, approve a plan; once its
-  // implementation has landed and they all sleep again, stop
+  // the story's two turns: once every worker sleeps, play the human and approve a plan;
+  // once its implementation has landed and every worker sleeps again, stop
   const deadline = started + (opts.deadlineMs ?? (opts.real ? 30 * 60_000 : 50_000));
-  const stopped = () => opts.signal?.aborted === true;
-  let waitingFor = 'every worker to sleep with the plans in review';
-  let approved: string | null = null;
-  await board.waitUntil(deadline, opts.signal, async () => {
-    if (!(await quiet(repo, board))) return false;
-    approved = await approveOnePlan(repo, say);
-    return approved !== null;
-  });
-  const plan = approved as string | null;
-  if (plan) {
-    waitingFor = `the implementation of ${plan} to land and every worker to sleep again`;
-    await board.waitUntil(deadline, opts.signal, async () => !existsSync(join(repo, plan)) && (await quiet(repo, board)));
-  }
-  const finished = plan !== null && !existsSync(join(repo, plan)) && !stopped();
+  const plan = await board.waitFor(deadline, opts.signal, async () => ((await quiet(repo, board)) ? approveOnePlan(repo, say) : null));
+  const implemented = async () => (plan !== null && !existsSync(join(repo, plan)) && (await quiet(repo, board)) ? true : null);
+  const finished = plan !== null && (await board.waitFor(deadline, opts.signal, implemented)) !== null;
+  const waitingFor = plan === null ? 'every worker to sleep with the plans in review' : `the implementation of ${plan} to land and every worker to sleep again`;
   say(
     finished ? 'Everything that was ready is done; one plan is left for you to review. Stopping the workers.'
-    : stopped() ? 'Stopping the workers (interrupted).'
+    : opts.signal?.aborted ? 'Stopping the workers (interrupted).'
     : `The demo did not finish in time (waiting for ${waitingFor}); stopping the workers.`,
   );
   for (const w of workers) w.stop.request();
@@ -198,15 +188,16 @@ function standInEnv(dir: string): NodeJS.ProcessEnv {
 }
 
 const noClaude = {
-  what: 'coven demo --real runs the real Claude Code CLI, but there is no `claude` on PATH (and COVEN_CLAUDE is not set).',
+  what: 'coven demo --real runs the real Claude Code CLI, but there is no `claude` on PATH (nor where COVEN_CLAUDE points).',
   kept: 'Nothing was created.',
   next: ['install Claude Code (npm install -g @anthropic-ai/claude-code), log in once with `claude`, then: coven demo --real', 'coven demo   (the simulation: no claude needed)'],
 };
 
+/** $COVEN_CLAUDE (a path, or a name looked up on PATH), else `claude` on PATH; null when not found. */
 function findClaude(): string | null {
-  const set = process.env.COVEN_CLAUDE?.trim();
-  if (set) return existsSync(set) ? set : null;
-  for (const d of (process.env.PATH ?? '').split(delimiter)) if (d && existsSync(join(d, 'claude'))) return join(d, 'claude');
+  const wanted = process.env.COVEN_CLAUDE?.trim() || 'claude';
+  if (wanted.includes('/')) return existsSync(wanted) ? wanted : null;
+  for (const d of (process.env.PATH ?? '').split(delimiter)) if (d && existsSync(join(d, wanted))) return join(d, wanted);
   return null;
 }
 
@@ -231,8 +222,8 @@ class Board {
     this.changed();
   }
 
-  /** Re-checks `done` at every phase change (and every second) until it holds, time runs out or `signal` aborts. */
-  async waitUntil(deadline: number, signal: AbortSignal | undefined, done: () => Promise<boolean>): Promise<boolean> {
+  /** Re-checks `found` at every phase change (and every second) until it gives a value, time runs out (null) or `signal` aborts (null). */
+  async waitFor<T>(deadline: number, signal: AbortSignal | undefined, found: () => Promise<T | null>): Promise<T | null> {
     while (Date.now() < deadline && !signal?.aborted) {
       let wake = () => {};
       const next = new Promise<void>((r) => (wake = r));
@@ -240,14 +231,15 @@ class Board {
       signal?.addEventListener('abort', wake);
       const timer = setTimeout(wake, Math.min(1_000, Math.max(0, deadline - Date.now())));
       try {
-        if (await done()) return true;
+        const value = await found();
+        if (value !== null) return value;
         await next;
       } finally {
         clearTimeout(timer);
         signal?.removeEventListener('abort', wake);
       }
     }
-    return false;
+    return null;
   }
 
   summary(seconds: number): Summary {

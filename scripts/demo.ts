@@ -41,7 +41,7 @@ export interface DemoOptions {
   real?: boolean;
   /** one line of output (already prefixed) */
   out?: (line: string) => void;
-  /** give up after this long (default 50 s simulated, 30 min real) */
+  /** give up after this long (default 2 min simulated, 30 min real) */
   deadlineMs?: number;
   /** stops the demo early (Ctrl-C) */
   signal?: AbortSignal;
@@ -92,7 +92,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
 
   // the story's two turns: once every worker sleeps, play the human and approve a plan;
   // once its implementation has landed and every worker sleeps again, stop
-  const deadline = started + (opts.deadlineMs ?? (opts.real ? 30 * 60_000 : 50_000));
+  // (the simulation takes 10-30 s; the deadline only guards against a demo that is stuck)
+  const deadline = started + (opts.deadlineMs ?? (opts.real ? 30 * 60_000 : 120_000));
   const plan = await board.waitFor(deadline, opts.signal, async () => ((await quiet(repo, board)) ? approveOnePlan(repo, say) : null));
   const implemented = async () => (plan !== null && !existsSync(join(repo, plan)) && (await quiet(repo, board)) ? true : null);
   const finished = plan !== null && (await board.waitFor(deadline, opts.signal, implemented)) !== null;

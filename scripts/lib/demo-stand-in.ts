@@ -14,12 +14,12 @@
 //       commit, as two workers of a busy repository would: their lands then conflict.
 //   exit: 0 · 64 bad usage
 
+import { execFileSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { listIssues, type IssueEntry } from '../list-issues.js';
+import type { IssueEntry } from '../list-issues.js';
 import { runAsEntry } from './entry.js';
-import { gitOut } from './git.js';
 
 export type Choice = { kind: 'run'; agent: 'plan' | 'implement'; issue: string; why: string } | { kind: 'sleep'; reason: string };
 
@@ -77,13 +77,36 @@ export function dispatchAnswer(c: Choice): string {
 }
 
 async function waitForJob(issue: string, text: string): Promise<void> {
-  const workers = join(await gitOut(process.cwd(), ['rev-parse', '--path-format=absolute', '--git-common-dir']), 'coven', 'workers');
+  const workers = join(git('rev-parse', '--path-format=absolute', '--git-common-dir'), 'coven', 'workers');
   for (const until = Date.now() + 20_000; Date.now() < until; await delay(50)) {
     const names = await readdir(workers).catch(() => [] as string[]);
     const states = await Promise.all(names.filter((n) => n.endsWith('.json')).map((n) => readFile(join(workers, n), 'utf8').catch(() => '')));
     if (states.some((s) => issueOf(s) === issue)) break;
   }
   process.stdout.write(`${text}\n`);
+}
+
+/**
+ * The issues as `coven issues` lists them (priority, then path), read the simple way:
+ * the demo's issue files have plain `key: value` frontmatter, and this runs once per
+ * dispatch, so it does without the YAML parser.
+ */
+async function readIssues(top: string): Promise<IssueEntry[]> {
+  const found: IssueEntry[] = [];
+  for (const dir of ['issues', 'review']) {
+    for (const name of (await readdir(join(top, dir)).catch(() => [] as string[])).filter((n) => n.endsWith('.md'))) {
+      const text = await readFile(join(top, dir, name), 'utf8');
+      const front = /^---\n([\s\S]*?)\n---/.exec(text)?.[1] ?? '';
+      const field = (key: string) => new RegExp(`^${key}:\\s*(\\S+)`, 'm').exec(front)?.[1] ?? '?';
+      found.push({ path: `${dir}/${name}`, state: field('state'), priority: field('priority'), title: /^# (.+)$/m.exec(text)?.[1] ?? name, note: null });
+    }
+  }
+  return found.sort((a, b) => rank(a.priority) - rank(b.priority) || (a.path < b.path ? -1 : 1));
+}
+
+/** `git <args>` in the cwd (no zx: this runs once per dispatch, and should start fast). */
+function git(...args: string[]): string {
+  return execFileSync('git', args, { encoding: 'utf8' }).trim();
 }
 
 /** The issue argument in a worker state file's text, or null. */
@@ -99,8 +122,8 @@ function issueOf(stateJson: string): string | null {
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'dispatch' && rest.length === 0) {
-    const top = await gitOut(process.cwd(), ['rev-parse', '--show-toplevel']);
-    process.stdout.write(`${dispatchAnswer(chooseJob(await listIssues(top), takenIssues(process.env.FAKE_CLAUDE_PROMPT ?? '')))}\n`);
+    const top = git('rev-parse', '--show-toplevel');
+    process.stdout.write(`${dispatchAnswer(chooseJob(await readIssues(top), takenIssues(process.env.FAKE_CLAUDE_PROMPT ?? '')))}\n`);
     return 0;
   }
   if (command === 'wait-for-job' && rest.length === 2) {

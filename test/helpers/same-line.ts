@@ -1,14 +1,16 @@
 // same-line — two workers whose jobs change the same line of greeting.txt, so that the
-// second land stops on a rebase conflict. Used by the conflict-resolution tests.
+// second land stops on a rebase conflict. Used by the conflict-resolution and park tests.
 //
 // w1 implements issues/a.md, w2 issues/b.md (dispatch is routed by the worktree).
 // The order is forced without timing: w2 commits first and then waits until main holds
 // w1's commit; w1 commits only once w2's commit exists. So w2's branch always starts
 // from the old main and its land conflicts with w1's landed commit.
 
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as assert from 'uvu/assert';
 import { covenRepo, issueFile } from './coven-repo.js';
-import { fakeClaudeEnv, type FakeRun } from './fake-claude.js';
+import { fakeClaudeEnv, readFakeLog, type FakeRun } from './fake-claude.js';
 import { coven, sh, tempDir, type Run } from './repo.js';
 
 export const ORIGINAL = 'hello\n';
@@ -100,4 +102,41 @@ export function runBoth(s: SameLine, w1Args: string[], w2Args: string[]): Promis
     coven(['worker', '--name', 'w1', ...w1Args], { cwd: s.repo, env: s.env, timeoutMs: 150_000 }),
     coven(['worker', '--name', 'w2', ...w2Args], { cwd: s.repo, env: s.env, timeoutMs: 150_000 }),
   ]);
+}
+
+// ---- for the park tests
+
+/** A resolution that gives up: it resumes the session and changes nothing. */
+export const failingRuns: FakeRun = { match: { promptIncludes: 'rebase conflict' }, expect: { resume: true }, times: 3, steps: [{ text: 'I could not merge these.' }] };
+export const sleepRun: FakeRun = { match: { promptIncludes: 'Choose the next job' }, times: 'unlimited', steps: [{ text: '<dispatch>\nsleep: nothing left to do\n</dispatch>' }] };
+
+/** main after w1 landed: exactly one commit (a) on top of the start. */
+export async function mainHasOnlyA(s: SameLine): Promise<string> {
+  assert.is(await sh(s.repo, 'log', '--format=%s', `${s.start}..main`), A_SUBJECT);
+  return sh(s.repo, 'rev-parse', 'main');
+}
+
+export async function waitFor<T>(what: string, read: () => T | null | Promise<T | null>, timeoutMs = 90_000, explain: () => string = () => ''): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (v !== null) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}\n${explain()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** What the workers and the fake did so far, for a timeout message. */
+export function explain(s: SameLine): string {
+  const states = ['w1', 'w2'].map((w) => `${w}: ${phaseOf(s, w) ?? '(no state file)'}`).join(', ');
+  const calls = readFakeLog(s.env).map((c) => `  ${c.cwd.split('/').pop()} exit ${c.exitCode} ${c.argv.includes('--resume') ? 'resume ' : ''}${(c.prompts[0] ?? '').split('\n')[0]!.slice(0, 80)}`);
+  return `${states}\nfake sessions that ended:\n${calls.join('\n')}`;
+}
+
+export function phaseOf(s: SameLine, worker: string): string | null {
+  try {
+    return (JSON.parse(readFileSync(join(s.repo, '.git', 'coven', 'workers', `${worker}.json`), 'utf8')) as { phase: string }).phase;
+  } catch {
+    return null;
+  }
 }

@@ -29,7 +29,7 @@ import { APPROVED_BY_DEMO, issues, issueText, PROJECT_NAME, projectFiles, standI
 import { runAsEntry } from './lib/entry.js';
 import { gitOut } from './lib/git.js';
 import { formatProblem, shellQuote } from './lib/problem.js';
-import { describeJob, type WorkerUi } from './lib/worker-ui.js';
+import { describeJob, escapesAllowed, type WorkerUi } from './lib/worker-ui.js';
 import type { Phase, WorkerState } from './lib/worker-state.js';
 
 const WORKERS = ['amber-fox', 'brave-otter', 'calm-heron'];
@@ -258,7 +258,7 @@ class Board {
 }
 
 const colours = ['\x1b[36m', '\x1b[35m', '\x1b[33m'];
-const useColour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+const useColour = escapesAllowed(process.stdout) && !process.env.NO_COLOR; // a terminal, not TERM=dumb
 const width = Math.max(...WORKERS.map((n) => n.length));
 
 /** Writes lines as `name │ text` (the name coloured on a terminal). */

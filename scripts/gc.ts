@@ -27,7 +27,7 @@ import { clearStaleLocks, locksDirOf } from './lib/dispatch-lock.js';
 import { runAsEntry } from './lib/entry.js';
 import { formatProblem, shellQuote } from './lib/problem.js';
 import { endOrphanedSession } from './lib/orphan-session.js';
-import { covenRef, snapshotCommit } from './lib/save-work.js';
+import { covenRef, keepAt, snapshotCommit } from './lib/save-work.js';
 import { branchBeingRebased, rebaseInProgress } from './lib/git-operation.js';
 import { readWorkerStates, removeWorkerState, type WorkerState } from './lib/worker-state.js';
 
@@ -98,7 +98,7 @@ async function collectWorker(
     saved = covenRef('gc', s.name, opts.now);
     if (!opts.dryRun) {
       const commit = await saveWork(paths, s, worktree && existsSync(worktree) ? worktree : null, head, tip, dirty.length > 0);
-      await gitOut(paths.mainWorktree, ['update-ref', saved, commit, '']);
+      saved = await keepAt(paths.mainWorktree, saved, commit, 'coven gc: save work before removal');
     }
   }
   if (!opts.dryRun) {

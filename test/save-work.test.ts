@@ -33,6 +33,20 @@ test('uncommitted, staged and untracked changes are saved under refs/coven witho
   assert.is(existsSync(join(repo, 'new.txt')), false);
 });
 
+test('two saves in the same second both stay: the second gets its own ref', async () => {
+  const repo = await tempRepo();
+  const at = new Date('2026-01-02T03:04:05Z');
+  writeFileSync(join(repo, 'one.txt'), 'one');
+  const first = await saveUncommittedWork(repo, covenRef('wip', 'w', at), 'first');
+  writeFileSync(join(repo, 'two.txt'), 'two');
+  const second = await saveUncommittedWork(repo, covenRef('wip', 'w', at), 'second');
+  assert.ok(first.kind === 'saved' && second.kind === 'saved');
+  if (first.kind !== 'saved' || second.kind !== 'saved') return;
+  assert.is(second.ref, `${first.ref}-2`);
+  assert.is(await sh(repo, 'log', '-1', '--format=%s', first.ref), 'first');
+  assert.is(await sh(repo, 'log', '-1', '--format=%s', second.ref), 'second');
+});
+
 test('a clean worktree saves nothing', async () => {
   const repo = await tempRepo();
   const r = await saveUncommittedWork(repo, 'refs/coven/wip/x/1', 'wip');

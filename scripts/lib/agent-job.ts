@@ -20,7 +20,7 @@ import { agentEnv } from './agent-env.js';
 import { dirtyFiles, git, gitOut } from './git.js';
 import { keepWhatTheJobDropped, markJob, type Kept } from './job-guard.js';
 import { localUpstreamOf } from './main-branch.js';
-import { covenRef, discardSavedChanges, saveUncommittedWork, type SaveResult } from './save-work.js';
+import { covenRef, discardSavedChanges, keepAt, saveUncommittedWork, type SaveResult } from './save-work.js';
 import { reserveLogFile, startSession, type SessionHandle, type SessionOutcome } from './session-runner.js';
 
 export interface SessionSettings {
@@ -161,8 +161,7 @@ export async function returnToBranch(worktree: string, branch: string, worker: s
   const onBranch = await git(worktree, ['merge-base', '--is-ancestor', tip, `refs/heads/${branch}`]);
   let ref: string | null = null;
   if (!onBranch.ok) {
-    ref = covenRef('stray', worker);
-    await gitOut(worktree, ['update-ref', '-m', 'coven: commits made off the worker branch', ref, tip]);
+    ref = await keepAt(worktree, covenRef('stray', worker), tip, 'coven: commits made off the worker branch');
   }
   await gitOut(worktree, ['checkout', '--quiet', branch]);
   return ref;

@@ -12,7 +12,7 @@
 // Outputs: refs under refs/coven/, and what was kept (for the worker's message).
 
 import { git } from './git.js';
-import { covenRef } from './save-work.js';
+import { covenRef, keepAt } from './save-work.js';
 
 export interface JobMark {
   /** entries in the worktree's HEAD reflog before the session */
@@ -74,19 +74,13 @@ export async function keepWhatTheJobDropped(worktree: string, worker: string, br
     const out = await git(worktree, ['rev-list', '--count', commit, '--not', `refs/heads/${branch}`, ...(mark.mainTip ? [`refs/heads/${mark.main}`] : []), '--']);
     if (out.ok && Number(out.stdout.trim()) > 0) keepers.push(commit);
   }
-  const stamp = covenRef('dropped', worker);
-  for (const [k, commit] of keepers.entries()) {
-    const ref = keepers.length === 1 ? stamp : `${stamp}-${k + 1}`;
-    const r = await git(worktree, ['update-ref', '-m', 'coven: commits a reset took off HEAD', ref, commit]);
-    if (r.ok) kept.dropped.push(ref);
-  }
+  for (const commit of keepers) kept.dropped.push(await keepAt(worktree, covenRef('dropped', worker), commit, 'coven: commits a reset took off HEAD'));
 
   if (mark.mainTip) {
     const now = await tipOf(worktree, mark.main);
     if (now !== mark.mainTip && (now === null || !(await isAncestor(worktree, mark.mainTip, now)))) {
-      const ref = covenRef('main-before', worker);
-      const r = await git(worktree, ['update-ref', '-m', `coven: ${mark.main} moved backwards`, ref, mark.mainTip]);
-      if (r.ok) kept.rewound = { ref, from: mark.mainTip, to: now };
+      const ref = await keepAt(worktree, covenRef('main-before', worker), mark.mainTip, `coven: ${mark.main} moved backwards`);
+      kept.rewound = { ref, from: mark.mainTip, to: now };
     }
   }
   return kept;

@@ -18,7 +18,7 @@ import { landWorktree, type LandResult } from '../land-worktree.js';
 import { runAgentSession, runCost, saveAndClean, sessionIdOf, type SessionSettings } from './agent-job.js';
 import { dirtyFiles, git, gitOut } from './git.js';
 import { rebaseInProgress } from './git-operation.js';
-import { covenRef } from './save-work.js';
+import { covenRef, keepAt } from './save-work.js';
 import type { SessionOutcome } from './session-runner.js';
 
 export type Conflict = Extract<LandResult, { kind: 'conflict' }>;
@@ -120,8 +120,7 @@ async function backupIfDropped(o: ResolveOptions, tipBefore: string, land: LandR
     after = r.ok ? Number(r.stdout.trim()) : 0;
   }
   if (after >= before) return null;
-  const ref = covenRef('resolve', o.worker);
-  await gitOut(o.worktree, ['update-ref', '-m', 'coven: the branch before a conflict resolution that dropped commits', ref, tipBefore]);
+  const ref = await keepAt(o.worktree, covenRef('resolve', o.worker), tipBefore, 'coven: the branch before a conflict resolution that dropped commits');
   return { ref, before, after };
 }
 

@@ -49,14 +49,30 @@ export async function saveUncommittedWork(worktree: string, ref: string, message
   const head = await gitOut(worktree, ['rev-parse', 'HEAD']);
   const snap = await snapshotCommit({ repo: worktree, worktree, base: head, message });
   if (snap.commit === head) return { kind: 'clean' };
-  await gitOut(worktree, ['update-ref', '-m', 'coven: save uncommitted work', ref, snap.commit]);
-  return { kind: 'saved', ref, commit: snap.commit, files: snap.files };
+  const kept = await keepAt(worktree, ref, snap.commit, 'coven: save uncommitted work');
+  return { kind: 'saved', ref: kept, commit: snap.commit, files: snap.files };
 }
 
 /** A ref name under refs/coven/<kind>/<worker>/<UTC time> that git accepts. */
 export function covenRef(kind: string, worker: string, at = new Date()): string {
   const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `refs/coven/${kind}/${worker}/${stamp}`;
+}
+
+/**
+ * Points a new ref at `commit`: `ref` itself, or `ref-2`, `ref-3`, … when a save in
+ * the same second already took that name (never overwrites an earlier save).
+ * Returns the ref written.
+ */
+export async function keepAt(repo: string, ref: string, commit: string, reason: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? ref : `${ref}-${n}`;
+    // the empty old value makes git refuse to overwrite an existing ref
+    const r = await git(repo, ['update-ref', '-m', reason, name, commit, '']);
+    if (r.ok) return name;
+    const exists = await git(repo, ['rev-parse', '--verify', '--quiet', name]);
+    if (!exists.ok || n >= 100) throw new Error(`cannot write ${name}: ${r.stderr.trim()}`);
+  }
 }
 
 /** Makes the worktree match HEAD again. Call only after its changes were saved. */

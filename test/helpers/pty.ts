@@ -35,7 +35,11 @@ export interface Pty {
 }
 
 export function startPty(file: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Pty {
-  const command = [file, ...args].map(shellQuote).join(' ');
+  // `exec`: the program itself is the terminal's foreground process, as when a human starts
+  // it. Without it, a shell that does not exec its last command (dash, /bin/sh on Debian,
+  // used when SHELL is unset as in CI) also gets Ctrl-C's SIGINT, dies of it, and `script`
+  // reports 130 whatever the program did.
+  const command = `exec ${[file, ...args].map(shellQuote).join(' ')}`;
   const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: opts.cwd, env: { ...process.env, TERM: 'xterm', ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();

@@ -34,8 +34,10 @@
 // fast-forward are serialized across workers by the land lock (scripts/lib/land-lock),
 // and after the merge we verify that main still contains the tip we rebased onto.
 // The user's own git commands in that checkout cannot take the land lock, and a commit
-// of theirs in the same gap would leave the land's files staged in their checkout: so
-// the merge holds the checkout's index.lock throughout (scripts/lib/locked-merge).
+// of theirs in the same gap would leave the land's files staged in their checkout (or
+// commit a tree that undoes them): so the fast-forward holds the checkout's index.lock
+// until the index matches the new tip, and moves the ref only in its last instant
+// (scripts/lib/locked-merge).
 
 import minimist from 'minimist';
 import { lstatSync, readFileSync } from 'node:fs';
@@ -45,7 +47,7 @@ import { dirtyFiles, git, gitOut, listWorktrees, parsePorcelainZ, parseWorktreeL
 import { fastForwardBlockers, parseNameStatusZ, type OnDisk, type TreeChange } from './lib/ff-blockers.js';
 import { branchInOperation, gitDirOfWorktree, operationCommands, operationInProgress, type GitOperation } from './lib/git-operation.js';
 import { withLandLock } from './lib/land-lock.js';
-import { lockedMerge } from './lib/locked-merge.js';
+import { lockedMerge, pathsInTheWay } from './lib/locked-merge.js';
 import { formatProblem, shellQuote, type Problem } from './lib/problem.js';
 
 // ---------------------------------------------------------------------------------
@@ -302,6 +304,8 @@ export interface FastForwardOptions {
   worktrees?: WorktreeEntry[];
   /** `changesBetween(from, to)` if already read */
   changes?: TreeChange[];
+  /** the caller holds the land lock already (a resolution that took priority) */
+  landLockHeld?: boolean;
 }
 
 /**
@@ -311,6 +315,7 @@ export interface FastForwardOptions {
  * `main-moved` means another land won: rebase onto the returned tip and call again.
  */
 export async function fastForwardMain(o: FastForwardOptions): Promise<FastForwardResult> {
+  if (o.landLockHeld) return fastForwardLocked(o);
   const locked = await withLandLock(o.stateDir, () => fastForwardLocked(o), { owner: o.reason ?? 'coven land' });
   if (locked.kind === 'lock-busy') return { kind: 'main-busy', busy: { reason: 'land-locked', lockFile: locked.path } };
   return locked.value;
@@ -337,20 +342,25 @@ async function fastForwardLocked(o: FastForwardOptions): Promise<FastForwardResu
   const blockers = fastForwardBlockers(changes, dirty, (p) => pathKind(resolve(mainWorktree, p)));
   if (blockers.length > 0) return { kind: 'main-blocked', files: blockers, mainWorktree };
 
-  // --no-overwrite-ignore: git's own last line of defence for ignored files; the index
-  // stays locked until the ref moved, so a commit of the user cannot slip in between
-  const mergeArgs = ['merge', '--ff-only', '--no-overwrite-ignore', '--quiet', o.to];
-  const merge = mainGitDir ? await lockedMerge(mainWorktree, mainGitDir, o.to, { GIT_REFLOG_ACTION: reason }) : await git(mainWorktree, mergeArgs, { GIT_REFLOG_ACTION: reason });
+  // the index stays locked until it matches the new tip, so a commit of the user's cannot
+  // slip in between (locked-merge.ts); without a git dir to lock, plain git merge, with
+  // --no-overwrite-ignore as git's own last line of defence for ignored files
+  const merge = mainGitDir
+    ? await lockedMerge(mainWorktree, mainGitDir, ref, o.from, o.to, { GIT_REFLOG_ACTION: reason })
+    : await git(mainWorktree, ['merge', '--ff-only', '--no-overwrite-ignore', '--quiet', o.to], { GIT_REFLOG_ACTION: reason });
   if (!merge.ok) {
     const again = await revParse(o.repo, ref);
     if (again && again !== o.from) return { kind: 'main-moved', tip: again };
     const text = gitMessage(merge);
     const lock = /'([^']*index\.lock)'/.exec(text);
     if (lock?.[1]) return { kind: 'main-busy', busy: { reason: 'index-locked', mainWorktree, lockFile: lock[1] } };
-    const inTheWay = text
-      .split('\n')
-      .filter((l) => l.startsWith('\t'))
-      .map((l) => l.trim());
+    const inTheWay = [
+      ...pathsInTheWay(merge.stderr),
+      ...text
+        .split('\n')
+        .filter((l) => l.startsWith('\t'))
+        .map((l) => l.trim()),
+    ];
     if (inTheWay.length > 0) return { kind: 'main-blocked', files: inTheWay, mainWorktree };
     return { kind: 'failed', message: text };
   }
@@ -417,6 +427,8 @@ export interface LandOptions {
   log?: (line: string) => void;
   /** how many times to re-rebase when another land moves main first (default 10) */
   maxRetries?: number;
+  /** the caller holds the land lock already (see land-lock.ts) */
+  landLockHeld?: boolean;
 }
 
 export async function landWorktree(opts: LandOptions): Promise<LandResult> {
@@ -453,6 +465,7 @@ export async function landWorktree(opts: LandOptions): Promise<LandResult> {
       reason: `coven land ${branch}`,
       worktrees: info.worktrees,
       changes,
+      landLockHeld: opts.landLockHeld,
     });
     if (ff.kind === 'fast-forwarded') {
       const removal = await removeUnlessKept(opts.keep, info, log);

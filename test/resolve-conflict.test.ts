@@ -82,6 +82,28 @@ if [ $n -le 4 ]; then printf 'main %s\\n' $n >> '${repo}/shared.txt'; git -C '${
   assert.match(prompts[1]!, /- [0-9a-f]+ main 1\n/);
 });
 
+test('after 2 resolutions overtaken by other lands, the worker holds the land lock through the next one, so it lands', async () => {
+  const { repo, wt, conflict } = await conflicted();
+  const dir = tempDir();
+  const landLock = join(repo, '.git', 'coven', 'locks', 'land');
+  // "other workers" land a conflicting line after each resolution, as long as the land lock lets them
+  writeFileSync(join(dir, 'step.sh'), `${unionResolve}
+n=$(cat '${dir}/count' 2>/dev/null || echo 0); n=$((n + 1)); echo $n > '${dir}/count'
+if [ -e '${landLock}' ]; then echo held >> '${dir}/seen'; else echo free >> '${dir}/seen'; printf 'other %s\\n' $n >> '${repo}/shared.txt'; git -C '${repo}' commit -q -am "other $n"; fi
+`);
+  const fake = fakeClaudeEnv([resolveRun([{ bash: `sh ${dir}/step.sh` }, { text: 'Resolved.' }])]);
+  const shown: string[] = [];
+  const r = await resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env: { ...process.env, ...fake }, display: (l) => shown.push(l), worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: ['--allowedTools=Bash'], sessionId: null });
+  assert.is(r.kind, 'resolved');
+  if (r.kind !== 'resolved') return;
+  assert.is(r.land.kind, 'landed');
+  assert.is(r.rounds, 3);
+  assert.equal(readFileSync(join(dir, 'seen'), 'utf8').split('\n').filter(Boolean), ['free', 'free', 'held']);
+  assert.ok(shown.some((l) => /moved on during 2 resolutions in a row; holding the land lock/.test(l)), shown.join('\n'));
+  assert.not.ok(existsSync(landLock), 'released once landed');
+  assert.equal((await sh(repo, 'log', '--format=%s', '-4', 'main')).split('\n'), ['w1 work', 'other 2', 'other 1', 'main 0']);
+});
+
 test('an agent that does not resolve gets 3 rounds; then the rebase is aborted and the branch is as it was', async () => {
   const { repo, wt, conflict, tip } = await conflicted();
   const fake = fakeClaudeEnv([resolveRun([{ text: 'I cannot.' }])]);

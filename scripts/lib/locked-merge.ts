@@ -1,54 +1,62 @@
-// locked-merge — `git merge --ff-only <to>` in the checkout of the branch a land moves
-// (the user's main worktree), holding that worktree's index.lock from before the first
-// file changes until after the branch ref has moved.
+// locked-merge — fast-forward the branch checked out in a worktree (the user's main
+// worktree, where a land moves main) while holding that worktree's index.lock from
+// before the first file changes until the index matches the new tip.
 //
-// Why: git merge writes the files and the index first (taking and releasing index.lock)
-// and moves the ref only afterwards. A `git commit` the user runs in that gap builds
-// on the old tip from an index that already holds the land's files: the land's ref
-// update then fails, and its changes are left staged in the user's checkout (or are
-// swallowed into the user's commit). Holding index.lock throughout makes the user's
-// command wait for the whole fast-forward or fail cleanly, as git does for any two
-// commands at once. The merge works on a copy of the index (GIT_INDEX_FILE), which
-// replaces the index only once the merge succeeded, the way git commits a lock file.
-//
+// Why not plain `git merge --ff-only`: it writes the files and the index first (taking
+// and releasing index.lock), then moves the ref, then runs the post-merge hook. A `git
+// commit` the user runs meanwhile reads HEAD and the index before it takes the lock:
+// caught between the two, it leaves the land's changes staged in the user's checkout,
+// commits a tree that undoes them, or swallows them into the user's commit. So here:
+//   1. take index.lock (a git command of the user's now fails at once, as git does for
+//      any two commands at once; one already holding it makes us wait and retry);
+//   2. on a copy of the index, `git read-tree -m -u <from> <to>`: the two-tree merge a
+//      fast-forward does — it refuses local changes and untracked or ignored files in
+//      the way — which writes the files;
+//   3. put the new index into index.lock, move the branch with a compare-and-swap
+//      `git update-ref`, and at once rename index.lock over the index: the moment in
+//      which HEAD is new and the index still old is one `mv`, not a git process and a hook;
+//   4. run the post-merge hook, as git merge would (it wakes sleeping workers).
 // It runs as a small sh script in a process group of its own, with its output in a
-// file: a worker killed mid-land (kill -9, or Ctrl-C to the worker's group) can never
-// leave the user's checkout half fast-forwarded or its index locked.
-// Inputs: the checkout, its git dir, the commit to fast-forward to, extra env.
-// Outputs: a GitResult (stderr reads like git's: "Unable to create '…/index.lock'"
-// when the index is locked by another command).
+// file: a worker killed mid-land (kill -9, or Ctrl-C to its group) never leaves the
+// user's checkout half updated or its index locked.
+// Inputs: the checkout, its git dir, the branch's full ref, the old and new tips.
+// Outputs: a GitResult; stderr reads like git's ("Unable to create '…/index.lock': File
+// exists", "error: Entry 'x' not uptodate", "cannot lock ref …").
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GitResult } from './git.js';
 
 const script = `
-gitdir=$1; to=$2
+gitdir=$1; ref=$2; from=$3; to=$4
 lock="$gitdir/index.lock"; copy="$gitdir/coven-ff-index.$$"
 if ! (set -C; printf 'coven land (pid %s)\\n' "$$" > "$lock") 2>/dev/null; then
   echo "fatal: Unable to create '$lock': File exists." >&2
   exit 128
 fi
-if [ -f "$gitdir/index" ] && ! cp "$gitdir/index" "$copy"; then rm -f "$lock" "$copy"; exit 1; fi
-GIT_INDEX_FILE=$copy git merge --ff-only --no-overwrite-ignore --quiet "$to"
-code=$?
-if [ "$code" -eq 0 ]; then
-  mv -f "$copy" "$lock" && mv -f "$lock" "$gitdir/index" && exit 0
-  code=1
+giveup() { rm -f "$copy" "$lock"; exit "$1"; }
+if [ -f "$gitdir/index" ]; then cp "$gitdir/index" "$copy" || giveup 1; fi
+GIT_INDEX_FILE=$copy git read-tree -m -u "$from" "$to" || giveup $?
+mv -f "$copy" "$lock" || giveup 1
+if ! git update-ref -m "\${GIT_REFLOG_ACTION:-coven land}: Fast-forward" "$ref" "$to" "$from"; then
+  # the branch moved without the index lock: put the files back as they were
+  cp "$lock" "$copy" && GIT_INDEX_FILE=$copy git read-tree -m -u "$to" "$from"
+  giveup 1
 fi
-rm -f "$copy" "$lock"
-exit "$code"
+mv -f "$lock" "$gitdir/index"
+git hook run --ignore-missing post-merge -- 0 >&2 || true
+exit 0
 `;
 
-/** Fast-forwards the branch checked out in `checkout` to `to` under its index.lock. */
-export function lockedMerge(checkout: string, gitDir: string, to: string, env: NodeJS.ProcessEnv = {}): Promise<GitResult> {
+/** Fast-forwards `ref`, checked out in `checkout`, from `from` to `to`, under its index.lock. */
+export function lockedMerge(checkout: string, gitDir: string, ref: string, from: string, to: string, env: NodeJS.ProcessEnv = {}): Promise<GitResult> {
   const dir = mkdtempSync(join(tmpdir(), 'coven-ff-'));
   const errFile = join(dir, 'stderr');
   const err = openSync(errFile, 'w+');
   return new Promise<GitResult>((resolve) => {
-    const child = spawn('/bin/sh', ['-c', script, 'coven-locked-merge', gitDir, to], {
+    const child = spawn('/bin/sh', ['-c', script, 'coven-locked-merge', gitDir, ref, from, to], {
       cwd: checkout,
       env: { ...process.env, ...env },
       detached: true, // outlives the worker whatever kills it
@@ -66,4 +74,11 @@ export function lockedMerge(checkout: string, gitDir: string, to: string, env: N
     child.on('error', (e) => finish(1, e.message));
     child.on('exit', (code, signal) => finish(code ?? (signal ? 128 : 1)));
   });
+}
+
+/** The paths a refused fast-forward names: local changes, or untracked/ignored files in the way. */
+export function pathsInTheWay(stderr: string): string[] {
+  const found: string[] = [];
+  for (const m of stderr.matchAll(/^error: (?:Entry|Untracked working tree file|Updating) '(.+?)' (?:not uptodate|would be overwritten|would lose untracked)/gm)) found.push(m[1]!);
+  return found;
 }

@@ -6,7 +6,11 @@
 // stuck. A round the agent finished, whose land then met a new conflict because main
 // moved meanwhile (other workers landing on the same files), is progress, not a
 // failure; those are bounded separately (`movedRounds`, default 10), so a busy main
-// does not park a worker whose agent resolves every conflict it is given. If the
+// does not park a worker whose agent resolves every conflict it is given. After
+// `priorityAfter` (default 2) such rounds in a row the worker takes the land lock and
+// holds it through the next resolution and its land: the other workers' lands wait,
+// so its resolution can no longer be overtaken (without this, a worker could lose the
+// race to main indefinitely while the others keep landing). If the
 // session cannot be resumed (its transcript is gone), a fresh session gets the same
 // instructions. After the last round a rebase still in progress is aborted, which puts
 // the branch back exactly as it was: every commit stays on the branch. Nothing is
@@ -19,6 +23,8 @@ import { runAgentSession, runCost, saveAndClean, sessionIdOf, type SessionSettin
 import { dirtyFiles, git, gitOut } from './git.js';
 import { rebaseInProgress } from './git-operation.js';
 import { covenRef, keepAt } from './save-work.js';
+import type { AcquiredLock } from './dispatch-lock.js';
+import { acquireLandLock } from './land-lock.js';
 import type { SessionOutcome } from './session-runner.js';
 
 export type Conflict = Extract<LandResult, { kind: 'conflict' }>;
@@ -49,6 +55,8 @@ export interface ResolveOptions extends SessionSettings {
   rounds?: number;
   /** finished rounds whose land met a new conflict because main moved (default 10) */
   movedRounds?: number;
+  /** after this many such rounds in a row, hold the land lock through the next one (default 2) */
+  priorityAfter?: number;
   signal?: AbortSignal;
 }
 
@@ -65,40 +73,52 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
   let costUsd = 0;
   let failed = 0;
   let moved = false;
+  let movedInARow = 0;
   let round = 0;
-  while (failed < rounds && round < sessions) {
-    round++;
-    if (o.signal?.aborted) return stop(round - 1);
-    const prompt = await conflictPrompt(o.worktree, conflict, failed + 1, rounds, moved);
-    const settings = { ...o, cwd: o.worktree, agentName: `${o.agentName}-resolve`, claudeArgs: [...o.claudeArgs, RESOLVE_TOOLS], prompt };
-    let outcome: SessionOutcome = await runAgentSession(sessionId ? { ...settings, resume: sessionId } : settings);
-    if (sessionId && cannotResume(outcome)) {
-      o.display?.(`coven: session ${sessionId} cannot be resumed here; starting a fresh session with the same instructions`);
-      outcome = await runAgentSession(settings);
-    }
-    costUsd += runCost(outcome);
-    sessionId = sessionIdOf(outcome) ?? sessionId;
-    if (o.signal?.aborted || outcome.kind === 'aborted') return stop(round);
+  let priority: AcquiredLock | null = null;
+  try {
+    while (failed < rounds && round < sessions) {
+      round++;
+      if (movedInARow >= (o.priorityAfter ?? 2) && !priority) {
+        o.display?.(`coven: ${o.conflict.onto} moved on during ${movedInARow} resolutions in a row; holding the land lock until this land is done`);
+        priority = await acquireLandLock(o.stateDir, { owner: `coven resolve ${o.branch} (priority)`, signal: o.signal });
+      }
+      if (o.signal?.aborted) return stop(round - 1);
+      const prompt = await conflictPrompt(o.worktree, conflict, failed + 1, rounds, moved);
+      const settings = { ...o, cwd: o.worktree, agentName: `${o.agentName}-resolve`, claudeArgs: [...o.claudeArgs, RESOLVE_TOOLS], prompt };
+      let outcome: SessionOutcome = await runAgentSession(sessionId ? { ...settings, resume: sessionId } : settings);
+      if (sessionId && cannotResume(outcome)) {
+        o.display?.(`coven: session ${sessionId} cannot be resumed here; starting a fresh session with the same instructions`);
+        outcome = await runAgentSession(settings);
+      }
+      costUsd += runCost(outcome);
+      sessionId = sessionIdOf(outcome) ?? sessionId;
+      if (o.signal?.aborted || outcome.kind === 'aborted') return stop(round);
 
-    const next = await finishRebaseIfReady(o.worktree);
-    if (next.kind === 'conflict') {
-      failed++;
-      moved = false;
-      conflict = { ...conflict, files: next.files, commit: next.commit, subject: next.subject };
-      continue;
+      const next = await finishRebaseIfReady(o.worktree);
+      if (next.kind === 'conflict') {
+        failed++;
+        moved = false;
+        movedInARow = 0;
+        conflict = { ...conflict, files: next.files, commit: next.commit, subject: next.subject };
+        continue;
+      }
+      if ((await dirtyFiles(o.worktree)).length > 0) await saveAndClean(o.worktree, o.worker, 'wip', 'coven: uncommitted work left after a conflict resolution');
+      // the branch now sits on the main it was resolved against: a conflict here means main moved
+      const land = await landWorktree({ worktree: o.worktree, keep: true, landLockHeld: priority !== null });
+      if (land.kind === 'conflict') {
+        moved = true;
+        movedInARow++;
+        conflict = land;
+        continue;
+      }
+      return { kind: 'resolved', land, rounds: round, costUsd, sessionId, backup: await backupIfDropped(o, tipBefore, land) };
     }
-    if ((await dirtyFiles(o.worktree)).length > 0) await saveAndClean(o.worktree, o.worker, 'wip', 'coven: uncommitted work left after a conflict resolution');
-    // the branch now sits on the main it was resolved against: a conflict here means main moved
-    const land = await landWorktree({ worktree: o.worktree, keep: true });
-    if (land.kind === 'conflict') {
-      moved = true;
-      conflict = land;
-      continue;
-    }
-    return { kind: 'resolved', land, rounds: round, costUsd, sessionId, backup: await backupIfDropped(o, tipBefore, land) };
+    const aborted = await abortRebaseIfAny(o.worktree);
+    return { kind: 'gave-up', rounds: round, failed, costUsd, sessionId, last: conflict, aborted };
+  } finally {
+    await priority?.release();
   }
-  const aborted = await abortRebaseIfAny(o.worktree);
-  return { kind: 'gave-up', rounds: round, failed, costUsd, sessionId, last: conflict, aborted };
 
   function stop(done: number): ResolveOutcome {
     return { kind: 'stopped', rounds: done, costUsd, sessionId };

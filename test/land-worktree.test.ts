@@ -241,11 +241,11 @@ test("a commit of the user cannot slip between the land's file update and its re
   const wt = await spawn(repo, 'w1');
   await commitFile(wt, 'agent.txt', 'agent\n', 'agent work');
   // when main's ref is about to move, look (as the user's git commit would) for index.lock,
-  // and at what it holds: the new index, ready to replace the old one the instant the ref moved
+  // and at the index: it already is the new one, so no one can read the new HEAD with the old index
   const seen = join(tempDir(), 'seen');
   const lock = join(repo, '.git', 'index.lock');
   const hook = join(repo, '.git', 'hooks', 'reference-transaction');
-  writeFileSync(hook, `#!/bin/sh\n[ "$1" = prepared ] || exit 0\ngrep -q ' refs/heads/main$' || exit 0\nif [ -e '${lock}' ]; then echo locked; GIT_INDEX_FILE='${lock}' git ls-files agent.txt; else echo unlocked; fi >> '${seen}'\n`, { mode: 0o755 });
+  writeFileSync(hook, `#!/bin/sh\n[ "$1" = prepared ] || exit 0\ngrep -q ' refs/heads/main$' || exit 0\nif [ -e '${lock}' ]; then echo locked; git -C '${repo}' ls-files agent.txt; else echo unlocked; fi >> '${seen}'\n`, { mode: 0o755 });
   const r = await landWorktree({ worktree: wt, keep: true });
   assert.is(r.kind, 'landed');
   assert.is(readFileSync(seen, 'utf8'), 'locked\nagent.txt\n');

@@ -6,16 +6,17 @@
 // and releasing index.lock), then moves the ref, then runs the post-merge hook. A `git
 // commit` the user runs meanwhile reads HEAD and the index before it takes the lock:
 // caught between the two, it leaves the land's changes staged in the user's checkout,
-// commits a tree that undoes them, or swallows them into the user's commit. So here:
+// or commits a tree that undoes them. So here, all under index.lock:
 //   1. take index.lock (a git command of the user's now fails at once, as git does for
-//      any two commands at once; one already holding it makes us wait and retry);
+//      any two commands at once; one already holding it makes the land retry later);
 //   2. on a copy of the index, `git read-tree -m -u <from> <to>`: the two-tree merge a
 //      fast-forward does — it refuses local changes and untracked or ignored files in
 //      the way — which writes the files;
-//   3. put the new index into index.lock, move the branch with a compare-and-swap
-//      `git update-ref`, and at once rename index.lock over the index: the moment in
-//      which HEAD is new and the index still old is one `mv`, not a git process and a hook;
+//   3. rename the copy over the index, then move the branch with a compare-and-swap
+//      `git update-ref`, then release the lock. A command that read HEAD and the index
+//      in between saw the old HEAD: its own compare-and-swap of HEAD fails, cleanly;
 //   4. run the post-merge hook, as git merge would (it wakes sleeping workers).
+// If the branch moved meanwhile without the index lock, the files and index are put back.
 // It runs as a small sh script in a process group of its own, with its output in a
 // file: a worker killed mid-land (kill -9, or Ctrl-C to its group) never leaves the
 // user's checkout half updated or its index locked.
@@ -39,13 +40,13 @@ fi
 giveup() { rm -f "$copy" "$lock"; exit "$1"; }
 if [ -f "$gitdir/index" ]; then cp "$gitdir/index" "$copy" || giveup 1; fi
 GIT_INDEX_FILE=$copy git read-tree -m -u "$from" "$to" || giveup $?
-mv -f "$copy" "$lock" || giveup 1
+mv -f "$copy" "$gitdir/index" || giveup 1
 if ! git update-ref -m "\${GIT_REFLOG_ACTION:-coven land}: Fast-forward" "$ref" "$to" "$from"; then
-  # the branch moved without the index lock: put the files back as they were
-  cp "$lock" "$copy" && GIT_INDEX_FILE=$copy git read-tree -m -u "$to" "$from"
+  # the branch moved without the index lock: put the files and the index back
+  cp "$gitdir/index" "$copy" && GIT_INDEX_FILE=$copy git read-tree -m -u "$to" "$from" && mv -f "$copy" "$gitdir/index"
   giveup 1
 fi
-mv -f "$lock" "$gitdir/index"
+rm -f "$lock"
 git hook run --ignore-missing post-merge -- 0 >&2 || true
 exit 0
 `;

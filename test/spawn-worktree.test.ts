@@ -67,6 +67,18 @@ test('another git command holding .git/config.lock for a moment (a worker starti
   assert.is(await localUpstreamOf(repo, 'coven/w1'), 'main');
 });
 
+test('five spawns at once (workers started together) all succeed, each branch tracking main', async () => {
+  const repo = await tempRepo('app');
+  const base = freshBase();
+  const many = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((n) => spawnWorktree({ cwd: repo, branch: `coven/${n}`, base })));
+  assert.equal(
+    many.map((r) => r.kind),
+    ['spawned', 'spawned', 'spawned', 'spawned', 'spawned'],
+    JSON.stringify(many.filter((r) => r.kind !== 'spawned')),
+  );
+  for (const n of ['a', 'b', 'c', 'd', 'e']) assert.is(await localUpstreamOf(repo, `coven/${n}`), 'main');
+});
+
 test('the main branch is whatever the main worktree has checked out', async () => {
   const repo = await tempRepo('app');
   await sh(repo, 'branch', '-m', 'main', 'trunk');

@@ -1,0 +1,115 @@
+// The worker loop end to end: real `coven worker` processes (no --once), real git, the
+// fake claude with a scripted dispatch that picks free issues.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { acquireLock, dispatchLockPath } from '../scripts/lib/dispatch-lock.js';
+import { join } from 'node:path';
+import { coven, sh, tempDir, commitFile } from './helpers/repo.js';
+import { covenRepo, issueFile } from './helpers/coven-repo.js';
+import { fakeClaudeEnv, readFakeLog, writeFakeScript } from './helpers/fake-claude.js';
+import { dispatchRun, implementRun, isDispatch, mainHistory, outputOf, overlappingSessions, phaseOf, shDispatchAgent, startWorker, stopAll, waitFor, writeDispatchScript, type WorkerProc } from './helpers/worker-procs.js';
+
+const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+
+async function setUp(issues: string[], extraRuns = [] as ReturnType<typeof implementRun>[]) {
+  const files: Record<string, string> = { '.coven/agents/dispatch.md': shDispatchAgent };
+  for (const id of issues) files[`issues/${id}.md`] = issueFile(`Issue ${id}`);
+  const repo = await covenRepo(files);
+  const dir = tempDir('coven-loop-');
+  const choices = join(dir, 'choices.txt');
+  const env = {
+    ...fakeClaudeEnv([dispatchRun(writeDispatchScript(dir, choices)), ...issues.map((id) => implementRun(id)), ...extraRuns], dir),
+    COVEN_WORKTREE_BASE: join(dir, 'worktrees'),
+    COVEN_RETRY_MS: '200',
+    COVEN_SAFETY_INTERVAL_MS: '5000',
+  };
+  const hooks = await coven(['hooks', 'install'], { cwd: repo });
+  assert.is(hooks.code, 0, hooks.stderr);
+  return { repo, dir, env, choices };
+}
+
+const chosen = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+
+test('3 workers, 6 issues: all land on a linear main, one dispatch at a time; a commit on main wakes one for the new issue', async () => {
+  const { repo, env, choices, dir } = await setUp(ids, [implementRun('g')]);
+  const names = ['w1', 'w2', 'w3'];
+  const workers: WorkerProc[] = names.map((n) => startWorker(repo, n, env));
+  const why = () => outputOf(workers);
+  try {
+    const landed = async () => (await sh(repo, 'log', '--format=%s', 'main')).split('\n').filter((s) => s.startsWith('implement ')).length;
+    await waitFor(async () => (await landed()) === 6 && names.every((n) => phaseOf(repo, n) === 'sleeping'), 'six issues landed and every worker asleep', 60_000, why);
+
+    const history = await mainHistory(repo);
+    assert.ok(history.linear, 'main has no merge commit');
+    assert.equal(history.subjects.filter((s) => s.startsWith('implement ')).sort(), ids.map((id) => `implement ${id}`));
+    assert.not.ok(existsSync(join(repo, 'issues')), 'the user\'s checkout moved with main: every issue is gone');
+    assert.equal(readdirSync(join(repo, 'done')).sort(), ids.map((id) => `${id}.txt`));
+    const sessionsBefore = readFakeLog(env).filter(isDispatch).length;
+
+    // the user files a new issue on main, as usual: the post-commit hook wakes the workers
+    await commitFile(repo, 'issues/g.md', issueFile('Issue g'), 'file issue g');
+    await waitFor(async () => (await landed()) === 7 && names.every((n) => phaseOf(repo, n) === 'sleeping'), 'issue g landed and every worker asleep again', 30_000, why);
+    assert.ok(readFakeLog(env).filter(isDispatch).length > sessionsBefore, 'the commit woke a worker into a dispatch session');
+
+    const calls = readFakeLog(env);
+    assert.equal(overlappingSessions(calls.filter(isDispatch)), [], 'no two dispatch sessions overlapped in time');
+    assert.equal(chosen(choices).sort(), [...ids, 'g'].map((id) => `issues/${id}.md`), 'each issue was dispatched exactly once');
+    for (const id of [...ids, 'g']) {
+      const runs = calls.filter((c) => c.prompts[0]?.includes(`Implement the issue in issues/${id}.md.`));
+      assert.is(runs.length, 1, `issue ${id} was implemented by exactly one session`);
+      assert.is(runs[0]!.exitCode, 0);
+    }
+    assert.ok(new Set(calls.filter((c) => !isDispatch(c)).map((c) => c.cwd)).size >= 2, 'the work was shared between workers');
+  } finally {
+    const ends = await stopAll(workers);
+    assert.equal(
+      ends.map((e) => e.code),
+      [0, 0, 0],
+      why(),
+    );
+  }
+  // everything landed: every worker removed its worktree, branch and state file
+  assert.is(await sh(repo, 'branch', '--list', 'coven/*'), '');
+  assert.equal(readdirSync(join(dir, 'worktrees', 'project', 'coven')), []);
+  assert.equal(readdirSync(join(repo, '.git', 'coven', 'workers')), []);
+});
+
+test('a worker that waited for the dispatch lock sees the issues as main has them then, not as before its wait', async () => {
+  // w1 runs issue a while the test holds the dispatch lock; w2 comes up and waits for it.
+  // Then w1 lands a and queues for dispatch too. Whoever dispatches next must not see a.
+  const { repo, env, dir, choices } = await setUp(['a', 'b']);
+  writeFileSync(join(dir, 'wait-go.sh'), `while [ ! -e '${join(dir, 'go')}' ]; do sleep 0.02; done\n`);
+  writeFakeScript(env, [
+    dispatchRun(writeDispatchScript(dir, choices)),
+    implementRun('a', { steps: [{ bash: `sh ${join(dir, 'wait-go.sh')}` }, ...implementRun('a').steps!] }),
+    implementRun('b'),
+  ]);
+  await sh(repo, 'config', 'core.hooksPath', '/dev/null'); // only the ref watch wakes them: fewer moving parts
+  const patched = (await sh(repo, 'show', 'HEAD:.coven/agents/implement.md')).replace('Bash(git *)', 'Bash(git *),Bash(sh *)');
+  await commitFile(repo, '.coven/agents/implement.md', patched + '\n', 'agents: the implement agent may run sh');
+  const w1 = startWorker(repo, 'w1', env);
+  const workers = [w1];
+  const why = () => outputOf(workers);
+  let lock: Awaited<ReturnType<typeof acquireLock>> | null = null;
+  try {
+    await waitFor(() => phaseOf(repo, 'w1') === 'running', 'w1 running issue a', 20_000, why);
+    lock = await acquireLock({ path: dispatchLockPath(join(repo, '.git', 'coven')), owner: 'test' });
+    const w2 = startWorker(repo, 'w2', env);
+    workers.push(w2);
+    await waitFor(() => phaseOf(repo, 'w2') === 'dispatching', 'w2 waiting for the dispatch lock', 20_000, why);
+    writeFileSync(join(dir, 'go'), '');
+    await waitFor(async () => phaseOf(repo, 'w1') === 'dispatching' && (await sh(repo, 'log', '-1', '--format=%s', 'main')) === 'implement a', 'w1 landed a and waits to dispatch', 20_000, why);
+    if (lock.kind === 'acquired') await lock.release();
+    lock = null;
+    await waitFor(() => ['w1', 'w2'].every((n) => phaseOf(repo, n) === 'sleeping'), 'both asleep', 20_000, why);
+    assert.equal(chosen(choices).sort(), ['issues/a.md', 'issues/b.md'], 'a was given out once, and b once');
+    assert.equal((await mainHistory(repo)).subjects.filter((x) => x.startsWith('implement ')).sort(), ['implement a', 'implement b']);
+  } finally {
+    if (lock?.kind === 'acquired') await lock.release();
+    writeFileSync(join(dir, 'go'), '');
+    await stopAll(workers);
+  }
+});
+
+test.run();

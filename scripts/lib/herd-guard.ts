@@ -1,9 +1,16 @@
 // herd-guard — when several sleeping workers wake for the same commit, only the first
 // needs a dispatch session. A later one that finds a sleep decision already recorded
 // for the same main tip and the same set of busy workers goes back to sleep. Pure.
+//
+// "Busy" here means holding a job (running, landing or resolving an agent's work): what
+// the dispatch agent's answer depends on. A worker that is only waking up or queueing
+// for the dispatch lock holds nothing yet, and when exactly it switched to
+// `dispatching` must not decide whether a recorded decision still holds.
 
-import type { WorkerEntry } from './worker-state.js';
-import { busyWorkers } from './worker-state.js';
+import type { WorkerEntry, Phase } from './worker-state.js';
+
+/** phases in which a worker holds a job that a dispatch decision has to account for */
+export const JOB_PHASES: readonly Phase[] = ['running', 'landing', 'resolving'];
 
 export interface HerdSleep {
   /** the worker whose recorded decision is reused */
@@ -11,27 +18,24 @@ export interface HerdSleep {
   reason: string;
 }
 
-/** The set of busy workers as `self` sees it (itself excluded), sorted. */
+/** The live workers other than `self` that hold a job, sorted. */
 export function busyOthers(entries: WorkerEntry[], self: string): string[] {
-  return busyWorkers(entries)
-    .filter((n) => n !== self)
+  return entries
+    .flatMap((e) => (e.kind === 'worker' && e.liveness === 'alive' && e.state.name !== self && JOB_PHASES.includes(e.state.phase) ? [e.state.name] : []))
     .sort();
 }
 
 /** A live worker's recorded sleep decision that still holds for `tip`, or null. */
 export function recordedSleep(entries: WorkerEntry[], self: string, tip: string): HerdSleep | null {
-  const busy = busyOthers(entries, self).join('\n');
+  const busy = busyOthers(entries, self);
   for (const e of entries) {
-    if (e.kind !== 'worker' || e.liveness !== 'alive') continue;
+    if (e.kind !== 'worker' || e.liveness !== 'alive' || e.state.name === self) continue;
     const last = e.state.last_sleep;
     if (!last || last.main_tip !== tip) continue;
     // the decider saw the others busy; compare without the decider and without us
-    const sawBusy = last.busy.filter((n) => n !== self && n !== e.state.name).sort().join('\n');
-    const nowBusy = busy
-      .split('\n')
-      .filter((n) => n && n !== e.state.name)
-      .join('\n');
-    if (sawBusy === nowBusy) return { by: e.state.name, reason: last.reason };
+    const sawBusy = last.busy.filter((n) => n !== self && n !== e.state.name).sort();
+    const nowBusy = busy.filter((n) => n !== e.state.name);
+    if (sawBusy.join('\n') === nowBusy.join('\n')) return { by: e.state.name, reason: last.reason };
   }
   return null;
 }

@@ -110,6 +110,8 @@ interface Worker {
   stop: StopControl;
   /** the broken agent files last reported (one per line) */
   agentProblems: string;
+  /** refs under refs/coven/ where this worker put work it could not land (told at exit) */
+  saved: string[];
 }
 
 export async function runWorker(opts: WorkerOptions, stop = new StopControl()): Promise<WorkerExit> {
@@ -204,7 +206,7 @@ async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl)
   await writeWorkerState(paths.stateDir, state);
   trace('worker', { worker: name, process_start: performance.timeOrigin });
   trace('phase', { worker: name, phase: state.phase });
-  const w: Worker = { paths, main: main.name, name, branch, worktree, state, ui, opts, stop, agentProblems: '' };
+  const w: Worker = { paths, main: main.name, name, branch, worktree, state, ui, opts, stop, agentProblems: '', saved: [] };
   ui.header(state);
   return { kind: 'started', worker: w };
 }
@@ -281,12 +283,6 @@ async function loop(w: Worker): Promise<LoopEnd> {
     // work left from an earlier cycle (a land that was blocked) goes first
     if ((await landPending(w)) !== 'clear') return 'stopped';
 
-    const sync = await syncWorktreeWithMain(w.worktree);
-    if (sync.kind === 'dirty') {
-      const saved = await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found before dispatch');
-      if (saved.kind === 'saved') w.ui.problem(`coven: ${w.worktree} had uncommitted changes (${saved.files.join(', ')}); saved as ${saved.ref}`);
-      continue;
-    }
     const decided = await decide(w);
     if (decided.kind === 'aborted') break;
     if (decided.kind === 'failed') {
@@ -351,7 +347,7 @@ async function decide(w: Worker): Promise<Decided> {
     // main may have moved while this worker waited for the lock: dispatch must see what
     // the others landed (the tip is read first, so a move during the sync wakes a sleeper)
     const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
-    await syncWorktreeWithMain(w.worktree);
+    await syncForDispatch(w);
     const entries = await readWorkerStates(w.paths.stateDir);
     const herd = recordedSleep(entries, w.name, baseline);
     if (herd) {
@@ -375,6 +371,20 @@ function reportAgentProblems(w: Worker, problems: string[]): void {
   if (problems.length > 0) w.ui.problem(describeAgentProblems(problems));
   else w.ui.line('coven: every agent file can be read again');
   w.agentProblems = now;
+}
+
+/** Fast-forwards the (landed, clean) worktree to main; uncommitted leftovers are saved first. */
+async function syncForDispatch(w: Worker): Promise<void> {
+  let sync = await syncWorktreeWithMain(w.worktree);
+  if (sync.kind === 'dirty') {
+    const saved = await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found before dispatch');
+    if (saved.kind === 'saved') {
+      w.saved.push(saved.ref);
+      w.ui.problem(`coven: ${w.worktree} had uncommitted changes (${saved.files.join(', ')}); saved as ${saved.ref}`);
+    }
+    sync = await syncWorktreeWithMain(w.worktree);
+  }
+  if (sync.kind !== 'synced' && sync.kind !== 'up-to-date') w.ui.problem(`coven: could not bring ${w.worktree} up to ${w.main} before dispatch (${sync.kind}); dispatch sees it as it is`);
 }
 
 function costOfDispatch(o: DispatchOutcome): number {
@@ -429,6 +439,9 @@ async function runJob(w: Worker, agent: AgentDef, args: Record<string, string>):
     w.state = await updateWorkerState(w.paths.stateDir, w.state, { cost_usd: w.state.cost_usd + job.costUsd, session_id: job.sessionId });
     if (job.kind === 'worktree-gone') return; // the loop notices and says so
     if (job.session.kind === 'cli-not-found') w.ui.problem(`coven: ${job.session.message}`);
+    if (job.stray) w.saved.push(job.stray);
+    if (job.saved.kind === 'saved') w.saved.push(job.saved.ref);
+    w.saved.push(...job.kept.dropped);
     if (job.stray) w.ui.problem(`coven: the agent committed off its branch; those commits are saved as ${job.stray}`);
     for (const ref of job.kept.dropped) w.ui.problem(`coven: the agent reset its branch and dropped commits; they are kept as ${ref}   (git log ${ref})`);
     if (job.kept.rewound) {
@@ -457,7 +470,8 @@ async function landAndResolve(w: Worker): Promise<LandEnd> {
   await setPhase(w, 'landing', {});
   let land = await landWorktree({ worktree: w.worktree, keep: true });
   if (land.kind === 'dirty') {
-    await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found at land time');
+    const saved = await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found at land time');
+    if (saved.kind === 'saved') w.saved.push(saved.ref);
     land = await landWorktree({ worktree: w.worktree, keep: true });
   }
   if (land.kind === 'conflict') {
@@ -595,7 +609,8 @@ async function finish(w: Worker, why: Extract<WorkerExit, { kind: 'done' }>['why
     const removal = await removeLandedWorktree({ worktree: w.worktree, branch: w.branch, onto: unlanded.onto });
     if (removal.kind === 'removed') {
       await removeWorkerState(w.paths.stateDir, w.name);
-      w.ui.line(`coven: ${w.name} stopped; everything it made is on ${w.main}; its worktree and branch are removed.`);
+      if (w.saved.length === 0) w.ui.line(`coven: ${w.name} stopped; everything it made is on ${w.main}; its worktree and branch are removed.`);
+      else w.ui.problem(`coven: ${w.name} stopped; its commits are on ${w.main} and its worktree and branch are removed.\n${describeSaved(w.saved)}`);
       return { kind: 'done', why, state: null };
     }
     w.ui.problem(`coven: ${w.name} stopped but could not remove its worktree: ${removal.kind === 'not-removed' ? removal.reason : removal.kind}`);
@@ -605,11 +620,12 @@ async function finish(w: Worker, why: Extract<WorkerExit, { kind: 'done' }>['why
   w.ui.problem(
     formatProblem({
       what: `${w.name} stopped with work that is not on ${w.main}: ${left || 'a worktree coven could not read'}.`,
-      kept: `Kept: the branch ${w.branch} and the worktree ${w.worktree}.`,
+      kept: `Kept: the branch ${w.branch} and the worktree ${w.worktree}.${w.saved.length > 0 ? `\n${describeSaved(w.saved)}` : ''}`,
       next: [
         `coven worker --name ${w.name}   (a new worker picks it up and lands it)`,
         `cd ${shellQuote(w.worktree)} && git status && coven land   (land it yourself)`,
-        `coven gc --force   (to save it under refs/coven/ and remove the worktree)`,
+        `coven gc --force   (set it aside under refs/coven/gc/ and remove the worktree and branch)`,
+        `git -C ${shellQuote(w.paths.mainWorktree)} worktree remove --force ${shellQuote(w.worktree)} && git -C ${shellQuote(w.paths.mainWorktree)} branch -D ${w.branch}   (discard it)`,
       ],
     }),
   );
@@ -674,6 +690,11 @@ async function recreateWorktree(w: Worker): Promise<boolean> {
     }),
   );
   return true;
+}
+
+/** Where the work that could not be landed went, one line per ref. */
+function describeSaved(refs: string[]): string {
+  return refs.map((r) => `Work it could not commit on its branch is saved as ${r}  (git show ${r})`).join('\n');
 }
 
 // ---------------------------------------------------------------------------------

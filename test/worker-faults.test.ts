@@ -40,15 +40,15 @@ test('kill -9 of the dispatch lock holder mid-dispatch: the others take over at 
   const why = () => outputOf(workers);
   let orphans: number[] = [];
   try {
-    await waitFor(async () => (await landedSubjects(repo)).length === 3 && names.every((n) => phaseOf(repo, n) === 'sleeping'), 'a, b, c landed and all asleep', 30_000, why);
+    await waitFor(async () => (await landedSubjects(repo)).length === 3 && names.every((n) => phaseOf(repo, n) === 'sleeping'), 'a, b, c landed and all asleep', 60_000, why);
 
     writeFileSync(join(dir, 'hang-once'), '');
     await commitFile(repo, 'issues/d.md', issueFile('Issue d'), 'file issue d');
-    await waitFor(() => existsSync(join(dir, 'hanging')), 'a dispatch session hanging', 20_000, why);
+    await waitFor(() => existsSync(join(dir, 'hanging')), 'a dispatch session hanging', 60_000, why);
     const holder = (JSON.parse(readFileSync(join(stateDir, 'locks', 'dispatch'), 'utf8')) as { worker: string; pid: number }).worker;
     const victim = workers.find((w) => w.name === holder)!;
     assert.ok(victim, `the lock is held by one of the workers (${holder})`);
-    await waitFor(() => names.filter((n) => n !== holder).every((n) => phaseOf(repo, n) === 'dispatching'), 'the others queue for the lock', 20_000, why);
+    await waitFor(() => names.filter((n) => n !== holder).every((n) => phaseOf(repo, n) === 'dispatching'), 'the others queue for the lock', 60_000, why);
     orphans = childPids(victim.pid); // its claude session, which outlives it (own process group)
     const madeByVictim = readFakeLog(env)
       .filter((c) => !isDispatch(c) && c.cwd.endsWith(`/coven/${holder}`))
@@ -59,7 +59,7 @@ test('kill -9 of the dispatch lock holder mid-dispatch: the others take over at 
     // the others break the dead holder's lock and go on: d lands
     await waitFor(async () => (await landedSubjects(repo)).includes('implement d'), 'issue d landed by a surviving worker', 30_000, why);
     const survivors = workers.filter((w) => w !== victim);
-    await waitFor(() => survivors.every((w) => phaseOf(repo, w.name) === 'sleeping'), 'the survivors asleep', 20_000, why);
+    await waitFor(() => survivors.every((w) => phaseOf(repo, w.name) === 'sleeping'), 'the survivors asleep', 60_000, why);
 
     const status = await coven(['status'], { cwd: repo });
     assert.match(status.stdout, new RegExp(`${holder}\\s+dead \\(was dispatching\\)`));
@@ -104,24 +104,25 @@ test('damaged state and lock files are reported and worked around: the worker ke
 
   const w1 = startWorker(repo, 'w1', env);
   const why = () => outputOf([w1]);
+  let ends: Awaited<ReturnType<typeof stopAll>> = [];
   try {
-    await waitFor(async () => (await landedSubjects(repo)).length === 1 && phaseOf(repo, 'w1') === 'sleeping', 'a landed despite the damaged files', 20_000, why);
+    await waitFor(async () => (await landedSubjects(repo)).length === 1 && phaseOf(repo, 'w1') === 'sleeping', 'a landed despite the damaged files', 60_000, why);
 
     // its own state file is damaged while it sleeps (a disk hiccup, a careless editor)
     writeFileSync(join(stateDir, 'workers', 'w1.json'), '{"name": "w1", "ph');
     const during = await coven(['status'], { cwd: repo });
     assert.match(during.stdout, /corrupt state file .*w1\.json: not valid JSON/);
     await commitFile(repo, 'issues/b.md', issueFile('Issue b'), 'file issue b');
-    await waitFor(async () => (await landedSubjects(repo)).length === 2 && phaseOf(repo, 'w1') === 'sleeping', 'b landed; w1 rewrote its state', 20_000, why);
+    await waitFor(async () => (await landedSubjects(repo)).length === 2 && phaseOf(repo, 'w1') === 'sleeping', 'b landed; w1 rewrote its state', 60_000, why);
 
     const gc = await coven(['gc'], { cwd: repo });
     assert.is(gc.code, 0, gc.stdout + gc.stderr);
     assert.match(gc.stdout, /corrupt state file .*ghost\.json: empty file \(left alone/);
     assert.match(gc.stdout, /running \(not touched\): w1/);
   } finally {
-    const [end] = await stopAll([w1]);
-    assert.is(end!.code, 0, why());
+    ends = await stopAll([w1]);
   }
+  assert.is(ends[0]!.code, 0, why());
   assert.not.match(w1.stderr(), /unexpected error/);
   assert.equal(readdirSync(join(stateDir, 'workers')).sort(), ['ghost.json', 'junk.json']);
 });

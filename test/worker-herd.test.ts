@@ -17,28 +17,29 @@ test('3 sleeping workers woken by one commit: one dispatch session; the others g
   const names = ['w1', 'w2', 'w3'];
   const workers = names.map((n) => startWorker(repo, n, env));
   const why = () => outputOf(workers);
+  let ends: Awaited<ReturnType<typeof stopAll>> = [];
   const state = (n: string) => workerState(repo, n) as WorkerState;
   const reusedCount = () => workers.reduce((k, w) => k + (w.stdout().match(/\(as w\d decided for this commit\)/g)?.length ?? 0), 0);
   try {
-    await waitFor(() => names.every((n) => phaseOf(repo, n) === 'sleeping'), 'all three asleep', 20_000, why);
+    await waitFor(() => names.every((n) => phaseOf(repo, n) === 'sleeping'), 'all three asleep', 60_000, why);
     for (const round of [1, 2, 3]) {
       const before = readFakeLog(env).filter(isDispatch).length;
       const reusedBefore = reusedCount();
       const tip = await commitFile(repo, 'notes.txt', `round ${round}\n`, `an unrelated commit on main (${round})`);
-      await waitFor(() => names.every((n) => phaseOf(repo, n) === 'sleeping' && state(n).waiting_on === tip), `round ${round}: all three asleep again on the new tip`, 20_000, why);
+      await waitFor(() => names.every((n) => phaseOf(repo, n) === 'sleeping' && state(n).waiting_on === tip), `round ${round}: all three asleep again on the new tip`, 60_000, why);
       const sessions = readFakeLog(env).filter(isDispatch).length - before;
       assert.is(sessions, 1, `round ${round}: one dispatch session for the commit, not one per worker\n${why()}`);
       assert.is(reusedCount() - reusedBefore, 2, `round ${round}: two workers said they reused the decision`);
       for (const n of names) assert.is(state(n).last_sleep?.main_tip, tip);
     }
   } finally {
-    const ends = await stopAll(workers);
-    assert.equal(
-      ends.map((e) => e.code),
-      [0, 0, 0],
-      why(),
-    );
+    ends = await stopAll(workers);
   }
+  assert.equal(
+    ends.map((e) => e.code),
+    [0, 0, 0],
+    why(),
+  );
 });
 
 test.run();

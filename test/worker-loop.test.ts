@@ -36,9 +36,10 @@ test('3 workers, 6 issues: all land on a linear main, one dispatch at a time; a 
   const names = ['w1', 'w2', 'w3'];
   const workers: WorkerProc[] = names.map((n) => startWorker(repo, n, env));
   const why = () => outputOf(workers);
+  let ends: Awaited<ReturnType<typeof stopAll>> = [];
   try {
     const landed = async () => (await sh(repo, 'log', '--format=%s', 'main')).split('\n').filter((s) => s.startsWith('implement ')).length;
-    await waitFor(async () => (await landed()) === 6 && names.every((n) => phaseOf(repo, n) === 'sleeping'), 'six issues landed and every worker asleep', 60_000, why);
+    await waitFor(async () => (await landed()) === 6 && names.every((n) => phaseOf(repo, n) === 'sleeping'), 'six issues landed and every worker asleep', 90_000, why);
 
     const history = await mainHistory(repo);
     assert.ok(history.linear, 'main has no merge commit');
@@ -49,7 +50,7 @@ test('3 workers, 6 issues: all land on a linear main, one dispatch at a time; a 
 
     // the user files a new issue on main, as usual: the post-commit hook wakes the workers
     await commitFile(repo, 'issues/g.md', issueFile('Issue g'), 'file issue g');
-    await waitFor(async () => (await landed()) === 7 && names.every((n) => phaseOf(repo, n) === 'sleeping'), 'issue g landed and every worker asleep again', 30_000, why);
+    await waitFor(async () => (await landed()) === 7 && names.every((n) => phaseOf(repo, n) === 'sleeping'), 'issue g landed and every worker asleep again', 60_000, why);
     assert.ok(readFakeLog(env).filter(isDispatch).length > sessionsBefore, 'the commit woke a worker into a dispatch session');
 
     const calls = readFakeLog(env);
@@ -62,13 +63,13 @@ test('3 workers, 6 issues: all land on a linear main, one dispatch at a time; a 
     }
     assert.ok(new Set(calls.filter((c) => !isDispatch(c)).map((c) => c.cwd)).size >= 2, 'the work was shared between workers');
   } finally {
-    const ends = await stopAll(workers);
-    assert.equal(
-      ends.map((e) => e.code),
-      [0, 0, 0],
-      why(),
-    );
+    ends = await stopAll(workers);
   }
+  assert.equal(
+    ends.map((e) => e.code),
+    [0, 0, 0],
+    why(),
+  );
   // everything landed: every worker removed its worktree, branch and state file
   assert.is(await sh(repo, 'branch', '--list', 'coven/*'), '');
   assert.equal(readdirSync(join(dir, 'worktrees', 'project', 'coven')), []);
@@ -93,16 +94,16 @@ test('a worker that waited for the dispatch lock sees the issues as main has the
   const why = () => outputOf(workers);
   let lock: Awaited<ReturnType<typeof acquireLock>> | null = null;
   try {
-    await waitFor(() => phaseOf(repo, 'w1') === 'running', 'w1 running issue a', 20_000, why);
+    await waitFor(() => phaseOf(repo, 'w1') === 'running', 'w1 running issue a', 60_000, why);
     lock = await acquireLock({ path: dispatchLockPath(join(repo, '.git', 'coven')), owner: 'test' });
     const w2 = startWorker(repo, 'w2', env);
     workers.push(w2);
-    await waitFor(() => phaseOf(repo, 'w2') === 'dispatching', 'w2 waiting for the dispatch lock', 20_000, why);
+    await waitFor(() => phaseOf(repo, 'w2') === 'dispatching', 'w2 waiting for the dispatch lock', 60_000, why);
     writeFileSync(join(dir, 'go'), '');
-    await waitFor(async () => phaseOf(repo, 'w1') === 'dispatching' && (await sh(repo, 'log', '-1', '--format=%s', 'main')) === 'implement a', 'w1 landed a and waits to dispatch', 20_000, why);
+    await waitFor(async () => phaseOf(repo, 'w1') === 'dispatching' && (await sh(repo, 'log', '-1', '--format=%s', 'main')) === 'implement a', 'w1 landed a and waits to dispatch', 60_000, why);
     if (lock.kind === 'acquired') await lock.release();
     lock = null;
-    await waitFor(() => ['w1', 'w2'].every((n) => phaseOf(repo, n) === 'sleeping'), 'both asleep', 20_000, why);
+    await waitFor(() => ['w1', 'w2'].every((n) => phaseOf(repo, n) === 'sleeping'), 'both asleep', 60_000, why);
     assert.equal(chosen(choices).sort(), ['issues/a.md', 'issues/b.md'], 'a was given out once, and b once');
     assert.equal((await mainHistory(repo)).subjects.filter((x) => x.startsWith('implement ')).sort(), ['implement a', 'implement b']);
   } finally {

@@ -62,9 +62,24 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, what: stri
   }
 }
 
-/** Everything the workers printed, for failure messages. */
+/** Everything the workers printed, and what they are running now, for failure messages. */
 export function outputOf(workers: WorkerProc[]): string {
-  return workers.map((w) => `==== ${w.name} stdout\n${w.stdout()}\n==== ${w.name} stderr\n${w.stderr()}`).join('\n');
+  return workers.map((w) => `==== ${w.name} stdout\n${w.stdout()}\n==== ${w.name} stderr\n${w.stderr()}\n==== ${w.name} runs now\n${describeTree(w.pid)}`).join('\n');
+}
+
+/** The processes below `pid`, one line each (pid, state, command line). */
+function describeTree(pid: number, depth = 0): string {
+  return childPids(pid)
+    .map((c) => {
+      let cmd = '?';
+      try {
+        cmd = readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0').join(' ').slice(0, 200);
+      } catch {
+        // gone meanwhile
+      }
+      return `${'  '.repeat(depth)}${c} ${cmd}\n${describeTree(c, depth + 1)}`;
+    })
+    .join('');
 }
 
 export const running = (w: WorkerProc): boolean => w.child.exitCode === null && w.child.signalCode === null;

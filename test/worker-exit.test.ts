@@ -1,0 +1,72 @@
+// How a worker ends: --max-idle, --max-cycles, a second signal (exit 130), all with
+// nothing unlanded, so worktree and branch go. (A first signal mid-work: worker-stop.test.)
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { coven, commitFile, sh, tempDir } from './helpers/repo.js';
+import { covenRepo, issueFile } from './helpers/coven-repo.js';
+import { fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
+import { childPids, dispatchRun, implementRun, outputOf, phaseOf, pidAlive, shDispatchAgent, startWorker, waitFor, writeDispatchScript } from './helpers/worker-procs.js';
+
+async function setUp(issues: string[], runs: (dispatch: string, repo: string) => FakeRun[]) {
+  const files: Record<string, string> = { '.coven/agents/dispatch.md': shDispatchAgent };
+  for (const id of issues) files[`issues/${id}.md`] = issueFile(`Issue ${id}`);
+  const repo = await covenRepo(files);
+  const dir = tempDir('coven-exit-');
+  const env = { ...fakeClaudeEnv(runs(writeDispatchScript(dir, join(dir, 'choices.txt')), repo), dir), COVEN_WORKTREE_BASE: join(dir, 'worktrees'), COVEN_RETRY_MS: '200', COVEN_SAFETY_INTERVAL_MS: '5000' };
+  assert.is((await coven(['hooks', 'install'], { cwd: repo })).code, 0);
+  return { repo, dir, env, worktree: join(dir, 'worktrees', 'project', 'coven', 'w1') };
+}
+
+const gone = async (repo: string, worktree: string) => !existsSync(worktree) && (await sh(repo, 'branch', '--list', 'coven/*')) === '' && !existsSync(join(repo, '.git', 'coven', 'workers', 'w1.json'));
+
+test('--max-idle 2: sleeps, is woken by a commit, finds nothing again and exits 0, leaving nothing behind', async () => {
+  const { repo, env, worktree } = await setUp([], (d) => [dispatchRun(d)]);
+  const w1 = startWorker(repo, 'w1', env, ['--max-idle', '2']);
+  await waitFor(() => phaseOf(repo, 'w1') === 'sleeping', 'w1 asleep', 60_000, () => outputOf([w1]));
+  await commitFile(repo, 'notes.txt', 'hello\n');
+  const end = await w1.exited;
+  assert.is(end.code, 0, outputOf([w1]));
+  assert.is(w1.stdout().match(/w1 sleeps: no free issue/g)?.length, 2);
+  assert.ok(await gone(repo, worktree));
+});
+
+test('--max-cycles 2: two jobs land, then it exits 0 with the third issue untouched', async () => {
+  const { repo, env, worktree } = await setUp(['a', 'b', 'c'], (d) => [dispatchRun(d), implementRun('a'), implementRun('b'), implementRun('c')]);
+  const w1 = startWorker(repo, 'w1', env, ['--max-cycles', '2']);
+  const end = await w1.exited;
+  assert.is(end.code, 0, outputOf([w1]));
+  assert.equal((await sh(repo, 'log', '--format=%s', '-2', 'main')).split('\n'), ['implement b', 'implement a']);
+  assert.ok(existsSync(join(repo, 'issues', 'c.md')));
+  assert.ok(await gone(repo, worktree));
+});
+
+test('a second signal stops at once (exit 130), ending the session even if it ignores SIGTERM and freeing the lock; gc cleans up', async () => {
+  const { repo, env } = await setUp([], () => [{ match: { promptIncludes: 'Choose the next job' }, ignoreSigterm: true, steps: [{ sleep_ms: 600_000 }] }]);
+  const w1 = startWorker(repo, 'w1', env);
+  const why = () => outputOf([w1]);
+  await waitFor(() => phaseOf(repo, 'w1') === 'dispatching' && childPids(w1.pid).length > 0, 'w1 in its dispatch session', 60_000, why);
+  const sessions = childPids(w1.pid);
+  w1.child.kill('SIGINT');
+  await waitFor(() => /stopping once the current step is safe/.test(w1.stderr()), 'the first signal is acknowledged', 60_000, why);
+  w1.child.kill('SIGINT');
+  const end = await w1.exited;
+  assert.is(end.code, 130, why());
+  assert.match(w1.stderr(), /stopping now/);
+  await waitFor(() => sessions.every((p) => !pidAlive(p)), 'the session ended with the worker', 60_000);
+  const status = await coven(['status'], { cwd: repo });
+  assert.match(status.stdout, /dispatch lock: free/, 'the lock went with the process: nobody has to break it');
+  assert.match(status.stdout, /w1\s+dead \(was dispatching\)/);
+  const gc = await coven(['gc'], { cwd: repo });
+  assert.is(gc.code, 0, gc.stdout);
+  assert.match(gc.stdout, /w1: removed worktree/);
+});
+
+test('--help documents the exit codes', async () => {
+  const r = await coven(['worker', '--help']);
+  assert.is(r.code, 0);
+  for (const code of [/0 done/, /2 could not start/, /3 stopped with work kept/, /4 dispatch failed/, /130 stopped at once/, /64 bad usage/]) assert.match(r.stdout, code);
+});
+
+test.run();

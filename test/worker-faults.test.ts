@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { coven, commitFile, sh, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, readFakeLog } from './helpers/fake-claude.js';
-import { childPids, dispatchRun, implementRun, isDispatch, outputOf, phaseOf, pidAlive, shDispatchAgent, startWorker, stopAll, waitFor, writeDispatchScript, type WorkerProc } from './helpers/worker-procs.js';
+import { childPids, dispatchRun, implementRun, isDispatch, outputOf, phaseOf, shDispatchAgent, startWorker, stopAll, waitFor, writeDispatchScript, type WorkerProc } from './helpers/worker-procs.js';
 
 async function setUp(issues: string[], runs: (dir: string, dispatch: string) => Parameters<typeof fakeClaudeEnv>[0]) {
   const files: Record<string, string> = { '.coven/agents/dispatch.md': shDispatchAgent };

@@ -26,7 +26,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describeAgentProblems, dispatch, type DispatchOutcome } from './dispatch.js';
-import { describeLand, landWorktree, removeLandedWorktree, unlandedCommits, syncWorktreeWithMain, type LandResult } from './land-worktree.js';
+import { describeLand, landWorktree, removeLandedWorktree, unlandedCommits, syncWorktreeWithMain, type LandResult, type SyncResult } from './land-worktree.js';
 import { problemFor, removeUnfinishedWorktree, spawnWorktree, worktreeBase } from './spawn-worktree.js';
 import { loadRegistry, type AgentDef } from './lib/agent-registry.js';
 import { locateAgentCli } from './lib/agent-cli.js';
@@ -278,13 +278,18 @@ async function loop(w: Worker): Promise<LoopEnd> {
   let idle = 0;
   let jobs = 0;
   let failures = 0;
+  /** woken from a sleep decision, which is only made on a clean worktree level with main */
+  let woke = false;
   while (!stop.stopping) {
     if (!worktreePresent(w) && !(await recreateWorktree(w))) return 'stopped';
-    // work left from an earlier cycle (a land that was blocked) goes first
-    if ((await landPending(w)) !== 'clear') return 'stopped';
+    // work left from an earlier cycle (a land that was blocked) goes first; after a
+    // sleep there is none (a commit made in the worktree meanwhile is found by the sync)
+    if (!woke && (await landPending(w)) !== 'clear') return 'stopped';
+    woke = false;
 
     const decided = await decide(w);
     if (decided.kind === 'aborted') break;
+    if (decided.kind === 'pending') continue;
     if (decided.kind === 'failed') {
       if (opts.once) {
         w.ui.problem(decided.message);
@@ -307,6 +312,7 @@ async function loop(w: Worker): Promise<LoopEnd> {
       const moved = await waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline: decided.baseline, signal: stop.signal, safetyIntervalMs: opts.safetyIntervalMs });
       if (moved.kind === 'aborted') break;
       if (moved.kind === 'moved') w.ui.line(`coven: ${w.main} moved (now ${moved.tip.slice(0, 10)}); ${w.name} wakes up`);
+      woke = true;
       continue;
     }
 
@@ -328,6 +334,8 @@ type Decided =
   /** baseline: main's tip when dispatch looked; a move away from it wakes the worker */
   | { kind: 'sleep'; reason: string; baseline: string }
   | { kind: 'failed'; message: string }
+  /** the worktree has commits that are not on main: land them before dispatching */
+  | { kind: 'pending' }
   | { kind: 'aborted' };
 
 /** Dispatch under the lock; the herd guard may answer without a session. */
@@ -347,7 +355,7 @@ async function decide(w: Worker): Promise<Decided> {
     // main may have moved while this worker waited for the lock: dispatch must see what
     // the others landed (the tip is read first, so a move during the sync wakes a sleeper)
     const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
-    await syncForDispatch(w);
+    if ((await syncForDispatch(w)) === 'unlanded') return { kind: 'pending' };
     const entries = await readWorkerStates(w.paths.stateDir);
     const herd = recordedSleep(entries, w.name, baseline);
     if (herd) {
@@ -374,7 +382,7 @@ function reportAgentProblems(w: Worker, problems: string[]): void {
 }
 
 /** Fast-forwards the (landed, clean) worktree to main; uncommitted leftovers are saved first. */
-async function syncForDispatch(w: Worker): Promise<void> {
+async function syncForDispatch(w: Worker): Promise<SyncResult['kind']> {
   let sync = await syncWorktreeWithMain(w.worktree);
   if (sync.kind === 'dirty') {
     const saved = await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found before dispatch');
@@ -384,7 +392,8 @@ async function syncForDispatch(w: Worker): Promise<void> {
     }
     sync = await syncWorktreeWithMain(w.worktree);
   }
-  if (sync.kind !== 'synced' && sync.kind !== 'up-to-date') w.ui.problem(`coven: could not bring ${w.worktree} up to ${w.main} before dispatch (${sync.kind}); dispatch sees it as it is`);
+  if (sync.kind !== 'synced' && sync.kind !== 'up-to-date' && sync.kind !== 'unlanded') w.ui.problem(`coven: could not bring ${w.worktree} up to ${w.main} before dispatch (${sync.kind}); dispatch sees it as it is`);
+  return sync.kind;
 }
 
 function costOfDispatch(o: DispatchOutcome): number {

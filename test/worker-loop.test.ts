@@ -2,12 +2,11 @@
 // fake claude with a scripted dispatch that picks free issues.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { acquireLock, dispatchLockPath } from '../scripts/lib/dispatch-lock.js';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { coven, sh, tempDir, commitFile } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
-import { fakeClaudeEnv, readFakeLog, writeFakeScript } from './helpers/fake-claude.js';
+import { fakeClaudeEnv, readFakeLog } from './helpers/fake-claude.js';
 import { dispatchRun, implementRun, isDispatch, mainHistory, outputOf, overlappingSessions, phaseOf, shDispatchAgent, startWorker, stopAll, waitFor, writeDispatchScript, type WorkerProc } from './helpers/worker-procs.js';
 
 const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
@@ -74,43 +73,6 @@ test('3 workers, 6 issues: all land on a linear main, one dispatch at a time; a 
   assert.is(await sh(repo, 'branch', '--list', 'coven/*'), '');
   assert.equal(readdirSync(join(dir, 'worktrees', 'project', 'coven')), []);
   assert.equal(readdirSync(join(repo, '.git', 'coven', 'workers')), []);
-});
-
-test('a worker that waited for the dispatch lock sees the issues as main has them then, not as before its wait', async () => {
-  // w1 runs issue a while the test holds the dispatch lock; w2 comes up and waits for it.
-  // Then w1 lands a and queues for dispatch too. Whoever dispatches next must not see a.
-  const { repo, env, dir, choices } = await setUp(['a', 'b']);
-  writeFileSync(join(dir, 'wait-go.sh'), `while [ ! -e '${join(dir, 'go')}' ]; do sleep 0.02; done\n`);
-  writeFakeScript(env, [
-    dispatchRun(writeDispatchScript(dir, choices)),
-    implementRun('a', { steps: [{ bash: `sh ${join(dir, 'wait-go.sh')}` }, ...implementRun('a').steps!] }),
-    implementRun('b'),
-  ]);
-  await sh(repo, 'config', 'core.hooksPath', '/dev/null'); // only the ref watch wakes them: fewer moving parts
-  const patched = (await sh(repo, 'show', 'HEAD:.coven/agents/implement.md')).replace('Bash(git *)', 'Bash(git *),Bash(sh *)');
-  await commitFile(repo, '.coven/agents/implement.md', patched + '\n', 'agents: the implement agent may run sh');
-  const w1 = startWorker(repo, 'w1', env);
-  const workers = [w1];
-  const why = () => outputOf(workers);
-  let lock: Awaited<ReturnType<typeof acquireLock>> | null = null;
-  try {
-    await waitFor(() => phaseOf(repo, 'w1') === 'running', 'w1 running issue a', 60_000, why);
-    lock = await acquireLock({ path: dispatchLockPath(join(repo, '.git', 'coven')), owner: 'test' });
-    const w2 = startWorker(repo, 'w2', env);
-    workers.push(w2);
-    await waitFor(() => phaseOf(repo, 'w2') === 'dispatching', 'w2 waiting for the dispatch lock', 60_000, why);
-    writeFileSync(join(dir, 'go'), '');
-    await waitFor(async () => phaseOf(repo, 'w1') === 'dispatching' && (await sh(repo, 'log', '-1', '--format=%s', 'main')) === 'implement a', 'w1 landed a and waits to dispatch', 60_000, why);
-    if (lock.kind === 'acquired') await lock.release();
-    lock = null;
-    await waitFor(() => ['w1', 'w2'].every((n) => phaseOf(repo, n) === 'sleeping'), 'both asleep', 60_000, why);
-    assert.equal(chosen(choices).sort(), ['issues/a.md', 'issues/b.md'], 'a was given out once, and b once');
-    assert.equal((await mainHistory(repo)).subjects.filter((x) => x.startsWith('implement ')).sort(), ['implement a', 'implement b']);
-  } finally {
-    if (lock?.kind === 'acquired') await lock.release();
-    writeFileSync(join(dir, 'go'), '');
-    await stopAll(workers);
-  }
 });
 
 test.run();

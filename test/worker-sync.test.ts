@@ -1,0 +1,88 @@
+// What a worker sees when it dispatches: the worktree is brought level with main under
+// the dispatch lock (after any wait for it), and what it holds unlanded is landed first.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { acquireLock, dispatchLockPath } from '../scripts/lib/dispatch-lock.js';
+import { join } from 'node:path';
+import { coven, sh, tempDir, commitFile } from './helpers/repo.js';
+import { covenRepo, issueFile } from './helpers/coven-repo.js';
+import { fakeClaudeEnv, writeFakeScript } from './helpers/fake-claude.js';
+import { dispatchRun, implementRun, mainHistory, outputOf, phaseOf, shDispatchAgent, startWorker, stopAll, waitFor, writeDispatchScript } from './helpers/worker-procs.js';
+
+async function setUp(issues: string[], extraRuns = [] as ReturnType<typeof implementRun>[]) {
+  const files: Record<string, string> = { '.coven/agents/dispatch.md': shDispatchAgent };
+  for (const id of issues) files[`issues/${id}.md`] = issueFile(`Issue ${id}`);
+  const repo = await covenRepo(files);
+  const dir = tempDir('coven-loop-');
+  const choices = join(dir, 'choices.txt');
+  const env = {
+    ...fakeClaudeEnv([dispatchRun(writeDispatchScript(dir, choices)), ...issues.map((id) => implementRun(id)), ...extraRuns], dir),
+    COVEN_WORKTREE_BASE: join(dir, 'worktrees'),
+    COVEN_RETRY_MS: '200',
+    COVEN_SAFETY_INTERVAL_MS: '5000',
+  };
+  const hooks = await coven(['hooks', 'install'], { cwd: repo });
+  assert.is(hooks.code, 0, hooks.stderr);
+  return { repo, dir, env, choices };
+}
+
+const chosen = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+
+test('a worker that waited for the dispatch lock sees the issues as main has them then, not as before its wait', async () => {
+  // w1 runs issue a while the test holds the dispatch lock; w2 comes up and waits for it.
+  // Then w1 lands a and queues for dispatch too. Whoever dispatches next must not see a.
+  const { repo, env, dir, choices } = await setUp(['a', 'b']);
+  writeFileSync(join(dir, 'wait-go.sh'), `while [ ! -e '${join(dir, 'go')}' ]; do sleep 0.02; done\n`);
+  writeFakeScript(env, [
+    dispatchRun(writeDispatchScript(dir, choices)),
+    implementRun('a', { steps: [{ bash: `sh ${join(dir, 'wait-go.sh')}` }, ...implementRun('a').steps!] }),
+    implementRun('b'),
+  ]);
+  await sh(repo, 'config', 'core.hooksPath', '/dev/null'); // only the ref watch wakes them: fewer moving parts
+  const patched = (await sh(repo, 'show', 'HEAD:.coven/agents/implement.md')).replace('Bash(git *)', 'Bash(git *),Bash(sh *)');
+  await commitFile(repo, '.coven/agents/implement.md', patched + '\n', 'agents: the implement agent may run sh');
+  const w1 = startWorker(repo, 'w1', env);
+  const workers = [w1];
+  const why = () => outputOf(workers);
+  let lock: Awaited<ReturnType<typeof acquireLock>> | null = null;
+  try {
+    await waitFor(() => phaseOf(repo, 'w1') === 'running', 'w1 running issue a', 60_000, why);
+    lock = await acquireLock({ path: dispatchLockPath(join(repo, '.git', 'coven')), owner: 'test' });
+    const w2 = startWorker(repo, 'w2', env);
+    workers.push(w2);
+    await waitFor(() => phaseOf(repo, 'w2') === 'dispatching', 'w2 waiting for the dispatch lock', 60_000, why);
+    writeFileSync(join(dir, 'go'), '');
+    await waitFor(async () => phaseOf(repo, 'w1') === 'dispatching' && (await sh(repo, 'log', '-1', '--format=%s', 'main')) === 'implement a', 'w1 landed a and waits to dispatch', 60_000, why);
+    if (lock.kind === 'acquired') await lock.release();
+    lock = null;
+    await waitFor(() => ['w1', 'w2'].every((n) => phaseOf(repo, n) === 'sleeping'), 'both asleep', 60_000, why);
+    assert.equal(chosen(choices).sort(), ['issues/a.md', 'issues/b.md'], 'a was given out once, and b once');
+    assert.equal((await mainHistory(repo)).subjects.filter((x) => x.startsWith('implement ')).sort(), ['implement a', 'implement b']);
+  } finally {
+    if (lock?.kind === 'acquired') await lock.release();
+    writeFileSync(join(dir, 'go'), '');
+    await stopAll(workers);
+  }
+});
+
+test('a commit made by hand in a sleeping worker\'s worktree is landed when the worker wakes, before it dispatches', async () => {
+  const { repo, env, dir } = await setUp([]);
+  const w1 = startWorker(repo, 'w1', env);
+  const why = () => outputOf([w1]);
+  let ends: Awaited<ReturnType<typeof stopAll>> = [];
+  try {
+    await waitFor(() => phaseOf(repo, 'w1') === 'sleeping', 'w1 asleep', 60_000, why);
+    const worktree = join(dir, 'worktrees', 'project', 'coven', 'w1');
+    await commitFile(worktree, 'by-hand.txt', 'made in the worker\'s worktree\n', 'by hand');
+    await commitFile(repo, 'notes.txt', 'wake up\n', 'user commit');
+    await waitFor(async () => (await sh(repo, 'log', '--format=%s', 'main')).split('\n').includes('by hand') && phaseOf(repo, 'w1') === 'sleeping', 'the hand-made commit landed and w1 asleep again', 60_000, why);
+    assert.ok((await mainHistory(repo)).linear);
+    assert.is(readFileSync(join(repo, 'by-hand.txt'), 'utf8'), 'made in the worker\'s worktree\n');
+  } finally {
+    ends = await stopAll([w1]);
+  }
+  assert.is(ends[0]!.code, 0, why());
+});
+
+test.run();

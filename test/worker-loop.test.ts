@@ -28,6 +28,12 @@ async function setUp(issues: string[], extraRuns = [] as ReturnType<typeof imple
   return { repo, dir, env, choices };
 }
 
+/** One line per fake session: when, where, what it was asked, how it ended. */
+const describeCalls = (calls: ReturnType<typeof readFakeLog>): string =>
+  calls
+    .map((c) => `${c.startedAt}…${c.endedAt.slice(11)} ${c.cwd.split('/').pop()} exit ${c.exitCode} ${(c.prompts[0] ?? '').split('\n')[0]!.slice(0, 60)}`)
+    .join('\n');
+
 const chosen = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 
 test('3 workers, 6 issues: all land on a linear main, one dispatch at a time; a commit on main wakes one for the new issue', async () => {
@@ -54,10 +60,10 @@ test('3 workers, 6 issues: all land on a linear main, one dispatch at a time; a 
 
     const calls = readFakeLog(env);
     assert.equal(overlappingSessions(calls.filter(isDispatch)), [], 'no two dispatch sessions overlapped in time');
-    assert.equal(chosen(choices).sort(), [...ids, 'g'].map((id) => `issues/${id}.md`), 'each issue was dispatched exactly once');
+    assert.equal(chosen(choices).sort(), [...ids, 'g'].map((id) => `issues/${id}.md`), `each issue was dispatched exactly once\n${why()}\n${describeCalls(calls)}`);
     for (const id of [...ids, 'g']) {
       const runs = calls.filter((c) => c.prompts[0]?.includes(`Implement the issue in issues/${id}.md.`));
-      assert.is(runs.length, 1, `issue ${id} was implemented by exactly one session`);
+      assert.is(runs.length, 1, `issue ${id} was implemented by exactly one session\n${why()}\n${describeCalls(calls)}`);
       assert.is(runs[0]!.exitCode, 0);
     }
     assert.ok(new Set(calls.filter((c) => !isDispatch(c)).map((c) => c.cwd)).size >= 2, 'the work was shared between workers');

@@ -14,7 +14,7 @@ export interface ScalingPoint {
 }
 
 const W = 960;
-const H = 440;
+const H = 460;
 const parts = [
   { key: 'agentCli', label: 'agent CLI (the fake’s own process)', color: '#8fb8de' },
   { key: 'otherCoven', label: 'coven’s own work (prompt, state, runner)', color: '#f2c14e' },

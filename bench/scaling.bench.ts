@@ -21,6 +21,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { covenBin, projectRoot, sh, tempDir, tempRepo } from '../test/helpers/repo.js';
 import { writeFiles } from '../test/helpers/coven-repo.js';
@@ -90,6 +91,9 @@ interface RunFigures {
   left: number;
   wallMs: number;
   jobsPerMin: number;
+  /** from the first land to the last: the rate once every worker is up */
+  steadyPerMin: number;
+  load: [number, number];
   resolutions: number;
   parked: number;
   windows: PhaseWindow[];
@@ -119,6 +123,7 @@ async function runOnce(workers: number, conflicts: boolean): Promise<RunFigures>
   const traceFile = join(dir, 'trace.jsonl');
   const env = { ...process.env, ...fakeClaudeEnv(script, join(dir, 'fake')), COVEN_WORKTREE_BASE: join(dir, 'wt'), COVEN_TRACE: traceFile };
 
+  const loadBefore = loadavg()[0]!;
   const t0 = traceNow();
   const exits = Array.from({ length: workers }, (_, i) => {
     const child = spawn(process.execPath, [covenBin, 'worker', '--name', `w${i + 1}`, '--max-idle', '1', '--on-park', 'continue'], { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -142,6 +147,7 @@ async function runOnce(workers: number, conflicts: boolean): Promise<RunFigures>
   const windows = phaseWindows(events, (w) => endOf.get(w));
   const landedEvents = events.filter((e) => e.event === 'landed');
   const lastLand = Math.max(...landedEvents.map((e) => e.t));
+  const firstLand = Math.min(...landedEvents.map((e) => e.t));
   const left = (await sh(repo, 'ls-tree', '--name-only', 'main', 'issues/')).split('\n').filter(Boolean).length;
   const wallMs = lastLand - t0;
   const stray = (await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/')).split('\n').filter(Boolean);
@@ -152,6 +158,8 @@ async function runOnce(workers: number, conflicts: boolean): Promise<RunFigures>
     left,
     wallMs,
     jobsPerMin: landedEvents.length / (wallMs / 60_000),
+    steadyPerMin: (landedEvents.length - 1) / ((lastLand - firstLand) / 60_000),
+    load: [loadBefore, loadavg()[0]!],
     resolutions: windows.filter((w) => w.phase === 'resolving').length,
     parked: windows.filter((w) => w.phase === 'parked').length,
     windows,
@@ -185,8 +193,8 @@ function report(r: RunFigures): void {
   const perJob = t.agentCli + t.dispatchLockWait + t.land + t.otherCoven;
   const coordination = t.dispatchLockWait + t.land + t.otherCoven;
   console.log(
-    `N=${String(r.workers).padStart(2)} ${r.conflicts ? '20% conflicts' : 'no conflicts '}: ${r.landed}/${jobs} landed (${r.left} left) in ${fmt(r.wallMs)} → ${r.jobsPerMin.toFixed(1)} jobs/min;` +
-      ` resolutions ${r.resolutions}, parked ${r.parked}${r.stray.length ? `, refs/coven: ${r.stray.length}` : ''}`,
+    `N=${String(r.workers).padStart(2)} ${r.conflicts ? '20% conflicts' : 'no conflicts '}: ${r.landed}/${jobs} landed (${r.left} left) in ${fmt(r.wallMs)} → ${r.jobsPerMin.toFixed(1)} jobs/min (first → last land ${r.steadyPerMin.toFixed(1)});` +
+      ` resolutions ${r.resolutions}, parked ${r.parked}${r.stray.length ? `, refs/coven: ${r.stray.length}` : ''}; load ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}`,
   );
   console.log(`   phase p50/p95: dispatch ${p50p95(dur('dispatching'))} · agent ${p50p95(dur('running'))} · land ${p50p95(dur('landing'))} · resolve ${p50p95(dur('resolving'))}`);
   console.log(`   lock wait p50/p95: dispatch ${p50p95(r.lockWaits.dispatch)} · land ${p50p95(r.lockWaits.land)}`);

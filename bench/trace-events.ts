@@ -17,6 +17,14 @@ export interface TraceEvent {
   ms?: number;
   commits?: number;
   process_start?: number;
+  cpu_ms?: number;
+  children_cpu_ms?: number;
+  cli_cpu_ms?: number;
+}
+
+/** CPU time of the event's process and its finished children so far (ms). */
+export function cpuOf(e: TraceEvent): number {
+  return (e.cpu_ms ?? 0) + (e.children_cpu_ms ?? 0);
 }
 
 export function readTrace(file: string): TraceEvent[] {
@@ -40,11 +48,15 @@ export interface PhaseWindow {
   sessionMs: number;
   /** lock waits that ended inside the window */
   lockWaitMs: { dispatch: number; land: number };
+  /** CPU time spent in the window by the worker and every process it waited for (NaN when not closed by an event) */
+  cpuMs: number;
+  /** of which the agent CLI sessions that ended in the window (the CLI and its tools) */
+  cliCpuMs: number;
 }
 
 /**
  * Every worker's phase windows, in order. A window ends at the worker's next phase
- * change, or at `end(worker)` (e.g. the process exit) for the last one.
+ * change, at its `stopped` event, or at `end(worker)` (e.g. the process exit).
  */
 export function phaseWindows(events: TraceEvent[], end: (worker: string) => number | undefined = () => undefined): PhaseWindow[] {
   const workerOfPid = new Map<number, string>();
@@ -59,25 +71,32 @@ export function phaseWindows(events: TraceEvent[], end: (worker: string) => numb
   const windows: PhaseWindow[] = [];
   for (const [worker, evs] of byWorker) {
     let current: PhaseWindow | null = null;
-    const close = (to: number) => {
+    let openedCpu = 0;
+    const close = (to: number, cpu: number) => {
       if (current) {
         current.to = to;
+        current.cpuMs = cpu - openedCpu;
         windows.push(current);
+        current = null;
       }
     };
     for (const e of evs) {
       if (e.event === 'phase' && e.phase) {
-        close(e.t);
-        current = { worker, phase: e.phase, from: e.t, to: e.t, cliMs: 0, sessionMs: 0, lockWaitMs: { dispatch: 0, land: 0 } };
+        close(e.t, cpuOf(e));
+        current = { worker, phase: e.phase, from: e.t, to: e.t, cliMs: 0, sessionMs: 0, lockWaitMs: { dispatch: 0, land: 0 }, cpuMs: NaN, cliCpuMs: 0 };
+        openedCpu = cpuOf(e);
+      } else if (e.event === 'stopped') {
+        close(e.t, cpuOf(e));
       } else if (current && e.event === 'session') {
         current.cliMs += e.cli_ms ?? 0;
         current.sessionMs += e.ms ?? 0;
+        current.cliCpuMs += e.cli_cpu_ms ?? 0;
       } else if (current && e.event === 'lock' && e.lock) {
         current.lockWaitMs[e.lock] += e.waited_ms ?? 0;
       }
     }
     const last = end(worker);
-    if (current && last !== undefined) close(last);
+    if (current && last !== undefined) close(last, NaN);
   }
   return windows;
 }

@@ -12,18 +12,20 @@
 //   stop      `stopping` → process exit (worktree and branch removed, state file gone)
 // The fake's own share is each session's CLI process lifetime as coven saw it (spawn →
 // exit of `test/bin/claude`: sh + node + the fake's work, commits included); coven's
-// overhead = wall time − that.
+// overhead = wall time − that. The same split is given in CPU time (the worker and
+// every process it waited for: git, the fake), which a busy machine does not inflate.
 //
 //   env:    WORKER_CYCLE_RUNS (default 5)
 //   prints: medians per phase, wall and coven-only; never asserts
 
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { covenBin, sh, tempDir } from '../test/helpers/repo.js';
 import { covenRepo, issueFile } from '../test/helpers/coven-repo.js';
 import { fakeClaudeEnv, fakeClaudeBin, type FakeRun } from '../test/helpers/fake-claude.js';
 import { traceNow } from '../scripts/lib/trace.js';
-import { median, phaseWindows, readTrace, sum } from './trace-events.js';
+import { cpuOf, median, phaseWindows, readTrace, sum } from './trace-events.js';
 
 const runs = Number(process.env.WORKER_CYCLE_RUNS ?? 5);
 const phases = ['start', 'dispatch', 'agent', 'land', 'stop'] as const;
@@ -35,10 +37,13 @@ const script: FakeRun[] = [
   { match: { promptIncludes: 'Plan the issue in issues/a.md' }, steps: [{ write: { path: 'plan.txt', content: 'the plan\n' } }, { commit: 'plan a' }, { text: 'Planned.' }] },
 ];
 
-interface Cycle {
-  wall: Record<Phase | 'total', number>;
-  fake: Record<Phase | 'total', number>;
+interface Figures {
+  wall: number;
+  fakeWall: number;
+  cpu: number;
+  fakeCpu: number;
 }
+type Cycle = Record<Phase | 'total', Figures>;
 
 async function oneCycle(): Promise<Cycle> {
   const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
@@ -52,20 +57,25 @@ async function oneCycle(): Promise<Cycle> {
   if ((await sh(repo, 'log', '-1', '--format=%s', 'main')) !== 'plan a') throw new Error('the plan did not land');
 
   const events = readTrace(traceFile);
-  const windows = phaseWindows(events, () => t1);
-  const wall = { start: 0, dispatch: 0, agent: 0, land: 0, stop: 0, total: t1 - t0 };
-  const fake = { start: 0, dispatch: 0, agent: 0, land: 0, stop: 0, total: 0 };
-  const dispatching = windows.find((w) => w.phase === 'dispatching');
-  if (!dispatching) throw new Error('no dispatching phase in the trace');
-  wall.start = dispatching.from - t0;
+  const windows = phaseWindows(events);
+  const zero = (): Figures => ({ wall: 0, fakeWall: 0, cpu: 0, fakeCpu: 0 });
+  const c: Cycle = { start: zero(), dispatch: zero(), agent: zero(), land: zero(), stop: zero(), total: zero() };
+  const dispatching = events.find((e) => e.event === 'phase' && e.phase === 'dispatching');
+  const stopped = events.find((e) => e.event === 'stopped');
+  if (!dispatching || !stopped) throw new Error('the trace lacks the dispatching phase or the stopped event');
+  c.start.wall = dispatching.t - t0;
+  c.start.cpu = cpuOf(dispatching); // since the process started: node, loading coven, spawn-worktree's git
   for (const w of windows) {
     const p = phaseOf[w.phase];
     if (!p) continue;
-    wall[p] += w.to - w.from;
-    fake[p] += w.cliMs;
+    c[p].wall += w.to - w.from;
+    c[p].cpu += w.cpuMs;
+    c[p].fakeWall += w.cliMs;
+    c[p].fakeCpu += w.cliCpuMs;
   }
-  fake.total = sum(phases.map((p) => fake[p]));
-  return { wall, fake };
+  c.stop.wall += t1 - stopped.t; // exit after the last trace line
+  for (const k of ['wall', 'fakeWall', 'cpu', 'fakeCpu'] as const) c.total[k] = sum(phases.map((p) => c[p][k]));
+  return c;
 }
 
 function timeProcess(file: string, args: string[], input?: string): number {
@@ -80,13 +90,12 @@ await oneCycle(); // warm the file cache; not counted
 for (let i = 0; i < runs; i++) cycles.push(await oneCycle());
 
 const fmt = (ms: number) => `${ms.toFixed(0).padStart(5)} ms`;
-console.log(`one \`coven worker --once\` cycle, fake answering at once (median of ${runs})`);
-console.log('  phase       wall       fake CLI   coven');
+const load = loadavg()[0]!.toFixed(1);
+console.log(`one \`coven worker --once\` cycle, fake answering at once (median of ${runs}; load ${load} at the start)`);
+console.log('  phase        wall   fake CLI      coven  │   CPU   fake CLI      coven');
 for (const p of [...phases, 'total'] as const) {
-  const wall = median(cycles.map((c) => c.wall[p]));
-  const fake = median(cycles.map((c) => c.fake[p]));
-  const own = median(cycles.map((c) => c.wall[p] - c.fake[p]));
-  console.log(`  ${p.padEnd(9)} ${fmt(wall)}  ${fmt(fake)}  ${fmt(own)}`);
+  const m = (f: (x: Figures) => number) => fmt(median(cycles.map((c) => f(c[p]))));
+  console.log(`  ${p.padEnd(8)} ${m((x) => x.wall)}  ${m((x) => x.fakeWall)}   ${m((x) => x.wall - x.fakeWall)}  │ ${m((x) => x.cpu)}  ${m((x) => x.fakeCpu)}   ${m((x) => x.cpu - x.fakeCpu)}`);
 }
 const msg = JSON.stringify({ type: 'user', message: { role: 'user', content: 'hi' } }) + '\n';
 const fakeAlone = median(Array.from({ length: 7 }, () => timeProcess(fakeClaudeBin, ['-p', '--output-format', 'stream-json', '--verbose', '--input-format', 'stream-json'], msg)));

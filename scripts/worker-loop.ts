@@ -133,9 +133,12 @@ export async function runWorker(opts: WorkerOptions, stop = new StopControl()): 
   }
   if (why === 'dispatch-failed') {
     await finish(w, 'stopped');
+    trace('stopped', { worker: w.name });
     return { kind: 'dispatch-failed', message: 'dispatch failed', state: w.state };
   }
-  return finish(w, why);
+  const exit = await finish(w, why);
+  trace('stopped', { worker: w.name });
+  return exit;
 }
 
 // ---------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { LineSplitter, emptySummary, foldLine, isSuccess, parseStreamLine, type ResultEvent } from './stream-json.js';
 import { renderEvent, renderOutcome } from './session-render.js';
 import { workerLogDir } from './state-dir.js';
-import { trace, traceNow } from './trace.js';
+import { childrenCpuMs, trace, traceNow } from './trace.js';
 
 export interface SessionOptions {
   /** the worktree the agent works in (a resume must use the cwd of the original session) */
@@ -130,6 +130,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
   const killGraceMs = opts.killGraceMs ?? 5000;
 
   const spawnedAt = traceNow();
+  const cpuBefore = process.env.COVEN_TRACE ? childrenCpuMs() : undefined;
   let exitedAt = spawnedAt;
   const child: ChildProcessWithoutNullStreams = spawn(command, sessionArgs(opts), { cwd: opts.cwd, env, detached: true, stdio: 'pipe' });
   const pgid = child.pid;
@@ -315,7 +316,8 @@ export function startSession(opts: SessionOptions): SessionHandle {
     }
     const o = decide();
     display(renderOutcome(o));
-    trace('session', { cli_ms: (exited ? exitedAt : traceNow()) - spawnedAt, ms: traceNow() - spawnedAt, outcome: o.kind });
+    const cpuAfter = cpuBefore === undefined ? undefined : childrenCpuMs();
+    trace('session', { cli_ms: (exited ? exitedAt : traceNow()) - spawnedAt, ms: traceNow() - spawnedAt, cli_cpu_ms: cpuAfter === undefined || cpuBefore === undefined ? undefined : cpuAfter - cpuBefore, outcome: o.kind });
     resolveOutcome(o);
   };
 

@@ -184,6 +184,13 @@ export function timePerJob(r: RunFigures): ScalingPoint['perJob'] {
   return { agentCli: cli / n, dispatchLockWait: dispatchWait / n, land: land / n, otherCoven: other / n };
 }
 
+/** CPU time per landed job (ms): every worker and the processes it waited for, and of that the agent CLI's. */
+function cpuPerJob(r: RunFigures): { all: number; cli: number } {
+  const busy = r.windows.filter((w) => ['starting', 'dispatching', 'running', 'landing', 'resolving'].includes(w.phase) && Number.isFinite(w.cpuMs));
+  const n = Math.max(1, r.landed);
+  return { all: sum(busy.map((w) => w.cpuMs)) / n, cli: sum(busy.map((w) => w.cliCpuMs)) / n };
+}
+
 const fmt = (ms: number) => (Number.isFinite(ms) ? (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`) : '-');
 const p50p95 = (xs: number[]) => `${fmt(median(xs))} / ${fmt(quantile(xs, 0.95))}`;
 
@@ -197,11 +204,14 @@ function report(r: RunFigures): void {
       ` resolutions ${r.resolutions}, parked ${r.parked}${r.stray.length ? `, refs/coven: ${r.stray.length}` : ''}; load ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}`,
   );
   console.log(`   phase p50/p95: dispatch ${p50p95(dur('dispatching'))} · agent ${p50p95(dur('running'))} · land ${p50p95(dur('landing'))} · resolve ${p50p95(dur('resolving'))}`);
-  console.log(`   lock wait p50/p95: dispatch ${p50p95(r.lockWaits.dispatch)} · land ${p50p95(r.lockWaits.land)}`);
+  const hold = r.windows.filter((w) => w.phase === 'dispatching').map((w) => w.to - w.from - w.lockWaitMs.dispatch);
+  console.log(`   lock wait p50/p95: dispatch ${p50p95(r.lockWaits.dispatch)} · land ${p50p95(r.lockWaits.land)}; dispatch lock held p50 ${fmt(median(hold))}`);
   console.log(
     `   worker time per job ${fmt(perJob)}: agent CLI ${fmt(t.agentCli)} · dispatch-lock wait ${fmt(t.dispatchLockWait)} · land ${fmt(t.land)} · other coven ${fmt(t.otherCoven)}` +
       ` → coordination ${((coordination / perJob) * 100).toFixed(0)}%`,
   );
+  const cpu = cpuPerJob(r);
+  console.log(`   CPU per job ${fmt(cpu.all)}: agent CLI ${fmt(cpu.cli)} · coven ${fmt(cpu.all - cpu.cli)}`);
 }
 
 const points: ScalingPoint[] = [];

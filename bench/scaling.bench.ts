@@ -15,6 +15,7 @@
 // --on-park continue. Timings come from the workers' trace (COVEN_TRACE).
 //
 //   env:    SCALING_JOBS (default 40), SCALING_WORKERS (default 1,2,4,8,16),
+//           SCALING_MODES (default plain,conflicts),
 //           SCALING_SVG (default <project>/docs/scaling.svg; "" to skip)
 //   prints: per run jobs/min, per-phase p50/p95, lock waits, where worker time went;
 //           writes the chart; never asserts
@@ -32,6 +33,7 @@ import { scalingChart, type ScalingPoint } from './scaling-chart.js';
 
 const jobs = Number(process.env.SCALING_JOBS ?? 40);
 const workerCounts = (process.env.SCALING_WORKERS ?? '1,2,4,8,16').split(',').map(Number);
+const modes = (process.env.SCALING_MODES ?? 'plain,conflicts').split(',');
 const svgFile = process.env.SCALING_SVG ?? join(projectRoot, 'docs', 'scaling.svg');
 const runLimitMs = 5 * 60_000;
 
@@ -184,11 +186,15 @@ export function timePerJob(r: RunFigures): ScalingPoint['perJob'] {
   return { agentCli: cli / n, dispatchLockWait: dispatchWait / n, land: land / n, otherCoven: other / n };
 }
 
-/** CPU time per landed job (ms): every worker and the processes it waited for, and of that the agent CLI's. */
-function cpuPerJob(r: RunFigures): { all: number; cli: number } {
-  const busy = r.windows.filter((w) => ['starting', 'dispatching', 'running', 'landing', 'resolving'].includes(w.phase) && Number.isFinite(w.cpuMs));
+/**
+ * CPU time per landed job (ms) in the phases of a job (dispatching to landing): every
+ * worker and the processes it waited for; of that, the agent CLI's and the time spent
+ * waiting for the dispatch lock. Start-up (node, spawn-worktree) is left out.
+ */
+function cpuPerJob(r: RunFigures): { all: number; cli: number; lockWait: number } {
+  const busy = r.windows.filter((w) => ['dispatching', 'running', 'landing', 'resolving'].includes(w.phase) && Number.isFinite(w.cpuMs));
   const n = Math.max(1, r.landed);
-  return { all: sum(busy.map((w) => w.cpuMs)) / n, cli: sum(busy.map((w) => w.cliCpuMs)) / n };
+  return { all: sum(busy.map((w) => w.cpuMs)) / n, cli: sum(busy.map((w) => w.cliCpuMs)) / n, lockWait: sum(busy.map((w) => w.lockWaitCpuMs)) / n };
 }
 
 const fmt = (ms: number) => (Number.isFinite(ms) ? (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`) : '-');
@@ -211,11 +217,11 @@ function report(r: RunFigures): void {
       ` → coordination ${((coordination / perJob) * 100).toFixed(0)}%`,
   );
   const cpu = cpuPerJob(r);
-  console.log(`   CPU per job ${fmt(cpu.all)}: agent CLI ${fmt(cpu.cli)} · coven ${fmt(cpu.all - cpu.cli)}`);
+  console.log(`   CPU per job ${fmt(cpu.all)}: agent CLI ${fmt(cpu.cli)} · coven ${fmt(cpu.all - cpu.cli)}, of which waiting for the dispatch lock ${fmt(cpu.lockWait)}`);
 }
 
 const points: ScalingPoint[] = [];
-for (const conflicts of [false, true]) {
+for (const conflicts of [false, true].filter((c) => modes.includes(c ? 'conflicts' : 'plain'))) {
   for (const n of workerCounts) {
     const r = await runOnce(n, conflicts);
     report(r);

@@ -52,6 +52,8 @@ export interface PhaseWindow {
   cpuMs: number;
   /** of which the agent CLI sessions that ended in the window (the CLI and its tools) */
   cliCpuMs: number;
+  /** of which the time until the dispatch lock was taken (the wait starts as the window opens) */
+  lockWaitCpuMs: number;
 }
 
 /**
@@ -83,7 +85,7 @@ export function phaseWindows(events: TraceEvent[], end: (worker: string) => numb
     for (const e of evs) {
       if (e.event === 'phase' && e.phase) {
         close(e.t, cpuOf(e));
-        current = { worker, phase: e.phase, from: e.t, to: e.t, cliMs: 0, sessionMs: 0, lockWaitMs: { dispatch: 0, land: 0 }, cpuMs: NaN, cliCpuMs: 0 };
+        current = { worker, phase: e.phase, from: e.t, to: e.t, cliMs: 0, sessionMs: 0, lockWaitMs: { dispatch: 0, land: 0 }, cpuMs: NaN, cliCpuMs: 0, lockWaitCpuMs: 0 };
         openedCpu = cpuOf(e);
       } else if (e.event === 'stopped') {
         close(e.t, cpuOf(e));
@@ -93,6 +95,7 @@ export function phaseWindows(events: TraceEvent[], end: (worker: string) => numb
         current.cliCpuMs += e.cli_cpu_ms ?? 0;
       } else if (current && e.event === 'lock' && e.lock) {
         current.lockWaitMs[e.lock] += e.waited_ms ?? 0;
+        if (e.lock === 'dispatch') current.lockWaitCpuMs += cpuOf(e) - openedCpu;
       }
     }
     const last = end(worker);

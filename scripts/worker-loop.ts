@@ -15,7 +15,8 @@
 //           -- ARGS                extra arguments for every claude session
 //   stdin:  a line typed while an agent runs is sent to it; on a terminal, Ctrl-C while an
 //           agent runs pauses it and offers a menu (see lib/worker-console.ts)
-//   env:    COVEN_CLAUDE (the agent CLI), COVEN_WORKTREE_BASE
+//   env:    COVEN_CLAUDE (the agent CLI), COVEN_WORKTREE_BASE, COVEN_TRACE (a file:
+//           timing trace, one JSON line per phase, lock wait, session; scripts/lib/trace.ts)
 //   files:  <state dir>/workers/<name>.json, logs/<name>/, locks/; the worktree
 //   exit:   0 done (once, idle, cycles, or stopped with everything landed)
 //           2 could not start · 3 stopped with work kept unlanded (said where)

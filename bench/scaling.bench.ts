@@ -174,10 +174,10 @@ async function runOnce(workers: number, conflicts: boolean): Promise<RunFigures>
   };
 }
 
-/** Where the workers' time went, per landed job (ms): the parts of the chart's bars. */
+/** Where the workers' time went, per landed job (ms), start-up left out: the parts of the chart's bars. */
 export function timePerJob(r: RunFigures): ScalingPoint['perJob'] {
   const of = (phases: string[]) => r.windows.filter((w) => phases.includes(w.phase));
-  const busy = of(['starting', 'dispatching', 'running', 'landing', 'resolving']);
+  const busy = of(['dispatching', 'running', 'landing', 'resolving']);
   const dispatchWait = sum(r.lockWaits.dispatch);
   const land = sum(of(['landing', 'resolving']).map((w) => w.to - w.from - w.cliMs));
   const cli = sum(busy.map((w) => w.cliMs));
@@ -209,7 +209,7 @@ function report(r: RunFigures): void {
     `N=${String(r.workers).padStart(2)} ${r.conflicts ? '20% conflicts' : 'no conflicts '}: ${r.landed}/${jobs} landed (${r.left} left) in ${fmt(r.wallMs)} → ${r.jobsPerMin.toFixed(1)} jobs/min (first → last land ${r.steadyPerMin.toFixed(1)});` +
       ` resolutions ${r.resolutions}, parked ${r.parked}${r.stray.length ? `, refs/coven: ${r.stray.length}` : ''}; load ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}`,
   );
-  console.log(`   phase p50/p95: dispatch ${p50p95(dur('dispatching'))} · agent ${p50p95(dur('running'))} · land ${p50p95(dur('landing'))} · resolve ${p50p95(dur('resolving'))}`);
+  console.log(`   phase p50/p95: start ${p50p95(dur('starting'))} · dispatch ${p50p95(dur('dispatching'))} · agent ${p50p95(dur('running'))} · land ${p50p95(dur('landing'))} · resolve ${p50p95(dur('resolving'))}`);
   const hold = r.windows.filter((w) => w.phase === 'dispatching').map((w) => w.to - w.from - w.lockWaitMs.dispatch);
   console.log(`   lock wait p50/p95: dispatch ${p50p95(r.lockWaits.dispatch)} · land ${p50p95(r.lockWaits.land)}; dispatch lock held p50 ${fmt(median(hold))}`);
   console.log(

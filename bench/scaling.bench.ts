@@ -220,10 +220,13 @@ function report(r: RunFigures): void {
   console.log(`   CPU per job ${fmt(cpu.all)}: agent CLI ${fmt(cpu.cli)} · coven ${fmt(cpu.all - cpu.cli)}, of which waiting for the dispatch lock ${fmt(cpu.lockWait)}`);
 }
 
+// for each N both workloads, one after the other, so that both see the machine in the same state
 const points: ScalingPoint[] = [];
-for (const conflicts of [false, true].filter((c) => modes.includes(c ? 'conflicts' : 'plain'))) {
-  for (const n of workerCounts) {
+const loads: number[] = [];
+for (const n of workerCounts) {
+  for (const conflicts of [false, true].filter((c) => modes.includes(c ? 'conflicts' : 'plain'))) {
     const r = await runOnce(n, conflicts);
+    loads.push(...r.load);
     report(r);
     const dur = (phase: string) => r.windows.filter((w) => w.phase === phase).map((w) => w.to - w.from);
     points.push({ workers: n, conflicts, jobsPerMin: r.jobsPerMin, perJob: timePerJob(r), dispatchP50: median(dur('dispatching')), landP50: median(dur('landing')) });
@@ -231,6 +234,7 @@ for (const conflicts of [false, true].filter((c) => modes.includes(c ? 'conflict
 }
 if (svgFile) {
   mkdirSync(join(svgFile, '..'), { recursive: true });
-  writeFileSync(svgFile, scalingChart(points, { jobs, note: `2 cores · Node 20 · git 2.39 · fake claude answering at once · ${jobs} jobs per run` }));
+  const load = `load ${Math.min(...loads).toFixed(0)}–${Math.max(...loads).toFixed(0)}`;
+  writeFileSync(svgFile, scalingChart(points, { jobs, note: `2 cores · Node 20 · git 2.39 · fake claude answering at once · ${jobs} jobs per run · ${load} (other suites running)` }));
   console.log(`chart: ${svgFile}`);
 }

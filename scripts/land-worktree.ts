@@ -48,6 +48,7 @@ import { fastForwardBlockers, parseNameStatusZ, type OnDisk, type TreeChange } f
 import { branchInOperation, gitDirOfWorktree, operationCommands, operationInProgress, type GitOperation } from './lib/git-operation.js';
 import { withLandLock } from './lib/land-lock.js';
 import { lockedMerge, pathsInTheWay } from './lib/locked-merge.js';
+import { covenRef, keepAt } from './lib/save-work.js';
 import { formatProblem, shellQuote, type Problem } from './lib/problem.js';
 
 // ---------------------------------------------------------------------------------
@@ -252,8 +253,9 @@ export async function rebaseOntoMain(worktree: string, tip: string, gitDir?: str
   return { kind: 'rebased', ...(await rebasedHead(worktree, tip)) };
 }
 
-async function rebaseOnly(worktree: string, tip: string, gitDir?: string): Promise<{ kind: 'rebased' } | Exclude<RebaseResult, { kind: 'rebased' }>> {
-  const r = await git(worktree, ['rebase', '--no-update-refs', '--no-autostash', tip]);
+async function rebaseOnly(worktree: string, tip: string, gitDir?: string, onto?: string): Promise<{ kind: 'rebased' } | Exclude<RebaseResult, { kind: 'rebased' }>> {
+  const from = onto ? await rewoundForkPoint(worktree, tip, onto) : null;
+  const r = await git(worktree, ['rebase', '--no-update-refs', '--no-autostash', ...(from ? ['--onto', tip, from] : [tip])]);
   if (r.ok) return { kind: 'rebased' };
   const dir = gitDir ?? (await gitOut(worktree, ['rev-parse', '--absolute-git-dir']));
   if (operationInProgress(dir) !== 'rebase') return { kind: 'failed', message: gitMessage(r) };
@@ -269,6 +271,27 @@ async function rebaseOnly(worktree: string, tip: string, gitDir?: string): Promi
   }
   const [commit = '', subject = ''] = stopped.stdout.trim().split('\0');
   return { kind: 'conflict', files, commit, subject };
+}
+
+/**
+ * When the user moved `onto` backwards (reset main to drop commits) after this branch
+ * was based on it, the dropped commits are still in the branch and a plain rebase would
+ * land them again. git's fork point (from `onto`'s reflog) says where the branch really
+ * left `onto`; if that is past the merge base, rebase from there, so the user's rewind
+ * stands. The branch as it was is kept under refs/coven/rewound/… first. Returns the
+ * commit to rebase from, or null for a plain rebase.
+ */
+async function rewoundForkPoint(worktree: string, tip: string, onto: string): Promise<string | null> {
+  const [fork, base] = await Promise.all([git(worktree, ['merge-base', '--fork-point', `refs/heads/${onto}`, 'HEAD']), git(worktree, ['merge-base', tip, 'HEAD'])]);
+  const forkPoint = fork.stdout.trim();
+  const mergeBase = base.stdout.trim();
+  if (!fork.ok || !base.ok || !forkPoint || forkPoint === mergeBase) return null;
+  const past = await git(worktree, ['merge-base', '--is-ancestor', mergeBase, forkPoint]);
+  if (!past.ok) return null;
+  const head = await gitOut(worktree, ['rev-parse', 'HEAD']);
+  const branch = (await git(worktree, ['symbolic-ref', '--quiet', '--short', 'HEAD'])).stdout.trim() || 'detached';
+  await keepAt(worktree, covenRef('rewound', branch.replace(/^coven\//, '')), head, `coven: ${onto} was moved back; the branch before leaving out what was dropped from it`);
+  return forkPoint;
 }
 
 /** The worktree's HEAD after a rebase onto `tip`, and how many commits it has beyond `tip`. */
@@ -448,7 +471,7 @@ export async function landWorktree(opts: LandOptions): Promise<LandResult> {
   for (;;) {
     // a no-op when the branch already sits on main's tip
     log(`rebasing ${branch} onto ${onto} (${short(tip)})`);
-    const r = await rebaseOnly(worktree, tip, info.gitDir);
+    const r = await rebaseOnly(worktree, tip, info.gitDir, onto);
     if (r.kind === 'conflict') return { kind: 'conflict', worktree, branch, onto, commits, files: r.files, commit: r.commit, subject: r.subject };
     if (r.kind === 'failed') return { kind: 'failed', worktree, branch, step: 'rebase', message: r.message };
     const [rebased, changes] = await Promise.all([rebasedHead(worktree, tip), changesBetween(worktree, tip, 'HEAD')]);

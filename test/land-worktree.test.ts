@@ -63,6 +63,21 @@ test('lands five commits after main moved: order and content kept, history linea
   assert.ok(existsSync(wt), 'kept');
 });
 
+test('a user who moved main back is not overruled: the commits they dropped do not land again', async () => {
+  const repo = await tempRepo();
+  await commitFile(repo, 'oops.txt', 'a mistake\n', 'a commit the user will drop');
+  const wt = await spawn(repo, 'w1'); // the worker branch is based on the commit to be dropped
+  await commitFile(wt, 'agent.txt', 'agent\n', 'agent work');
+  await sh(repo, 'reset', '-q', '--hard', 'HEAD~1');
+  const r = await landWorktree({ worktree: wt, keep: true });
+  assert.is(r.kind, 'landed', JSON.stringify(r));
+  assert.equal(await log(repo), ['agent work', 'initial commit']);
+  assert.is(existsSync(join(repo, 'oops.txt')), false);
+  const kept = await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/rewound/');
+  assert.match(kept, /^refs\/coven\/rewound\/w1\//);
+  assert.equal(await log(repo, kept), ['agent work', 'a commit the user will drop', 'initial commit'], 'the branch as it was is kept');
+});
+
 test('nothing to land is its own result and exits 0', async () => {
   const repo = await tempRepo();
   const wt = await spawn(repo, 'idle');

@@ -4,29 +4,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { coven, sh, tempDir, commitFile } from './helpers/repo.js';
-import { covenRepo, issueFile } from './helpers/coven-repo.js';
-import { fakeClaudeEnv, readFakeLog } from './helpers/fake-claude.js';
-import { dispatchRun, implementRun, isDispatch, mainHistory, outputOf, overlappingSessions, phaseOf, shDispatchAgent, startWorker, stopAll, waitFor, writeDispatchScript, type WorkerProc } from './helpers/worker-procs.js';
+import { sh, commitFile } from './helpers/repo.js';
+import { issueFile } from './helpers/coven-repo.js';
+import { readFakeLog, type FakeRun } from './helpers/fake-claude.js';
+import { dispatchRun, implementRun, isDispatch, mainHistory, outputOf, overlappingSessions, phaseOf, startWorker, stopAll, waitFor, type WorkerProc, loopRepo } from './helpers/worker-procs.js';
 
 const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
 
-async function setUp(issues: string[], extraRuns = [] as ReturnType<typeof implementRun>[]) {
-  const files: Record<string, string> = { '.coven/agents/dispatch.md': shDispatchAgent };
-  for (const id of issues) files[`issues/${id}.md`] = issueFile(`Issue ${id}`);
-  const repo = await covenRepo(files);
-  const dir = tempDir('coven-loop-');
-  const choices = join(dir, 'choices.txt');
-  const env = {
-    ...fakeClaudeEnv([dispatchRun(writeDispatchScript(dir, choices)), ...issues.map((id) => implementRun(id)), ...extraRuns], dir),
-    COVEN_WORKTREE_BASE: join(dir, 'worktrees'),
-    COVEN_RETRY_MS: '200',
-    COVEN_SAFETY_INTERVAL_MS: '5000',
-  };
-  const hooks = await coven(['hooks', 'install'], { cwd: repo });
-  assert.is(hooks.code, 0, hooks.stderr);
-  return { repo, dir, env, choices };
-}
+const setUp = (issues: string[], extraRuns: FakeRun[] = []) => loopRepo(issues, (d) => [dispatchRun(d), ...issues.map((id) => implementRun(id)), ...extraRuns]);
 
 /** One line per fake session: when, where, what it was asked, how it ended. */
 const describeCalls = (calls: ReturnType<typeof readFakeLog>): string =>

@@ -4,22 +4,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { coven, sh, tempDir } from './helpers/repo.js';
-import { covenRepo, issueFile } from './helpers/coven-repo.js';
-import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
-import { childPids, dispatchRun, implementRun, outputOf, phaseOf, pidAlive, shDispatchAgent, startWorker, waitFor, writeDispatchScript } from './helpers/worker-procs.js';
+import { sh } from './helpers/repo.js';
+import { readFakeLog, type FakeRun } from './helpers/fake-claude.js';
+import { childPids, dispatchRun, implementRun, outputOf, phaseOf, pidAlive, startWorker, waitFor, loopRepo, gone } from './helpers/worker-procs.js';
 
-async function setUp(issues: string[], runs: (dispatch: string, repo: string) => FakeRun[]) {
-  const files: Record<string, string> = { '.coven/agents/dispatch.md': shDispatchAgent };
-  for (const id of issues) files[`issues/${id}.md`] = issueFile(`Issue ${id}`);
-  const repo = await covenRepo(files);
-  const dir = tempDir('coven-exit-');
-  const env = { ...fakeClaudeEnv(runs(writeDispatchScript(dir, join(dir, 'choices.txt')), repo), dir), COVEN_WORKTREE_BASE: join(dir, 'worktrees'), COVEN_RETRY_MS: '200', COVEN_SAFETY_INTERVAL_MS: '5000' };
-  assert.is((await coven(['hooks', 'install'], { cwd: repo })).code, 0);
-  return { repo, dir, env, worktree: join(dir, 'worktrees', 'project', 'coven', 'w1') };
-}
+const setUp = (issues: string[], runs: (dispatch: string, repo: string) => FakeRun[]) => loopRepo(issues, runs, 'coven-exit-');
 
-const gone = async (repo: string, worktree: string) => !existsSync(worktree) && (await sh(repo, 'branch', '--list', 'coven/*')) === '' && !existsSync(join(repo, '.git', 'coven', 'workers', 'w1.json'));
 
 test('SIGINT while the agent runs: the session is ended, its commit kept on the branch, exit 3 with how to land or discard it', async () => {
   const { repo, env, worktree } = await setUp(['a'], (d) => [dispatchRun(d), implementRun('a', { steps: [...implementRun('a').steps!.slice(0, 3), { sleep_ms: 600_000 }] })]);

@@ -5,27 +5,11 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { acquireLock, dispatchLockPath } from '../scripts/lib/dispatch-lock.js';
 import { join } from 'node:path';
-import { coven, sh, tempDir, commitFile } from './helpers/repo.js';
-import { covenRepo, issueFile } from './helpers/coven-repo.js';
-import { fakeClaudeEnv, writeFakeScript } from './helpers/fake-claude.js';
-import { dispatchRun, implementRun, mainHistory, outputOf, phaseOf, shDispatchAgent, startWorker, stopAll, waitFor, writeDispatchScript } from './helpers/worker-procs.js';
+import { sh, commitFile } from './helpers/repo.js';
+import { writeFakeScript, type FakeRun } from './helpers/fake-claude.js';
+import { dispatchRun, implementRun, mainHistory, outputOf, phaseOf, startWorker, stopAll, waitFor, writeDispatchScript, loopRepo } from './helpers/worker-procs.js';
 
-async function setUp(issues: string[], extraRuns = [] as ReturnType<typeof implementRun>[]) {
-  const files: Record<string, string> = { '.coven/agents/dispatch.md': shDispatchAgent };
-  for (const id of issues) files[`issues/${id}.md`] = issueFile(`Issue ${id}`);
-  const repo = await covenRepo(files);
-  const dir = tempDir('coven-loop-');
-  const choices = join(dir, 'choices.txt');
-  const env = {
-    ...fakeClaudeEnv([dispatchRun(writeDispatchScript(dir, choices)), ...issues.map((id) => implementRun(id)), ...extraRuns], dir),
-    COVEN_WORKTREE_BASE: join(dir, 'worktrees'),
-    COVEN_RETRY_MS: '200',
-    COVEN_SAFETY_INTERVAL_MS: '5000',
-  };
-  const hooks = await coven(['hooks', 'install'], { cwd: repo });
-  assert.is(hooks.code, 0, hooks.stderr);
-  return { repo, dir, env, choices };
-}
+const setUp = (issues: string[], extraRuns: FakeRun[] = []) => loopRepo(issues, (d) => [dispatchRun(d), ...issues.map((id) => implementRun(id)), ...extraRuns]);
 
 const chosen = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 

@@ -7,8 +7,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { covenBin, sh } from './repo.js';
-import type { FakeInvocation, FakeRun } from './fake-claude.js';
+import * as assert from 'uvu/assert';
+import { coven, covenBin, sh, tempDir } from './repo.js';
+import { covenRepo, issueFile } from './coven-repo.js';
+import { fakeClaudeEnv, type FakeInvocation, type FakeRun } from './fake-claude.js';
 import type { WorkerState } from '../../scripts/lib/worker-state.js';
 
 export interface WorkerProc {
@@ -203,3 +205,24 @@ export async function mainHistory(repo: string): Promise<{ linear: boolean; subj
   const subjects = (await sh(repo, 'log', '--format=%s', 'main')).split('\n');
   return { linear: parents.every((p) => p.trim().split(' ').length <= 1), subjects };
 }
+
+/**
+ * A repository for real workers: the sh dispatch agent, one issue file per id, the
+ * wake hooks, and the fake claude playing `runs` (given the dispatch script, which
+ * records each choice in `choices`, and the repository). Worker `w1`'s worktree path.
+ */
+export async function loopRepo(issues: string[], runs: (dispatch: string, repo: string) => FakeRun[], prefix = 'coven-loop-') {
+  const files: Record<string, string> = { '.coven/agents/dispatch.md': shDispatchAgent };
+  for (const id of issues) files[`issues/${id}.md`] = issueFile(`Issue ${id}`);
+  const repo = await covenRepo(files);
+  const dir = tempDir(prefix);
+  const choices = join(dir, 'choices.txt');
+  const env = { ...fakeClaudeEnv(runs(writeDispatchScript(dir, choices), repo), dir), COVEN_WORKTREE_BASE: join(dir, 'worktrees'), COVEN_RETRY_MS: '200', COVEN_SAFETY_INTERVAL_MS: '5000' };
+  const hooks = await coven(['hooks', 'install'], { cwd: repo });
+  assert.is(hooks.code, 0, hooks.stderr);
+  return { repo, dir, env, choices, worktree: join(dir, 'worktrees', 'project', 'coven', 'w1') };
+}
+
+/** Worker w1 left nothing behind: no worktree, no coven/ branch, no state file. */
+export const gone = async (repo: string, worktree: string): Promise<boolean> =>
+  !existsSync(worktree) && (await sh(repo, 'branch', '--list', 'coven/*')) === '' && !existsSync(join(repo, '.git', 'coven', 'workers', 'w1.json'));

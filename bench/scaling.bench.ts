@@ -235,6 +235,6 @@ for (const n of workerCounts) {
 if (svgFile) {
   mkdirSync(join(svgFile, '..'), { recursive: true });
   const load = `load ${Math.min(...loads).toFixed(0)}–${Math.max(...loads).toFixed(0)}`;
-  writeFileSync(svgFile, scalingChart(points, { jobs, note: `2 cores · Node 20 · git 2.39 · fake claude answering at once · ${jobs} jobs per run · ${load} (other suites running)` }));
+  writeFileSync(svgFile, scalingChart(points, { jobs, note: `2 cores · Node 20 · git 2.39 · fake claude answering at once · ${jobs} jobs per run · ${load} during the runs` }));
   console.log(`chart: ${svgFile}`);
 }

@@ -198,8 +198,17 @@ const noClaude = {
 function findClaude(): string | null {
   const wanted = process.env.COVEN_CLAUDE?.trim() || 'claude';
   if (wanted.includes('/')) return existsSync(wanted) ? wanted : null;
-  for (const d of (process.env.PATH ?? '').split(delimiter)) if (d && existsSync(join(d, wanted))) return join(d, wanted);
+  return onPath(wanted);
+}
+
+function onPath(name: string): string | null {
+  for (const d of (process.env.PATH ?? '').split(delimiter)) if (d && existsSync(join(d, name))) return join(d, name);
   return null;
+}
+
+/** How the user runs coven: `coven` when it is on PATH (npm link), else this install's bin. */
+function covenForUser(): string {
+  return onPath('coven') ? 'coven' : `node ${shellQuote(join(dist, 'bin', 'coven.js'))}`;
 }
 
 // ---------------------------------------------------------------------------------
@@ -317,7 +326,7 @@ export function formatSummary(r: Extract<DemoResult, { kind: 'finished' | 'timed
     'Look at the result:',
     `  cd ${shellQuote(r.repo)}`,
     '  git log --oneline --stat     # what the workers landed, one linear history',
-    '  coven issues                 # the plan left for you to review',
+    `  ${`${covenForUser()} issues`.padEnd(28)} # the plan left for you to review`,
     `(delete it when done: rm -rf ${shellQuote(dirname(r.repo))})`,
   ].join('\n');
 }

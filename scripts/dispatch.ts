@@ -187,8 +187,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
-  if (args._.length > 0) {
-    process.stderr.write(`coven dispatch: unexpected argument '${args._[0]}'\n\n${usage}`);
+  const unknown = Object.keys(args).find((k) => !['_', '--', 'out', 'worker', 'permission-mode', 'timeout', 'lock', 'help', 'h'].includes(k));
+  if (unknown || args._.length > 0) {
+    process.stderr.write(`coven dispatch: ${unknown ? `unknown option --${unknown}` : `unexpected argument '${args._[0]}'`}\n\n${usage}`);
     return 64;
   }
   const timeoutMin = args.timeout === undefined ? undefined : Number(args.timeout);

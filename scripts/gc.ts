@@ -208,7 +208,8 @@ work is first saved under refs/coven/gc/<worker>/<time>, then they are removed. 
 clears locks held by dead processes. Never touches worktrees coven did not create.
   --dry-run   show what would happen, change nothing
   --force     save unlanded work under refs/coven/gc/… and remove those workers too
-exit: 0 done · 2 not in a git work tree · 3 some workers kept (unlanded work) · 1 error
+exit: 0 done · 2 not in a git work tree · 3 some workers kept (unlanded work) · 64 bad usage
+      1 error
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -217,8 +218,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(help);
     return 0;
   }
-  if (args._.length > 0) {
-    process.stderr.write(help);
+  const unknown = Object.keys(args).find((k) => !['_', 'dry-run', 'force', 'help', 'h', 'n'].includes(k));
+  if (unknown || args._.length > 0) {
+    process.stderr.write(`coven gc: ${unknown ? `unknown option --${unknown}` : `unexpected argument '${args._[0]}'`}\n\n${help}`);
     return 64;
   }
   const repo = await findRepo(process.cwd());

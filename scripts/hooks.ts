@@ -235,8 +235,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(help);
     return 0;
   }
-  if (!action || extra.length > 0 || !['install', 'uninstall', 'status'].includes(action)) {
-    process.stderr.write(help);
+  const unknown = Object.keys(args).find((k) => !['_', 'main-branch', 'json', 'help', 'h'].includes(k));
+  if (unknown || !action || extra.length > 0 || !['install', 'uninstall', 'status'].includes(action)) {
+    const why = unknown ? `unknown option --${unknown}` : !action ? 'missing install, uninstall or status' : `unexpected argument '${extra[0] ?? action}'`;
+    process.stderr.write(`coven hooks: ${why}\n\n${help}`);
     return 64;
   }
   const cwd = process.cwd();

@@ -141,8 +141,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(help);
     return 0;
   }
-  if (args._.length > 0) {
-    process.stderr.write(help);
+  const unknown = Object.keys(args).find((k) => !['_', 'json', 'watch', 'help', 'h'].includes(k));
+  if (unknown || args._.length > 0) {
+    process.stderr.write(`coven status: ${unknown ? `unknown option --${unknown}` : `unexpected argument '${args._[0]}'`}\n\n${help}`);
     return 64;
   }
   const repo = await findRepo(process.cwd());

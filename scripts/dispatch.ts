@@ -177,8 +177,17 @@ are in, and prints (or writes to FILE) the validated decision as JSON:
   {"kind":"sleep","reason":"…","reasoning":…}
 Takes the repository's dispatch lock first, so only one dispatch runs at a time.
 
+  --out FILE            write the decision to FILE instead of printing it
+  --worker NAME         who asks (lock owner, log folder; default: from a coven/NAME
+                        branch, else manual-<pid>)
+  --permission-mode M   claude's --permission-mode (default acceptEdits)
+  --timeout MINUTES     wall-clock limit of the session (default 60)
+  --no-lock             do not take the dispatch lock
+  -- <args>             extra arguments for claude
+
 exit: 0 decision · 1 invalid after ${MAX_CORRECTIONS} corrections · 3 session failed
       4 no usable dispatch agent · 2 not in a git repository · 64 bad usage
+      130 stopped (Ctrl-C) before a decision
 `;
 
 export async function main(argv: string[]): Promise<number> {

@@ -216,6 +216,9 @@ options:
   --dir DIR    the repository to set up (default: the current directory)
   --no-hooks   do not install the git hooks
   -h, --help   show this help
+
+exit: 0 done (also when everything was already there) · 2 not inside a git worktree
+      3 files in place but the hooks could not be installed · 64 bad usage · 1 anything else
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -276,7 +279,7 @@ export function formatReport(r: Extract<InitResult, { kind: 'initialised' }>): s
       lines.push(`  hooks     ${r.hooks.detail}`);
       break;
     case 'not-requested':
-      lines.push('  hooks     not installed (--no-hooks); sleeping workers then wake only on their slow check');
+      lines.push('  hooks     not installed (--no-hooks); sleeping workers then wake by watching the ref of the main branch (and a check every 60 s)');
       break;
     case 'unavailable':
       lines.push(`  hooks     not installed: ${r.hooks.reason}`);

@@ -621,6 +621,7 @@ function sleep(ms: number): Promise<void> {
 // The command
 
 const help = `usage: coven land [--keep] [--worktree DIR] [--onto BRANCH]
+       (standalone: node land-worktree.mjs [options])
 
 Puts the commits of a worker worktree on the main branch: rebases the branch onto
 main's tip, then fast-forwards main (in the worktree where it is checked out, so the

@@ -561,7 +561,8 @@ async function landPending(w: Worker): Promise<'clear' | 'stop' | 'parked-stop'>
 /**
  * After failed resolutions (or a land that cannot go on): the branch keeps every
  * commit; the human is told what to do. --on-park=continue sets the branch aside as
- * coven/parked/<name>-<time> and goes on from main; otherwise the worker stops.
+ * coven/parked/<name>-<time> and goes on from main; otherwise the worker waits until
+ * the branch has nothing left to land (with --once it stops).
  */
 async function park(w: Worker, last: LandResult, rounds = '3 resolution rounds did not fix it'): Promise<LandEnd> {
   await abortRebaseIfAny(w.worktree);
@@ -767,15 +768,25 @@ While an agent runs, a line you type is sent to it as a message (it sees it at i
 next step). On a terminal, Ctrl-C while an agent runs pauses it and asks: m send a
 message and resume · r resume · s skip this job (its commits land as usual) · q stop
 the worker; Ctrl-C again stops at once. Lines typed while no agent runs are not sent.
-When stdin is not a terminal: no menu, no prompts, no title escapes; piped lines are
-still sent to the running agent.
+When stdin is not a terminal: no menu, no prompts; piped lines are still sent to the
+running agent. When stdout is not a terminal (or TERM=dumb): plain lines, no title.
 
   --once              one cycle, then exit
+  --name NAME         the worker's name (branch coven/NAME; default: a random one);
+                      the name of a stopped or dead worker adopts its worktree
+  --worktree-base DIR where the worktree goes (default: $COVEN_WORKTREE_BASE, else
+                      ~/worktrees)
+  --permission-mode M claude's --permission-mode (default acceptEdits)
   --max-idle N        exit after N sleep decisions in a row
   --max-cycles N      exit after N agent jobs
   --timeout MINUTES   wall-clock limit of one session (default 60)
-  --on-park MODE      after 3 failed conflict resolutions: wait (stop, default) or
-                      continue (set the branch aside as coven/parked/…, go on)
+  --on-park MODE      after 3 failed conflict resolutions: wait (default: stay parked
+                      until the branch has nothing left to land; with --once, exit) or
+                      continue (set the branch aside as coven/parked/…, go on at once)
+  -- <claude args>    extra arguments for every claude session
+
+env: COVEN_CLAUDE (the claude binary), COVEN_WORKTREE_BASE, COVEN_TRACE (a file:
+     one JSON line per phase change, lock wait, session and land)
 
 exit: 0 done · 2 could not start · 3 stopped with work kept (the message says where)
       4 dispatch failed (--once) · 130 stopped at once (second Ctrl-C) · 64 bad usage

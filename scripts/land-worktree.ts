@@ -101,6 +101,8 @@ export interface WorktreeInfo {
   ontoTip: string;
   /** commits on the branch not on `onto` when `onto` is its upstream (one git call less), else null */
   ahead: number | null;
+  /** `onto` is the branch's upstream: only then is a rewind of `onto` read from its reflog */
+  ontoIsUpstream: boolean;
   /** `git worktree list`, as read */
   worktrees: WorktreeEntry[];
 }
@@ -168,6 +170,7 @@ export async function inspectWorktree(dir: string, onto?: string): Promise<{ kin
       onto: target,
       ontoTip: targetRef.tip,
       ahead: target === upstream ? aheadOf(current.track) : null,
+      ontoIsUpstream: target === upstream,
       worktrees,
     },
   };
@@ -471,7 +474,9 @@ export async function landWorktree(opts: LandOptions): Promise<LandResult> {
   for (;;) {
     // a no-op when the branch already sits on main's tip
     log(`rebasing ${branch} onto ${onto} (${short(tip)})`);
-    const r = await rebaseOnly(worktree, tip, info.gitDir, onto);
+    // like `git rebase` without arguments, only against the branch's own upstream: a branch
+    // the user made on main and then took main back from holds those commits on purpose
+    const r = await rebaseOnly(worktree, tip, info.gitDir, info.ontoIsUpstream ? onto : undefined);
     if (r.kind === 'conflict') return { kind: 'conflict', worktree, branch, onto, commits, files: r.files, commit: r.commit, subject: r.subject };
     if (r.kind === 'failed') return { kind: 'failed', worktree, branch, step: 'rebase', message: r.message };
     const [rebased, changes] = await Promise.all([rebasedHead(worktree, tip), changesBetween(worktree, tip, 'HEAD')]);

@@ -78,6 +78,20 @@ test('a user who moved main back is not overruled: the commits they dropped do n
   assert.equal(await log(repo, kept), ['agent work', 'a commit the user will drop', 'initial commit'], 'the branch as it was is kept');
 });
 
+test('a branch the user moved commits onto before moving main back (no upstream) lands them: only its upstream is read as rewound', async () => {
+  const repo = await tempRepo();
+  await commitFile(repo, 'x.txt', 'belongs on a branch\n', 'committed on main by mistake');
+  await sh(repo, 'branch', 'feat'); // "move it to a branch": branch here, then take main back
+  await sh(repo, 'reset', '-q', '--hard', 'HEAD~1');
+  const wt = join(tempDir('coven-wt-'), 'feat');
+  await sh(repo, 'worktree', 'add', '-q', wt, 'feat');
+  await commitFile(wt, 'f.txt', 'more\n', 'more work on the branch');
+  const r = await coven(['land', '--worktree', wt]);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.equal(await log(repo), ['more work on the branch', 'committed on main by mistake', 'initial commit']);
+  assert.is(read(repo, 'x.txt'), 'belongs on a branch\n');
+});
+
 test('nothing to land is its own result and exits 0', async () => {
   const repo = await tempRepo();
   const wt = await spawn(repo, 'idle');

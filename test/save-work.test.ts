@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { covenRef, discardSavedChanges, saveUncommittedWork } from '../scripts/lib/save-work.js';
 import { commitFile, sh, tempRepo } from './helpers/repo.js';
@@ -67,6 +67,34 @@ test('ignored files are neither saved nor removed', async () => {
   if (r.kind === 'saved') assert.equal(r.files, ['x.txt']);
   await discardSavedChanges(repo, r);
   assert.is(readFileSync(join(repo, 'cache', 'big'), 'utf8'), 'keep me');
+});
+
+test('a file ignored only by an uncommitted .gitignore edit is not removed: the clean sees the rules the save saw', async () => {
+  const repo = await tempRepo();
+  await commitFile(repo, '.gitignore', 'cache/\n');
+  writeFileSync(join(repo, '.gitignore'), 'cache/\nnotes/\n'); // uncommitted: notes/ is ignored for now
+  mkdirSync(join(repo, 'notes'));
+  writeFileSync(join(repo, 'notes', 'todo.md'), 'my notes\n');
+  const r = await saveUncommittedWork(repo, 'refs/coven/wip/x/3', 'wip');
+  assert.is(r.kind, 'saved');
+  await discardSavedChanges(repo, r);
+  // the saved .gitignore edit is undone, so notes/ is no longer ignored: it must still be there
+  assert.is(readFileSync(join(repo, 'notes', 'todo.md'), 'utf8'), 'my notes\n');
+});
+
+test('a staged file that matches .gitignore (git add -f) is saved before the clean removes it', async () => {
+  const repo = await tempRepo();
+  await commitFile(repo, '.gitignore', '*.env\n');
+  writeFileSync(join(repo, 'prod.env'), 'SECRET=1\n');
+  await sh(repo, 'add', '-f', 'prod.env');
+  writeFileSync(join(repo, 'README.md'), 'edited\n');
+  const r = await saveUncommittedWork(repo, 'refs/coven/wip/x/4', 'wip');
+  assert.is(r.kind, 'saved');
+  if (r.kind !== 'saved') return;
+  assert.equal(r.files.sort(), ['README.md', 'prod.env']);
+  assert.is(await sh(repo, 'show', `${r.ref}:prod.env`), 'SECRET=1');
+  await discardSavedChanges(repo, r);
+  assert.is(await sh(repo, 'status', '--porcelain'), '');
 });
 
 test.run();

@@ -4,7 +4,7 @@
 //
 // Inputs: a worktree, the ref to write. Outputs: the saved commit id, or `clean`.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { git, gitOut } from './git.js';
@@ -33,6 +33,14 @@ export async function snapshotCommit(o: { repo: string; worktree: string | null;
     try {
       await gitOut(o.worktree, ['read-tree', o.base], env);
       await gitOut(o.worktree, ['add', '-A', '--', '.'], env);
+      // a new file staged with `git add -f` despite .gitignore: `add -A` skips it, and a
+      // `reset --hard` would delete it, so it is taken too
+      const staged = (await gitOut(o.worktree, ['diff', '--cached', '--name-only', '-z', '--no-renames', '--diff-filter=A', o.base])).split('\0').filter((p) => p && onDisk(join(o.worktree!, p)));
+      if (staged.length > 0) {
+        const list = join(tmp, 'staged');
+        writeFileSync(list, staged.join('\0'));
+        await gitOut(o.worktree, ['--literal-pathspecs', 'add', '-f', `--pathspec-from-file=${list}`, '--pathspec-file-nul'], env);
+      }
       tree = await gitOut(o.worktree, ['write-tree'], env);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
@@ -42,6 +50,15 @@ export async function snapshotCommit(o: { repo: string; worktree: string | null;
   const files = tree === baseTree ? [] : (await gitOut(o.repo, ['diff-tree', '-r', '--name-only', '--no-commit-id', baseTree, tree])).split('\n').filter(Boolean);
   const commit = await gitOut(o.repo, ['commit-tree', tree, ...parents.flatMap((p) => ['-p', p]), '-m', o.message]);
   return { commit, files };
+}
+
+function onDisk(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Snapshots the worktree's uncommitted changes onto a commit whose parent is HEAD and points `ref` at it. */
@@ -80,6 +97,9 @@ export async function discardSavedChanges(worktree: string, saved: SaveResult): 
   if (saved.kind !== 'saved') return;
   const still = await git(worktree, ['cat-file', '-e', `${saved.ref}^{commit}`]);
   if (!still.ok) throw new Error(`refusing to clean ${worktree}: ${saved.ref} is missing`);
-  await gitOut(worktree, ['reset', '-q', '--hard', 'HEAD']);
+  // clean first, while the worktree's .gitignore is still the one the save read: after the
+  // reset, a file ignored only by an uncommitted .gitignore edit (so not saved) would be
+  // cleaned as untracked. Such a file stays, for the next save.
   await gitOut(worktree, ['clean', '-q', '-f', '-d']);
+  await gitOut(worktree, ['reset', '-q', '--hard', 'HEAD']);
 }

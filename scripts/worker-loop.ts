@@ -616,7 +616,9 @@ async function park(w: Worker, last: LandResult, rounds = '3 resolution rounds d
 async function finish(w: Worker, why: Extract<WorkerExit, { kind: 'done' }>['why']): Promise<WorkerExit> {
   await setPhase(w, 'stopping', { agent: null, args: {} }).catch(() => undefined);
   if (!worktreePresent(w)) return finishWithoutWorktree(w, why);
-  await abortRebaseIfAny(w.worktree).catch(() => false);
+  // coven aborts its own rebases where they stop (resolve, park); one still in progress is
+  // the human's (resolving a parked worker by hand, as its message says): left as it is
+  const rebasing = rebaseInProgress(w.worktree);
   const [unlanded, dirty] = await Promise.all([unlandedCommits(w.worktree), dirtyFiles(w.worktree).catch(() => [] as string[])]);
   const commits = unlanded.kind === 'unlanded' ? unlanded.commits.length : 0;
   if (unlanded.kind === 'unlanded' && commits === 0 && dirty.length === 0) {
@@ -630,12 +632,13 @@ async function finish(w: Worker, why: Extract<WorkerExit, { kind: 'done' }>['why
     w.ui.problem(`coven: ${w.name} stopped but could not remove its worktree: ${removal.kind === 'not-removed' ? removal.reason : removal.kind}`);
     return { kind: 'done', why, state: w.state };
   }
-  const left = [commits > 0 ? `${commits} commit(s) not on ${w.main}` : '', dirty.length > 0 ? `uncommitted changes (${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ', …' : ''})` : ''].filter(Boolean).join(' and ');
+  const left = [rebasing ? 'a rebase in progress' : '', commits > 0 ? `${commits} commit(s) not on ${w.main}` : '', dirty.length > 0 ? `uncommitted changes (${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ', …' : ''})` : ''].filter(Boolean).join(' and ');
   w.ui.problem(
     formatProblem({
       what: `${w.name} stopped with work that is not on ${w.main}: ${left || 'a worktree coven could not read'}.`,
       kept: `Kept: the branch ${w.branch} and the worktree ${w.worktree}.${w.saved.length > 0 ? `\n${describeSaved(w.saved)}` : ''}`,
       next: [
+        ...(rebasing ? [`cd ${shellQuote(w.worktree)} && git status   (finish the rebase: git rebase --continue, or drop it: git rebase --abort)`] : []),
         `coven worker --name ${w.name}   (a new worker picks it up and lands it)`,
         `cd ${shellQuote(w.worktree)} && git status && coven land   (land it yourself)`,
         `coven gc --force   (set it aside under refs/coven/gc/ and remove the worktree and branch)`,

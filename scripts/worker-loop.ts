@@ -463,7 +463,9 @@ async function runJob(w: Worker, agent: AgentDef, args: Record<string, string>):
         formatProblem({
           what: `${w.main} moved backwards while ${agent.name} ran (from ${r.from.slice(0, 10)} to ${r.to ? r.to.slice(0, 10) : 'nothing'}): a forced push or a reset of ${w.main}, by the agent or by someone else.`,
           kept: `coven did not move ${w.main} back. Its old tip is kept as ${r.ref}.`,
-          next: [`git log --oneline ${shellQuote(w.main)}..${r.ref}   (the commits that left ${w.main})`, `git -C ${shellQuote(w.paths.mainWorktree)} merge --ff-only ${r.ref}   (puts them back, if ${w.main} is checked out there)`],
+          next: [`git log --oneline ${shellQuote(w.main)}..${r.ref}   (the commits that left ${w.main})`, r.to
+              ? `git -C ${shellQuote(w.paths.mainWorktree)} cherry-pick ${r.to.slice(0, 12)}..${r.ref}   (puts them back on top of ${w.main}, which may have moved on since; run where ${w.main} is checked out)`
+              : `git -C ${shellQuote(w.paths.mainWorktree)} merge --ff-only ${r.ref}   (puts them back, if ${w.main} is checked out there)`],
         }),
       );
     }

@@ -61,6 +61,15 @@ test('main forced backwards during a job: its old tip is kept under refs/coven/m
   assert.match(r.stderr, new RegExp(`Its old tip is kept as ${kept}`));
   assert.match(r.stderr, /git log --oneline main\.\.refs\/coven\/main-before/);
   assert.is(await sh(repo, 'log', '-1', '--format=%s', 'main'), 'plan a');
+  const dropped = await sh(repo, 'log', '-1', '--format=%s', tip);
+  assert.not.match(await sh(repo, 'log', '--format=%s', 'main'), new RegExp(`^${dropped}$`, 'm'), 'the rewind stands: the land did not bring the dropped commit back');
+  // the command the worker printed puts it back, though main has moved on since (the land)
+  const pick = /cherry-pick ([0-9a-f]{12})\.\.(refs\/coven\/main-before\/\S+)/.exec(r.stderr);
+  assert.ok(pick, r.stderr);
+  await sh(repo, 'switch', '-q', 'main');
+  await sh(repo, 'cherry-pick', `${pick![1]}..${pick![2]}`);
+  assert.match(await sh(repo, 'log', '--format=%s', 'main'), new RegExp(`^${dropped}$`, 'm'));
+  assert.is(await sh(repo, 'log', '--format=%s', '-2', 'main'), `${dropped}\nplan a`);
 });
 
 test.run();

@@ -103,7 +103,10 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
         conflict = { ...conflict, files: next.files, commit: next.commit, subject: next.subject };
         continue;
       }
-      if ((await dirtyFiles(o.worktree)).length > 0) await saveAndClean(o.worktree, o.worker, 'wip', 'coven: uncommitted work left after a conflict resolution');
+      if ((await dirtyFiles(o.worktree)).length > 0) {
+        const saved = await saveAndClean(o.worktree, o.worker, 'wip', 'coven: uncommitted work left after a conflict resolution');
+        if (saved.kind === 'saved') o.display?.(`coven: the resolution left uncommitted changes (${saved.files.join(', ')}); saved as ${saved.ref}, not landed   (git show ${saved.ref})`);
+      }
       // the branch now sits on the main it was resolved against: a conflict here means main moved
       const land = await landWorktree({ worktree: o.worktree, keep: true, landLockHeld: priority !== null });
       if (land.kind === 'conflict') {

@@ -49,6 +49,12 @@ export interface DispatchOptions {
   onSession?: (session: SessionHandle | null) => void | Promise<void>;
   signal?: AbortSignal;
   maxCorrections?: number;
+  /**
+   * the workers as the caller read them before bringing the worktree up to main: a worker
+   * that lands in between is then seen either holding its issue or as having landed it
+   * (default: read when the prompt is built)
+   */
+  workers?: WorkerEntry[];
 }
 
 export type DispatchOutcome =
@@ -100,7 +106,7 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchOutcome> 
     release = () => lock.release();
   }
   try {
-    const others = describeOtherWorkers(await readWorkerStates(opts.stateDir), opts.worker);
+    const others = describeOtherWorkers(opts.workers ?? (await readWorkerStates(opts.stateDir)), opts.worker);
     const session = async (prompt: string, resume?: string): Promise<SessionOutcome> => {
       const handle = startSession({
         cwd: opts.worktree,

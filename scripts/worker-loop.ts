@@ -357,16 +357,18 @@ async function decide(w: Worker): Promise<Decided> {
   trace('lock', { worker: w.name, lock: 'dispatch', waited_ms: traceNow() - waitFrom });
   try {
     // main may have moved while this worker waited for the lock: dispatch must see what
-    // the others landed (the tip is read first, so a move during the sync wakes a sleeper)
+    // the others landed (the tip is read first, so a move during the sync wakes a sleeper).
+    // The other workers are read before the sync: one that lands meanwhile moves main
+    // first and its state second, so each issue is seen either taken or gone, never free.
     const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
-    if ((await syncForDispatch(w)) === 'unlanded') return { kind: 'pending' };
     const entries = await readWorkerStates(w.paths.stateDir);
+    if ((await syncForDispatch(w)) === 'unlanded') return { kind: 'pending' };
     const herd = recordedSleep(entries, w.name, baseline);
     if (herd) {
       await record(w, { kind: 'sleep', reason: herd.reason }, baseline, busyOthers(entries, w.name));
       return { kind: 'sleep', reason: `${herd.reason} (as ${herd.by} decided for this commit)`, baseline };
     }
-    const outcome = await dispatch({ ...sessionSettings(w), worktree: w.worktree, lock: false, signal: w.stop.signal, onAgentProblems: (p) => reportAgentProblems(w, p) });
+    const outcome = await dispatch({ ...sessionSettings(w), worktree: w.worktree, lock: false, workers: entries, signal: w.stop.signal, onAgentProblems: (p) => reportAgentProblems(w, p) });
     const decided = await decisionOf(w, outcome, baseline);
     w.state = await updateWorkerState(w.paths.stateDir, w.state, { cost_usd: w.state.cost_usd + costOfDispatch(outcome) });
     if (decided.kind === 'sleep' || decided.kind === 'run') await record(w, decided, baseline, busyOthers(await readWorkerStates(w.paths.stateDir), w.name));

@@ -68,8 +68,9 @@ export type Refusal =
   | { kind: 'failed'; worktree: string; branch: string | null; step: string; message: string };
 
 export type LandResult =
-  | { kind: 'landed'; worktree: string; branch: string; onto: string; commits: number; main: string; retries: number; removal: Removal }
-  | { kind: 'nothing-to-land'; worktree: string; branch: string; onto: string; removal: Removal }
+  /** leftOut: commits `onto` had dropped (it was moved back) were left out; the branch as it was is kept at this ref */
+  | { kind: 'landed'; worktree: string; branch: string; onto: string; commits: number; main: string; retries: number; removal: Removal; leftOut?: string }
+  | { kind: 'nothing-to-land'; worktree: string; branch: string; onto: string; removal: Removal; leftOut?: string }
   | { kind: 'dirty'; worktree: string; branch: string; files: string[] }
   | { kind: 'conflict'; worktree: string; branch: string; onto: string; commits: number; files: string[]; commit: string; subject: string }
   | { kind: 'main-blocked'; worktree: string; branch: string; onto: string; commits: number; files: string[]; mainWorktree: string }
@@ -256,10 +257,10 @@ export async function rebaseOntoMain(worktree: string, tip: string, gitDir?: str
   return { kind: 'rebased', ...(await rebasedHead(worktree, tip)) };
 }
 
-async function rebaseOnly(worktree: string, tip: string, gitDir?: string, onto?: string): Promise<{ kind: 'rebased' } | Exclude<RebaseResult, { kind: 'rebased' }>> {
-  const from = onto ? await rewoundForkPoint(worktree, tip, onto) : null;
-  const r = await git(worktree, ['rebase', '--no-update-refs', '--no-autostash', ...(from ? ['--onto', tip, from] : [tip])]);
-  if (r.ok) return { kind: 'rebased' };
+async function rebaseOnly(worktree: string, tip: string, gitDir?: string, onto?: string): Promise<{ kind: 'rebased'; leftOut: string | null } | Exclude<RebaseResult, { kind: 'rebased' }>> {
+  const rewound = onto ? await rewoundForkPoint(worktree, tip, onto) : null;
+  const r = await git(worktree, ['rebase', '--no-update-refs', '--no-autostash', ...(rewound ? ['--onto', tip, rewound.from] : [tip])]);
+  if (r.ok) return { kind: 'rebased', leftOut: rewound?.kept ?? null };
   const dir = gitDir ?? (await gitOut(worktree, ['rev-parse', '--absolute-git-dir']));
   if (operationInProgress(dir) !== 'rebase') return { kind: 'failed', message: gitMessage(r) };
   const [unmerged, stopped] = await Promise.all([
@@ -282,9 +283,9 @@ async function rebaseOnly(worktree: string, tip: string, gitDir?: string, onto?:
  * land them again. git's fork point (from `onto`'s reflog) says where the branch really
  * left `onto`; if that is past the merge base, rebase from there, so the user's rewind
  * stands. The branch as it was is kept under refs/coven/rewound/… first. Returns the
- * commit to rebase from, or null for a plain rebase.
+ * commit to rebase from and that ref, or null for a plain rebase.
  */
-async function rewoundForkPoint(worktree: string, tip: string, onto: string): Promise<string | null> {
+async function rewoundForkPoint(worktree: string, tip: string, onto: string): Promise<{ from: string; kept: string } | null> {
   const [fork, base] = await Promise.all([git(worktree, ['merge-base', '--fork-point', `refs/heads/${onto}`, 'HEAD']), git(worktree, ['merge-base', tip, 'HEAD'])]);
   const forkPoint = fork.stdout.trim();
   const mergeBase = base.stdout.trim();
@@ -293,8 +294,8 @@ async function rewoundForkPoint(worktree: string, tip: string, onto: string): Pr
   if (!past.ok) return null;
   const head = await gitOut(worktree, ['rev-parse', 'HEAD']);
   const branch = (await git(worktree, ['symbolic-ref', '--quiet', '--short', 'HEAD'])).stdout.trim() || 'detached';
-  await keepAt(worktree, covenRef('rewound', branch.replace(/^coven\//, '')), head, `coven: ${onto} was moved back; the branch before leaving out what was dropped from it`);
-  return forkPoint;
+  const kept = await keepAt(worktree, covenRef('rewound', branch.replace(/^coven\//, '')), head, `coven: ${onto} was moved back; the branch before leaving out what was dropped from it`);
+  return { from: forkPoint, kept };
 }
 
 /** The worktree's HEAD after a rebase onto `tip`, and how many commits it has beyond `tip`. */
@@ -471,6 +472,7 @@ export async function landWorktree(opts: LandOptions): Promise<LandResult> {
   if (commits === 0) return { kind: 'nothing-to-land', worktree, branch, onto, removal: await removeUnlessKept(opts.keep, info, log) };
 
   let retries = 0;
+  let leftOut: { leftOut?: string } = {};
   for (;;) {
     // a no-op when the branch already sits on main's tip
     log(`rebasing ${branch} onto ${onto} (${short(tip)})`);
@@ -479,9 +481,10 @@ export async function landWorktree(opts: LandOptions): Promise<LandResult> {
     const r = await rebaseOnly(worktree, tip, info.gitDir, info.ontoIsUpstream ? onto : undefined);
     if (r.kind === 'conflict') return { kind: 'conflict', worktree, branch, onto, commits, files: r.files, commit: r.commit, subject: r.subject };
     if (r.kind === 'failed') return { kind: 'failed', worktree, branch, step: 'rebase', message: r.message };
+    if (r.leftOut) leftOut = { leftOut: r.leftOut };
     const [rebased, changes] = await Promise.all([rebasedHead(worktree, tip), changesBetween(worktree, tip, 'HEAD')]);
     commits = rebased.commits;
-    if (commits === 0) return { kind: 'nothing-to-land', worktree, branch, onto, removal: await removeUnlessKept(opts.keep, info, log) };
+    if (commits === 0) return { kind: 'nothing-to-land', worktree, branch, onto, removal: await removeUnlessKept(opts.keep, info, log), ...leftOut };
 
     log(`fast-forwarding ${onto} to ${short(rebased.head)} (${plural(commits, 'commit')})`);
     const ff = await fastForwardMain({
@@ -497,7 +500,7 @@ export async function landWorktree(opts: LandOptions): Promise<LandResult> {
     });
     if (ff.kind === 'fast-forwarded') {
       const removal = await removeUnlessKept(opts.keep, info, log);
-      return { kind: 'landed', worktree, branch, onto, commits, main: ff.main, retries, removal };
+      return { kind: 'landed', worktree, branch, onto, commits, main: ff.main, retries, removal, ...leftOut };
     }
     if (ff.kind === 'main-blocked') return { kind: 'main-blocked', worktree, branch, onto, commits, files: ff.files, mainWorktree: ff.mainWorktree };
     if (ff.kind === 'failed') return { kind: 'failed', worktree, branch, step: 'fast-forward', message: ff.message };
@@ -682,6 +685,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** The one message (and exit code) for a land result. */
+/** What a land says when it left out commits that `onto` had dropped (it was moved back). */
+export function describeLeftOut(onto: string, ref: string): string {
+  return `coven: ${onto} was moved back since this branch left it, so the commits it dropped were left out (as git rebase does); the branch as it was is kept as ${ref}   (git log --oneline ${shellQuote(onto)}..${ref})`;
+}
+
 export function describeLand(r: LandResult, how: { self: string; againArgs: string[] }): { ok: boolean; code: number; text: string } {
   const again = (wt: string) => [how.self, '--worktree', shellQuote(wt), ...how.againArgs.map(shellQuote)].join(' ');
   const problem = (code: number, p: Problem) => ({ ok: false, code, text: formatProblem(p) });
@@ -693,7 +701,7 @@ export function describeLand(r: LandResult, how: { self: string; againArgs: stri
         r.kind === 'landed'
           ? `coven: landed ${plural(r.commits, 'commit')} from ${r.branch} on ${r.onto} (now ${short(r.main)})${r.retries ? `, after ${plural(r.retries, 'retry', 'retries')}` : ''}.`
           : `coven: nothing to land: every commit of ${r.branch} is already on ${r.onto}.`;
-      return { ok: true, code: 0, text: `${head}\n${describeRemoval(r.removal, r.worktree, r.branch)}` };
+      return { ok: true, code: 0, text: `${head}${r.leftOut ? `\n${describeLeftOut(r.onto, r.leftOut)}` : ''}\n${describeRemoval(r.removal, r.worktree, r.branch)}` };
     }
     case 'dirty':
       return problem(2, {

@@ -27,7 +27,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describeAgentProblems, dispatch, type DispatchOutcome } from './dispatch.js';
-import { describeLand, landWorktree, removeLandedWorktree, unlandedCommits, syncWorktreeWithMain, type LandResult, type SyncResult } from './land-worktree.js';
+import { describeLand, describeLeftOut, landWorktree, removeLandedWorktree, unlandedCommits, syncWorktreeWithMain, type LandResult, type SyncResult } from './land-worktree.js';
 import { problemFor, removeUnfinishedWorktree, spawnWorktree, worktreeBase } from './spawn-worktree.js';
 import { loadRegistry, type AgentDef } from './lib/agent-registry.js';
 import { locateAgentCli } from './lib/agent-cli.js';
@@ -523,9 +523,11 @@ async function landAndResolve(w: Worker): Promise<LandEnd> {
       w.state = await updateWorkerState(w.paths.stateDir, w.state, { landed: w.state.landed + land.commits });
       trace('landed', { worker: w.name, commits: land.commits });
       w.ui.line(`coven: landed ${land.commits} commit(s) on ${land.onto} (now ${land.main.slice(0, 10)})`);
+      if (land.leftOut) w.ui.problem(describeLeftOut(land.onto, land.leftOut));
       return 'landed';
     case 'nothing-to-land':
       w.ui.line('coven: nothing to land');
+      if (land.leftOut) w.ui.problem(describeLeftOut(land.onto, land.leftOut));
       return 'nothing';
     case 'main-blocked':
     case 'main-busy':

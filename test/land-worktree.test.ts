@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { landWorktree, syncWorktreeWithMain, unlandedCommits } from '../scripts/land-worktree.js';
+import { describeLand, landWorktree, syncWorktreeWithMain, unlandedCommits } from '../scripts/land-worktree.js';
 import { fastForwardBlockers, parseNameStatusZ, type OnDisk } from '../scripts/lib/ff-blockers.js';
 import { spawn as spawn_ } from 'node:child_process';
 import { currentProcess } from '../scripts/lib/process-identity.js';
@@ -76,6 +76,8 @@ test('a user who moved main back is not overruled: the commits they dropped do n
   const kept = await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/rewound/');
   assert.match(kept, /^refs\/coven\/rewound\/w1\//);
   assert.equal(await log(repo, kept), ['agent work', 'a commit the user will drop', 'initial commit'], 'the branch as it was is kept');
+  assert.is(r.kind === 'landed' && r.leftOut, kept, 'the land says what it left out, and where the branch as it was is kept');
+  assert.match(describeLand(r, { self: 'coven land', againArgs: [] }).text, new RegExp(`main was moved back .* kept as ${kept}`));
 });
 
 test('a branch the user moved commits onto before moving main back (no upstream) lands them: only its upstream is read as rewound', async () => {

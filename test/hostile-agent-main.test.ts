@@ -41,6 +41,16 @@ test('main not checked out: the agent checks it out and commits there; the worke
   assert.is(await sh(repo, 'branch', '--list', 'coven/*'), '', 'the worker went back to its branch, found nothing to land, and cleaned up');
 });
 
+test('an agent that switches to a branch of its own and leaves edits there: the edits are saved and the worker says where', async () => {
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
+  const { r } = await once(repo, plan({ bash: 'git switch -q -c side' }, { write: { path: 'draft.txt', content: 'half done\n' } }));
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  const out = r.stdout + r.stderr;
+  const said = /uncommitted changes on a branch it switched to; saved as (refs\/coven\/wip\/w1\/\S+), not landed/.exec(out);
+  assert.ok(said, out);
+  assert.is(await sh(repo, 'show', `${said![1]}:draft.txt`), 'half done');
+});
+
 test('main forced backwards during a job: its old tip is kept under refs/coven/main-before and the worker says so', async () => {
   const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
   const tip = await sh(repo, 'rev-parse', 'main');

@@ -117,7 +117,10 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
   const sessionId = sessionIdOf(session);
   let costUsd = runCost(session);
   if (!worktreeExists(o.worktree)) return { kind: 'worktree-gone', session, sessionId, costUsd };
-  const stray = await returnToBranch(o.worktree, o.branch, o.worker);
+  const tellSaved = (ref: string | null): void => void (ref && o.display?.(`coven: the agent left uncommitted changes on a branch it switched to; saved as ${ref}, not landed   (git show ${ref})`));
+  const back = await returnToBranch(o.worktree, o.branch, o.worker);
+  tellSaved(back.wip);
+  const stray = back.stray;
 
   let files = await dirtyFiles(o.worktree);
   if (files.length > 0 && sessionId && session.kind !== 'aborted' && session.kind !== 'cli-not-found') {
@@ -125,7 +128,7 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
     const again = await runAgentSession({ ...base, prompt: COMMIT_OR_DISCARD(files), resume: sessionId });
     costUsd += runCost(again);
     if (!worktreeExists(o.worktree)) return { kind: 'worktree-gone', session, sessionId, costUsd };
-    await returnToBranch(o.worktree, o.branch, o.worker);
+    tellSaved((await returnToBranch(o.worktree, o.branch, o.worker)).wip);
     files = await dirtyFiles(o.worktree);
   }
   const kept = mark ? await keepWhatTheJobDropped(o.worktree, o.worker, o.branch, mark) : { dropped: [], rewound: null };
@@ -146,17 +149,17 @@ export async function saveAndClean(worktree: string, worker: string, kind: strin
 
 /**
  * Puts the worktree back on the worker's branch if the agent switched away (or detached
- * HEAD). Commits made there are saved under refs/coven/stray/<worker>/<time>; returns
- * that ref, or null when HEAD was on the branch.
+ * HEAD). Commits made there are saved under refs/coven/stray/<worker>/<time>, and
+ * uncommitted changes there under refs/coven/wip/…; returns those refs (null: nothing).
  */
-export async function returnToBranch(worktree: string, branch: string, worker: string): Promise<string | null> {
+export async function returnToBranch(worktree: string, branch: string, worker: string): Promise<{ stray: string | null; wip: string | null }> {
   const head = await git(worktree, ['symbolic-ref', '--quiet', 'HEAD']);
-  if (head.ok && head.stdout.trim() === `refs/heads/${branch}`) return null;
+  if (head.ok && head.stdout.trim() === `refs/heads/${branch}`) return { stray: null, wip: null };
   // a rebase or merge the agent left open also shows as "not on the branch": leave it to the caller
   const inRebase = await git(worktree, ['rev-parse', '--verify', '--quiet', 'REBASE_HEAD']);
-  if (inRebase.ok) return null;
+  if (inRebase.ok) return { stray: null, wip: null };
   const dirty = await dirtyFiles(worktree);
-  if (dirty.length > 0) await saveAndClean(worktree, worker, 'wip', 'coven: uncommitted work on a branch the agent switched to');
+  const saved = dirty.length > 0 ? await saveAndClean(worktree, worker, 'wip', 'coven: uncommitted work on a branch the agent switched to') : null;
   const tip = await gitOut(worktree, ['rev-parse', 'HEAD']);
   const onBranch = await git(worktree, ['merge-base', '--is-ancestor', tip, `refs/heads/${branch}`]);
   let ref: string | null = null;
@@ -164,5 +167,5 @@ export async function returnToBranch(worktree: string, branch: string, worker: s
     ref = await keepAt(worktree, covenRef('stray', worker), tip, 'coven: commits made off the worker branch');
   }
   await gitOut(worktree, ['checkout', '--quiet', branch]);
-  return ref;
+  return { stray: ref, wip: saved?.kind === 'saved' ? saved.ref : null };
 }

@@ -162,10 +162,11 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
 /**
  * Failures of `git worktree add` caused by another worktree being created at the same
  * moment (git 2.39 reads every worktree's admin folder, which may be half written, and
- * takes the config lock to record the upstream): worth another try.
+ * takes the config lock to record the upstream; a `git worktree prune` run elsewhere may
+ * remove an admin folder in the instant before git locks it): worth another try.
  */
 export function concurrentAddRace(stderr: string): boolean {
-  return /failed to read .*worktrees\/|could not lock config file|Unable to create '[^']*\.lock': File exists/.test(stderr);
+  return /failed to read .*worktrees\/|could not open '[^']*worktrees\/[^']*' for writing|could not lock config file|Unable to create '[^']*\.lock': File exists/.test(stderr);
 }
 
 /** `git check-ref-format --branch`, and the name must come back unchanged (no `@{-1}`). */
@@ -246,9 +247,12 @@ async function removeBranchAndFolders(mainWorktree: string, branch: string | nul
       } catch {
         left.push(path);
       }
+      // only then is an admin entry left over. (Not after every failed add: a prune at the
+      // moment another worker's `git worktree add` has made its admin folder but not yet
+      // locked it removes that folder, and the other add fails.)
+      await git(mainWorktree, ['worktree', 'prune']);
     }
   }
-  await git(mainWorktree, ['worktree', 'prune']);
   const ref = branch === null ? null : await git(mainWorktree, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]);
   if (branch !== null && ref?.ok) {
     const deleted = await git(mainWorktree, ['branch', '-D', branch]);

@@ -18,6 +18,7 @@ test('workers started together all get their worktree (git trips over concurrent
 test('which git failures count as a race with another worktree add', () => {
   assert.ok(concurrentAddRace('fatal: failed to read .git/worktrees/brave-otter/commondir: Success'));
   assert.ok(concurrentAddRace('error: could not lock config file .git/config: File exists'));
+  assert.ok(concurrentAddRace("fatal: could not open '.git/worktrees/a/gitdir' for writing: No such file or directory"));
   assert.not.ok(concurrentAddRace("fatal: 'coven/a' is already checked out at '/tmp/x'"));
   assert.not.ok(concurrentAddRace('fatal: invalid reference: main'));
 });

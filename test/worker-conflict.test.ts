@@ -66,4 +66,35 @@ test('a resolution that drops the commit (rebase --skip): the branch as it was i
   assert.is(await sh(s.repo, 'branch', '--list', 'coven/*'), ''); // the worker removed its branch; the ref keeps the work
 });
 
+test('a resolution that drops the commit and makes another in its place: the count is the same, yet the old branch is saved', async () => {
+  const replacing = {
+    match: { promptIncludes: 'rebase conflict' },
+    expect: { resume: true },
+    steps: [
+      { bash: 'git rebase --skip' },
+      { read: 'greeting.txt' },
+      { write: { path: 'greeting.txt', content: 'bonjour\nguten Tag\n' } },
+      { bash: 'git commit -qam "b: a different German greeting"' },
+      { text: 'Dropped mine and wrote another.' },
+    ],
+  };
+  const s = await sameLineRepo([...sameLineRuns(), replacing]);
+  const [r1, r2] = await runBoth(s, ['--once'], ['--once']);
+  assert.is(r1.code, 0, r1.stderr);
+  assert.is(r2.code, 0, r2.stderr + r2.stdout);
+  assert.is(await sh(s.repo, 'log', '--format=%s', `${s.start}..main`), `b: a different German greeting\n${A_SUBJECT}`, r2.stdout + r2.stderr);
+  const saved = await sh(s.repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/resolve/w2/');
+  assert.match(saved, /^refs\/coven\/resolve\/w2\/\d{8}T\d{6}Z$/);
+  assert.is(await sh(s.repo, 'log', '-1', '--format=%s', saved), B_SUBJECT);
+  assert.match(r2.stderr, /the resolution kept 0 of w2's 1 commit\(s\); the branch as it was before is saved as refs\/coven\/resolve\/w2\//);
+});
+
+test('a resolution that keeps the commit saves nothing under refs/coven/resolve/', async () => {
+  const s = await sameLineRepo([...sameLineRuns(), resolvingRun]);
+  const [r1, r2] = await runBoth(s, ['--once'], ['--once']);
+  assert.is(r1.code + r2.code, 0, r1.stderr + r2.stderr);
+  assert.is(await sh(s.repo, 'for-each-ref', 'refs/coven/'), '');
+  assert.not.match(r2.stderr, /the resolution kept/);
+});
+
 test.run();

@@ -29,7 +29,7 @@ import type { SessionOutcome } from './session-runner.js';
 
 export type Conflict = Extract<LandResult, { kind: 'conflict' }>;
 
-/** Commits a resolution dropped (e.g. `git rebase --skip`): the old branch tip is kept here. */
+/** Commits a resolution dropped (e.g. `git rebase --skip`): the old branch tip is kept here; `after` = how many of the `before` commits the result kept. */
 export interface Backup {
   ref: string;
   before: number;
@@ -129,22 +129,34 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
 }
 
 /**
- * A resolution may drop commits (`git rebase --skip`, a squash): then the branch as it
- * was before is saved under refs/coven/resolve/<worker>/<time>, so nothing is lost even
- * after the worker removes its branch.
+ * A resolution may drop commits (`git rebase --skip`, a squash, a commit dropped and
+ * another made in its place): then the branch as it was before is saved under
+ * refs/coven/resolve/<worker>/<time>, so nothing is lost even after the worker removes
+ * its branch. A commit counts as kept when the result has one with the same author,
+ * author date and subject (what a rebase keeps); counting commits alone would miss a
+ * dropped commit that another replaced.
  */
 async function backupIfDropped(o: ResolveOptions, tipBefore: string, land: LandResult): Promise<Backup | null> {
-  const before = o.conflict.commits;
-  let after: number;
-  if (land.kind === 'landed') after = land.commits;
-  else if (land.kind === 'nothing-to-land') after = 0;
-  else {
-    const r = await git(o.worktree, ['rev-list', '--count', `refs/heads/${o.conflict.onto}..refs/heads/${o.branch}`]);
-    after = r.ok ? Number(r.stdout.trim()) : 0;
-  }
-  if (after >= before) return null;
+  const onto = `refs/heads/${o.conflict.onto}`;
+  const original = await commitKeys(o.worktree, [`${onto}..${tipBefore}`]);
+  let result: string[];
+  if (land.kind === 'landed') result = await commitKeys(o.worktree, ['-n', String(land.commits), land.main]);
+  else if (land.kind === 'nothing-to-land') result = [];
+  else result = await commitKeys(o.worktree, [`${onto}..refs/heads/${o.branch}`]);
+  const kept = new Set(result);
+  const after = original.filter((k) => kept.has(k)).length;
+  if (after === original.length) return null;
   const ref = await keepAt(o.worktree, covenRef('resolve', o.worker), tipBefore, 'coven: the branch before a conflict resolution that dropped commits');
-  return { ref, before, after };
+  return { ref, before: original.length, after };
+}
+
+/**
+ * One line per (non-merge) commit of `range`: author email, author date, subject. A
+ * range git cannot read counts as empty, so the doubt falls on the side of a backup.
+ */
+async function commitKeys(worktree: string, range: string[]): Promise<string[]> {
+  const r = await git(worktree, ['log', '--no-merges', '--format=%ae%x1f%at%x1f%s', ...range, '--']);
+  return r.ok ? r.stdout.split('\n').filter(Boolean) : [];
 }
 
 function cannotResume(outcome: SessionOutcome): boolean {

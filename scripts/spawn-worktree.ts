@@ -325,7 +325,7 @@ export async function main(argv: string[]): Promise<number> {
   const result = await spawnWorktree(opts);
   if (result.kind === 'spawned') {
     const c = result.copied;
-    const what = c.entries === 0 ? 'no ignored files to copy' : `copied ${c.entries} ignored ${c.entries === 1 ? 'entry' : 'entries'} (${c.files} files, ${formatBytes(c.bytes)}, ${methodWords[c.method]})`;
+    const what = c.entries === 0 ? 'no ignored files to copy' : `copied ${c.entries} ignored ${c.entries === 1 ? 'entry' : 'entries'} (${c.files} ${c.files === 1 ? 'file' : 'files'}, ${formatBytes(c.bytes)}, ${methodWords[c.method]})`;
     process.stderr.write(`coven: spawned ${result.branch} from ${result.main}; ${what}\n`);
     process.stdout.write(`${result.path}\n`);
     return 0;

@@ -13,6 +13,9 @@
 //                      refs/coven/gc/<worker>/<time> (one commit: the uncommitted
 //                      changes on top of HEAD, with the branch tip as second parent
 //                      when they differ); the ref is printed
+//   refs:   before a worktree and branch are removed, commits that only their reflogs
+//           reach (an agent's reset the dead worker never saw) are kept under
+//           refs/coven/reflog/<worker>/<time>
 //   files:  <state dir>/workers/<name>.json (removed), <state dir>/locks/* (dead ones removed)
 //   exit:   0 done (nothing left behind) · 2 not in a git work tree · 3 some dead workers
 //           were kept because they have unlanded work (run with --force) · 64 bad usage
@@ -28,12 +31,16 @@ import { runAsEntry } from './lib/entry.js';
 import { formatProblem, shellQuote } from './lib/problem.js';
 import { endOrphanedSession } from './lib/orphan-session.js';
 import { covenRef, keepAt, snapshotCommit } from './lib/save-work.js';
+import { reflogOnlyTips } from './lib/reflog-only.js';
 import { branchBeingRebased, rebaseInProgress } from './lib/git-operation.js';
 import { readWorkerStates, removeWorkerState, type WorkerState } from './lib/worker-state.js';
 
 export type GcAction =
-  /** removed (or, with dryRun, would be removed); `saved` is the ref holding its work (--force) */
-  | { kind: 'removed'; worker: string; branch: string; worktree: string | null; saved: string | null }
+  /**
+   * removed (or, with dryRun, would be removed); `saved` is the ref holding its work (--force);
+   * `reflog`: the refs that now keep commits only its reflogs reached (with dryRun: those commits' tips)
+   */
+  | { kind: 'removed'; worker: string; branch: string; worktree: string | null; saved: string | null; reflog: string[] }
   /** not removed: it has work that is not on main */
   | { kind: 'kept'; worker: string; branch: string; worktree: string | null; unlanded: number; dirty: string[]; note?: string }
   /** not coven's to touch, or not safe to judge */
@@ -101,6 +108,12 @@ async function collectWorker(
       saved = await keepAt(paths.mainWorktree, saved, commit, 'coven gc: save work before removal');
     }
   }
+  // commits an agent reset away while the worker was dying live only in the reflogs removed below
+  const reflogTips = await reflogOnlyTips(paths.mainWorktree, worktree && existsSync(worktree) ? worktree : null, s.branch);
+  const reflog: string[] = [];
+  for (const tip of reflogTips) {
+    reflog.push(opts.dryRun ? tip : await keepAt(paths.mainWorktree, covenRef('reflog', s.name, opts.now), tip, 'coven gc: commits only the removed worker\'s reflog reached'));
+  }
   if (!opts.dryRun) {
     if (worktree && existsSync(worktree)) {
       const force = unfinished ? ['--force', '--force'] : clean ? [] : ['--force']; // twice: past git's "initializing" lock
@@ -112,7 +125,7 @@ async function collectWorker(
     if (tip) await gitOut(paths.mainWorktree, ['branch', '-D', '--', s.branch]);
     await removeWorkerState(paths.stateDir, s.name);
   }
-  return { kind: 'removed', worker: s.name, branch: s.branch, worktree, saved };
+  return { kind: 'removed', worker: s.name, branch: s.branch, worktree, saved, reflog };
 }
 
 async function mainBranchOfName(paths: RepoPaths): Promise<string | null> {
@@ -171,6 +184,8 @@ export function renderGc(r: GcReport): string {
     if (a.kind === 'removed') {
       lines.push(`${a.worker}: ${would} ${a.worktree ? `worktree ${a.worktree}, ` : ''}branch ${a.branch} and its state file`);
       if (a.saved) lines.push(`  its work ${r.dryRun ? 'would be' : 'is'} saved at ${a.saved}  (git log ${a.saved})`);
+      if (a.reflog.length > 0 && r.dryRun) lines.push(`  commits only its reflog reaches (reset away, not on main) would be kept under refs/coven/reflog/${a.worker}/: ${a.reflog.map((c) => c.slice(0, 10)).join(', ')}`);
+      for (const ref of r.dryRun ? [] : a.reflog) lines.push(`  commits only its reflog reached (reset away, not on main) are kept at ${ref}  (git log ${ref} --not main)`);
     } else if (a.kind === 'kept') {
       const what = [a.unlanded > 0 ? `${a.unlanded} commit${a.unlanded === 1 ? '' : 's'} not on main` : '', a.dirty.length > 0 ? `uncommitted changes to ${a.dirty.join(', ')}` : '', a.note ?? '']
         .filter(Boolean)
@@ -204,8 +219,10 @@ const help = `usage: coven gc [--dry-run] [--force]
 Cleans up after dead workers (state file whose process is gone): removes the worktree,
 the branch and the state file when all of its commits are on main and it has no
 uncommitted changes. Workers with unlanded work are kept and listed; with --force their
-work is first saved under refs/coven/gc/<worker>/<time>, then they are removed. Also
-clears locks held by dead processes. Never touches worktrees coven did not create.
+work is first saved under refs/coven/gc/<worker>/<time>, then they are removed. Commits
+that only a removed worker's reflogs reach (an agent reset them away and the worker died
+before saving them) are kept under refs/coven/reflog/<worker>/<time>. Also clears locks
+held by dead processes. Never touches worktrees coven did not create.
   --dry-run   show what would happen, change nothing
   --force     save unlanded work under refs/coven/gc/… and remove those workers too
 exit: 0 done · 2 not in a git work tree · 3 some workers kept (unlanded work) · 64 bad usage

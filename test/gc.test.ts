@@ -161,4 +161,45 @@ test('gc clears locks held by dead processes; --dry-run changes nothing', async 
   assert.not.ok(existsSync(lock));
 });
 
+test('gc keeps the commits an agent reset away in a worker that died before saving them (refs/coven/reflog/)', async () => {
+  const repo = await tempRepo();
+  const wt = await worker(repo, 'reset-fox');
+  await commitFile(wt, 'a.txt', 'first', 'agent: first try');
+  const second = await commitFile(wt, 'b.txt', 'second', 'agent: second try');
+  await sh(wt, 'reset', '-q', '--hard', 'HEAD~2'); // the branch is back on main: "nothing unlanded"
+  const dry = await coven(['gc', '--dry-run'], { cwd: repo });
+  assert.is(dry.code, 0, dry.stdout + dry.stderr);
+  assert.match(dry.stdout, new RegExp(`would be kept under refs/coven/reflog/reset-fox/: ${second.slice(0, 10)}`));
+  assert.is(await sh(repo, 'for-each-ref', 'refs/coven/'), '');
+  assert.ok(existsSync(wt));
+
+  const r = await coven(['gc'], { cwd: repo });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  const ref = /are kept at (refs\/coven\/reflog\/reset-fox\/\S+)/.exec(r.stdout)?.[1];
+  assert.ok(ref, r.stdout);
+  assert.is(await sh(repo, 'rev-parse', ref!), second);
+  assert.is(await sh(repo, 'log', '--format=%s', `${ref}`, '--not', 'main'), 'agent: second try\nagent: first try');
+  assert.not.ok(existsSync(wt));
+  assert.not.ok(await branchExists(repo, 'coven/reset-fox'));
+});
+
+test('gc keeps nothing extra for commits main has in another form (rebased, amended) or that coven already saved', async () => {
+  const repo = await tempRepo();
+  const wt = await worker(repo, 'landed-elk');
+  await commitFile(wt, 'a.txt', 'one', 'agent: one');
+  writeFileSync(join(wt, 'a.txt'), 'one, amended');
+  await sh(wt, 'commit', '-q', '-a', '--amend', '--no-edit');
+  await commitFile(repo, 'm.txt', 'main moved', 'user: main moved');
+  await sh(wt, 'rebase', '-q', 'main'); // the land: a rebased copy of "agent: one" ...
+  await sh(repo, 'merge', '-q', '--ff-only', 'coven/landed-elk'); // ... fast-forwarded onto main
+  const dropped = await commitFile(wt, 'd.txt', 'dropped', 'agent: dropped, saved by coven');
+  await sh(repo, 'update-ref', 'refs/coven/dropped/landed-elk/20261125T000000Z', dropped);
+  await sh(wt, 'reset', '-q', '--hard', 'HEAD~1');
+  const r = await coven(['gc'], { cwd: repo });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /landed-elk: removed worktree/);
+  assert.not.match(r.stdout, /reflog/);
+  assert.is(await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/'), 'refs/coven/dropped/landed-elk/20261125T000000Z');
+});
+
 test.run();

@@ -63,6 +63,8 @@ export interface ChaosFigures {
   userCommits: number;
   keptBranches: string[];
   keptRefs: string[];
+  /** refs gc --force wrote for commits only a removed worker's reflogs reached */
+  reflogRefs: string[];
   resolveSessions: number;
   /** what the workers' logs say they recovered: orphaned sessions ended, worktrees adopted, … */
   recoveries: Record<string, number>;
@@ -361,6 +363,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   if (left.length > 0) problems.push(`after coven gc --force, worker branches remain: ${left.join(', ')} (before: ${workerBranches.join(', ')})`);
   const after = await checkCommits(repo, commitsLog);
   problems.push(...after.problems.map((p) => `after coven gc --force: ${p}`));
+  const reflogRefs = (await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/reflog/')).split('\n').filter(Boolean);
 
   const resolveSessions = readFakeLog(fake).filter((c) => c.prompts.some((p) => p.includes('stopped on a rebase conflict'))).length;
   return {
@@ -374,6 +377,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       userCommits,
       keptBranches,
       keptRefs,
+      reflogRefs,
       resolveSessions,
       recoveries: countRecoveries(logs),
       seconds: (Date.now() - started) / 1000,
@@ -392,7 +396,7 @@ export function renderFigures(f: ChaosFigures): string {
   return [
     `chaos (seed ${f.seed}): ${f.workersStarted} workers started, ${f.kills.length} killed (${phases || 'none'}; ${groups} with their process group; ${adopted} replaced under the same name)`,
     `  ${f.commitsMade} agent commits made, ${f.agentCommitsOnMain} of them on main; ${f.commitsOnMain} commits on main in all (${f.userCommits} user notes)`,
-    `  ${f.resolveSessions} conflict resolution sessions; kept: ${f.keptBranches.length} branch(es)${f.keptBranches.length ? ` (${f.keptBranches.join(', ')})` : ''}, ${f.keptRefs.length} ref(s) under refs/coven/`,
+    `  ${f.resolveSessions} conflict resolution sessions; kept: ${f.keptBranches.length} branch(es)${f.keptBranches.length ? ` (${f.keptBranches.join(', ')})` : ''}, ${f.keptRefs.length} ref(s) under refs/coven/; gc --force then kept ${f.reflogRefs.length} reflog-only line(s)`,
     `  recovered: ${Object.entries(f.recoveries).map(([what, n]) => `${n} ${what}`).join(', ')}`,
     `  ${f.seconds.toFixed(1)} s`,
   ].join('\n');

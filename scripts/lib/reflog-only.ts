@@ -9,6 +9,7 @@
 // ref already has in another form (a rebased or amended copy, or the original of a copy
 // a rebase had made when it stopped: same author, author date and subject).
 
+import { commitIdentities } from './commit-identity.js';
 import { git } from './git.js';
 
 /** The tips (no tip an ancestor of another) of the commits only the worker's reflogs reach. */
@@ -21,21 +22,13 @@ export async function reflogOnlyTips(mainWorktree: string, worktree: string | nu
     if (r.ok) for (const sha of r.stdout.split('\n')) if (/^[0-9a-f]{40,64}$/.test(sha)) logged.add(sha);
   }
   if (logged.size === 0) return [];
-  const only = await git(mainWorktree, ['rev-list', '--no-merges', '--format=%H%x1f%ae%x1f%at%x1f%s', '--no-commit-header', ...logged, '--not', '--branches', '--tags', '--glob=refs/coven/*', '--']);
-  if (!only.ok) return [];
-  const candidates = only.stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [sha = '', email = '', at = '', subject = ''] = line.split('\x1f');
-      return { sha, key: `${email}\x1f${at}\x1f${subject}`, authored: Number(at) };
-    });
+  const candidates = await commitIdentities(mainWorktree, ['--ignore-missing', ...logged, '--not', '--branches', '--tags', '--glob=refs/coven/*']);
   if (candidates.length === 0) return [];
   // the kept commits that may be another form of a candidate: those committed since the
   // oldest candidate's original was authored (a copy keeps the author date)
   const since = Math.min(...candidates.map((c) => c.authored)) - 1;
-  const kept = await git(mainWorktree, ['log', '--no-merges', `--since=${since}`, '--format=%ae%x1f%at%x1f%s', '--branches', '--tags', '--glob=refs/coven/*', '--']);
-  const copies = new Set(kept.ok ? kept.stdout.split('\n') : []);
+  const kept = await commitIdentities(mainWorktree, [`--since=${since}`, '--branches', '--tags', '--glob=refs/coven/*']);
+  const copies = new Set(kept.map((c) => c.key));
   const lost = candidates.filter((c) => !copies.has(c.key)).map((c) => c.sha);
   if (lost.length <= 1) return lost;
   const tips = await git(mainWorktree, ['merge-base', '--independent', ...lost]);

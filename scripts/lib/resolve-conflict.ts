@@ -20,6 +20,7 @@
 
 import { landWorktree, type LandResult } from '../land-worktree.js';
 import { runAgentSession, runCost, saveAndClean, sessionIdOf, type SessionSettings } from './agent-job.js';
+import { commitIdentities, type CommitIdentity } from './commit-identity.js';
 import { dirtyFiles, git, gitOut } from './git.js';
 import { rebaseInProgress } from './git-operation.js';
 import { covenRef, keepAt } from './save-work.js';
@@ -138,25 +139,16 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
  */
 async function backupIfDropped(o: ResolveOptions, tipBefore: string, land: LandResult): Promise<Backup | null> {
   const onto = `refs/heads/${o.conflict.onto}`;
-  const original = await commitKeys(o.worktree, [`${onto}..${tipBefore}`]);
-  let result: string[];
-  if (land.kind === 'landed') result = await commitKeys(o.worktree, ['-n', String(land.commits), land.main]);
+  const original = await commitIdentities(o.worktree, [`${onto}..${tipBefore}`]);
+  let result: CommitIdentity[];
+  if (land.kind === 'landed') result = await commitIdentities(o.worktree, ['-n', String(land.commits), land.main]);
   else if (land.kind === 'nothing-to-land') result = [];
-  else result = await commitKeys(o.worktree, [`${onto}..refs/heads/${o.branch}`]);
-  const kept = new Set(result);
-  const after = original.filter((k) => kept.has(k)).length;
+  else result = await commitIdentities(o.worktree, [`${onto}..refs/heads/${o.branch}`]);
+  const kept = new Set(result.map((c) => c.key));
+  const after = original.filter((c) => kept.has(c.key)).length;
   if (after === original.length) return null;
   const ref = await keepAt(o.worktree, covenRef('resolve', o.worker), tipBefore, 'coven: the branch before a conflict resolution that dropped commits');
   return { ref, before: original.length, after };
-}
-
-/**
- * One line per (non-merge) commit of `range`: author email, author date, subject. A
- * range git cannot read counts as empty, so the doubt falls on the side of a backup.
- */
-async function commitKeys(worktree: string, range: string[]): Promise<string[]> {
-  const r = await git(worktree, ['log', '--no-merges', '--format=%ae%x1f%at%x1f%s', ...range, '--']);
-  return r.ok ? r.stdout.split('\n').filter(Boolean) : [];
 }
 
 function cannotResume(outcome: SessionOutcome): boolean {

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coven, sh, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
-import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
+import { assertFakeRunsOk, fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 
 const answer = (...lines: string[]): FakeRun => ({ steps: [{ text: `I looked.\n<dispatch>\n${lines.join('\n')}\n</dispatch>` }] });
 
@@ -25,7 +25,7 @@ test('a valid answer is written as the decision; the prompt carries the agents a
   const decision = JSON.parse(readFileSync(out, 'utf8'));
   assert.equal([decision.kind, decision.agent, decision.args], ['run', 'plan', { issue: 'issues/a.md' }]);
   assert.is(decision.reasoning, 'a.md is new.');
-  const [call] = readFakeLog(env);
+  const [call] = assertFakeRunsOk(env);
   assert.ok(call);
   for (const flag of ['-p', '--verbose', '--input-format', '--append-system-prompt']) assert.ok(call.argv.includes(flag), flag);
   assert.is(call.cwd, repo);
@@ -47,7 +47,7 @@ test('an invalid answer gets a corrective resume of the same session in the same
   ]);
   assert.is(r.code, 0, r.stderr);
   assert.is(JSON.parse(readFileSync(out, 'utf8')).corrections, 1);
-  const calls = readFakeLog(env);
+  const calls = assertFakeRunsOk(env);
   assert.is(calls.length, 2);
   const [first, second] = calls;
   assert.is(second!.cwd, first!.cwd);
@@ -58,11 +58,12 @@ test('an invalid answer gets a corrective resume of the same session in the same
 });
 
 test("the decision's cost adds the corrective resume's to the first run's (each run reports only its own)", async () => {
-  const { out, r } = await runDispatch([
+  const { env, out, r } = await runDispatch([
     { ...answer('agent: deploy'), result: { cost_usd: 0.01 } },
     { expect: { resume: true }, steps: [{ text: '<dispatch>\nagent: plan\nissue: issues/a.md\n</dispatch>' }], result: { cost_usd: 0.02 } },
   ]);
   assert.is(r.code, 0, r.stderr);
+  assertFakeRunsOk(env);
   assert.is(JSON.parse(readFileSync(out, 'utf8')).cost_usd, 0.03);
 });
 
@@ -82,7 +83,7 @@ for (const [name, bad] of invalidAnswers) {
     const { repo, env, out, r } = await runDispatch([bad, { expect: { resume: true, promptIncludes: 'could not be used' }, steps: [{ text: '<dispatch>\nsleep: corrected\n</dispatch>' }] }]);
     assert.is(r.code, 0, r.stderr);
     assert.equal(JSON.parse(readFileSync(out, 'utf8')).reason, 'corrected');
-    const calls = readFakeLog(env);
+    const calls = assertFakeRunsOk(env);
     assert.is(calls.length, 2);
     assert.ok(calls[1]!.argv.includes('--resume') && calls[1]!.cwd === repo);
   });
@@ -93,7 +94,7 @@ test('after 3 failed corrections dispatch exits 1 and the repository is as it wa
   assert.is(r.code, 1, r.stderr);
   assert.match(r.stderr, /no valid <dispatch> block after 3 corrections/);
   assert.is(existsSync(out), false);
-  const calls = readFakeLog(env);
+  const calls = assertFakeRunsOk(env);
   assert.is(calls.length, 4);
   assert.ok(calls.slice(1).every((c) => c.argv.includes('--resume') && c.cwd === repo && c.sessionId === calls[0]!.sessionId));
   assert.is(await sh(repo, 'rev-parse', 'HEAD'), before);

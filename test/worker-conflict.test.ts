@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sh } from './helpers/repo.js';
-import { readFakeLog } from './helpers/fake-claude.js';
+import { assertFakeRunsOk } from './helpers/fake-claude.js';
 import { A_SUBJECT, B_SUBJECT, MERGED, resolvingRun, runBoth, sameLineRepo, sameLineRuns } from './helpers/same-line.js';
 
 test('two workers change the same line: the second resumes its own session, resolves, and both changes land', async () => {
@@ -19,7 +19,7 @@ test('two workers change the same line: the second resumes its own session, reso
   assert.match(r2.stdout, /── w2 · resolving implement \(issue: issues\/b\.md\)/);
   assert.match(r2.stdout, /conflict resolved in 1 round/);
 
-  const calls = readFakeLog(s.env);
+  const calls = assertFakeRunsOk(s.env);
   const job = calls.find((c) => c.prompts[0]?.includes('Implement the issue in issues/b.md'))!;
   const resolve = calls.filter((c) => c.prompts[0]?.includes('rebase conflict'));
   assert.is(resolve.length, 1);
@@ -41,7 +41,7 @@ test('a session that cannot be resumed (no transcript) gets a fresh session with
   assert.is(await sh(s.repo, 'show', 'main:greeting.txt'), MERGED.trim());
   assert.match(r2.stdout, /cannot be resumed here; starting a fresh session with the same instructions/);
 
-  const calls = readFakeLog(s.env);
+  const calls = assertFakeRunsOk(s.env, (c) => (c.argv.includes('--resume') ? 1 : 0)); // the resume finds no transcript
   const job = calls.find((c) => c.prompts[0]?.includes('Implement the issue in issues/b.md'))!;
   const missed = calls.find((c) => c.argv.includes('--resume'))!;
   assert.is(missed.argv[missed.argv.indexOf('--resume') + 1], job.sessionId);
@@ -58,6 +58,7 @@ test('a resolution that drops the commit (rebase --skip): the branch as it was i
   const [r1, r2] = await runBoth(s, ['--once'], ['--once']);
   assert.is(r1.code, 0, r1.stderr);
   assert.is(r2.code, 0, r2.stderr + r2.stdout);
+  assertFakeRunsOk(s.env);
   assert.is(await sh(s.repo, 'log', '--format=%s', `${s.start}..main`), A_SUBJECT);
   const saved = await sh(s.repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/resolve/w2/');
   assert.match(saved, /^refs\/coven\/resolve\/w2\/\d{8}T\d{6}Z$/);
@@ -82,6 +83,7 @@ test('a resolution that drops the commit and makes another in its place: the cou
   const [r1, r2] = await runBoth(s, ['--once'], ['--once']);
   assert.is(r1.code, 0, r1.stderr);
   assert.is(r2.code, 0, r2.stderr + r2.stdout);
+  assertFakeRunsOk(s.env);
   assert.is(await sh(s.repo, 'log', '--format=%s', `${s.start}..main`), `b: a different German greeting\n${A_SUBJECT}`, r2.stdout + r2.stderr);
   const saved = await sh(s.repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/resolve/w2/');
   assert.match(saved, /^refs\/coven\/resolve\/w2\/\d{8}T\d{6}Z$/);
@@ -93,6 +95,7 @@ test('a resolution that keeps the commit saves nothing under refs/coven/resolve/
   const s = await sameLineRepo([...sameLineRuns(), resolvingRun]);
   const [r1, r2] = await runBoth(s, ['--once'], ['--once']);
   assert.is(r1.code + r2.code, 0, r1.stderr + r2.stderr);
+  assertFakeRunsOk(s.env);
   assert.is(await sh(s.repo, 'for-each-ref', 'refs/coven/'), '');
   assert.not.match(r2.stderr, /the resolution kept/);
 });

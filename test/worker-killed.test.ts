@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { processStartTime } from '../scripts/lib/process-identity.js';
 import { newWorkerState, readWorkerState, writeWorkerState, type WorkerState } from '../scripts/lib/worker-state.js';
 import { covenRepo, issueFile, writeFiles } from './helpers/coven-repo.js';
-import { fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
+import { assertFakeRunsOk, fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { commitFile, coven, covenBin, sh, tempDir } from './helpers/repo.js';
 
 const choose = (...lines: string[]): FakeRun => ({ match: { promptIncludes: 'Choose the next job' }, steps: [{ text: `<dispatch>\n${lines.join('\n')}\n</dispatch>` }] });
@@ -71,6 +71,7 @@ test('killed mid-rebase while resolving: a worker of the same name ends the orph
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /adopting the existing worktree of w1/);
   assert.match(r.stdout, /ended the agent session the previous w1 left running/);
+  assertFakeRunsOk(env, (c) => (c.runs[0] === 2 ? 143 : 0)); // run 2, the orphaned resolution, was ended (SIGTERM)
   assert.not.ok(isRunning(orphan));
   assert.is(readFileSync(join(repo, 'shared.txt'), 'utf8'), 'start\nmain\nw1\n');
   assert.equal((await sh(repo, 'log', '--format=%s', '-3', 'main')).split('\n'), ['w1 work', 'main moves', 'coven agents']);

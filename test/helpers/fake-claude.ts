@@ -5,9 +5,11 @@
 //   const env = fakeClaudeEnv([{ steps: [{ bash: 'echo hi' }] }], dir);
 //   await runSession({ cwd, prompt, env: { ...process.env, ...env } });
 //   readFakeLog(env)  → one FakeInvocation per fake process that ended
+//   assertFakeRunsOk(env)  → fails unless every fake ran as scripted (its `expect` met, exit 0)
 
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as assert from 'uvu/assert';
 import { encodeProjectPath, type FakeInvocation, type FakeRun } from '../fake-claude.js';
 import { projectRoot, run, tempDir, type Run } from './repo.js';
 
@@ -58,6 +60,26 @@ export function readFakeLog(env: Pick<FakeClaudeEnv, 'FAKE_CLAUDE_LOG'>): FakeIn
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as FakeInvocation);
+}
+
+/**
+ * Asserts the fake ran, and that every invocation ended as the script meant it to: no
+ * script problem and the exit code `exitOf` gives it (default 0). A run's `expect` that
+ * fails, or a turn with no run left, makes the fake exit 97 without a result; a worker
+ * goes on past that ("nothing to land", exit 0), so an end-to-end test that relies on
+ * `expect` must call this or its expectations check nothing. Returns the log.
+ */
+export function assertFakeRunsOk(env: Pick<FakeClaudeEnv, 'FAKE_CLAUDE_LOG'>, exitOf: (call: FakeInvocation) => number = () => 0): FakeInvocation[] {
+  const calls = readFakeLog(env);
+  assert.ok(calls.length > 0, `the fake claude was never run (log: ${env.FAKE_CLAUDE_LOG})`);
+  const wrong = calls.flatMap((c, i) => {
+    const expected = exitOf(c);
+    if (c.problems.length === 0 && c.exitCode === expected) return [];
+    const prompt = JSON.stringify((c.prompts[0] ?? '').split('\n')[0]!.slice(0, 80));
+    return [`fake run ${i + 1} of ${calls.length} (prompt ${prompt}, in ${c.cwd}): exit ${c.exitCode}${c.signal ? ` (${c.signal})` : ''}, expected ${expected}${c.problems.map((p) => `; ${p}`).join('')}`];
+  });
+  assert.equal(wrong, [], `the fake claude did not run as scripted:\n${wrong.join('\n')}`);
+  return calls;
 }
 
 /** The transcript the fake (like the real CLI) keeps for a session started in `cwd`. */

@@ -26,6 +26,7 @@ const valid: [string, string, unknown][] = [
   ['sleep with a reason', block('sleep: 2 plans wait in review/'), { kind: 'sleep', reason: '2 plans wait in review/' }],
   ['the last of two blocks counts', `${block('agent: audit')}then\n${block('agent: plan', 'issue: issues/z.md')}`, { kind: 'run', agent: 'plan', args: { issue: 'issues/z.md' } }],
   ['a shell-looking value is kept as plain text', block('agent: plan', 'issue: $(touch /tmp/pwned)'), { kind: 'run', agent: 'plan', args: { issue: '$(touch /tmp/pwned)' } }],
+  ['a complete block, then prose that only mentions </dispatch>', `${block('agent: audit')}As the </dispatch> above says.`, { kind: 'run', agent: 'audit', args: {} }],
 ];
 
 for (const [name, text, expected] of valid) {
@@ -42,6 +43,8 @@ for (const [name, text, expected] of valid) {
 const invalid: [string, string, RegExp][] = [
   ['no block', 'I think we should plan issues/a.md.', /no <dispatch>/],
   ['two blocks where the last is invalid', `${block('agent: audit')}${block('agent: nope')}`, /no agent named "nope"/],
+  ['a complete block, then an unclosed one', `${block('agent: audit')}<dispatch>\nagent: nope\n`, /ends with a <dispatch> that is never closed; the last block is the one that counts, so end it with <\/dispatch> \(the complete block before it was not used\)/],
+  ['only an unclosed block', 'Reasoning.\n<dispatch>\nagent: audit\n', /ends with a <dispatch> that is never closed/],
   ['agent: dispatch', block('agent: dispatch'), /cannot choose itself/],
   ['unknown agent', block('agent: deploy'), /no agent named "deploy"/],
   ['a path as agent name', block('agent: ../../x'), /no agent named "\.\.\/\.\.\/x"/],
@@ -81,6 +84,7 @@ test('the protocol lists every agent but dispatch and states the rules', () => {
   assert.not.match(text, /dispatch — /);
   assert.match(text, /split at the first colon/);
   assert.match(text, /sleep: <one-line reason/);
+  assert.match(text, /The last block of your answer is the\none that counts/);
 });
 
 test.run();

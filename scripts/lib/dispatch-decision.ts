@@ -25,18 +25,24 @@ export type DecisionCheck = { kind: 'valid'; decision: Decision } | { kind: 'inv
 export const MAX_VALUE_LENGTH = 1000;
 export const DISPATCH_AGENT = 'dispatch';
 
+const OPEN = '<dispatch>';
 const BLOCK = /<dispatch>([\s\S]*?)<\/dispatch>/g;
 
-/** Finds the last `<dispatch>…</dispatch>` block; the text before it is the reasoning. */
-export function lastDispatchBlock(text: string): { body: string; reasoning: string; count: number } | null {
+/**
+ * Finds the last `<dispatch>…</dispatch>` block; the text before it is the reasoning.
+ * `unclosed`: a `<dispatch>` follows it (or, with no block, appears at all) that is never
+ * closed, so the block that would count is not there.
+ */
+export function lastDispatchBlock(text: string): { body: string; reasoning: string; count: number; unclosed: boolean } | null {
   let last: RegExpExecArray | null = null;
   let count = 0;
   for (const m of text.matchAll(BLOCK)) {
     last = m;
     count++;
   }
-  if (!last || last.index === undefined) return null;
-  return { body: last[1] ?? '', reasoning: text.slice(0, last.index).trim(), count };
+  if (!last || last.index === undefined) return text.includes(OPEN) ? { body: '', reasoning: '', count: 0, unclosed: true } : null;
+  const unclosed = text.slice(last.index + last[0].length).includes(OPEN);
+  return { body: last[1] ?? '', reasoning: text.slice(0, last.index).trim(), count, unclosed };
 }
 
 /** Splits the block body into `key: value` pairs (split at the first colon). */
@@ -67,6 +73,7 @@ const valueSchema = z
 export function checkDispatchOutput(finalText: string, agents: readonly DispatchableAgent[]): DecisionCheck {
   const block = lastDispatchBlock(finalText);
   if (!block) return invalid(['your answer has no <dispatch>…</dispatch> block; it must end with exactly one']);
+  if (block.unclosed) return invalid([`your answer ends with a <dispatch> that is never closed; the last block is the one that counts, so end it with </dispatch>${block.count > 0 ? ' (the complete block before it was not used)' : ''}`]);
   const { pairs, problems } = parseBlockLines(block.body);
   if (problems.length > 0) return invalid(problems);
   if (pairs.length === 0) return invalid(['the <dispatch> block is empty']);
@@ -150,7 +157,8 @@ Rules: one "key: value" per line, split at the first colon (values may contain c
 "agent" must be one of the agents below (never "dispatch"). Every other key must be a
 declared argument of that agent; all required arguments must be present. Values are
 single lines of at most ${MAX_VALUE_LENGTH} characters, taken as plain text. Text before the block
-is shown to the human as your reasoning; keep it short.
+is shown to the human as your reasoning; keep it short. The last block of your answer is the
+one that counts.
 
 Agents you can choose:
 ${agentCatalog(agents)}

@@ -26,6 +26,8 @@ const valid: [string, string, unknown][] = [
   ['sleep with a reason', block('sleep: 2 plans wait in review/'), { kind: 'sleep', reason: '2 plans wait in review/' }],
   ['the last of two blocks counts', `${block('agent: audit')}then\n${block('agent: plan', 'issue: issues/z.md')}`, { kind: 'run', agent: 'plan', args: { issue: 'issues/z.md' } }],
   ['a shell-looking value is kept as plain text', block('agent: plan', 'issue: $(touch /tmp/pwned)'), { kind: 'run', agent: 'plan', args: { issue: '$(touch /tmp/pwned)' } }],
+  ['tabs around a key or value are trimmed like spaces', block('\tagent:\tplan', 'issue:\tissues/a.md\t'), { kind: 'run', agent: 'plan', args: { issue: 'issues/a.md' } }],
+  ['non-ASCII text is plain text', block('agent: plan', 'issue: issues/ünï — 修正.md'), { kind: 'run', agent: 'plan', args: { issue: 'issues/ünï — 修正.md' } }],
   ['a complete block, then prose that only mentions </dispatch>', `${block('agent: audit')}As the </dispatch> above says.`, { kind: 'run', agent: 'audit', args: {} }],
 ];
 
@@ -68,6 +70,49 @@ for (const [name, text, pattern] of invalid) {
   });
 }
 
+// characters that are not plain single-line text: [name, character, how the problem names it]
+const notPlain: [string, string, string][] = [
+  ['ESC (a terminal escape sequence)', '\x1b', 'U+001B (ESC)'],
+  ['a tab inside the value', '\t', 'U+0009 (tab)'],
+  ['a vertical tab', '\v', 'U+000B (vertical tab)'],
+  ['a form feed', '\f', 'U+000C (form feed)'],
+  ['NUL', '\0', 'U+0000 (NUL)'],
+  ['DEL', '\x7f', 'U+007F (DEL)'],
+  ['NEL (U+0085)', '\u0085', 'U+0085 (NEL (next line))'],
+  ['the C1 CSI (U+009B)', '\u009b', 'U+009B (CSI)'],
+  ['the line separator U+2028', '\u2028', 'U+2028 (line separator)'],
+  ['the paragraph separator U+2029', '\u2029', 'U+2029 (paragraph separator)'],
+  ['a right-to-left override', '\u202e', 'U+202E (right-to-left override)'],
+  ['another control character (U+0007 BEL)', '\x07', 'U+0007'],
+];
+
+const rawNotPlain = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
+for (const [name, ch, described] of notPlain) {
+  test(`invalid: ${name} in a value, a sleep reason, a key or the agent name; the problem shows it escaped`, () => {
+    const escaped = `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    const cases: [string, RegExp][] = [
+      [block('agent: plan', `issue: issues/a${ch}[31m.md`), new RegExp(`argument "issue" has ${esc(described)} at character 9 of "issues/a${esc(escaped)}\\[31m\\.md": values are plain single-line text`)],
+      [block(`sleep: all${ch}done`), new RegExp(`sleep reason has ${esc(described)} at character 4 `)],
+      [block('agent: plan', 'issue: a.md', `no${ch}te: x`), new RegExp(`no argument "no${esc(escaped)}te"`)],
+      [block(`agent: pl${ch}an`), new RegExp(`no agent named "pl${esc(escaped)}an"`)],
+      [block('agent: plan', `issue a.md ${ch} no colon`), new RegExp(`not "key: value": "issue a\\.md ${esc(escaped)} no colon"`)],
+    ];
+    for (const [text, pattern] of cases) {
+      const r = checkDispatchOutput(text, agents);
+      assert.is(r.kind, 'invalid', JSON.stringify(text));
+      if (r.kind !== 'invalid') continue;
+      assert.match(r.problems.join('\n'), pattern);
+      assert.not.match(r.problems.join('\n'), rawNotPlain, 'the problem holds no raw control character');
+      assert.not.match(correctiveMessage(r.problems, agents).replace(/\n/g, ' '), rawNotPlain, 'nor does the corrective message (but its line breaks)');
+    }
+  });
+}
+
+function esc(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 test('the corrective message says what was wrong and shows agents, arguments and an example', () => {
   const msg = correctiveMessage(['there is no agent named "deploy"'], agents);
   assert.match(msg, /no agent named "deploy"/);
@@ -84,7 +129,8 @@ test('the protocol lists every agent but dispatch and states the rules', () => {
   assert.not.match(text, /dispatch — /);
   assert.match(text, /split at the first colon/);
   assert.match(text, /sleep: <one-line reason/);
-  assert.match(text, /The last block of your answer is the\none that counts/);
+  assert.match(text, /no tabs or other\ncontrol characters/);
+  assert.match(text, /The last block of your answer is the one that counts/);
 });
 
 test.run();

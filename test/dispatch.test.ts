@@ -76,6 +76,8 @@ const invalidAnswers: [string, FakeRun][] = [
   ['undeclared arg', answer('agent: plan', 'issue: issues/a.md', 'force: yes')],
   ['a value with a newline', answer('agent: plan', 'issue: issues/a.md', 'more')],
   ['a 5,000-character value', answer('agent: plan', `issue: ${'x'.repeat(5000)}`)],
+  ['a value with a terminal escape sequence', answer('agent: plan', 'issue: issues/a.md\x1b[2J')],
+  ['a value with a Unicode line separator', answer('agent: plan', 'issue: issues/a.md\u2028agent: audit')],
   ['a complete block, then an unclosed one', { steps: [{ text: '<dispatch>\nagent: plan\nissue: issues/a.md\n</dispatch>\n<dispatch>\nagent: nope' }] }],
 ];
 

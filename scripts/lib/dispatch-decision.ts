@@ -45,6 +45,26 @@ export function lastDispatchBlock(text: string): { body: string; reasoning: stri
   return { body: last[1] ?? '', reasoning: text.slice(0, last.index).trim(), count, unclosed };
 }
 
+/**
+ * Characters that are not plain single-line text: every control character (tab, vertical
+ * tab, ESC, DEL, NEL and the other C1 controls), the Unicode line and paragraph
+ * separators, and the bidirectional embedding, override and isolate marks (they reorder
+ * what a terminal shows). A value with one could break a header line or reach the
+ * terminal as an escape sequence.
+ */
+const NOT_PLAIN = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+const NOT_PLAIN_ALL = new RegExp(NOT_PLAIN.source, 'gu');
+const charNames: Record<number, string> = { 0x00: 'NUL', 0x09: 'tab', 0x0b: 'vertical tab', 0x0c: 'form feed', 0x1b: 'ESC', 0x7f: 'DEL', 0x85: 'NEL (next line)', 0x9b: 'CSI', 0x2028: 'line separator', 0x2029: 'paragraph separator', 0x202e: 'right-to-left override' };
+
+/** The first character of `text` that is not plain single-line text, described with where it is; null when there is none. */
+export function notPlainCharacter(text: string): string | null {
+  const m = NOT_PLAIN.exec(text);
+  if (!m) return null;
+  const code = m[0].codePointAt(0)!;
+  const name = charNames[code];
+  return `${codePoint(code)}${name ? ` (${name})` : ''} at character ${[...text.slice(0, m.index)].length + 1}`;
+}
+
 /** Splits the block body into `key: value` pairs (split at the first colon). */
 export function parseBlockLines(body: string): { pairs: [string, string][]; problems: string[] } {
   const pairs: [string, string][] = [];
@@ -55,7 +75,7 @@ export function parseBlockLines(body: string): { pairs: [string, string][]; prob
     if (!line) return;
     const colon = line.indexOf(':');
     if (colon <= 0) {
-      problems.push(`line ${i + 1} of the block is not "key: value": ${JSON.stringify(clip(line))} (values must fit on one line)`);
+      problems.push(`line ${i + 1} of the block is not "key: value": ${quoted(line)} (values must fit on one line)`);
       return;
     }
     pairs.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
@@ -67,7 +87,10 @@ const valueSchema = z
   .string()
   .min(1, 'is empty')
   .max(MAX_VALUE_LENGTH, `is longer than ${MAX_VALUE_LENGTH} characters`)
-  .refine((v) => !/[\r\n]/.test(v), 'must be a single line');
+  .superRefine((v, ctx) => {
+    const where = notPlainCharacter(v);
+    if (where) ctx.addIssue({ code: 'custom', message: `has ${where} of ${quoted(v)}: values are plain single-line text, with no control or line-breaking character (not even a tab)` });
+  });
 
 /** Parses and validates the last `<dispatch>` block of `finalText` against `agents`. */
 export function checkDispatchOutput(finalText: string, agents: readonly DispatchableAgent[]): DecisionCheck {
@@ -80,7 +103,7 @@ export function checkDispatchOutput(finalText: string, agents: readonly Dispatch
 
   const seen = new Set<string>();
   for (const [key] of pairs) {
-    if (seen.has(key)) problems.push(`"${clip(key)}" appears more than once`);
+    if (seen.has(key)) problems.push(`${quoted(key)} appears more than once`);
     seen.add(key);
   }
   if (problems.length > 0) return invalid(problems);
@@ -88,7 +111,7 @@ export function checkDispatchOutput(finalText: string, agents: readonly Dispatch
 
   if ('sleep' in fields) {
     const extra = Object.keys(fields).filter((k) => k !== 'sleep');
-    if (extra.length > 0) return invalid([`a sleep block has only "sleep: <reason>"; remove ${extra.map((k) => `"${clip(k)}"`).join(', ')}`]);
+    if (extra.length > 0) return invalid([`a sleep block has only "sleep: <reason>"; remove ${extra.map(quoted).join(', ')}`]);
     const reason = valueSchema.safeParse(fields.sleep);
     if (!reason.success) return invalid([`sleep reason ${reason.error.issues[0]?.message ?? 'is invalid'}`]);
     return { kind: 'valid', decision: { kind: 'sleep', reason: reason.data, reasoning: block.reasoning } };
@@ -98,7 +121,7 @@ export function checkDispatchOutput(finalText: string, agents: readonly Dispatch
   if (agentName === undefined) return invalid(['the block names no agent: add "agent: <name>", or answer "sleep: <reason>"']);
   if (agentName === DISPATCH_AGENT) return invalid(['"dispatch" cannot choose itself; name one of the agents listed below']);
   const agent = agents.find((a) => a.name === agentName && a.name !== DISPATCH_AGENT);
-  if (!agent) return invalid([`there is no agent named "${clip(agentName)}"; name one of the agents listed below`]);
+  if (!agent) return invalid([`there is no agent named ${quoted(agentName)}; name one of the agents listed below`]);
 
   const { agent: _agent, ...given } = fields;
   const shape: Record<string, z.ZodType<string | undefined>> = {};
@@ -115,7 +138,7 @@ export function checkDispatchOutput(finalText: string, agents: readonly Dispatch
 function describeIssue(issue: z.core.$ZodIssue, agent: DispatchableAgent): string {
   if (issue.code === 'unrecognized_keys') {
     const declared = agent.args.map((a) => a.name).join(', ') || 'none';
-    return `agent "${agent.name}" has no argument ${issue.keys.map((k) => `"${clip(k)}"`).join(', ')} (its arguments: ${declared})`;
+    return `agent "${agent.name}" has no argument ${issue.keys.map(quoted).join(', ')} (its arguments: ${declared})`;
   }
   const key = String(issue.path[0] ?? '');
   if (issue.code === 'invalid_type') return `agent "${agent.name}" needs argument "${key}" (required)`;
@@ -156,9 +179,9 @@ sleep: <one-line reason a human can act on>
 Rules: one "key: value" per line, split at the first colon (values may contain colons).
 "agent" must be one of the agents below (never "dispatch"). Every other key must be a
 declared argument of that agent; all required arguments must be present. Values are
-single lines of at most ${MAX_VALUE_LENGTH} characters, taken as plain text. Text before the block
-is shown to the human as your reasoning; keep it short. The last block of your answer is the
-one that counts.
+single lines of at most ${MAX_VALUE_LENGTH} characters, taken as plain text (no tabs or other
+control characters). Text before the block is shown to the human as your reasoning; keep
+it short. The last block of your answer is the one that counts.
 
 Agents you can choose:
 ${agentCatalog(agents)}
@@ -190,4 +213,13 @@ function invalid(problems: string[]): DecisionCheck {
 
 function clip(s: string, n = 80): string {
   return s.length > n ? `${s.slice(0, n)}…` : s;
+}
+
+/** `s` clipped, in quotes, each character that is not plain text written as \uXXXX: agent text never reaches a terminal raw. */
+function quoted(s: string): string {
+  return `"${clip(s).replace(NOT_PLAIN_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
+}
+
+function codePoint(code: number): string {
+  return `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
 }

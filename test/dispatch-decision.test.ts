@@ -28,6 +28,7 @@ const valid: [string, string, unknown][] = [
   ['a shell-looking value is kept as plain text', block('agent: plan', 'issue: $(touch /tmp/pwned)'), { kind: 'run', agent: 'plan', args: { issue: '$(touch /tmp/pwned)' } }],
   ['tabs around a key or value are trimmed like spaces', block('\tagent:\tplan', 'issue:\tissues/a.md\t'), { kind: 'run', agent: 'plan', args: { issue: 'issues/a.md' } }],
   ['non-ASCII text is plain text', block('agent: plan', 'issue: issues/ünï — 修正.md'), { kind: 'run', agent: 'plan', args: { issue: 'issues/ünï — 修正.md' } }],
+  ['prose that names <dispatch> before the block', 'Reasoning here. I answer with a <dispatch> block.\n<dispatch>\nagent: audit\n</dispatch>', { kind: 'run', agent: 'audit', args: {} }],
   ['a complete block, then prose that only mentions </dispatch>', `${block('agent: audit')}As the </dispatch> above says.`, { kind: 'run', agent: 'audit', args: {} }],
 ];
 

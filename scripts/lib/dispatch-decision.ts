@@ -26,7 +26,8 @@ export const MAX_VALUE_LENGTH = 1000;
 export const DISPATCH_AGENT = 'dispatch';
 
 const OPEN = '<dispatch>';
-const BLOCK = /<dispatch>([\s\S]*?)<\/dispatch>/g;
+/** a block: the last `<dispatch>` before a `</dispatch>` (one named in prose before it is not its start) */
+const BLOCK = /<dispatch>((?:(?!<dispatch>)[\s\S])*?)<\/dispatch>/g;
 
 /**
  * Finds the last `<dispatch>…</dispatch>` block; the text before it is the reasoning.

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processStartTime } from '../scripts/lib/process-identity.js';
 import { checkPermission, encodeProjectPath } from './fake-claude.js';
 import { fakeClaudeBin, fakeClaudeEnv, fakeTranscriptPath, readFakeLog, readFakeTranscript, runFake, streamEvents, userMessage, type FakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { sh, tempDir, tempRepo } from './helpers/repo.js';
@@ -287,6 +288,30 @@ test('SIGTERM ends the fake with 143 and SIGINT with 0, both without a result', 
     assert.not.match(f.stdout(), /"type":"result"/, signal);
     assert.is(readFakeLog(env)[0]!.signal, signal);
   }
+});
+
+test("sigtermDuringTool 'finish-turn': SIGTERM kills the running Bash tool (Exit code 137), the turn ends with its result, exit 0", async () => {
+  const { repo, env } = await setup([{ steps: [{ bash: 'sleep 300 & echo $! > sleep.pid; wait' }, { text: 'finished anyway' }], sigtermDuringTool: 'finish-turn' }]);
+  const f = startFake([...streamArgs, '--allowedTools=Bash'], repo, env);
+  f.child.stdin.write(userLine('go'));
+  const pidFile = join(repo, 'sleep.pid');
+  while (!existsSync(pidFile) || !readFileSync(pidFile, 'utf8').trim()) await new Promise((r) => setTimeout(r, 20));
+  f.child.kill('SIGTERM');
+  assert.is(await f.exit, 0);
+  assert.is(processStartTime(Number(readFileSync(pidFile, 'utf8'))), null, 'the command is killed with everything it started');
+  const toolResult = events(f.stdout()).find((e) => e.type === 'user' && JSON.stringify(e).includes('tool_result'));
+  assert.match(JSON.stringify(toolResult), /Exit code 137/);
+  assert.is(resultOf(f.stdout()).result, 'finished anyway');
+  assert.is(readFakeLog(env)[0]!.exitCode, 0);
+
+  // while no tool runs (the CLI waits for the model), the same run still ends at once with 143
+  const waiting = await setup([{ steps: [{ text: 'thinking hard' }], hang: 'before-result', sigtermDuringTool: 'finish-turn' }]);
+  const g = startFake(streamArgs, waiting.repo, waiting.env);
+  g.child.stdin.write(userLine('go'));
+  await g.waitFor('thinking hard');
+  g.child.kill('SIGTERM');
+  assert.is(await g.exit, 143);
+  assert.not.match(g.stdout(), /"type":"result"/);
 });
 
 test('crashAfterStep exits without a result; the script decides the exit code', async () => {

@@ -35,6 +35,11 @@
 //   unless --model says otherwise, and its total_cost_usd counts only its own turns.
 //   --continue takes the newest transcript of the cwd (none: a new session), --fork-session copies the history
 //   under a new id, --session-id names a new session, --no-session-persistence writes none.
+//   Another worktree of the same repository: the reference (§3, "Git worktrees") saw the
+//   real CLI find the session from there and then work in the caller's cwd, and it tells
+//   the fake to look only in the cwd's folder. The fake refuses such a resume: the strict
+//   direction, so a toolkit that resumes in the wrong worktree (the agent would work in
+//   that checkout) fails its tests instead of passing them.
 // TOOLS  the built-in list of 2.1.197; Glob and Grep are offered only when an
 //   --allowedTools rule names one of them (then both); --tools narrows the list.
 // PERMISSIONS  Read always runs. bypassPermissions / --dangerously-skip-permissions / auto
@@ -42,7 +47,11 @@
 //   `Bash(git *)`, `Bash(npm test:*)`, `Edit`, `Write`) allow more (each part of a
 //   compound `a && b` command must match); --disallowedTools rules deny. A denied call
 //   gets "This command requires approval" (Bash) and is listed in permission_denials.
-// SIGNALS  SIGTERM → exit 143, SIGINT → exit 0, both without a result.
+// SIGNALS  SIGTERM → exit 143, SIGINT → exit 0, both without a result. A run with
+//   `sigtermDuringTool: 'finish-turn'` does what the reference saw the real CLI do on a
+//   SIGTERM while a Bash tool runs: the tool is killed (`Exit code 137`), the rest of the
+//   steps and the result follow, and the process exits 0 (SIGTERM while no tool runs is
+//   143 as before). The strict 143 stays the default: a late result is opt-in.
 //
 // SCRIPT  FAKE_CLAUDE_SCRIPT=/path/run.json: a JSON array of runs (type FakeRun below).
 //   Each turn takes the first run not used up (`times`, default 1) whose `match` fits
@@ -161,6 +170,11 @@ export interface FakeRun {
   crashAfterStep?: number;
   /** ignore SIGTERM during this run (only SIGKILL ends it) */
   ignoreSigterm?: boolean;
+  /**
+   * SIGTERM while a Bash tool runs, as the real CLI: the tool is killed (`Exit code 137`),
+   * the rest of the steps and the result follow, then exit 0 (default: exit 143 at once)
+   */
+  sigtermDuringTool?: 'finish-turn';
   /** delay before every step */
   stepDelayMs?: number;
 }
@@ -197,6 +211,7 @@ const runShape: { [key: string]: Check } = {
   'hang?': (v) => v === true || v === 'before-result' || v === 'after-result',
   'crashAfterStep?': (v) => Number.isInteger(v) && (v as number) >= 0,
   'ignoreSigterm?': 'boolean',
+  'sigtermDuringTool?': (v) => v === 'finish-turn',
   'stepDelayMs?': 'number',
 };
 
@@ -515,6 +530,12 @@ class Fake {
   private readonly record: FakeInvocation;
   private finished = false;
   private ignoreSigterm = false;
+  /** this turn's run finishes its turn on a SIGTERM that comes while a tool runs */
+  private finishTurnOnSigterm = false;
+  /** kills the Bash command that runs now (null: none) */
+  private killTool: (() => void) | null = null;
+  /** a SIGTERM came while a tool ran: exit once the turn's result is out */
+  private sigtermed = false;
   private session: Session | null = null;
   private outputFormat = 'text';
   private verbose = false;
@@ -559,7 +580,13 @@ class Fake {
       problems: [],
     };
     process.on('SIGTERM', () => {
-      if (!this.ignoreSigterm) this.finish(143, 'SIGTERM');
+      if (this.ignoreSigterm) return;
+      if (this.finishTurnOnSigterm && this.killTool) {
+        this.sigtermed = true;
+        this.killTool();
+        return;
+      }
+      this.finish(143, 'SIGTERM');
     });
     process.on('SIGINT', () => this.finish(0, 'SIGINT'));
   }
@@ -803,6 +830,7 @@ class Fake {
     const failed = unmetExpectations(run, { prompt, history, resumed: s.resumed, cwd: this.cwd, argv: this.argv, permissionMode: this.permissionMode, systemPrompt: this.appendSystemPrompt() });
     if (failed.length > 0) return this.scriptProblem(`expectation failed (run #${picked.index}): ${failed.join('; ')}`);
     this.ignoreSigterm = run.ignoreSigterm === true;
+    this.finishTurnOnSigterm = run.sigtermDuringTool === 'finish-turn';
 
     const turn: Turn = { number: this.turns, startedAt: Date.now(), msgId: null, blockIndex: 0, roundTrips: 0, maxTurnsHit: false, denials: [], lastText: null, lastStepWasText: false };
     this.emit(this.initEvent());
@@ -823,6 +851,10 @@ class Fake {
     this.emitResult(result);
     this.lastExit = run.exit ?? (result.is_error ? 1 : 0);
     this.turnRunning = null;
+    if (this.sigtermed) {
+      this.finish(this.lastExit); // the SIGTERM that killed the tool ends the process after its turn
+      return false;
+    }
     if (run.hang === 'after-result') {
       this.hangForever = true;
       setInterval(() => {}, 1 << 30);
@@ -840,12 +872,12 @@ class Fake {
       return true;
     }
     if ('thinking' in step) return this.block(turn, { type: 'thinking', thinking: step.thinking, signature: randomBytes(32).toString('base64') });
-    if ('bash' in step) return this.tool(turn, 'Bash', { command: step.bash, description: step.description ?? 'Run a command' }, () => runShell(step.bash, this.cwd));
+    if ('bash' in step) return this.tool(turn, 'Bash', { command: step.bash, description: step.description ?? 'Run a command' }, () => this.bashTool(step.bash));
     if ('reply_from_bash' in step) {
       let reply = '';
       const env = { ...process.env, FAKE_CLAUDE_PROMPT: this.currentPrompt };
       const ran = await this.tool(turn, 'Bash', { command: step.reply_from_bash, description: 'Look before answering' }, async () => {
-        const outcome = await runShell(step.reply_from_bash, this.cwd, env);
+        const outcome = await this.bashTool(step.reply_from_bash, env);
         const result = outcome.result as { stdout?: unknown };
         reply = typeof result === 'object' && result !== null && typeof result.stdout === 'string' ? result.stdout : '';
         return outcome;
@@ -908,6 +940,15 @@ class Fake {
       return true;
     }
     return true;
+  }
+
+  /** Runs a Bash tool call, which a SIGTERM may kill (see sigtermDuringTool). */
+  private async bashTool(command: string, env: NodeJS.ProcessEnv = process.env): Promise<ToolOutcome> {
+    try {
+      return await runShell(command, this.cwd, env, (kill) => (this.killTool = kill));
+    } finally {
+      this.killTool = null;
+    }
   }
 
   /** A stdin message is taken by a turn: as its prompt, or injected into it (replayed under --replay-user-messages). */
@@ -1171,11 +1212,25 @@ interface ToolOutcome {
 
 const toolError = (content: string, result: string): ToolOutcome => ({ content, isError: true, result });
 
-/** Runs a Bash tool call. As in the real CLI, stderr goes into stdout, in the order written. */
-function runShell(command: string, cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<ToolOutcome> {
+/**
+ * Runs a Bash tool call. As in the real CLI, stderr goes into stdout, in the order written.
+ * `onKill` receives what kills the command: SIGKILL, and the call ends at once with `Exit code 137`.
+ */
+function runShell(command: string, cwd: string, env: NodeJS.ProcessEnv = process.env, onKill?: (kill: () => void) => void): Promise<ToolOutcome> {
   return new Promise((resolveTool) => {
     const child = spawn('/bin/sh', ['-c', `exec 2>&1\n${command}`], { cwd, env, stdio: ['ignore', 'pipe', 'ignore'] });
     let output = '';
+    onKill?.(() => {
+      // the real CLI kills the command's own process group: here, the shell and everything under it
+      for (const pid of [...descendantsOf(child.pid), child.pid]) {
+        try {
+          if (pid !== undefined) process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      resolveTool(shellOutcome(output, 128 + 9));
+    });
     const cap = 1 << 20;
     child.stdout.on('data', (d: Buffer) => {
       if (output.length < cap) output += d.toString();
@@ -1185,6 +1240,26 @@ function runShell(command: string, cwd: string, env: NodeJS.ProcessEnv = process
     const quiet = commandParts(command).every((p) => p.words[0] !== undefined && p.words[0] in fileCommands);
     child.on('close', (code, signal) => resolveTool(shellOutcome(output, code ?? (signal ? 128 + 9 : 1), quiet)));
   });
+}
+
+/** Every process under `root`, from `ps` (children first found, deepest last). */
+function descendantsOf(root: number | undefined): number[] {
+  if (root === undefined) return [];
+  let table = '';
+  try {
+    table = execFileSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  for (const line of table.split('\n')) {
+    const [pid, ppid] = line.trim().split(/\s+/).map(Number);
+    if (pid === undefined || ppid === undefined || Number.isNaN(ppid)) continue;
+    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  const found: number[] = [];
+  for (let i = -1; i < found.length; i++) found.push(...(children.get(i < 0 ? root : found[i]!) ?? []));
+  return found;
 }
 
 /** A Bash tool result from the command's output (stdout and stderr, merged). */

@@ -1,6 +1,7 @@
 // session-runner — each outcome of a session, with the fake claude really running in a
 // temp repository: missing CLI, usage error, error results, crash, abort, timeout (no
-// orphan left), junk and split lines, a huge stream, steering, and resume.
+// orphan left), a late result after an abort or a timeout, a signal from outside, junk
+// and split lines, a huge stream, steering, and resume.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -174,6 +175,58 @@ test('abort() also ends a tool command running in a session of its own (the real
   expectKind(await handle.outcome, 'aborted');
   assert.is(alive(sleepPid), false, 'the sleep in its own session is gone');
 });
+
+// The real CLI, sent SIGTERM while a Bash tool runs, kills the tool and finishes the turn
+// with a result (reference §1): abort() and the timeout must still win over that result.
+const lateResult: FakeRun[] = [{ steps: [{ bash: 'echo $$ > tool.pid; sleep 300' }, { text: 'finished after all' }], sigtermDuringTool: 'finish-turn' }];
+
+/** The result the CLI wrote to the session log after it was told to stop, and the killed tool's output. */
+function lateResultOf(logFile: string): { result: unknown; toolOutput: string } {
+  const events = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; result?: unknown; message?: unknown });
+  return { result: events.find((e) => e.type === 'result')?.result, toolOutput: JSON.stringify(events.filter((e) => e.type === 'user' && JSON.stringify(e.message).includes('tool_result'))) };
+}
+
+test('abort() during a tool: the CLI still finishes its turn with a result, and the outcome is aborted', async () => {
+  const s = await setup(lateResult);
+  const logFile = join(tempDir(), 'session.jsonl');
+  const handle = startSession(s.opts({ claudeArgs: ['--allowedTools=Bash'], logFile }));
+  await waitForFile(join(s.repo, 'tool.pid'));
+  handle.abort();
+  const o = expectKind(await handle.outcome, 'aborted');
+  assert.is(o.sessionId, readFakeLog(s.env)[0]?.sessionId);
+  const late = lateResultOf(logFile);
+  assert.is(late.result, 'finished after all', 'the result came after the abort');
+  assert.match(late.toolOutput, /Exit code 137/);
+  assert.is(readFakeLog(s.env)[0]?.exitCode, 0);
+  assert.is(s.lines.at(-1), '  ✗ stopped (aborted)');
+});
+
+test('the timeout during a tool: the CLI still finishes its turn with a result, and the outcome is timed-out', async () => {
+  const s = await setup(lateResult);
+  const logFile = join(tempDir(), 'session.jsonl');
+  // long enough for the fake to be in its tool when the limit comes (else there is no late result to ignore)
+  const o = expectKind(await runSession(s.opts({ claudeArgs: ['--allowedTools=Bash'], logFile, timeoutMs: 4000 })), 'timed-out');
+  assert.ok(existsSync(join(s.repo, 'tool.pid')), 'the tool ran');
+  assert.is(o.sessionId, readFakeLog(s.env)[0]?.sessionId);
+  assert.is(lateResultOf(logFile).result, 'finished after all', 'the result came after the timeout');
+  assert.is(readFakeLog(s.env)[0]?.exitCode, 0);
+});
+
+for (const [signal, exitCode, exitSignal] of [['SIGTERM', 143, null], ['SIGKILL', null, 'SIGKILL']] as const) {
+  test(`a ${signal} sent to the CLI from outside (not abort()) is a crash with its ${exitCode === null ? 'signal' : 'exit code'}, and nothing it started is left`, async () => {
+    const s = await setup([{ steps: grandchild, hang: 'before-result' }]);
+    const handle = startSession(s.opts({ claudeArgs: ['--allowedTools=Bash'] }));
+    const sleepPid = Number(await waitForFile(join(s.repo, 'sleep.pid')));
+    assert.ok(alive(sleepPid));
+    process.kill(handle.pid!, signal); // the CLI alone, not its group
+    const o = expectKind(await handle.outcome, 'crashed');
+    assert.is(o.exitCode, exitCode);
+    assert.is(o.signal, exitSignal);
+    assert.ok(o.sessionId, 'the session id from init is kept');
+    assert.is(alive(sleepPid), false, 'the grandchild sleep is gone');
+    assert.match(s.lines.at(-1)!, signal === 'SIGTERM' ? /without a result \(exit 143\)/ : /without a result \(killed by SIGKILL\)/);
+  });
+}
 
 test('past the timeout the whole group is ended, SIGKILL when SIGTERM is ignored', async () => {
   const s = await setup([{ steps: grandchild, hang: 'before-result', ignoreSigterm: true }]);

@@ -143,4 +143,13 @@ test('the live view names each tool call by its key input', () => {
   assert.equal(renderEvent({ kind: 'tool-results', results: [{ toolUseId: 't', isError: true, text: 'This command requires approval' }], subagent: false }, cwd), ['    ✗ This command requires approval']);
 });
 
+test('the live view never passes a control character of the agent\'s text to the terminal', () => {
+  const cwd = '/w/repo';
+  const text = 'clear\x1b[2J screen\r\nbell\x07\tand tab\ncsi\u009b31m right\u202eleft';
+  const lines = renderEvent({ kind: 'assistant', blocks: [{ type: 'text', text }, { type: 'tool_use', id: 't', name: 'Bash', input: { command: 'echo \x1b]0;title\x07' } }], subagent: false }, cwd);
+  assert.equal(lines, ['  clear\\u001b[2J screen', '  bell\\u0007  and tab', '  csi\\u009b31m right\\u202eleft', '  ▸ Bash: echo \\u001b]0;title\\u0007']);
+  for (const line of lines) assert.not.match(line, /[\x00-\x1f\x7f-\x9f]/);
+  assert.equal(renderEvent({ kind: 'tool-results', results: [{ toolUseId: 't', isError: true, text: 'no\x1b[31m' }], subagent: false }, cwd), ['    ✗ no\\u001b[31m']);
+});
+
 test.run();

@@ -7,6 +7,7 @@
 
 import { z } from 'zod';
 import { formatAgentCatalog } from './agent-registry.js';
+import { NOT_PLAIN, escapeNotPlain } from './plain-text.js';
 
 /** The part of an agent definition the protocol needs (see agent-registry). */
 export interface DispatchableAgent {
@@ -46,15 +47,6 @@ export function lastDispatchBlock(text: string): { body: string; reasoning: stri
   return { body: last[1] ?? '', reasoning: text.slice(0, last.index).trim(), count, unclosed };
 }
 
-/**
- * Characters that are not plain single-line text: every control character (tab, vertical
- * tab, ESC, DEL, NEL and the other C1 controls), the Unicode line and paragraph
- * separators, and the bidirectional embedding, override and isolate marks (they reorder
- * what a terminal shows). A value with one could break a header line or reach the
- * terminal as an escape sequence.
- */
-const NOT_PLAIN = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
-const NOT_PLAIN_ALL = new RegExp(NOT_PLAIN.source, 'gu');
 const charNames: Record<number, string> = { 0x00: 'NUL', 0x09: 'tab', 0x0b: 'vertical tab', 0x0c: 'form feed', 0x1b: 'ESC', 0x7f: 'DEL', 0x85: 'NEL (next line)', 0x9b: 'CSI', 0x2028: 'line separator', 0x2029: 'paragraph separator', 0x202e: 'right-to-left override' };
 
 /** The first character of `text` that is not plain single-line text, described with where it is; null when there is none. */
@@ -218,7 +210,7 @@ function clip(s: string, n = 80): string {
 
 /** `s` clipped, in quotes, each character that is not plain text written as \uXXXX: agent text never reaches a terminal raw. */
 function quoted(s: string): string {
-  return `"${clip(s).replace(NOT_PLAIN_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
+  return `"${escapeNotPlain(clip(s))}"`;
 }
 
 function codePoint(code: number): string {

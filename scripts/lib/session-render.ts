@@ -2,12 +2,14 @@
 // agent's text, one line per tool call (tool + its key input), a line for a failed
 // tool call, and one closing line (status, cost, turns, time).
 //
-// Pure: events and outcomes in, lines of text out (no colour, no terminal codes).
+// Pure: events and outcomes in, lines of text out (no colour, no terminal codes: a
+// control character in what the agent or the CLI wrote is shown escaped, see plain-text).
 
 import { relative, isAbsolute } from 'node:path';
 import type { StreamEvent } from './stream-json.js';
 import type { SessionOutcome } from './session-runner.js';
 import { humanDuration } from './human-duration.js';
+import { escapeNotPlain } from './plain-text.js';
 
 const maxWidth = 160;
 const maxTextLines = 8;
@@ -66,7 +68,7 @@ export function toolCallSummary(name: string, input: Record<string, unknown>, cw
     default:
       key = Object.values(input).find((v): v is string => typeof v === 'string');
   }
-  return key === undefined ? name : clip(`${name}: ${firstLine(key)}${key.includes('\n') ? ' …' : ''}`);
+  return key === undefined ? clip(name) : clip(`${name}: ${firstLine(key)}${key.includes('\n') ? ' …' : ''}`);
 }
 
 /** The closing line of a session. */
@@ -97,7 +99,7 @@ function figures(costUsd: number, turns: number, durationMs: number): string {
 }
 
 function textLines(text: string): string[] {
-  const lines = text.trim().split('\n');
+  const lines = text.trim().split(/\r?\n/);
   const shown = lines.slice(0, maxTextLines).map((l) => clip(`  ${l}`));
   if (lines.length > maxTextLines) shown.push(`  … (${lines.length - maxTextLines} more lines)`);
   return lines.length === 1 && lines[0] === '' ? [] : shown;
@@ -110,9 +112,11 @@ function displayPath(path: string | undefined, cwd: string): string | undefined 
 }
 
 function firstLine(text: string): string {
-  return text.trim().split('\n')[0] ?? '';
+  return text.trim().split(/\r?\n/)[0] ?? '';
 }
 
-function clip(line: string): string {
+/** One line as shown: tabs as spaces, other control characters escaped, at most maxWidth long. */
+function clip(text: string): string {
+  const line = escapeNotPlain(text.replace(/\t/g, '  '));
   return line.length > maxWidth ? `${line.slice(0, maxWidth - 1)}…` : line;
 }

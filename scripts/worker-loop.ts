@@ -505,12 +505,16 @@ async function landAndResolve(w: Worker): Promise<LandEnd> {
       signal: w.stop.signal,
     });
     w.state = await updateWorkerState(w.paths.stateDir, w.state, { cost_usd: w.state.cost_usd + resolved.costUsd, session_id: resolved.sessionId });
-    if (resolved.kind === 'stopped') {
+    if (resolved.kind === 'stopped' || resolved.kind === 'skipped') {
       await abortRebaseIfAny(w.worktree);
       return 'pending';
     }
     if (resolved.kind === 'gave-up') {
-      const rounds = resolved.failed >= resolved.rounds ? `${resolved.failed} resolution rounds did not fix it` : `${resolved.rounds} resolutions in a row were overtaken by ${land.onto} moving again (${resolved.failed} did not resolve)`;
+      const overtaken = resolved.rounds - resolved.failed;
+      const rounds =
+        resolved.why === 'failed'
+          ? `${resolved.failed} resolution rounds did not fix it${overtaken > 0 ? ` (${overtaken} more were overtaken by ${land.onto} moving)` : ''}`
+          : `${overtaken} resolutions were overtaken by ${land.onto} moving again (${resolved.failed} did not resolve)`;
       return park(w, resolved.last, rounds);
     }
     land = resolved.land;

@@ -118,4 +118,30 @@ test('an agent that does not resolve gets 3 rounds; then the rebase is aborted a
   assert.ok(existsSync(join(wt, 'shared.txt')));
 });
 
+test('an agent that aborts the rebase gets 3 failed rounds, not the rounds meant for main moving; no land lock is held meanwhile', async () => {
+  const { repo, wt, conflict, tip } = await conflicted();
+  const main = await sh(repo, 'rev-parse', 'main');
+  const dir = tempDir();
+  const landLock = join(repo, '.git', 'coven', 'locks', 'land');
+  writeFileSync(join(dir, 'step.sh'), `if [ -e '${landLock}' ]; then echo held >> '${dir}/seen'; else echo free >> '${dir}/seen'; fi
+git rebase --abort
+`);
+  const fake = fakeClaudeEnv([resolveRun([{ bash: `sh ${dir}/step.sh` }, { text: 'Aborted it.' }])]);
+  const shown: string[] = [];
+  const r = await resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env: { ...process.env, ...fake }, display: (l) => shown.push(l), worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: ['--allowedTools=Bash'], sessionId: null });
+  assert.is(r.kind, 'gave-up');
+  if (r.kind !== 'gave-up') return;
+  assert.equal({ rounds: r.rounds, failed: r.failed, why: r.why }, { rounds: 3, failed: 3, why: 'failed' });
+  const prompts = readFakeLog(fake).map((c) => c.prompts[0] ?? '');
+  assert.is(prompts.length, 3);
+  assert.equal(prompts.map((p) => p.match(/round (\d) of 3/)?.[1]), ['1', '2', '3']);
+  for (const p of prompts) assert.not.match(p, /moved on while you resolved/);
+  assert.match(prompts[1]!, /ended without finishing the rebase \(it was aborted/);
+  assert.equal(readFileSync(join(dir, 'seen'), 'utf8').split('\n').filter(Boolean), ['free', 'free', 'free']);
+  assert.not.ok(shown.some((l) => /holding the land lock/.test(l)), shown.join('\n'));
+  assert.not.ok(rebaseInProgress(wt));
+  assert.is(await sh(wt, 'rev-parse', 'refs/heads/coven/w1'), tip, 'the branch is as it was');
+  assert.is(await sh(repo, 'rev-parse', 'main'), main, 'main is unchanged');
+});
+
 test.run();

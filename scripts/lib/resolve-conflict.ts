@@ -3,9 +3,11 @@
 // shows both sides' commits and gives the exact commands to finish; then land again.
 //
 // At most `rounds` failed rounds (default 3): sessions after which the rebase is still
-// stuck. A round the agent finished, whose land then met a new conflict because main
-// moved meanwhile (other workers landing on the same files), is progress, not a
-// failure; those are bounded separately (`movedRounds`, default 10), so a busy main
+// stuck, or was not finished (aborted: the branch is back where it was, and the land
+// stops on the same conflict again). A round the agent finished (the branch now sits on
+// what it was being rebased onto), whose land then met a new conflict because main
+// moved past that meanwhile (other workers landing on the same files), is progress, not
+// a failure; those are bounded separately (`movedRounds`, default 10), so a busy main
 // does not park a worker whose agent resolves every conflict it is given. After
 // `priorityAfter` (default 2) such rounds in a row the worker takes the land lock and
 // holds it through the next resolution and its land: the other workers' lands wait,
@@ -18,11 +20,13 @@
 // Inputs: the worker's worktree, the conflict, the session to resume.
 // Outputs: ResolveOutcome (resolved = landed, or gave-up with the branch kept).
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { landWorktree, type LandResult } from '../land-worktree.js';
 import { runAgentSession, runCost, saveAndClean, sessionIdOf, type SessionSettings } from './agent-job.js';
 import { commitIdentities, type CommitIdentity } from './commit-identity.js';
 import { dirtyFiles, git, gitOut } from './git.js';
-import { rebaseInProgress } from './git-operation.js';
+import { gitDirOfWorktree, rebaseInProgress } from './git-operation.js';
 import { covenRef, keepAt } from './save-work.js';
 import type { AcquiredLock } from './dispatch-lock.js';
 import { acquireLandLock } from './land-lock.js';
@@ -40,9 +44,15 @@ export interface Backup {
 export type ResolveOutcome =
   /** `backup`: the branch as it was before, saved under refs/coven/resolve/… when the resolution dropped commits */
   | { kind: 'resolved'; land: LandResult; rounds: number; costUsd: number; sessionId: string | null; backup: Backup | null }
-  /** `failed` of `rounds` sessions left the rebase stuck; the others met new conflicts because main moved */
-  | { kind: 'gave-up'; rounds: number; failed: number; costUsd: number; sessionId: string | null; last: Conflict | LandResult; aborted: boolean }
-  | { kind: 'stopped'; rounds: number; costUsd: number; sessionId: string | null };
+  /**
+   * `failed` of `rounds` sessions left the rebase stuck or unfinished; the others were
+   * overtaken (main moved past what they resolved). `why`: which limit was reached.
+   */
+  | { kind: 'gave-up'; why: 'failed' | 'overtaken'; rounds: number; failed: number; costUsd: number; sessionId: string | null; last: Conflict | LandResult; aborted: boolean }
+  /** the worker is stopping (its signal); the rebase is left to the caller */
+  | { kind: 'stopped'; rounds: number; costUsd: number; sessionId: string | null }
+  /** the human ended the session (s in the Ctrl-C menu); the rebase is left to the caller */
+  | { kind: 'skipped'; rounds: number; costUsd: number; sessionId: string | null };
 
 export interface ResolveOptions extends SessionSettings {
   worktree: string;
@@ -73,7 +83,7 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
   let sessionId = o.sessionId;
   let costUsd = 0;
   let failed = 0;
-  let moved = false;
+  let last: LastRound = null;
   let movedInARow = 0;
   let round = 0;
   let priority: AcquiredLock | null = null;
@@ -84,8 +94,10 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
         o.display?.(`coven: ${o.conflict.onto} moved on during ${movedInARow} resolutions in a row; holding the land lock until this land is done`);
         priority = await acquireLandLock(o.stateDir, { owner: `coven resolve ${o.branch} (priority)`, signal: o.signal });
       }
-      if (o.signal?.aborted) return stop(round - 1);
-      const prompt = await conflictPrompt(o.worktree, conflict, failed + 1, rounds, moved);
+      if (o.signal?.aborted) return stop('stopped', round - 1);
+      const prompt = await conflictPrompt(o.worktree, conflict, failed + 1, rounds, last);
+      // the rebase replays the branch onto this main commit; the branch ref stays put until it finishes
+      const [onto, branchAtStart] = await Promise.all([rebaseOnto(o.worktree, o.conflict.onto), gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`])]);
       const settings = { ...o, cwd: o.worktree, agentName: `${o.agentName}-resolve`, claudeArgs: [...o.claudeArgs, RESOLVE_TOOLS], prompt };
       let outcome: SessionOutcome = await runAgentSession(sessionId ? { ...settings, resume: sessionId } : settings);
       if (sessionId && cannotResume(outcome)) {
@@ -94,12 +106,13 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
       }
       costUsd += runCost(outcome);
       sessionId = sessionIdOf(outcome) ?? sessionId;
-      if (o.signal?.aborted || outcome.kind === 'aborted') return stop(round);
+      if (o.signal?.aborted) return stop('stopped', round);
+      if (outcome.kind === 'aborted') return stop('skipped', round);
 
       const next = await finishRebaseIfReady(o.worktree);
       if (next.kind === 'conflict') {
         failed++;
-        moved = false;
+        last = 'stuck';
         movedInARow = 0;
         conflict = { ...conflict, files: next.files, commit: next.commit, subject: next.subject };
         continue;
@@ -108,25 +121,54 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
         const saved = await saveAndClean(o.worktree, o.worker, 'wip', 'coven: uncommitted work left after a conflict resolution');
         if (saved.kind === 'saved') o.display?.(`coven: the resolution left uncommitted changes (${saved.files.join(', ')}); saved as ${saved.ref}, not landed   (git show ${saved.ref})`);
       }
-      // the branch now sits on the main it was resolved against: a conflict here means main moved
+      // finished: the branch moved and now sits on what it was rebased onto (`git rebase
+      // --abort` puts it back where it was; the land below then starts the same rebase again)
+      const finished = (await gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`])) !== branchAtStart && (await contains(o.worktree, `refs/heads/${o.branch}`, onto));
       const land = await landWorktree({ worktree: o.worktree, keep: true, landLockHeld: priority !== null });
       if (land.kind === 'conflict') {
-        moved = true;
-        movedInARow++;
         conflict = land;
+        // overtaken only when main really moved past what the agent resolved against
+        if (finished && (await gitOut(o.worktree, ['rev-parse', `refs/heads/${o.conflict.onto}`])) !== onto) {
+          last = 'overtaken';
+          movedInARow++;
+        } else {
+          failed++;
+          last = finished ? 'stuck' : 'unfinished';
+          movedInARow = 0;
+        }
         continue;
       }
       return { kind: 'resolved', land, rounds: round, costUsd, sessionId, backup: await backupIfDropped(o, tipBefore, land) };
     }
     const aborted = await abortRebaseIfAny(o.worktree);
-    return { kind: 'gave-up', rounds: round, failed, costUsd, sessionId, last: conflict, aborted };
+    return { kind: 'gave-up', why: failed >= rounds ? 'failed' : 'overtaken', rounds: round, failed, costUsd, sessionId, last: conflict, aborted };
   } finally {
     await priority?.release();
   }
 
-  function stop(done: number): ResolveOutcome {
-    return { kind: 'stopped', rounds: done, costUsd, sessionId };
+  function stop(kind: 'stopped' | 'skipped', done: number): ResolveOutcome {
+    return { kind, rounds: done, costUsd, sessionId };
   }
+}
+
+/** How the previous round ended, for the next prompt: still conflicted, not finished (aborted), or overtaken by main. */
+export type LastRound = 'stuck' | 'unfinished' | 'overtaken' | null;
+
+/** The commit a stopped rebase replays the branch onto (main's tip when the land began); main's tip if none is stopped. */
+async function rebaseOnto(worktree: string, main: string): Promise<string> {
+  const gitDir = gitDirOfWorktree(worktree);
+  for (const dir of gitDir ? ['rebase-merge', 'rebase-apply'] : []) {
+    try {
+      return readFileSync(join(gitDir!, dir, 'onto'), 'utf8').trim();
+    } catch {
+      // not this kind of rebase
+    }
+  }
+  return gitOut(worktree, ['rev-parse', `refs/heads/${main}`]);
+}
+
+async function contains(worktree: string, ref: string, commit: string): Promise<boolean> {
+  return (await git(worktree, ['merge-base', '--is-ancestor', commit, ref])).ok;
 }
 
 /**
@@ -191,7 +233,7 @@ export async function abortRebaseIfAny(worktree: string): Promise<boolean> {
 }
 
 /** The resolution prompt: files, both sides' commits, the exact commands. */
-export async function conflictPrompt(worktree: string, c: Conflict, round: number, rounds: number, mainMoved = false): Promise<string> {
+export async function conflictPrompt(worktree: string, c: Conflict, round: number, rounds: number, last: LastRound = null): Promise<string> {
   const onto = c.onto;
   // during a rebase HEAD sits on main's tip; the branch ref still holds the commits being replayed
   const mine = `refs/heads/${c.branch}`;
@@ -199,7 +241,12 @@ export async function conflictPrompt(worktree: string, c: Conflict, round: numbe
   const theirs = base ? await subjects(worktree, `${base}..refs/heads/${onto}`) : [];
   const ours = base ? await subjects(worktree, `${base}..${mine}`) : [];
   const files = c.files.length > 0 ? c.files.map((f) => `- ${f}`).join('\n') : '- (none marked as conflicted; git stopped for another reason: see git status)';
-  const again = mainMoved ? `Your last resolution worked, but ${onto} moved on while you resolved, and the new\ncommits conflict with yours too.\n` : '';
+  const again =
+    last === 'overtaken'
+      ? `Your last resolution worked, but ${onto} moved on while you resolved, and the new\ncommits conflict with yours too.\n`
+      : last === 'unfinished'
+        ? `Your last session ended without finishing the rebase (it was aborted, so your branch\nwent back to where it was); coven started it again. Finish it this time.\n`
+        : '';
   return `${again}Landing your work on ${onto} stopped on a rebase conflict (round ${round} of ${rounds}).
 Your branch ${c.branch} is being rebased onto ${onto}; git stopped while applying
 ${c.commit ? `${c.commit.slice(0, 10)} "${c.subject}"` : 'one of your commits'}.

@@ -284,12 +284,15 @@ async function loop(w: Worker): Promise<LoopEnd> {
   let failures = 0;
   /** woken from a sleep decision, which is only made on a clean worktree level with main */
   let woke = false;
+  /** the last land was put off (blocked, or its conflict resolution skipped): the next try waits first */
+  let putOff = false;
   while (!stop.stopping) {
     if (!worktreePresent(w) && !(await recreateWorktree(w))) return 'stopped';
     // work left from an earlier cycle (a land that was blocked) goes first; after a
     // sleep there is none (a commit made in the worktree meanwhile is found by the sync)
-    if (!woke && (await landPending(w)) !== 'clear') return 'stopped';
+    if (!woke && (await landPending(w, putOff)) !== 'clear') return 'stopped';
     woke = false;
+    putOff = false;
 
     const decided = await decide(w);
     if (decided.kind === 'aborted') break;
@@ -327,6 +330,7 @@ async function loop(w: Worker): Promise<LoopEnd> {
     if (stop.stopping) break;
     const landed = await landAndResolve(w);
     if (landed === 'parked-stop') break;
+    putOff = landed === 'pending';
     if (opts.once) return 'once';
     if (opts.maxCycles !== undefined && jobs >= opts.maxCycles) return 'cycles';
   }
@@ -484,7 +488,7 @@ type LandEnd = 'landed' | 'nothing' | 'pending' | 'parked-continue' | 'parked-st
 
 /** Lands the worker's branch: counts what landed, resolves conflicts, parks when it must. */
 async function landAndResolve(w: Worker): Promise<LandEnd> {
-  await setPhase(w, 'landing', {});
+  await setPhase(w, 'landing', { waiting_on: null });
   let land = await landWorktree({ worktree: w.worktree, keep: true });
   if (land.kind === 'dirty') {
     const saved = await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found at land time');
@@ -507,6 +511,10 @@ async function landAndResolve(w: Worker): Promise<LandEnd> {
     w.state = await updateWorkerState(w.paths.stateDir, w.state, { cost_usd: w.state.cost_usd + resolved.costUsd, session_id: resolved.sessionId });
     if (resolved.kind === 'stopped' || resolved.kind === 'skipped') {
       await abortRebaseIfAny(w.worktree);
+      if (resolved.kind === 'skipped') {
+        const later = w.opts.once ? '' : `; ${w.name} tries the land again once ${w.main} moves, or in ${humanDuration(retryWait(w, 1))}`;
+        w.ui.line(`coven: conflict resolution skipped: the rebase is undone and ${w.branch} keeps its ${land.commits} commit(s)${later}`);
+      }
       return 'pending';
     }
     if (resolved.kind === 'gave-up') {
@@ -543,9 +551,13 @@ async function landAndResolve(w: Worker): Promise<LandEnd> {
   }
 }
 
-/** Lands commits left from earlier (blocked lands, an adopted worktree) before new work. */
-async function landPending(w: Worker): Promise<'clear' | 'stop' | 'parked-stop'> {
-  for (let attempt = 0; !w.stop.stopping; attempt++) {
+/**
+ * Lands commits left from earlier (blocked lands, a skipped resolution, an adopted
+ * worktree) before new work. `putOff`: the last land was just put off, so even the first
+ * try waits (until main moves, or the retry wait).
+ */
+async function landPending(w: Worker, putOff = false): Promise<'clear' | 'stop' | 'parked-stop'> {
+  for (let attempt = putOff ? 1 : 0; !w.stop.stopping; attempt++) {
     await abortRebaseIfAny(w.worktree);
     const unlanded = await unlandedCommits(w.worktree);
     if (unlanded.kind !== 'unlanded') {
@@ -554,9 +566,9 @@ async function landPending(w: Worker): Promise<'clear' | 'stop' | 'parked-stop'>
     }
     if (unlanded.commits.length === 0) return 'clear';
     if (attempt > 0) {
-      const wait = Math.min(300_000, (w.opts.retryMs ?? 30_000) * 2 ** Math.min(attempt - 1, 4));
-      await setPhase(w, 'landing', {});
+      const wait = retryWait(w, attempt);
       const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
+      await setPhase(w, 'landing', { waiting_on: baseline });
       // retry when main moves (the user committed their edit) or after `wait`, whichever is first
       await waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline, signal: AbortSignal.any([w.stop.signal, AbortSignal.timeout(wait)]), safetyIntervalMs: wait });
       if (w.stop.stopping) return 'stop';
@@ -566,6 +578,11 @@ async function landPending(w: Worker): Promise<'clear' | 'stop' | 'parked-stop'>
     if (end !== 'pending') return 'clear';
   }
   return 'stop';
+}
+
+/** How long the `attempt`th try (from 1) of a put-off land waits for main to move: the retry wait, ×2 each time, at most 5 min. */
+function retryWait(w: Worker, attempt: number): number {
+  return Math.min(300_000, (w.opts.retryMs ?? 30_000) * 2 ** Math.min(attempt - 1, 4));
 }
 
 /**
@@ -779,7 +796,8 @@ Ctrl-C (or SIGTERM) stops it once the current step is safe; a second one stops a
 
 While an agent runs, a line you type is sent to it as a message (it sees it at its
 next step). On a terminal, Ctrl-C while an agent runs pauses it and asks: m send a
-message and resume · r resume · s skip this job (its commits land as usual) · q stop
+message and resume · r resume · s skip this job (its commits land as usual; in a
+conflict resolution: the land is tried again once main moves or after a wait) · q stop
 the worker; Ctrl-C again stops at once. Lines typed while no agent runs are not sent.
 When stdin is not a terminal: no menu, no prompts; piped lines are still sent to the
 running agent. When stdout is not a terminal (or TERM=dumb): plain lines, no title.

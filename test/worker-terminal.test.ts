@@ -1,14 +1,17 @@
 // worker-terminal — a real `coven worker --once` on a pseudo-terminal, with the fake
 // claude: header lines and the title at every phase change, a typed line reaching the
-// running agent as a user message, and the Ctrl-C menu (message and resume, skip).
+// running agent as a user message, and the Ctrl-C menu (message and resume, skip, and
+// skip during a conflict resolution).
 // Skipped, with the reason, where no pty can be made (see helpers/pty.ts).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { covenBin, sh, tempDir } from './helpers/repo.js';
+import { rebaseInProgress } from '../scripts/lib/git-operation.js';
+import { coven, covenBin, sh, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
+import { B_SUBJECT, mainHasOnlyA, resolvingRun, sameLineRepo, sameLineRuns, sleepRun, waitFor } from './helpers/same-line.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun, type FakeStep } from './helpers/fake-claude.js';
 import { ptyUnavailable, startPty, type Pty } from './helpers/pty.js';
 
@@ -96,6 +99,43 @@ ptyTest('Ctrl-C at the menu stops the worker at once (130); the paused agent doe
   assert.match(pty.output(), /coven: stopping now/);
   for (const deadline = Date.now() + 10_000; alive(agentPid) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
   assert.is(alive(agentPid), false, 'the agent process is gone');
+});
+
+ptyTest('Ctrl-C, then s, during a conflict resolution: the rebase is undone, the branch kept, and the land is tried again only once main moves', async () => {
+  const pausing: FakeRun = { match: { promptIncludes: 'rebase conflict' }, steps: [{ text: 'resolving now' }, { wait_for_message: 60_000 }, { text: 'never' }] };
+  const s = await sameLineRepo([...sameLineRuns(), pausing, resolvingRun, sleepRun]);
+  // a retry wait far longer than the test: only main moving can bring the next try
+  const env = { ...s.env, COVEN_RETRY_MS: '120000' };
+  const w1 = coven(['worker', '--name', 'w1', '--once'], { cwd: s.repo, env, timeoutMs: 150_000 });
+  const pty = startPty(process.execPath, [covenBin, 'worker', '--name', 'w2', '--max-idle', '1'], { cwd: s.repo, env });
+  open.push(pty);
+  await pty.waitFor(/resolving now/);
+  pty.type('\x03');
+  await pty.waitFor(/s +skip: end this conflict resolution; the rebase is undone, the commits stay on the branch, the land is tried again once main moves or after a wait/);
+  const from = pty.output().length;
+  pty.type('s\r');
+  await pty.waitFor(/conflict resolution skipped: the rebase is undone and coven\/w2 keeps its 1 commit\(s\); w2 tries the land again once main moves, or in 2m00s/, from);
+  assert.is((await w1).code, 0);
+  const tip = await sh(s.repo, 'rev-parse', 'main');
+  const stateFile = join(s.repo, '.git', 'coven', 'workers', 'w2.json');
+  const state = () => (existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as { phase: string; waiting_on: string | null }) : null);
+  await waitFor('w2 to wait for main to move before landing again', () => (state()?.waiting_on === tip ? true : null), 30_000, () => `state: ${JSON.stringify(state())}\n${pty.output()}`);
+  assert.is(state()?.phase, 'landing');
+
+  const wt = s.worktree('w2');
+  const resolutions = () => readFakeLog(env).filter((c) => c.prompts[0]?.includes('rebase conflict'));
+  assert.not.ok(rebaseInProgress(wt), 'the rebase is undone');
+  assert.is(await sh(wt, 'log', '-1', '--format=%s', 'coven/w2'), B_SUBJECT, 'the branch keeps its commit');
+  await mainHasOnlyA(s);
+  assert.equal(resolutions().map((c) => c.exitCode), [143], 'the skipped session, ended by SIGTERM');
+
+  await sh(s.repo, 'commit', '-q', '--allow-empty', '-m', 'unrelated'); // main moves: the land is tried again
+  assert.is(await pty.exit, 0, pty.output());
+  const [, again] = resolutions();
+  assert.ok(again, 'a second resolution ran');
+  assert.match(again.prompts[0]!, /- [0-9a-f]+ unrelated\n/, 'it started after main moved');
+  assert.match(pty.output().slice(from), /conflict resolved in 1 round/);
+  assert.is(await sh(s.repo, 'log', '-1', '--format=%s', 'main'), B_SUBJECT);
 });
 
 function alive(pid: number): boolean {

@@ -81,7 +81,7 @@ export function menuText(s: Pick<Situation, 'agent' | 'job' | 'phase'>): string 
   const what = s.phase === 'resolving' ? `${agent}'s conflict resolution` : (s.job ?? agent);
   const skip =
     s.phase === 'resolving'
-      ? 'skip: end this conflict resolution; the rebase is undone, the commits stay on the branch, the land is tried again later'
+      ? 'skip: end this conflict resolution; the rebase is undone, the commits stay on the branch, the land is tried again once main moves or after a wait'
       : 'skip this job: end the session now; its commits land as usual, uncommitted changes are saved under refs/coven/wip/';
   return [
     '', // after the ^C the terminal shows

@@ -113,6 +113,13 @@ interface Worker {
   agentProblems: string;
   /** refs under refs/coven/ where this worker put work it could not land (told at exit) */
   saved: string[];
+  /** the agent of the job whose session is state.session_id (its conflicts are resolved with its claude_args); null before this process's first job */
+  job: JobAgent | null;
+}
+
+interface JobAgent {
+  name: string;
+  claudeArgs: readonly string[];
 }
 
 export async function runWorker(opts: WorkerOptions, stop = new StopControl()): Promise<WorkerExit> {
@@ -210,7 +217,7 @@ async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl)
   await writeWorkerState(paths.stateDir, state);
   trace('worker', { worker: name, process_start: performance.timeOrigin });
   trace('phase', { worker: name, phase: state.phase });
-  const w: Worker = { paths, main: main.name, name, branch, worktree, state, ui, opts, stop, agentProblems: '', saved: [] };
+  const w: Worker = { paths, main: main.name, name, branch, worktree, state, ui, opts, stop, agentProblems: '', saved: [], job: null };
   ui.header(state);
   return { kind: 'started', worker: w };
 }
@@ -450,6 +457,7 @@ async function runJob(w: Worker, agent: AgentDef, args: Record<string, string>):
     // session_id is the job's own once it ends: a worker adopting this one after a kill
     // must not resume an earlier job's session for this job's conflicts
     await setPhase(w, 'running', { agent: agent.name, args, cycles: w.state.cycles + 1, session_id: null });
+    w.job = { name: agent.name, claudeArgs: agent.claudeArgs };
     const job = await runAgentJob({ ...sessionSettings(w), worktree: w.worktree, branch: w.branch, agent, args });
     if (job.kind === 'bad-args') {
       w.ui.problem(`coven: ${agent.name} cannot run: missing ${job.missing.join(', ') || '-'}, unknown ${job.unknown.join(', ') || '-'}`);
@@ -489,6 +497,8 @@ type LandEnd = 'landed' | 'nothing' | 'pending' | 'parked-continue' | 'parked-st
 /** Lands the worker's branch: counts what landed, resolves conflicts, parks when it must. */
 async function landAndResolve(w: Worker): Promise<LandEnd> {
   await setPhase(w, 'landing', { waiting_on: null });
+  // before the rebase changes the worktree's files (an agent file may itself conflict)
+  const agent = await jobAgent(w);
   let land = await landWorktree({ worktree: w.worktree, keep: true });
   if (land.kind === 'dirty') {
     const saved = await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found at land time');
@@ -503,8 +513,8 @@ async function landAndResolve(w: Worker): Promise<LandEnd> {
       worktree: w.worktree,
       branch: w.branch,
       conflict: land as Conflict,
-      agentName: w.state.agent ?? 'agent',
-      claudeArgs: await claudeArgsOf(w, w.state.agent),
+      agentName: agent.name,
+      claudeArgs: agent.claudeArgs,
       sessionId: w.state.session_id,
       signal: w.stop.signal,
     });
@@ -763,10 +773,17 @@ function sessionSettings(w: Worker): SessionSettings {
   };
 }
 
-async function claudeArgsOf(w: Worker, agentName: string | null): Promise<string[]> {
-  if (!agentName) return [];
-  const registry = await loadRegistry(w.worktree);
-  return registry.agents.find((a) => a.name === agentName)?.claudeArgs ?? [];
+/**
+ * The agent whose session made the commits being landed, with its claude_args: the
+ * job's own, kept when it started; for commits adopted from a dead worker, its recorded
+ * agent, read from the agent files (before any rebase of this worker's changes them).
+ */
+async function jobAgent(w: Worker): Promise<JobAgent> {
+  if (w.job) return w.job;
+  const name = w.state.agent;
+  const registry = name ? await loadRegistry(w.worktree) : null;
+  w.job = { name: name ?? 'agent', claudeArgs: registry?.agents.find((a) => a.name === name)?.claudeArgs ?? [] };
+  return w.job;
 }
 
 async function setPhase(w: Worker, phase: Phase, patch: Partial<WorkerState>): Promise<void> {

@@ -2,9 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sh } from './helpers/repo.js';
-import { assertFakeRunsOk } from './helpers/fake-claude.js';
-import { A_SUBJECT, B_SUBJECT, MERGED, resolvingRun, runBoth, sameLineRepo, sameLineRuns } from './helpers/same-line.js';
+import { RESOLVE_TOOLS } from '../scripts/lib/resolve-conflict.js';
+import { coven, commitFile, sh } from './helpers/repo.js';
+import { assertFakeRunsOk, readFakeLog, type FakeRun, type FakeStep } from './helpers/fake-claude.js';
+import { A_LINE, A_SUBJECT, B_SUBJECT, explain, MERGED, phaseOf, resolvingRun, runBoth, sameLineRepo, sameLineRuns, sleepRun, waitFor } from './helpers/same-line.js';
 
 test('two workers change the same line: the second resumes its own session, resolves, and both changes land', async () => {
   const s = await sameLineRepo([...sameLineRuns(), resolvingRun]);
@@ -98,6 +99,50 @@ test('a resolution that keeps the commit saves nothing under refs/coven/resolve/
   assertFakeRunsOk(s.env);
   assert.is(await sh(s.repo, 'for-each-ref', 'refs/coven/'), '');
   assert.not.match(r2.stderr, /the resolution kept/);
+});
+
+test("commits found only at dispatch (made in the worktree while the worker slept) that conflict: the resolution keeps the last job's agent and claude_args", async () => {
+  const runs: FakeRun[] = [
+    { match: { promptIncludes: 'Choose the next job' }, steps: [{ text: '<dispatch>\nagent: implement\nissue: issues/a.md\n</dispatch>' }] },
+    { match: { promptIncludes: 'Implement the issue in issues/a.md' }, steps: [{ read: 'greeting.txt' }, { write: { path: 'greeting.txt', content: A_LINE } }, { commit: A_SUBJECT }] },
+    sleepRun,
+    { match: { promptIncludes: 'rebase conflict' }, steps: [{ read: 'greeting.txt' }, { write: { path: 'greeting.txt', content: 'salut\nhallo\n' } }, { bash: 'git add greeting.txt' }, { bash: 'git -c core.editor=true rebase --continue' }, { text: 'Kept both.' }] },
+  ];
+  const s = await sameLineRepo(runs);
+  const worker = coven(['worker', '--name', 'w1', '--max-idle', '2'], { cwd: s.repo, env: s.env, timeoutMs: 150_000 });
+  await waitFor('w1 to sleep after landing its job', () => (phaseOf(s, 'w1') === 'sleeping' ? true : null), 90_000, () => explain(s));
+  // while it sleeps: a commit in its worktree, then one on main that conflicts with it (this wakes it)
+  await commitFile(s.worktree('w1'), 'greeting.txt', 'hallo\n', 'by hand in the worktree');
+  await commitFile(s.repo, 'greeting.txt', 'salut\n', 'main: salut');
+  const r = await worker;
+  assert.is(r.code, 0, r.stderr + r.stdout);
+  assert.is(await sh(s.repo, 'show', 'main:greeting.txt'), 'salut\nhallo');
+
+  const calls = readFakeLog(s.env);
+  const job = calls.find((c) => c.prompts[0]?.includes('Implement the issue in issues/a.md'))!;
+  const resolve = calls.filter((c) => c.prompts[0]?.includes('rebase conflict'));
+  assert.is(resolve.length, 1);
+  assert.is(resolve[0]!.argv[resolve[0]!.argv.indexOf('--resume') + 1], job.sessionId);
+  assert.ok(resolve[0]!.argv.includes('--allowedTools=Bash,Read,Edit,Write'), `implement's own claude_args: ${resolve[0]!.argv.join(' ')}`);
+  assert.ok(resolve[0]!.argv.includes(RESOLVE_TOOLS));
+});
+
+test("an agent file that itself conflicts in the rebase: the resolution still has the job's claude_args", async () => {
+  // both jobs also change the agent's description: mid-rebase its frontmatter holds conflict markers
+  const describe = (lang: string): FakeStep => ({ bash: `sed -i 's/^description: .*/description: implements one issue, in ${lang}/' .coven/agents/implement.md` });
+  const [choose1, choose2, a, b] = sameLineRuns();
+  const before = (steps: FakeStep[] = [], lang: string) => steps.flatMap((step) => ('commit' in step ? [describe(lang), step] : [step]));
+  const resolving: FakeRun = {
+    match: { promptIncludes: 'rebase conflict' },
+    steps: [{ read: 'greeting.txt' }, { write: { path: 'greeting.txt', content: MERGED } }, { bash: 'git checkout --theirs .coven/agents/implement.md' }, { bash: 'git add greeting.txt .coven/agents/implement.md' }, { bash: 'git -c core.editor=true rebase --continue' }, { text: 'Kept both.' }],
+  };
+  const s = await sameLineRepo([choose1!, choose2!, { ...a!, steps: before(a!.steps, 'French') }, { ...b!, steps: before(b!.steps, 'German') }, resolving]);
+  const [r1, r2] = await runBoth(s, ['--once'], ['--once']);
+  assert.is(r1.code + r2.code, 0, r1.stderr + r2.stderr + r2.stdout);
+  assert.is(await sh(s.repo, 'show', 'main:greeting.txt'), MERGED.trim());
+  const [resolve] = readFakeLog(s.env).filter((c) => c.prompts[0]?.includes('rebase conflict'));
+  assert.match(resolve!.prompts[0]!, /\.coven\/agents\/implement\.md/, 'the agent file was conflicted');
+  assert.ok(resolve!.argv.includes('--allowedTools=Bash,Read,Edit,Write'), `implement's own claude_args: ${resolve!.argv.join(' ')}`);
 });
 
 test.run();

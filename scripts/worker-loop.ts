@@ -113,7 +113,7 @@ interface Worker {
   agentProblems: string;
   /** refs under refs/coven/ where this worker put work it could not land (told at exit) */
   saved: string[];
-  /** the agent of the job whose session is state.session_id (its conflicts are resolved with its claude_args); null before this process's first job */
+  /** the agent of the job whose session is state.session_id: its conflicts are resolved with its claude_args (see jobAgent) */
   job: JobAgent | null;
 }
 

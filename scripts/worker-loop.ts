@@ -520,7 +520,7 @@ async function landAndResolve(w: Worker): Promise<LandEnd> {
     });
     w.state = await updateWorkerState(w.paths.stateDir, w.state, { cost_usd: w.state.cost_usd + resolved.costUsd, session_id: resolved.sessionId });
     if (resolved.kind === 'stopped' || resolved.kind === 'skipped') {
-      await abortRebaseIfAny(w.worktree);
+      await undoRebase(w);
       if (resolved.kind === 'skipped') {
         const later = w.opts.once ? '' : `; ${w.name} tries the land again once ${w.main} moves, or in ${humanDuration(retryWait(w, 1))}`;
         w.ui.line(`coven: conflict resolution skipped: the rebase is undone and ${w.branch} keeps its ${land.commits} commit(s)${later}`);
@@ -533,7 +533,8 @@ async function landAndResolve(w: Worker): Promise<LandEnd> {
         resolved.why === 'failed'
           ? `${resolved.failed} resolution rounds did not fix it${overtaken > 0 ? ` (${overtaken} more were overtaken by ${land.onto} moving)` : ''}`
           : `${overtaken} resolutions were overtaken by ${land.onto} moving again (${resolved.failed} did not resolve)`;
-      return park(w, resolved.last, rounds);
+      const left = resolved.markers.length > 0 ? `; the last one left conflict markers in ${resolved.markers.join(', ')}` : '';
+      return park(w, resolved.last, rounds + left, resolved.unfinished);
     }
     land = resolved.land;
     w.ui.line(`coven: conflict resolved in ${resolved.rounds} round(s)`);
@@ -562,13 +563,24 @@ async function landAndResolve(w: Worker): Promise<LandEnd> {
 }
 
 /**
+ * Aborts a rebase left open in the worktree (the branch goes back to its commits); how
+ * far it had got is kept under refs/coven/unfinished/… and, with `announce`, the worker
+ * says where. Returns that ref (null: no rebase was open).
+ */
+async function undoRebase(w: Worker, announce = true): Promise<string | null> {
+  const undone = await abortRebaseIfAny(w.worktree, w.name);
+  if (undone.kept && announce) w.ui.line(`coven: the unfinished rebase in ${w.worktree} is undone (${w.branch} keeps its commits); how far it had got is kept as ${undone.kept}   (git show --stat ${undone.kept})`);
+  return undone.kept;
+}
+
+/**
  * Lands commits left from earlier (blocked lands, a skipped resolution, an adopted
  * worktree) before new work. `putOff`: the last land was just put off, so even the first
  * try waits (until main moves, or the retry wait).
  */
 async function landPending(w: Worker, putOff = false): Promise<'clear' | 'stop' | 'parked-stop'> {
   for (let attempt = putOff ? 1 : 0; !w.stop.stopping; attempt++) {
-    await abortRebaseIfAny(w.worktree);
+    await undoRebase(w);
     const unlanded = await unlandedCommits(w.worktree);
     if (unlanded.kind !== 'unlanded') {
       w.ui.problem(describeLand(unlanded, { self: 'coven land', againArgs: ['--keep'] }).text);
@@ -601,11 +613,12 @@ function retryWait(w: Worker, attempt: number): number {
  * coven/parked/<name>-<time> and goes on from main; otherwise the worker waits until
  * the branch has nothing left to land (with --once it stops).
  */
-async function park(w: Worker, last: LandResult, rounds = '3 resolution rounds did not fix it'): Promise<LandEnd> {
-  await abortRebaseIfAny(w.worktree);
+async function park(w: Worker, last: LandResult, rounds = '3 resolution rounds did not fix it', unfinished: string | null = null): Promise<LandEnd> {
+  const attempt = (await undoRebase(w, false)) ?? unfinished;
   await setPhase(w, 'parked', {});
   const unlanded = await unlandedCommits(w.worktree);
   const count = unlanded.kind === 'unlanded' ? unlanded.commits.length : 0;
+  const also = attempt ? ` How far the resolution got is kept as ${attempt}   (git show --stat ${attempt}).` : '';
   const why = last.kind === 'conflict' ? `its commits conflict with ${last.onto} in ${last.files.join(', ') || 'files git could not merge'}, and ${rounds}` : `its land stopped: ${last.kind}`;
   if (w.opts.onPark === 'continue') {
     const aside = `coven/parked/${w.name}-${covenRef('x', 'x').split('/').pop()}`;
@@ -614,7 +627,7 @@ async function park(w: Worker, last: LandResult, rounds = '3 resolution rounds d
     w.ui.problem(
       formatProblem({
         what: `${w.name} parked its work: ${why}.`,
-        kept: `The ${count} commit(s) are on the branch ${aside}; the worker goes on from ${w.main}.`,
+        kept: `The ${count} commit(s) are on the branch ${aside}; the worker goes on from ${w.main}.${also}`,
         next: [`git -C ${shellQuote(w.paths.mainWorktree)} rebase ${shellQuote(w.main)} ${aside}   (resolve by hand), then merge it`, `git branch -D ${aside}   (to drop that work)`],
       }),
     );
@@ -623,7 +636,7 @@ async function park(w: Worker, last: LandResult, rounds = '3 resolution rounds d
   w.ui.problem(
     formatProblem({
       what: `${w.name} is parked: ${why}.`,
-      kept: `Nothing was lost: the ${count} commit(s) stay on ${w.branch} in ${w.worktree}; ${w.main} is unchanged.`,
+      kept: `Nothing was lost: the ${count} commit(s) stay on ${w.branch} in ${w.worktree}; ${w.main} is unchanged.${also}`,
       next: [
         `cd ${shellQuote(w.worktree)} && git rebase ${shellQuote(w.main)}   (resolve, git add, git -c core.editor=true rebase --continue)`,
         `coven land --keep --worktree ${shellQuote(w.worktree)}`,

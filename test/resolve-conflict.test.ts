@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { landWorktree } from '../scripts/land-worktree.js';
 import { rebaseInProgress } from '../scripts/lib/git-operation.js';
-import { conflictPrompt, resolveConflict, type Conflict } from '../scripts/lib/resolve-conflict.js';
+import { conflictPrompt, leftoverMarkers, resolveConflict, type Conflict } from '../scripts/lib/resolve-conflict.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
 import { commitFile, sh, tempDir, tempRepo } from './helpers/repo.js';
 
@@ -142,6 +142,70 @@ git rebase --abort
   assert.not.ok(rebaseInProgress(wt));
   assert.is(await sh(wt, 'rev-parse', 'refs/heads/coven/w1'), tip, 'the branch is as it was');
   assert.is(await sh(repo, 'rev-parse', 'main'), main, 'main is unchanged');
+});
+
+/** stages every conflicted file as git left it, markers and all, and continues the rebase */
+const addWithMarkers = `git add -A && git -c core.editor=true rebase --continue >/dev/null 2>&1 || true
+`;
+
+test('a resolution that stages a file with its markers still in is not landed: the agent is asked to remove them, and its fix lands', async () => {
+  const { repo, wt, conflict } = await conflicted();
+  const dir = tempDir();
+  writeFileSync(join(dir, 'markers.sh'), addWithMarkers);
+  writeFileSync(join(dir, 'fix.sh'), `printf 'start\\nmain 0\\nw1\\n' > shared.txt && git commit -q -am 'Resolve the conflict markers'\n`);
+  const fake = fakeClaudeEnv([
+    resolveRun([{ bash: `sh ${dir}/markers.sh` }, { text: 'Resolved.' }]),
+    { match: { promptIncludes: 'conflict markers are still in the files' }, steps: [{ bash: `sh ${dir}/fix.sh` }, { text: 'Removed them.' }] },
+  ]);
+  const r = await resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env: { ...process.env, ...fake }, worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: ['--allowedTools=Bash'], sessionId: null });
+  assert.is(r.kind, 'resolved');
+  assert.is(r.rounds, 2);
+  const prompts = readFakeLog(fake).map((c) => c.prompts[0] ?? '');
+  assert.match(prompts[1]!, /conflict markers are still in the files \(round 2 of 3\):\n- shared\.txt:2\n/);
+  assert.is(readFileSync(join(repo, 'shared.txt'), 'utf8'), 'start\nmain 0\nw1\n', 'main has no markers');
+  assert.equal((await sh(repo, 'log', '--format=%s', '-3', 'main')).split('\n'), ['Resolve the conflict markers', 'w1 work', 'main 0']);
+});
+
+test('a resolution that keeps leaving markers gives up after 3 rounds: nothing lands, the branch is back on the agent\'s commit, the attempt is kept', async () => {
+  const { repo, wt, conflict, tip } = await conflicted();
+  const main = await sh(repo, 'rev-parse', 'main');
+  const dir = tempDir();
+  writeFileSync(join(dir, 'markers.sh'), addWithMarkers);
+  const fake = fakeClaudeEnv([
+    resolveRun([{ bash: `sh ${dir}/markers.sh` }, { text: 'Resolved.' }]),
+    { match: { promptIncludes: 'conflict markers are still in the files' }, times: 'unlimited', steps: [{ text: 'They look fine to me.' }] },
+  ]);
+  const r = await resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env: { ...process.env, ...fake }, worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: ['--allowedTools=Bash'], sessionId: null });
+  assert.is(r.kind, 'gave-up');
+  if (r.kind !== 'gave-up') return;
+  assert.equal({ rounds: r.rounds, failed: r.failed, markers: r.markers }, { rounds: 3, failed: 3, markers: ['shared.txt:2', 'shared.txt:6'] });
+  assert.is(await sh(repo, 'rev-parse', 'main'), main, 'main is unchanged');
+  assert.is(await sh(wt, 'rev-parse', 'refs/heads/coven/w1'), tip, 'the branch holds the agent\'s own commit again');
+  assert.is(await sh(wt, 'status', '--porcelain'), '');
+  assert.match(r.unfinished ?? '', /^refs\/coven\/unfinished\/w1\//);
+  assert.match(await sh(repo, 'show', `${r.unfinished}:shared.txt`), /^<<<<<<< /m, 'the attempt, markers and all, is kept');
+});
+
+test('a rebase aborted after failed rounds keeps how far the resolution got under refs/coven/unfinished/', async () => {
+  const { repo, wt, conflict, tip } = await conflicted();
+  const fake = fakeClaudeEnv([resolveRun([{ bash: "printf 'start\\nhalf done\\n' > shared.txt" }, { text: 'I ran out of ideas.' }])]);
+  const r = await resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env: { ...process.env, ...fake }, worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: ['--allowedTools=Bash'], sessionId: null });
+  assert.is(r.kind, 'gave-up');
+  if (r.kind !== 'gave-up') return;
+  assert.ok(r.aborted);
+  assert.not.ok(rebaseInProgress(wt));
+  assert.is(await sh(wt, 'rev-parse', 'HEAD'), tip);
+  assert.is(await sh(repo, 'show', `${r.unfinished}:shared.txt`), 'start\nhalf done');
+});
+
+test('conflict markers are found only as lines the change adds, in the files named', async () => {
+  const repo = await tempRepo();
+  const base = await commitFile(repo, 'a.md', 'Title\n=======\n', 'a');
+  await commitFile(repo, 'a.md', 'Title\n=======\n<<<<<<< HEAD\nx\n=======\ny\n>>>>>>> 1234 w1\n', 'markers');
+  await commitFile(repo, 'b.txt', '<<<<<<< on purpose\n', 'b');
+  assert.equal(await leftoverMarkers(repo, base, 'HEAD', ['a.md']), ['a.md:3', 'a.md:7']);
+  assert.equal(await leftoverMarkers(repo, base, 'HEAD', []), []);
+  assert.equal(await leftoverMarkers(repo, 'HEAD~1', 'HEAD', ['a.md']), []);
 });
 
 test.run();

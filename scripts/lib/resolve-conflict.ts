@@ -27,7 +27,7 @@ import { runAgentSession, runCost, saveAndClean, sessionIdOf, type SessionSettin
 import { commitIdentities, type CommitIdentity } from './commit-identity.js';
 import { dirtyFiles, git, gitOut } from './git.js';
 import { gitDirOfWorktree, rebaseInProgress } from './git-operation.js';
-import { covenRef, keepAt } from './save-work.js';
+import { covenRef, keepAt, snapshotCommit } from './save-work.js';
 import type { AcquiredLock } from './dispatch-lock.js';
 import { acquireLandLock } from './land-lock.js';
 import type { SessionOutcome } from './session-runner.js';
@@ -48,7 +48,7 @@ export type ResolveOutcome =
    * `failed` of `rounds` sessions left the rebase stuck or unfinished; the others were
    * overtaken (main moved past what they resolved). `why`: which limit was reached.
    */
-  | { kind: 'gave-up'; why: 'failed' | 'overtaken'; rounds: number; failed: number; costUsd: number; sessionId: string | null; last: Conflict | LandResult; aborted: boolean }
+  | { kind: 'gave-up'; why: 'failed' | 'overtaken'; rounds: number; failed: number; costUsd: number; sessionId: string | null; last: Conflict | LandResult; aborted: boolean; unfinished: string | null; markers: string[] }
   /** the worker is stopping (its signal); the rebase is left to the caller */
   | { kind: 'stopped'; rounds: number; costUsd: number; sessionId: string | null }
   /** the human ended the session (s in the Ctrl-C menu); the rebase is left to the caller */
@@ -86,6 +86,9 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
   let last: LastRound = null;
   let movedInARow = 0;
   let round = 0;
+  /** every file git stopped on in this resolution, and conflict markers left in them (`file:line`) */
+  const conflicted = new Set(o.conflict.files);
+  let markers: string[] = [];
   let priority: AcquiredLock | null = null;
   try {
     while (failed < rounds && round < sessions) {
@@ -95,7 +98,8 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
         priority = await acquireLandLock(o.stateDir, { owner: `coven resolve ${o.branch} (priority)`, signal: o.signal });
       }
       if (o.signal?.aborted) return stop('stopped', round - 1);
-      const prompt = await conflictPrompt(o.worktree, conflict, failed + 1, rounds, last);
+      const prompt = last === 'markers' ? markersPrompt(o.worktree, o.conflict.onto, markers, failed + 1, rounds) : await conflictPrompt(o.worktree, conflict, failed + 1, rounds, last);
+      markers = [];
       // the rebase replays the branch onto this main commit; the branch ref stays put until it finishes
       const [onto, branchAtStart] = await Promise.all([rebaseOnto(o.worktree, o.conflict.onto), gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`])]);
       const settings = { ...o, cwd: o.worktree, agentName: `${o.agentName}-resolve`, claudeArgs: [...o.claudeArgs, RESOLVE_TOOLS], prompt };
@@ -115,6 +119,7 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
         last = 'stuck';
         movedInARow = 0;
         conflict = { ...conflict, files: next.files, commit: next.commit, subject: next.subject };
+        for (const f of next.files) conflicted.add(f);
         continue;
       }
       if ((await dirtyFiles(o.worktree)).length > 0) {
@@ -124,6 +129,14 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
       // finished: the branch moved and now sits on what it was rebased onto (`git rebase
       // --abort` puts it back where it was; the land below then starts the same rebase again)
       const finished = (await gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`])) !== branchAtStart && (await contains(o.worktree, `refs/heads/${o.branch}`, onto));
+      // a resolution that `git add`ed a file with its markers still in would land them on main
+      markers = await leftoverMarkers(o.worktree, onto, `refs/heads/${o.branch}`, [...conflicted]);
+      if (markers.length > 0) {
+        failed++;
+        last = 'markers';
+        movedInARow = 0;
+        continue;
+      }
       const land = await landWorktree({ worktree: o.worktree, keep: true, landLockHeld: priority !== null });
       if (land.kind === 'conflict') {
         conflict = land;
@@ -140,8 +153,10 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
       }
       return { kind: 'resolved', land, rounds: round, costUsd, sessionId, backup: await backupIfDropped(o, tipBefore, land) };
     }
-    const aborted = await abortRebaseIfAny(o.worktree);
-    return { kind: 'gave-up', why: failed >= rounds ? 'failed' : 'overtaken', rounds: round, failed, costUsd, sessionId, last: conflict, aborted };
+    // the branch goes back to the commits as the agent made them; how far the
+    // resolution got (a rebase still open, or finished with markers left in) is kept
+    const undone = markers.length > 0 ? await putBranchBack(o, tipBefore) : await abortRebaseIfAny(o.worktree, o.worker);
+    return { kind: 'gave-up', why: failed >= rounds ? 'failed' : 'overtaken', rounds: round, failed, costUsd, sessionId, last: conflict, aborted: undone.aborted, unfinished: undone.kept, markers };
   } finally {
     await priority?.release();
   }
@@ -151,8 +166,8 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
   }
 }
 
-/** How the previous round ended, for the next prompt: still conflicted, not finished (aborted), or overtaken by main. */
-export type LastRound = 'stuck' | 'unfinished' | 'overtaken' | null;
+/** How the previous round ended, for the next prompt: still conflicted, not finished (aborted), overtaken by main, or finished with conflict markers left in. */
+export type LastRound = 'stuck' | 'unfinished' | 'overtaken' | 'markers' | null;
 
 /** The commit a stopped rebase replays the branch onto (main's tip when the land began); main's tip if none is stopped. */
 async function rebaseOnto(worktree: string, main: string): Promise<string> {
@@ -225,11 +240,69 @@ async function stoppedAt(worktree: string): Promise<{ commit: string; subject: s
   return { commit, subject };
 }
 
-/** Aborts a rebase left in progress: the branch goes back to where it was, commits intact. */
-export async function abortRebaseIfAny(worktree: string): Promise<boolean> {
-  if (!rebaseInProgress(worktree)) return false;
+export interface Undone {
+  aborted: boolean;
+  /** how far the resolution had got, kept under refs/coven/unfinished/…; null when there was nothing to keep */
+  kept: string | null;
+}
+
+/**
+ * Aborts a rebase left in progress: the branch goes back to where it was, commits
+ * intact. What the rebase had got to (the commits replayed so far and the files as they
+ * are, resolved, half resolved or with git's markers) is kept first, as one commit under
+ * refs/coven/unfinished/<worker>/<time>, so a resolution's work is never thrown away.
+ */
+export async function abortRebaseIfAny(worktree: string, worker: string): Promise<Undone> {
+  if (!rebaseInProgress(worktree)) return { aborted: false, kept: null };
+  const head = await gitOut(worktree, ['rev-parse', 'HEAD']);
+  const snap = await snapshotCommit({ repo: worktree, worktree, base: head, message: 'coven: an unfinished conflict resolution, as it was when the rebase was aborted' });
+  const kept = await keepAt(worktree, covenRef('unfinished', worker), snap.commit, 'coven: an unfinished conflict resolution');
   await gitOut(worktree, ['rebase', '--abort']);
-  return true;
+  return { aborted: true, kept };
+}
+
+/** After a resolution that finished with markers left in: keep it, and put the branch back on the agent's own commits. */
+async function putBranchBack(o: ResolveOptions, tipBefore: string): Promise<Undone> {
+  const tip = await gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`]);
+  const kept = await keepAt(o.worktree, covenRef('unfinished', o.worker), tip, 'coven: a conflict resolution that left conflict markers');
+  // the worktree is clean here (uncommitted changes were saved above) and both tips are kept
+  await gitOut(o.worktree, ['reset', '-q', '--keep', tipBefore]);
+  return { aborted: false, kept };
+}
+
+/**
+ * Conflict-marker lines (`<<<<<<< ` or `>>>>>>> ` at the start) that `to` adds in `files`
+ * compared with `from`, as `file:line`. Only the files git stopped on are looked at, so a
+ * file that holds such lines on purpose elsewhere does not count.
+ */
+export async function leftoverMarkers(worktree: string, from: string, to: string, files: string[]): Promise<string[]> {
+  if (files.length === 0) return [];
+  const r = await git(worktree, ['diff', '--no-color', '--no-ext-diff', '-U0', from, to, '--', ...files.map((f) => `:(literal)${f}`)]);
+  if (!r.ok) return [];
+  const found: string[] = [];
+  let file = '';
+  let line = 0;
+  for (const text of r.stdout.split('\n')) {
+    if (text.startsWith('+++ ')) file = text.startsWith('+++ b/') ? text.slice(6) : '';
+    else if (text.startsWith('@@')) line = Number(/\+(\d+)/.exec(text)?.[1] ?? 0);
+    else if (text.startsWith('+')) {
+      if (/^(<{7}|>{7})(?: |$)/.test(text.slice(1))) found.push(`${file}:${line}`);
+      line++;
+    }
+  }
+  return found;
+}
+
+/** The prompt after a resolution that finished the rebase but left conflict markers in. */
+export function markersPrompt(worktree: string, onto: string, markers: string[], round: number, rounds: number): string {
+  return `Your resolution finished the rebase, but conflict markers are still in the files (round ${round} of ${rounds}):
+${markers.map((m) => `- ${m}`).join('\n')}
+
+coven does not land a change that adds <<<<<<< or >>>>>>> lines to ${onto}. In ${worktree}:
+1. Open each file above and merge both sides there so that both intents survive;
+   remove every <<<<<<<, ======= and >>>>>>> marker.
+2. git add <each file> && git commit -m 'Resolve the conflict markers left by the rebase'
+Do not run git rebase, git reset, git checkout or git push: coven lands the result itself.`;
 }
 
 /** The resolution prompt: files, both sides' commits, the exact commands. */

@@ -25,7 +25,10 @@ const cases: Array<[string, WorkerEntry[], string | null]> = [
   // the race this guards: when the decider recorded, o had not woken yet; now o queues for the lock
   ['a third worker that woke later and queues for dispatch changes nothing: reuse', [worker('d', 'sleeping', { tip, busy: [] }), worker('o', 'dispatching')], 'd'],
   ['the decider itself still dispatching (just released the lock): reuse', [worker('d', 'dispatching', { tip, busy: [] })], 'd'],
-  ['we were the one busy when it decided: that does not count against reuse', [worker('d', 'sleeping', { tip, busy: ['me'] })], 'd'],
+  // our job ended since (without a commit: main did not move); the issue we held may be free again
+  ['we were busy when it decided and now we ask: a new session', [worker('d', 'sleeping', { tip, busy: ['me'] })], null],
+  ['we and another were busy when it decided, the other still is: a new session', [worker('d', 'sleeping', { tip, busy: ['me', 'x'] }), worker('x', 'running')], null],
+  ['the decider has taken up work since (landing what it found): a new session', [worker('d', 'landing', { tip, busy: [] })], null],
   ['a dead decider is not trusted', [worker('d', 'sleeping', { tip, busy: [] }, 'dead')], null],
   ['our own old record is not reused by ourselves', [worker('me', 'dispatching', { tip, busy: [] })], null],
 ];

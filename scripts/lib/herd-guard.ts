@@ -2,6 +2,11 @@
 // needs a dispatch session. A later one that finds a sleep decision already recorded
 // for the same main tip and the same set of busy workers goes back to sleep. Pure.
 //
+// "The same set" is exact: the busy workers the decider saw are the busy workers now.
+// In particular a worker that was busy when the decision was recorded and is now the one
+// asking has finished its job since (perhaps without a commit, so main did not move):
+// the issue it held may be free again, and it dispatches.
+//
 // "Busy" here means holding a job (running, landing or resolving an agent's work): what
 // the dispatch agent's answer depends on. A worker that is only waking up or queueing
 // for the dispatch lock holds nothing yet, and when exactly it switched to
@@ -32,10 +37,10 @@ export function recordedSleep(entries: WorkerEntry[], self: string, tip: string)
     if (e.kind !== 'worker' || e.liveness !== 'alive' || e.state.name === self) continue;
     const last = e.state.last_sleep;
     if (!last || last.main_tip !== tip) continue;
-    // the decider saw the others busy; compare without the decider and without us
-    const sawBusy = last.busy.filter((n) => n !== self && n !== e.state.name).sort();
-    const nowBusy = busy.filter((n) => n !== e.state.name);
-    if (sawBusy.join('\n') === nowBusy.join('\n')) return { by: e.state.name, reason: last.reason };
+    // the decider recorded the others it saw busy; now, from our side, the decider is not
+    // busy (it records a sleep only while dispatching) and neither are we
+    const sawBusy = [...last.busy].sort();
+    if (sawBusy.join('\n') === busy.join('\n')) return { by: e.state.name, reason: last.reason };
   }
   return null;
 }

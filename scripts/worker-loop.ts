@@ -19,8 +19,9 @@
 //           timing trace, one JSON line per phase, lock wait, session; scripts/lib/trace.ts)
 //   files:  <state dir>/workers/<name>.json, logs/<name>/, locks/; the worktree
 //   exit:   0 done (once, idle, cycles, or stopped with everything landed)
+//           1 stopped on an unexpected error (said what it kept)
 //           2 could not start · 3 stopped with work kept unlanded (said where)
-//           4 dispatch failed (--once) · 130 stopped at once by a second signal · 1 bug
+//           4 dispatch failed (--once) · 130 stopped at once by a second signal
 
 import minimist from 'minimist';
 import { existsSync, realpathSync } from 'node:fs';
@@ -77,9 +78,11 @@ export type WorkerExit =
   | { kind: 'done'; why: 'once' | 'sleep' | 'idle' | 'cycles' | 'stopped'; state: WorkerState | null }
   | { kind: 'kept'; why: string; state: WorkerState }
   | { kind: 'cannot-start'; message: string }
-  | { kind: 'dispatch-failed'; message: string; state: WorkerState };
+  | { kind: 'dispatch-failed'; message: string; state: WorkerState }
+  /** an unexpected error stopped the loop; `message` is the error's */
+  | { kind: 'failed'; message: string; state: WorkerState | null };
 
-export const exitCodes: Record<WorkerExit['kind'], number> = { done: 0, 'cannot-start': 2, kept: 3, 'dispatch-failed': 4 };
+export const exitCodes: Record<WorkerExit['kind'], number> = { done: 0, failed: 1, 'cannot-start': 2, kept: 3, 'dispatch-failed': 4 };
 
 /** First request: stop once the current phase is safe. Second: stop now. */
 export class StopControl {
@@ -128,6 +131,7 @@ export async function runWorker(opts: WorkerOptions, stop = new StopControl()): 
   if (started.kind !== 'started') return started;
   const w = started.worker;
   let why: LoopEnd = 'stopped';
+  let failure: string | null = null;
   for (;;) {
     try {
       why = await loop(w);
@@ -135,7 +139,10 @@ export async function runWorker(opts: WorkerOptions, stop = new StopControl()): 
       why = 'stopped';
       // git failed in a worktree that was deleted in the middle of a step: not a bug
       if (!worktreePresent(w) && !opts.once && (await recreateWorktree(w))) continue;
-      if (worktreePresent(w)) ui.problem(`coven: unexpected error in worker ${w.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      if (worktreePresent(w)) {
+        failure = err instanceof Error ? err.message : String(err);
+        ui.problem(`coven: unexpected error in worker ${w.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      }
     }
     break;
   }
@@ -144,7 +151,7 @@ export async function runWorker(opts: WorkerOptions, stop = new StopControl()): 
     trace('stopped', { worker: w.name });
     return { kind: 'dispatch-failed', message: 'dispatch failed', state: w.state };
   }
-  const exit = await finish(w, why);
+  const exit = await finish(w, why, failure);
   trace('stopped', { worker: w.name });
   return exit;
 }
@@ -663,7 +670,8 @@ async function park(w: Worker, last: LandResult, rounds = '3 resolution rounds d
 // ---------------------------------------------------------------------------------
 // stop
 
-async function finish(w: Worker, why: Extract<WorkerExit, { kind: 'done' }>['why']): Promise<WorkerExit> {
+/** `failure`: the unexpected error that ended the loop (the exit is then `failed`). */
+async function finish(w: Worker, why: Extract<WorkerExit, { kind: 'done' }>['why'], failure: string | null = null): Promise<WorkerExit> {
   await setPhase(w, 'stopping', { agent: null, args: {} }).catch(() => undefined);
   if (!worktreePresent(w)) return finishWithoutWorktree(w, why);
   // coven aborts its own rebases where they stop (resolve, park); one still in progress is
@@ -675,17 +683,27 @@ async function finish(w: Worker, why: Extract<WorkerExit, { kind: 'done' }>['why
     const removal = await removeLandedWorktree({ worktree: w.worktree, branch: w.branch, onto: unlanded.onto });
     if (removal.kind === 'removed') {
       await removeWorkerState(w.paths.stateDir, w.name);
+      if (failure !== null) {
+        w.ui.problem(
+          formatProblem({
+            what: `${w.name} stopped on an unexpected error: ${failure}`,
+            kept: `It left nothing unlanded (its branch had no commits that are not on ${w.main}, its worktree no uncommitted changes), so its worktree and branch are removed.${w.saved.length > 0 ? `\n${describeSaved(w.saved)}` : ''}`,
+            next: [`coven worker --name ${w.name}   (starts it again, once the cause above is fixed)`],
+          }),
+        );
+        return { kind: 'failed', message: failure, state: null };
+      }
       if (w.saved.length === 0) w.ui.line(`coven: ${w.name} stopped; everything it made is on ${w.main}; its worktree and branch are removed.`);
       else w.ui.problem(`coven: ${w.name} stopped; its commits are on ${w.main} and its worktree and branch are removed.\n${describeSaved(w.saved)}`);
       return { kind: 'done', why, state: null };
     }
-    w.ui.problem(`coven: ${w.name} stopped but could not remove its worktree: ${removal.kind === 'not-removed' ? removal.reason : removal.kind}`);
-    return { kind: 'done', why, state: w.state };
+    w.ui.problem(`coven: ${w.name} stopped${failure !== null ? ` on an unexpected error (${failure})` : ''} but could not remove its worktree: ${removal.kind === 'not-removed' ? removal.reason : removal.kind}`);
+    return failure !== null ? { kind: 'failed', message: failure, state: w.state } : { kind: 'done', why, state: w.state };
   }
   const left = [rebasing ? 'a rebase in progress' : '', commits > 0 ? `${commits} commit(s) not on ${w.main}` : '', dirty.length > 0 ? `uncommitted changes (${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ', …' : ''})` : ''].filter(Boolean).join(' and ');
   w.ui.problem(
     formatProblem({
-      what: `${w.name} stopped with work that is not on ${w.main}: ${left || 'a worktree coven could not read'}.`,
+      what: `${w.name} stopped${failure !== null ? ` on an unexpected error (${failure})` : ''} with work that is not on ${w.main}: ${left || 'a worktree coven could not read'}.`,
       kept: `Kept: the branch ${w.branch} and the worktree ${w.worktree}.${w.saved.length > 0 ? `\n${describeSaved(w.saved)}` : ''}`,
       next: [
         ...(rebasing ? [`cd ${shellQuote(w.worktree)} && git status   (finish the rebase: git rebase --continue, or drop it: git rebase --abort)`] : []),
@@ -696,7 +714,7 @@ async function finish(w: Worker, why: Extract<WorkerExit, { kind: 'done' }>['why
       ],
     }),
   );
-  return { kind: 'kept', why: left, state: w.state };
+  return failure !== null ? { kind: 'failed', message: failure, state: w.state } : { kind: 'kept', why: left, state: w.state };
 }
 
 /** The worktree folder was deleted under the worker and could not be made again. */
@@ -849,7 +867,8 @@ running agent. When stdout is not a terminal (or TERM=dumb): plain lines, no tit
 env: COVEN_CLAUDE (the claude binary), COVEN_WORKTREE_BASE, COVEN_TRACE (a file:
      one JSON line per phase change, lock wait, session and land)
 
-exit: 0 done · 2 could not start · 3 stopped with work kept (the message says where)
+exit: 0 done · 1 stopped on an unexpected error (the message says what it kept)
+      2 could not start · 3 stopped with work kept (the message says where)
       4 dispatch failed (--once) · 130 stopped at once (second Ctrl-C) · 64 bad usage
 `;
 

@@ -1,8 +1,9 @@
-// How a worker ends: --max-idle, --max-cycles, a second signal (exit 130), all with
-// nothing unlanded, so worktree and branch go. (A first signal mid-work: worker-stop.test.)
+// How a worker ends: --max-idle, --max-cycles, a second signal (exit 130), an unexpected
+// error (exit 1), all with nothing unlanded, so worktree and branch go. (A first signal
+// mid-work: worker-stop.test.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coven, commitFile, sh } from './helpers/repo.js';
 import type { FakeRun } from './helpers/fake-claude.js';
@@ -54,10 +55,23 @@ test('a second signal stops at once (exit 130), ending the session even if it ig
   assert.match(gc.stdout, /w1: removed worktree/);
 });
 
+test('an unexpected error (a plain file where the locks folder goes) exits 1 and says so, not "stopped; everything it made is on main"', async () => {
+  const { repo, env, worktree } = await setUp(['a'], (d) => [dispatchRun(d), implementRun('a')]);
+  mkdirSync(join(repo, '.git', 'coven'), { recursive: true });
+  writeFileSync(join(repo, '.git', 'coven', 'locks'), 'not a folder\n');
+  const w1 = startWorker(repo, 'w1', env, ['--once']);
+  const end = await w1.exited;
+  assert.is(end.code, 1, outputOf([w1]));
+  assert.match(w1.stderr(), /unexpected error in worker w1: .*EEXIST/);
+  assert.match(w1.stderr(), /w1 stopped on an unexpected error: EEXIST.*\n\s+It left nothing unlanded .*so its worktree and branch are removed\.\n\s+Next:\n\s+coven worker --name w1/);
+  assert.not.match(w1.stdout() + w1.stderr(), /everything it made is on main/);
+  assert.ok(await gone(repo, worktree), 'it removed only what held nothing');
+});
+
 test('--help documents the exit codes', async () => {
   const r = await coven(['worker', '--help']);
   assert.is(r.code, 0);
-  for (const code of [/0 done/, /2 could not start/, /3 stopped with work kept/, /4 dispatch failed/, /130 stopped at once/, /64 bad usage/]) assert.match(r.stdout, code);
+  for (const code of [/0 done/, /1 stopped on an unexpected error/, /2 could not start/, /3 stopped with work kept/, /4 dispatch failed/, /130 stopped at once/, /64 bad usage/]) assert.match(r.stdout, code);
 });
 
 test.run();

@@ -49,7 +49,8 @@ export type GcAction =
 export interface GcReport {
   dryRun: boolean;
   actions: GcAction[];
-  locks: Array<{ path: string; reason: string }>;
+  /** cleared (or, with dryRun, would be); with `fix`: left alone, the command for a human */
+  locks: Array<{ path: string; reason: string; fix?: string }>;
   corrupt: Array<{ file: string; reason: string }>;
   alive: string[];
 }
@@ -203,7 +204,10 @@ export function renderGc(r: GcReport): string {
       lines.push(`${a.worker}: left alone — ${a.reason}`);
     }
   }
-  for (const l of r.locks) lines.push(`lock ${l.path}: ${r.dryRun ? 'would clear' : 'cleared'} (${l.reason})`);
+  for (const l of r.locks) {
+    if (l.fix) lines.push(`lock ${l.path}: left alone (${l.reason}); no worker can take the lock until it is moved away: ${l.fix}`);
+    else lines.push(`lock ${l.path}: ${r.dryRun ? 'would clear' : 'cleared'} (${l.reason})`);
+  }
   for (const c of r.corrupt) {
     const name = basename(c.file).replace(/\.json$/, '');
     lines.push(`corrupt state file ${c.file}: ${c.reason}`);

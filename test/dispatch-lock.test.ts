@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import {
   acquireLock,
   acquireSlot,
@@ -180,6 +180,35 @@ for (const [what, content] of [
     if (r.kind === 'acquired') await r.release();
   });
 }
+
+test('a directory or a fifo at the lock path: corrupt, with the fix; never broken, never blocks a reader', async () => {
+  const state = tempDir();
+  const path = dispatchLockPath(state);
+  mkdirSync(path, { recursive: true });
+  writeFileSync(join(path, 'inside'), 'someone put this here\n');
+  const slot = join(state, 'locks', 'agent-plan.0');
+  execFileSync('mkfifo', [slot]); // opening a fifo to read would wait for a writer
+  const old = new Date(Date.now() - 3_600_000);
+  utimesSync(path, old, old);
+  for (const [p, what] of [[path, 'a directory'], [slot, 'something else']] as const) {
+    const read = await readLockHolder(p);
+    assert.is(read.kind, 'corrupt');
+    if (read.kind !== 'corrupt') return;
+    assert.is(read.reason, `${what}, not a file`);
+    assert.is(read.fix, `mv ${p} ${join(state, basename(p))}.not-a-lock`);
+  }
+  const seen: WaitProgress[] = [];
+  const r = await acquireLock({ path, owner: 'waiter', staleMs: 50, onWait: (p) => seen.push(p), signal: AbortSignal.timeout(600) });
+  assert.is(r.kind, 'aborted', 'a directory is not broken, however old');
+  assert.match(describeWait('dispatch', seen[0]!), /lock file is corrupt \(a directory, not a file\); no worker can take the lock until it is moved away: mv \S+\/locks\/dispatch \S+\/dispatch\.not-a-lock\)$/);
+  const listed = await clearStaleLocks(join(state, 'locks'), { staleMs: 50 });
+  assert.equal(listed.map((l) => [l.path, l.fix !== undefined]), [[slot, true], [path, true]]);
+  assert.ok(existsSync(join(path, 'inside')), 'what was in it is untouched');
+  renameSync(path, `${path}.not-a-lock`.replace('/locks/', '/'));
+  const after = await acquireLock({ path, owner: 'waiter', signal: AbortSignal.timeout(10_000) });
+  assert.is(after.kind, 'acquired', 'once moved away, the lock is taken');
+  if (after.kind === 'acquired') await after.release();
+});
 
 test('waiters racing to break the same dead lock: exactly one holds it at a time', async () => {
   // each holder, when done, leaves the lock to a "dead" process and is killed: all the

@@ -4,11 +4,12 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coven, sh, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
+import { outputOf, startWorker, waitFor } from './helpers/worker-procs.js';
 
 const planOneAtATime = `---
 description: writes a plan for one issue
@@ -85,6 +86,30 @@ test('a damaged state file of the worker\'s own name, and a left-over temp file:
   const status = await coven(['status'], { cwd: repo });
   assert.match(status.stdout, /^no workers$/m);
   assert.not.match(status.stdout, /corrupt/);
+});
+
+test('a directory where the dispatch lock goes: status and gc name it and the fix; a worker waits, saying so, and goes on once it is moved', async () => {
+  const repo = await covenRepo({ '.coven/agents/plan.md': planOneAtATime, 'issues/a.md': issueFile('Fix a') });
+  const dir = join(repo, '.git', 'coven', 'locks', 'dispatch');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'notes.txt'), 'mine\n');
+  const aside = join(repo, '.git', 'coven', 'dispatch.not-a-lock');
+  const fix = `lock file is corrupt (a directory, not a file); no worker can take the lock until it is moved away: mv ${dir} ${aside}`;
+  for (const cmd of [['status'], ['gc']]) {
+    const r = await coven(cmd, { cwd: repo });
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    noStack(r.stdout + r.stderr);
+    assert.ok(r.stdout.includes(cmd[0] === 'status' ? `dispatch lock: ${fix}` : `lock ${dir}: left alone (a directory, not a file)`), r.stdout);
+  }
+  const env = { ...fakeClaudeEnv(planJob), COVEN_WORKTREE_BASE: tempDir('coven-wt-') };
+  const w1 = startWorker(repo, 'w1', env, ['--once']);
+  await waitFor(() => w1.stdout().includes(`waiting for dispatch (${fix})`), 'w1 waiting, naming the directory and the fix', 60_000, () => outputOf([w1]));
+  renameSync(dir, aside);
+  const end = await w1.exited;
+  assert.is(end.code, 0, outputOf([w1]));
+  noStack(w1.stdout() + w1.stderr());
+  assert.is(await sh(repo, 'log', '-1', '--format=%s', 'main'), 'plan a');
+  assert.is(readFileSync(join(aside, 'notes.txt'), 'utf8'), 'mine\n');
 });
 
 test.run();

@@ -28,10 +28,11 @@
 import lockfile from 'lockfile';
 import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { link, mkdir, open, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as z from 'zod/mini';
 import { currentProcess, livenessOf, type Liveness, type ProcessIdentity } from './process-identity.js';
+import { shellQuote } from './problem.js';
 
 export const DEFAULT_STALE_MS = 20_000;
 const DEFAULT_POLL_MS = 100;
@@ -56,8 +57,12 @@ export type LockHolder = z.infer<typeof HolderSchema>;
 export type LockRead =
   | { kind: 'free' }
   | { kind: 'held'; holder: LockHolder; heldForMs: number; ageMs: number }
-  /** empty, truncated or not coven's JSON; `ageMs` is the time since its last refresh */
-  | { kind: 'corrupt'; reason: string; ageMs: number };
+  /**
+   * empty, truncated or not coven's JSON; `ageMs` is the time since its last refresh.
+   * `fix`: set when no waiter will ever break it (not a regular file, or unreadable): the
+   * command a human runs
+   */
+  | { kind: 'corrupt'; reason: string; ageMs: number; fix?: string };
 
 /** What a waiter sees while it waits. */
 export interface WaitProgress {
@@ -134,7 +139,7 @@ export function describeLockRead(read: LockRead): string {
     case 'held':
       return `held by ${read.holder.worker} for ${Math.round(read.heldForMs / 1000)}s`;
     case 'corrupt':
-      return `lock file is corrupt (${read.reason})`;
+      return `lock file is corrupt (${read.reason})${read.fix ? `; no worker can take the lock until it is moved away: ${read.fix}` : ''}`;
   }
 }
 
@@ -147,11 +152,13 @@ export function describeWait(what: string, p: WaitProgress): string {
 /**
  * Removes the lock files in `locksDir` whose holders are dead (or that are corrupt or
  * from another host and older than staleMs), the same way a waiter would. For `coven gc`.
+ * A lock path no waiter may clear (a directory, an unreadable file) is listed with `fix`
+ * (the command for a human) and left alone.
  */
 export async function clearStaleLocks(
   locksDir: string,
   opts: { staleMs?: number; dryRun?: boolean } = {},
-): Promise<Array<{ path: string; reason: string }>> {
+): Promise<Array<{ path: string; reason: string; fix?: string }>> {
   const staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
   let names: string[];
   try {
@@ -159,7 +166,7 @@ export async function clearStaleLocks(
   } catch {
     return [];
   }
-  const cleared: Array<{ path: string; reason: string }> = [];
+  const cleared: Array<{ path: string; reason: string; fix?: string }> = [];
   for (const name of names.sort()) {
     const path = join(locksDir, name);
     if (name.endsWith('.break')) {
@@ -169,6 +176,10 @@ export async function clearStaleLocks(
     if (name.includes('.break.') || name.startsWith('.')) continue;
     const seen = await observe(path);
     if (!seen) continue;
+    if (seen.read.kind === 'corrupt' && seen.read.fix) {
+      cleared.push({ path, reason: seen.read.reason, fix: seen.read.fix });
+      continue;
+    }
     const reason = breakReason(seen, staleMs);
     if (!reason) continue;
     if (opts.dryRun || (await breakDeadLock(path, seen))) cleared.push({ path, reason });
@@ -184,23 +195,38 @@ interface Observed {
   raw: string;
 }
 
-/** Reads a lock file: its holder (or why it is corrupt), inode and bytes; null if absent. */
+/**
+ * Reads a lock file: its holder (or why it is corrupt), inode and bytes; null if absent.
+ * Anything at the path that is not a readable regular file (a directory, a fifo, a file
+ * it may not read) is corrupt, with the fix for a human: no waiter can remove it.
+ */
 async function observe(path: string): Promise<Observed | null> {
   let fh;
   try {
+    const st = await lstat(path);
+    if (!st.isFile()) return stuck(path, `${st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : 'something else'}, not a file`, st);
     fh = await open(path, 'r');
   } catch (err) {
     if (isCode(err, 'ENOENT')) return null;
-    throw err;
+    return stuck(path, `it cannot be read: ${messageOf(err)}`, null);
   }
   try {
     const st = await fh.stat();
     const raw = await fh.readFile('utf8');
     const ageMs = Math.max(0, Date.now() - st.mtimeMs);
     return { read: parseLock(raw, ageMs), ino: st.ino, raw };
+  } catch (err) {
+    return stuck(path, `it cannot be read: ${messageOf(err)}`, null);
   } finally {
     await fh.close();
   }
+}
+
+/** A lock path no waiter may clear: what it is, and where a human moves it (out of locks/). */
+function stuck(path: string, reason: string, st: { ino: number; mtimeMs: number } | null): Observed {
+  const aside = join(dirname(dirname(path)), `${basename(path)}.not-a-lock`);
+  const fix = `mv ${shellQuote(path)} ${shellQuote(aside)}`;
+  return { read: { kind: 'corrupt', reason, ageMs: st ? Math.max(0, Date.now() - st.mtimeMs) : 0, fix }, ino: st?.ino ?? -1, raw: '' };
 }
 
 function parseLock(raw: string, ageMs: number): Observed['read'] {
@@ -235,7 +261,7 @@ function cachedLiveness(h: LockHolder): Liveness {
 /** Why this lock may be broken, or null when it must be waited for. */
 function breakReason(seen: Observed, staleMs: number): string | null {
   const r = seen.read;
-  if (r.kind === 'corrupt') return r.ageMs > staleMs ? `corrupt (${r.reason}) and not refreshed for ${secs(r.ageMs)}` : null;
+  if (r.kind === 'corrupt') return !r.fix && r.ageMs > staleMs ? `corrupt (${r.reason}) and not refreshed for ${secs(r.ageMs)}` : null;
   const live = cachedLiveness(r.holder);
   if (live.kind === 'dead') return `holder ${r.holder.worker} (pid ${r.holder.pid}) is dead (${live.reason})`;
   if (live.kind === 'unknown' && r.ageMs > staleMs) return `holder ${r.holder.worker} on ${r.holder.host} has not refreshed it for ${secs(r.ageMs)}`;
@@ -274,7 +300,7 @@ async function breakDeadLock(path: string, judged: Observed): Promise<boolean> {
  */
 async function clearDeadGuard(guard: string): Promise<boolean> {
   const seen = await observe(guard);
-  if (!seen) return false;
+  if (!seen || (seen.read.kind === 'corrupt' && seen.read.fix)) return false;
   const r = seen.read;
   const live = r.kind === 'held' ? cachedLiveness(r.holder) : null;
   const dead = live?.kind === 'dead' || (live?.kind !== 'alive' && seen.read.ageMs > GUARD_STALE_MS);
@@ -482,6 +508,10 @@ async function acquireAny(paths: string[], opts: AcquireOptions): Promise<Acquir
 
 function secs(ms: number): string {
   return `${Math.round(ms / 1000)}s`;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function isCode(err: unknown, code: string): boolean {

@@ -5,8 +5,9 @@
 //
 // A dead worker's agent session that is still running is ended first (orphan-session).
 // Only touches what coven made: a worker named in a state file whose process is dead,
-// whose branch is under coven/, and whose worktree git lists with that branch (or
-// detached in the middle of rebasing it). Never the main worktree, never a live worker.
+// whose branch is under coven/, and whose worktree is the one its state file records,
+// listed by git with that branch (or detached in the middle of rebasing it). Never the
+// main worktree, never a live worker, never a worktree someone else made for the branch.
 //   args:   --dry-run  say what would happen, change nothing
 //           --force    also remove workers with unlanded commits or uncommitted
 //                      changes, after saving all of it under
@@ -136,16 +137,13 @@ async function mainBranchOfName(paths: RepoPaths): Promise<string | null> {
 
 type FoundWorktree = { kind: 'found'; path: string; rebasing: boolean; unfinished: boolean } | { kind: 'none' } | { kind: 'foreign'; reason: string };
 
-/** The worker's worktree, only if git lists it with the worker's branch (or mid-rebase of it). */
+/**
+ * The worker's worktree: the one its state file records, and only if git lists it with
+ * the worker's branch (or mid-rebase of it). The branch checked out anywhere else (a
+ * worktree the user made for it after the worker's was deleted) is not coven's.
+ */
 async function findWorktree(worktrees: WorktreeEntry[], s: WorkerState): Promise<FoundWorktree> {
   const ref = `refs/heads/${s.branch}`;
-  const byBranch = worktrees.findIndex((w) => w.branch === ref);
-  if (byBranch === 0) return { kind: 'foreign', reason: `its branch ${s.branch} is checked out in the main worktree` };
-  if (byBranch > 0) {
-    const w = worktrees[byBranch]!;
-    return { kind: 'found', path: w.path, rebasing: rebaseInProgress(w.path), unfinished: w.lockReason === 'initializing' };
-  }
-  // detached: a rebase of the branch stopped on a conflict
   const real = (p: string): string => {
     try {
       return realpathSync(p);
@@ -153,6 +151,19 @@ async function findWorktree(worktrees: WorktreeEntry[], s: WorkerState): Promise
       return p;
     }
   };
+  const byBranch = worktrees.findIndex((w) => w.branch === ref);
+  if (byBranch === 0) return { kind: 'foreign', reason: `its branch ${s.branch} is checked out in the main worktree` };
+  if (byBranch > 0) {
+    const w = worktrees[byBranch]!;
+    if (real(w.path) !== real(s.worktree)) {
+      return {
+        kind: 'foreign',
+        reason: `its branch ${s.branch} is checked out in ${w.path}, not in the worktree coven made for it (${s.worktree}); nothing was touched. If that worktree is yours, put its work on a branch of your own (git -C ${shellQuote(w.path)} switch -c <name>), then run coven gc again`,
+      };
+    }
+    return { kind: 'found', path: w.path, rebasing: rebaseInProgress(w.path), unfinished: w.lockReason === 'initializing' };
+  }
+  // detached: a rebase of the branch stopped on a conflict
   const i = worktrees.findIndex((w) => real(w.path) === real(s.worktree));
   if (i < 0) return { kind: 'none' };
   if (i === 0) return { kind: 'foreign', reason: 'its state file names the main worktree' };

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dispatchLockPath } from '../scripts/lib/dispatch-lock.js';
 import { newWorkerState, writeWorkerState, type WorkerState } from '../scripts/lib/worker-state.js';
@@ -143,6 +143,24 @@ test('gc never touches worktrees coven did not create, live workers, or the main
   for (const p of [feature, userWt, live, repo]) assert.ok(existsSync(p), p);
   assert.ok(await branchExists(repo, 'mine'));
   assert.ok(await branchExists(repo, 'coven/alive'));
+});
+
+test('gc --force leaves alone a worktree the user made for a dead worker\'s branch after its own was deleted', async () => {
+  const repo = await tempRepo();
+  const wt = await worker(repo, 'w1');
+  rmSync(wt, { recursive: true, force: true });
+  await sh(repo, 'worktree', 'prune');
+  const mine = join(tempDir(), 'g1-mine');
+  await sh(repo, 'worktree', 'add', '-q', mine, 'coven/w1');
+  writeFileSync(join(mine, 'notes.txt'), 'my notes\n');
+  const r = await coven(['gc', '--force'], { cwd: repo });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.ok(r.stdout.includes(`w1: left alone — its branch coven/w1 is checked out in ${mine}, not in the worktree coven made for it (${wt}); nothing was touched.`), r.stdout);
+  assert.match(r.stdout, /put its work on a branch of your own \(git -C \S+ switch -c <name>\), then run coven gc again/);
+  assert.is(readFileSync(join(mine, 'notes.txt'), 'utf8'), 'my notes\n');
+  assert.ok(await branchExists(repo, 'coven/w1'));
+  assert.is(await sh(repo, 'for-each-ref', 'refs/coven/'), '', 'nothing saved: nothing was about to be removed');
+  assert.ok(existsSync(join(stateDir(repo), 'workers', 'w1.json')), 'the state file stays, so gc can clean up later');
 });
 
 test('gc clears locks held by dead processes; --dry-run changes nothing', async () => {

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
   acquireLock,
@@ -24,6 +24,7 @@ interface Holder {
   /** resolves with the lock path at the first "acquired" line */
   acquired: Promise<string>;
   exited: Promise<number | null>;
+  stdout: () => string;
 }
 
 function startHolder(args: object): Holder {
@@ -36,8 +37,8 @@ function startHolder(args: object): Holder {
       if (m) resolve(m[1]!);
     });
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, acquired, exited };
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, acquired, exited, stdout: () => out };
 }
 
 /** A pid that was just used by a process that has exited. */
@@ -300,20 +301,64 @@ test('a lock removed behind the holder is reported lost, and release leaves the 
   if (other.kind === 'acquired') await other.release();
 });
 
+// lockfile's exit handler unlinks, by path, every lock it still lists: a holder that lost
+// its lock must not take the next holder's lock file with it when it exits
+for (const [how, end] of [
+  ['releases it (was-lost), then exits', { until: true }],
+  ['exits while still believing it holds it', { until: true, exit: true }],
+  ['is ended by a signal it does not handle', {}],
+] as const) {
+  test(`a holder whose lock was removed and taken by another ${how}: the new holder's lock file stays`, async () => {
+    const state = tempDir();
+    const path = dispatchLockPath(state);
+    const go = join(state, 'go');
+    const h = startHolder({ path, owner: 'first', holdMs: -1, refreshMs: 60_000, ...('until' in end ? { holdMs: 0, until: go } : {}), ...('exit' in end ? { exit: true } : {}) });
+    await h.acquired;
+    unlinkSync(path); // by hand, or broken by a waiter that judged it stale
+    const second = await acquireLock({ path, owner: 'second', signal: AbortSignal.timeout(10_000) });
+    if (second.kind !== 'acquired') return assert.unreachable('the second holder takes the free lock');
+    if ('until' in end) writeFileSync(go, '');
+    else h.child.kill('SIGTERM');
+    await h.exited;
+    if ('until' in end && !('exit' in end)) assert.match(h.stdout(), /release was-lost/);
+    const read = await readLockHolder(path);
+    assert.is(read.kind === 'held' && read.holder.worker, 'second', `the second holder's lock file is still there (${JSON.stringify(read)})`);
+    assert.is(await second.release(), 'released');
+  });
+}
+
+test('a holder that exits still holding its lock removes it; the next one takes it without breaking anything', async () => {
+  const state = tempDir();
+  const path = dispatchLockPath(state);
+  const go = join(state, 'go');
+  const h = startHolder({ path, owner: 'leaver', holdMs: 0, until: go, exit: true });
+  await h.acquired;
+  writeFileSync(go, '');
+  assert.is(await h.exited, 0);
+  assert.not.ok(existsSync(path), 'the exit clean-up removed it');
+  assert.equal(readdirSync(join(state, 'locks')), [], 'and left nothing else in the locks folder');
+});
+
 test('clearStaleLocks removes locks of dead holders and keeps live ones', async () => {
   const state = tempDir();
   const locks = join(state, 'locks');
   mkdirSync(locks);
   writeFileSync(join(locks, 'dispatch'), JSON.stringify(fakeHolder({ worker: 'dead', pid: await deadPid(), start: null })));
+  // a taker's own file: left by one killed mid-take, and one of a live taker
+  const deadTake = join(locks, '.dispatch.0badf00d0badf00d.take');
+  writeFileSync(deadTake, JSON.stringify(fakeHolder({ worker: 'dead', pid: await deadPid(), start: null })));
+  const liveTake = join(locks, '.dispatch.feedfacefeedface.take');
+  writeFileSync(liveTake, JSON.stringify(fakeHolder({ worker: 'taking' })));
   const live = await acquireSlot({ stateDir: state, agent: 'plan', slots: 1, owner: 'alive' });
   const dry = await clearStaleLocks(locks, { dryRun: true });
   assert.is(dry.length, 1);
   assert.ok(existsSync(join(locks, 'dispatch')), 'dry run changes nothing');
   const cleared = await clearStaleLocks(locks);
-  assert.equal(cleared.map((c) => c.path), [join(locks, 'dispatch')]);
-  assert.match(cleared[0]!.reason, /dead/);
+  assert.equal(cleared.map((c) => c.path), [deadTake, join(locks, 'dispatch')]);
+  assert.match(cleared[1]!.reason, /dead/);
   assert.not.ok(existsSync(join(locks, 'dispatch')));
   assert.ok(existsSync(join(locks, 'agent-plan.0')));
+  assert.ok(existsSync(liveTake), 'a live taker\'s own file is left alone');
   if (live.kind === 'acquired') await live.release();
 });
 

@@ -4,9 +4,17 @@
 // Files (in `<state dir>/locks/`):
 //   dispatch            the dispatch lock        agent-<name>.<i>   slot i of an agent
 //   <lock>.break        held for a few ms by the one waiter that is removing a dead lock
-// A lock file is created with `lockfile` (O_EXCL: only one creator wins), then filled
-// with JSON saying who holds it: {worker, pid, host, start, since, token}. The holder
-// refreshes the file's mtime every refreshMs and repairs its content if it was damaged.
+//   .<lock>.<token>.take  a taker's own file, for the microseconds of one attempt
+// To take a lock, a process creates its own file with `lockfile` (O_EXCL, a name only it
+// uses), fills it with JSON saying who holds it: {worker, pid, host, start, since,
+// token}, and link()s it to the lock's name: link is atomic and fails if the name exists,
+// so only one wins, and a lock file is never seen empty. The own name is then removed
+// with lockfile's unlock. lockfile is never given the lock's own name: its exit handler
+// unlinks by name whatever it still lists, which, for a lock removed from under its
+// holder and taken by another, would be the other's lock. A lock still held at exit is
+// removed by an exit handler of ours, only if the file is still ours (inode and token).
+// The holder refreshes the file's mtime every refreshMs and repairs its content if it
+// was damaged.
 //
 // When a lock is broken (nothing else ever removes someone else's lock):
 //   - its holder is on this host and dead: the pid is gone, a zombie, or reused by
@@ -27,8 +35,8 @@
 
 import lockfile from 'lockfile';
 import { randomBytes } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { lstatSync, readFileSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as z from 'zod/mini';
 import { currentProcess, livenessOf, type Liveness, type ProcessIdentity } from './process-identity.js';
@@ -171,6 +179,10 @@ export async function clearStaleLocks(
     const path = join(locksDir, name);
     if (name.endsWith('.break')) {
       if (!opts.dryRun && (await clearDeadGuard(path))) cleared.push({ path, reason: 'unfinished break of a dead lock' });
+      continue;
+    }
+    if (name.startsWith('.') && name.endsWith('.take')) {
+      if (!opts.dryRun && (await clearDeadTake(path, staleMs))) cleared.push({ path, reason: 'left by a process that died while taking a lock' });
       continue;
     }
     if (name.includes('.break.') || name.startsWith('.')) continue;
@@ -317,6 +329,14 @@ async function clearDeadGuard(guard: string): Promise<boolean> {
   return moved !== null && moved.ino === seen.ino && moved.raw === seen.raw;
 }
 
+/** Removes a taker's own file whose process died mid-take (or that is empty and old). */
+async function clearDeadTake(path: string, staleMs: number): Promise<boolean> {
+  const seen = await observe(path);
+  if (!seen || !breakReason(seen, staleMs)) return false;
+  await unlink(path).catch(ignoreCode('ENOENT'));
+  return true;
+}
+
 function holderRecord(id: ProcessIdentity, worker: string): LockHolder {
   return { worker, pid: id.pid, host: id.host, start: id.start, since: new Date().toISOString(), token: randomBytes(8).toString('hex') };
 }
@@ -329,23 +349,63 @@ function lockfileUnlock(path: string): Promise<void> {
   return new Promise((resolve) => lockfile.unlock(path, () => resolve()));
 }
 
-/** One attempt: create the lock file (O_EXCL via lockfile) and write who holds it. */
+/**
+ * One attempt: our own file (created by lockfile, O_EXCL), filled with who holds it,
+ * linked to the lock's name. The lock file's inode when taken, else null.
+ */
 async function tryTake(path: string, holder: LockHolder): Promise<number | null> {
+  const own = join(dirname(path), `.${basename(path)}.${holder.token}.take`);
   try {
-    await lockfileLock(path);
+    await lockfileLock(own);
   } catch (err) {
-    if (isCode(err, 'EEXIST')) return null;
     if (!isCode(err, 'ENOENT')) throw err;
     await mkdir(dirname(path), { recursive: true }); // the locks folder was removed meanwhile
     return null;
   }
-  // The file is ours and empty; an empty file is only ever broken after staleMs.
-  const fh = await open(path, 'r+');
   try {
-    await fh.writeFile(JSON.stringify(holder) + '\n');
-    return (await fh.stat()).ino;
+    await writeFile(own, JSON.stringify(holder) + '\n');
+    const { ino } = await stat(own);
+    await link(own, path);
+    heldAtExit(path, { ino, token: holder.token });
+    return ino;
+  } catch (err) {
+    if (isCode(err, 'EEXIST')) return null;
+    if (!isCode(err, 'ENOENT')) throw err;
+    await mkdir(dirname(path), { recursive: true });
+    return null;
   } finally {
-    await fh.close();
+    await lockfileUnlock(own);
+  }
+}
+
+/** The locks this process holds (path → inode and token): removed at exit if still ours. */
+const heldLocks = new Map<string, { ino: number; token: string }>();
+let exitCleanup = false;
+
+function heldAtExit(path: string, mine: { ino: number; token: string }): void {
+  heldLocks.set(path, mine);
+  if (exitCleanup) return;
+  exitCleanup = true;
+  // on a normal exit and process.exit(); a signal nobody handles leaves the file, and the
+  // next waiter breaks it at once (its holder's pid is dead), as after kill -9
+  process.on('exit', () => {
+    for (const [p, m] of heldLocks) removeIfOursSync(p, m);
+  });
+}
+
+function forgetHeld(path: string, token: string): void {
+  if (heldLocks.get(path)?.token === token) heldLocks.delete(path);
+}
+
+/** Unlinks `path` if it is still the file we linked there (same inode, our token or damaged). */
+function removeIfOursSync(path: string, mine: { ino: number; token: string }): void {
+  try {
+    if (lstatSync(path).ino !== mine.ino) return;
+    const read = parseLock(readFileSync(path, 'utf8'), 0);
+    if (read.kind === 'held' && read.holder.token !== mine.token) return;
+    unlinkSync(path);
+  } catch {
+    // gone already, or unreadable: not ours to judge at exit
   }
 }
 
@@ -404,7 +464,10 @@ class FolderWaker {
     private readonly signal?: AbortSignal,
   ) {
     try {
-      this.watcher = watch(dir, () => this.poke());
+      // a taker's own file comes and goes at every attempt: only the locks themselves wake waiters
+      this.watcher = watch(dir, (_event, name) => {
+        if (!(typeof name === 'string' && name.endsWith('.take'))) this.poke();
+      });
       this.watcher.on('error', () => {
         this.watcher?.close();
         this.watcher = null;
@@ -464,7 +527,10 @@ async function acquireAny(paths: string[], opts: AcquireOptions): Promise<Acquir
         const holder = holderRecord(currentProcess(), opts.owner);
         const ino = await tryTake(path, holder);
         if (ino !== null) {
-          const stop = startRefresh(path, holder, ino, refreshMs, () => opts.onLost?.(path));
+          const stop = startRefresh(path, holder, ino, refreshMs, () => {
+            forgetHeld(path, holder.token);
+            opts.onLost?.(path);
+          });
           return {
             kind: 'acquired',
             path,
@@ -472,10 +538,11 @@ async function acquireAny(paths: string[], opts: AcquireOptions): Promise<Acquir
             waitedMs: Date.now() - started,
             release: async () => {
               stop();
+              forgetHeld(path, holder.token);
               const now = await observe(path);
               const ours = now !== null && now.ino === ino && (now.read.kind === 'corrupt' || now.read.holder.token === holder.token);
               if (!ours) return 'was-lost';
-              await lockfileUnlock(path);
+              await unlink(path).catch(ignoreCode('ENOENT'));
               return 'released';
             },
           };

@@ -3,10 +3,19 @@
 // rebases really conflict) and commit, a driver that kill -9s workers at chosen moments
 // (starting, dispatching, running, landing, resolving) and starts replacements (half of
 // them adopting the dead worker's name and worktree), and a simulated user who commits
-// to main and keeps uncommitted edits in the main worktree. At the end every worker is
-// stopped, `coven gc` runs, and the invariants are checked.
+// to main and keeps uncommitted edits in the main worktree. While they run, a watch
+// (chaos-watch.ts) follows the locks and main's tip. At the end every worker is stopped,
+// `coven gc` runs, and the invariants are checked.
 //
 //   runChaos(options) → { figures, problems }   problems: every invariant that broke
+//
+// Every choice of the driver (delays, victims, kill moments, how, replacements, the
+// fake dispatcher's pick) comes from the seed, one random stream per actor, so
+// COVEN_CHAOS_SEED replays them; the timing of the processes still varies.
+//
+// The kill moments the design names (MOMENTS: dispatching, running, resolving — the
+// worktree mid-rebase — and landing) are aimed at first, each until one kill hit it;
+// with `everyMoment`, a moment that got no kill is a problem.
 //
 // What "a commit an agent made" means here: the agent's commit script (commit.sh) puts
 // a unique `chaos-marker: <hex>` line in each message and, once `git commit` succeeded,
@@ -21,7 +30,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join } from 'node:path';
 import { readLockHolder } from '../../scripts/lib/dispatch-lock.js';
 import { livenessOf } from '../../scripts/lib/process-identity.js';
-import { readWorkerStates, type Phase } from '../../scripts/lib/worker-state.js';
+import { readWorkerStates, type Phase, type WorkerState } from '../../scripts/lib/worker-state.js';
+import { ChaosWatch, type DeadLock } from './chaos-watch.js';
 import { covenRepo, issueFile } from './coven-repo.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun } from './fake-claude.js';
 import { coven, covenBin, run, sh, tempDir } from './repo.js';
@@ -36,16 +46,23 @@ export interface ChaosOptions {
   deadlineMs: number;
   /** agent step delays are drawn from [0, maxDelayMs] */
   maxDelayMs?: number;
+  /** a moment of MOMENTS that got no kill is a problem (the long run) */
+  everyMoment?: boolean;
   progress?: (line: string) => void;
 }
 
 export type KillMoment = Phase | 'any';
+
+/** the moments the design names: each must get a kill (with `everyMoment`) */
+export const MOMENTS = ['dispatching', 'running', 'resolving', 'landing'] as const;
 
 export interface Kill {
   worker: string;
   /** the phase the driver waited for, and the one the state file showed at the kill */
   wanted: KillMoment;
   phase: string;
+  /** its worktree was in the middle of a rebase at the kill */
+  midRebase: boolean;
   /** the worker alone, or its whole process group (its git commands too) */
   how: 'pid' | 'group';
   /** the replacement: same name (adopts the worktree) or a new one */
@@ -66,6 +83,8 @@ export interface ChaosFigures {
   /** refs gc --force wrote for commits only a removed worker's reflogs reached */
   reflogRefs: string[];
   resolveSessions: number;
+  /** locks the watch saw held by a dead worker, and how long until a waiter broke them */
+  deadLocks: DeadLock[];
   /** what the workers' logs say they recovered: orphaned sessions ended, worktrees adopted, … */
   recoveries: Record<string, number>;
   seconds: number;
@@ -114,12 +133,23 @@ Implement {{issue}}.
 
 const scripts = {
   'dispatch.sh': `#!/bin/sh
-# a random open issue that no other worker holds (they are named in the prompt), else sleep
-for f in $(ls issues 2>/dev/null | shuf); do
+# an open issue that no other worker holds (they are named in the prompt), else sleep;
+# which one: the n-th dispatch takes the n-th number of the seeded file random.bin
+# (dispatches are one at a time, under the dispatch lock)
+here=$(dirname "$0")
+n=$(cat "$here/dispatches" 2>/dev/null || echo 0)
+echo $((n + 1)) > "$here/dispatches"
+free=$(for f in $(ls issues 2>/dev/null); do
   case "$FAKE_CLAUDE_PROMPT" in *"issues/$f"*) continue ;; esac
+  echo "$f"
+done)
+count=$(printf '%s\\n' "$free" | grep -c .) || true
+if [ "$count" -gt 0 ]; then
+  r=$(od -An -tu2 -N2 -j $(( (n * 2) % 4096 )) "$here/random.bin" | tr -d ' ')
+  f=$(printf '%s\\n' "$free" | sed -n "$(( r % count + 1 ))p")
   printf 'Taking %s.\\n<dispatch>\\nagent: implement\\nissue: issues/%s\\n</dispatch>\\n' "$f" "$f"
   exit 0
-done
+fi
 printf '<dispatch>\\nsleep: every open issue is taken\\n</dispatch>\\n'
 `,
   'commit.sh': `#!/bin/sh
@@ -191,8 +221,10 @@ interface WorkerProc {
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
-  const random = mulberry32(o.seed);
-  const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+  // one stream per actor, so that one actor's draws do not shift another's with the timing
+  const [forFake, forUser, forKiller, forDispatch] = [1, 2, 3, 4].map((k) => mulberry32(o.seed + k * 0x9e3779b9));
+  const random = forKiller!;
+  const between = (lo: number, hi: number, r = random) => lo + Math.floor(r() * (hi - lo + 1));
   const say = o.progress ?? (() => {});
   const problems: string[] = [];
 
@@ -207,12 +239,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
   const dir = tempDir('coven-chaos-');
   for (const [name, text] of Object.entries(scripts)) writeFileSync(join(dir, name), text);
+  writeFileSync(join(dir, 'random.bin'), Uint8Array.from({ length: 4096 + 2 }, () => Math.floor(forDispatch!() * 256)));
   const logs = join(dir, 'logs');
   mkdirSync(logs);
   const commitsLog = join(dir, 'commits.txt');
   writeFileSync(commitsLog, '');
   const base = tempDir('coven-chaos-wt-');
-  const fake = fakeClaudeEnv(fakeScript(o, dir, random), dir);
+  const fake = fakeClaudeEnv(fakeScript(o, dir, forFake!), dir);
   const env = { ...process.env, ...fake, COVEN_WORKTREE_BASE: base, COVEN_RETRY_MS: '300', COVEN_SAFETY_INTERVAL_MS: '1000', CHAOS_COMMITS: commitsLog, CHAOS_RESOLVE_LOG: join(dir, 'resolve.log') };
 
   // the user's uncommitted edits: a tracked file, an untracked one, and (for a while) a file two issues touch
@@ -245,60 +278,76 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const workDone = async () => (await mainTree('issues')).length === 0 && (await mainTree('done')).length === o.issues;
   let finished = false;
   const deadline = started + o.deadlineMs;
+  const watch = new ChaosWatch(repo, stateDir, started);
+  const watching = watch.run(() => finished);
 
   // the user: commits notes to main now and then; releases the rare file once a third of the issues landed
   let userCommits = 0;
+  /** every commit the user made on main, to be found on main at the end */
+  const userMade: Array<{ id: string; message: string }> = [];
   let rareReleased = false;
+  const commitAsUser = async (paths: string[], message: string) => {
+    const id = await userCommit(repo, paths, message);
+    if (id) userMade.push({ id, message });
+    await watch.recordMainTip();
+    return id !== null;
+  };
   const user = (async () => {
     for (let n = 1; !finished && Date.now() < deadline; n++) {
-      await sleep(between(500, 2500));
+      await sleep(between(500, 2500, forUser));
       const landed = (await mainTree('done')).length;
       if (!rareReleased && (landed >= Math.ceil(o.issues / 3) || landed + 2 >= o.issues)) {
         if (readFileSync(join(repo, RARE), 'utf8') !== rareEdit) problems.push(`the user's uncommitted edit of ${RARE} changed before the user committed it`);
-        if (await userCommit(repo, [RARE], 'user: my edit of the rare file')) rareReleased = true;
+        if (await commitAsUser([RARE], 'user: my edit of the rare file')) rareReleased = true;
         continue;
       }
       writeFileSync(join(repo, 'user/notes.txt'), `${readFileSync(join(repo, 'user/notes.txt'), 'utf8')}note ${n}\n`);
-      if (await userCommit(repo, ['user/notes.txt'], `user: note ${n}`)) userCommits++;
+      if (await commitAsUser(['user/notes.txt'], `user: note ${n}`)) userCommits++;
       else problems.push(`the user could not commit note ${n} on main`);
     }
   })();
 
-  // the killer
+  // the killer: first each moment of MOMENTS not hit yet, then every moment in turn
   const kills: Kill[] = [];
-  // every moment in turn, in an order of this run's own
-  const moments = shuffle<KillMoment>(['dispatching', 'running', 'landing', 'resolving', 'starting', 'any'], random);
+  const killedPids = new Set<number>();
+  const rotation = shuffle<KillMoment>(['dispatching', 'running', 'landing', 'resolving', 'starting', 'any'], random);
+  const missing = () => MOMENTS.filter((m) => !kills.some((k) => hits(k, m)));
   const killer = (async () => {
-    for (let k = 0; k < o.kills && !finished && Date.now() < deadline; k++) {
+    for (let attempt = 0; (kills.length < o.kills || (o.everyMoment && missing().length > 0)) && !finished && Date.now() < deadline; attempt++) {
       await sleep(between(200, 1500));
-      const wanted = moments[k % moments.length]!;
-      let victim: { proc: WorkerProc; phase: string } | null;
+      const aim = missing();
+      const wanted = aim.length > 0 ? aim[Math.floor(random() * aim.length)]! : rotation[attempt % rotation.length]!;
+      let victim: { proc: WorkerProc; state: WorkerState | null; phase: string } | null;
       if (wanted === 'starting') {
         // a new worker, killed while it creates its worktree
         const fresh = startWorker(newName());
         const made = join(base, 'project', 'coven', fresh.name);
         for (let t = 0; t < 400 && !existsSync(made) && fresh.alive; t++) await sleep(10);
         await sleep(between(0, 60));
-        victim = { proc: fresh, phase: (await phaseOf(stateDir, fresh)) ?? 'spawning (no state file yet)' };
+        const state = await stateOf(stateDir, fresh);
+        victim = { proc: fresh, state, phase: state?.phase ?? 'spawning (no state file yet)' };
       } else {
-        victim = await waitForPhase(stateDir, procs, wanted, Math.min(8000, deadline - Date.now()), () => finished);
+        victim = await waitForPhase(stateDir, procs, wanted, Math.min(8000, deadline - Date.now()), () => finished, random);
         if (!victim) continue;
         await sleep(between(0, wanted === 'landing' ? 40 : 250));
-        victim.phase = (await phaseOf(stateDir, victim.proc)) ?? victim.phase;
+        victim.state = (await stateOf(stateDir, victim.proc)) ?? victim.state;
+        victim.phase = victim.state?.phase ?? victim.phase;
       }
       if (!victim.proc.alive) continue;
+      const midRebase = victim.state !== null && rebasing(victim.state.worktree);
       const how = random() < 0.3 ? 'group' : 'pid';
       try {
         process.kill(how === 'group' ? -victim.proc.child.pid! : victim.proc.child.pid!, 'SIGKILL');
         victim.proc.endedBy = 'kill'; // (the exit event comes later)
+        killedPids.add(victim.proc.child.pid!);
       } catch {
         continue;
       }
       await victim.proc.exited;
       await sleep(between(0, 400));
       const replacement = finished ? 'none' : random() < 0.5 ? 'adopt' : 'new';
-      kills.push({ worker: victim.proc.name, wanted, phase: victim.phase, how, replacement, atMs: Date.now() - started });
-      say(`chaos: killed ${victim.proc.name} (${how}) while ${victim.phase}; replacement: ${replacement}`);
+      kills.push({ worker: victim.proc.name, wanted, phase: victim.phase, midRebase, how, replacement, atMs: Date.now() - started });
+      say(`chaos: killed ${victim.proc.name} (${how}) while ${victim.phase}${midRebase ? ', mid-rebase' : ''}; replacement: ${replacement}`);
       if (replacement !== 'none') startWorker(replacement === 'adopt' ? victim.proc.name : newName());
     }
   })();
@@ -312,7 +361,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await sleep(200);
   }
   finished = true;
-  await Promise.all([user, killer]);
+  await Promise.all([user, killer, watching]);
+  if (o.everyMoment) for (const m of missing()) problems.push(`no worker was killed while ${m === 'resolving' ? 'resolving (its worktree mid-rebase)' : m}: the run did not test that moment`);
 
   // stop every worker as a user would (Ctrl-C), then clean up
   // a worker must only ever end because it was told to: one that gave up by itself left its work to others
@@ -336,6 +386,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (p.endedBy === 'stop' && code !== 0 && code !== 3) problems.push(`worker ${p.name} exited with ${code ?? p.child.signalCode} when stopped`);
   }
 
+  // before gc, which clears dead locks itself: only a killed worker may have left one
+  problems.push(...watch.problems, ...(await watch.leftBeforeGc(killedPids)));
   const gc = await coven(['gc'], { cwd: repo });
   if (gc.code !== 0 && gc.code !== 3) problems.push(`coven gc exited ${gc.code}: ${gc.stderr}${gc.stdout}`);
 
@@ -343,7 +395,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   problems.push(...(await checkLeftovers(repo, stateDir)));
   const commits = await checkCommits(repo, commitsLog);
   problems.push(...commits.problems);
-  problems.push(...(await checkMain(repo, o.issues)));
+  problems.push(...(await checkMain(repo, o.issues, userMade)), ...(await watch.checkMainForward()));
   problems.push(...checkUserFiles(repo, { 'user/draft.txt': draft, 'user/scratch.txt': scratch }));
   const status = (await run('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: repo })).stdout.split('\n').filter(Boolean).sort();
   if (status.join('\n') !== [' M user/draft.txt', '?? user/scratch.txt'].join('\n')) problems.push(`the main worktree's status is not just the user's edits:\n  ${status.join('\n  ')}`);
@@ -379,6 +431,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       keptRefs,
       reflogRefs,
       resolveSessions,
+      deadLocks: watch.deadLocks,
       recoveries: countRecoveries(logs),
       seconds: (Date.now() - started) / 1000,
     },
@@ -387,14 +440,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   };
 }
 
+/** Whether kill `k` tested moment `m` (resolving counts only with the worktree mid-rebase). */
+function hits(k: Kill, m: (typeof MOMENTS)[number]): boolean {
+  return k.phase === m && (m !== 'resolving' || k.midRebase);
+}
+
 export function renderFigures(f: ChaosFigures): string {
-  const byPhase = new Map<string, number>();
+  const byPhase = new Map<string, number>(MOMENTS.map((m) => [m, 0]));
   for (const k of f.kills) byPhase.set(k.phase, (byPhase.get(k.phase) ?? 0) + 1);
-  const phases = [...byPhase].map(([p, n]) => `${p} ${n}`).join(', ');
+  const midRebase = f.kills.filter((k) => k.midRebase);
+  const phases = [...byPhase].map(([p, n]) => `${p} ${n}${p === 'resolving' ? ` (${f.kills.filter((k) => hits(k, 'resolving')).length} mid-rebase)` : ''}`).join(', ');
+  const dead = f.deadLocks.map((d) => `${d.lock} (held by ${d.worker}, pid ${d.pid}) ${d.brokenAfterMs === null ? 'left for gc' : `broken by a waiter after ${(d.brokenAfterMs / 1000).toFixed(1)} s`}`);
   const adopted = f.kills.filter((k) => k.replacement === 'adopt').length;
   const groups = f.kills.filter((k) => k.how === 'group').length;
   return [
-    `chaos (seed ${f.seed}): ${f.workersStarted} workers started, ${f.kills.length} killed (${phases || 'none'}; ${groups} with their process group; ${adopted} replaced under the same name)`,
+    `chaos (seed ${f.seed}): ${f.workersStarted} workers started, ${f.kills.length} killed; ${groups} with their process group; ${adopted} replaced under the same name`,
+    `  kills by phase: ${phases}; ${midRebase.length} of all kills mid-rebase`,
+    `  locks held by a dead worker: ${dead.join(', ') || 'none seen'}`,
     `  ${f.commitsMade} agent commits made, ${f.agentCommitsOnMain} of them on main; ${f.commitsOnMain} commits on main in all (${f.userCommits} user notes)`,
     `  ${f.resolveSessions} conflict resolution sessions; kept: ${f.keptBranches.length} branch(es)${f.keptBranches.length ? ` (${f.keptBranches.join(', ')})` : ''}, ${f.keptRefs.length} ref(s) under refs/coven/; gc --force then kept ${f.reflogRefs.length} reflog-only line(s)`,
     `  recovered: ${Object.entries(f.recoveries).map(([what, n]) => `${n} ${what}`).join(', ')}`,
@@ -512,10 +574,13 @@ async function checkCommits(repo: string, commitsLog: string): Promise<{ problem
   return { problems, made: recordedMarkers.size, onMain: [...recordedMarkers].filter((m) => onMain.has(m)).length };
 }
 
-async function checkMain(repo: string, issues: number): Promise<string[]> {
+/** Main is linear, has every issue done, and every commit the user made on it. */
+async function checkMain(repo: string, issues: number, userMade: Array<{ id: string; message: string }>): Promise<string[]> {
   const problems: string[] = [];
   const merges = await sh(repo, 'rev-list', '--merges', 'main');
   if (merges) problems.push(`main has merge commits: ${merges.split('\n').join(', ')}`);
+  const onMain = new Set((await sh(repo, 'rev-list', 'main')).split('\n'));
+  for (const c of userMade) if (!onMain.has(c.id)) problems.push(`the user's commit ${c.id.slice(0, 10)} ("${c.message}") is no longer on main`);
   const done = (await sh(repo, 'ls-tree', '--name-only', 'main', 'done/')).split('\n').filter(Boolean);
   if (done.length !== issues) problems.push(`main has ${done.length} of ${issues} issues done`);
   return problems;
@@ -532,23 +597,38 @@ function checkUserFiles(repo: string, expected: Record<string, string>): string[
 // ---------------------------------------------------------------------------------
 // small edges
 
-/** Commits `paths` only (the user's other edits stay uncommitted); retries while git is busy. */
-async function userCommit(repo: string, paths: string[], message: string): Promise<boolean> {
+/**
+ * Commits `paths` only (the user's other edits stay uncommitted); retries while git is
+ * busy. The commit's id (from git's own "[main 1a2b3c4] …" line, not from main's tip,
+ * which a land may have moved meanwhile), or null.
+ */
+async function userCommit(repo: string, paths: string[], message: string): Promise<string | null> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const r = await run('git', ['commit', '-q', '-m', message, '--', ...paths], { cwd: repo });
-    if (r.code === 0) return true;
+    const r = await run('git', ['commit', '-m', message, '--', ...paths], { cwd: repo });
+    const short = /^\[\S+ ([0-9a-f]+)\]/m.exec(r.stdout)?.[1];
+    if (r.code === 0 && short) return sh(repo, 'rev-parse', '--verify', `${short}^{commit}`);
     await sleep(40);
   }
-  return false;
-}
-
-async function phaseOf(stateDir: string, p: WorkerProc): Promise<string | null> {
-  for (const e of await readWorkerStates(stateDir)) if (e.kind === 'worker' && e.state.pid === p.child.pid) return e.state.phase;
   return null;
 }
 
+async function stateOf(stateDir: string, p: WorkerProc): Promise<WorkerState | null> {
+  for (const e of await readWorkerStates(stateDir)) if (e.kind === 'worker' && e.state.pid === p.child.pid) return e.state;
+  return null;
+}
+
+/** Whether the worktree's git dir shows a rebase in progress. */
+function rebasing(worktree: string): boolean {
+  try {
+    const gitDir = /^gitdir: (.*)$/m.exec(readFileSync(join(worktree, '.git'), 'utf8'))?.[1]?.trim();
+    return gitDir !== undefined && (existsSync(join(gitDir, 'rebase-merge')) || existsSync(join(gitDir, 'rebase-apply')));
+  } catch {
+    return false;
+  }
+}
+
 /** A live worker of ours whose state file shows `phase` (any busy phase for 'any'), or null after `timeoutMs`. */
-async function waitForPhase(stateDir: string, procs: WorkerProc[], phase: KillMoment, timeoutMs: number, stop: () => boolean): Promise<{ proc: WorkerProc; phase: string } | null> {
+async function waitForPhase(stateDir: string, procs: WorkerProc[], phase: KillMoment, timeoutMs: number, stop: () => boolean, random: () => number): Promise<{ proc: WorkerProc; state: WorkerState | null; phase: string } | null> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until && !stop()) {
     const live = new Map(procs.filter((p) => p.alive).map((p) => [p.child.pid, p]));
@@ -556,9 +636,11 @@ async function waitForPhase(stateDir: string, procs: WorkerProc[], phase: KillMo
       if (e.kind !== 'worker') return [];
       const proc = live.get(e.state.pid);
       const fits = phase === 'any' ? e.state.phase !== 'sleeping' && e.state.phase !== 'stopping' : e.state.phase === phase;
-      return proc && fits ? [{ proc, phase: e.state.phase }] : [];
+      return proc && fits ? [{ proc, state: e.state, phase: e.state.phase as string }] : [];
     });
-    if (matches.length > 0) return matches[Math.floor(Math.random() * matches.length)]!;
+    // sorted by name: the seeded pick must not depend on the order the state files were read
+    matches.sort((a, b) => a.proc.name.localeCompare(b.proc.name));
+    if (matches.length > 0) return matches[Math.floor(random() * matches.length)]!;
     await sleep(15);
   }
   return null;

@@ -2,14 +2,18 @@
 // `coven worker` processes on one repository work off a fixed set of issues with the
 // fake claude answering at once, so what is measured is coven (and the fake's start-up),
 // not a model. Two workloads: every job touches its own files; and one job in five
-// conflicts (it rewrites the line its neighbour just rewrote; the fake resolves the
-// rebase conflict when coven resumes its session).
+// conflicts: while it runs, the user commits a rewrite of the line it rewrites
+// (hot/<k>.txt) on main in the main worktree, so its land, based on the older main, stops
+// on a conflict that the fake resolves when coven resumes its session. That happens the
+// same way at every N, also with a single worker, which syncs with main before each
+// dispatch and so could not conflict with itself.
 //
 // The agents are the fake's scripted runs (reply_from_bash):
 //   dispatch   lists the issues still on main and answers with the first one no other
 //              worker holds (the prompt lists the other workers' arguments), else sleep
-//   implement  writes out/<id>.txt (or rewrites hot/<pair>.txt), moves the issue to
-//              done/, commits
+//   implement  writes out/<id>.txt (or, for a conflicting job: the user rewrites
+//              hot/<k>.txt on main, then the job rewrites its own copy), moves the issue
+//              to done/, commits
 //   resolve    keeps both sides of every conflicted file, then rebase --continue
 // Workers run with --max-idle 1 (they exit once dispatch finds nothing free) and
 // --on-park continue. Timings come from the workers' trace (COVEN_TRACE).
@@ -17,16 +21,17 @@
 //   env:    SCALING_JOBS (default 40), SCALING_WORKERS (default 1,2,4,8,16),
 //           SCALING_MODES (default plain,conflicts),
 //           SCALING_SVG (default <project>/docs/scaling.svg; "" to skip)
-//   prints: per run jobs/min, per-phase p50/p95, lock waits, where worker time went;
-//           writes the chart; never asserts
+//   prints: per run jobs/min, conflicts and resolution sessions, per-phase p50/p95, lock
+//           waits, where worker time went; then a summary table of every run (p50 and
+//           p95 per phase); writes the chart, its note naming this machine; never asserts
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { covenBin, projectRoot, sh, tempDir, tempRepo } from '../test/helpers/repo.js';
 import { writeFiles } from '../test/helpers/coven-repo.js';
-import { fakeClaudeEnv, type FakeRun } from '../test/helpers/fake-claude.js';
+import { fakeClaudeEnv, readFakeLog, type FakeRun } from '../test/helpers/fake-claude.js';
 import { traceNow } from '../scripts/lib/trace.js';
 import { median, phaseWindows, quantile, readTrace, sum, type PhaseWindow } from './trace-events.js';
 import { scalingChart, type ScalingPoint } from './scaling-chart.js';
@@ -54,11 +59,17 @@ done
 printf '<dispatch>\\nsleep: every open issue is taken or done\\n</dispatch>\\n'
 `;
 
-const workSh = `set -e
+/** The implement job; `mainWorktree` is where the user commits for a conflicting job. */
+const workSh = (mainWorktree: string) => `set -e
 issue=$(printf '%s\\n' "$FAKE_CLAUDE_PROMPT" | grep -o 'issues/[a-z0-9-]*\\.md' | head -n 1)
 id=$(basename "$issue" .md)
 case "$id" in
-  *-hot*) mkdir -p hot && printf '%s\\n' "$id" > "hot/\${id##*-}.txt" ;;
+  *-hot*)
+    hot="hot/\${id##*-}.txt"
+    # meanwhile the user rewrites the same line on main (retrying while a land holds the index)
+    ( cd '${mainWorktree}' && printf 'user edit\\n' > "$hot" && i=0 &&
+      until git commit -q -m "user: edit $hot" -- "$hot" 2> /dev/null; do i=$((i + 1)); [ "$i" -lt 100 ] || exit 1; sleep 0.05; done )
+    printf '%s\\n' "$id" > "$hot" ;;
   *) mkdir -p out && printf '%s\\n' "$id" > "out/$id.txt" ;;
 esac
 mkdir -p done
@@ -78,11 +89,11 @@ git -c core.editor=true rebase --continue > /dev/null
 echo "Kept both sides."
 `;
 
-/** Issue ids: in every five, the 4th and 5th rewrite the same line when `conflicts`. */
+/** Issue ids: when `conflicts`, the 5th of every five conflicts (with the user's edit of hot/<k>.txt). */
 function issueIds(conflicts: boolean): string[] {
   return Array.from({ length: jobs }, (_, i) => {
     const id = `j${String(i + 1).padStart(3, '0')}`;
-    return conflicts && i % 5 >= 3 ? `${id}-hot${Math.floor(i / 5)}` : id;
+    return conflicts && i % 5 === 4 ? `${id}-hot${Math.floor(i / 5)}` : id;
   });
 }
 
@@ -96,7 +107,10 @@ interface RunFigures {
   /** from the first land to the last: the rate once every worker is up */
   steadyPerMin: number;
   load: [number, number];
+  /** lands that stopped on a conflict (resolving phases) */
   resolutions: number;
+  /** resumed sessions asked to resolve one (a conflict may take more than one) */
+  resolveSessions: number;
   parked: number;
   windows: PhaseWindow[];
   lockWaits: { dispatch: number[]; land: number[] };
@@ -116,14 +130,15 @@ async function runOnce(workers: number, conflicts: boolean): Promise<RunFigures>
   await sh(repo, 'commit', '-q', '-m', 'issues');
 
   const dir = tempDir('coven-scaling-');
-  writeFiles(dir, { 'pick.sh': pickSh, 'work.sh': workSh, 'resolve.sh': resolveSh });
+  writeFiles(dir, { 'pick.sh': pickSh, 'work.sh': workSh(repo), 'resolve.sh': resolveSh });
   const script: FakeRun[] = [
     { match: { promptIncludes: 'Choose the next job' }, times: 'unlimited', steps: [{ reply_from_bash: `sh ${join(dir, 'pick.sh')}` }] },
     { match: { promptIncludes: 'stopped on a rebase conflict' }, times: 'unlimited', steps: [{ reply_from_bash: `sh ${join(dir, 'resolve.sh')}` }] },
     { match: { promptIncludes: 'Implement the issue in' }, times: 'unlimited', steps: [{ reply_from_bash: `sh ${join(dir, 'work.sh')}` }] },
   ];
   const traceFile = join(dir, 'trace.jsonl');
-  const env = { ...process.env, ...fakeClaudeEnv(script, join(dir, 'fake')), COVEN_WORKTREE_BASE: join(dir, 'wt'), COVEN_TRACE: traceFile };
+  const fake = fakeClaudeEnv(script, join(dir, 'fake'));
+  const env = { ...process.env, ...fake, COVEN_WORKTREE_BASE: join(dir, 'wt'), COVEN_TRACE: traceFile };
 
   const loadBefore = loadavg()[0]!;
   const t0 = traceNow();
@@ -163,6 +178,7 @@ async function runOnce(workers: number, conflicts: boolean): Promise<RunFigures>
     steadyPerMin: (landedEvents.length - 1) / ((lastLand - firstLand) / 60_000),
     load: [loadBefore, loadavg()[0]!],
     resolutions: windows.filter((w) => w.phase === 'resolving').length,
+    resolveSessions: readFakeLog(fake).filter((c) => c.prompts.some((p) => p.includes('stopped on a rebase conflict'))).length,
     parked: windows.filter((w) => w.phase === 'parked').length,
     windows,
     lockWaits: {
@@ -199,19 +215,27 @@ function cpuPerJob(r: RunFigures): { all: number; cli: number; lockWait: number 
 
 const fmt = (ms: number) => (Number.isFinite(ms) ? (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`) : '-');
 const p50p95 = (xs: number[]) => `${fmt(median(xs))} / ${fmt(quantile(xs, 0.95))}`;
+const PHASES = [
+  ['start', 'starting'],
+  ['dispatch', 'dispatching'],
+  ['agent', 'running'],
+  ['land', 'landing'],
+  ['resolve', 'resolving'],
+] as const;
+const durations = (r: RunFigures, phase: string) => r.windows.filter((w) => w.phase === phase).map((w) => w.to - w.from);
+const heldDispatch = (r: RunFigures) => r.windows.filter((w) => w.phase === 'dispatching').map((w) => w.to - w.from - w.lockWaitMs.dispatch);
+const workload = (r: RunFigures) => (r.conflicts ? '20% conflicts' : 'no conflicts ');
 
 function report(r: RunFigures): void {
-  const dur = (phase: string) => r.windows.filter((w) => w.phase === phase).map((w) => w.to - w.from);
   const t = timePerJob(r);
   const perJob = t.agentCli + t.dispatchLockWait + t.land + t.otherCoven;
   const coordination = t.dispatchLockWait + t.land + t.otherCoven;
   console.log(
-    `N=${String(r.workers).padStart(2)} ${r.conflicts ? '20% conflicts' : 'no conflicts '}: ${r.landed}/${jobs} landed (${r.left} left) in ${fmt(r.wallMs)} → ${r.jobsPerMin.toFixed(1)} jobs/min (first → last land ${r.steadyPerMin.toFixed(1)});` +
-      ` resolutions ${r.resolutions}, parked ${r.parked}${r.stray.length ? `, refs/coven: ${r.stray.length}` : ''}; load ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}`,
+    `N=${String(r.workers).padStart(2)} ${workload(r)}: ${r.landed}/${jobs} landed (${r.left} left) in ${fmt(r.wallMs)} → ${r.jobsPerMin.toFixed(1)} jobs/min (first → last land ${r.steadyPerMin.toFixed(1)});` +
+      ` conflicts ${r.resolutions} (resolution sessions ${r.resolveSessions}), parked ${r.parked}${r.stray.length ? `, refs/coven: ${r.stray.length}` : ''}; load ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}`,
   );
-  console.log(`   phase p50/p95: start ${p50p95(dur('starting'))} · dispatch ${p50p95(dur('dispatching'))} · agent ${p50p95(dur('running'))} · land ${p50p95(dur('landing'))} · resolve ${p50p95(dur('resolving'))}`);
-  const hold = r.windows.filter((w) => w.phase === 'dispatching').map((w) => w.to - w.from - w.lockWaitMs.dispatch);
-  console.log(`   lock wait p50/p95: dispatch ${p50p95(r.lockWaits.dispatch)} · land ${p50p95(r.lockWaits.land)}; dispatch lock held p50 ${fmt(median(hold))}`);
+  console.log(`   phase p50/p95: ${PHASES.map(([label, phase]) => `${label} ${p50p95(durations(r, phase))}`).join(' · ')}`);
+  console.log(`   lock wait p50/p95: dispatch ${p50p95(r.lockWaits.dispatch)} · land ${p50p95(r.lockWaits.land)}; dispatch lock held p50 ${fmt(median(heldDispatch(r)))}`);
   console.log(
     `   worker time per job ${fmt(perJob)}: agent CLI ${fmt(t.agentCli)} · dispatch-lock wait ${fmt(t.dispatchLockWait)} · land ${fmt(t.land)} · other coven ${fmt(t.otherCoven)}` +
       ` → coordination ${((coordination / perJob) * 100).toFixed(0)}%`,
@@ -220,21 +244,51 @@ function report(r: RunFigures): void {
   console.log(`   CPU per job ${fmt(cpu.all)}: agent CLI ${fmt(cpu.cli)} · coven ${fmt(cpu.all - cpu.cli)}, of which waiting for the dispatch lock ${fmt(cpu.lockWait)}`);
 }
 
+/** Every run as one row of a markdown table (the shape of docs/benchmarks.md's), p50 / p95 per phase. */
+function summary(runs: RunFigures[]): string {
+  const head = ['workers', 'jobs', 'jobs/min', 'conflicts (sessions)', ...PHASES.map(([label]) => `${label} p50 / p95`), 'dispatch-lock wait p50 / p95', 'lock held p50', 'worker time per job: agent CLI / lock wait / land / other coven', 'coordination share'];
+  const rows = runs.map((r) => {
+    const t = timePerJob(r);
+    const perJob = t.agentCli + t.dispatchLockWait + t.land + t.otherCoven;
+    return [
+      String(r.workers),
+      r.conflicts ? '20% conflict' : 'plain',
+      r.jobsPerMin.toFixed(0),
+      `${r.resolutions} (${r.resolveSessions})`,
+      ...PHASES.map(([, phase]) => p50p95(durations(r, phase))),
+      p50p95(r.lockWaits.dispatch),
+      fmt(median(heldDispatch(r))),
+      [t.agentCli, t.dispatchLockWait, t.land, t.otherCoven].map((x) => x.toFixed(0)).join(' / ') + ' ms',
+      `${(((perJob - t.agentCli) / perJob) * 100).toFixed(0)} %`,
+    ];
+  });
+  return [head, head.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+/** e.g. "2 cores · Node v20.19.0 · git 2.39.5": the machine the chart was drawn on. */
+function machineNote(): string {
+  const git = execFileSync('git', ['--version'], { encoding: 'utf8' }).trim().replace(/^git version /, 'git ');
+  const n = cpus().length;
+  return `${n} core${n === 1 ? '' : 's'} · Node ${process.version} · ${git}`;
+}
+
 // for each N both workloads, one after the other, so that both see the machine in the same state
 const points: ScalingPoint[] = [];
+const runs: RunFigures[] = [];
 const loads: number[] = [];
 for (const n of workerCounts) {
   for (const conflicts of [false, true].filter((c) => modes.includes(c ? 'conflicts' : 'plain'))) {
     const r = await runOnce(n, conflicts);
+    runs.push(r);
     loads.push(...r.load);
     report(r);
-    const dur = (phase: string) => r.windows.filter((w) => w.phase === phase).map((w) => w.to - w.from);
-    points.push({ workers: n, conflicts, jobsPerMin: r.jobsPerMin, perJob: timePerJob(r), dispatchP50: median(dur('dispatching')), landP50: median(dur('landing')) });
+    points.push({ workers: n, conflicts, jobsPerMin: r.jobsPerMin, perJob: timePerJob(r), dispatchP50: median(durations(r, 'dispatching')), landP50: median(durations(r, 'landing')) });
   }
 }
+console.log(`\nsummary (${jobs} jobs per run; p50 / p95 over each run's phases):\n${summary(runs)}`);
 if (svgFile) {
   mkdirSync(join(svgFile, '..'), { recursive: true });
   const load = `load ${Math.min(...loads).toFixed(0)}–${Math.max(...loads).toFixed(0)}`;
-  writeFileSync(svgFile, scalingChart(points, { jobs, note: `2 cores · Node 20 · git 2.39 · fake claude answering at once · ${jobs} jobs per run · ${load} during the runs` }));
+  writeFileSync(svgFile, scalingChart(points, { jobs, note: `${machineNote()} · fake claude answering at once · ${jobs} jobs per run · ${load} during the runs` }));
   console.log(`chart: ${svgFile}`);
 }

@@ -9,7 +9,7 @@
 // (acceptEdits itself lets plain file commands such as rm, mv, mkdir run inside the
 // worktree; dispatch turns that off with --permission-mode=dontAsk.)
 //
-//   env:  COVEN_REAL_CLI=1 to run (`npm run test:real-cli`); otherwise skipped.
+//   env:  COVEN_REAL_CLI=1 to run (`npm run test:real-cli`); otherwise skipped (see real-cli/gate.ts).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -17,21 +17,16 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadRegistry, parseAgentFile, type AgentDef } from '../scripts/lib/agent-registry.js';
 import { projectRoot, tempDir, tempRepo } from './helpers/repo.js';
-import { installClaude } from './real-cli/install-claude.js';
+import { realCliGate, realCliTests } from './real-cli/gate.js';
 import { bash, conversation, say, startMockMessagesApi, text, writeFile, type MockApi, type Play } from './real-cli/mock-messages-api.js';
 import { claudeEnv, runClaude, type ClaudeRun } from './real-cli/run-claude.js';
 
 /** coven's session flags without any --allowedTools: the agent's claude_args decide. */
 const BASE_ARGS = ['-p', '--output-format', 'stream-json', '--verbose', '--input-format', 'stream-json', '--permission-mode', 'acceptEdits'];
 
-const install = process.env.COVEN_REAL_CLI === '1' ? await installClaude() : null;
-const skipReason = !install
-  ? 'set COVEN_REAL_CLI=1 (npm run test:real-cli) to run these against the real Claude Code CLI'
-  : install.kind === 'unavailable'
-    ? `the Claude Code CLI is unavailable: ${install.reason}`
-    : null;
-if (skipReason) process.stdout.write(`skipped: real-cli-agent-rules: ${skipReason}\n`);
-const realTest = skipReason ? test.skip : test;
+// a check that was asked for (COVEN_REAL_CLI=1) fails unless the registry is unreachable (real-cli/gate.ts)
+const cli = await realCliGate('run these against the real Claude Code CLI');
+const realTest = realCliTests('real-cli-agent-rules', cli);
 
 /** What each agent must be allowed, and refused, to run. */
 interface Expectation {
@@ -71,8 +66,8 @@ let api: MockApi | null = null;
 let env: NodeJS.ProcessEnv = {};
 let claude = '';
 
-if (!skipReason && install?.kind === 'installed') {
-  claude = install.claude;
+if (cli.kind === 'run') {
+  claude = cli.claude;
   test.before(async () => {
     const plays: Play[] = [];
     for (const [where, agents] of Object.entries(expectations)) {

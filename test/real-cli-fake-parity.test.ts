@@ -6,7 +6,7 @@
 // in another cwd, abort while a tool runs, a usage error. This is what keeps the fake
 // (test/fake-claude.ts) faithful.
 //
-//   env:  COVEN_REAL_CLI=1 to run (`npm run test:real-cli`); otherwise skipped.
+//   env:  COVEN_REAL_CLI=1 to run (`npm run test:real-cli`); otherwise skipped (see real-cli/gate.ts).
 //         PARITY_DEBUG=<file>: append both sides of every scenario to <file> (JSON lines)
 
 import { test } from 'uvu';
@@ -16,18 +16,13 @@ import { join } from 'node:path';
 import { startSession, type SessionOptions, type SessionOutcome } from '../scripts/lib/session-runner.js';
 import { fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { run, sh, tempDir, tempRepo } from './helpers/repo.js';
-import { installClaude } from './real-cli/install-claude.js';
+import { realCliGate, realCliTests } from './real-cli/gate.js';
 import { apiError, bash, conversation, say, startMockMessagesApi, text, type MockApi, type Play, type Reply } from './real-cli/mock-messages-api.js';
 import { claudeEnv } from './real-cli/run-claude.js';
 
-const install = process.env.COVEN_REAL_CLI === '1' ? await installClaude() : null;
-const skipReason = !install
-  ? 'set COVEN_REAL_CLI=1 (npm run test:real-cli) to compare the fake with the real Claude Code CLI'
-  : install.kind === 'unavailable'
-    ? `the Claude Code CLI is unavailable: ${install.reason}`
-    : null;
-if (skipReason) process.stdout.write(`skipped: real-cli-fake-parity: ${skipReason}\n`);
-const realTest = skipReason ? test.skip : test;
+// a check that was asked for (COVEN_REAL_CLI=1) fails unless the registry is unreachable (real-cli/gate.ts)
+const cli = await realCliGate('compare the fake with the real Claude Code CLI');
+const realTest = realCliTests('real-cli-fake-parity', cli);
 
 type Json = Record<string, unknown>;
 
@@ -132,8 +127,8 @@ interface Side {
 let api: MockApi | null = null;
 let realEnv: NodeJS.ProcessEnv = {};
 
-if (!skipReason && install?.kind === 'installed') {
-  const claude = install.claude;
+if (cli.kind === 'run') {
+  const claude = cli.claude;
   test.before(async () => {
     const plays: Play[] = [...extraPlays, ...scenarios.map((s) => ({ when: `scenario: ${s.name}`, replies: s.replies }))];
     api = await startMockMessagesApi(conversation(plays));

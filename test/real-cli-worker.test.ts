@@ -13,8 +13,9 @@
 // lands it. Main ends with both commits and both lines.
 //
 //   env:  COVEN_REAL_CLI=1 to run (`npm run test:real-cli`); otherwise the real-CLI
-//         tests are skipped with a message (the fake's run still runs). When the CLI is
-//         unavailable (registry unreachable), they are skipped with the reason.
+//         tests are skipped with a message (the fake's run still runs). With it, they
+//         are skipped only when the registry is unreachable, and fail when the CLI is
+//         missing for any other reason (real-cli/gate.ts).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -26,21 +27,16 @@ import { encodeProjectPath } from './fake-claude.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
 import { coven, sh, tempDir, type Run } from './helpers/repo.js';
-import { installClaude } from './real-cli/install-claude.js';
+import { realCliGate, realCliTests } from './real-cli/gate.js';
 import { bash, conversation, say, startMockMessagesApi, text, type MockApi, type Play, type Turn } from './real-cli/mock-messages-api.js';
 import { claudeEnv } from './real-cli/run-claude.js';
 
 // nothing from a real account may reach the workers (coven passes its env on to sessions)
 for (const k of Object.keys(process.env)) if (/^(ANTHROPIC_|CLAUDE)/.test(k)) delete process.env[k];
 
-const install = process.env.COVEN_REAL_CLI === '1' ? await installClaude() : null;
-const skipReason = !install
-  ? 'set COVEN_REAL_CLI=1 (npm run test:real-cli) to run a worker cycle through the real Claude Code CLI'
-  : install.kind === 'unavailable'
-    ? `the Claude Code CLI is unavailable: ${install.reason}`
-    : null;
-if (skipReason) process.stdout.write(`skipped: real-cli-worker: ${skipReason}\n`);
-const realTest = skipReason ? test.skip : test;
+// a check that was asked for (COVEN_REAL_CLI=1) fails unless the registry is unreachable (real-cli/gate.ts)
+const cli = await realCliGate('run a worker cycle through the real Claude Code CLI');
+const realTest = realCliTests('real-cli-worker', cli);
 
 // ---------------------------------------------------------------- the repository
 
@@ -294,7 +290,7 @@ realTest('real CLI: worker a dispatches, commits through Bash and lands; worker 
     try {
       const home = tempDir('coven-claude-home-');
       configDir = join(home, '.claude');
-      real = await runScenario(claudeEnv(api.url, home, { COVEN_CLAUDE: install?.kind === 'installed' ? install.claude : '' }), gate);
+      real = await runScenario(claudeEnv(api.url, home, { COVEN_CLAUDE: cli.kind === 'run' ? cli.claude : '' }), gate);
     } finally {
       await api.close();
     }

@@ -4,15 +4,16 @@
 // session and resolves a rebase conflict, a resume from elsewhere finds nothing.
 //
 //   env:  COVEN_REAL_CLI=1 to run (`npm run test:real-cli` sets it); otherwise every
-//         test is skipped with a message. When the registry cannot be reached, the
-//         tests are skipped with the reason instead of failing.
+//         test is skipped with a message. With it, they are skipped only when the
+//         registry cannot be reached, and fail when the CLI is missing for any other
+//         reason (real-cli/gate.ts).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitFile, run, sh, tempDir, tempRepo } from './helpers/repo.js';
-import { installClaude } from './real-cli/install-claude.js';
+import { realCliGate, realCliTests } from './real-cli/gate.js';
 import { bash, conversation, say, startMockMessagesApi, text, type MockApi } from './real-cli/mock-messages-api.js';
 import { claudeEnv, runClaude, transcriptPath, type ClaudeRun, type StreamEvent } from './real-cli/run-claude.js';
 
@@ -22,15 +23,9 @@ const COVEN_ARGS = ['-p', '--output-format', 'stream-json', '--verbose', '--inpu
 const ADD_PROMPT = 'Add hello.txt containing "hello" and commit it.';
 const RESOLVE_PROMPT = 'The rebase onto main stopped on a conflict in hello.txt. Keep your side, then finish the rebase.';
 
-const install = process.env.COVEN_REAL_CLI === '1' ? await installClaude() : null;
-const skipReason = !install
-  ? 'set COVEN_REAL_CLI=1 (npm run test:real-cli) to run these against the real Claude Code CLI'
-  : install.kind === 'unavailable'
-    ? `the Claude Code CLI is unavailable: ${install.reason}`
-    : null;
-// run-tests prints lines starting with "skipped:" for files that skip tests
-if (skipReason) process.stdout.write(`skipped: real-cli: ${skipReason}\n`);
-const realTest = skipReason ? test.skip : test;
+// a check that was asked for (COVEN_REAL_CLI=1) fails unless the registry is unreachable (real-cli/gate.ts)
+const cli = await realCliGate('run these against the real Claude Code CLI');
+const realTest = realCliTests('real-cli', cli);
 
 interface Shared {
   claude: string;
@@ -47,7 +42,7 @@ function setup(): Shared {
   return shared;
 }
 
-if (!skipReason && install?.kind === 'installed') {
+if (cli.kind === 'run') {
   test.before(async () => {
     const api = await startMockMessagesApi(
       conversation([
@@ -70,7 +65,7 @@ if (!skipReason && install?.kind === 'installed') {
     const home = tempDir('coven-claude-home-');
     const repo = await tempRepo('wt1');
     await sh(repo, 'checkout', '-q', '-b', 'work');
-    shared = { claude: install.claude, api, env: claudeEnv(api.url, home), configDir: join(home, '.claude'), repo, sessionId: null };
+    shared = { claude: cli.claude, api, env: claudeEnv(api.url, home), configDir: join(home, '.claude'), repo, sessionId: null };
   });
   test.after(async () => {
     await shared?.api.close();

@@ -16,8 +16,11 @@
 //           complete or absent)
 //   result: { kind: 'installed', claude, version, cached } or
 //           { kind: 'unavailable', cause, reason }; cause: 'offline' (the registry cannot
-//           be reached), 'no-binary' (no package for this platform), 'broken' (npm
-//           failed otherwise, or the binary does not run)
+//           be reached: looksOffline), 'no-binary' (no package for this platform),
+//           'broken' (npm failed otherwise — an HTTP error, bad JSON, a bad tarball — or
+//           the binary does not run)
+//   keepCache: a cached binary that fails its --version check is reported broken
+//           instead of removed and installed again (for callers that run side by side)
 //   also runs alone: node dist/test/real-cli/install-claude.js [version]  (prints the path)
 
 import { execFile } from 'node:child_process';
@@ -83,12 +86,24 @@ async function checkVersion(claude: string, version: string): Promise<string | n
   return `${claude} --version printed ${JSON.stringify((r.stdout + r.stderr).trim().slice(0, 200))} (exit ${r.code}), expected ${version}`;
 }
 
-function looksOffline(npmOutput: string): boolean {
-  return /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|network|socket hang up|request to .* failed/i.test(npmOutput);
+/** npm's error codes for a registry that could not be reached (name lookup, refused, cut off, timed out) */
+const OFFLINE_CODES = /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ESOCKETTIMEDOUT|ERR_SOCKET_TIMEOUT|ENETUNREACH|ENETDOWN|EHOSTUNREACH|EHOSTDOWN)$/;
+
+/**
+ * Whether npm's output says the registry could not be reached, judged by npm's `code`
+ * line: an answer from the registry (E404, E500, bad JSON, EINTEGRITY, …) is not offline.
+ * FETCH_ERROR is both a network timeout and bad JSON: only the timeout is offline.
+ * Without a code line, by the error's text.
+ */
+export function looksOffline(npmOutput: string): boolean {
+  const code = /^npm (?:error|ERR!) code (\S+)/m.exec(npmOutput)?.[1];
+  if (code === 'FETCH_ERROR') return /network timeout at/i.test(npmOutput);
+  if (code !== undefined) return OFFLINE_CODES.test(code);
+  return /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH)\b|socket hang up|network timeout/.test(npmOutput);
 }
 
 /** Installs (or finds in the cache) the pinned CLI and returns its executable. */
-export async function installClaude(opts: { version?: string; cacheRoot?: string; npm?: string } = {}): Promise<ClaudeInstall> {
+export async function installClaude(opts: { version?: string; cacheRoot?: string; npm?: string; keepCache?: boolean } = {}): Promise<ClaudeInstall> {
   const version = opts.version ?? CLAUDE_CLI_VERSION;
   const cacheRoot = opts.cacheRoot ?? defaultCacheRoot();
   const pkg = platformPackage();
@@ -99,6 +114,7 @@ export async function installClaude(opts: { version?: string; cacheRoot?: string
   if (existsSync(claude)) {
     const bad = await checkVersion(claude, version);
     if (!bad) return { kind: 'installed', claude, version, cached: true };
+    if (opts.keepCache) return { kind: 'unavailable', cause: 'broken', reason: `the cached CLI does not run: ${bad} (left as it is; npm run test:real-cli installs it again)` };
     rmSync(dir, { recursive: true, force: true }); // a broken cache entry: install again
   }
 

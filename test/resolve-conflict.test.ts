@@ -5,11 +5,11 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { landWorktree } from '../scripts/land-worktree.js';
 import { rebaseInProgress } from '../scripts/lib/git-operation.js';
-import { conflictPrompt, leftoverMarkers, resolveConflict, type Conflict } from '../scripts/lib/resolve-conflict.js';
+import { abortRebaseIfAny, conflictPrompt, leftoverMarkers, resolveConflict, type Conflict } from '../scripts/lib/resolve-conflict.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
 import { commitFile, sh, tempDir, tempRepo } from './helpers/repo.js';
 
@@ -206,6 +206,17 @@ test('conflict markers are found only as lines the change adds, in the files nam
   assert.equal(await leftoverMarkers(repo, base, 'HEAD', ['a.md']), ['a.md:3', 'a.md:7']);
   assert.equal(await leftoverMarkers(repo, base, 'HEAD', []), []);
   assert.equal(await leftoverMarkers(repo, 'HEAD~1', 'HEAD', ['a.md']), []);
+});
+
+test('a rebase whose state a killed git left half written (no onto, so git rebase --abort fails) is still dropped: the branch is back, commits intact', async () => {
+  const { wt, tip } = await conflicted();
+  const gitDir = await sh(wt, 'rev-parse', '--absolute-git-dir');
+  rmSync(join(gitDir, 'rebase-merge', 'onto'));
+  assert.is((await abortRebaseIfAny(wt, 'w1')).aborted, true);
+  assert.not.ok(rebaseInProgress(wt));
+  assert.is(await sh(wt, 'symbolic-ref', '--short', 'HEAD'), 'coven/w1');
+  assert.is(await sh(wt, 'rev-parse', 'HEAD'), tip);
+  assert.is(await sh(wt, 'status', '--porcelain'), '');
 });
 
 test.run();

@@ -20,13 +20,13 @@
 // Inputs: the worker's worktree, the conflict, the session to resume.
 // Outputs: ResolveOutcome (resolved = landed, or gave-up with the branch kept).
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { landWorktree, type LandResult } from '../land-worktree.js';
 import { runAgentSession, runCost, saveAndClean, sessionIdOf, type SessionSettings } from './agent-job.js';
 import { commitIdentities, type CommitIdentity } from './commit-identity.js';
 import { dirtyFiles, git, gitOut } from './git.js';
-import { gitDirOfWorktree, rebaseInProgress } from './git-operation.js';
+import { branchInOperation, gitDirOfWorktree, rebaseInProgress } from './git-operation.js';
 import { covenRef, keepAt, snapshotCommit } from './save-work.js';
 import type { AcquiredLock } from './dispatch-lock.js';
 import { acquireLandLock } from './land-lock.js';
@@ -257,7 +257,18 @@ export async function abortRebaseIfAny(worktree: string, worker: string): Promis
   const head = await gitOut(worktree, ['rev-parse', 'HEAD']);
   const snap = await snapshotCommit({ repo: worktree, worktree, base: head, message: 'coven: an unfinished conflict resolution, as it was when the rebase was aborted' });
   const kept = await keepAt(worktree, covenRef('unfinished', worker), snap.commit, 'coven: an unfinished conflict resolution');
-  await gitOut(worktree, ['rebase', '--abort']);
+  const gitDir = gitDirOfWorktree(worktree);
+  const branch = gitDir ? branchInOperation(gitDir) : null;
+  // a git killed while it started or finished the rebase leaves its state half written
+  // (no onto), which --abort cannot read: drop the state, as --abort would, and go back
+  // to the branch (it holds the commits: a rebase moves it only at its end)
+  const halfWritten = gitDir !== null && !['rebase-merge', 'rebase-apply'].some((d) => existsSync(join(gitDir, d, 'onto')));
+  if (!halfWritten) {
+    await gitOut(worktree, ['rebase', '--abort']);
+  } else {
+    await gitOut(worktree, ['rebase', '--quit']);
+    if (branch) await gitOut(worktree, ['checkout', '--quiet', '--force', branch.replace(/^refs\/heads\//, '')]);
+  }
   return { aborted: true, kept };
 }
 

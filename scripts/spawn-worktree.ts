@@ -28,7 +28,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { openCopyPool, type CopyCounts, type CopyError } from './lib/copy-tree.js';
 import { runAsEntry } from './lib/entry.js';
-import { findRepo, git, listWorktrees, projectName } from './lib/git.js';
+import { findRepo, git, listWorktrees, projectName, type GitResult } from './lib/git.js';
 import { listIgnoredEntries } from './lib/ignored-paths.js';
 import { mainBranchOf } from './lib/main-branch.js';
 import { formatProblem, shellQuote, type Problem } from './lib/problem.js';
@@ -74,7 +74,8 @@ export type SpawnResult =
   /** `existing` is the branch in the way: the same name, or one that is a folder of it or in it */
   | { kind: 'branch-exists'; branch: string; existing: string }
   | { kind: 'path-exists'; branch: string; path: string }
-  | { kind: 'worktree-add-failed'; branch: string; path: string; message: string }
+  /** `left`: what it made but could not remove again, or left because it has changed since */
+  | { kind: 'worktree-add-failed'; branch: string; path: string; message: string; left: string[] }
   /** `left`: what could not be removed again (empty when everything was rolled back) */
   | { kind: 'copy-failed'; branch: string; path: string; error: CopyError; left: string[] };
 
@@ -85,12 +86,13 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
   const [repo, validName, refsOut] = await Promise.all([
     findRepo(cwd),
     isValidBranchName(cwd, opts.branch),
-    git(cwd, ['for-each-ref', '--format=%(refname)', 'refs/heads/']),
+    git(cwd, ['for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads/']),
   ]);
   if (repo.kind !== 'repo') return { kind: repo.kind, cwd };
   const mainWorktree = repo.paths.mainWorktree;
   const [worktrees, mainBranch, ignored] = await Promise.all([listWorktrees(mainWorktree), mainBranchOf(repo.paths), listIgnoredEntries(mainWorktree)]);
-  const refs = new Set(refsOut.stdout.split('\n').filter(Boolean));
+  const tips = new Map(refsOut.stdout.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+  const refs = new Set(tips.keys());
   if (worktrees[0]?.bare) return { kind: 'bare', cwd };
 
   let main: string;
@@ -127,21 +129,44 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
   const pool = openCopyPool({ exclude, threads: ignored.entries.some((e) => e.dir) ? undefined : 0 });
 
   try {
-    const created = missingFolders(dirname(path));
+    // Another process may create the same branch, or the folder, after the checks above.
+    // The branch is claimed first, by a create-only ref update: of two spawns of one name
+    // exactly one gets it. The folder is left to `git worktree add`, which refuses one
+    // that is there and not empty (it adds into an empty one; a folder made here first
+    // would outlive a spawn killed before git registers it). Whatever fails, only what
+    // this call made is removed again, never the winner's worktree, files or branch.
+    const made: Made = { branch: null, upstream: false, folders: missingFolders(dirname(path)), worktree: false };
+    const undo = () => undoSpawn(mainWorktree, path, made);
+    if (!opts.adopt) {
+      const tip = tips.get(startRef)!;
+      const claimed = await claimBranch(mainWorktree, opts.branch, tip, main);
+      if (claimed.kind === 'taken') return { kind: 'branch-exists', branch: opts.branch, existing: claimed.existing };
+      if (claimed.kind === 'failed') return { kind: 'worktree-add-failed', branch: opts.branch, path, message: claimed.message, left: [] };
+      made.branch = { name: opts.branch, tip };
+      made.upstream = true;
+      // the upstream (remote ".") tells land-worktree where to land, as `--track` would
+      const upstream = await gitRetrying(mainWorktree, ['branch', '--quiet', `--set-upstream-to=${startRef}`, opts.branch]);
+      if (!upstream.ok) return { kind: 'worktree-add-failed', branch: opts.branch, path, message: gitMessage(upstream), left: await undo() };
+    }
     if (opts.adopt) await git(mainWorktree, ['worktree', 'prune']); // the branch's old, deleted worktree
-    const undo = () => removeBranchAndFolders(mainWorktree, opts.adopt ? null : opts.branch, path, created);
     for (let attempt = 1; ; attempt++) {
-      const add = await git(mainWorktree, opts.adopt ? ['worktree', 'add', '--quiet', path, opts.branch] : ['worktree', 'add', '--quiet', '--track', '-b', opts.branch, path, startRef]);
+      const add = await git(mainWorktree, ['worktree', 'add', '--quiet', path, opts.branch]);
       if (add.ok) break;
-      await undo();
       // a worker starting at the same moment holds .git/config.lock, or its new worktree
       // folder is half written (git reads every worktree's): try again
       if (attempt < 8 && concurrentAddRace(add.stderr)) {
-        await new Promise((r) => setTimeout(r, attempt * (20 + Math.random() * 60)));
+        await raceBackoff(attempt);
         continue;
       }
-      return { kind: 'worktree-add-failed', branch: opts.branch, path, message: add.stderr.trim() || `git exited with ${add.code}` };
+      // git removes what it made when it fails, except a finished worktree (a post-checkout
+      // hook failed): that one is this call's; a folder git refused to use is someone else's
+      const taken = folderTaken(add.stderr);
+      made.worktree = !taken && (await checkedOutAt(mainWorktree, path, opts.branch));
+      const left = await undo();
+      if (taken) return { kind: 'path-exists', branch: opts.branch, path };
+      return { kind: 'worktree-add-failed', branch: opts.branch, path, message: gitMessage(add), left };
     }
+    made.worktree = true;
     const copy = await pool.copy(jobs);
     if (copy.kind === 'failed') {
       const left = await undo();
@@ -157,6 +182,77 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
   } finally {
     await pool.close();
   }
+}
+
+/** What a spawn made, so that undoing it removes that and nothing else. */
+interface Made {
+  /** the branch it created, at the tip it created it at (null: adopted, or none yet) */
+  branch: { name: string; tip: string } | null;
+  /** it wrote the branch's upstream setting */
+  upstream: boolean;
+  /** the folders above the worktree that were not there (git makes them), deepest first */
+  folders: string[];
+  /** its `git worktree add` succeeded */
+  worktree: boolean;
+}
+
+/**
+ * Creates `branch` at `tip` only if no branch of that name (or one in the way: `a` vs
+ * `a/b`) exists: git checks and creates under the ref's lock, so of two spawns racing for
+ * one name exactly one gets it.
+ */
+async function claimBranch(cwd: string, branch: string, tip: string, from: string): Promise<{ kind: 'claimed' } | { kind: 'taken'; existing: string } | { kind: 'failed'; message: string }> {
+  const r = await gitRetrying(cwd, ['update-ref', '-m', `branch: Created from ${from}`, `refs/heads/${branch}`, tip, '']);
+  if (r.ok) return { kind: 'claimed' };
+  const now = await git(cwd, ['for-each-ref', '--format=%(refname)', 'refs/heads/']);
+  const existing = branchInTheWay(new Set(now.stdout.split('\n').filter(Boolean)), branch);
+  return existing ? { kind: 'taken', existing } : { kind: 'failed', message: gitMessage(r) };
+}
+
+/** The folders from `dir` upwards that do not exist yet (deepest first). */
+function missingFolders(dir: string): string[] {
+  const missing: string[] = [];
+  for (let d = dir; !pathExists(d) && dirname(d) !== d; d = dirname(d)) missing.push(d);
+  return missing;
+}
+
+/** git refused the worktree folder because something is there (a file, a folder with files, another worktree). */
+function folderTaken(stderr: string): boolean {
+  return /^fatal: '.*' (already exists|is a missing but (locked|already registered) worktree)/m.test(stderr);
+}
+
+/** `path` is a worktree that has `branch` checked out. */
+async function checkedOutAt(mainWorktree: string, path: string, branch: string): Promise<boolean> {
+  const paths = [path, realpathOrSelf(path)];
+  return (await listWorktrees(mainWorktree)).some((w) => paths.includes(w.path) && w.branch === `refs/heads/${branch}`);
+}
+
+/** Removes these folders, deepest first, as long as they are empty; stops at the first that is not. */
+function removeEmptyFolders(folders: string[]): void {
+  for (const dir of folders) {
+    try {
+      rmdirSync(dir); // never anything inside
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return;
+    }
+  }
+}
+
+/** `git <args>`, tried again while the failure is a race with another worktree add. */
+async function gitRetrying(cwd: string, args: string[]): Promise<GitResult> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await git(cwd, args);
+    if (r.ok || attempt >= 8 || !concurrentAddRace(r.stderr)) return r;
+    await raceBackoff(attempt);
+  }
+}
+
+function raceBackoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, attempt * (20 + Math.random() * 60)));
+}
+
+function gitMessage(r: GitResult): string {
+  return r.stderr.trim() || `git exited with ${r.code}`;
 }
 
 /**
@@ -205,13 +301,6 @@ function pathExists(path: string): boolean {
   }
 }
 
-/** The folders from `dir` upwards that do not exist yet (deepest first). */
-function missingFolders(dir: string): string[] {
-  const missing: string[] = [];
-  for (let d = dir; !pathExists(d) && dirname(d) !== d; d = dirname(d)) missing.push(d);
-  return missing;
-}
-
 function realpathOrSelf(p: string): string {
   try {
     return realpathSync(p);
@@ -234,12 +323,13 @@ export async function removeUnfinishedWorktree(mainWorktree: string, path: strin
 }
 
 /**
- * Undoes a spawn: the new worktree and branch held nothing but copies. Returns what could
- * not be removed (empty when all went). `branch` null: keep the branch (an adopted one).
+ * Undoes a spawn: removes what `made` says it made, and only that. Its worktree held
+ * nothing but copies; its branch goes only while it is still at the tip it was created
+ * at (a compare-and-swap delete). Returns what could not be removed (empty when all went).
  */
-async function removeBranchAndFolders(mainWorktree: string, branch: string | null, path: string, createdFolders: string[]): Promise<string[]> {
+async function undoSpawn(mainWorktree: string, path: string, made: Made): Promise<string[]> {
   const left: string[] = [];
-  if (pathExists(path)) {
+  if (made.worktree) {
     const removed = await git(mainWorktree, ['worktree', 'remove', '--force', '--force', path]);
     if (!removed.ok) {
       try {
@@ -253,16 +343,17 @@ async function removeBranchAndFolders(mainWorktree: string, branch: string | nul
       await git(mainWorktree, ['worktree', 'prune']);
     }
   }
-  const ref = branch === null ? null : await git(mainWorktree, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]);
-  if (branch !== null && ref?.ok) {
-    const deleted = await git(mainWorktree, ['branch', '-D', branch]);
-    if (!deleted.ok) left.push(`branch ${branch}`);
-  }
-  for (const dir of createdFolders) {
-    try {
-      rmdirSync(dir); // only ever empty folders
-    } catch {
-      break;
+  removeEmptyFolders(made.folders);
+  if (made.branch) {
+    const { name, tip } = made.branch;
+    const ref = `refs/heads/${name}`;
+    const now = (await git(mainWorktree, ['rev-parse', '--verify', '--quiet', ref])).stdout.trim();
+    if (now && now !== tip) left.push(`branch ${name} (it has moved since: someone's work)`);
+    else if (now) {
+      // the setting first, while the name is still this call's: no other spawn writes it now
+      if (made.upstream) await gitRetrying(mainWorktree, ['config', '--remove-section', `branch.${name}`]);
+      const deleted = await gitRetrying(mainWorktree, ['update-ref', '-d', ref, tip]);
+      if (!deleted.ok) left.push(`branch ${name}`);
     }
   }
   return left;
@@ -425,7 +516,10 @@ export function problemFor(r: Exclude<SpawnResult, { kind: 'spawned' }>, opts: S
     case 'worktree-add-failed':
       return {
         what: `git worktree add failed for ${r.path}:\n  ${r.message.replace(/\n/g, '\n  ')}`,
-        kept: `Nothing was kept: branch '${r.branch}' and any folder created for it were removed again.`,
+        kept:
+          r.left.length === 0
+            ? `Nothing was kept: branch '${r.branch}' and any folder created for it were removed again.`
+            : `Removed again what this spawn made, except: ${r.left.join(', ')}.`,
         next: ['Fix the cause above, then run:', commandAgain(opts)],
       };
     case 'copy-failed': {

@@ -359,6 +359,19 @@ test('when copying fails (file too large / disk full) the new worktree and branc
   assert.ok(existsSync(join(repo, 'node_modules/p7/huge.bin')), 'the main worktree keeps its files');
 });
 
+test('a post-checkout hook that fails: the finished worktree and its branch are removed again, as for any failed add', async () => {
+  const repo = await tempRepo('app');
+  writeFileSync(join(repo, '.git', 'hooks', 'post-checkout'), '#!/bin/sh\necho "hook says no" >&2\nexit 1\n', { mode: 0o755 });
+  const before = await snapshot(repo);
+  const base = freshBase();
+  const r = await spawn(repo, base, 'w1');
+  assert.is(r.code, 5, r.stderr);
+  assert.match(r.stderr, /hook says no/);
+  assert.match(r.stderr, /Nothing was kept: branch 'w1' and any folder created for it were removed again/);
+  assert.is(await snapshot(repo), before);
+  assert.not.ok(existsSync(base));
+});
+
 test('usage: --help, a missing branch, an unknown option', async () => {
   const help = await coven(['spawn', '--help']);
   assert.is(help.code, 0);

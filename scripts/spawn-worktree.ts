@@ -59,6 +59,10 @@ export interface CopySummary {
   files: number;
   bytes: number;
   method: CopyMethod;
+  /** ignored entries not copied because the branch has them: the checkout's stays */
+  checkedOut: string[];
+  /** files inside copied folders left alone (already checked out, or a socket, FIFO, device) */
+  skipped: number;
 }
 
 export type SpawnResult =
@@ -124,7 +128,7 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
 
   // other worktrees may sit inside an ignored folder of the main worktree: never copied
   const exclude = [...worktrees.slice(1).map((w) => w.path), path].flatMap((p) => [p, realpathOrSelf(p)]);
-  const jobs = ignored.entries.map((e) => ({ src: join(mainWorktree, e.path), dst: join(path, e.path) })).filter((j) => !exclude.includes(j.src));
+  const jobs = ignored.entries.map((e) => ({ src: join(mainWorktree, e.path), dst: join(path, e.path), entry: e.path })).filter((j) => !exclude.includes(j.src));
   // the copying threads boot while git creates the worktree
   const pool = openCopyPool({ exclude, threads: ignored.entries.some((e) => e.dir) ? undefined : 0 });
 
@@ -167,17 +171,21 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
       return { kind: 'worktree-add-failed', branch: opts.branch, path, message: gitMessage(add), left };
     }
     made.worktree = true;
-    const copy = await pool.copy(jobs);
+    // an ignored entry that the branch has too (committed, then ignored and untracked in
+    // the main worktree) stays as checked out: the copy never overwrites a file
+    const checkedOut = jobs.filter((j) => inTheWay(j.src, j.dst)).map((j) => j.entry);
+    const copy = await pool.copy(jobs.filter((j) => !checkedOut.includes(j.entry)));
     if (copy.kind === 'failed') {
       const left = await undo();
       return { kind: 'copy-failed', branch: opts.branch, path, error: copy.error, left };
     }
+    const c = copy.counts;
     return {
       kind: 'spawned',
       path,
       branch: opts.branch,
       main,
-      copied: { entries: jobs.length, files: copy.counts.files, bytes: copy.counts.bytes, method: copyMethod(copy.counts) },
+      copied: { entries: jobs.length - checkedOut.length, files: c.files, bytes: c.bytes, method: copyMethod(c), checkedOut, skipped: c.skipped },
     };
   } finally {
     await pool.close();
@@ -235,6 +243,15 @@ function removeEmptyFolders(folders: string[]): void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return;
     }
+  }
+}
+
+/** True when the checkout already has something at `dst` that a copy of `src` would not merge into. */
+function inTheWay(src: string, dst: string): boolean {
+  try {
+    return !(lstatSync(dst).isDirectory() && lstatSync(src).isDirectory());
+  } catch {
+    return false;
   }
 }
 
@@ -415,14 +432,25 @@ export async function main(argv: string[]): Promise<number> {
   const opts: SpawnOptions = { cwd: process.cwd(), branch: positional[0]!, base: args['worktree-base'] as string | undefined, from: args.from as string | undefined };
   const result = await spawnWorktree(opts);
   if (result.kind === 'spawned') {
-    const c = result.copied;
-    const what = c.entries === 0 ? 'no ignored files to copy' : `copied ${c.entries} ignored ${c.entries === 1 ? 'entry' : 'entries'} (${c.files} ${c.files === 1 ? 'file' : 'files'}, ${formatBytes(c.bytes)}, ${methodWords[c.method]})`;
-    process.stderr.write(`coven: spawned ${result.branch} from ${result.main}; ${what}\n`);
+    process.stderr.write(`coven: spawned ${result.branch} from ${result.main}; ${describeCopy(result.copied)}\n`);
     process.stdout.write(`${result.path}\n`);
     return 0;
   }
   process.stderr.write(formatProblem(problemFor(result, opts)) + '\n');
   return exitCodes[result.kind];
+}
+
+/** "copied 2 ignored entries (5 files, 1.2 KiB, …); 1 left as checked out (the branch has it): .env" */
+export function describeCopy(c: CopySummary): string {
+  const n = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
+  const parts: string[] = [];
+  if (c.entries > 0) parts.push(`copied ${n(c.entries, 'ignored entry', 'ignored entries')} (${n(c.files, 'file', 'files')}, ${formatBytes(c.bytes)}, ${methodWords[c.method]})`);
+  if (c.checkedOut.length > 0) {
+    const names = c.checkedOut.length <= 3 ? c.checkedOut.join(', ') : `${c.checkedOut.slice(0, 3).join(', ')}, …`;
+    parts.push(`${n(c.checkedOut.length, 'ignored entry', 'ignored entries')} left as checked out (the branch has ${c.checkedOut.length === 1 ? 'it' : 'them'}, not copied over): ${names}`);
+  }
+  if (c.skipped > 0) parts.push(`${n(c.skipped, 'file', 'files')} inside left alone (already checked out, or not a regular file)`);
+  return parts.length > 0 ? parts.join('; ') : 'no ignored files to copy';
 }
 
 const methodWords: Record<CopyMethod, string> = { clone: 'copy-on-write clones', copy: 'copied byte by byte: no copy-on-write on this filesystem', mixed: 'some copy-on-write clones, some byte copies', none: 'nothing to copy' };

@@ -188,6 +188,26 @@ test('tracked files are not re-copied; untracked files that are not ignored are 
   assert.is(await sh(wt, 'status', '--porcelain'), '');
 });
 
+test('an ignored file the branch still has is left as checked out, and the summary says so (not "copied")', async () => {
+  const repo = await tempRepo('app');
+  await commitFile(repo, '.env', 'COMMITTED=1\n');
+  // untracked in the main worktree only (the deletion is not committed), then ignored and edited
+  await sh(repo, 'rm', '-q', '--cached', '.env');
+  write(repo, '.gitignore', '.env\n');
+  write(repo, '.env', 'MINE=1\n');
+  const base = freshBase();
+  const r = await spawn(repo, base, 'w1');
+  assert.is(r.code, 0, r.stderr);
+  const wt = lastLine(r.stdout);
+  assert.is(readFileSync(join(wt, '.env'), 'utf8'), 'COMMITTED=1\n', 'the copy never overwrites a checked-out file');
+  assert.is(readFileSync(join(repo, '.env'), 'utf8'), 'MINE=1\n');
+  assert.match(r.stderr, /spawned w1 from main; 1 ignored entry left as checked out \(the branch has it, not copied over\): \.env\n/);
+  assert.not.match(r.stderr, /copied \d/);
+  const typed = await spawnWorktree({ cwd: repo, branch: 'w2', base });
+  assert.is(typed.kind, 'spawned');
+  if (typed.kind === 'spawned') assert.equal([typed.copied.entries, typed.copied.checkedOut], [0, ['.env']]);
+});
+
 test('.worktreeinclude limits the copy: nested patterns, negations, folder patterns', async () => {
   const repo = await tempRepo('app');
   await commitFile(repo, '.gitignore', 'node_modules/\n.env*\nbuild/\nconfig/\n**/.cache/\ntmp/\n');

@@ -3,7 +3,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describeLand, landWorktree, syncWorktreeWithMain, unlandedCommits } from '../scripts/land-worktree.js';
 import { fastForwardBlockers, parseNameStatusZ, type OnDisk } from '../scripts/lib/ff-blockers.js';
@@ -185,6 +185,28 @@ test("a land never overwrites the user's unsaved edit in the main worktree", asy
   assert.match(cli.stderr, /app\.ts/);
   assert.match(cli.stderr, /main and your files were not changed/);
   assert.is(read(repo, 'app.ts'), 'unsaved\n');
+});
+
+test('a file in main\'s checkout only touched (time changed, content not) does not block the land; a really changed one still does', async () => {
+  const repo = await tempRepo();
+  await commitFile(repo, 'app.ts', 'v1\n');
+  await commitFile(repo, 'lib.ts', 'v1\n');
+  const wt = await spawn(repo, 'touched');
+  await commitFile(wt, 'app.ts', 'agent\n');
+  const old = new Date('2001-01-01T00:00:00Z');
+  utimesSync(join(repo, 'app.ts'), old, old); // the index's stat data no longer matches: only git's content check says "unchanged"
+  const r = await landWorktree({ worktree: wt, keep: true });
+  assert.is(r.kind, 'landed', JSON.stringify(r));
+  assert.is(read(repo, 'app.ts'), 'agent\n');
+  assert.is(await sh(repo, 'status', '--porcelain'), '');
+
+  await commitFile(wt, 'lib.ts', 'agent\n');
+  writeFileSync(join(repo, 'lib.ts'), 'v1 and the user edit\n');
+  utimesSync(join(repo, 'lib.ts'), old, old);
+  const blocked = await landWorktree({ worktree: wt, keep: true });
+  assert.is(blocked.kind, 'main-blocked', JSON.stringify(blocked));
+  if (blocked.kind === 'main-blocked') assert.equal(blocked.files, ['lib.ts']);
+  assert.is(read(repo, 'lib.ts'), 'v1 and the user edit\n');
 });
 
 test('an untracked or an ignored file where the land adds one blocks it and is left intact', async () => {

@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lockedMerge, pathsInTheWay } from '../scripts/lib/locked-merge.js';
 import { commitFile, sh, tempDir, tempRepo } from './helpers/repo.js';
@@ -51,6 +51,17 @@ test('a local change or an untracked file in the way: refused, nothing changed, 
   assert.equal(pathsInTheWay(untracked.stderr), ['new/file.txt']);
   assert.is(await sh(repo, 'rev-parse', 'main'), from);
   assert.is(readFileSync(join(repo, 'new', 'file.txt'), 'utf8'), 'the user made this\n');
+  assert.equal(litter(repo), []);
+});
+
+test('a file only touched since the index was written (same content) is not taken for a local change', async () => {
+  const { repo, from, to } = await ahead();
+  const old = new Date('2001-01-01T00:00:00Z');
+  utimesSync(join(repo, 'shared.txt'), old, old);
+  const r = await lockedMerge(repo, join(repo, '.git'), 'refs/heads/main', from, to);
+  assert.is(r.ok, true, r.stderr);
+  assert.is(readFileSync(join(repo, 'shared.txt'), 'utf8'), 'one\ntwo\n');
+  assert.is(await sh(repo, 'status', '--porcelain'), '');
   assert.equal(litter(repo), []);
 });
 

@@ -9,6 +9,7 @@ import { describeLand, landWorktree, syncWorktreeWithMain, unlandedCommits } fro
 import { fastForwardBlockers, parseNameStatusZ, type OnDisk } from '../scripts/lib/ff-blockers.js';
 import { spawn as spawn_ } from 'node:child_process';
 import { currentProcess } from '../scripts/lib/process-identity.js';
+import { gitWrapper, withGitWrapper } from './helpers/git-wrapper.js';
 import { commitFile, coven, run, sh, tempDir, tempRepo, distRoot } from './helpers/repo.js';
 
 /** A worker worktree as spawn-worktree makes it: branch coven/<name> tracking main. */
@@ -349,6 +350,69 @@ test("git's index.lock in main's checkout, or a rebase of main there, stops the 
   assert.is(r.kind, 'main-busy');
   if (r.kind === 'main-busy') assert.is(r.busy.reason, 'operation');
   assert.is(await sh(repo, 'rev-parse', 'main'), userMain, "main is left to the user's rebase");
+});
+
+/**
+ * A git that, right after the land's own command `when` (e.g. `rebase`) or right before
+ * it (`before`), runs `move` with the real git: main moves at exactly that moment, as
+ * when another land wins. `times`: how often (default once).
+ */
+function moveMainAt(o: { before?: string; after?: string; move: string; times?: number }): string {
+  const count = join(tempDir('coven-race-'), 'count');
+  const due = `n=$(cat '${count}' 2>/dev/null || echo 0); [ "$n" -lt ${o.times ?? 1} ] && echo $((n + 1)) > '${count}'`;
+  if (o.before) return gitWrapper(`if ${o.before} && ${due}; then ${o.move}; fi`);
+  return gitWrapper(`if ${o.after} && ${due}; then "$REAL_GIT" "$@"; rc=$?; ${o.move}; exit $rc; fi`);
+}
+
+test('main moving between the rebase and the fast-forward: the land sees it, rebases again and lands on top', async () => {
+  const repo = await tempRepo();
+  const wt = await spawn(repo, 'w1');
+  await commitFile(wt, 'agent.txt', 'agent\n', 'agent work');
+  const userCommit = `echo user > '${repo}/user.txt' && "$REAL_GIT" -C '${repo}' add user.txt && "$REAL_GIT" -C '${repo}' commit -q -m 'user commit meanwhile'`;
+  const lines: string[] = [];
+  const r = await withGitWrapper(moveMainAt({ after: '[ "$1" = rebase ]', move: userCommit }), () => landWorktree({ worktree: wt, keep: true, log: (l) => lines.push(l) }));
+  assert.is(r.kind, 'landed', JSON.stringify(r));
+  if (r.kind === 'landed') assert.is(r.retries, 1);
+  assert.ok(lines.some((l) => /^main moved to [0-9a-f]{9} meanwhile; rebasing again \(retry 1\)$/.test(l)), lines.join('\n'));
+  assert.equal(await log(repo), ['agent work', 'user commit meanwhile', 'initial commit']);
+  assert.is(read(repo, 'user.txt'), 'user\n');
+  assert.is(read(repo, 'agent.txt'), 'agent\n');
+  assert.is(await sh(repo, 'status', '--porcelain'), '');
+  assert.match(describeLand(r, { self: 'coven land', againArgs: [] }).text, /after 1 retry\./);
+});
+
+test('main checked out nowhere and moved between the read and the update: the compare-and-swap refuses, the land retries, both commits stay', async () => {
+  const repo = await tempRepo();
+  const wt = await spawn(repo, 'w1');
+  await sh(repo, 'switch', '-q', '-c', 'experiment');
+  await commitFile(wt, 'agent.txt', 'agent\n', 'agent work');
+  // just before the land's `git update-ref -m … refs/heads/main <new> <old>`, another land moves main
+  const other = `"$REAL_GIT" -C '${repo}' update-ref refs/heads/main $("$REAL_GIT" -C '${repo}' commit-tree -p main -m 'another land' 'main^{tree}')`;
+  const lines: string[] = [];
+  const r = await withGitWrapper(moveMainAt({ before: '[ "$1 $4" = "update-ref refs/heads/main" ]', move: other }), () => landWorktree({ worktree: wt, keep: true, log: (l) => lines.push(l) }));
+  assert.is(r.kind, 'landed', JSON.stringify(r));
+  if (r.kind === 'landed') assert.is(r.retries, 1);
+  assert.ok(lines.some((l) => /^main moved to [0-9a-f]{9} meanwhile; rebasing again \(retry 1\)$/.test(l)), lines.join('\n'));
+  assert.equal(await log(repo), ['agent work', 'another land', 'initial commit'], "the other land's commit was not overwritten");
+  assert.is(await sh(repo, 'symbolic-ref', 'HEAD'), 'refs/heads/experiment');
+});
+
+test('main moving at every try: after the retries the land stops as kept-moving, main and the branch keep every commit', async () => {
+  const repo = await tempRepo();
+  const wt = await spawn(repo, 'w1');
+  await commitFile(wt, 'agent.txt', 'agent\n', 'agent work');
+  const userCommit = `"$REAL_GIT" -C '${repo}' commit -q --allow-empty -m 'another land'`;
+  const wrapper = moveMainAt({ after: '[ "$1" = rebase ]', move: userCommit, times: 3 });
+  const r = await withGitWrapper(wrapper, () => landWorktree({ worktree: wt, keep: true, maxRetries: 2 }));
+  assert.is(r.kind, 'main-busy', JSON.stringify(r));
+  if (r.kind !== 'main-busy') return;
+  assert.equal(r.busy, { reason: 'kept-moving', retries: 2 });
+  assert.equal(await log(repo), ['another land', 'another land', 'another land', 'initial commit']);
+  assert.equal(await log(wt, 'coven/w1'), ['agent work', 'another land', 'another land', 'initial commit'], 'rebased onto a recent main, the commit kept');
+  const out = describeLand(r, { self: 'coven land', againArgs: [] });
+  assert.is(out.code, 4);
+  assert.match(out.text, /main kept moving \(other lands won 2 times in a row\)/);
+  assert.match(out.text, /the worker's commit stays on coven\/w1/);
 });
 
 test('four workers landing at the same moment all end on main, linear, nothing lost', async () => {

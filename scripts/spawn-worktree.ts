@@ -440,7 +440,7 @@ export async function main(argv: string[]): Promise<number> {
   return exitCodes[result.kind];
 }
 
-/** "copied 2 ignored entries (5 files, 1.2 KiB, …); 1 left as checked out (the branch has it): .env" */
+/** "copied 2 ignored entries (5 files, 1.2 KiB, …); 1 ignored entry left as checked out (the branch has it, …): .env" */
 export function describeCopy(c: CopySummary): string {
   const n = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
   const parts: string[] = [];
@@ -559,7 +559,8 @@ export function problemFor(r: Exclude<SpawnResult, { kind: 'spawned' }>, opts: S
             ? `The new worktree and branch '${r.branch}' held nothing but copies and were removed again. Your main worktree is untouched.`
             : `Your main worktree is untouched. Could not remove again: ${r.left.join(', ')} (they hold nothing but copies).`,
         next: [
-          ...(r.left.length > 0 ? [`git worktree remove --force ${shellQuote(r.path)}; git branch -D ${shellQuote(r.branch)}`] : []),
+          // (a branch that has moved since is someone's work: no command to delete it)
+          ...[[r.left.includes(r.path) ? `git worktree remove --force ${shellQuote(r.path)}` : '', r.left.includes(`branch ${r.branch}`) ? `git branch -D ${shellQuote(r.branch)}` : ''].filter(Boolean).join('; ')].filter(Boolean),
           full ? 'Free some disk space (df -h), then run:' : 'Fix the cause above, then run:',
           commandAgain(opts),
         ],

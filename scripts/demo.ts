@@ -18,7 +18,7 @@
 //   exit:   0 the story ran to its end · 1 it did not finish in time · 2 cannot start
 //           (no claude for --real, DIR not empty) · 64 bad usage
 
-import minimist from 'minimist';
+import { parseCommandLine } from './lib/command-line.js';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
@@ -352,16 +352,9 @@ exit: 0 finished · 1 did not finish in time · 2 cannot start · 64 bad usage
 `;
 
 export async function main(argv: string[]): Promise<number> {
-  const args = minimist(argv, { boolean: ['real', 'help'], string: ['dir'], alias: { h: 'help' } });
-  if (args.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const unknown = Object.keys(args).find((k) => !['_', 'real', 'help', 'h', 'dir'].includes(k));
-  if (unknown || args._.length > 0 || (args.dir !== undefined && (typeof args.dir !== 'string' || !args.dir))) {
-    process.stderr.write(`coven demo: ${unknown ? `unknown option --${unknown}` : args._.length > 0 ? `unexpected argument '${String(args._[0])}'` : '--dir takes a folder'}\n\n${usage}`);
-    return 64;
-  }
+  const cl = parseCommandLine(argv, { command: 'coven demo', usage, boolean: ['real'], string: ['dir'] });
+  if (cl.kind === 'exit') return cl.code;
+  const args = cl.args;
   // the demo's git must not depend on the user's configuration (signing, hooks, …)
   Object.assign(process.env, { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' });
   // Ctrl-C: stop the workers cleanly (a second one: at once)

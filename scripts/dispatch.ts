@@ -15,7 +15,7 @@
 //   exit:   0 a decision (run or sleep) · 1 still invalid after 3 corrections
 //           3 the session failed · 4 no usable dispatch agent · 2 not in a repo · 64 usage
 
-import minimist from 'minimist';
+import { parseCommandLine } from './lib/command-line.js';
 import { writeFile } from 'node:fs/promises';
 import { acquireLock, describeWait, dispatchLockPath, type WaitProgress } from './lib/dispatch-lock.js';
 import { checkDispatchOutput, correctiveMessage, dispatchProtocol, DISPATCH_AGENT, type Decision } from './lib/dispatch-decision.js';
@@ -197,16 +197,9 @@ exit: 0 decision · 1 invalid after ${MAX_CORRECTIONS} corrections · 3 session 
 `;
 
 export async function main(argv: string[]): Promise<number> {
-  const args = minimist(argv, { string: ['out', 'worker', 'permission-mode', 'timeout'], boolean: ['help', 'lock'], default: { lock: true }, alias: { h: 'help' }, '--': true });
-  if (args.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const unknown = Object.keys(args).find((k) => !['_', '--', 'out', 'worker', 'permission-mode', 'timeout', 'lock', 'help', 'h'].includes(k));
-  if (unknown || args._.length > 0) {
-    process.stderr.write(`coven dispatch: ${unknown ? `unknown option --${unknown}` : `unexpected argument '${args._[0]}'`}\n\n${usage}`);
-    return 64;
-  }
+  const cl = parseCommandLine(argv, { command: 'coven dispatch', usage, string: ['out', 'worker', 'permission-mode', 'timeout'], boolean: ['lock'], default: { lock: true }, passThrough: true });
+  if (cl.kind === 'exit') return cl.code;
+  const args = cl.args;
   const timeoutMin = args.timeout === undefined ? undefined : Number(args.timeout);
   if (timeoutMin !== undefined && !(timeoutMin > 0)) {
     process.stderr.write(`coven dispatch: --timeout takes a number of minutes\n`);

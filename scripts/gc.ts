@@ -22,7 +22,7 @@
 //           were kept because they have unlanded work (run with --force) · 64 bad usage
 //           · 1 unexpected error
 
-import minimist from 'minimist';
+import { parseCommandLine } from './lib/command-line.js';
 import { existsSync, realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import { findRepo, git, gitOut, listWorktrees, revParse, dirtyFiles, type RepoPaths, type WorktreeEntry } from './lib/git.js';
@@ -245,16 +245,9 @@ exit: 0 done · 2 not in a git work tree · 3 some workers kept (unlanded work) 
 `;
 
 export async function main(argv: string[]): Promise<number> {
-  const args = minimist(argv, { boolean: ['dry-run', 'force', 'help'], alias: { h: 'help', n: 'dry-run' } });
-  if (args.help) {
-    process.stdout.write(help);
-    return 0;
-  }
-  const unknown = Object.keys(args).find((k) => !['_', 'dry-run', 'force', 'help', 'h', 'n'].includes(k));
-  if (unknown || args._.length > 0) {
-    process.stderr.write(`coven gc: ${unknown ? `unknown option --${unknown}` : `unexpected argument '${args._[0]}'`}\n\n${help}`);
-    return 64;
-  }
+  const cl = parseCommandLine(argv, { command: 'coven gc', usage: help, boolean: ['dry-run', 'force'], alias: { n: 'dry-run' } });
+  if (cl.kind === 'exit') return cl.code;
+  const args = cl.args;
   const repo = await findRepo(process.cwd());
   if (repo.kind !== 'repo') {
     process.stderr.write(formatProblem({ what: `${process.cwd()} is not inside a git work tree.`, next: ['cd <your repository> && coven gc'] }) + '\n');

@@ -14,7 +14,7 @@
 //   exit:   0 done (status: installed) · 2 not in a git work tree · 3 status: not
 //           installed or modified · 4 install refused (see message) · 64 bad usage
 
-import minimist from 'minimist';
+import { parseCommandLine, usageError } from './lib/command-line.js';
 import { constants } from 'node:fs';
 import { access, chmod, lstat, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -229,18 +229,12 @@ exit: 0 done (status: installed) · 2 not in a git work tree · 3 status: not in
 `;
 
 export async function main(argv: string[]): Promise<number> {
-  const args = minimist(argv, { string: ['main-branch'], boolean: ['json', 'help'], alias: { h: 'help' } });
-  const [action, ...extra] = args._.map(String);
-  if (args.help) {
-    process.stdout.write(help);
-    return 0;
-  }
-  const unknown = Object.keys(args).find((k) => !['_', 'main-branch', 'json', 'help', 'h'].includes(k));
-  if (unknown || !action || extra.length > 0 || !['install', 'uninstall', 'status'].includes(action)) {
-    const why = unknown ? `unknown option --${unknown}` : !action ? 'missing install, uninstall or status' : `unexpected argument '${extra[0] ?? action}'`;
-    process.stderr.write(`coven hooks: ${why}\n\n${help}`);
-    return 64;
-  }
+  const spec = { command: 'coven hooks', usage: help, boolean: ['json'], string: ['main-branch'], positional: 1 };
+  const cl = parseCommandLine(argv, spec);
+  if (cl.kind === 'exit') return cl.code;
+  const args = cl.args;
+  const action = args._.map(String)[0];
+  if (!action || !['install', 'uninstall', 'status'].includes(action)) return usageError(spec, action ? `unexpected argument '${action}'` : 'missing install, uninstall or status').code;
   const cwd = process.cwd();
   if (action === 'install') {
     const mainBranch = typeof args['main-branch'] === 'string' && args['main-branch'] ? args['main-branch'] : undefined;

@@ -19,7 +19,7 @@
 //           · 3 the files are in place but the hooks could not be installed (the
 //           message says why and what to run) · 64 bad arguments · 1 anything else
 
-import minimist from 'minimist';
+import { parseCommandLine } from './lib/command-line.js';
 import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -222,23 +222,10 @@ exit: 0 done (also when everything was already there) · 2 not inside a git work
 `;
 
 export async function main(argv: string[]): Promise<number> {
-  const args = minimist(argv, { string: ['dir'], boolean: ['hooks', 'help'], alias: { h: 'help' }, default: { hooks: true } });
-  if (args.help) {
-    process.stdout.write(help);
-    return 0;
-  }
-  const unknown = Object.keys(args).filter((k) => !['_', 'dir', 'hooks', 'help', 'h'].includes(k));
+  const cl = parseCommandLine(argv, { command: 'coven init', usage: help, string: ['dir'], boolean: ['hooks'], default: { hooks: true } });
+  if (cl.kind === 'exit') return cl.code;
+  const args = cl.args;
   const dir: unknown = args.dir;
-  const bad =
-    unknown.length > 0 ? `unknown option --${unknown[0]}`
-    : args._.length > 0 ? `unexpected argument '${String(args._[0])}'`
-    : dir !== undefined && (typeof dir !== 'string' || dir === '') ? '--dir takes one directory'
-    : null;
-  if (bad) {
-    process.stderr.write(`coven init: ${bad}\n\n${help}`);
-    return 64;
-  }
-
   const result = await initRepo({ dir: typeof dir === 'string' ? dir : process.cwd(), hooks: args.hooks !== false });
   if (result.kind !== 'initialised') {
     process.stderr.write(formatProblem(problemOf(result)) + '\n');

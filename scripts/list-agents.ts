@@ -8,7 +8,7 @@
 //   exit:   0 every agent file is valid · 1 some file is invalid (the valid ones are
 //           still listed) · 2 not inside a git worktree · 64 bad usage
 
-import minimist from 'minimist';
+import { parseCommandLine } from './lib/command-line.js';
 import { resolve } from 'node:path';
 import { findRepo } from './lib/git.js';
 import { formatAgentCatalog, formatFileProblem, loadRegistry, type Registry } from './lib/agent-registry.js';
@@ -37,16 +37,9 @@ export async function agentsOf(dir: string): Promise<AgentsLookup> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = minimist(argv, { boolean: ['json', 'help'], string: ['dir'], alias: { h: 'help' } });
-  if (args.help) {
-    process.stdout.write(help);
-    return 0;
-  }
-  const unknown = Object.keys(args).filter((k) => !['_', 'json', 'help', 'h', 'dir'].includes(k));
-  if (unknown.length > 0 || args._.length > 0 || (args.dir !== undefined && (typeof args.dir !== 'string' || args.dir === ''))) {
-    process.stderr.write(`coven agents: unexpected ${unknown.length > 0 ? `option --${unknown[0]}` : args._.length > 0 ? `argument '${String(args._[0])}'` : '--dir without a path'}\n\n${help}`);
-    return 64;
-  }
+  const cl = parseCommandLine(argv, { command: 'coven agents', usage: help, boolean: ['json'], string: ['dir'] });
+  if (cl.kind === 'exit') return cl.code;
+  const args = cl.args;
   const dir = resolve(typeof args.dir === 'string' ? args.dir : process.cwd());
   const found = await agentsOf(dir);
   if (found.kind === 'not-a-repo') {

@@ -13,7 +13,7 @@
 // changes-requested|needs-replan, title (optional; else the first `# heading`, else
 // the file name).
 
-import minimist from 'minimist';
+import { parseCommandLine } from './lib/command-line.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { findRepo } from './lib/git.js';
@@ -104,16 +104,9 @@ export function formatIssues(entries: IssueEntry[]): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = minimist(argv, { boolean: ['json', 'help'], string: ['dir'], alias: { h: 'help' } });
-  if (args.help) {
-    process.stdout.write(help);
-    return 0;
-  }
-  const unknown = Object.keys(args).filter((k) => !['_', 'json', 'help', 'h', 'dir'].includes(k));
-  if (unknown.length > 0 || args._.length > 0 || (args.dir !== undefined && (typeof args.dir !== 'string' || args.dir === ''))) {
-    process.stderr.write(`coven issues: unexpected ${unknown.length > 0 ? `option --${unknown[0]}` : args._.length > 0 ? `argument '${String(args._[0])}'` : '--dir without a path'}\n\n${help}`);
-    return 64;
-  }
+  const cl = parseCommandLine(argv, { command: 'coven issues', usage: help, boolean: ['json'], string: ['dir'] });
+  if (cl.kind === 'exit') return cl.code;
+  const args = cl.args;
   const dir = resolve(typeof args.dir === 'string' ? args.dir : process.cwd());
   const repo = await findRepo(dir);
   if (repo.kind !== 'repo') {

@@ -10,7 +10,7 @@
 //   files:  reads <state dir>/workers/*.json, <state dir>/locks/*
 //   exit:   0 shown · 2 not in a git work tree · 64 bad usage
 
-import minimist from 'minimist';
+import { parseCommandLine } from './lib/command-line.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -136,16 +136,9 @@ exit: 0 shown · 2 not in a git work tree · 64 bad usage
 `;
 
 export async function main(argv: string[]): Promise<number> {
-  const args = minimist(argv, { boolean: ['json', 'watch', 'help'], alias: { h: 'help' } });
-  if (args.help) {
-    process.stdout.write(help);
-    return 0;
-  }
-  const unknown = Object.keys(args).find((k) => !['_', 'json', 'watch', 'help', 'h'].includes(k));
-  if (unknown || args._.length > 0) {
-    process.stderr.write(`coven status: ${unknown ? `unknown option --${unknown}` : `unexpected argument '${args._[0]}'`}\n\n${help}`);
-    return 64;
-  }
+  const cl = parseCommandLine(argv, { command: 'coven status', usage: help, boolean: ['json', 'watch'] });
+  if (cl.kind === 'exit') return cl.code;
+  const args = cl.args;
   const repo = await findRepo(process.cwd());
   if (repo.kind !== 'repo') {
     process.stderr.write(formatProblem({ what: `${process.cwd()} is not inside a git work tree.`, next: ['cd <your repository> && coven status'] }) + '\n');

@@ -23,7 +23,7 @@
 //           2 could not start · 3 stopped with work kept unlanded (said where)
 //           4 dispatch failed (--once) · 130 stopped at once by a second signal
 
-import minimist from 'minimist';
+import { parseCommandLine, usageError } from './lib/command-line.js';
 import { existsSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -874,19 +874,11 @@ exit: 0 done · 1 stopped on an unexpected error (the message says what it kept)
 
 export async function main(argv: string[]): Promise<number> {
   const valued = ['name', 'worktree-base', 'permission-mode', 'max-idle', 'max-cycles', 'timeout', 'on-park'];
-  const args = minimist(argv, { string: valued, boolean: ['once', 'help'], alias: { h: 'help' }, '--': true });
-  if (args.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const bad = (msg: string) => {
-    process.stderr.write(`coven worker: ${msg}\n\n${usage}`);
-    return 64;
-  };
-  const known = new Set([...valued, 'once', 'help', 'h', '_', '--']);
-  const unknown = Object.keys(args).find((k) => !known.has(k));
-  if (unknown) return bad(`unknown option --${unknown}`);
-  if (args._.length > 0) return bad(`unexpected argument '${args._[0]}'`);
+  const spec = { command: 'coven worker', usage, string: valued, boolean: ['once'], passThrough: true };
+  const cl = parseCommandLine(argv, spec);
+  if (cl.kind === 'exit') return cl.code;
+  const args = cl.args;
+  const bad = (msg: string) => usageError(spec, msg).code;
   const count = (key: string): number | undefined | null => {
     const v = args[key] as string | undefined;
     if (v === undefined) return undefined;

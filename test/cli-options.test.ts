@@ -45,4 +45,22 @@ test('valued options take both --opt value and --opt=value', async () => {
   }
 });
 
+test('a valued option without its value, or given twice, is a usage error that names it', async () => {
+  const repo = await tempRepo();
+  for (const [cmd, problem] of [
+    [['issues', '--dir'], '--dir needs a value'],
+    [['init', '--dir='], '--dir needs a value'],
+    [['worker', '--name', 'a', '--name', 'b'], '--name is given more than once'],
+    [['dispatch', '--out'], '--out needs a value'],
+    [['hooks', 'install', 'extra'], "unexpected argument 'extra'"],
+    [['hooks'], 'missing install, uninstall or status'],
+  ] as const) {
+    const r = await coven([...cmd], { cwd: repo });
+    assert.is(r.code, 64, `coven ${cmd.join(' ')}: exit ${r.code}\n${r.stderr}`);
+    assert.match(r.stderr, problem, `coven ${cmd.join(' ')}`);
+    assert.match(r.stderr, /usage: coven /);
+  }
+  assert.not.ok(existsSync(join(repo, '.coven')), 'nothing was written');
+});
+
 test.run();

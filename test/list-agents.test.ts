@@ -112,7 +112,7 @@ test('coven agents --help names the exit codes; a bad option is a usage error', 
   assert.match(help.stdout, /1 at least one invalid file/);
   const bad = await coven(['agents', '--jsn'], { cwd: tempDir(), env: noGitAbove });
   assert.is(bad.code, 64);
-  assert.match(bad.stderr, /unexpected option --jsn/);
+  assert.match(bad.stderr, /unknown option --jsn/);
 });
 
 test.run();

@@ -23,8 +23,8 @@ import { loadRegistry, formatFileProblem, renderTemplate, type Registry } from '
 import { runAsEntry } from './lib/entry.js';
 import { findRepo, gitOut } from './lib/git.js';
 import { formatProblem } from './lib/problem.js';
-import { agentEnv } from './lib/agent-env.js';
-import { reserveLogFile, startSession, type SessionHandle, type SessionOutcome } from './lib/session-runner.js';
+import { runAgentSession } from './lib/agent-job.js';
+import type { SessionHandle, SessionOutcome } from './lib/session-runner.js';
 import { renderOutcome } from './lib/session-render.js';
 import { readWorkerStates, type WorkerEntry } from './lib/worker-state.js';
 import { humanDuration } from './lib/human-duration.js';
@@ -107,27 +107,8 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchOutcome> 
   }
   try {
     const others = describeOtherWorkers(opts.workers ?? (await readWorkerStates(opts.stateDir)), opts.worker);
-    const session = async (prompt: string, resume?: string): Promise<SessionOutcome> => {
-      const handle = startSession({
-        cwd: opts.worktree,
-        prompt,
-        resume,
-        permissionMode: opts.permissionMode,
-        claudeArgs: agent.claudeArgs,
-        extraArgs: opts.extraArgs,
-        appendSystemPrompt: dispatchProtocol(registry.agents),
-        logFile: reserveLogFile(opts.stateDir, opts.worker, DISPATCH_AGENT),
-        timeoutMs: opts.timeoutMs,
-        env: agentEnv(opts.env),
-        display: opts.display,
-      });
-      try {
-        await opts.onSession?.(handle);
-        return await handle.outcome;
-      } finally {
-        await opts.onSession?.(null);
-      }
-    };
+    const session = (prompt: string, resume?: string): Promise<SessionOutcome> =>
+      runAgentSession({ ...opts, cwd: opts.worktree, agentName: DISPATCH_AGENT, prompt, resume, claudeArgs: agent.claudeArgs, appendSystemPrompt: dispatchProtocol(registry.agents) });
 
     let outcome = await session(dispatchPrompt(rendered.text, others));
     let costUsd = 0;

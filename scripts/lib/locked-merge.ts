@@ -9,10 +9,10 @@
 // or commits a tree that undoes them. So here, all under index.lock:
 //   1. take index.lock (a git command of the user's now fails at once, as git does for
 //      any two commands at once; one already holding it makes the land retry later);
-//   2. on a copy of the index, refreshed (`git update-index --refresh`: a file only
-//      touched is not a change), `git read-tree -m -u <from> <to>`: the two-tree merge a
+//   2. on a copy of the index, `git read-tree -m -u <from> <to>`: the two-tree merge a
 //      fast-forward does — it refuses local changes and untracked or ignored files in
-//      the way — which writes the files;
+//      the way — which writes the files (refused, it is tried once more after `git
+//      update-index --refresh`: a file only touched is not a change);
 //   3. rename the copy over the index, then move the branch with a compare-and-swap
 //      `git update-ref`, then release the lock. A command that read HEAD and the index
 //      in between saw the old HEAD: its own compare-and-swap of HEAD fails, cleanly;
@@ -41,10 +41,13 @@ fi
 giveup() { rm -f "$copy" "$lock"; exit "$1"; }
 if [ -f "$gitdir/index" ]; then cp "$gitdir/index" "$copy" || giveup 1; fi
 # a file whose time changed but not its content (touch, an editor's save) is not a local
-# change: refresh the copy's stat data first, as git merge does (it exits 1 when some file
-# really changed; read-tree then refuses that one)
-GIT_INDEX_FILE=$copy git update-index -q --refresh >/dev/null 2>&1
-GIT_INDEX_FILE=$copy git read-tree -m -u "$from" "$to" || giveup $?
+# change: when read-tree refuses (it checks before it writes anything), refresh the copy's
+# stat data, as git merge does, and try once more; a file that really changed is refused
+# again. (Refreshing first every time costs a stat of every tracked file under the lock.)
+if ! GIT_INDEX_FILE=$copy git read-tree -m -u "$from" "$to" 2>/dev/null; then
+  GIT_INDEX_FILE=$copy git update-index -q --refresh >/dev/null 2>&1
+  GIT_INDEX_FILE=$copy git read-tree -m -u "$from" "$to" || giveup $?
+fi
 mv -f "$copy" "$gitdir/index" || giveup 1
 if ! git update-ref -m "\${GIT_REFLOG_ACTION:-coven land}: Fast-forward" "$ref" "$to" "$from"; then
   # the branch moved without the index lock: put the files and the index back

@@ -7,6 +7,7 @@
 //   env:   BENCH_RUNS    runs per variant (default 7)
 //          BENCH_TMPDIR  where the repository and worktrees go (default: the system temp dir;
 //                        /dev/shm measures the CPU cost alone, without the disk)
+//          SPAWN_BENCH_ALT=<file.mjs>  also time another build of the standalone bundle
 //   files: a temporary repository there, removed at the end
 
 import { spawnSync } from 'node:child_process';
@@ -90,6 +91,7 @@ try {
     { name: 'spawn-worktree.mjs (standalone bundle)', tag: 'sa', run: spawnWith('sa', [standalone]) },
     { name: 'coven spawn, COVEN_COPY_THREADS=1', tag: 't1', run: spawnWith('t1', [cli, 'spawn'], 1) },
     { name: 'coven spawn, COVEN_COPY_THREADS=4', tag: 't4', run: spawnWith('t4', [cli, 'spawn'], 4) },
+    ...(process.env.SPAWN_BENCH_ALT ? [{ name: `alternative bundle (${process.env.SPAWN_BENCH_ALT})`, tag: 'alt', run: spawnWith('alt', [process.env.SPAWN_BENCH_ALT]) }] : []),
   ];
 
   const times = new Map<string, number[]>(variants.map((v) => [v.name, []]));

@@ -458,7 +458,7 @@ export function renderFigures(f: ChaosFigures): string {
     `  kills by phase: ${phases}; ${midRebase.length} of all kills mid-rebase`,
     `  locks held by a dead worker: ${dead.join(', ') || 'none seen'}`,
     `  ${f.commitsMade} agent commits made, ${f.agentCommitsOnMain} of them on main; ${f.commitsOnMain} commits on main in all (${f.userCommits} user notes)`,
-    `  ${f.resolveSessions} conflict resolution sessions; kept: ${f.keptBranches.length} branch(es)${f.keptBranches.length ? ` (${f.keptBranches.join(', ')})` : ''}, ${f.keptRefs.length} ref(s) under refs/coven/; gc --force then kept ${f.reflogRefs.length} reflog-only line(s)`,
+    `  ${f.resolveSessions} conflict resolution sessions; kept: ${f.keptBranches.length} branch(es)${f.keptBranches.length ? ` (${f.keptBranches.join(', ')})` : ''}, ${f.keptRefs.length} ref(s) under refs/coven/${refKinds(f.keptRefs)}; gc --force then kept ${f.reflogRefs.length} reflog-only line(s)`,
     `  recovered: ${Object.entries(f.recoveries).map(([what, n]) => `${n} ${what}`).join(', ')}`,
     `  ${f.seconds.toFixed(1)} s`,
   ].join('\n');
@@ -680,4 +680,14 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** ` (unfinished 2, wip 1)`: how many of the kept refs/coven/ refs are of each kind; '' for none */
+function refKinds(refs: string[]): string {
+  const counts = new Map<string, number>();
+  for (const r of refs) {
+    const kind = r.split('/')[2] ?? '?';
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return counts.size === 0 ? '' : ` (${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')})`;
 }

@@ -186,6 +186,42 @@ test('a resolution that keeps leaving markers gives up after 3 rounds: nothing l
   assert.match(await sh(repo, 'show', `${r.unfinished}:shared.txt`), /^<<<<<<< /m, 'the attempt, markers and all, is kept');
 });
 
+test('markers left in a file of a later conflict (one that came from main moving) are caught too', async () => {
+  const repo = await tempRepo();
+  await commitFile(repo, 'shared.txt', 'start\n');
+  await commitFile(repo, 'other.txt', 'other\n');
+  const wt = join(tempDir('coven-wt-'), 'w1');
+  await sh(repo, 'worktree', 'add', '-q', '--track', '-b', 'coven/w1', wt, 'main');
+  writeFileSync(join(wt, 'other.txt'), 'other\nw1\n');
+  await sh(wt, 'add', 'other.txt');
+  await commitFile(wt, 'shared.txt', 'start\nw1\n', 'w1 work');
+  await commitFile(repo, 'shared.txt', 'start\nmain 0\n', 'main 0');
+  const conflict = await landWorktree({ worktree: wt, keep: true });
+  if (conflict.kind !== 'conflict') throw new Error(`expected a conflict, got ${conflict.kind}`);
+  assert.equal(conflict.files, ['shared.txt']);
+  const dir = tempDir();
+  // round 1 resolves well, while "another worker" lands a conflicting other.txt; round 2 stages its markers
+  writeFileSync(join(dir, 'step.sh'), `n=$(cat '${dir}/count' 2>/dev/null || echo 0); n=$((n + 1)); echo $n > '${dir}/count'
+if [ $n -eq 1 ]; then
+${unionResolve}
+printf 'other\\nmain 1\\n' > '${repo}/other.txt'; git -C '${repo}' commit -q -am 'main 1'
+else
+${addWithMarkers}
+fi
+`);
+  writeFileSync(join(dir, 'fix.sh'), `printf 'other\\nmain 1\\nw1\\n' > other.txt && git commit -q -am 'Resolve the conflict markers'\n`);
+  const fake = fakeClaudeEnv([
+    resolveRun([{ bash: `sh ${dir}/step.sh` }, { text: 'Resolved.' }]),
+    { match: { promptIncludes: 'conflict markers are still in the files' }, steps: [{ bash: `sh ${dir}/fix.sh` }, { text: 'Removed them.' }] },
+  ]);
+  const r = await resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env: { ...process.env, ...fake }, worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: ['--allowedTools=Bash'], sessionId: null });
+  assert.is(r.kind, 'resolved');
+  const prompts = readFakeLog(fake).map((c) => c.prompts[0] ?? '');
+  assert.is(prompts.length, 3);
+  assert.match(prompts[2]!, /conflict markers are still in the files[^\n]*\n- other\.txt:\d+\n/);
+  assert.not.match(readFileSync(join(repo, 'other.txt'), 'utf8'), /^<<<<<<< /m, 'main has no markers');
+});
+
 test('a rebase aborted after failed rounds keeps how far the resolution got under refs/coven/unfinished/', async () => {
   const { repo, wt, conflict, tip } = await conflicted();
   const fake = fakeClaudeEnv([resolveRun([{ bash: "printf 'start\\nhalf done\\n' > shared.txt" }, { text: 'I ran out of ideas.' }])]);

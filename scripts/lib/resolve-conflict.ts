@@ -20,13 +20,13 @@
 // Inputs: the worker's worktree, the conflict, the session to resume.
 // Outputs: ResolveOutcome (resolved = landed, or gave-up with the branch kept).
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { landWorktree, type LandResult } from '../land-worktree.js';
 import { runAgentSession, runCost, saveAndClean, sessionIdOf, type SessionSettings } from './agent-job.js';
 import { commitIdentities, type CommitIdentity } from './commit-identity.js';
 import { dirtyFiles, git, gitOut } from './git.js';
-import { branchInOperation, gitDirOfWorktree, rebaseInProgress } from './git-operation.js';
+import { branchBeingRebased, gitDirOfWorktree, rebaseInProgress } from './git-operation.js';
 import { covenRef, keepAt, snapshotCommit } from './save-work.js';
 import type { AcquiredLock } from './dispatch-lock.js';
 import { acquireLandLock } from './land-lock.js';
@@ -89,6 +89,8 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
   /** every file git stopped on in this resolution, and conflict markers left in them (`file:line`) */
   const conflicted = new Set(o.conflict.files);
   let markers: string[] = [];
+  /** the main commit the last round's rebase replayed the branch onto */
+  let onto = '';
   let priority: AcquiredLock | null = null;
   try {
     while (failed < rounds && round < sessions) {
@@ -101,7 +103,10 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
       const prompt = last === 'markers' ? markersPrompt(o.worktree, o.conflict.onto, markers, failed + 1, rounds) : await conflictPrompt(o.worktree, conflict, failed + 1, rounds, last);
       markers = [];
       // the rebase replays the branch onto this main commit; the branch ref stays put until it finishes
-      const [onto, branchAtStart] = await Promise.all([rebaseOnto(o.worktree, o.conflict.onto), gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`])]);
+      // (after a round that left markers no rebase is open: the branch already sits on that round's onto)
+      const afterMarkers: boolean = last === 'markers' && !rebaseInProgress(o.worktree);
+      const [ontoNow, branchAtStart]: readonly [string, string] = await Promise.all([afterMarkers ? Promise.resolve(onto) : rebaseOnto(o.worktree, o.conflict.onto), gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`])] as const);
+      onto = ontoNow;
       const settings = { ...o, cwd: o.worktree, agentName: `${o.agentName}-resolve`, claudeArgs: [...o.claudeArgs, RESOLVE_TOOLS], prompt };
       let outcome: SessionOutcome = await runAgentSession(sessionId ? { ...settings, resume: sessionId } : settings);
       if (sessionId && cannotResume(outcome)) {
@@ -128,7 +133,7 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
       }
       // finished: the branch moved and now sits on what it was rebased onto (`git rebase
       // --abort` puts it back where it was; the land below then starts the same rebase again)
-      const finished = (await gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`])) !== branchAtStart && (await contains(o.worktree, `refs/heads/${o.branch}`, onto));
+      const finished: boolean = (await gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`])) !== branchAtStart && (await contains(o.worktree, `refs/heads/${o.branch}`, onto));
       // a resolution that `git add`ed a file with its markers still in would land them on main
       markers = await leftoverMarkers(o.worktree, onto, `refs/heads/${o.branch}`, [...conflicted]);
       if (markers.length > 0) {
@@ -140,6 +145,7 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
       const land = await landWorktree({ worktree: o.worktree, keep: true, landLockHeld: priority !== null });
       if (land.kind === 'conflict') {
         conflict = land;
+        for (const f of land.files) conflicted.add(f);
         // overtaken only when main really moved past what the agent resolved against
         if (finished && (await gitOut(o.worktree, ['rev-parse', `refs/heads/${o.conflict.onto}`])) !== onto) {
           last = 'overtaken';
@@ -171,7 +177,11 @@ export type LastRound = 'stuck' | 'unfinished' | 'overtaken' | 'markers' | null;
 
 /** The commit a stopped rebase replays the branch onto (main's tip when the land began); main's tip if none is stopped. */
 async function rebaseOnto(worktree: string, main: string): Promise<string> {
-  const gitDir = gitDirOfWorktree(worktree);
+  return rebaseStartedAt(gitDirOfWorktree(worktree)) ?? gitOut(worktree, ['rev-parse', `refs/heads/${main}`]);
+}
+
+/** The commit a stopped rebase replays onto, from its own state; null when none is written (no rebase, or one half written). */
+function rebaseStartedAt(gitDir: string | null): string | null {
   for (const dir of gitDir ? ['rebase-merge', 'rebase-apply'] : []) {
     try {
       return readFileSync(join(gitDir!, dir, 'onto'), 'utf8').trim();
@@ -179,7 +189,7 @@ async function rebaseOnto(worktree: string, main: string): Promise<string> {
       // not this kind of rebase
     }
   }
-  return gitOut(worktree, ['rev-parse', `refs/heads/${main}`]);
+  return null;
 }
 
 async function contains(worktree: string, ref: string, commit: string): Promise<boolean> {
@@ -254,16 +264,19 @@ export interface Undone {
  */
 export async function abortRebaseIfAny(worktree: string, worker: string): Promise<Undone> {
   if (!rebaseInProgress(worktree)) return { aborted: false, kept: null };
+  const gitDir = gitDirOfWorktree(worktree);
+  const branch = branchBeingRebased(worktree);
   const head = await gitOut(worktree, ['rev-parse', 'HEAD']);
   const snap = await snapshotCommit({ repo: worktree, worktree, base: head, message: 'coven: an unfinished conflict resolution, as it was when the rebase was aborted' });
-  const kept = await keepAt(worktree, covenRef('unfinished', worker), snap.commit, 'coven: an unfinished conflict resolution');
-  const gitDir = gitDirOfWorktree(worktree);
-  const branch = gitDir ? branchInOperation(gitDir) : null;
+  // nothing to keep when the files are HEAD's and HEAD is a commit the branch or main
+  // already has (no commit replayed yet, or a state half written before the rebase began)
+  const startedAt = rebaseStartedAt(gitDir);
+  const nothing = snap.commit === head && (startedAt === head || (await git(worktree, ['merge-base', '--is-ancestor', head, branch ?? 'HEAD'])).ok);
+  const kept = nothing ? null : await keepAt(worktree, covenRef('unfinished', worker), snap.commit, 'coven: an unfinished conflict resolution');
   // a git killed while it started or finished the rebase leaves its state half written
   // (no onto), which --abort cannot read: drop the state, as --abort would, and go back
   // to the branch (it holds the commits: a rebase moves it only at its end)
-  const halfWritten = gitDir !== null && !['rebase-merge', 'rebase-apply'].some((d) => existsSync(join(gitDir, d, 'onto')));
-  if (!halfWritten) {
+  if (startedAt !== null) {
     await gitOut(worktree, ['rebase', '--abort']);
   } else {
     await gitOut(worktree, ['rebase', '--quit']);

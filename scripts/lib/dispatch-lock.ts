@@ -354,6 +354,8 @@ function lockfileUnlock(path: string): Promise<void> {
  * linked to the lock's name. The lock file's inode when taken, else null.
  */
 async function tryTake(path: string, holder: LockHolder): Promise<number | null> {
+  // held (the usual case for a waiter): one lstat instead of create, write, link, unlink
+  if (await lstat(path).then(() => true, () => false)) return null;
   const own = join(dirname(path), `.${basename(path)}.${holder.token}.take`);
   try {
     await lockfileLock(own);

@@ -546,7 +546,7 @@ export function problemFor(r: Exclude<SpawnResult, { kind: 'spawned' }>, opts: S
         what: `git worktree add failed for ${r.path}:\n  ${r.message.replace(/\n/g, '\n  ')}`,
         kept:
           r.left.length === 0
-            ? `Nothing was kept: branch '${r.branch}' and any folder created for it were removed again.`
+            ? `Nothing this spawn made is left: a branch '${r.branch}' or folder it created was removed again.`
             : `Removed again what this spawn made, except: ${r.left.join(', ')}.`,
         next: ['Fix the cause above, then run:', commandAgain(opts)],
       };

@@ -387,7 +387,7 @@ test('a post-checkout hook that fails: the finished worktree and its branch are 
   const r = await spawn(repo, base, 'w1');
   assert.is(r.code, 5, r.stderr);
   assert.match(r.stderr, /hook says no/);
-  assert.match(r.stderr, /Nothing was kept: branch 'w1' and any folder created for it were removed again/);
+  assert.match(r.stderr, /Nothing this spawn made is left: a branch 'w1' or folder it created was removed again/);
   assert.is(await snapshot(repo), before);
   assert.not.ok(existsSync(base));
 });

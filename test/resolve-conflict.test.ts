@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { landWorktree } from '../scripts/land-worktree.js';
 import { rebaseInProgress } from '../scripts/lib/git-operation.js';
-import { abortRebaseIfAny, conflictPrompt, leftoverMarkers, resolveConflict, type Conflict } from '../scripts/lib/resolve-conflict.js';
+import { abortRebaseIfAny, conflictPrompt, leftoverMarkers, resolveConflict, type Conflict, type ResolveOptions } from '../scripts/lib/resolve-conflict.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
 import { commitFile, sh, tempDir, tempRepo } from './helpers/repo.js';
 
@@ -56,6 +56,11 @@ function resolveRun(steps: FakeRun['steps']): FakeRun {
   return { match: { promptIncludes: 'stopped on a rebase conflict' }, times: 'unlimited', steps };
 }
 
+/** Resolves worker w1's conflict in `wt` with the fake claude of `fake` (its env); `more` overrides the options. */
+function resolveW1(repo: string, wt: string, conflict: Conflict, fake: NodeJS.ProcessEnv, more: Partial<ResolveOptions> = {}) {
+  return resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env: { ...process.env, ...fake }, worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: ['--allowedTools=Bash'], sessionId: null, ...more });
+}
+
 test('conflicts that come only from main moving while the agent resolved do not use up its rounds', async () => {
   const { repo, wt, conflict } = await conflicted();
   const dir = tempDir();
@@ -65,8 +70,7 @@ n=$(cat '${dir}/count' 2>/dev/null || echo 0); n=$((n + 1)); echo $n > '${dir}/c
 if [ $n -le 4 ]; then printf 'main %s\\n' $n >> '${repo}/shared.txt'; git -C '${repo}' commit -q -am "main $n"; fi
 `);
   const fake = fakeClaudeEnv([resolveRun([{ bash: `sh ${dir}/step.sh` }, { text: 'Resolved.' }])]);
-  const env = { ...process.env, ...fake };
-  const r = await resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env, worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: ['--allowedTools=Bash'], sessionId: null });
+  const r = await resolveW1(repo, wt, conflict, fake);
   assert.is(r.kind, 'resolved');
   if (r.kind !== 'resolved') return;
   assert.is(r.land.kind, 'landed');
@@ -93,7 +97,7 @@ if [ -e '${landLock}' ]; then echo held >> '${dir}/seen'; else echo free >> '${d
 `);
   const fake = fakeClaudeEnv([resolveRun([{ bash: `sh ${dir}/step.sh` }, { text: 'Resolved.' }])]);
   const shown: string[] = [];
-  const r = await resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env: { ...process.env, ...fake }, display: (l) => shown.push(l), worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: ['--allowedTools=Bash'], sessionId: null });
+  const r = await resolveW1(repo, wt, conflict, fake, { display: (l) => shown.push(l) });
   assert.is(r.kind, 'resolved');
   if (r.kind !== 'resolved') return;
   assert.is(r.land.kind, 'landed');
@@ -107,8 +111,7 @@ if [ -e '${landLock}' ]; then echo held >> '${dir}/seen'; else echo free >> '${d
 test('an agent that does not resolve gets 3 rounds; then the rebase is aborted and the branch is as it was', async () => {
   const { repo, wt, conflict, tip } = await conflicted();
   const fake = fakeClaudeEnv([resolveRun([{ text: 'I cannot.' }])]);
-  const env = { ...process.env, ...fake };
-  const r = await resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env, worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: [], sessionId: null });
+  const r = await resolveW1(repo, wt, conflict, fake, { claudeArgs: [] });
   assert.is(r.kind, 'gave-up');
   assert.is(r.rounds, 3);
   assert.is(readFakeLog(fake).length, 3);
@@ -128,7 +131,7 @@ git rebase --abort
 `);
   const fake = fakeClaudeEnv([resolveRun([{ bash: `sh ${dir}/step.sh` }, { text: 'Aborted it.' }])]);
   const shown: string[] = [];
-  const r = await resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env: { ...process.env, ...fake }, display: (l) => shown.push(l), worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: ['--allowedTools=Bash'], sessionId: null });
+  const r = await resolveW1(repo, wt, conflict, fake, { display: (l) => shown.push(l) });
   assert.is(r.kind, 'gave-up');
   if (r.kind !== 'gave-up') return;
   assert.equal({ rounds: r.rounds, failed: r.failed, why: r.why }, { rounds: 3, failed: 3, why: 'failed' });
@@ -157,7 +160,7 @@ test('a resolution that stages a file with its markers still in is not landed: t
     resolveRun([{ bash: `sh ${dir}/markers.sh` }, { text: 'Resolved.' }]),
     { match: { promptIncludes: 'conflict markers are still in the files' }, steps: [{ bash: `sh ${dir}/fix.sh` }, { text: 'Removed them.' }] },
   ]);
-  const r = await resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env: { ...process.env, ...fake }, worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: ['--allowedTools=Bash'], sessionId: null });
+  const r = await resolveW1(repo, wt, conflict, fake);
   assert.is(r.kind, 'resolved');
   assert.is(r.rounds, 2);
   const prompts = readFakeLog(fake).map((c) => c.prompts[0] ?? '');
@@ -175,7 +178,7 @@ test('a resolution that keeps leaving markers gives up after 3 rounds: nothing l
     resolveRun([{ bash: `sh ${dir}/markers.sh` }, { text: 'Resolved.' }]),
     { match: { promptIncludes: 'conflict markers are still in the files' }, times: 'unlimited', steps: [{ text: 'They look fine to me.' }] },
   ]);
-  const r = await resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env: { ...process.env, ...fake }, worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: ['--allowedTools=Bash'], sessionId: null });
+  const r = await resolveW1(repo, wt, conflict, fake);
   assert.is(r.kind, 'gave-up');
   if (r.kind !== 'gave-up') return;
   assert.equal({ rounds: r.rounds, failed: r.failed, markers: r.markers }, { rounds: 3, failed: 3, markers: ['shared.txt:2', 'shared.txt:6'] });
@@ -214,7 +217,7 @@ fi
     resolveRun([{ bash: `sh ${dir}/step.sh` }, { text: 'Resolved.' }]),
     { match: { promptIncludes: 'conflict markers are still in the files' }, steps: [{ bash: `sh ${dir}/fix.sh` }, { text: 'Removed them.' }] },
   ]);
-  const r = await resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env: { ...process.env, ...fake }, worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: ['--allowedTools=Bash'], sessionId: null });
+  const r = await resolveW1(repo, wt, conflict, fake);
   assert.is(r.kind, 'resolved');
   const prompts = readFakeLog(fake).map((c) => c.prompts[0] ?? '');
   assert.is(prompts.length, 3);
@@ -225,7 +228,7 @@ fi
 test('a rebase aborted after failed rounds keeps how far the resolution got under refs/coven/unfinished/', async () => {
   const { repo, wt, conflict, tip } = await conflicted();
   const fake = fakeClaudeEnv([resolveRun([{ bash: "printf 'start\\nhalf done\\n' > shared.txt" }, { text: 'I ran out of ideas.' }])]);
-  const r = await resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env: { ...process.env, ...fake }, worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: ['--allowedTools=Bash'], sessionId: null });
+  const r = await resolveW1(repo, wt, conflict, fake);
   assert.is(r.kind, 'gave-up');
   if (r.kind !== 'gave-up') return;
   assert.ok(r.aborted);

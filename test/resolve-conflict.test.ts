@@ -147,6 +147,11 @@ git rebase --abort
   assert.is(await sh(repo, 'rev-parse', 'main'), main, 'main is unchanged');
 });
 
+/** the fake's answer to the prompt after a resolution that left conflict markers in */
+function markersRun(steps: FakeRun['steps'], times: FakeRun['times'] = 1): FakeRun {
+  return { match: { promptIncludes: 'conflict markers are still in the files' }, times, steps };
+}
+
 /** stages every conflicted file as git left it, markers and all, and continues the rebase */
 const addWithMarkers = `git add -A && git -c core.editor=true rebase --continue >/dev/null 2>&1 || true
 `;
@@ -158,7 +163,7 @@ test('a resolution that stages a file with its markers still in is not landed: t
   writeFileSync(join(dir, 'fix.sh'), `printf 'start\\nmain 0\\nw1\\n' > shared.txt && git commit -q -am 'Resolve the conflict markers'\n`);
   const fake = fakeClaudeEnv([
     resolveRun([{ bash: `sh ${dir}/markers.sh` }, { text: 'Resolved.' }]),
-    { match: { promptIncludes: 'conflict markers are still in the files' }, steps: [{ bash: `sh ${dir}/fix.sh` }, { text: 'Removed them.' }] },
+    markersRun([{ bash: `sh ${dir}/fix.sh` }, { text: 'Removed them.' }]),
   ]);
   const r = await resolveW1(repo, wt, conflict, fake);
   assert.is(r.kind, 'resolved');
@@ -176,7 +181,7 @@ test('a resolution that keeps leaving markers gives up after 3 rounds: nothing l
   writeFileSync(join(dir, 'markers.sh'), addWithMarkers);
   const fake = fakeClaudeEnv([
     resolveRun([{ bash: `sh ${dir}/markers.sh` }, { text: 'Resolved.' }]),
-    { match: { promptIncludes: 'conflict markers are still in the files' }, times: 'unlimited', steps: [{ text: 'They look fine to me.' }] },
+    markersRun([{ text: 'They look fine to me.' }], 'unlimited'),
   ]);
   const r = await resolveW1(repo, wt, conflict, fake);
   assert.is(r.kind, 'gave-up');
@@ -215,7 +220,7 @@ fi
   writeFileSync(join(dir, 'fix.sh'), `printf 'other\\nmain 1\\nw1\\n' > other.txt && git commit -q -am 'Resolve the conflict markers'\n`);
   const fake = fakeClaudeEnv([
     resolveRun([{ bash: `sh ${dir}/step.sh` }, { text: 'Resolved.' }]),
-    { match: { promptIncludes: 'conflict markers are still in the files' }, steps: [{ bash: `sh ${dir}/fix.sh` }, { text: 'Removed them.' }] },
+    markersRun([{ bash: `sh ${dir}/fix.sh` }, { text: 'Removed them.' }]),
   ]);
   const r = await resolveW1(repo, wt, conflict, fake);
   assert.is(r.kind, 'resolved');

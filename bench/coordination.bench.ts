@@ -8,9 +8,9 @@
 
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { installHooks } from '../scripts/hooks.js';
-import { dispatchLockPath } from '../scripts/lib/dispatch-lock.js';
-import { waitForMainToMove, type WaitForMainOptions } from '../scripts/lib/wait-for-main.js';
+import { installHooks } from '../scripts/lib/hooks/install.js';
+import { dispatchLockPath } from '../scripts/lib/locks/dispatch-lock.js';
+import { waitForMainToMove, type WaitForMainOptions } from '../scripts/lib/worker/wait-for-main.js';
 import { distRoot, sh, tempDir, tempRepo } from '../test/helpers/repo.js';
 
 const trials = Math.max(30, Number(process.env.COVEN_BENCH_TRIALS ?? 40));

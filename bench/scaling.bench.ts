@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { covenBin, projectRoot, sh, tempDir, tempRepo } from '../test/helpers/repo.js';
 import { writeFiles } from '../test/helpers/coven-repo.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun } from '../test/helpers/fake-claude.js';
-import { traceNow } from '../scripts/lib/trace.js';
+import { traceNow } from '../scripts/lib/ui/trace.js';
 import { median, phaseWindows, quantile, readTrace, sum, type PhaseWindow } from './trace-events.js';
 import { scalingChart, type ScalingPoint } from './scaling-chart.js';
 

@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { LineSplitter, emptySummary, foldLine, parseStreamLine } from '../scripts/lib/stream-json.js';
-import { runSession } from '../scripts/lib/session-runner.js';
+import { LineSplitter, emptySummary, foldLine, parseStreamLine } from '../scripts/lib/session/stream-json.js';
+import { runSession } from '../scripts/lib/session/runner.js';
 import { cliSamplesDir, fakeClaudeEnv, runFake, userMessage } from '../test/helpers/fake-claude.js';
 import { tempDir, tempRepo } from '../test/helpers/repo.js';
 

@@ -11,7 +11,7 @@
 //   land      `landing` → `stopping` (rebase + fast-forward of main)
 //   stop      `stopping` → process exit (worktree and branch removed, state file gone)
 // The fake's own share is each session's CLI process lifetime as coven saw it (spawn →
-// exit of `test/bin/claude`: sh + node + the fake's work, commits included); coven's
+// exit of `fakes/bin/claude`: sh + node + the fake's work, commits included); coven's
 // overhead = wall time − that. The same split is given in CPU time (the worker and
 // every process it waited for: git, the fake), which a busy machine does not inflate.
 //
@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { covenBin, sh, tempDir } from '../test/helpers/repo.js';
 import { covenRepo, issueFile } from '../test/helpers/coven-repo.js';
 import { fakeClaudeEnv, fakeClaudeBin, type FakeRun } from '../test/helpers/fake-claude.js';
-import { traceNow } from '../scripts/lib/trace.js';
+import { traceNow } from '../scripts/lib/ui/trace.js';
 import { cpuOf, median, phaseWindows, readTrace, sum } from './trace-events.js';
 
 const runs = Number(process.env.WORKER_CYCLE_RUNS ?? 5);

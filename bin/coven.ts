@@ -11,7 +11,7 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
-  demo: { summary: 'watch coven work on a tiny project, in under a minute (a simulation; --real for claude)', load: () => import('../scripts/demo.js') },
+  demo: { summary: 'watch coven work on a tiny project, in under a minute (a simulation; --real for claude)', load: () => import('../demo/demo.js') },
   init: { summary: 'set coven up in this repository: agents, workflow, issue folders, hooks', load: () => import('../scripts/init.js') },
   agents: { summary: 'list the agents in .coven/agents and any invalid agent files', load: () => import('../scripts/list-agents.js') },
   issues: { summary: 'list issues/*.md and review/*.md: path, state, priority, title', load: () => import('../scripts/list-issues.js') },

@@ -22,19 +22,19 @@
 //           were kept because they have unlanded work (run with --force) · 64 bad usage
 //           · 1 unexpected error
 
-import { parseCommandLine } from './lib/command-line.js';
+import { parseCommandLine } from './lib/ui/command-line.js';
 import { existsSync, realpathSync } from 'node:fs';
 import { basename } from 'node:path';
-import { findRepo, git, gitOut, listWorktrees, revParse, dirtyFiles, type RepoPaths, type WorktreeEntry } from './lib/git.js';
-import { localUpstreamOf, mainBranchOf } from './lib/main-branch.js';
-import { clearStaleLocks, locksDirOf } from './lib/dispatch-lock.js';
-import { runAsEntry } from './lib/entry.js';
-import { formatProblem, shellQuote } from './lib/problem.js';
-import { endOrphanedSession } from './lib/orphan-session.js';
-import { covenRef, keepAt, snapshotCommit } from './lib/save-work.js';
-import { reflogOnlyTips } from './lib/reflog-only.js';
-import { branchBeingRebased, rebaseInProgress } from './lib/git-operation.js';
-import { readWorkerStates, removeWorkerState, type WorkerState } from './lib/worker-state.js';
+import { findRepo, git, gitOut, listWorktrees, revParse, dirtyFiles, type RepoPaths, type WorktreeEntry } from './lib/git/runner.js';
+import { localUpstreamOf, mainBranchOf } from './lib/git/main-branch.js';
+import { clearStaleLocks, locksDirOf } from './lib/locks/dispatch-lock.js';
+import { runAsEntry } from './lib/ui/entry.js';
+import { formatProblem, shellQuote } from './lib/ui/problem.js';
+import { endOrphanedSession } from './lib/session/orphan.js';
+import { covenRef, keepAt, snapshotCommit } from './lib/worktree/save-work.js';
+import { reflogOnlyTips } from './lib/git/reflog-only.js';
+import { branchBeingRebased, rebaseInProgress } from './lib/git/operation.js';
+import { readWorkerStates, removeWorkerState, type WorkerState } from './lib/worker/state.js';
 
 export type GcAction =
   /**

@@ -19,14 +19,14 @@
 //           · 3 the files are in place but the hooks could not be installed (the
 //           message says why and what to run) · 64 bad arguments · 1 anything else
 
-import { parseCommandLine } from './lib/command-line.js';
+import { parseCommandLine } from './lib/ui/command-line.js';
 import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runAsEntry } from './lib/entry.js';
-import { findRepo } from './lib/git.js';
-import { formatProblem, shellQuote } from './lib/problem.js';
-import { installHooks as installWakeHooks } from './hooks.js';
+import { runAsEntry } from './lib/ui/entry.js';
+import { findRepo } from './lib/git/runner.js';
+import { formatProblem, shellQuote } from './lib/ui/problem.js';
+import { installHooks as installWakeHooks } from './lib/hooks/install.js';
 
 /** templates/ of the coven package (this file is dist/scripts/init.js). */
 export const templatesDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'templates');

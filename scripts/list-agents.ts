@@ -8,12 +8,12 @@
 //   exit:   0 every agent file is valid · 1 some file is invalid (the valid ones are
 //           still listed) · 2 not inside a git worktree · 64 bad usage
 
-import { parseCommandLine } from './lib/command-line.js';
+import { parseCommandLine } from './lib/ui/command-line.js';
 import { resolve } from 'node:path';
-import { findRepo } from './lib/git.js';
-import { formatAgentCatalog, formatFileProblem, loadRegistry, type Registry } from './lib/agent-registry.js';
-import { runAsEntry } from './lib/entry.js';
-import { formatProblem } from './lib/problem.js';
+import { findRepo } from './lib/git/runner.js';
+import { formatAgentCatalog, formatFileProblem, loadRegistry, type Registry } from './lib/agents/registry.js';
+import { runAsEntry } from './lib/ui/entry.js';
+import { formatProblem } from './lib/ui/problem.js';
 
 const help = `usage: coven agents [--json] [--dir <worktree>]
 

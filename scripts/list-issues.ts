@@ -13,13 +13,13 @@
 // changes-requested|needs-replan, title (optional; else the first `# heading`, else
 // the file name).
 
-import { parseCommandLine } from './lib/command-line.js';
+import { parseCommandLine } from './lib/ui/command-line.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { findRepo } from './lib/git.js';
-import { runAsEntry } from './lib/entry.js';
-import { decodeUtf8, frontmatterProblem, readFrontmatter } from './lib/frontmatter.js';
-import { formatProblem } from './lib/problem.js';
+import { findRepo } from './lib/git/runner.js';
+import { runAsEntry } from './lib/ui/entry.js';
+import { decodeUtf8, frontmatterProblem, readFrontmatter } from './lib/agents/frontmatter.js';
+import { formatProblem } from './lib/ui/problem.js';
 
 export const ISSUE_DIRS = ['issues', 'review'];
 export const PRIORITIES = ['P0', 'P1', 'P2'] as const;

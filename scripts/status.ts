@@ -10,20 +10,20 @@
 //   files:  reads <state dir>/workers/*.json, <state dir>/locks/*
 //   exit:   0 shown · 2 not in a git work tree · 64 bad usage
 
-import { parseCommandLine } from './lib/command-line.js';
+import { parseCommandLine } from './lib/ui/command-line.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { findRepo, type RepoPaths } from './lib/git.js';
-import { mainBranchOf } from './lib/main-branch.js';
-import { describeLockRead, locksDirOf, readLockHolder, type LockRead } from './lib/dispatch-lock.js';
-import { runAsEntry } from './lib/entry.js';
-import { formatProblem } from './lib/problem.js';
-import { livenessOf } from './lib/process-identity.js';
-import { stateDirPaths } from './lib/state-dir.js';
-import { mainTip } from './lib/wait-for-main.js';
-import { readWorkerStates, type WorkerEntry } from './lib/worker-state.js';
-import { humanDuration } from './lib/human-duration.js';
+import { findRepo, type RepoPaths } from './lib/git/runner.js';
+import { mainBranchOf } from './lib/git/main-branch.js';
+import { describeLockRead, locksDirOf, readLockHolder, type LockRead } from './lib/locks/dispatch-lock.js';
+import { runAsEntry } from './lib/ui/entry.js';
+import { formatProblem } from './lib/ui/problem.js';
+import { livenessOf } from './lib/locks/process-identity.js';
+import { stateDirPaths } from './lib/worker/state-dir.js';
+import { mainTip } from './lib/worker/wait-for-main.js';
+import { readWorkerStates, type WorkerEntry } from './lib/worker/state.js';
+import { humanDuration } from './lib/ui/human-duration.js';
 
 export interface LockStatus {
   name: string;

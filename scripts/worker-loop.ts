@@ -23,37 +23,39 @@
 //           2 could not start · 3 stopped with work kept unlanded (said where)
 //           4 dispatch failed (--once) · 130 stopped at once by a second signal
 
-import { parseCommandLine, usageError } from './lib/command-line.js';
+import { parseCommandLine, usageError } from './lib/ui/command-line.js';
 import { existsSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { describeAgentProblems, dispatch, type DispatchOutcome } from './dispatch.js';
-import { describeLand, describeLeftOut, landWorktree, removeLandedWorktree, unlandedCommits, syncWorktreeWithMain, type LandResult, type SyncResult } from './land-worktree.js';
-import { problemFor, removeUnfinishedWorktree, spawnWorktree, worktreeBase } from './spawn-worktree.js';
-import { loadRegistry, type AgentDef } from './lib/agent-registry.js';
-import { locateAgentCli } from './lib/agent-cli.js';
-import { runAgentJob, saveAndClean, type SessionSettings } from './lib/agent-job.js';
-import { acquireLock, acquireSlot, describeWait, dispatchLockPath } from './lib/dispatch-lock.js';
-import { runAsEntry } from './lib/entry.js';
-import { dirtyFiles, findRepo, git, gitOut, listWorktrees, projectName, revParse, type RepoPaths, type WorktreeEntry } from './lib/git.js';
-import { recordedSleep, busyOthers } from './lib/herd-guard.js';
-import { humanDuration } from './lib/human-duration.js';
-import { mainBranchOf } from './lib/main-branch.js';
-import { endOrphanedSession } from './lib/orphan-session.js';
-import { clearStaleGitLocks } from './lib/stale-git-locks.js';
-import { processStartTime } from './lib/process-identity.js';
-import { formatProblem, shellQuote } from './lib/problem.js';
-import { abortRebaseIfAny, resolveConflict, type Conflict } from './lib/resolve-conflict.js';
-import { branchBeingRebased, rebaseInProgress } from './lib/git-operation.js';
-import { covenRef } from './lib/save-work.js';
-import type { SessionHandle } from './lib/session-runner.js';
-import { renderOutcome } from './lib/session-render.js';
-import { mainTip, waitForMainToMove } from './lib/wait-for-main.js';
-import { randomWorkerName, WORKER_NAME } from './lib/worker-name.js';
-import { trace, traceNow } from './lib/trace.js';
-import { newWorkerState, readWorkerState, readWorkerStates, removeWorkerState, updateWorkerState, writeWorkerState, type Phase, type WorkerState } from './lib/worker-state.js';
-import { attachConsole } from './lib/worker-console.js';
-import { consoleUi, type WorkerUi } from './lib/worker-ui.js';
+import { describeAgentProblems, dispatch, type DispatchOutcome } from './lib/agents/dispatch.js';
+import { describeLand, describeLeftOut } from './lib/land/messages.js';
+import { landWorktree, removeLandedWorktree, unlandedCommits, syncWorktreeWithMain, type LandResult, type SyncResult } from './lib/land/land.js';
+import { removeUnfinishedWorktree, spawnWorktree, worktreeBase } from './lib/worktree/spawn.js';
+import { problemFor } from './lib/worktree/spawn-messages.js';
+import { loadRegistry, type AgentDef } from './lib/agents/registry.js';
+import { locateAgentCli } from './lib/session/agent-cli.js';
+import { runAgentJob, saveAndClean, type SessionSettings } from './lib/agents/agent-job.js';
+import { acquireLock, acquireSlot, describeWait, dispatchLockPath } from './lib/locks/dispatch-lock.js';
+import { runAsEntry } from './lib/ui/entry.js';
+import { dirtyFiles, findRepo, git, gitOut, listWorktrees, projectName, revParse, type RepoPaths, type WorktreeEntry } from './lib/git/runner.js';
+import { recordedSleep, busyOthers } from './lib/worker/herd-guard.js';
+import { humanDuration } from './lib/ui/human-duration.js';
+import { mainBranchOf } from './lib/git/main-branch.js';
+import { endOrphanedSession } from './lib/session/orphan.js';
+import { clearStaleGitLocks } from './lib/git/stale-locks.js';
+import { processStartTime } from './lib/locks/process-identity.js';
+import { formatProblem, shellQuote } from './lib/ui/problem.js';
+import { abortRebaseIfAny, resolveConflict, type Conflict } from './lib/land/resolve-conflict.js';
+import { branchBeingRebased, rebaseInProgress } from './lib/git/operation.js';
+import { covenRef } from './lib/worktree/save-work.js';
+import type { SessionHandle } from './lib/session/runner.js';
+import { renderOutcome } from './lib/session/render.js';
+import { mainTip, waitForMainToMove } from './lib/worker/wait-for-main.js';
+import { randomWorkerName, WORKER_NAME } from './lib/worker/name.js';
+import { trace, traceNow } from './lib/ui/trace.js';
+import { newWorkerState, readWorkerState, readWorkerStates, removeWorkerState, updateWorkerState, writeWorkerState, type Phase, type WorkerState } from './lib/worker/state.js';
+import { attachConsole } from './lib/ui/worker-console.js';
+import { consoleUi, type WorkerUi } from './lib/ui/worker-ui.js';
 
 export interface WorkerOptions {
   cwd: string;

@@ -10,7 +10,7 @@ import {
   renderTemplate,
   type AgentDef,
   type AgentFileResult,
-} from '../scripts/lib/agent-registry.js';
+} from '../scripts/lib/agents/registry.js';
 import { tempDir } from './helpers/repo.js';
 
 const planText = `---

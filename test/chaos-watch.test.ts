@@ -7,8 +7,8 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { currentProcess } from '../scripts/lib/process-identity.js';
-import { newWorkerState, writeWorkerState } from '../scripts/lib/worker-state.js';
+import { currentProcess } from '../scripts/lib/locks/process-identity.js';
+import { newWorkerState, writeWorkerState } from '../scripts/lib/worker/state.js';
 import { ChaosWatch } from './helpers/chaos-watch.js';
 import { commitFile, sh, tempDir, tempRepo } from './helpers/repo.js';
 

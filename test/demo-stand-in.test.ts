@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chooseJob, dispatchAnswer, takenIssues } from '../scripts/lib/demo-stand-in.js';
-import { checkDispatchOutput, type DispatchableAgent } from '../scripts/lib/dispatch-decision.js';
+import { chooseJob, dispatchAnswer, takenIssues } from '../demo/stand-in.js';
+import { checkDispatchOutput, type DispatchableAgent } from '../scripts/lib/agents/dispatch-decision.js';
 import type { IssueEntry } from '../scripts/list-issues.js';
 
 const issue = (path: string, state: string, priority = 'P2'): IssueEntry => ({ path, state, priority, title: path, note: null });

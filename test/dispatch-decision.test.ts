@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkDispatchOutput, correctiveMessage, dispatchProtocol, type DispatchableAgent } from '../scripts/lib/dispatch-decision.js';
+import { checkDispatchOutput, correctiveMessage, dispatchProtocol, type DispatchableAgent } from '../scripts/lib/agents/dispatch-decision.js';
 
 const agents: DispatchableAgent[] = [
   { name: 'dispatch', description: 'chooses', args: [] },

@@ -12,8 +12,8 @@ import {
   readLockHolder,
   type LockHolder,
   type WaitProgress,
-} from '../scripts/lib/dispatch-lock.js';
-import { currentProcess } from '../scripts/lib/process-identity.js';
+} from '../scripts/lib/locks/dispatch-lock.js';
+import { currentProcess } from '../scripts/lib/locks/process-identity.js';
 import { distRoot, tempDir } from './helpers/repo.js';
 
 const holderScript = join(distRoot, 'test', 'fixtures', 'lock-holder.js');

@@ -7,8 +7,8 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processStartTime } from '../scripts/lib/process-identity.js';
-import { checkPermission, encodeProjectPath } from './fake-claude.js';
+import { processStartTime } from '../scripts/lib/locks/process-identity.js';
+import { checkPermission, encodeProjectPath } from '../fakes/claude.js';
 import { fakeClaudeBin, fakeClaudeEnv, fakeTranscriptPath, readFakeLog, readFakeTranscript, runFake, streamEvents, userMessage, type FakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { sh, tempDir, tempRepo } from './helpers/repo.js';
 

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs, ruleMatches, splitRules } from './fake-claude.js';
+import { parseArgs, ruleMatches, splitRules } from '../fakes/claude.js';
 import { cliSamplesDir, fakeClaudeBin, fakeClaudeEnv, fakeTranscriptPath, readFakeLog, runFake, streamEvents, userMessage, type FakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { tempDir, tempRepo } from './helpers/repo.js';
 

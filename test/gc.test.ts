@@ -3,8 +3,8 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dispatchLockPath } from '../scripts/lib/dispatch-lock.js';
-import { newWorkerState, writeWorkerState, type WorkerState } from '../scripts/lib/worker-state.js';
+import { dispatchLockPath } from '../scripts/lib/locks/dispatch-lock.js';
+import { newWorkerState, writeWorkerState, type WorkerState } from '../scripts/lib/worker/state.js';
 import { commitFile, coven, sh, tempDir, tempRepo } from './helpers/repo.js';
 
 async function deadPid(): Promise<number> {

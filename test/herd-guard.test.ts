@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { busyOthers, recordedSleep } from '../scripts/lib/herd-guard.js';
-import { newWorkerState, type Phase, type WorkerEntry } from '../scripts/lib/worker-state.js';
+import { busyOthers, recordedSleep } from '../scripts/lib/worker/herd-guard.js';
+import { newWorkerState, type Phase, type WorkerEntry } from '../scripts/lib/worker/state.js';
 
 const tip = 'a'.repeat(40);
 const other = 'b'.repeat(40);

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hooksStatus, installHooks, uninstallHooks } from '../scripts/hooks.js';
+import { hooksStatus, installHooks, uninstallHooks } from '../scripts/lib/hooks/install.js';
 import { commitFile, coven, run, sh, tempDir, tempRepo } from './helpers/repo.js';
 
 const wake = (repo: string) => join(repo, '.git', 'coven', 'wake');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { commitFile, coven, sh, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, type FakeRun, type FakeStep } from './helpers/fake-claude.js';
-import { shellQuote } from '../scripts/lib/problem.js';
+import { shellQuote } from '../scripts/lib/ui/problem.js';
 
 /** If any shell ever expands a name, `touch $MARK` leaves this file behind. */
 const marker = join(tempDir('coven-marker-'), 'pwned');

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { intersectEntries, keepDeepest, parseLsFilesZ, type IgnoredEntry } from '../scripts/lib/ignored-paths.js';
-import { branchInTheWay, worktreeBase } from '../scripts/spawn-worktree.js';
+import { intersectEntries, keepDeepest, parseLsFilesZ, type IgnoredEntry } from '../scripts/lib/worktree/ignored-paths.js';
+import { branchInTheWay, worktreeBase } from '../scripts/lib/worktree/spawn.js';
 
 const e = (...paths: string[]): IgnoredEntry[] => paths.map((p) => (p.endsWith('/') ? { path: p.slice(0, -1), dir: true } : { path: p, dir: false }));
 const names = (entries: IgnoredEntry[]) => entries.map((x) => (x.dir ? `${x.path}/` : x.path));

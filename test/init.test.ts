@@ -4,8 +4,8 @@ import matter from 'gray-matter';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { claudeMdAddition, templateAgents } from '../scripts/init.js';
-import { formatFileProblem, loadRegistry, parseAgentFile, placeholdersOf, renderTemplate, type AgentDef } from '../scripts/lib/agent-registry.js';
-import { checkDispatchOutput } from '../scripts/lib/dispatch-decision.js';
+import { formatFileProblem, loadRegistry, parseAgentFile, placeholdersOf, renderTemplate, type AgentDef } from '../scripts/lib/agents/registry.js';
+import { checkDispatchOutput } from '../scripts/lib/agents/dispatch-decision.js';
 import { coven, projectRoot, sh, tempDir, tempRepo } from './helpers/repo.js';
 
 const templates = join(projectRoot, 'templates');

@@ -5,10 +5,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { describeLand, landWorktree, syncWorktreeWithMain, unlandedCommits } from '../scripts/land-worktree.js';
-import { fastForwardBlockers, parseNameStatusZ, type OnDisk } from '../scripts/lib/ff-blockers.js';
+import { landWorktree, syncWorktreeWithMain, unlandedCommits } from '../scripts/lib/land/land.js';
+import { describeLand } from '../scripts/lib/land/messages.js';
+import { fastForwardBlockers, parseNameStatusZ, type OnDisk } from '../scripts/lib/land/ff-blockers.js';
 import { spawn as spawn_ } from 'node:child_process';
-import { currentProcess } from '../scripts/lib/process-identity.js';
+import { currentProcess } from '../scripts/lib/locks/process-identity.js';
 import { gitWrapper, withGitWrapper } from './helpers/git-wrapper.js';
 import { commitFile, coven, run, sh, tempDir, tempRepo, distRoot } from './helpers/repo.js';
 

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lockedMerge, pathsInTheWay } from '../scripts/lib/locked-merge.js';
+import { lockedMerge, pathsInTheWay } from '../scripts/lib/land/locked-merge.js';
 import { commitFile, sh, tempDir, tempRepo } from './helpers/repo.js';
 
 /** A repo on main and a commit `to` on another branch that main can fast-forward to. */

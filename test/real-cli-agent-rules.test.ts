@@ -15,7 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadRegistry, parseAgentFile, type AgentDef } from '../scripts/lib/agent-registry.js';
+import { loadRegistry, parseAgentFile, type AgentDef } from '../scripts/lib/agents/registry.js';
 import { projectRoot, tempDir, tempRepo } from './helpers/repo.js';
 import { realCliGate, realCliTests } from './real-cli/gate.js';
 import { bash, conversation, say, startMockMessagesApi, text, writeFile, type MockApi, type Play } from './real-cli/mock-messages-api.js';

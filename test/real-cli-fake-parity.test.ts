@@ -4,7 +4,7 @@
 // scenario by scenario: tool use and a commit, permission answers, file tools, error
 // results, steering messages mid-turn and at the end of a turn, resume in the same and
 // in another cwd, abort while a tool runs, a usage error. This is what keeps the fake
-// (test/fake-claude.ts) faithful.
+// (fakes/claude.ts) faithful.
 //
 //   env:  COVEN_REAL_CLI=1 to run (`npm run test:real-cli`); otherwise skipped (see real-cli/gate.ts).
 //         PARITY_DEBUG=<file>: append both sides of every scenario to <file> (JSON lines)
@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSession, type SessionOptions, type SessionOutcome } from '../scripts/lib/session-runner.js';
+import { startSession, type SessionOptions, type SessionOutcome } from '../scripts/lib/session/runner.js';
 import { fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { run, sh, tempDir, tempRepo } from './helpers/repo.js';
 import { realCliGate, realCliTests } from './real-cli/gate.js';

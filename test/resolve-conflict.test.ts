@@ -7,9 +7,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { landWorktree } from '../scripts/land-worktree.js';
-import { rebaseInProgress } from '../scripts/lib/git-operation.js';
-import { abortRebaseIfAny, conflictPrompt, leftoverMarkers, resolveConflict, type Conflict, type ResolveOptions } from '../scripts/lib/resolve-conflict.js';
+import { landWorktree } from '../scripts/lib/land/land.js';
+import { rebaseInProgress } from '../scripts/lib/git/operation.js';
+import { abortRebaseIfAny, conflictPrompt, leftoverMarkers, resolveConflict, type Conflict, type ResolveOptions } from '../scripts/lib/land/resolve-conflict.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
 import { commitFile, sh, tempDir, tempRepo } from './helpers/repo.js';
 

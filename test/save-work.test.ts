@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { covenRef, discardSavedChanges, saveUncommittedWork } from '../scripts/lib/save-work.js';
+import { covenRef, discardSavedChanges, saveUncommittedWork } from '../scripts/lib/worktree/save-work.js';
 import { commitFile, sh, tempRepo } from './helpers/repo.js';
 
 test('uncommitted, staged and untracked changes are saved under refs/coven without touching the branch', async () => {

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSession, type SessionOptions, type SessionOutcome } from '../scripts/lib/session-runner.js';
+import { startSession, type SessionOptions, type SessionOutcome } from '../scripts/lib/session/runner.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
 import { tempDir, tempRepo } from './helpers/repo.js';
 

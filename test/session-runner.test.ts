@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { reserveLogFile, runSession, sessionArgs, startSession, type SessionOptions, type SessionOutcome } from '../scripts/lib/session-runner.js';
+import { reserveLogFile, runSession, sessionArgs, startSession, type SessionOptions, type SessionOutcome } from '../scripts/lib/session/runner.js';
 import { fakeClaudeEnv, readFakeLog, readFakeTranscript, type FakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { sh, tempDir, tempRepo } from './helpers/repo.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { concurrentAddRace, spawnWorktree } from '../scripts/spawn-worktree.js';
+import { concurrentAddRace, spawnWorktree } from '../scripts/lib/worktree/spawn.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitWrapper, pathWith, withGitWrapper } from './helpers/git-wrapper.js';

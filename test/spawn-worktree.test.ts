@@ -2,8 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { localUpstreamOf } from '../scripts/lib/main-branch.js';
-import { spawnWorktree } from '../scripts/spawn-worktree.js';
+import { localUpstreamOf } from '../scripts/lib/git/main-branch.js';
+import { spawnWorktree } from '../scripts/lib/worktree/spawn.js';
 import { commitFile, coven, covenBin, run, sh, tempDir, tempRepo, type Run } from './helpers/repo.js';
 
 function write(dir: string, path: string, content: string): string {

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { localUpstreamOf } from '../scripts/lib/main-branch.js';
+import { localUpstreamOf } from '../scripts/lib/git/main-branch.js';
 import { commitFile, distRoot, run, sh, tempDir, tempRepo } from './helpers/repo.js';
 
 /** The packages the bundle was built from that node could still find from `dir` (should be none). */

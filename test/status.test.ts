@@ -3,10 +3,10 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { acquireLock, dispatchLockPath } from '../scripts/lib/dispatch-lock.js';
-import { newWorkerState, writeWorkerState, type WorkerState } from '../scripts/lib/worker-state.js';
+import { acquireLock, dispatchLockPath } from '../scripts/lib/locks/dispatch-lock.js';
+import { newWorkerState, writeWorkerState, type WorkerState } from '../scripts/lib/worker/state.js';
 import { renderStatus, collectStatus } from '../scripts/status.js';
-import { findRepo } from '../scripts/lib/git.js';
+import { findRepo } from '../scripts/lib/git/runner.js';
 import { coven, covenBin, sh, tempDir, tempRepo } from './helpers/repo.js';
 import { ptyUnavailable, startPty } from './helpers/pty.js';
 

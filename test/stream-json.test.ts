@@ -5,8 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineSplitter, emptySummary, foldLine, isSuccess, parseStreamLine, summarizeStream, type SessionSummary } from '../scripts/lib/stream-json.js';
-import { toolCallSummary, renderEvent } from '../scripts/lib/session-render.js';
+import { LineSplitter, emptySummary, foldLine, isSuccess, parseStreamLine, summarizeStream, type SessionSummary } from '../scripts/lib/session/stream-json.js';
+import { toolCallSummary, renderEvent } from '../scripts/lib/session/render.js';
 import { cliSamplesDir } from './helpers/fake-claude.js';
 
 interface Expected {

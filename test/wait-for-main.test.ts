@@ -2,8 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installHooks } from '../scripts/hooks.js';
-import { waitForMainToMove, type MainMoved, type WaitForMainOptions } from '../scripts/lib/wait-for-main.js';
+import { installHooks } from '../scripts/lib/hooks/install.js';
+import { waitForMainToMove, type MainMoved, type WaitForMainOptions } from '../scripts/lib/worker/wait-for-main.js';
 import { commitFile, sh, tempDir, tempRepo } from './helpers/repo.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

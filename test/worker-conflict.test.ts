@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RESOLVE_TOOLS } from '../scripts/lib/resolve-conflict.js';
+import { RESOLVE_TOOLS } from '../scripts/lib/land/resolve-conflict.js';
 import { coven, commitFile, sh } from './helpers/repo.js';
 import { assertFakeRunsOk, readFakeLog, type FakeRun, type FakeStep } from './helpers/fake-claude.js';
 import { A_LINE, A_SUBJECT, B_SUBJECT, explain, MERGED, phaseOf, resolvingRun, runBoth, sameLineRepo, sameLineRuns, sleepRun, waitFor } from './helpers/same-line.js';

@@ -6,10 +6,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PassThrough, Writable } from 'node:stream';
-import { attachConsole, menuText, parseMenuChoice, react, type ConsoleInput, type ConsoleMode, type Situation } from '../scripts/lib/worker-console.js';
-import type { SessionHandle, SessionOutcome } from '../scripts/lib/session-runner.js';
-import { consoleUi, escapesAllowed, headerLine, titleEscape, titleText, type WorkerUi } from '../scripts/lib/worker-ui.js';
-import { newWorkerState, type WorkerState } from '../scripts/lib/worker-state.js';
+import { attachConsole, menuText, parseMenuChoice, react, type ConsoleInput, type ConsoleMode, type Situation } from '../scripts/lib/ui/worker-console.js';
+import type { SessionHandle, SessionOutcome } from '../scripts/lib/session/runner.js';
+import { consoleUi, escapesAllowed, headerLine, titleEscape, titleText, type WorkerUi } from '../scripts/lib/ui/worker-ui.js';
+import { newWorkerState, type WorkerState } from '../scripts/lib/worker/state.js';
 
 function state(over: Partial<WorkerState> = {}): WorkerState {
   return { ...newWorkerState({ name: 'brave-otter', branch: 'coven/brave-otter', worktree: '/wt' }), ...over };

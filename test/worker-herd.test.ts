@@ -8,7 +8,7 @@ import { coven, commitFile, sh, tempDir } from './helpers/repo.js';
 import { covenRepo } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, readFakeLog } from './helpers/fake-claude.js';
 import { dispatchRun, implementRun, isDispatch, loopRepo, outputOf, phaseOf, shDispatchAgent, startWorker, stopAll, waitFor, workerState, writeDispatchScript } from './helpers/worker-procs.js';
-import type { WorkerState } from '../scripts/lib/worker-state.js';
+import type { WorkerState } from '../scripts/lib/worker/state.js';
 
 test('3 sleeping workers woken by one commit: one dispatch session; the others go back to sleep on its decision', async () => {
   const repo = await covenRepo({ '.coven/agents/dispatch.md': shDispatchAgent });

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { acquireLock, dispatchLockPath } from '../scripts/lib/dispatch-lock.js';
+import { acquireLock, dispatchLockPath } from '../scripts/lib/locks/dispatch-lock.js';
 import { coven, commitFile, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv } from './helpers/fake-claude.js';

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { currentProcess, processStartTime } from '../scripts/lib/process-identity.js';
+import { currentProcess, processStartTime } from '../scripts/lib/locks/process-identity.js';
 import {
   busyWorkers,
   newWorkerState,
@@ -12,7 +12,7 @@ import {
   updateWorkerState,
   writeWorkerState,
   type WorkerState,
-} from '../scripts/lib/worker-state.js';
+} from '../scripts/lib/worker/state.js';
 import { tempDir } from './helpers/repo.js';
 
 async function deadPid(): Promise<number> {

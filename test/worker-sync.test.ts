@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { acquireLock, dispatchLockPath } from '../scripts/lib/dispatch-lock.js';
+import { acquireLock, dispatchLockPath } from '../scripts/lib/locks/dispatch-lock.js';
 import { join } from 'node:path';
 import { sh, commitFile } from './helpers/repo.js';
 import { writeFakeScript, type FakeRun } from './helpers/fake-claude.js';

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rebaseInProgress } from '../scripts/lib/git-operation.js';
+import { rebaseInProgress } from '../scripts/lib/git/operation.js';
 import { coven, covenBin, sh, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { B_SUBJECT, mainHasOnlyA, resolvingRun, sameLineRepo, sameLineRuns, sleepRun, waitFor } from './helpers/same-line.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { coven, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
-import { trace } from '../scripts/lib/trace.js';
+import { trace } from '../scripts/lib/ui/trace.js';
 
 interface Event {
   t: number;

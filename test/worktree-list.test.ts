@@ -6,8 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { landWorktree } from '../scripts/land-worktree.js';
-import { listWorktrees } from '../scripts/lib/git.js';
+import { landWorktree } from '../scripts/lib/land/land.js';
+import { listWorktrees } from '../scripts/lib/git/runner.js';
 import { commitFile, run, sh, tempDir, tempRepo } from './helpers/repo.js';
 
 /** A worktree folder as `git worktree add` leaves it for a moment: commondir still empty. */

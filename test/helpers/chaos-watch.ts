@@ -12,9 +12,9 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readLockHolder } from '../../scripts/lib/dispatch-lock.js';
-import { livenessOf } from '../../scripts/lib/process-identity.js';
-import { readWorkerStates, type Phase } from '../../scripts/lib/worker-state.js';
+import { readLockHolder } from '../../scripts/lib/locks/dispatch-lock.js';
+import { livenessOf } from '../../scripts/lib/locks/process-identity.js';
+import { readWorkerStates, type Phase } from '../../scripts/lib/worker/state.js';
 import { run, sh } from './repo.js';
 
 /** a dead holder's lock must be broken this soon once a live worker waits for it (the design says "at once") */

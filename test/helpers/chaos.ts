@@ -28,9 +28,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readLockHolder } from '../../scripts/lib/dispatch-lock.js';
-import { livenessOf } from '../../scripts/lib/process-identity.js';
-import { readWorkerStates, type Phase, type WorkerState } from '../../scripts/lib/worker-state.js';
+import { readLockHolder } from '../../scripts/lib/locks/dispatch-lock.js';
+import { livenessOf } from '../../scripts/lib/locks/process-identity.js';
+import { readWorkerStates, type Phase, type WorkerState } from '../../scripts/lib/worker/state.js';
 import { ChaosWatch, type DeadLock } from './chaos-watch.js';
 import { covenRepo, issueFile } from './coven-repo.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun } from './fake-claude.js';

@@ -10,13 +10,13 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { encodeProjectPath, type FakeInvocation, type FakeRun } from '../fake-claude.js';
+import { encodeProjectPath, type FakeInvocation, type FakeRun } from '../../fakes/claude.js';
 import { projectRoot, run, tempDir, type Run } from './repo.js';
 
-export type { FakeInvocation, FakeRun, FakeStep } from '../fake-claude.js';
+export type { FakeInvocation, FakeRun, FakeStep } from '../../fakes/claude.js';
 
 /** The shim that runs the compiled fake (an executable sh script in the source tree). */
-export const fakeClaudeBin = join(projectRoot, 'test', 'bin', 'claude');
+export const fakeClaudeBin = join(projectRoot, 'fakes', 'bin', 'claude');
 
 export type FakeClaudeEnv = {
   /** the fake, for the session runner */

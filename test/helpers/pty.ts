@@ -8,7 +8,7 @@
 //   await p.waitFor(/working on it/);  p.type('a line\r');  const code = await p.exit;
 
 import { spawn, spawnSync } from 'node:child_process';
-import { shellQuote } from '../../scripts/lib/problem.js';
+import { shellQuote } from '../../scripts/lib/ui/problem.js';
 
 /** Why no pty can be made here, or null when `script` from util-linux is available. */
 export const ptyUnavailable: string | null = (() => {

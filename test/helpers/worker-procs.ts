@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { coven, covenBin, sh, tempDir } from './repo.js';
 import { covenRepo, issueFile } from './coven-repo.js';
 import { fakeClaudeEnv, type FakeInvocation, type FakeRun } from './fake-claude.js';
-import type { WorkerState } from '../../scripts/lib/worker-state.js';
+import type { WorkerState } from '../../scripts/lib/worker/state.js';
 
 export interface WorkerProc {
   name: string;

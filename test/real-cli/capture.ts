@@ -1,7 +1,7 @@
 // capture — runs the real Claude Code CLI through a few scripted sessions against the
 // mock Messages API and prints what it emitted: the order of event kinds, and how each
 // kind's keys differ from the reference samples. Used to check the reference and the
-// fake claude (test/fake-claude.ts) against the real thing.
+// fake claude (fakes/claude.ts) against the real thing.
 //
 //   run:    npm run build && node dist/test/real-cli/capture.js [--out DIR] [--samples DIR] [scenario…]
 //   args:   --out DIR      also write each scenario's stdout as DIR/<scenario>.jsonl, and
@@ -17,7 +17,7 @@
 import minimist from 'minimist';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isEntry } from '../../scripts/lib/entry.js';
+import { isEntry } from '../../scripts/lib/ui/entry.js';
 import { cliSamplesDir } from '../helpers/fake-claude.js';
 import { sh, tempDir, tempRepo } from '../helpers/repo.js';
 import { diffShapes, kindSequence, shapesOf } from './event-shape.js';

@@ -18,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isEntry } from '../../scripts/lib/entry.js';
+import { isEntry } from '../../scripts/lib/ui/entry.js';
 import { CLAUDE_BIN_ENV } from './gate.js';
 import { installClaude } from './install-claude.js';
 

@@ -27,7 +27,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isEntry } from '../../scripts/lib/entry.js';
+import { isEntry } from '../../scripts/lib/ui/entry.js';
 
 /** The version the reference (shared/reference/claude-cli.md) was observed with. */
 export const CLAUDE_CLI_VERSION = '2.1.197';

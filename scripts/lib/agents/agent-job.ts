@@ -1,0 +1,171 @@
+// agent-job — run the agent dispatch chose, in the worker's worktree, and make sure
+// everything it did is committed before anything lands.
+//
+// After the session: if the agent left the worktree on another branch or detached,
+// its commits are saved under refs/coven/stray/… and the worker's branch is checked
+// out again; if it left uncommitted changes, the same session is resumed once and
+// asked to commit or discard them; whatever is still uncommitted then is saved under
+// refs/coven/wip/<worker>/<time> and the worktree is cleaned. Commits a `git reset` of
+// the agent's took off its branch, and main's old tip if main moved backwards during
+// the job, are kept under refs/coven/ too (job-guard.ts). Nothing committed is lost.
+// A worktree deleted during the session ends the job at once (`worktree-gone`).
+// Inputs: the worktree, the agent definition and its validated arguments.
+// Outputs: a JobOutcome; the session logs under <state dir>/logs/<worker>/.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentDef } from './registry.js';
+import { renderTemplate } from './registry.js';
+import { agentEnv } from '../session/agent-env.js';
+import { dirtyFiles, git, gitOut } from '../git/runner.js';
+import { keepWhatTheJobDropped, markJob, type Kept } from '../worktree/job-guard.js';
+import { localUpstreamOf } from '../git/main-branch.js';
+import { covenRef, discardSavedChanges, keepAt, saveUncommittedWork, type SaveResult } from '../worktree/save-work.js';
+import { reserveLogFile, startSession, type SessionHandle, type SessionOutcome } from '../session/runner.js';
+
+export interface SessionSettings {
+  stateDir: string;
+  worker: string;
+  permissionMode?: string;
+  extraArgs?: readonly string[];
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  display?: (line: string) => void;
+  /** called with every session as it starts, and with null once it ended (the worker aborts it, records its pid) */
+  onSession?: (session: SessionHandle | null) => void | Promise<void>;
+}
+
+export interface JobOptions extends SessionSettings {
+  worktree: string;
+  branch: string;
+  agent: AgentDef;
+  args: Record<string, string>;
+}
+
+export type JobOutcome =
+  | Finished
+  /** the worktree folder was deleted during the session (by hand): nothing more was done there */
+  | { kind: 'worktree-gone'; session: SessionOutcome; sessionId: string | null; costUsd: number };
+
+type Finished = {
+  kind: 'finished';
+  /** the agent's session (success or not); `sessionId` for a later resume */
+  session: SessionOutcome;
+  sessionId: string | null;
+  /** everything the sessions of this job cost */
+  costUsd: number;
+  /** uncommitted work that had to be saved instead of committed */
+  saved: SaveResult;
+  /** commits left on another branch or a detached HEAD, saved under refs/coven/stray/… */
+  stray: string | null;
+  /** what a reset of the agent's (or a rewind of main) would have lost, kept under refs/coven/ */
+  kept: Kept;
+};
+
+export const COMMIT_OR_DISCARD = (files: string[]) => `You left uncommitted changes in this worktree:
+${files.map((f) => `- ${f}`).join('\n')}
+
+coven lands only commits. Commit what belongs to your work (git add <files>, then
+git commit -m "<what and why>"), delete what does not (for example scratch files), and
+finish when \`git status --porcelain\` prints nothing. Do not push, reset or switch branches.`;
+
+/** Runs one session; returns its outcome. A resume uses the same cwd (the CLI requires it). */
+export async function runAgentSession(
+  s: SessionSettings & { cwd: string; agentName: string; prompt: string; claudeArgs: readonly string[]; resume?: string; appendSystemPrompt?: string },
+): Promise<SessionOutcome> {
+  const handle = startSession({
+    cwd: s.cwd,
+    prompt: s.prompt,
+    resume: s.resume,
+    permissionMode: s.permissionMode,
+    claudeArgs: s.claudeArgs,
+    extraArgs: s.extraArgs,
+    appendSystemPrompt: s.appendSystemPrompt,
+    logFile: reserveLogFile(s.stateDir, s.worker, s.agentName),
+    timeoutMs: s.timeoutMs,
+    env: agentEnv(s.env),
+    display: s.display,
+  });
+  try {
+    await s.onSession?.(handle);
+    return await handle.outcome;
+  } finally {
+    await s.onSession?.(null);
+  }
+}
+
+/** What one run of the CLI cost. A resumed run reports only its own turns, not the session's total (2.1.197). */
+export function runCost(outcome: SessionOutcome): number {
+  return outcome.kind === 'success' || outcome.kind === 'agent-error' ? outcome.costUsd : 0;
+}
+
+export function sessionIdOf(outcome: SessionOutcome): string | null {
+  if (outcome.kind === 'success' || outcome.kind === 'agent-error') return outcome.sessionId;
+  if (outcome.kind === 'cli-not-found') return null;
+  return outcome.sessionId ?? null;
+}
+
+export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: 'bad-args'; missing: string[]; unknown: string[] }> {
+  const rendered = renderTemplate(o.agent, o.args);
+  if (rendered.kind === 'missing-args') return { kind: 'bad-args', missing: rendered.names, unknown: [] };
+  if (rendered.kind === 'unknown-args') return { kind: 'bad-args', missing: [], unknown: rendered.names };
+
+  const base = { ...o, cwd: o.worktree, agentName: o.agent.name, claudeArgs: o.agent.claudeArgs };
+  const onto = await localUpstreamOf(o.worktree, o.branch);
+  const mark = onto ? await markJob(o.worktree, onto) : null;
+  const session = await runAgentSession({ ...base, prompt: rendered.text });
+  const sessionId = sessionIdOf(session);
+  let costUsd = runCost(session);
+  if (!worktreeExists(o.worktree)) return { kind: 'worktree-gone', session, sessionId, costUsd };
+  const tellSaved = (ref: string | null): void => void (ref && o.display?.(`coven: the agent left uncommitted changes on a branch it switched to; saved as ${ref}, not landed   (git show ${ref})`));
+  const back = await returnToBranch(o.worktree, o.branch, o.worker);
+  tellSaved(back.wip);
+  const stray = back.stray;
+
+  let files = await dirtyFiles(o.worktree);
+  if (files.length > 0 && sessionId && session.kind !== 'aborted' && session.kind !== 'cli-not-found') {
+    o.display?.(`coven: the agent left ${files.length} uncommitted file(s); asking it to commit or discard them`);
+    const again = await runAgentSession({ ...base, prompt: COMMIT_OR_DISCARD(files), resume: sessionId });
+    costUsd += runCost(again);
+    if (!worktreeExists(o.worktree)) return { kind: 'worktree-gone', session, sessionId, costUsd };
+    tellSaved((await returnToBranch(o.worktree, o.branch, o.worker)).wip);
+    files = await dirtyFiles(o.worktree);
+  }
+  const kept = mark ? await keepWhatTheJobDropped(o.worktree, o.worker, o.branch, mark) : { dropped: [], rewound: null };
+  const saved = files.length > 0 ? await saveAndClean(o.worktree, o.worker, 'wip', `coven: uncommitted work left by ${o.agent.name}`) : ({ kind: 'clean' } as const);
+  return { kind: 'finished', session, sessionId, costUsd, saved, stray, kept };
+}
+
+function worktreeExists(worktree: string): boolean {
+  return existsSync(join(worktree, '.git'));
+}
+
+/** Saves the worktree's uncommitted changes under refs/coven/<kind>/… and cleans it. */
+export async function saveAndClean(worktree: string, worker: string, kind: string, message: string): Promise<SaveResult> {
+  const saved = await saveUncommittedWork(worktree, covenRef(kind, worker), message);
+  await discardSavedChanges(worktree, saved);
+  return saved;
+}
+
+/**
+ * Puts the worktree back on the worker's branch if the agent switched away (or detached
+ * HEAD). Commits made there are saved under refs/coven/stray/<worker>/<time>, and
+ * uncommitted changes there under refs/coven/wip/…; returns those refs (null: nothing).
+ */
+export async function returnToBranch(worktree: string, branch: string, worker: string): Promise<{ stray: string | null; wip: string | null }> {
+  const head = await git(worktree, ['symbolic-ref', '--quiet', 'HEAD']);
+  if (head.ok && head.stdout.trim() === `refs/heads/${branch}`) return { stray: null, wip: null };
+  // a rebase or merge the agent left open also shows as "not on the branch": leave it to the caller
+  const inRebase = await git(worktree, ['rev-parse', '--verify', '--quiet', 'REBASE_HEAD']);
+  if (inRebase.ok) return { stray: null, wip: null };
+  const dirty = await dirtyFiles(worktree);
+  const saved = dirty.length > 0 ? await saveAndClean(worktree, worker, 'wip', 'coven: uncommitted work on a branch the agent switched to') : null;
+  const tip = await gitOut(worktree, ['rev-parse', 'HEAD']);
+  const onBranch = await git(worktree, ['merge-base', '--is-ancestor', tip, `refs/heads/${branch}`]);
+  let ref: string | null = null;
+  if (!onBranch.ok) {
+    ref = await keepAt(worktree, covenRef('stray', worker), tip, 'coven: commits made off the worker branch');
+  }
+  await gitOut(worktree, ['checkout', '--quiet', branch]);
+  return { stray: ref, wip: saved?.kind === 'saved' ? saved.ref : null };
+}

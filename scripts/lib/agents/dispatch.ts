@@ -1,0 +1,144 @@
+// dispatch — ask the dispatch agent what a worker should do next (the core of the
+// dispatch step): lock, prompt, session, validate, corrective resume, bounded.
+//
+// Run inside a worktree. Takes the repository's dispatch lock (one dispatch at a time
+// across all workers), reloads the agents from this worktree, runs a session of
+// `.coven/agents/dispatch.md` with coven's protocol appended (the `<dispatch>` syntax,
+// the catalog of agents, what the other workers are doing), then parses and validates
+// the last `<dispatch>` block. An invalid block gets a corrective resume of the same
+// session, at most 3 times. Nothing is ever run from an unvalidated answer.
+
+import { acquireLock, dispatchLockPath, type WaitProgress } from '../locks/dispatch-lock.js';
+import { checkDispatchOutput, correctiveMessage, dispatchProtocol, DISPATCH_AGENT, type Decision } from './dispatch-decision.js';
+import { loadRegistry, formatFileProblem, renderTemplate, type Registry } from './registry.js';
+import { formatProblem } from '../ui/problem.js';
+import { runAgentSession } from './agent-job.js';
+import type { SessionHandle, SessionOutcome } from '../session/runner.js';
+import { readWorkerStates, type WorkerEntry } from '../worker/state.js';
+import { humanDuration } from '../ui/human-duration.js';
+
+export const MAX_CORRECTIONS = 3;
+
+export interface DispatchOptions {
+  worktree: string;
+  stateDir: string;
+  worker: string;
+  permissionMode?: string;
+  extraArgs?: readonly string[];
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  display?: (line: string) => void;
+  /** take the dispatch lock (default true); false when the caller already holds it */
+  lock?: boolean;
+  onWait?: (p: WaitProgress) => void;
+  /** called with the problems of the agent files left out of this dispatch (formatted; may be empty) */
+  onAgentProblems?: (problems: string[]) => void;
+  /** called with each session as it starts (so the caller can abort it), and with null once it ended */
+  onSession?: (session: SessionHandle | null) => void | Promise<void>;
+  signal?: AbortSignal;
+  maxCorrections?: number;
+  /**
+   * the workers as the caller read them before bringing the worktree up to main: a worker
+   * that lands in between is then seen either holding its issue or as having landed it
+   * (default: read when the prompt is built)
+   */
+  workers?: WorkerEntry[];
+}
+
+export type DispatchOutcome =
+  | { kind: 'decided'; decision: Decision; sessionId: string; costUsd: number; corrections: number }
+  | { kind: 'invalid'; problems: string[]; sessionId: string; costUsd: number; corrections: number }
+  | { kind: 'no-dispatch-agent'; problems: string[] }
+  | { kind: 'session-failed'; outcome: SessionOutcome; costUsd: number }
+  | { kind: 'aborted' };
+
+/** One line per other live worker, for the dispatch prompt. */
+export function describeOtherWorkers(entries: WorkerEntry[], self: string, now = Date.now()): string {
+  const lines: string[] = [];
+  for (const e of entries) {
+    if (e.kind !== 'worker' || e.liveness !== 'alive' || e.state.name === self) continue;
+    const s = e.state;
+    const args = Object.entries(s.args)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ');
+    const what = s.agent ? `${s.phase} ${s.agent}${args ? ` (${args})` : ''}` : s.phase;
+    lines.push(`- ${s.name}: ${what}, for ${humanDuration(now - Date.parse(s.since))}`);
+  }
+  return lines.length > 0 ? lines.join('\n') : '(no other worker is running)';
+}
+
+/** The first message of a dispatch session: the prompt file, then the current situation. */
+export function dispatchPrompt(body: string, others: string): string {
+  return `${body.trimEnd()}
+
+## The other workers right now
+
+${others}
+
+An issue named in another worker's arguments is taken. List the issues with \`coven issues\`.`;
+}
+
+/** Runs the dispatch protocol to a decision (or a typed failure). */
+export async function dispatch(opts: DispatchOptions): Promise<DispatchOutcome> {
+  const registry = await loadRegistry(opts.worktree);
+  const agent = registry.agents.find((a) => a.name === DISPATCH_AGENT);
+  if (!agent) return { kind: 'no-dispatch-agent', problems: dispatchAgentProblems(registry) };
+  const rendered = renderTemplate(agent, {});
+  if (rendered.kind !== 'ok') return { kind: 'no-dispatch-agent', problems: [`.coven/agents/dispatch.md needs arguments (${rendered.names.join(', ')}); dispatch is given none`] };
+  opts.onAgentProblems?.(registry.invalid.map(formatFileProblem));
+
+  let release: (() => Promise<unknown>) | null = null;
+  if (opts.lock !== false) {
+    const lock = await acquireLock({ path: dispatchLockPath(opts.stateDir), owner: opts.worker, onWait: opts.onWait, signal: opts.signal });
+    if (lock.kind !== 'acquired') return { kind: 'aborted' };
+    release = () => lock.release();
+  }
+  try {
+    const others = describeOtherWorkers(opts.workers ?? (await readWorkerStates(opts.stateDir)), opts.worker);
+    const session = (prompt: string, resume?: string): Promise<SessionOutcome> =>
+      runAgentSession({ ...opts, cwd: opts.worktree, agentName: DISPATCH_AGENT, prompt, resume, claudeArgs: agent.claudeArgs, appendSystemPrompt: dispatchProtocol(registry.agents) });
+
+    let outcome = await session(dispatchPrompt(rendered.text, others));
+    let costUsd = 0;
+    for (let corrections = 0; ; corrections++) {
+      if (opts.signal?.aborted) return { kind: 'aborted' };
+      if (outcome.kind === 'aborted') return { kind: 'aborted' };
+      if (outcome.kind !== 'success') return { kind: 'session-failed', outcome, costUsd: costUsd + costOf(outcome) };
+      costUsd += outcome.costUsd; // a resumed run reports only its own cost
+      const check = checkDispatchOutput(outcome.text, registry.agents);
+      if (check.kind === 'valid') return { kind: 'decided', decision: check.decision, sessionId: outcome.sessionId, costUsd, corrections };
+      if (corrections >= (opts.maxCorrections ?? MAX_CORRECTIONS)) {
+        return { kind: 'invalid', problems: check.problems, sessionId: outcome.sessionId, costUsd, corrections };
+      }
+      opts.display?.(`coven: the dispatch answer was invalid (${check.problems[0]}); asking again (${corrections + 1}/${opts.maxCorrections ?? MAX_CORRECTIONS})`);
+      outcome = await session(correctiveMessage(check.problems, registry.agents), outcome.sessionId);
+    }
+  } finally {
+    await release?.();
+  }
+}
+
+function costOf(outcome: SessionOutcome): number {
+  return outcome.kind === 'agent-error' ? outcome.costUsd : 0;
+}
+
+function dispatchAgentProblems(registry: Registry): string[] {
+  const own = registry.invalid.filter((p) => p.file.endsWith(`/${DISPATCH_AGENT}.md`)).map(formatFileProblem);
+  return own.length > 0 ? own : [`there is no .coven/agents/${DISPATCH_AGENT}.md in ${registry.dir}`];
+}
+
+/** What a user sees about agent files that dispatch leaves out. */
+export function describeAgentProblems(problems: string[]): string {
+  return formatProblem({
+    what: `dispatch leaves out agent files it cannot read:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+    kept: 'The other agents work as before; nothing was changed.',
+    next: ['coven agents   (shows every problem)', 'fix the file and commit it on the main branch: it is read again before every dispatch'],
+  });
+}
+
+/** The decision file other scripts chain on. */
+export function decisionJson(outcome: Extract<DispatchOutcome, { kind: 'decided' }>): object {
+  const d = outcome.decision;
+  const base = { session_id: outcome.sessionId, cost_usd: outcome.costUsd, corrections: outcome.corrections, reasoning: d.reasoning, at: new Date().toISOString() };
+  return d.kind === 'run' ? { kind: 'run', agent: d.agent, args: d.args, ...base } : { kind: 'sleep', reason: d.reason, ...base };
+}

@@ -1,0 +1,34 @@
+// stale-git-locks — remove the lock files that a git command killed mid-way (kill -9)
+// leaves in a worktree coven is taking over: its index.lock, its HEAD.lock and the lock
+// of its branch's ref. git removes them itself on a normal exit or a catchable signal;
+// one left behind blocks every later git command there ("Unable to create
+// '…/index.lock': File exists"). Called only once the worktree's owner (the dead worker
+// and its agent session) is gone, and a lock is removed only if it stays for `waitMs`
+// (a git command still running would have finished and removed it by then).
+// Inputs: the worktree, the repository's common dir, the branch. Outputs: the files removed.
+
+import { existsSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gitDirOfWorktree } from './operation.js';
+
+export async function clearStaleGitLocks(worktree: string, commonDir: string, branch: string, waitMs = 2000): Promise<string[]> {
+  const gitDir = gitDirOfWorktree(worktree);
+  const candidates = [...(gitDir ? [join(gitDir, 'index.lock'), join(gitDir, 'HEAD.lock')] : []), join(commonDir, 'refs', 'heads', `${branch}.lock`)];
+  const deadline = Date.now() + waitMs;
+  let present = candidates.filter((f) => existsSync(f));
+  while (present.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    present = present.filter((f) => existsSync(f));
+  }
+  const removed: string[] = [];
+  for (const f of present) {
+    try {
+      await unlink(f);
+      removed.push(f);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return removed;
+}

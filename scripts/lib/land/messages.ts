@@ -1,0 +1,161 @@
+// land messages — the one text (and exit code) for every land result, used by the
+// land step and by the worker.
+
+import { operationCommands } from '../git/operation.js';
+import { formatProblem, shellQuote, type Problem } from '../ui/problem.js';
+import type { LandResult, Removal } from './land.js';
+
+/** The one message (and exit code) for a land result. */
+/** What a land says when it left out commits that `onto` had dropped (it was moved back). */
+export function describeLeftOut(onto: string, ref: string): string {
+  return `coven: ${onto} was moved back since this branch left it, so the commits it dropped were left out (as git rebase does); the branch as it was is kept as ${ref}   (git log --oneline ${shellQuote(onto)}..${ref})`;
+}
+
+export function describeLand(r: LandResult, how: { self: string; againArgs: string[] }): { ok: boolean; code: number; text: string } {
+  const again = (wt: string) => [how.self, '--worktree', shellQuote(wt), ...how.againArgs.map(shellQuote)].join(' ');
+  const problem = (code: number, p: Problem) => ({ ok: false, code, text: formatProblem(p) });
+  const list = (files: string[]) => files.map((f) => `\n    ${f}`).join('');
+  switch (r.kind) {
+    case 'landed':
+    case 'nothing-to-land': {
+      const head =
+        r.kind === 'landed'
+          ? `coven: landed ${plural(r.commits, 'commit')} from ${r.branch} on ${r.onto} (now ${short(r.main)})${r.retries ? `, after ${plural(r.retries, 'retry', 'retries')}` : ''}.`
+          : `coven: nothing to land: every commit of ${r.branch} is already on ${r.onto}.`;
+      return { ok: true, code: 0, text: `${head}${r.leftOut ? `\n${describeLeftOut(r.onto, r.leftOut)}` : ''}\n${describeRemoval(r.removal, r.worktree, r.branch)}` };
+    }
+    case 'dirty':
+      return problem(2, {
+        what: `cannot land ${r.branch}: the worktree has uncommitted changes:${list(r.files)}`,
+        kept: 'Nothing was changed.',
+        next: [`cd ${shellQuote(r.worktree)}`, 'git add -A && git commit    # or: git stash', again(r.worktree)],
+      });
+    case 'conflict':
+      return problem(3, {
+        what: `cannot land ${r.branch}: rebasing onto ${r.onto} stopped at a conflict in ${short(r.commit)} "${r.subject}":${list(r.files)}`,
+        kept: `${r.onto} was not changed. The rebase is left in progress in ${r.worktree}; \`git rebase --abort\` puts ${r.branch} back as it was (${plural(r.commits, 'commit')}).`,
+        next: [
+          `cd ${shellQuote(r.worktree)}`,
+          `# edit the files to resolve the conflict, then:`,
+          `git add -- ${r.files.map(shellQuote).join(' ')}`,
+          'git rebase --continue',
+          again(r.worktree),
+          `# or give up on this land: git rebase --abort`,
+        ],
+      });
+    case 'main-blocked':
+      return problem(4, {
+        what: `cannot land ${r.branch}: the checkout of ${r.onto} in ${r.mainWorktree} has uncommitted, untracked or ignored files that this land would overwrite:${list(r.files)}`,
+        kept: `${r.onto} and your files were not changed; ${stay(r.commits)} on ${r.branch} (rebased onto ${r.onto}).`,
+        next: [`commit, stash or move those files in ${shellQuote(r.mainWorktree)}, then run:`, again(r.worktree)],
+      });
+    case 'main-busy':
+      return problem(4, describeBusy(r, again(r.worktree)));
+    case 'in-progress': {
+      const cmds = operationCommands(r.operation);
+      return problem(1, {
+        what: `cannot land ${r.branch ?? 'this worktree'}: a ${r.operation} is in progress in ${r.worktree}.`,
+        kept: `Nothing was changed; the ${r.operation} is as it was.`,
+        next: [`cd ${shellQuote(r.worktree)}`, `finish it (resolve, git add, then ${cmds.finish}), or abandon it: ${cmds.abort}`, again(r.worktree)],
+      });
+    }
+    case 'not-a-worktree':
+      return problem(1, {
+        what:
+          r.reason === 'missing'
+            ? `cannot land: ${r.dir} does not exist.`
+            : r.reason === 'bare'
+              ? `cannot land: ${r.dir} is a bare repository; run this in a worker worktree.`
+              : `cannot land: ${r.dir} is not inside a git worktree.`,
+        next: ['git worktree list    # the worktrees of this repository', `${how.self} --worktree <worker worktree>`],
+      });
+    case 'main-worktree':
+      return problem(1, {
+        what: `cannot land from the main worktree (${r.dir}): land runs in a worker worktree and puts its commits here.`,
+        kept: 'Nothing was changed.',
+        next: ['git worktree list    # find the worker worktree', `${how.self} --worktree <worker worktree>`],
+      });
+    case 'detached':
+      return problem(1, {
+        what: `cannot land: HEAD is detached in ${r.worktree}; land needs a branch.`,
+        kept: 'Nothing was changed.',
+        next: [`cd ${shellQuote(r.worktree)}`, 'git switch -c <new-branch>    # keeps the commits on a branch', again(r.worktree)],
+      });
+    case 'no-target':
+      return problem(1, {
+        what:
+          r.wanted === null
+            ? `cannot tell where to land ${r.branch}: it has no local upstream and the main worktree is not on a branch.`
+            : `cannot land ${r.branch} on ${r.wanted}: there is no local branch ${r.wanted}.`,
+        kept: 'Nothing was changed.',
+        next: [`${again(r.worktree)} --onto <branch>`],
+      });
+    case 'same-branch':
+      return problem(1, {
+        what: `cannot land ${r.branch} on itself (it is the branch it would land on).`,
+        kept: 'Nothing was changed.',
+        next: [`${again(r.worktree)} --onto <branch>`],
+      });
+    case 'failed':
+      return problem(1, {
+        what: `cannot land ${r.branch ?? r.worktree}: ${r.step} failed:\n  ${r.message.replace(/\n/g, '\n  ')}`,
+        kept: `The main branch was not changed${r.branch ? `; the commits stay on ${r.branch}` : ''}.`,
+        next: ['fix the cause above, then run:', again(r.worktree)],
+      });
+  }
+}
+
+function describeBusy(r: Extract<LandResult, { kind: 'main-busy' }>, again: string): Problem {
+  const kept = `${r.onto} was not changed; ${stay(r.commits)} on ${r.branch}.`;
+  const b = r.busy;
+  switch (b.reason) {
+    case 'operation':
+      return {
+        what: `cannot land ${r.branch}: a ${b.operation} is in progress in ${b.mainWorktree}, where ${r.onto} is checked out.`,
+        kept,
+        next: [`finish it (${operationCommands(b.operation).finish}) or abandon it (${operationCommands(b.operation).abort}) in ${shellQuote(b.mainWorktree)}, then run:`, again],
+      };
+    case 'index-locked':
+      return {
+        what: `cannot land ${r.branch}: another git command holds ${b.lockFile} in ${b.mainWorktree}.`,
+        kept,
+        next: ['wait for it and run again; if no git command is running there, the lock is left over from a crash:', `rm ${shellQuote(b.lockFile)}`, again],
+      };
+    case 'land-locked':
+      return {
+        what: `cannot land ${r.branch}: another land holds ${b.lockFile} for too long.`,
+        kept,
+        next: ['run again in a moment (a lock left by a land that died is broken at once):', again],
+      };
+    case 'kept-moving':
+      return {
+        what: `cannot land ${r.branch}: ${r.onto} kept moving (other lands won ${plural(b.retries, 'time')} in a row).`,
+        kept: `${kept} The branch is rebased onto a recent ${r.onto}.`,
+        next: ['run again:', again],
+      };
+  }
+}
+
+function describeRemoval(removal: Removal, worktree: string, branch: string): string {
+  switch (removal.kind) {
+    case 'kept':
+      return `  Kept the worktree ${worktree} and the branch ${branch}.`;
+    case 'removed':
+      return `  Removed the worktree ${worktree} and the branch ${branch}.${removal.wasCwd ? `\n  Your shell is still in the removed folder: cd ${shellQuote(removal.mainWorktree)}` : ''}`;
+    case 'not-removed':
+      return `  Kept the worktree ${worktree} and the branch ${branch}: ${removal.reason}`;
+  }
+}
+
+function short(id: string): string {
+  return id.slice(0, 9);
+}
+
+/** "the worker's commit stays" / "the worker's 3 commits stay" */
+function stay(n: number): string {
+  return n === 1 ? "the worker's commit stays" : `the worker's ${n} commits stay`;
+}
+
+function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
+}

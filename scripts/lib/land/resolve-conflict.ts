@@ -1,0 +1,374 @@
+// resolve-conflict — when landing stops on a rebase conflict, resume the agent's own
+// session (same session id, same cwd) with a prompt that names the conflicted files,
+// shows both sides' commits and gives the exact commands to finish; then land again.
+//
+// At most `rounds` failed rounds (default 3): sessions after which the rebase is still
+// stuck, or was not finished (aborted: the branch is back where it was, and the land
+// stops on the same conflict again). A round the agent finished (the branch now sits on
+// what it was being rebased onto), whose land then met a new conflict because main
+// moved past that meanwhile (other workers landing on the same files), is progress, not
+// a failure; those are bounded separately (`movedRounds`, default 10), so a busy main
+// does not park a worker whose agent resolves every conflict it is given. After
+// `priorityAfter` (default 2) such rounds in a row the worker takes the land lock and
+// holds it through the next resolution and its land: the other workers' lands wait,
+// so its resolution can no longer be overtaken (without this, a worker could lose the
+// race to main indefinitely while the others keep landing). If the
+// session cannot be resumed (its transcript is gone), a fresh session gets the same
+// instructions. After the last round a rebase still in progress is aborted, which puts
+// the branch back exactly as it was: every commit stays on the branch. Nothing is
+// reset or discarded.
+// Inputs: the worker's worktree, the conflict, the session to resume.
+// Outputs: ResolveOutcome (resolved = landed, or gave-up with the branch kept).
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { landWorktree, type LandResult } from './land.js';
+import { runAgentSession, runCost, saveAndClean, sessionIdOf, type SessionSettings } from '../agents/agent-job.js';
+import { commitIdentities, type CommitIdentity } from '../git/commit-identity.js';
+import { dirtyFiles, git, gitOut } from '../git/runner.js';
+import { branchBeingRebased, gitDirOfWorktree, rebaseInProgress } from '../git/operation.js';
+import { covenRef, keepAt, snapshotCommit } from '../worktree/save-work.js';
+import type { AcquiredLock } from '../locks/dispatch-lock.js';
+import { acquireLandLock } from '../locks/land-lock.js';
+import type { SessionOutcome } from '../session/runner.js';
+
+export type Conflict = Extract<LandResult, { kind: 'conflict' }>;
+
+/** Commits a resolution dropped (e.g. `git rebase --skip`): the old branch tip is kept here; `after` = how many of the `before` commits the result kept. */
+export interface Backup {
+  ref: string;
+  before: number;
+  after: number;
+}
+
+export type ResolveOutcome =
+  /** `backup`: the branch as it was before, saved under refs/coven/resolve/… when the resolution dropped commits */
+  | { kind: 'resolved'; land: LandResult; rounds: number; costUsd: number; sessionId: string | null; backup: Backup | null }
+  /**
+   * `failed` of `rounds` sessions left the rebase stuck or unfinished; the others were
+   * overtaken (main moved past what they resolved). `why`: which limit was reached.
+   */
+  | { kind: 'gave-up'; why: 'failed' | 'overtaken'; rounds: number; failed: number; costUsd: number; sessionId: string | null; last: Conflict | LandResult; aborted: boolean; unfinished: string | null; markers: string[] }
+  /** the worker is stopping (its signal); the rebase is left to the caller */
+  | { kind: 'stopped'; rounds: number; costUsd: number; sessionId: string | null }
+  /** the human ended the session (s in the Ctrl-C menu); the rebase is left to the caller */
+  | { kind: 'skipped'; rounds: number; costUsd: number; sessionId: string | null };
+
+export interface ResolveOptions extends SessionSettings {
+  worktree: string;
+  branch: string;
+  conflict: Conflict;
+  /** the agent whose session made the commits (its claude_args are reused) */
+  agentName: string;
+  claudeArgs: readonly string[];
+  sessionId: string | null;
+  /** failed rounds before giving up (default 3) */
+  rounds?: number;
+  /** finished rounds whose land met a new conflict because main moved (default 10) */
+  movedRounds?: number;
+  /** after this many such rounds in a row, hold the land lock through the next one (default 2) */
+  priorityAfter?: number;
+  signal?: AbortSignal;
+}
+
+/** What the agent may need to resolve, on top of its own claude_args. */
+export const RESOLVE_TOOLS = '--allowedTools=Bash(git *),Read,Edit,Write,Glob,Grep';
+
+export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome> {
+  const rounds = o.rounds ?? 3;
+  const sessions = rounds + (o.movedRounds ?? 10);
+  // the branch ref does not move until the rebase finishes: this is the work as the agent left it
+  const tipBefore = await gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`]);
+  let conflict: Conflict = o.conflict;
+  let sessionId = o.sessionId;
+  let costUsd = 0;
+  let failed = 0;
+  let last: LastRound = null;
+  let movedInARow = 0;
+  let round = 0;
+  /** every file git stopped on in this resolution, and conflict markers left in them (`file:line`) */
+  const conflicted = new Set(o.conflict.files);
+  let markers: string[] = [];
+  /** the main commit the last round's rebase replayed the branch onto */
+  let onto = '';
+  let priority: AcquiredLock | null = null;
+  try {
+    while (failed < rounds && round < sessions) {
+      round++;
+      if (movedInARow >= (o.priorityAfter ?? 2) && !priority) {
+        o.display?.(`coven: ${o.conflict.onto} moved on during ${movedInARow} resolutions in a row; holding the land lock until this land is done`);
+        priority = await acquireLandLock(o.stateDir, { owner: `coven resolve ${o.branch} (priority)`, signal: o.signal });
+      }
+      if (o.signal?.aborted) return stop('stopped', round - 1);
+      const prompt = last === 'markers' ? markersPrompt(o.worktree, o.conflict.onto, markers, failed + 1, rounds) : await conflictPrompt(o.worktree, conflict, failed + 1, rounds, last);
+      markers = [];
+      // the rebase replays the branch onto this main commit; the branch ref stays put until it finishes
+      // (after a round that left markers no rebase is open: the branch already sits on that round's onto)
+      const afterMarkers: boolean = last === 'markers' && !rebaseInProgress(o.worktree);
+      const [ontoNow, branchAtStart]: readonly [string, string] = await Promise.all([afterMarkers ? Promise.resolve(onto) : rebaseOnto(o.worktree, o.conflict.onto), gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`])] as const);
+      onto = ontoNow;
+      const settings = { ...o, cwd: o.worktree, agentName: `${o.agentName}-resolve`, claudeArgs: [...o.claudeArgs, RESOLVE_TOOLS], prompt };
+      let outcome: SessionOutcome = await runAgentSession(sessionId ? { ...settings, resume: sessionId } : settings);
+      if (sessionId && cannotResume(outcome)) {
+        o.display?.(`coven: session ${sessionId} cannot be resumed here; starting a fresh session with the same instructions`);
+        outcome = await runAgentSession(settings);
+      }
+      costUsd += runCost(outcome);
+      sessionId = sessionIdOf(outcome) ?? sessionId;
+      if (o.signal?.aborted) return stop('stopped', round);
+      if (outcome.kind === 'aborted') return stop('skipped', round);
+
+      const next = await finishRebaseIfReady(o.worktree);
+      if (next.kind === 'conflict') {
+        failed++;
+        last = 'stuck';
+        movedInARow = 0;
+        conflict = { ...conflict, files: next.files, commit: next.commit, subject: next.subject };
+        for (const f of next.files) conflicted.add(f);
+        continue;
+      }
+      if ((await dirtyFiles(o.worktree)).length > 0) {
+        const saved = await saveAndClean(o.worktree, o.worker, 'wip', 'coven: uncommitted work left after a conflict resolution');
+        if (saved.kind === 'saved') o.display?.(`coven: the resolution left uncommitted changes (${saved.files.join(', ')}); saved as ${saved.ref}, not landed   (git show ${saved.ref})`);
+      }
+      // finished: the branch moved and now sits on what it was rebased onto (`git rebase
+      // --abort` puts it back where it was; the land below then starts the same rebase again)
+      const finished: boolean = (await gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`])) !== branchAtStart && (await contains(o.worktree, `refs/heads/${o.branch}`, onto));
+      // a resolution that `git add`ed a file with its markers still in would land them on main
+      markers = await leftoverMarkers(o.worktree, onto, `refs/heads/${o.branch}`, [...conflicted]);
+      if (markers.length > 0) {
+        failed++;
+        last = 'markers';
+        movedInARow = 0;
+        continue;
+      }
+      const land = await landWorktree({ worktree: o.worktree, keep: true, landLockHeld: priority !== null });
+      if (land.kind === 'conflict') {
+        conflict = land;
+        for (const f of land.files) conflicted.add(f);
+        // overtaken only when main really moved past what the agent resolved against
+        if (finished && (await gitOut(o.worktree, ['rev-parse', `refs/heads/${o.conflict.onto}`])) !== onto) {
+          last = 'overtaken';
+          movedInARow++;
+        } else {
+          failed++;
+          last = finished ? 'stuck' : 'unfinished';
+          movedInARow = 0;
+        }
+        continue;
+      }
+      return { kind: 'resolved', land, rounds: round, costUsd, sessionId, backup: await backupIfDropped(o, tipBefore, land) };
+    }
+    // the branch goes back to the commits as the agent made them; how far the
+    // resolution got (a rebase still open, or finished with markers left in) is kept
+    const undone = markers.length > 0 ? await putBranchBack(o, tipBefore) : await abortRebaseIfAny(o.worktree, o.worker);
+    return { kind: 'gave-up', why: failed >= rounds ? 'failed' : 'overtaken', rounds: round, failed, costUsd, sessionId, last: conflict, aborted: undone.aborted, unfinished: undone.kept, markers };
+  } finally {
+    await priority?.release();
+  }
+
+  function stop(kind: 'stopped' | 'skipped', done: number): ResolveOutcome {
+    return { kind, rounds: done, costUsd, sessionId };
+  }
+}
+
+/** How the previous round ended, for the next prompt: still conflicted, not finished (aborted), overtaken by main, or finished with conflict markers left in. */
+export type LastRound = 'stuck' | 'unfinished' | 'overtaken' | 'markers' | null;
+
+/** The commit a stopped rebase replays the branch onto (main's tip when the land began); main's tip if none is stopped. */
+async function rebaseOnto(worktree: string, main: string): Promise<string> {
+  return rebaseStartedAt(gitDirOfWorktree(worktree)) ?? gitOut(worktree, ['rev-parse', `refs/heads/${main}`]);
+}
+
+/** The commit a stopped rebase replays onto, from its own state; null when none is written (no rebase, or one half written). */
+function rebaseStartedAt(gitDir: string | null): string | null {
+  for (const dir of gitDir ? ['rebase-merge', 'rebase-apply'] : []) {
+    try {
+      return readFileSync(join(gitDir!, dir, 'onto'), 'utf8').trim();
+    } catch {
+      // not this kind of rebase
+    }
+  }
+  return null;
+}
+
+async function contains(worktree: string, ref: string, commit: string): Promise<boolean> {
+  return (await git(worktree, ['merge-base', '--is-ancestor', commit, ref])).ok;
+}
+
+/**
+ * A resolution may drop commits (`git rebase --skip`, a squash, a commit dropped and
+ * another made in its place): then the branch as it was before is saved under
+ * refs/coven/resolve/<worker>/<time>, so nothing is lost even after the worker removes
+ * its branch. A commit counts as kept when the result has one with the same author,
+ * author date and subject (what a rebase keeps); counting commits alone would miss a
+ * dropped commit that another replaced.
+ */
+async function backupIfDropped(o: ResolveOptions, tipBefore: string, land: LandResult): Promise<Backup | null> {
+  const onto = `refs/heads/${o.conflict.onto}`;
+  const original = await commitIdentities(o.worktree, [`${onto}..${tipBefore}`]);
+  let result: CommitIdentity[];
+  if (land.kind === 'landed') result = await commitIdentities(o.worktree, ['-n', String(land.commits), land.main]);
+  else if (land.kind === 'nothing-to-land') result = [];
+  else result = await commitIdentities(o.worktree, [`${onto}..refs/heads/${o.branch}`]);
+  const kept = new Set(result.map((c) => c.key));
+  const after = original.filter((c) => kept.has(c.key)).length;
+  if (after === original.length) return null;
+  const ref = await keepAt(o.worktree, covenRef('resolve', o.worker), tipBefore, 'coven: the branch before a conflict resolution that dropped commits');
+  return { ref, before: original.length, after };
+}
+
+function cannotResume(outcome: SessionOutcome): boolean {
+  return outcome.kind === 'agent-error' && outcome.errors.some((e) => /No conversation found/i.test(e));
+}
+
+type RebaseState = { kind: 'done' } | { kind: 'conflict'; files: string[]; commit: string; subject: string };
+
+/** If the agent resolved every file but did not continue, continue the rebase for it. */
+async function finishRebaseIfReady(worktree: string): Promise<RebaseState> {
+  // each `rebase --continue` applies the remaining commits until the next conflict
+  for (;;) {
+    if (!rebaseInProgress(worktree)) return { kind: 'done' };
+    const files = await conflictedFiles(worktree);
+    if (files.length > 0) return { kind: 'conflict', files, ...(await stoppedAt(worktree)) };
+    const r = await git(worktree, ['-c', 'core.editor=true', 'rebase', '--continue']);
+    if (!r.ok && (await conflictedFiles(worktree)).length === 0 && rebaseInProgress(worktree)) {
+      // nothing conflicted, yet git will not go on (e.g. an empty commit): leave it to the next round
+      return { kind: 'conflict', files: [], ...(await stoppedAt(worktree)) };
+    }
+  }
+}
+
+async function conflictedFiles(worktree: string): Promise<string[]> {
+  const out = await gitOut(worktree, ['diff', '--name-only', '--diff-filter=U', '-z']);
+  return out.split('\0').filter(Boolean);
+}
+
+async function stoppedAt(worktree: string): Promise<{ commit: string; subject: string }> {
+  const r = await git(worktree, ['log', '-1', '--format=%H%x00%s', 'REBASE_HEAD']);
+  const [commit = '', subject = ''] = r.ok ? r.stdout.trim().split('\0') : [];
+  return { commit, subject };
+}
+
+export interface Undone {
+  aborted: boolean;
+  /** how far the resolution had got, kept under refs/coven/unfinished/…; null when there was nothing to keep */
+  kept: string | null;
+}
+
+/**
+ * Aborts a rebase left in progress: the branch goes back to where it was, commits
+ * intact. What the rebase had got to (the commits replayed so far and the files as they
+ * are, resolved, half resolved or with git's markers) is kept first, as one commit under
+ * refs/coven/unfinished/<worker>/<time>, so a resolution's work is never thrown away.
+ */
+export async function abortRebaseIfAny(worktree: string, worker: string): Promise<Undone> {
+  if (!rebaseInProgress(worktree)) return { aborted: false, kept: null };
+  const gitDir = gitDirOfWorktree(worktree);
+  const branch = branchBeingRebased(worktree);
+  const head = await gitOut(worktree, ['rev-parse', 'HEAD']);
+  const snap = await snapshotCommit({ repo: worktree, worktree, base: head, message: 'coven: an unfinished conflict resolution, as it was when the rebase was aborted' });
+  // nothing to keep when the files are HEAD's and HEAD is a commit the branch or main
+  // already has (no commit replayed yet, or a state half written before the rebase began)
+  const startedAt = rebaseStartedAt(gitDir);
+  const nothing = snap.commit === head && (startedAt === head || (await git(worktree, ['merge-base', '--is-ancestor', head, branch ?? 'HEAD'])).ok);
+  const kept = nothing ? null : await keepAt(worktree, covenRef('unfinished', worker), snap.commit, 'coven: an unfinished conflict resolution');
+  // a git killed while it started or finished the rebase leaves its state half written
+  // (no onto), which --abort cannot read: drop the state, as --abort would, and go back
+  // to the branch (it holds the commits: a rebase moves it only at its end)
+  if (startedAt !== null) {
+    await gitOut(worktree, ['rebase', '--abort']);
+  } else {
+    await gitOut(worktree, ['rebase', '--quit']);
+    if (branch) await gitOut(worktree, ['checkout', '--quiet', '--force', branch.replace(/^refs\/heads\//, '')]);
+  }
+  return { aborted: true, kept };
+}
+
+/** After a resolution that finished with markers left in: keep it, and put the branch back on the agent's own commits. */
+async function putBranchBack(o: ResolveOptions, tipBefore: string): Promise<Undone> {
+  const tip = await gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`]);
+  const kept = await keepAt(o.worktree, covenRef('unfinished', o.worker), tip, 'coven: a conflict resolution that left conflict markers');
+  // the worktree is clean here (uncommitted changes were saved above) and both tips are kept
+  await gitOut(o.worktree, ['reset', '-q', '--keep', tipBefore]);
+  return { aborted: false, kept };
+}
+
+/**
+ * Conflict-marker lines (`<<<<<<< ` or `>>>>>>> ` at the start) that `to` adds in `files`
+ * compared with `from`, as `file:line`. Only the files git stopped on are looked at, so a
+ * file that holds such lines on purpose elsewhere does not count.
+ */
+export async function leftoverMarkers(worktree: string, from: string, to: string, files: string[]): Promise<string[]> {
+  if (files.length === 0) return [];
+  const r = await git(worktree, ['diff', '--no-color', '--no-ext-diff', '-U0', from, to, '--', ...files.map((f) => `:(literal)${f}`)]);
+  if (!r.ok) return [];
+  const found: string[] = [];
+  let file = '';
+  let line = 0;
+  for (const text of r.stdout.split('\n')) {
+    if (text.startsWith('+++ ')) file = text.startsWith('+++ b/') ? text.slice(6) : '';
+    else if (text.startsWith('@@')) line = Number(/\+(\d+)/.exec(text)?.[1] ?? 0);
+    else if (text.startsWith('+')) {
+      if (/^(<{7}|>{7})(?: |$)/.test(text.slice(1))) found.push(`${file}:${line}`);
+      line++;
+    }
+  }
+  return found;
+}
+
+/** The prompt after a resolution that finished the rebase but left conflict markers in. */
+export function markersPrompt(worktree: string, onto: string, markers: string[], round: number, rounds: number): string {
+  return `Your resolution finished the rebase, but conflict markers are still in the files (round ${round} of ${rounds}):
+${markers.map((m) => `- ${m}`).join('\n')}
+
+coven does not land a change that adds <<<<<<< or >>>>>>> lines to ${onto}. In ${worktree}:
+1. Open each file above and merge both sides there so that both intents survive;
+   remove every <<<<<<<, ======= and >>>>>>> marker.
+2. git add <each file> && git commit -m 'Resolve the conflict markers left by the rebase'
+Do not run git rebase, git reset, git checkout or git push: coven lands the result itself.`;
+}
+
+/** The resolution prompt: files, both sides' commits, the exact commands. */
+export async function conflictPrompt(worktree: string, c: Conflict, round: number, rounds: number, last: LastRound = null): Promise<string> {
+  const onto = c.onto;
+  // during a rebase HEAD sits on main's tip; the branch ref still holds the commits being replayed
+  const mine = `refs/heads/${c.branch}`;
+  const base = (await git(worktree, ['merge-base', mine, `refs/heads/${onto}`])).stdout.trim();
+  const theirs = base ? await subjects(worktree, `${base}..refs/heads/${onto}`) : [];
+  const ours = base ? await subjects(worktree, `${base}..${mine}`) : [];
+  const files = c.files.length > 0 ? c.files.map((f) => `- ${f}`).join('\n') : '- (none marked as conflicted; git stopped for another reason: see git status)';
+  const again =
+    last === 'overtaken'
+      ? `Your last resolution worked, but ${onto} moved on while you resolved, and the new\ncommits conflict with yours too.\n`
+      : last === 'unfinished'
+        ? `Your last session ended without finishing the rebase (it was aborted, so your branch\nwent back to where it was); coven started it again. Finish it this time.\n`
+        : '';
+  return `${again}Landing your work on ${onto} stopped on a rebase conflict (round ${round} of ${rounds}).
+Your branch ${c.branch} is being rebased onto ${onto}; git stopped while applying
+${c.commit ? `${c.commit.slice(0, 10)} "${c.subject}"` : 'one of your commits'}.
+
+Conflicted files:
+${files}
+
+Commits on ${onto} that your branch did not have (the other side):
+${theirs.length > 0 ? theirs.join('\n') : '- (none found)'}
+
+Your commits being replayed:
+${ours.length > 0 ? ours.join('\n') : '- (none found)'}
+
+Resolve it here, in ${worktree}:
+1. Open each conflicted file and merge both sides so that both intents survive;
+   remove every <<<<<<<, ======= and >>>>>>> marker.
+2. git add <each resolved file>
+3. git -c core.editor=true rebase --continue
+4. If git stops again with new conflicts, repeat 1-3. You are done when
+   \`git status\` no longer says a rebase is in progress.
+Do not run git rebase --abort, git reset, git checkout or git push: coven lands the
+result itself once the rebase is finished.`;
+}
+
+async function subjects(worktree: string, range: string): Promise<string[]> {
+  const r = await git(worktree, ['log', '--reverse', '--format=- %h %s', '-n', '20', range]);
+  return r.ok ? r.stdout.split('\n').filter(Boolean) : [];
+}

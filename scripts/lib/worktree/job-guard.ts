@@ -1,0 +1,87 @@
+// job-guard — keeps what an agent's own git commands would otherwise lose.
+//
+// Before a session, note where the worktree's HEAD reflog ends and where the main
+// branch is. Afterwards:
+//   - a commit that a `git reset` in the worktree took off HEAD, and that is neither on
+//     the worker's branch nor on main, is kept under refs/coven/dropped/<worker>/<time>
+//     (the agent's uncommitted edits that `reset --hard` threw away cannot be kept);
+//   - if the main branch moved backwards during the job (a forced push or a reset of
+//     main, by the agent or by anyone), its old tip is kept under
+//     refs/coven/main-before/<worker>/<time>. coven does not move main back: it says so.
+// Inputs: the worktree, the worker's branch and name, the branch it lands on.
+// Outputs: refs under refs/coven/, and what was kept (for the worker's message).
+
+import { git } from '../git/runner.js';
+import { covenRef, keepAt } from './save-work.js';
+
+export interface JobMark {
+  /** entries in the worktree's HEAD reflog before the session */
+  headLog: number;
+  main: string;
+  mainTip: string | null;
+}
+
+export interface Kept {
+  /** commits a reset took off HEAD: the refs that now hold them */
+  dropped: string[];
+  /** main moved backwards: where its old tip is kept, and both tips */
+  rewound: { ref: string; from: string; to: string | null } | null;
+}
+
+interface ReflogEntry {
+  commit: string;
+  subject: string;
+}
+
+async function headReflog(worktree: string): Promise<ReflogEntry[]> {
+  const r = await git(worktree, ['reflog', 'show', '--format=%H%x00%gs', 'HEAD', '--']);
+  if (!r.ok) return [];
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [commit = '', subject = ''] = l.split('\0');
+      return { commit, subject };
+    });
+}
+
+async function tipOf(cwd: string, branch: string): Promise<string | null> {
+  const r = await git(cwd, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`]);
+  return r.ok ? r.stdout.trim() : null;
+}
+
+async function isAncestor(cwd: string, commit: string, of: string): Promise<boolean> {
+  return (await git(cwd, ['merge-base', '--is-ancestor', commit, of])).ok;
+}
+
+export async function markJob(worktree: string, main: string): Promise<JobMark> {
+  const [log, mainTip] = await Promise.all([headReflog(worktree), tipOf(worktree, main)]);
+  return { headLog: log.length, main, mainTip };
+}
+
+export async function keepWhatTheJobDropped(worktree: string, worker: string, branch: string, mark: JobMark): Promise<Kept> {
+  const kept: Kept = { dropped: [], rewound: null };
+
+  const log = await headReflog(worktree);
+  const fresh = Math.max(0, log.length - mark.headLog);
+  const before = new Set<string>();
+  for (let i = 0; i < fresh; i++) {
+    const previous = log[i + 1]?.commit;
+    if (log[i]!.subject.startsWith('reset:') && previous && previous !== log[i]!.commit) before.add(previous);
+  }
+  const keepers: string[] = [];
+  for (const commit of before) {
+    const out = await git(worktree, ['rev-list', '--count', commit, '--not', `refs/heads/${branch}`, ...(mark.mainTip ? [`refs/heads/${mark.main}`] : []), '--']);
+    if (out.ok && Number(out.stdout.trim()) > 0) keepers.push(commit);
+  }
+  for (const commit of keepers) kept.dropped.push(await keepAt(worktree, covenRef('dropped', worker), commit, 'coven: commits a reset took off HEAD'));
+
+  if (mark.mainTip) {
+    const now = await tipOf(worktree, mark.main);
+    if (now !== mark.mainTip && (now === null || !(await isAncestor(worktree, mark.mainTip, now)))) {
+      const ref = await keepAt(worktree, covenRef('main-before', worker), mark.mainTip, `coven: ${mark.main} moved backwards`);
+      kept.rewound = { ref, from: mark.mainTip, to: now };
+    }
+  }
+  return kept;
+}

@@ -14,11 +14,11 @@
 //       commit, as two workers of a busy repository would: their lands then conflict.
 //   exit: 0 · 64 bad usage
 
-import { execFileSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { IssueEntry } from '../scripts/list-issues.js';
+import { gitOut } from '../scripts/lib/git/runner.js';
 import { runAsEntry } from '../scripts/lib/ui/entry.js';
 
 export type Choice = { kind: 'run'; agent: 'plan' | 'implement'; issue: string; why: string } | { kind: 'sleep'; reason: string };
@@ -77,7 +77,7 @@ export function dispatchAnswer(c: Choice): string {
 }
 
 async function waitForJob(issue: string, text: string): Promise<void> {
-  const workers = join(git('rev-parse', '--path-format=absolute', '--git-common-dir'), 'coven', 'workers');
+  const workers = join(await git('rev-parse', '--path-format=absolute', '--git-common-dir'), 'coven', 'workers');
   for (const until = Date.now() + 20_000; Date.now() < until; await delay(50)) {
     const names = await readdir(workers).catch(() => [] as string[]);
     const states = await Promise.all(names.filter((n) => n.endsWith('.json')).map((n) => readFile(join(workers, n), 'utf8').catch(() => '')));
@@ -104,9 +104,9 @@ async function readIssues(top: string): Promise<IssueEntry[]> {
   return found.sort((a, b) => rank(a.priority) - rank(b.priority) || (a.path < b.path ? -1 : 1));
 }
 
-/** `git <args>` in the cwd (no zx: this runs once per dispatch, and should start fast). */
-function git(...args: string[]): string {
-  return execFileSync('git', args, { encoding: 'utf8' }).trim();
+/** `git <args>` in the cwd, through coven's git runner. */
+async function git(...args: string[]): Promise<string> {
+  return (await gitOut(process.cwd(), args)).trim();
 }
 
 /** The issue argument in a worker state file's text, or null. */
@@ -122,7 +122,7 @@ function issueOf(stateJson: string): string | null {
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'dispatch' && rest.length === 0) {
-    const top = git('rev-parse', '--show-toplevel');
+    const top = await git('rev-parse', '--show-toplevel');
     process.stdout.write(`${dispatchAnswer(chooseJob(await readIssues(top), takenIssues(process.env.FAKE_CLAUDE_PROMPT ?? '')))}\n`);
     return 0;
   }

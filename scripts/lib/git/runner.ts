@@ -1,12 +1,17 @@
-// git — run git through zx (arguments are passed as an array, never as a shell
-// string) and answer the few questions every step asks about a repository.
+// git — the one place that starts git. A step says which git command it runs, as an
+// array of arguments; this module runs it (no shell in between, so nothing in an
+// argument, be it a path, a branch name or agent output, is ever read by a shell) and
+// answers the few questions every step asks about a repository.
 //
 // Inputs: a directory inside a repository. Outputs: values; failures of git that a
 // step expects (not a repo, no commits, …) are returned as data by the callers.
-// zx is loaded on the first git call, not at start-up: `coven <command> --help` and
-// commands that never run git do not pay for it (see docs/benchmarks.md, start-up).
+// git is started with Node's own `spawn`, not through zx's `$`: zx runs every command
+// through bash (two processes a call) and costs ≈ 90 ms CPU to load (docs/benchmarks.md,
+// "Start-up" and "git processes per land and per spawn").
 
-import { realpathSync } from 'node:fs';
+import { spawn, type StdioOptions } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 
 export interface GitResult {
@@ -16,18 +21,26 @@ export interface GitResult {
   stderr: string;
 }
 
-let zx: Promise<typeof import('zx/core')> | null = null;
-
 /**
  * Runs `git <args>` in `cwd`; never throws for a non-zero exit. git runs in a process
  * group of its own (detached), so a Ctrl-C typed at the worker's terminal reaches the
  * worker, which decides what to stop, and never cuts a rebase or a fast-forward of
  * the user's checkout in half.
  */
-export async function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<GitResult> {
-  const { $ } = await (zx ??= import('zx/core'));
-  const p = await $({ cwd, quiet: true, nothrow: true, detached: true, env: env ? { ...process.env, ...env } : process.env })`git ${args}`;
-  return { ok: p.exitCode === 0, code: p.exitCode ?? 1, stdout: p.stdout, stderr: p.stderr };
+export function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<GitResult> {
+  return new Promise<GitResult>((done) => {
+    const child = spawn('git', args, { cwd, env: env ? { ...process.env, ...env } : process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    let failed: NodeJS.ErrnoException | null = null;
+    child.on('error', (e) => (failed = e)); // e.g. cwd is gone: `close` follows
+    child.on('close', (code) => {
+      const exit = failed ? (typeof failed.errno === 'number' ? failed.errno : 1) : (code ?? 1);
+      done({ ok: exit === 0, code: exit, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
 }
 
 /** Runs `git <args>` in `cwd` and returns trimmed stdout; throws with git's stderr on failure. */
@@ -35,6 +48,44 @@ export async function gitOut(cwd: string, args: string[], env?: NodeJS.ProcessEn
   const r = await git(cwd, args, env);
   if (!r.ok) throw new Error(`git ${args.join(' ')} (in ${cwd}) failed: ${r.stderr.trim() || r.stdout.trim()}`);
   return r.stdout.replace(/\n$/, '');
+}
+
+/**
+ * What git said when a command failed: its stderr, else its stdout, else its exit code.
+ * `strip` drops git's own `fatal: `, `error: ` and `hint: ` at the start of each line, for
+ * a message that goes on in coven's words.
+ */
+export function gitMessage(r: GitResult, how: { strip?: boolean } = {}): string {
+  const text = r.stderr.trim() || r.stdout.trim();
+  if (!text) return `git exited with ${r.code}`;
+  return how.strip ? text.replace(/^(hint|error|fatal): /gm, '') : text;
+}
+
+/**
+ * Runs a POSIX sh script of git commands, `sh -c script name args…`, for the few steps
+ * that must finish even when the worker is killed half way (lib/land/locked-merge): it
+ * runs in a process group of its own, reads nothing, and writes its stderr to a file
+ * (no pipe to a dead parent), returned as `stderr` once it exits.
+ */
+export function gitScript(cwd: string, script: string, name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<GitResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'coven-git-'));
+  const errFile = join(dir, 'stderr');
+  const err = openSync(errFile, 'w+');
+  const stdio: StdioOptions = ['ignore', 'ignore', err];
+  return new Promise<GitResult>((done) => {
+    const child = spawn('/bin/sh', ['-c', script, name, ...args], { cwd, env: { ...process.env, ...env }, detached: true, stdio });
+    let finished = false;
+    const finish = (code: number, extra = ''): void => {
+      if (finished) return;
+      finished = true;
+      closeSync(err);
+      const stderr = readFileSync(errFile, 'utf8') + extra;
+      rmSync(dir, { recursive: true, force: true });
+      done({ ok: code === 0, code, stdout: '', stderr });
+    };
+    child.on('error', (e) => finish(1, e.message));
+    child.on('exit', (code, signal) => finish(code ?? (signal ? 128 : 1)));
+  });
 }
 
 export interface WorktreeEntry {

@@ -30,7 +30,7 @@
 
 import { lstatSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { dirtyFiles, git, gitOut, listWorktrees, parsePorcelainZ, parseWorktreeList, revParse, type WorktreeEntry } from '../git/runner.js';
+import { dirtyFiles, git, gitMessage, gitOut, listWorktrees, parsePorcelainZ, parseWorktreeList, revParse, type WorktreeEntry } from '../git/runner.js';
 import { fastForwardBlockers, parseNameStatusZ, type OnDisk, type TreeChange } from './ff-blockers.js';
 import { branchInOperation, gitDirOfWorktree, operationInProgress, type GitOperation } from '../git/operation.js';
 import { withLandLock } from '../locks/land-lock.js';
@@ -217,7 +217,7 @@ export async function syncWorktreeWithMain(worktree: string, onto?: string): Pro
   if (ahead > 0) return { kind: 'unlanded', onto: info.onto, commits: ahead };
   if (behind === 0) return { kind: 'up-to-date', onto: info.onto };
   const r = await git(info.worktree, ['merge', '--ff-only', '--no-overwrite-ignore', '--quiet', info.ontoTip]);
-  if (!r.ok) return { kind: 'failed', worktree: info.worktree, branch: info.branch, step: 'fast-forward the worktree', message: gitMessage(r) };
+  if (!r.ok) return { kind: 'failed', worktree: info.worktree, branch: info.branch, step: 'fast-forward the worktree', message: gitMessage(r, { strip: true }) };
   return { kind: 'synced', from: info.head, to: info.ontoTip, onto: info.onto };
 }
 
@@ -248,7 +248,7 @@ async function rebaseOnly(worktree: string, tip: string, gitDir?: string, onto?:
   const r = await git(worktree, ['rebase', '--no-update-refs', '--no-autostash', ...(rewound ? ['--onto', tip, rewound.from] : [tip])]);
   if (r.ok) return { kind: 'rebased', leftOut: rewound?.kept ?? null };
   const dir = gitDir ?? (await gitOut(worktree, ['rev-parse', '--absolute-git-dir']));
-  if (operationInProgress(dir) !== 'rebase') return { kind: 'failed', message: gitMessage(r) };
+  if (operationInProgress(dir) !== 'rebase') return { kind: 'failed', message: gitMessage(r, { strip: true }) };
   const [unmerged, stopped] = await Promise.all([
     gitOut(worktree, ['diff', '--name-only', '-z', '--diff-filter=U']),
     git(worktree, ['log', '-1', '--format=%H%x00%s', 'REBASE_HEAD']),
@@ -257,7 +257,7 @@ async function rebaseOnly(worktree: string, tip: string, gitDir?: string, onto?:
   if (files.length === 0) {
     // stopped for another reason (e.g. a file in the way): put the branch back as it was
     await git(worktree, ['rebase', '--abort']);
-    return { kind: 'failed', message: gitMessage(r) };
+    return { kind: 'failed', message: gitMessage(r, { strip: true }) };
   }
   const [commit = '', subject = ''] = stopped.stdout.trim().split('\0');
   return { kind: 'conflict', files, commit, subject };
@@ -364,7 +364,7 @@ async function fastForwardLocked(o: FastForwardOptions): Promise<FastForwardResu
   if (!merge.ok) {
     const again = await revParse(o.repo, ref);
     if (again && again !== o.from) return { kind: 'main-moved', tip: again };
-    const text = gitMessage(merge);
+    const text = gitMessage(merge, { strip: true });
     const lock = /'([^']*index\.lock)'/.exec(text);
     if (lock?.[1]) return { kind: 'main-busy', busy: { reason: 'index-locked', mainWorktree, lockFile: lock[1] } };
     const inTheWay = [
@@ -416,7 +416,7 @@ async function updateRefOnly(o: FastForwardOptions, ref: string, reason: string,
   if (!cas.ok) {
     const again = await revParse(o.repo, ref);
     if (again && again !== o.from) return { kind: 'main-moved', tip: again };
-    return { kind: 'failed', message: gitMessage(cas) };
+    return { kind: 'failed', message: gitMessage(cas, { strip: true }) };
   }
   return verifyLanded(o, ref, null);
 }
@@ -538,23 +538,19 @@ export async function removeLandedWorktree(info: Pick<WorktreeInfo, 'worktree' |
   const wasCwd = isInside(currentDir(), worktree);
   if (wasCwd) process.chdir(mainWorktree);
   const removed = await git(mainWorktree, ['worktree', 'remove', worktree]);
-  if (!removed.ok) return { kind: 'not-removed', reason: gitMessage(removed) };
+  if (!removed.ok) return { kind: 'not-removed', reason: gitMessage(removed, { strip: true }) };
   const deleted = await git(mainWorktree, ['branch', '-d', branch]);
   if (!deleted.ok) {
     // -d compares with the upstream or the current HEAD; we compare with `onto` ourselves
     const merged = await git(mainWorktree, ['merge-base', '--is-ancestor', `refs/heads/${branch}`, `refs/heads/${onto}`]);
     const forced = merged.ok ? await git(mainWorktree, ['branch', '-D', branch]) : deleted;
-    if (!forced.ok) return { kind: 'not-removed', reason: `the worktree was removed, but the branch was kept: ${gitMessage(forced)}` };
+    if (!forced.ok) return { kind: 'not-removed', reason: `the worktree was removed, but the branch was kept: ${gitMessage(forced, { strip: true })}` };
   }
   return { kind: 'removed', wasCwd, mainWorktree };
 }
 
 // ---------------------------------------------------------------------------------
 // Small edges
-
-function gitMessage(r: { stdout: string; stderr: string }): string {
-  return (r.stderr.trim() || r.stdout.trim()).replace(/^(hint|error|fatal): /gm, '');
-}
 
 function pathKind(path: string): OnDisk {
   try {

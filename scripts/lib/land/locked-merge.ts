@@ -18,18 +18,14 @@
 //      in between saw the old HEAD: its own compare-and-swap of HEAD fails, cleanly;
 //   4. run the post-merge hook, as git merge would (it wakes sleeping workers).
 // If the branch moved meanwhile without the index lock, the files and index are put back.
-// It runs as a small sh script in a process group of its own, with its output in a
-// file: a worker killed mid-land (kill -9, or Ctrl-C to its group) never leaves the
-// user's checkout half updated or its index locked.
+// It runs as a small sh script (the git runner's gitScript) in a process group of its
+// own, with its output in a file: a worker killed mid-land (kill -9, or Ctrl-C to its
+// group) never leaves the user's checkout half updated or its index locked.
 // Inputs: the checkout, its git dir, the branch's full ref, the old and new tips.
 // Outputs: a GitResult; stderr reads like git's ("Unable to create '…/index.lock': File
 // exists", "error: Entry 'x' not uptodate", "cannot lock ref …").
 
-import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { GitResult } from '../git/runner.js';
+import { gitScript, type GitResult } from '../git/runner.js';
 
 const script = `
 gitdir=$1; ref=$2; from=$3; to=$4
@@ -61,28 +57,7 @@ exit 0
 
 /** Fast-forwards `ref`, checked out in `checkout`, from `from` to `to`, under its index.lock. */
 export function lockedMerge(checkout: string, gitDir: string, ref: string, from: string, to: string, env: NodeJS.ProcessEnv = {}): Promise<GitResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'coven-ff-'));
-  const errFile = join(dir, 'stderr');
-  const err = openSync(errFile, 'w+');
-  return new Promise<GitResult>((resolve) => {
-    const child = spawn('/bin/sh', ['-c', script, 'coven-locked-merge', gitDir, ref, from, to], {
-      cwd: checkout,
-      env: { ...process.env, ...env },
-      detached: true, // outlives the worker whatever kills it
-      stdio: ['ignore', 'ignore', err],
-    });
-    let done = false;
-    const finish = (code: number, extra = ''): void => {
-      if (done) return;
-      done = true;
-      closeSync(err);
-      const stderr = readFileSync(errFile, 'utf8') + extra;
-      rmSync(dir, { recursive: true, force: true });
-      resolve({ ok: code === 0, code, stdout: '', stderr });
-    };
-    child.on('error', (e) => finish(1, e.message));
-    child.on('exit', (code, signal) => finish(code ?? (signal ? 128 : 1)));
-  });
+  return gitScript(checkout, script, 'coven-locked-merge', [gitDir, ref, from, to], env);
 }
 
 /** The paths a refused fast-forward names: local changes, or untracked/ignored files in the way. */

@@ -7,7 +7,7 @@ import { existsSync, lstatSync, realpathSync, rmSync, rmdirSync } from 'node:fs'
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { openCopyPool, type CopyCounts, type CopyError } from './copy-tree.js';
-import { findRepo, git, listWorktrees, projectName, type GitResult } from '../git/runner.js';
+import { findRepo, git, gitMessage, listWorktrees, projectName, type GitResult } from '../git/runner.js';
 import { listIgnoredEntries } from './ignored-paths.js';
 import { mainBranchOf } from '../git/main-branch.js';
 
@@ -244,10 +244,6 @@ async function gitRetrying(cwd: string, args: string[]): Promise<GitResult> {
 
 function raceBackoff(attempt: number): Promise<void> {
   return new Promise((r) => setTimeout(r, attempt * (20 + Math.random() * 60)));
-}
-
-function gitMessage(r: GitResult): string {
-  return r.stderr.trim() || `git exited with ${r.code}`;
 }
 
 /**

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const bundle = join(dist, 'standalone', 'land-worktree.mjs');
-const cli = join(dist, 'bin', 'coven.js');
+const cli = join(dist, '..', 'bin', 'coven');
 const runs = Number(process.env.LAND_BENCH_RUNS ?? 15);
 const bigFiles = Number(process.env.LAND_BENCH_FILES ?? 2000);
 const alt = process.env.LAND_BENCH_ALT;

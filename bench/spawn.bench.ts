@@ -73,7 +73,7 @@ try {
   const base = join(root, 'wt');
   mkdirSync(base);
 
-  const cli = join(dist, 'bin', 'coven.js');
+  const cli = join(dist, '..', 'bin', 'coven');
   const standalone = join(dist, 'standalone', 'spawn-worktree.mjs');
   const ran = (cmd: string, args: string[], env: NodeJS.ProcessEnv = gitEnv) => spawnSync(cmd, args, { cwd: repo, env, stdio: 'ignore' }).status === 0;
   /** one run of a variant: creates branch `<tag>-<i>` and its worktree; true when it worked */

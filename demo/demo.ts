@@ -208,7 +208,7 @@ function onPath(name: string): string | null {
 
 /** How the user runs coven: `coven` when it is on PATH (npm link), else this install's bin. */
 function covenForUser(): string {
-  return onPath('coven') ? 'coven' : `node ${shellQuote(join(dist, 'bin', 'coven.js'))}`;
+  return onPath('coven') ? 'coven' : shellQuote(resolve(dist, '..', 'bin', 'coven'));
 }
 
 // ---------------------------------------------------------------------------------

@@ -8,10 +8,16 @@ test('coven --help lists the commands and exits 0', async () => {
   assert.match(r.stdout, /usage: coven <command>/);
 });
 
-test('an unknown command is refused with the usage', async () => {
+test('an unknown command is refused in one line, with a pointer to --help', async () => {
   const r = await coven(['frobnicate']);
   assert.is(r.code, 64);
-  assert.match(r.stderr, /unknown command 'frobnicate'/);
+  assert.is(r.stderr, "coven: unknown command 'frobnicate'\ntry: coven --help   (it lists the commands)\n");
+});
+
+test('coven --version prints the version of package.json', async () => {
+  const r = await coven(['--version']);
+  assert.is(r.code, 0);
+  assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
 });
 
 test.run();

@@ -24,7 +24,8 @@ delete process.env.GIT_WORK_TREE;
 export const distRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** the project root (where package.json is). */
 export const projectRoot = resolve(distRoot, '..');
-export const covenBin = join(distRoot, 'bin', 'coven.js');
+/** the runnable command line, bin/coven (it loads dist/scripts/coven.js). */
+export const covenBin = join(projectRoot, 'bin', 'coven');
 
 const created: string[] = [];
 process.on('exit', () => {

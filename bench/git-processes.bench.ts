@@ -18,7 +18,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(dist, 'bin', 'coven.js');
+const cli = join(dist, '..', 'bin', 'coven');
 const realGit = spawnSync('/bin/sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
 const base = mkdtempSync(join(process.env.BENCH_TMPDIR ?? tmpdir(), 'coven-git-count-'));
 const log = join(base, 'git.log');

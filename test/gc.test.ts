@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { dispatchLockPath } from '../scripts/lib/locks/dispatch-lock.js';
 import { newWorkerState, writeWorkerState, type WorkerState } from '../scripts/lib/worker/state.js';
-import { commitFile, coven, sh, tempDir, tempRepo } from './helpers/repo.js';
+import { commitFile, coven, run, sh, tempDir, tempRepo } from './helpers/repo.js';
 
 async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ['-e', '']);
@@ -218,6 +218,64 @@ test('gc keeps nothing extra for commits main has in another form (rebased, amen
   assert.match(r.stdout, /landed-elk: removed worktree/);
   assert.not.match(r.stdout, /reflog/);
   assert.is(await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/'), 'refs/coven/dropped/landed-elk/20261125T000000Z');
+});
+
+/** In `wt`, starts `git rebase -i <upstream>` with this todo list and leaves it stopped (at a break or an edit). */
+async function stoppedRebase(wt: string, upstream: string, todo: string): Promise<void> {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'todo'), todo);
+  const editor = join(dir, 'todo.sh');
+  writeFileSync(editor, `#!/bin/sh\ncp '${join(dir, 'todo')}' "$1"\n`, { mode: 0o755 });
+  const r = await run('git', ['rebase', '-i', upstream], { cwd: wt, env: { GIT_SEQUENCE_EDITOR: editor } });
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(existsSync(join(await sh(wt, 'rev-parse', '--absolute-git-dir'), 'rebase-merge')), 'the rebase is stopped, not finished');
+}
+
+test('gc keeps a dead worker whose only unlanded change is uncommitted, before git could refuse: --dry-run says kept too', async () => {
+  const repo = await tempRepo();
+  const d = await worker(repo, 'draft-owl');
+  writeFileSync(join(d, 'README.md'), 'edited, not committed\n');
+  const dry = await coven(['gc', '--dry-run'], { cwd: repo });
+  assert.is(dry.code, 3, dry.stdout + dry.stderr);
+  assert.match(dry.stdout, /draft-owl: kept — uncommitted changes to README\.md\n/);
+  assert.not.match(dry.stdout, /would remove/);
+  const r = await coven(['gc'], { cwd: repo });
+  assert.is(r.code, 3, r.stdout + r.stderr);
+  assert.match(r.stdout, /draft-owl: kept — uncommitted changes to README\.md\n/, 'kept by gc\'s own check, not by git worktree remove refusing');
+  assert.is(readFileSync(join(d, 'README.md'), 'utf8'), 'edited, not committed\n');
+});
+
+test('gc counts the commits of a detached HEAD mid-rebase that neither the branch nor main has', async () => {
+  const repo = await tempRepo();
+  const wt = await worker(repo, 'amend-owl');
+  const landed = await commitFile(wt, 'a.txt', 'one\n', 'agent: one');
+  await sh(repo, 'merge', '-q', '--ff-only', 'coven/amend-owl'); // the branch is all on main
+  await stoppedRebase(wt, 'HEAD~1', `edit ${landed}\n`);
+  writeFileSync(join(wt, 'a.txt'), 'one, amended\n');
+  await sh(wt, 'commit', '-q', '-a', '--amend', '-m', 'agent: one, amended'); // a commit only HEAD has
+  const amended = await sh(wt, 'rev-parse', 'HEAD');
+  const r = await coven(['gc'], { cwd: repo });
+  assert.is(r.code, 3, r.stdout + r.stderr);
+  assert.match(r.stdout, /amend-owl: kept — 1 commit not on main; a rebase is in progress/);
+  const forced = await coven(['gc', '--force'], { cwd: repo });
+  assert.is(forced.code, 0, forced.stdout + forced.stderr);
+  const ref = /saved at (refs\/coven\/gc\/amend-owl\/\S+)/.exec(forced.stdout)?.[1];
+  assert.ok(ref, forced.stdout);
+  assert.is(await sh(repo, 'rev-parse', `${ref}^1`), amended, 'the detached HEAD is saved');
+});
+
+test('gc keeps a dead worker stopped in a rebase even when nothing is unlanded or uncommitted', async () => {
+  const repo = await tempRepo();
+  const wt = await worker(repo, 'paused-owl');
+  const landed = await commitFile(wt, 'a.txt', 'one\n', 'agent: one');
+  await sh(repo, 'merge', '-q', '--ff-only', 'coven/paused-owl');
+  await stoppedRebase(wt, 'HEAD~1', `break\npick ${landed}\n`);
+  assert.is(await sh(wt, 'status', '--porcelain'), '');
+  const r = await coven(['gc'], { cwd: repo });
+  assert.is(r.code, 3, r.stdout + r.stderr);
+  assert.match(r.stdout, /paused-owl: kept — a rebase is in progress\n/);
+  assert.ok(existsSync(join(wt, '.git')), 'the worktree is still there');
+  assert.ok(await branchExists(repo, 'coven/paused-owl'));
 });
 
 test.run();

@@ -67,6 +67,11 @@
 //   (the same without a tool call: a scripted model's reasoning), write, edit, read,
 //   commit, sleep_ms, wait_for_message, wait_for_file, api_retry, raw, noise (see FakeStep).
 //
+// CWD  the fake refuses to run a session (exit 97, a problem in the log, nothing done)
+//   whose cwd is inside a checkout of coven itself (a folder above holds a package.json
+//   named coven), unless FAKE_CLAUDE_ALLOW_PROJECT_CWD=1: a test's agent never works
+//   in the project's own files.
+//
 //   exit: 0 success · 1 error result or usage error · 143 SIGTERM · 97 script problem
 
 import { spawn, execFileSync } from 'node:child_process';
@@ -604,6 +609,12 @@ class Fake {
       return this.finish(0);
     }
     if (!optBool(a, 'print')) return this.fail('fake claude: only print mode (-p) is supported');
+    const checkout = process.env[ALLOW_PROJECT_CWD] === '1' ? null : covenCheckoutAround(this.cwd);
+    if (checkout) {
+      return void this.scriptProblem(
+        `refusing to run in ${this.cwd}: it is inside the coven project's own checkout (${checkout}, whose package.json is named coven), where an agent's commands would change the project itself. A test's agent works in a temporary repository; a test that means this sets ${ALLOW_PROJECT_CWD}=1`,
+      );
+    }
     this.outputFormat = optString(a, 'outputFormat') ?? 'text';
     this.verbose = optBool(a, 'verbose');
     const inputFormat = optString(a, 'inputFormat') ?? 'text';
@@ -1714,6 +1725,28 @@ function writeOut(text: string): Promise<void> {
     if (process.stdout.write(text)) r();
     else process.stdout.once('drain', () => r());
   });
+}
+
+// ====================================================================== the project's own checkout
+
+/** The env var a test sets (to 1) when it means the fake to run inside coven's own checkout. */
+export const ALLOW_PROJECT_CWD = 'FAKE_CLAUDE_ALLOW_PROJECT_CWD';
+
+/**
+ * The folder at or above `dir` holding a package.json named "coven" (a checkout of this
+ * project, any worktree of it), or null. The fake refuses to run there: a test whose
+ * session ran in the wrong cwd once staged a file in the project itself.
+ */
+export function covenCheckoutAround(dir: string): string | null {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      const pkg: unknown = JSON.parse(readFileSync(join(d, 'package.json'), 'utf8'));
+      if (typeof pkg === 'object' && pkg !== null && (pkg as { name?: unknown }).name === 'coven') return d;
+    } catch {
+      // no package.json here, or not ours
+    }
+    if (dirname(d) === d) return null;
+  }
 }
 
 // ====================================================================== entry

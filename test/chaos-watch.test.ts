@@ -1,3 +1,4 @@
+// suite: long
 // chaos-watch — the chaos driver's watch (test/helpers/chaos-watch.ts) must catch what it
 // is there for: a dead holder's lock that no waiting worker breaks, a lock left by a
 // worker that was stopped rather than killed, and main moving backwards.

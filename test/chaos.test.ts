@@ -1,3 +1,4 @@
+// suite: long
 // chaos — workers killed with kill -9 at random moments must never lose a commit, move
 // main backwards or make it non-linear, touch the user's commits or uncommitted edits, or
 // leave locks and litter behind (see test/helpers/chaos.ts for the scenario and what

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, ruleMatches, splitRules } from '../fakes/claude.js';
 import { cliSamplesDir, fakeClaudeBin, fakeClaudeEnv, fakeTranscriptPath, readFakeLog, runFake, streamEvents, userMessage, type FakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
-import { tempDir, tempRepo } from './helpers/repo.js';
+import { projectRoot, tempDir, tempRepo } from './helpers/repo.js';
 
 type Json = Record<string, unknown>;
 const streamArgs = ['-p', '--output-format', 'stream-json', '--verbose', '--input-format', 'stream-json'];
@@ -57,6 +57,20 @@ test('--version prints the version of the CLI it imitates', async () => {
   const r = await fake(['--version'], { cwd: repo, env });
   assert.is(r.code, 0);
   assert.is(r.stdout, '2.1.197 (Claude Code)\n');
+});
+
+test("a session whose cwd is inside coven's own checkout is refused, nothing run, unless the test says so", async () => {
+  const marker = join(tempDir(), 'ran');
+  const env = fakeClaudeEnv([{ steps: [{ bash: `echo ran > ${marker}` }, { text: 'done' }], times: 'unlimited' }]);
+  const inCheckout = join(projectRoot, 'fakes'); // any folder under the project's package.json
+  const refused = await fake(['-p', 'hello', '--allowedTools', 'Bash'], { cwd: inCheckout, env });
+  assert.is(refused.code, 97, refused.stderr);
+  assert.match(refused.stderr, /^fake claude: refusing to run in \S+\/fakes: it is inside the coven project's own checkout \(\S+, whose package\.json is named coven\).* sets FAKE_CLAUDE_ALLOW_PROJECT_CWD=1\n$/);
+  assert.not.ok(existsSync(marker), 'no step ran');
+  assert.match(readFakeLog(env)[0]!.problems.join('\n'), /refusing to run in/);
+  const allowed = await fake(['-p', 'hello', '--allowedTools', 'Bash'], { cwd: inCheckout, env: { ...env, FAKE_CLAUDE_ALLOW_PROJECT_CWD: '1' } });
+  assert.is(allowed.code, 0, allowed.stderr);
+  assert.is(readFileSync(marker, 'utf8'), 'ran\n');
 });
 
 test('usage errors print the real texts and exit 1', async () => {

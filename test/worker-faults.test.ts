@@ -1,3 +1,4 @@
+// suite: long
 // Faults around the worker loop: a lock holder killed with kill -9 mid-dispatch, damaged
 // state and lock files. Real `coven worker` processes, real git, the fake claude.
 import { test } from 'uvu';

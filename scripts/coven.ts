@@ -22,6 +22,7 @@ const commands: Record<string, Command> = {
   issues: { summary: 'list issues/*.md and review/*.md: path, state, priority, title', load: () => import('./list-issues.js') },
   spawn: { summary: 'create a worker branch and worktree from the main branch', load: () => import('./spawn-worktree.js') },
   dispatch: { summary: 'ask the dispatch agent what to do next (prints the decision as JSON)', load: () => import('./dispatch.js') },
+  'run-agent': { summary: 'run the agent a decision file names, one session; write its session record', load: () => import('./run-agent.js') },
   worker: { summary: 'start a worker: dispatch, run the chosen agent, land; sleep until main moves', load: () => import('./worker-loop.js') },
   land: { summary: "put this worktree's commits on the main branch", load: () => import('./land-worktree.js') },
   status: { summary: 'show what every worker is doing, the dispatch lock and dead workers', load: () => import('./status.js') },

@@ -1,67 +1,68 @@
 #!/usr/bin/env node
 // dispatch — ask the dispatch agent what this worker should do next.
-//
-// Run inside a worktree. Takes the repository's dispatch lock (one dispatch at a time
-// across all workers), reloads the agents from this worktree, runs a session of
-// `.coven/agents/dispatch.md` with coven's protocol appended (the `<dispatch>` syntax,
-// the catalog of agents, what the other workers are doing), then parses and validates
-// the last `<dispatch>` block. An invalid block gets a corrective resume of the same
-// session, at most 3 times. Nothing is ever run from an unvalidated answer.
-//   args:   --out FILE        write the decision as JSON here (default: print it)
-//           --worker NAME     who is asking (lock owner, log folder; default: from the branch)
-//           --permission-mode M, --timeout MINUTES, --no-lock, -- extra claude args
-//   env:    COVEN_CLAUDE      the agent CLI (default: claude on PATH)
-//   files:  <state dir>/logs/<worker>/<n>-dispatch.jsonl (raw stream of each session)
-//   exit:   0 a decision (run or sleep) · 1 still invalid after 3 corrections
-//           3 the session failed · 4 no usable dispatch agent · 2 not in a repo · 64 usage
-
-import { writeFile } from 'node:fs/promises';
-import { parseCommandLine } from './lib/ui/command-line.js';
-import { runAsEntry } from './lib/ui/entry.js';
-import { describeWait } from './lib/locks/dispatch-lock.js';
-import { decisionJson, describeAgentProblems, dispatch, MAX_CORRECTIONS } from './lib/agents/dispatch.js';
-import { findRepo, gitOut } from './lib/git/runner.js';
-import { formatProblem } from './lib/ui/problem.js';
-import type { SessionHandle } from './lib/session/runner.js';
-import { renderOutcome } from './lib/session/render.js';
 
 const usage = `usage: coven dispatch [--out FILE] [--worker NAME] [--permission-mode MODE]
                       [--timeout MINUTES] [--no-lock] [-- <extra claude args>]
 
-Asks the dispatch agent (.coven/agents/dispatch.md) what to do next, in the worktree you
-are in, and prints (or writes to FILE) the validated decision as JSON:
-  {"kind":"run","agent":"plan","args":{"issue":"issues/x.md"},"reasoning":…}
-  {"kind":"sleep","reason":"…","reasoning":…}
+Asks the dispatch agent (.coven/agents/dispatch.md) what to do next, in the worktree
+you are in, and writes the validated decision as a decision file (to FILE, or on
+stdout): {"coven":"decision/1","kind":"run","agent":"plan","args":{"issue":…},…} or
+{"kind":"sleep","reason":…}, with main_tip, the main branch's tip read before the
+session (coven wait sleeps until main moves away from it; docs/steps.md has the
+whole format). The session gets coven's protocol (the <dispatch> block, the agents,
+what the other workers do); an invalid answer gets a corrective resume of the same
+session, at most ${MAX_CORRECTIONS} times. Nothing runs from an unvalidated answer.
 Takes the repository's dispatch lock first, so only one dispatch runs at a time.
 
-  --out FILE            write the decision to FILE instead of printing it
-  --worker NAME         who asks (lock owner, log folder; default: from a coven/NAME
-                        branch, else manual-<pid>)
+  --out FILE            write the decision file to FILE instead of printing it
+  --worker NAME         who asks (lock owner, log folder, the decision's worker;
+                        default: from a coven/NAME branch, else manual-<pid>)
   --permission-mode M   claude's --permission-mode (default acceptEdits)
   --timeout MINUTES     wall-clock limit of the session (default 60)
   --no-lock             do not take the dispatch lock
   -- <args>             extra arguments for claude
 
-exit: 0 decision · 1 invalid after ${MAX_CORRECTIONS} corrections · 3 session failed
-      4 no usable dispatch agent · 2 not in a git repository · 64 bad usage
-      130 stopped (Ctrl-C) before a decision
+env:    COVEN_CLAUDE (the agent CLI; default: claude on PATH)
+reads:  .coven/agents/*.md; <state dir>/workers/*.json (what the others do)
+writes: the decision file (--out, else stdout); <state dir>/logs/<worker>/ (the raw
+        stream of each session); <state dir>/locks/dispatch while it runs
+exit:   0 a decision (run or sleep) · 1 invalid after ${MAX_CORRECTIONS} corrections
+        3 the session failed · 4 no usable dispatch agent · 2 not in a git work tree
+        64 bad usage · 130 stopped (Ctrl-C) before a decision
 `;
 
+import { parseCommandLine, usageError } from './lib/ui/command-line.js';
+import { mainBranchOf } from './lib/git/main-branch.js';
+import { mainTip } from './lib/worker/wait-for-main.js';
+import { WORKER_NAME } from './lib/worker/name.js';
+import { writeDecisionFile } from './lib/steps/decision-file.js';
+import { runAsEntry } from './lib/ui/entry.js';
+import { describeWait } from './lib/locks/dispatch-lock.js';
+import { decisionFileOf, describeAgentProblems, dispatch, MAX_CORRECTIONS } from './lib/agents/dispatch.js';
+import { findRepo, gitOut } from './lib/git/runner.js';
+import { formatProblem } from './lib/ui/problem.js';
+import type { SessionHandle } from './lib/session/runner.js';
+import { renderOutcome } from './lib/session/render.js';
+
+const spec = { command: 'coven dispatch', usage, string: ['out', 'worker', 'permission-mode', 'timeout'], boolean: ['lock'], default: { lock: true }, passThrough: true };
+
 export async function main(argv: string[]): Promise<number> {
-  const cl = parseCommandLine(argv, { command: 'coven dispatch', usage, string: ['out', 'worker', 'permission-mode', 'timeout'], boolean: ['lock'], default: { lock: true }, passThrough: true });
+  const cl = parseCommandLine(argv, spec);
   if (cl.kind === 'exit') return cl.code;
   const args = cl.args;
   const timeoutMin = args.timeout === undefined ? undefined : Number(args.timeout);
-  if (timeoutMin !== undefined && !(timeoutMin > 0)) {
-    process.stderr.write(`coven dispatch: --timeout takes a number of minutes\n`);
-    return 64;
-  }
+  if (timeoutMin !== undefined && !(timeoutMin > 0)) return usageError(spec, '--timeout takes a number of minutes').code;
+  if (args.worker !== undefined && !WORKER_NAME.test(args.worker as string)) return usageError(spec, '--worker takes a worker name (lower case letters, digits and -, starting with a letter)').code;
   const repo = await findRepo(process.cwd());
   if (repo.kind !== 'repo') {
     process.stderr.write(formatProblem({ what: `${process.cwd()} is not inside a git worktree.`, next: ['cd into a worktree of your repository and run coven dispatch again'] }) + '\n');
     return 2;
   }
-  const worker = (args.worker as string | undefined) ?? (await workerFromBranch(repo.paths.toplevel)) ?? `manual-${process.pid}`;
+  const worktree = repo.paths.toplevel;
+  const worker = (args.worker as string | undefined) ?? (await workerFromBranch(worktree)) ?? `manual-${process.pid}`;
+  // read before the session: a commit landing while dispatch thinks then wakes a sleeper at once
+  const main = await mainBranchOf(repo.paths);
+  const tipBefore = (main.kind === 'branch' ? await mainTip(worktree, main.name) : null) ?? '';
   const display = (line: string) => process.stderr.write(`${line}\n`);
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -71,7 +72,7 @@ export async function main(argv: string[]): Promise<number> {
   controller.signal.addEventListener('abort', () => session?.abort());
 
   const outcome = await dispatch({
-    worktree: repo.paths.toplevel,
+    worktree,
     stateDir: repo.paths.stateDir,
     worker,
     permissionMode: args['permission-mode'] as string | undefined,
@@ -90,9 +91,9 @@ export async function main(argv: string[]): Promise<number> {
   });
   switch (outcome.kind) {
     case 'decided': {
-      const json = JSON.stringify(decisionJson(outcome), null, 2) + '\n';
-      if (args.out) await writeFile(args.out as string, json);
-      else process.stdout.write(json);
+      const decision = decisionFileOf(outcome, { worktree, worker, mainTip: tipBefore });
+      if (args.out) await writeDecisionFile(args.out as string, decision);
+      else process.stdout.write(JSON.stringify(decision, null, 2) + '\n');
       return 0;
     }
     case 'invalid':

@@ -110,13 +110,21 @@ export function checkDispatchOutput(finalText: string, agents: readonly Dispatch
     return { kind: 'valid', decision: { kind: 'sleep', reason: reason.data, reasoning: block.reasoning } };
   }
 
-  const agentName = fields.agent;
+  const { agent: agentName, ...given } = fields;
   if (agentName === undefined) return invalid(['the block names no agent: add "agent: <name>", or answer "sleep: <reason>"']);
+  return checkRunChoice(agentName, given, agents, block.reasoning);
+}
+
+/**
+ * Checks a run decision's agent and arguments against the agents: a known agent other
+ * than dispatch, only its declared arguments, each plain single-line text (also used
+ * by run-agent on a decision file, which anyone may have written).
+ */
+export function checkRunChoice(agentName: string, given: Record<string, string>, agents: readonly DispatchableAgent[], reasoning = ''): DecisionCheck {
   if (agentName === DISPATCH_AGENT) return invalid(['"dispatch" cannot choose itself; name one of the agents listed below']);
   const agent = agents.find((a) => a.name === agentName && a.name !== DISPATCH_AGENT);
   if (!agent) return invalid([`there is no agent named ${quoted(agentName)}; name one of the agents listed below`]);
 
-  const { agent: _agent, ...given } = fields;
   const shape: Record<string, z.ZodType<string | undefined>> = {};
   for (const arg of agent.args) shape[arg.name] = arg.required ? valueSchema : valueSchema.optional();
   const parsed = z.strictObject(shape).safeParse(given);
@@ -125,7 +133,7 @@ export function checkDispatchOutput(finalText: string, agents: readonly Dispatch
   }
   const args: Record<string, string> = {};
   for (const [k, v] of Object.entries(parsed.data)) if (typeof v === 'string') args[k] = v;
-  return { kind: 'valid', decision: { kind: 'run', agent: agent.name, args, reasoning: block.reasoning } };
+  return { kind: 'valid', decision: { kind: 'run', agent: agent.name, args, reasoning } };
 }
 
 function describeIssue(issue: z.core.$ZodIssue, agent: DispatchableAgent): string {

@@ -16,6 +16,7 @@ import { runAgentSession } from './agent-job.js';
 import type { SessionHandle, SessionOutcome } from '../session/runner.js';
 import { readWorkerStates, type WorkerEntry } from '../worker/state.js';
 import { humanDuration } from '../ui/human-duration.js';
+import { DECISION_FORMAT, type DecisionFile } from '../steps/decision-file.js';
 
 export const MAX_CORRECTIONS = 3;
 
@@ -136,9 +137,9 @@ export function describeAgentProblems(problems: string[]): string {
   });
 }
 
-/** The decision file other scripts chain on. */
-export function decisionJson(outcome: Extract<DispatchOutcome, { kind: 'decided' }>): object {
+/** The decision file dispatch hands run-agent and wait-for-main (lib/steps/decision-file.ts). `mainTip`: main's tip read before the session. */
+export function decisionFileOf(outcome: Extract<DispatchOutcome, { kind: 'decided' }>, at: { worktree: string; worker: string; mainTip: string }): DecisionFile {
   const d = outcome.decision;
-  const base = { session_id: outcome.sessionId, cost_usd: outcome.costUsd, corrections: outcome.corrections, reasoning: d.reasoning, at: new Date().toISOString() };
-  return d.kind === 'run' ? { kind: 'run', agent: d.agent, args: d.args, ...base } : { kind: 'sleep', reason: d.reason, ...base };
+  const base = { coven: DECISION_FORMAT, reasoning: d.reasoning, worktree: at.worktree, worker: at.worker, main_tip: at.mainTip, session_id: outcome.sessionId, cost_usd: outcome.costUsd, corrections: outcome.corrections, at: new Date().toISOString() } as const;
+  return d.kind === 'run' ? { ...base, kind: 'run', agent: d.agent, args: d.args } : { ...base, kind: 'sleep', reason: d.reason };
 }

@@ -12,6 +12,7 @@
 // agent and its arguments against the registry again before anything runs.
 
 import { z } from 'zod';
+import { WORKER_NAME } from '../worker/name.js';
 import { describeCappedRead, readCapped } from '../files/read-capped.js';
 import { writeAtomic } from '../files/write-atomic.js';
 
@@ -21,7 +22,7 @@ const common = {
   coven: z.literal(DECISION_FORMAT),
   reasoning: z.string().max(64 * 1024).default(''),
   worktree: z.string().min(1),
-  worker: z.string().min(1),
+  worker: z.string().regex(WORKER_NAME, 'is not a worker name (lower case letters, digits and -, starting with a letter)'),
   main_tip: z.string().regex(/^([0-9a-f]{40}|[0-9a-f]{64})?$/, 'is not a commit id'),
   session_id: z.string().nullable().default(null),
   cost_usd: z.number().nonnegative().default(0),

@@ -14,6 +14,7 @@
 // was saved. resolve-conflict rewrites the record with the session it ended with.
 
 import { z } from 'zod';
+import { WORKER_NAME } from '../worker/name.js';
 import { writeAtomic } from '../files/write-atomic.js';
 import { parseStepFile } from './decision-file.js';
 
@@ -30,7 +31,7 @@ export const SessionRecordSchema = z.object({
   session_id: z.string().nullable(),
   cwd: z.string().min(1),
   branch: z.string().min(1),
-  worker: z.string().min(1),
+  worker: z.string().regex(WORKER_NAME, 'is not a worker name (lower case letters, digits and -, starting with a letter)'),
   outcome: z.enum(SESSION_OUTCOMES),
   detail: z.string().max(64 * 1024).default(''),
   cost_usd: z.number().nonnegative().default(0),

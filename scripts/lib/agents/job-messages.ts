@@ -1,0 +1,39 @@
+// job-messages — what a worker and the run-agent step say after an agent's job: where
+// the work that could not stay on the branch was kept, and what to run about it.
+
+import { formatProblem, shellQuote } from '../ui/problem.js';
+import type { JobOutcome } from './agent-job.js';
+
+export interface JobContext {
+  agent: string;
+  /** the branch the job's work lands on, and the worktree where it is checked out */
+  main: string;
+  mainWorktree: string;
+}
+
+/** The problems to show after a job (empty when it left nothing aside), each a message of its own. */
+export function describeJob(job: JobOutcome, c: JobContext): string[] {
+  if (job.kind !== 'finished') return [];
+  const out: string[] = [];
+  if (job.session.kind === 'cli-not-found') out.push(`coven: ${job.session.message}`);
+  if (job.stray) out.push(`coven: the agent committed off its branch; those commits are saved as ${job.stray}`);
+  for (const ref of job.kept.dropped) out.push(`coven: the agent reset its branch and dropped commits; they are kept as ${ref}   (git log ${ref})`);
+  if (job.kept.rewound) out.push(describeRewound(job.kept.rewound, c));
+  if (job.saved.kind === 'saved') out.push(`coven: the agent left uncommitted changes (${job.saved.files.join(', ')}); saved as ${job.saved.ref}, not landed`);
+  return out;
+}
+
+function describeRewound(r: { ref: string; from: string; to: string | null }, c: JobContext): string {
+  const main = shellQuote(c.main);
+  const at = shellQuote(c.mainWorktree);
+  return formatProblem({
+    what: `${c.main} moved backwards while ${c.agent} ran (from ${r.from.slice(0, 10)} to ${r.to ? r.to.slice(0, 10) : 'nothing'}): a forced push or a reset of ${c.main}, by the agent or by someone else.`,
+    kept: `coven did not move ${c.main} back. Its old tip is kept as ${r.ref}.`,
+    next: [
+      `git log --oneline ${main}..${r.ref}   (the commits that left ${c.main})`,
+      r.to
+        ? `git -C ${at} cherry-pick ${r.to.slice(0, 12)}..${r.ref}   (puts them back on top of ${c.main}, which may have moved on since; run where ${c.main} is checked out)`
+        : `git -C ${at} merge --ff-only ${r.ref}   (puts them back, if ${c.main} is checked out there)`,
+    ],
+  });
+}

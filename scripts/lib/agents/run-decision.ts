@@ -1,0 +1,97 @@
+// run-decision — one agent session for one decision: the core of the run-agent step,
+// and what the worker calls in-process. The decision's agent and arguments are checked
+// against the registry again (a decision file is untrusted), a slot of the agent's
+// max_concurrency is taken, the job runs (agent-job.ts: the session, then whatever it
+// left uncommitted or off its branch is committed or kept), and the session is recorded
+// in the shape resolve-conflict reads (lib/steps/session-record.ts).
+
+import type { DecisionFile } from '../steps/decision-file.js';
+import type { SessionRecord } from '../steps/session-record.js';
+import { acquireSlot, describeWait } from '../locks/dispatch-lock.js';
+import { agentCommand } from '../session/runner.js';
+import { renderOutcome } from '../session/render.js';
+import { checkRunChoice } from './dispatch-decision.js';
+import { loadRegistry, type AgentDef, type Registry } from './registry.js';
+import { runAgentJob, type JobOutcome, type SessionSettings } from './agent-job.js';
+
+export interface RunDecisionOptions extends SessionSettings {
+  /** the decision as dispatch made it, or as read from a decision file (checked again here) */
+  decision: DecisionFile;
+  /** the worktree the job runs in, and its branch */
+  worktree: string;
+  branch: string;
+  /** the agents, when the caller has just loaded them from this worktree (default: loaded here) */
+  registry?: Registry;
+  /** stops a wait for a slot (a running session is aborted through onSession, as usual) */
+  signal?: AbortSignal;
+  /** once the slot is held, just before the session starts (the worker sets its phase here) */
+  onStart?: (agent: AgentDef) => void | Promise<void>;
+}
+
+export type RunDecisionResult =
+  | { kind: 'sleep'; reason: string }
+  /** the registry refuses the agent or its arguments: nothing ran */
+  | { kind: 'refused'; problems: string[] }
+  /** stopped while waiting for a slot of the agent: nothing ran */
+  | { kind: 'aborted' }
+  | { kind: 'ran'; agent: AgentDef; args: Record<string, string>; job: JobOutcome; record: SessionRecord };
+
+export async function runDecision(o: RunDecisionOptions): Promise<RunDecisionResult> {
+  const d = o.decision;
+  if (d.kind === 'sleep') return { kind: 'sleep', reason: d.reason };
+  const registry = o.registry ?? (await loadRegistry(o.worktree));
+  const check = checkRunChoice(d.agent, d.args, registry.agents);
+  if (check.kind !== 'valid') return { kind: 'refused', problems: check.problems };
+  if (check.decision.kind !== 'run') return { kind: 'sleep', reason: check.decision.reason };
+  const args = check.decision.args;
+  const agent = registry.agents.find((a) => a.name === d.agent);
+  if (!agent) return { kind: 'refused', problems: [`there is no agent named ${d.agent}`] };
+
+  let release: (() => Promise<unknown>) | null = null;
+  if (agent.maxConcurrency !== undefined) {
+    const slot = await acquireSlot({ stateDir: o.stateDir, agent: agent.name, slots: agent.maxConcurrency, owner: o.worker, onWait: (p) => o.display?.(describeWait(`a slot of ${agent.name}`, p)), progressMs: 5_000, signal: o.signal });
+    if (slot.kind !== 'acquired') return { kind: 'aborted' };
+    release = () => slot.release();
+  }
+  try {
+    await o.onStart?.(agent);
+    const startedAt = new Date().toISOString();
+    const job = await runAgentJob({ ...o, agent, args });
+    if (job.kind === 'bad-args') return { kind: 'refused', problems: [`${agent.name}: missing ${job.missing.join(', ') || '-'}, unknown ${job.unknown.join(', ') || '-'}`] };
+    const record = sessionRecordOf({ agent, args, job, worktree: o.worktree, branch: o.branch, worker: o.worker, cli: agentCommand(o.env ?? process.env), startedAt });
+    return { kind: 'ran', agent, args, job, record };
+  } finally {
+    await release?.();
+  }
+}
+
+/** How the job's session ended, judged by its events (the record's `outcome`). */
+export function outcomeOf(job: JobOutcome): SessionRecord['outcome'] {
+  return job.kind === 'worktree-gone' ? 'worktree-gone' : job.session.kind;
+}
+
+/** The refs under refs/coven/ where the job kept work that could not stay on the branch. */
+export function keptRefs(job: JobOutcome): string[] {
+  if (job.kind !== 'finished') return [];
+  return [job.stray, job.saved.kind === 'saved' ? job.saved.ref : null, ...job.kept.dropped, job.kept.rewound?.ref ?? null].filter((r): r is string => r !== null);
+}
+
+export function sessionRecordOf(x: { agent: AgentDef; args: Record<string, string>; job: JobOutcome; worktree: string; branch: string; worker: string; cli: string; startedAt: string }): SessionRecord {
+  return {
+    coven: 'session/1',
+    cli: x.cli,
+    agent: x.agent.name,
+    args: x.args,
+    cli_args: [...x.agent.claudeArgs],
+    session_id: x.job.sessionId,
+    cwd: x.worktree,
+    branch: x.branch,
+    worker: x.worker,
+    outcome: outcomeOf(x.job),
+    detail: renderOutcome(x.job.session).trim(),
+    cost_usd: x.job.costUsd,
+    kept: keptRefs(x.job),
+    started_at: x.startedAt,
+    ended_at: new Date().toISOString(),
+  };
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+// run-agent — one agent session for a decision, recorded for the steps after it.
+
+const usage = `usage: coven run-agent --decision FILE --out FILE [--worktree DIR]
+                       [--permission-mode MODE] [--timeout MINUTES] [-- <claude args>]
+
+Runs the agent that a decision file (written by coven dispatch) names, in this
+worktree, for one session, and writes how it went as a session record. The agent and
+its arguments are checked against the worktree's .coven/agents/ again before anything
+runs. Afterwards, changes left uncommitted are committed by the same session or saved
+under refs/coven/, and commits made off the branch are kept there too. Nothing lands:
+that is coven land.
+
+  --decision FILE      the decision to run (untrusted: read capped, validated)
+  --out FILE           where to write the session record
+  --worktree DIR       the worktree (default: the current directory); it must be the
+                       decision's
+  --permission-mode M  claude's --permission-mode (default acceptEdits)
+  --timeout MINUTES    wall-clock limit of the session (default 60)
+  -- <args>            extra arguments for claude
+
+env:    COVEN_CLAUDE (the agent CLI; default: claude on PATH)
+reads:  the decision file; .coven/agents/*.md
+writes: the session record (--out); the agent's commits on the worktree's branch;
+        refs/coven/… (work kept aside); <state dir>/logs/<worker>/ (the raw stream);
+        <state dir>/locks/agent-<agent>.<n> while it runs, when it has max_concurrency
+exit:   0 the session succeeded · 10 the decision is sleep (nothing run)
+        5 the session failed (record written, its commits kept)
+        6 the decision is refused: unreadable, made for another worktree, or an agent
+          or arguments the registry refuses (nothing run)
+        2 not in a git work tree, or on no branch · 64 bad usage
+        130 stopped (Ctrl-C) · 1 anything unexpected
+`;
+
+import { realpathSync } from 'node:fs';
+import { parseCommandLine, usageError } from './lib/ui/command-line.js';
+import { runAsEntry } from './lib/ui/entry.js';
+import { findRepo, gitOut } from './lib/git/runner.js';
+import { localUpstreamOf, mainBranchOf } from './lib/git/main-branch.js';
+import { formatProblem, shellQuote } from './lib/ui/problem.js';
+import { readDecisionFile, type DecisionFile } from './lib/steps/decision-file.js';
+import { writeSessionRecord } from './lib/steps/session-record.js';
+import { runDecision, type RunDecisionResult } from './lib/agents/run-decision.js';
+import { describeJob } from './lib/agents/job-messages.js';
+import type { SessionHandle } from './lib/session/runner.js';
+
+const spec = { command: 'coven run-agent', usage, string: ['decision', 'out', 'worktree', 'permission-mode', 'timeout'], passThrough: true };
+
+export async function main(argv: string[]): Promise<number> {
+  const cl = parseCommandLine(argv, spec);
+  if (cl.kind === 'exit') return cl.code;
+  const args = cl.args;
+  const decisionFile = args.decision as string | undefined;
+  const out = args.out as string | undefined;
+  if (!decisionFile || !out) return usageError(spec, `${decisionFile ? '--out' : '--decision'} is required`).code;
+  const timeout = args.timeout === undefined ? undefined : Number(args.timeout);
+  if (timeout !== undefined && !(timeout > 0)) return usageError(spec, '--timeout takes a number of minutes').code;
+
+  const where = (args.worktree as string | undefined) ?? process.cwd();
+  const repo = await findRepo(where);
+  if (repo.kind !== 'repo') return fail(2, { what: `${where} is not inside a git work tree.`, next: ['cd into the worker worktree (coven spawn prints its path), or pass --worktree DIR'] });
+  const worktree = repo.paths.toplevel;
+  const branch = await gitOut(worktree, ['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '');
+  if (!branch) return fail(2, { what: `${worktree} is on no branch (detached HEAD): an agent's commits would belong to no branch.`, next: [`git -C ${shellQuote(worktree)} switch <its branch>`] });
+
+  const read = await readDecisionFile(decisionFile);
+  if (read.kind === 'bad') return fail(6, { what: `the decision is refused: ${read.problem}`, kept: 'Nothing was run.', next: ['coven dispatch --out FILE   (writes a decision)'] });
+  const decision = read.decision;
+  if (decision.kind === 'run' && !samePath(decision.worktree, worktree)) {
+    return fail(6, { what: `the decision in ${decisionFile} was made for the worktree ${decision.worktree}, not ${worktree}.`, kept: 'Nothing was run.', next: [`cd ${shellQuote(decision.worktree)}   (and run it there), or coven dispatch --out FILE here`] });
+  }
+
+  const controller = new AbortController();
+  let session: SessionHandle | null = null;
+  const stop = () => {
+    controller.abort();
+    session?.abort();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const result = await runDecision({
+    decision,
+    worktree,
+    branch,
+    stateDir: repo.paths.stateDir,
+    worker: decision.worker,
+    permissionMode: args['permission-mode'] as string | undefined,
+    extraArgs: (args['--'] as string[] | undefined) ?? [],
+    timeoutMs: timeout === undefined ? undefined : timeout * 60_000,
+    display: (line) => process.stdout.write(`${line}\n`),
+    onSession: (s) => {
+      session = s;
+      if (s && controller.signal.aborted) s.abort();
+    },
+    signal: controller.signal,
+  });
+  return report(result, { decision, decisionFile, out, worktree, branch, mainWorktree: repo.paths.mainWorktree, main: (await localUpstreamOf(worktree, branch)) ?? (await mainName(repo.paths)) });
+}
+
+interface Context {
+  decision: DecisionFile;
+  decisionFile: string;
+  out: string;
+  worktree: string;
+  branch: string;
+  main: string;
+  mainWorktree: string;
+}
+
+async function report(r: RunDecisionResult, c: Context): Promise<number> {
+  switch (r.kind) {
+    case 'sleep':
+      process.stdout.write(`coven: the decision in ${c.decisionFile} is to sleep (${r.reason}); nothing was run.\n`);
+      return 10;
+    case 'refused':
+      return fail(6, { what: `the decision in ${c.decisionFile} is refused by ${c.worktree}/.coven/agents:\n${r.problems.map((p) => `  ${p}`).join('\n')}`, kept: 'Nothing was run.', next: ['coven agents   (the agents and their arguments)', 'coven dispatch --out FILE   (a new decision)'] });
+    case 'aborted':
+      process.stderr.write('coven: run-agent stopped while waiting for a slot of the agent; nothing was run.\n');
+      return 130;
+    case 'ran':
+      break;
+  }
+  const rec = r.record;
+  await writeSessionRecord(c.out, rec);
+  for (const p of describeJob(r.job, { agent: r.agent.name, main: c.main, mainWorktree: c.mainWorktree })) process.stderr.write(`${p}\n`);
+  const what = `${r.agent.name}${describeArgs(r.args)}`;
+  const kept = rec.kept.length > 0 ? ` Work it left aside is kept as ${rec.kept.join(', ')}.` : '';
+  if (rec.outcome === 'success') {
+    process.stdout.write(`coven: ${what} finished; its commits are on ${c.branch}, session ${rec.session_id} is recorded in ${c.out}.${kept}\n`);
+    return 0;
+  }
+  process.stderr.write(
+    formatProblem({
+      what: `the session of ${what} did not succeed (${rec.outcome}): ${rec.detail.replace(/^✗\s*/, '')}`,
+      kept: `Whatever it committed stays on ${c.branch}; the session is recorded in ${c.out}.${kept}`,
+      next: [`coven land --keep   (lands what it committed)`, `coven run-agent --decision ${shellQuote(c.decisionFile)} --out ${shellQuote(c.out)}   (runs it again)`],
+    }) + '\n',
+  );
+  return rec.outcome === 'aborted' ? 130 : 5;
+}
+
+function describeArgs(args: Record<string, string>): string {
+  const list = Object.entries(args).map(([k, v]) => `${k}: ${v}`);
+  return list.length > 0 ? ` (${list.join(', ')})` : '';
+}
+
+function fail(code: number, p: Parameters<typeof formatProblem>[0]): number {
+  process.stderr.write(formatProblem(p) + '\n');
+  return code;
+}
+
+async function mainName(paths: Parameters<typeof mainBranchOf>[0]): Promise<string> {
+  const m = await mainBranchOf(paths);
+  return m.kind === 'branch' ? m.name : 'main';
+}
+
+function samePath(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+runAsEntry(import.meta.url, main);

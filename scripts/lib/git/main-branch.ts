@@ -3,13 +3,13 @@
 // (spawn-worktree uses --track), so a land still finds it after the user switches
 // the main worktree to another branch.
 
-import { git, listWorktrees, type RepoPaths } from './runner.js';
+import { git, listWorktrees, type RepoPaths, type WorktreeEntry } from './runner.js';
 
 export type MainBranchLookup = { kind: 'branch'; name: string } | { kind: 'detached'; worktree: string };
 
-/** The short name of the branch checked out in the main worktree. */
-export async function mainBranchOf(paths: RepoPaths): Promise<MainBranchLookup> {
-  const [main] = await listWorktrees(paths.mainWorktree);
+/** The short name of the branch checked out in the main worktree (from `worktrees` when already listed). */
+export async function mainBranchOf(paths: RepoPaths, worktrees?: WorktreeEntry[]): Promise<MainBranchLookup> {
+  const [main] = worktrees ?? (await listWorktrees(paths.mainWorktree));
   const ref = main?.branch;
   if (!ref || !ref.startsWith('refs/heads/')) return { kind: 'detached', worktree: paths.mainWorktree };
   return { kind: 'branch', name: ref.slice('refs/heads/'.length) };

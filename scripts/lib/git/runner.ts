@@ -150,7 +150,8 @@ export interface RepoPaths {
   stateDir: string;
 }
 
-export type RepoLookup = { kind: 'repo'; paths: RepoPaths } | { kind: 'not-a-repo'; cwd: string } | { kind: 'bare'; cwd: string };
+/** `worktrees`: `git worktree list`, as read on the way (its first entry is the main worktree) */
+export type RepoLookup = { kind: 'repo'; paths: RepoPaths; worktrees: WorktreeEntry[] } | { kind: 'not-a-repo'; cwd: string } | { kind: 'bare'; cwd: string };
 
 /** Finds the repository around `cwd`, its main worktree and coven's state dir. */
 export async function findRepo(cwd: string): Promise<RepoLookup> {
@@ -166,7 +167,7 @@ export async function findRepo(cwd: string): Promise<RepoLookup> {
   const worktrees = await listWorktrees(cwd);
   const main = worktrees[0];
   const mainWorktree = main && !main.bare ? main.path : toplevel;
-  return { kind: 'repo', paths: { toplevel, commonDir, mainWorktree, stateDir: join(commonDir, 'coven') } };
+  return { kind: 'repo', paths: { toplevel, commonDir, mainWorktree, stateDir: join(commonDir, 'coven') }, worktrees };
 }
 
 /** The folder name of the main worktree: the `<project>` part of worktree paths. */
@@ -201,4 +202,43 @@ export function parsePorcelainZ(out: string): string[] {
     }
   }
   return files;
+}
+
+export interface StatusV2 {
+  /** short name of the branch checked out, or null when detached */
+  branch: string | null;
+  /** its commit, or null on an unborn branch */
+  oid: string | null;
+  /** paths with uncommitted changes (staged, unstaged, untracked; both sides of a rename) */
+  files: string[];
+}
+
+/** Parses `git status --porcelain=v2 --branch -z`: the branch headers and the paths named. */
+export function parseStatusV2Z(out: string): StatusV2 {
+  const status: StatusV2 = { branch: null, oid: null, files: [] };
+  const parts = out.split('\0');
+  for (let i = 0; i < parts.length; i++) {
+    const item = parts[i]!;
+    if (item.startsWith('# branch.oid ')) {
+      const oid = item.slice('# branch.oid '.length);
+      status.oid = oid === '(initial)' ? null : oid;
+    } else if (item.startsWith('# branch.head ')) {
+      const head = item.slice('# branch.head '.length);
+      status.branch = head === '(detached)' ? null : head;
+    } else if (item.startsWith('1 ')) status.files.push(fieldsAfter(item, 8));
+    else if (item.startsWith('2 ')) {
+      status.files.push(fieldsAfter(item, 9));
+      const from = parts[++i];
+      if (from) status.files.push(from);
+    } else if (item.startsWith('u ')) status.files.push(fieldsAfter(item, 10));
+    else if (item.startsWith('? ') || item.startsWith('! ')) status.files.push(item.slice(2));
+  }
+  return status;
+}
+
+/** What follows the first `n` space-separated fields (a path may hold spaces). */
+function fieldsAfter(line: string, n: number): string {
+  let at = 0;
+  for (let k = 0; k < n; k++) at = line.indexOf(' ', at) + 1;
+  return line.slice(at);
 }

@@ -7,9 +7,9 @@ import { existsSync, lstatSync, realpathSync, rmSync, rmdirSync } from 'node:fs'
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { openCopyPool, type CopyCounts, type CopyError } from './copy-tree.js';
-import { findRepo, git, gitMessage, listWorktrees, projectName, type GitResult } from '../git/runner.js';
+import { findRepo, git, gitMessage, listWorktrees, projectName, type GitResult, type WorktreeEntry } from '../git/runner.js';
 import { listIgnoredEntries } from './ignored-paths.js';
-import { mainBranchOf } from '../git/main-branch.js';
+import { mainBranchOf, type MainBranchLookup } from '../git/main-branch.js';
 
 export interface SpawnOptions {
   /** a folder inside the repository */
@@ -61,7 +61,17 @@ export type SpawnResult =
   /** `left`: what could not be removed again (empty when everything was rolled back) */
   | { kind: 'copy-failed'; branch: string; path: string; error: CopyError; left: string[] };
 
-/** Creates `branch` and its worktree; every result other than `spawned` changed nothing. */
+/**
+ * Creates `branch` and its worktree; every result other than `spawned` changed nothing.
+ * In git commands:
+ *
+ *   git rev-parse --show-toplevel --git-common-dir ; git worktree list --porcelain
+ *     ∥ git check-ref-format --branch <branch> ∥ git for-each-ref refs/heads/
+ *   git ls-files --others --ignored --exclude-standard --directory   (what to copy)
+ *   git update-ref refs/heads/<branch> <main's tip> ''   (create-only: claims the name)
+ *   git branch --set-upstream-to=<main> <branch>         (where land-worktree lands)
+ *   git worktree add <path> <branch>     then the ignored files are copied in
+ */
 export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
   const cwd = resolve(opts.cwd);
   // independent questions go to git at once: each answer costs a process
@@ -71,33 +81,16 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
     git(cwd, ['for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads/']),
   ]);
   if (repo.kind !== 'repo') return { kind: repo.kind, cwd };
+  const { worktrees } = repo;
   const mainWorktree = repo.paths.mainWorktree;
-  const [worktrees, mainBranch, ignored] = await Promise.all([listWorktrees(mainWorktree), mainBranchOf(repo.paths), listIgnoredEntries(mainWorktree)]);
-  const tips = new Map(refsOut.stdout.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
-  const refs = new Set(tips.keys());
   if (worktrees[0]?.bare) return { kind: 'bare', cwd };
+  const [mainBranch, ignored] = await Promise.all([mainBranchOf(repo.paths, worktrees), listIgnoredEntries(mainWorktree)]);
+  const tips = new Map(refsOut.stdout.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
 
-  let main: string;
-  let startRef: string;
-  if (opts.adopt) {
-    startRef = `refs/heads/${opts.branch}`;
-    if (!refs.has(startRef)) return { kind: 'cannot-adopt', branch: opts.branch, reason: 'there is no such branch' };
-    const holder = worktrees.find((w) => w.branch === startRef && !w.prunable);
-    if (holder) return { kind: 'cannot-adopt', branch: opts.branch, reason: `it is checked out in ${holder.path}` };
-    main = mainBranch.kind === 'branch' ? mainBranch.name : opts.branch;
-  } else if (opts.from !== undefined) {
-    // a local branch only: it becomes the upstream that land-worktree lands on
-    startRef = `refs/heads/${opts.from}`;
-    if (!refs.has(startRef)) return { kind: 'unknown-from', from: opts.from };
-    main = opts.from;
-  } else {
-    if (mainBranch.kind === 'detached') return { kind: 'detached', mainWorktree };
-    main = mainBranch.name;
-    startRef = `refs/heads/${main}`;
-    if (!refs.has(startRef)) return { kind: 'no-commits', main };
-  }
+  const start = startingPoint(opts, new Set(tips.keys()), worktrees, mainBranch, mainWorktree);
+  if (start.kind !== 'start') return start;
   if (!validName) return { kind: 'invalid-branch', branch: opts.branch };
-  const existing = opts.adopt ? null : branchInTheWay(refs, opts.branch);
+  const existing = opts.adopt ? null : branchInTheWay(new Set(tips.keys()), opts.branch);
   if (existing) return { kind: 'branch-exists', branch: opts.branch, existing };
 
   const base = worktreeBase(cwd, opts.base);
@@ -109,65 +102,98 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
   const jobs = ignored.entries.map((e) => ({ src: join(mainWorktree, e.path), dst: join(path, e.path), entry: e.path })).filter((j) => !exclude.includes(j.src));
   // the copying threads boot while git creates the worktree
   const pool = openCopyPool({ exclude, threads: ignored.entries.some((e) => e.dir) ? undefined : 0 });
-
   try {
-    // Another process may create the same branch, or the folder, after the checks above.
-    // The branch is claimed first, by a create-only ref update: of two spawns of one name
-    // exactly one gets it. The folder is left to `git worktree add`, which refuses one
-    // that is there and not empty (it adds into an empty one; a folder made here first
-    // would outlive a spawn killed before git registers it). Whatever fails, only what
-    // this call made is removed again, never the winner's worktree, files or branch.
-    const made: Made = { branch: null, upstream: false, folders: missingFolders(dirname(path)), worktree: false };
-    const undo = () => undoSpawn(mainWorktree, path, made);
-    if (!opts.adopt) {
-      const tip = tips.get(startRef)!;
-      const claimed = await claimBranch(mainWorktree, opts.branch, tip, main);
-      if (claimed.kind === 'taken') return { kind: 'branch-exists', branch: opts.branch, existing: claimed.existing };
-      if (claimed.kind === 'failed') return { kind: 'worktree-add-failed', branch: opts.branch, path, message: claimed.message, left: [] };
-      made.branch = { name: opts.branch, tip };
-      made.upstream = true;
-      // the upstream (remote ".") tells land-worktree where to land, as `--track` would
-      const upstream = await gitRetrying(mainWorktree, ['branch', '--quiet', `--set-upstream-to=${startRef}`, opts.branch]);
-      if (!upstream.ok) return { kind: 'worktree-add-failed', branch: opts.branch, path, message: gitMessage(upstream), left: await undo() };
-    }
-    if (opts.adopt) await git(mainWorktree, ['worktree', 'prune']); // the branch's old, deleted worktree
-    for (let attempt = 1; ; attempt++) {
-      const add = await git(mainWorktree, ['worktree', 'add', '--quiet', path, opts.branch]);
-      if (add.ok) break;
-      // a worker starting at the same moment holds .git/config.lock, or its new worktree
-      // folder is half written (git reads every worktree's): try again
-      if (attempt < 8 && concurrentAddRace(add.stderr)) {
-        await raceBackoff(attempt);
-        continue;
-      }
-      // git removes what it made when it fails, except a finished worktree (a post-checkout
-      // hook failed): that one is this call's; a folder git refused to use is someone else's
-      const taken = folderTaken(add.stderr);
-      made.worktree = !taken && (await checkedOutAt(mainWorktree, path, opts.branch));
-      const left = await undo();
-      if (taken) return { kind: 'path-exists', branch: opts.branch, path };
-      return { kind: 'worktree-add-failed', branch: opts.branch, path, message: gitMessage(add), left };
-    }
-    made.worktree = true;
+    const made = await makeWorktree(opts, mainWorktree, path, start.main, start.startRef, tips.get(start.startRef)!);
+    if (made.kind !== 'made') return made;
     // an ignored entry that the branch has too (committed, then ignored and untracked in
     // the main worktree) stays as checked out: the copy never overwrites a file
     const checkedOut = jobs.filter((j) => inTheWay(j.src, j.dst)).map((j) => j.entry);
     const copy = await pool.copy(jobs.filter((j) => !checkedOut.includes(j.entry)));
-    if (copy.kind === 'failed') {
-      const left = await undo();
-      return { kind: 'copy-failed', branch: opts.branch, path, error: copy.error, left };
-    }
+    if (copy.kind === 'failed') return { kind: 'copy-failed', branch: opts.branch, path, error: copy.error, left: await made.undo() };
     const c = copy.counts;
-    return {
-      kind: 'spawned',
-      path,
-      branch: opts.branch,
-      main,
-      copied: { entries: jobs.length - checkedOut.length, files: c.files, bytes: c.bytes, method: copyMethod(c), checkedOut, skipped: c.skipped },
-    };
+    const copied = { entries: jobs.length - checkedOut.length, files: c.files, bytes: c.bytes, method: copyMethod(c), checkedOut, skipped: c.skipped };
+    return { kind: 'spawned', path, branch: opts.branch, main: start.main, copied };
   } finally {
     await pool.close();
   }
+}
+
+/** Where the new branch starts (`startRef`) and the branch it lands on (`main`), or why it cannot. */
+function startingPoint(
+  opts: SpawnOptions,
+  refs: Set<string>,
+  worktrees: WorktreeEntry[],
+  mainBranch: MainBranchLookup,
+  mainWorktree: string,
+): { kind: 'start'; main: string; startRef: string } | Extract<SpawnResult, { kind: 'cannot-adopt' | 'unknown-from' | 'detached' | 'no-commits' }> {
+  if (opts.adopt) {
+    const startRef = `refs/heads/${opts.branch}`;
+    if (!refs.has(startRef)) return { kind: 'cannot-adopt', branch: opts.branch, reason: 'there is no such branch' };
+    const holder = worktrees.find((w) => w.branch === startRef && !w.prunable);
+    if (holder) return { kind: 'cannot-adopt', branch: opts.branch, reason: `it is checked out in ${holder.path}` };
+    return { kind: 'start', main: mainBranch.kind === 'branch' ? mainBranch.name : opts.branch, startRef };
+  }
+  if (opts.from !== undefined) {
+    // a local branch only: it becomes the upstream that land-worktree lands on
+    const startRef = `refs/heads/${opts.from}`;
+    if (!refs.has(startRef)) return { kind: 'unknown-from', from: opts.from };
+    return { kind: 'start', main: opts.from, startRef };
+  }
+  if (mainBranch.kind === 'detached') return { kind: 'detached', mainWorktree };
+  const startRef = `refs/heads/${mainBranch.name}`;
+  if (!refs.has(startRef)) return { kind: 'no-commits', main: mainBranch.name };
+  return { kind: 'start', main: mainBranch.name, startRef };
+}
+
+/**
+ * Claims the branch (unless adopting), records its upstream and adds its worktree.
+ * Another process may create the same branch, or the folder, after the checks before.
+ * The branch is claimed first, by a create-only ref update: of two spawns of one name
+ * exactly one gets it. The folder is left to `git worktree add`, which refuses one that
+ * is there and not empty (it adds into an empty one; a folder made here first would
+ * outlive a spawn killed before git registers it). Whatever fails, only what this call
+ * made is removed again, never the winner's worktree, files or branch.
+ */
+async function makeWorktree(
+  opts: SpawnOptions,
+  mainWorktree: string,
+  path: string,
+  main: string,
+  startRef: string,
+  tip: string,
+): Promise<{ kind: 'made'; undo: () => Promise<string[]> } | Extract<SpawnResult, { kind: 'branch-exists' | 'path-exists' | 'worktree-add-failed' }>> {
+  const made: Made = { branch: null, upstream: false, folders: missingFolders(dirname(path)), worktree: false };
+  const undo = () => undoSpawn(mainWorktree, path, made);
+  if (!opts.adopt) {
+    const claimed = await claimBranch(mainWorktree, opts.branch, tip, main);
+    if (claimed.kind === 'taken') return { kind: 'branch-exists', branch: opts.branch, existing: claimed.existing };
+    if (claimed.kind === 'failed') return { kind: 'worktree-add-failed', branch: opts.branch, path, message: claimed.message, left: [] };
+    made.branch = { name: opts.branch, tip };
+    made.upstream = true;
+    // the upstream (remote ".") tells land-worktree where to land, as `--track` would
+    const upstream = await gitRetrying(mainWorktree, ['branch', '--quiet', `--set-upstream-to=${startRef}`, opts.branch]);
+    if (!upstream.ok) return { kind: 'worktree-add-failed', branch: opts.branch, path, message: gitMessage(upstream), left: await undo() };
+  }
+  if (opts.adopt) await git(mainWorktree, ['worktree', 'prune']); // the branch's old, deleted worktree
+  for (let attempt = 1; ; attempt++) {
+    const add = await git(mainWorktree, ['worktree', 'add', '--quiet', path, opts.branch]);
+    if (add.ok) break;
+    // a worker starting at the same moment holds .git/config.lock, or its new worktree
+    // folder is half written (git reads every worktree's): try again
+    if (attempt < 8 && concurrentAddRace(add.stderr)) {
+      await raceBackoff(attempt);
+      continue;
+    }
+    // git removes what it made when it fails, except a finished worktree (a post-checkout
+    // hook failed): that one is this call's; a folder git refused to use is someone else's
+    const taken = folderTaken(add.stderr);
+    made.worktree = !taken && (await checkedOutAt(mainWorktree, path, opts.branch));
+    const left = await undo();
+    if (taken) return { kind: 'path-exists', branch: opts.branch, path };
+    return { kind: 'worktree-add-failed', branch: opts.branch, path, message: gitMessage(add), left };
+  }
+  made.worktree = true;
+  return { kind: 'made', undo };
 }
 
 /** What a spawn made, so that undoing it removes that and nothing else. */

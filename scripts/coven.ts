@@ -7,7 +7,7 @@
 //   exit:   whatever the command returns; 64 for an unknown command
 // Commands are loaded lazily so that `coven land` starts as fast as possible.
 
-import { readFile } from 'node:fs/promises';
+import { packageText } from './lib/files/package-file.js';
 import { runAsEntry } from './lib/ui/entry.js';
 
 interface Command {
@@ -53,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (name === 'help') return rest.length === 0 ? main([]) : helpFor(rest);
   if (name === '--version' || name === '-v') {
-    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(await packageText('package.json')) as { version: string };
     process.stdout.write(`${pkg.version}\n`);
     return 0;
   }

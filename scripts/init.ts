@@ -22,14 +22,11 @@
 import { parseCommandLine } from './lib/ui/command-line.js';
 import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runAsEntry } from './lib/ui/entry.js';
 import { findRepo } from './lib/git/runner.js';
 import { formatProblem, shellQuote } from './lib/ui/problem.js';
 import { installHooks as installWakeHooks } from './lib/hooks/install.js';
-
-/** templates/ of the coven package (this file is dist/scripts/init.js). */
-export const templatesDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'templates');
+import { packageText } from './lib/files/package-file.js';
 
 /** The agents `coven init` writes, in the order it reports them. */
 export const templateAgents = ['dispatch', 'plan', 'implement', 'audit'] as const;
@@ -58,7 +55,7 @@ export interface InitOptions {
   dir: string;
   /** install the git hooks (default true) */
   hooks?: boolean;
-  /** where the templates are (default: the package's templates/) */
+  /** where the templates are (default: the package's templates/, embedded in a bundle) */
   templates?: string;
 }
 
@@ -70,20 +67,21 @@ export async function initRepo(opts: InitOptions): Promise<InitResult> {
   if (repo.kind === 'not-a-repo') return { kind: 'not-a-repo', dir };
   if (repo.kind === 'bare') return { kind: 'bare', dir };
   const root = repo.paths.toplevel;
-  const templates = opts.templates ?? templatesDir;
+  const templates = opts.templates;
+  const template = (path: string): Promise<string> => (templates ? readFile(join(templates, path), 'utf8') : packageText(`templates/${path}`));
 
   const steps: InitStep[] = [];
   for (const name of templateAgents) {
-    steps.push(await writeNew(root, `.coven/agents/${name}.md`, await readFile(join(templates, 'agents', `${name}.md`))));
+    steps.push(await writeNew(root, `.coven/agents/${name}.md`, await template(`agents/${name}.md`)));
   }
-  steps.push(await writeNew(root, WORKFLOW_PATH, await readFile(join(templates, 'workflow.md'))));
+  steps.push(await writeNew(root, WORKFLOW_PATH, await template('workflow.md')));
 
   const issues = await listDir(join(root, 'issues'));
   const existingIssue = issues.find((n) => n.endsWith('.md') && n !== 'example.md');
   steps.push(
     existingIssue
       ? { kind: 'skipped', path: 'issues/example.md', reason: `issues/ already holds issues (${existingIssue})` }
-      : await writeNew(root, 'issues/example.md', await readFile(join(templates, 'issues', 'example.md'))),
+      : await writeNew(root, 'issues/example.md', await template('issues/example.md')),
   );
 
   const review = await listDir(join(root, 'review'));
@@ -94,7 +92,7 @@ export async function initRepo(opts: InitOptions): Promise<InitResult> {
       : await writeNew(root, 'review/.gitkeep', ''),
   );
 
-  steps.push(await addClaudeMdLine(root, (await readFile(join(templates, 'claude-md-line.md'), 'utf8')).trim()));
+  steps.push(await addClaudeMdLine(root, (await template('claude-md-line.md')).trim()));
 
   const hooks = opts.hooks === false ? ({ kind: 'not-requested' } as const) : await installHooks(root);
   return { kind: 'initialised', root, steps, hooks };

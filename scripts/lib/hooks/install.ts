@@ -12,6 +12,7 @@ import { constants } from 'node:fs';
 import { access, chmod, lstat, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { findRepo, git, type RepoPaths } from '../git/runner.js';
+import { packageText } from '../files/package-file.js';
 import { mainBranchOf } from '../git/main-branch.js';
 import { recordedMainBranch, recordMainBranch } from '../worker/wake.js';
 
@@ -53,9 +54,9 @@ export type UninstallResult = InRepo<{
 
 export type StatusResult = InRepo<{ kind: 'status'; location: HooksLocation; mainBranch: string | null; hooks: HookStatus[] }>;
 
-/** The text coven writes for a hook (from the package's hooks/ folder). */
+/** The text coven writes for a hook (the package's hooks/<name>, embedded in a bundle). */
 export async function hookText(name: HookName): Promise<string> {
-  return readFile(new URL(`../../../../hooks/${name}`, import.meta.url), 'utf8');
+  return packageText(`hooks/${name}`);
 }
 
 export function isCovenHook(text: string): boolean {

@@ -239,12 +239,12 @@ async function finishRebaseIfReady(worktree: string): Promise<RebaseState> {
   }
 }
 
-async function conflictedFiles(worktree: string): Promise<string[]> {
+export async function conflictedFiles(worktree: string): Promise<string[]> {
   const out = await gitOut(worktree, ['diff', '--name-only', '--diff-filter=U', '-z']);
   return out.split('\0').filter(Boolean);
 }
 
-async function stoppedAt(worktree: string): Promise<{ commit: string; subject: string }> {
+export async function stoppedAt(worktree: string): Promise<{ commit: string; subject: string }> {
   const r = await git(worktree, ['log', '-1', '--format=%H%x00%s', 'REBASE_HEAD']);
   const [commit = '', subject = ''] = r.ok ? r.stdout.trim().split('\0') : [];
   return { commit, subject };

@@ -11,3 +11,11 @@ export function humanDuration(ms: number): string {
   if (h < 24) return `${h}h${String(m % 60).padStart(2, '0')}m`;
   return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
 }
+
+/** Reads a length of time as a user types it: a number with s, m or h (30s, 10m, 1.5h); a bare number is minutes. Null when it is not one. */
+export function parseDuration(text: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(text.trim());
+  if (!m) return null;
+  const ms = Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'm') as 's' | 'm' | 'h'];
+  return ms > 0 && Number.isFinite(ms) ? ms : null;
+}

@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// resolve-conflict — finish a land that stopped on a conflict by resuming the session that made the commits.
+
+const usage = `usage: coven resolve --session FILE [--worktree DIR]
+
+After \`coven land\` stopped on a conflict (exit 3, the rebase left open), resumes the
+agent session recorded in FILE (written by coven run-agent): the same session id,
+from the same worktree, with the agent's claude_args (from .coven/agents when the
+agent is there, else the record's cli_args). The prompt names the conflicted files,
+both sides' commits and the commands to finish. At most 3 rounds that do not resolve
+it; once resolved, it lands (rebase + fast-forward, keeping the worktree and branch).
+Then FILE is rewritten with the session it ended with and the added cost.
+
+  --session FILE   the session record (untrusted: read capped, validated)
+  --worktree DIR   the worktree (default: the current directory); it must be the
+                   record's cwd
+
+env:    COVEN_CLAUDE (the agent CLI; default: claude on PATH)
+reads:  the session record; the open rebase; .coven/agents/*.md
+writes: the session record (updated); git: the resolution's commits, main (landed);
+        refs/coven/unfinished/… (how far a resolution got, when it gave up),
+        refs/coven/resolve/… (the branch before a resolution that dropped commits)
+exit:   0 resolved and landed · 3 gave up (the rebase is undone, the branch keeps
+        its commits; the message says where the unfinished work is kept)
+        4 resolved, but main's checkout is in the way or busy (coven land --keep later)
+        2 not in a git work tree, no conflict in progress, or a bad record (the
+          message says which) · 64 bad usage · 130 stopped (Ctrl-C; the rebase is
+          undone) · 1 anything else
+`;
+
+import { realpathSync } from 'node:fs';
+import { parseCommandLine, usageError } from './lib/ui/command-line.js';
+import { runAsEntry } from './lib/ui/entry.js';
+import { findRepo } from './lib/git/runner.js';
+import { formatProblem, shellQuote } from './lib/ui/problem.js';
+import { readSessionRecord, writeSessionRecord, type SessionRecord } from './lib/steps/session-record.js';
+import { loadRegistry } from './lib/agents/registry.js';
+import { openConflict } from './lib/land/open-conflict.js';
+import { abortRebaseIfAny, resolveConflict, type Conflict, type ResolveOutcome } from './lib/land/resolve-conflict.js';
+import { describeLand } from './lib/land/messages.js';
+import type { SessionHandle } from './lib/session/runner.js';
+
+const spec = { command: 'coven resolve', usage, string: ['session', 'worktree'] };
+
+export async function main(argv: string[]): Promise<number> {
+  const cl = parseCommandLine(argv, spec);
+  if (cl.kind === 'exit') return cl.code;
+  const file = cl.args.session as string | undefined;
+  if (!file) return usageError(spec, '--session is required').code;
+  const where = (cl.args.worktree as string | undefined) ?? process.cwd();
+  const repo = await findRepo(where);
+  if (repo.kind !== 'repo') return fail(2, { what: `${where} is not inside a git work tree.`, next: ['cd into the worktree where the land stopped, or pass --worktree DIR'] });
+  const worktree = repo.paths.toplevel;
+
+  const read = await readSessionRecord(file);
+  if (read.kind === 'bad') return fail(2, { what: `bad session record: ${read.problem}`, kept: 'Nothing was changed; the rebase is as it was.', next: [`cd ${shellQuote(worktree)} && git status   (resolve by hand)`] });
+  const record = read.record;
+  if (!samePath(record.cwd, worktree)) {
+    return fail(2, { what: `bad session record: the session in ${file} ran in ${record.cwd}, not in ${worktree}; a session can only be resumed from where it ran.`, next: [`coven resolve --session ${shellQuote(file)} --worktree ${shellQuote(record.cwd)}`] });
+  }
+  const open = await openConflict(repo.paths, worktree, record.branch);
+  if (open.kind !== 'conflict') return fail(2, { what: noConflict(open.kind, worktree, record.branch, open.kind === 'other-branch' ? open.rebasing : null), kept: 'Nothing was changed.' });
+
+  const controller = new AbortController();
+  let session: SessionHandle | null = null;
+  const stop = () => {
+    controller.abort();
+    session?.abort();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const registry = await loadRegistry(worktree).catch(() => null);
+  const claudeArgs = registry?.agents.find((a) => a.name === record.agent)?.claudeArgs ?? record.cli_args;
+  process.stdout.write(`coven: rebasing ${record.branch} onto ${open.conflict.onto} stopped on a conflict in ${open.conflict.files.join(', ') || 'a commit git could not apply'}; resuming session ${record.session_id ?? '(none: a fresh one)'} of ${record.agent} to resolve it\n`);
+  const resolved = await resolveConflict({
+    stateDir: repo.paths.stateDir,
+    worker: record.worker,
+    display: (line) => process.stdout.write(`${line}\n`),
+    onSession: (s) => {
+      session = s;
+      if (s && controller.signal.aborted) s.abort();
+    },
+    worktree,
+    branch: record.branch,
+    conflict: open.conflict,
+    agentName: record.agent,
+    claudeArgs,
+    sessionId: record.session_id,
+    signal: controller.signal,
+  });
+  const updated: SessionRecord = { ...record, session_id: resolved.sessionId ?? record.session_id, cost_usd: record.cost_usd + resolved.costUsd, ended_at: new Date().toISOString() };
+  await writeSessionRecord(file, updated);
+  return report(resolved, open.conflict, file, record.worker);
+}
+
+async function report(r: ResolveOutcome, c: Conflict, file: string, worker: string): Promise<number> {
+  switch (r.kind) {
+    case 'resolved': {
+      process.stdout.write(`coven: conflict resolved in ${r.rounds} round(s); the session is recorded in ${file}\n`);
+      if (r.backup) process.stderr.write(`coven: the resolution kept ${r.backup.after} of the ${r.backup.before} commit(s); the branch as it was before is saved as ${r.backup.ref}\n`);
+      const out = describeLand(r.land, { self: 'coven land', againArgs: ['--keep'] });
+      (out.ok ? process.stdout : process.stderr).write(`${out.text}\n`);
+      if (out.ok) return 0;
+      return r.land.kind === 'main-blocked' || r.land.kind === 'main-busy' ? 4 : 1;
+    }
+    case 'gave-up': {
+      const undone = await abortRebaseIfAny(c.worktree, worker);
+      const unfinished = r.unfinished ?? undone.kept;
+      const left = r.markers.length > 0 ? `; the last one left conflict markers in ${r.markers.join(', ')}` : '';
+      return fail(3, {
+        what: `the conflict of ${c.branch} with ${c.onto} is not resolved: ${r.failed} of ${r.rounds} resolution round(s) did not fix it${left}.`,
+        kept: `The rebase is undone: ${c.branch} keeps its ${c.commits} commit(s) as they were; ${c.onto} is unchanged.${unfinished ? ` How far the resolution got is kept as ${unfinished}   (git show --stat ${unfinished})` : ''}`,
+        next: [`cd ${shellQuote(c.worktree)} && git rebase ${shellQuote(c.onto)}   (resolve by hand: git add, git -c core.editor=true rebase --continue)`, 'coven land --keep'],
+      });
+    }
+    case 'stopped':
+    case 'skipped': {
+      const undone = await abortRebaseIfAny(c.worktree, worker);
+      process.stderr.write(`coven: resolve stopped; the rebase is undone and ${c.branch} keeps its commits${undone.kept ? `; how far it had got is kept as ${undone.kept}` : ''}.\n`);
+      return r.kind === 'stopped' ? 130 : 3;
+    }
+  }
+}
+
+function noConflict(kind: 'none' | 'other-branch' | 'no-target', worktree: string, branch: string, rebasing: string | null): string {
+  if (kind === 'none') return `no conflict in progress in ${worktree}: there is no rebase to resolve (coven land exits 3 when it leaves one).`;
+  if (kind === 'no-target') return `${branch} has no branch to land on (no local upstream, and the main worktree is on no branch).`;
+  return `bad session record: the rebase in progress in ${worktree} is of ${rebasing ?? 'a detached HEAD'}, not of the record's branch ${branch}.`;
+}
+
+function fail(code: number, p: Parameters<typeof formatProblem>[0]): number {
+  process.stderr.write(formatProblem(p) + '\n');
+  return code;
+}
+
+function samePath(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+runAsEntry(import.meta.url, main);

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// wait-for-main — sleep until the main branch moves away from a known tip.
+
+const usage = `usage: coven wait (--decision FILE | --since COMMIT) [--timeout DURATION]
+
+Sleeps until the main branch's tip is no longer the baseline: the main_tip of a
+decision file (main's tip before dispatch looked, so a commit that landed while it
+thought wakes you at once), or the commit given with --since. Wakes without polling,
+on the git hooks' wake file (coven hooks install) and on the branch's ref files, with
+a slow re-check every minute for whatever those miss. Prints main's new tip.
+
+  --decision FILE     take the baseline from this decision file (its main_tip)
+  --since COMMIT      take this commit (id or name, e.g. main) as the baseline
+  --timeout DURATION  give up after this long: 30s, 10m, 1.5h (a bare number is
+                      minutes; default: wait as long as it takes)
+
+env:    none
+reads:  the decision file; the main branch (the branch checked out in the main worktree)
+writes: <state dir>/main-branch (for the hooks); stdout: main's new tip
+exit:   0 main moved · 5 timed out · 2 not in a git work tree, a bad decision file,
+        or no main branch · 64 bad usage · 130 stopped (Ctrl-C)
+`;
+
+import { parseCommandLine, usageError } from './lib/ui/command-line.js';
+import { runAsEntry } from './lib/ui/entry.js';
+import { findRepo, revParse } from './lib/git/runner.js';
+import { mainBranchOf } from './lib/git/main-branch.js';
+import { formatProblem } from './lib/ui/problem.js';
+import { humanDuration, parseDuration } from './lib/ui/human-duration.js';
+import { readDecisionFile } from './lib/steps/decision-file.js';
+import { waitForMainToMove } from './lib/worker/wait-for-main.js';
+
+const spec = { command: 'coven wait', usage, string: ['decision', 'since', 'timeout'] };
+
+export async function main(argv: string[]): Promise<number> {
+  const cl = parseCommandLine(argv, spec);
+  if (cl.kind === 'exit') return cl.code;
+  const { decision, since, timeout } = cl.args as { decision?: string; since?: string; timeout?: string };
+  if ((decision === undefined) === (since === undefined)) return usageError(spec, 'give one of --decision FILE and --since COMMIT').code;
+  const timeoutMs = timeout === undefined ? null : parseDuration(timeout);
+  if (timeoutMs === null && timeout !== undefined) return usageError(spec, `--timeout takes a duration such as 30s, 10m or 1h, not '${timeout}'`).code;
+
+  const repo = await findRepo(process.cwd());
+  if (repo.kind !== 'repo') return fail(2, { what: `${process.cwd()} is not inside a git work tree.`, next: ['cd into your repository or a worktree of it, then run coven wait again'] });
+  const mainBranch = await mainBranchOf(repo.paths);
+  if (mainBranch.kind !== 'branch') return fail(2, { what: `the main worktree ${mainBranch.worktree} is on no branch, so there is no main branch to wait for.`, next: ['git -C <main worktree> switch <your main branch>'] });
+  let baseline: string;
+  if (decision !== undefined) {
+    const read = await readDecisionFile(decision);
+    if (read.kind === 'bad') return fail(2, { what: `cannot wait: ${read.problem}`, next: ['coven dispatch --out FILE   (writes a decision file)', 'coven wait --since <commit>'] });
+    baseline = read.decision.main_tip;
+  } else {
+    const id = since === undefined || since.startsWith('-') ? null : await revParse(repo.paths.toplevel, since);
+    if (id === null) return usageError(spec, `--since: '${since}' is not a commit here`).code;
+    baseline = id;
+  }
+
+  const stopped = new AbortController();
+  process.once('SIGINT', () => stopped.abort());
+  process.once('SIGTERM', () => stopped.abort());
+  const signals = timeoutMs === null ? [stopped.signal] : [stopped.signal, AbortSignal.timeout(timeoutMs)];
+  const moved = await waitForMainToMove({ repo: repo.paths.mainWorktree, mainBranch: mainBranch.name, baseline, signal: AbortSignal.any(signals) });
+  if (moved.kind === 'moved') {
+    process.stdout.write(`${moved.tip}\n`);
+    return 0;
+  }
+  if (moved.kind === 'missing') return fail(2, { what: `the main branch ${mainBranch.name} no longer exists.` });
+  if (stopped.signal.aborted) return 130;
+  process.stderr.write(`coven: ${mainBranch.name} did not move from ${baseline.slice(0, 10) || '(no tip)'} in ${humanDuration(timeoutMs ?? 0)}.\n`);
+  return 5;
+}
+
+function fail(code: number, p: Parameters<typeof formatProblem>[0]): number {
+  process.stderr.write(formatProblem(p) + '\n');
+  return code;
+}
+
+runAsEntry(import.meta.url, main);

@@ -4,35 +4,78 @@
 //
 //   args:   install [--main-branch <name>]   write the hooks; record the main branch
 //           uninstall                        put back exactly what was there before
-//           status [--json]                  installed / not installed / modified, and where
+//           status [--json]                  per hook: installed / modified / not-installed /
+//                                            managed by <manager> / overwritten by <manager>
 //   files:  <hooks dir>/post-commit, post-merge            coven's hooks (marker line "# coven-hook")
 //           <hooks dir>/<name>.coven-chained               a hook that was there before; coven's runs it
 //           <state dir>/main-branch                        the branch whose moves wake workers
 //   The hooks dir is git's: core.hooksPath when set (a relative path is taken from the
 //   main worktree's top, where git runs the hooks that move main), else
 //   <git common dir>/hooks, shared by every worktree.
-//   exit:   0 done (status: installed) · 2 not in a git work tree · 3 status: not
-//           installed or modified · 4 install refused (see message) · 64 bad usage
+//   A hook manager's files (husky's folder, a lefthook or pre-commit hook) are left to
+//   the manager; workers wake through the ref watch there.
+//   exit:   0 done (status: each hook installed or managed) · 2 not in a git work tree ·
+//           3 status: not installed, modified or overwritten · 4 install refused · 64 bad usage
 
 import { parseCommandLine, usageError } from './lib/ui/command-line.js';
 import { formatProblem } from './lib/ui/problem.js';
 import { isAbsolute } from 'node:path';
 import { runAsEntry } from './lib/ui/entry.js';
-import { hooksStatus, installHooks, uninstallHooks, type HooksLocation } from './lib/hooks/install.js';
+import { hooksStatus, installHooks, uninstallHooks, type HookStatus, type HooksLocation, type InstalledHook, type Manager } from './lib/hooks/install.js';
+
 function where(location: HooksLocation): string {
-  return location.source.kind === 'core.hooksPath' ? `${location.dir} (core.hooksPath = ${location.source.configured})` : location.dir;
+  const owner = location.manager ? `, a folder that ${location.manager} rewrites` : '';
+  return location.source.kind === 'core.hooksPath' ? `${location.dir} (core.hooksPath = ${location.source.configured}${owner})` : location.dir;
+}
+
+/** The ref watch's wake time, measured (docs/trust.md, "Hooks in foreign setups"). */
+const REF_WATCH = "workers wake through the ref watch instead (every waiting worker watches main's ref files: measured 7-32 ms from the ref update, median 13 ms)";
+
+const OWNS: Record<Manager, string> = {
+  husky: 'husky rewrites this folder on every `husky` run (the `prepare` script of `npm install`)',
+  lefthook: 'lefthook writes this hook and would set aside any other',
+  'pre-commit': 'pre-commit writes this hook',
+};
+
+function installLine(h: InstalledHook): string {
+  if (h.action === 'left') {
+    const tidied = h.tidied ? "; coven's earlier hook there was removed and what it replaced put back" : '';
+    return `${h.name}: left to ${h.manager} (${h.manager ? OWNS[h.manager] : ''}; coven does not write over it${tidied})`;
+  }
+  const notes = [h.chained ? `runs the earlier hook ${h.chained}` : '', h.runsFrom ? `${h.manager} runs it from ${h.runsFrom}` : ''].filter(Boolean);
+  return `${h.name}: ${h.action}${notes.length ? `; ${notes.join('; ')}` : ''}`;
+}
+
+function statusLine(h: HookStatus): string {
+  const notes: string[] = [];
+  if (h.state === 'managed' && h.manager) notes.push(`${OWNS[h.manager]}; coven leaves it alone`);
+  if (h.state === 'overwritten' && h.manager) {
+    const aside = h.displaced ? `coven's hook was moved to ${h.displaced.path}, which ${h.manager} does not run` : `${h.manager} wrote over coven's hook`;
+    notes.push(`${aside}; \`coven hooks install\` tidies up`);
+  }
+  if (h.state === 'not-installed' && h.foreign) notes.push("another program's hook is there");
+  if (h.displaced?.runs) notes.push(`${h.manager} runs coven's hook from ${h.displaced.path}`);
+  if (h.chained && h.state !== 'overwritten') notes.push(`runs the earlier hook ${h.chained}`);
+  if (h.wakes === 'ref-watch' && (h.state === 'managed' || h.state === 'overwritten')) notes.push(REF_WATCH);
+  const state = h.state === 'managed' || h.state === 'overwritten' ? `${h.state} by ${h.manager}` : h.state;
+  return `${h.name}: ${state}${notes.length ? ` (${notes.join('; ')})` : ''}`;
 }
 
 const help = `usage: coven hooks install [--main-branch <name>] | uninstall | status [--json]
 
 Installs git hooks (post-commit, post-merge) that wake sleeping coven workers when the
 main branch moves. A hook already there keeps running: it is renamed to
-<name>.coven-chained and coven's hook runs it with the same arguments. \`uninstall\`
-puts it back unchanged. The main branch defaults to the branch checked out in the
-main worktree and is recorded in <git common dir>/coven/main-branch.
+<name>.coven-chained and coven's hook runs it with the same arguments, under its own
+name. A hook manager's files (husky's folder, a lefthook or pre-commit hook) are left
+to the manager: there, workers wake through the ref watch. \`uninstall\` puts back
+what was there. The main branch defaults to the branch checked out in the main
+worktree and is recorded in <git common dir>/coven/main-branch.
 
-exit: 0 done (status: installed) · 2 not in a git work tree · 3 status: not installed
-      or modified · 4 install refused · 64 bad usage
+status, per hook: installed · modified · not-installed · managed by <manager> (left
+to it) · overwritten by <manager> (it replaced coven's hook)
+
+exit: 0 done (status: each hook installed or managed) · 2 not in a git work tree ·
+      3 status: not installed, modified or overwritten · 4 install refused · 64 bad usage
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -67,11 +110,9 @@ export async function main(argv: string[]): Promise<number> {
       );
       return 4;
     }
-    for (const h of r.hooks) {
-      const chain = h.chained ? `; runs the earlier hook ${h.chained}` : '';
-      process.stdout.write(`${h.name}: ${h.action}${chain}\n`);
-    }
+    for (const h of r.hooks) process.stdout.write(installLine(h) + '\n');
     process.stdout.write(`hooks in ${where(r.location)}; main branch: ${r.mainBranch}\n`);
+    if (r.hooks.some((h) => h.action === 'left')) process.stdout.write(`where coven's hook is not installed, ${REF_WATCH}.\n`);
     if (r.location.source.kind === 'core.hooksPath' && isAbsolute(r.location.source.configured)) {
       process.stdout.write('note: core.hooksPath may be shared with other repositories; coven\'s hooks do nothing in a repository without coven.\n');
     }
@@ -92,13 +133,10 @@ export async function main(argv: string[]): Promise<number> {
   if (args.json) {
     process.stdout.write(JSON.stringify({ dir: r.location.dir, source: r.location.source, main_branch: r.mainBranch, hooks: r.hooks }, null, 2) + '\n');
   } else {
-    for (const h of r.hooks) {
-      const notes = [h.foreign ? "another program's hook is there" : '', h.chained ? `runs the earlier hook ${h.chained}` : ''].filter(Boolean);
-      process.stdout.write(`${h.name}: ${h.state}${notes.length ? ` (${notes.join('; ')})` : ''}\n`);
-    }
+    for (const h of r.hooks) process.stdout.write(statusLine(h) + '\n');
     process.stdout.write(`hooks in ${where(r.location)}; main branch: ${r.mainBranch ?? '(not recorded)'}\n`);
   }
-  return r.hooks.every((h) => h.state === 'installed') ? 0 : 3;
+  return r.hooks.every((h) => h.state === 'installed' || h.state === 'managed') ? 0 : 3;
 }
 
 function notARepo(cwd: string): number {

@@ -152,8 +152,9 @@ async function installHooks(root: string): Promise<HooksOutcome> {
     switch (r.kind) {
       case 'installed': {
         const chained = r.hooks.filter((h) => h.chained).map((h) => `${h.name} keeps running the earlier hook ${h.chained}`);
+        const left = r.hooks.filter((h) => h.action === 'left').map((h) => `${h.name} left to ${h.manager} (workers wake through the ref watch)`);
         const verb = r.hooks.every((h) => h.action === 'unchanged') ? 'already in' : 'installed in';
-        return { kind: 'installed', detail: [`post-commit, post-merge ${verb} ${r.location.dir} (main branch: ${r.mainBranch})`, ...chained].join('; ') };
+        return { kind: 'installed', detail: [`post-commit, post-merge ${verb} ${r.location.dir} (main branch: ${r.mainBranch})`, ...chained, ...left].join('; ') };
       }
       case 'no-main-branch':
         return { kind: 'unavailable', reason: `the main worktree ${r.worktree} has no branch checked out; run: coven hooks install --main-branch <name>` };

@@ -149,4 +149,22 @@ test('a chained hook that is not a shell script is executed with its arguments (
   assert.is(readFileSync(marker, 'utf8'), 'node 0\n');
 });
 
+// ---- the ref watch's wake time (quoted by `coven hooks install` and `status`) -----
+
+test('figures: the ref watch alone wakes a waiting worker within milliseconds of main moving', async () => {
+  const repo = await tempRepo();
+  const times: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    const tree = await sh(repo, 'write-tree');
+    const next = await sh(repo, 'commit-tree', tree, '-p', 'main', '-m', `c${i}`);
+    const woke = await wakeAfter(repo, () => sh(repo, 'update-ref', 'refs/heads/main', next));
+    assert.is(woke.via, 'ref');
+    times.push(woke.ms);
+  }
+  times.sort((a, b) => a - b);
+  const median = times[7] ?? 0;
+  console.log(`\nfigures: ref watch wake, from the start of \`git update-ref\` to the waiter's return: min ${times[0]?.toFixed(0)} ms, median ${median.toFixed(0)} ms, max ${times[14]?.toFixed(0)} ms (15 runs)`);
+  assert.ok(median < 1_000, `median ${median} ms`);
+});
+
 test.run();

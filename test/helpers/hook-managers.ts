@@ -106,7 +106,8 @@ export function folderSnapshot(dir: string): Record<string, string> {
 
 /**
  * Starts a worker's wait for main to move (both watches on, as a worker waits), runs
- * `move`, and says how it woke (`ref`: the ref watch, `wake`: the hook's wake file).
+ * `move`, and says how it woke (`ref`: the ref watch, `wake`: the hook's wake file)
+ * and how long after `move` started.
  */
 export async function wakeAfter(repo: string, move: () => Promise<unknown>): Promise<{ via: string; ms: number }> {
   const baseline = (await run('git', ['rev-parse', 'refs/heads/main'], { cwd: repo })).stdout.trim();
@@ -114,8 +115,8 @@ export async function wakeAfter(repo: string, move: () => Promise<unknown>): Pro
   const watching = new Promise<void>((r) => (ready = r));
   const done = waitForMainToMove({ repo, mainBranch: 'main', baseline, safetyIntervalMs: 30_000, onWatching: ready });
   await Promise.race([watching, done]);
+  const started = performance.now();
   await move();
-  const started = Date.now();
   const r = await done;
-  return { via: r.kind === 'moved' ? r.via : r.kind, ms: Date.now() - started };
+  return { via: r.kind === 'moved' ? r.via : r.kind, ms: performance.now() - started };
 }

@@ -5,22 +5,12 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot, run, sh, tempDir } from './helpers/repo.js';
 import { assertFakeRunsOk } from './helpers/fake-claude.js';
+import { loopFrom } from './helpers/loop-by-hand.js';
 import { A_SUBJECT, B_SUBJECT, MERGED, resolvingRun, sameLineRepo, sameLineRuns, sleepRun } from './helpers/same-line.js';
-
-/** The first ```sh block under the "## The loop by hand" heading of a markdown file of the project. */
-function loopFrom(file: string): string {
-  const text = readFileSync(join(projectRoot, file), 'utf8');
-  const at = text.indexOf('\n## The loop by hand\n');
-  assert.ok(at >= 0, `${file} has a "## The loop by hand" section`);
-  const section = text.slice(at + 1).split(/\n## /)[0]!;
-  const block = /```sh\n([\s\S]*?)```/.exec(section);
-  assert.ok(block, `the section of ${file} has a \`\`\`sh block`);
-  return block[1]!;
-}
 
 test("docs/steps.md shows the README's loop, word for word", () => {
   assert.is(loopFrom('docs/steps.md'), loopFrom('README.md'));

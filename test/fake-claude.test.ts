@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs, ruleMatches, splitRules } from '../fakes/claude.js';
 import { cliSamplesDir, fakeClaudeBin, fakeClaudeEnv, fakeTranscriptPath, readFakeLog, runFake, streamEvents, userMessage, type FakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { projectRoot, tempDir, tempRepo } from './helpers/repo.js';
+import { conversation, say, startMockMessagesApi, text } from './real-cli/mock-messages-api.js';
 
 type Json = Record<string, unknown>;
 const streamArgs = ['-p', '--output-format', 'stream-json', '--verbose', '--input-format', 'stream-json'];
@@ -71,6 +72,25 @@ test("a session whose cwd is inside coven's own checkout is refused, nothing run
   const allowed = await fake(['-p', 'hello', '--allowedTools', 'Bash'], { cwd: inCheckout, env: { ...env, FAKE_CLAUDE_ALLOW_PROJECT_CWD: '1' } });
   assert.is(allowed.code, 0, allowed.stderr);
   assert.is(readFileSync(marker, 'utf8'), 'ran\n');
+});
+
+test("the mock Messages API (for the real CLI) refuses a session whose working directory is inside coven's own checkout", async () => {
+  const api = await startMockMessagesApi(conversation([{ when: 'hello', replies: [say(text('hi'))] }]));
+  try {
+    const ask = async (cwd: string) => {
+      const body = { model: 'm', max_tokens: 10, stream: false, system: `Primary working directory: ${cwd}`, tools: [{ name: 'Bash' }], messages: [{ role: 'user', content: 'hello' }] };
+      const r = await fetch(`${api.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: r.status, text: await r.text() };
+    };
+    const refused = await ask(join(projectRoot, 'scripts'));
+    assert.is(refused.status, 400);
+    assert.match(refused.text, /refusing to answer a session whose working directory \S+\/scripts is inside the coven project's own checkout/);
+    const answered = await ask(tempDir());
+    assert.is(answered.status, 200, answered.text);
+    assert.match(answered.text, /"hi"/);
+  } finally {
+    await api.close();
+  }
 });
 
 test('usage errors print the real texts and exit 1', async () => {

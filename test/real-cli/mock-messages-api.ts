@@ -16,11 +16,14 @@
 // `api.requests` so a test can look at what the CLI sent.
 //
 //   start:  const api = await startMockMessagesApi(reply); … await api.close()
-//   env:    none (the caller sets the CLI's env; see run-claude.ts)
+//   env:    none (the caller sets the CLI's env; see run-claude.ts); a session whose
+//           working directory is inside coven's own checkout gets a 400 (as the fake
+//           CLI refuses it) unless FAKE_CLAUDE_ALLOW_PROJECT_CWD=1
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { ALLOW_PROJECT_CWD, covenCheckoutAround } from '../../fakes/claude.js';
 
 // ---- what the CLI sends (only the parts we read; everything else is kept as unknown)
 
@@ -318,6 +321,14 @@ export async function startMockMessagesApi(script: Script): Promise<MockApi> {
     const session = req.headers['x-claude-code-session-id'];
     const turn = readTurn(request, typeof session === 'string' ? session : null);
     logged.turn = turn;
+    // as the fake CLI does: an agent never works in coven's own checkout (a test's cwd bug would change the project)
+    const checkout = turn.cwd && process.env[ALLOW_PROJECT_CWD] !== '1' ? covenCheckoutAround(turn.cwd) : null;
+    if (checkout) {
+      const message = `mock: refusing to answer a session whose working directory ${turn.cwd} is inside the coven project's own checkout (${checkout}); a test's agent works in a temporary repository; a test that means this sets ${ALLOW_PROJECT_CWD}=1`;
+      process.stderr.write(`${message}\n`);
+      sendJson(res, 400, { type: 'error', error: { type: 'invalid_request_error', message } });
+      return;
+    }
     const reply = await script(turn);
     if ('error' in reply) {
       sendJson(res, reply.error.status, { type: 'error', error: { type: reply.error.type ?? 'api_error', message: reply.error.message } });

@@ -6,7 +6,7 @@
 
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { agentCommand, cliNotFoundMessage } from './runner.js';
+import { agentCommand, cliNotFoundMessage } from './session-contract.js';
 
 export type AgentCli = { kind: 'found'; path: string } | { kind: 'cli-not-found'; command: string; message: string };
 

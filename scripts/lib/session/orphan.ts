@@ -13,7 +13,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { livenessOf } from '../locks/process-identity.js';
-import { descendantGroups } from './runner.js';
+import { descendantGroups } from './process-groups.js';
 
 export interface RecordedProcess {
   host: string;

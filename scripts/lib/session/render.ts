@@ -7,7 +7,7 @@
 
 import { relative, isAbsolute } from 'node:path';
 import type { StreamEvent } from './stream-json.js';
-import type { SessionOutcome } from './runner.js';
+import type { SessionOutcome } from './session-contract.js';
 import { humanDuration } from '../ui/human-duration.js';
 import { escapeNotPlain } from '../ui/plain-text.js';
 

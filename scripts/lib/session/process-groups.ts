@@ -1,0 +1,106 @@
+// process-groups — the process groups of one agent session: the CLI's own (it runs
+// detached) and those of its descendants (the real CLI runs each Bash command in a
+// session of its own, out of reach of a group signal), noted from `ps` when the session
+// is stopped and when its last result arrives, and signalled together.
+
+import { spawnSync } from 'node:child_process';
+
+export class ProcessGroups {
+  private readonly groups: Set<number>;
+  /** stopped with SIGSTOP until resume() */
+  paused = false;
+
+  constructor(private readonly root: number | undefined) {
+    this.groups = new Set(root === undefined ? [] : [root]);
+  }
+
+  /** Adds the groups of the root's descendants seen now. */
+  noteDescendants(): void {
+    if (this.root !== undefined) for (const g of descendantGroups(this.root)) this.groups.add(g);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    for (const g of this.groups) {
+      try {
+        process.kill(-g, signal);
+      } catch {
+        // the group is already gone
+      }
+    }
+  }
+
+  /** Sends `signal`; a stopped process acts on SIGTERM only once it runs again. */
+  kill(signal: NodeJS.Signals): void {
+    this.signal(signal);
+    if (this.paused && signal !== 'SIGKILL') this.resume();
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.signal('SIGSTOP');
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.signal('SIGCONT');
+  }
+
+  alive(): boolean {
+    for (const g of this.groups) {
+      try {
+        process.kill(-g, 0);
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EPERM') return true;
+      }
+    }
+    return false;
+  }
+
+  /** Waits until nothing of the groups is left, ending stragglers (TERM, then KILL after `graceMs`). */
+  async end(graceMs: number): Promise<void> {
+    if (!this.alive()) return;
+    this.kill('SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (this.alive() && Date.now() < deadline) await sleep(25);
+    if (!this.alive()) return;
+    this.kill('SIGKILL');
+    const last = Date.now() + 1000;
+    while (this.alive() && Date.now() < last) await sleep(25);
+  }
+}
+
+/**
+ * The process groups of every descendant of `root` (other than root's own group and
+ * ours), from `ps` (Linux, macOS). Empty when ps is unavailable.
+ */
+export function descendantGroups(root: number): number[] {
+  const ps = spawnSync('ps', ['-A', '-o', 'pid=,ppid=,pgid='], { encoding: 'utf8' });
+  if (ps.status !== 0 || typeof ps.stdout !== 'string') return [];
+  const children = new Map<number, { pid: number; pgid: number }[]>();
+  let ownGroup = -1;
+  for (const line of ps.stdout.split('\n')) {
+    const [pid, ppid, group] = line.trim().split(/\s+/).map(Number);
+    if (pid === undefined || ppid === undefined || group === undefined || Number.isNaN(group)) continue;
+    if (pid === process.pid) ownGroup = group;
+    const list = children.get(ppid) ?? [];
+    list.push({ pid, pgid: group });
+    children.set(ppid, list);
+  }
+  const found = new Set<number>();
+  const todo = [root];
+  const seen = new Set<number>(todo);
+  while (todo.length > 0) {
+    for (const c of children.get(todo.pop()!) ?? []) {
+      if (seen.has(c.pid)) continue;
+      seen.add(c.pid);
+      todo.push(c.pid);
+      if (c.pgid > 1 && c.pgid !== root && c.pgid !== ownGroup) found.add(c.pgid);
+    }
+  }
+  return [...found];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

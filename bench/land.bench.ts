@@ -6,6 +6,7 @@
 //
 //   env:    LAND_BENCH_RUNS (default 15), LAND_BENCH_FILES (default 2000),
 //           LAND_BENCH_ALT=<file.mjs>  also time another build of the bundle (to compare)
+//           LAND_BENCH_ALT_CLI=<coven.js>  also time another build of the CLI (`<coven.js> land`)
 //           BENCH_TMPDIR  where the repositories go (default: the system temp dir)
 //   prints: medians per repository size and the ratio coven / raw git; never asserts
 
@@ -21,6 +22,7 @@ const cli = join(dist, '..', 'bin', 'coven');
 const runs = Number(process.env.LAND_BENCH_RUNS ?? 15);
 const bigFiles = Number(process.env.LAND_BENCH_FILES ?? 2000);
 const alt = process.env.LAND_BENCH_ALT;
+const altCli = process.env.LAND_BENCH_ALT_CLI;
 
 const env = {
   ...process.env,
@@ -77,13 +79,13 @@ function bench(label: string, files: number): void {
   const base = mkdtempSync(join(process.env.BENCH_TMPDIR ?? tmpdir(), 'coven-land-bench-'));
   try {
     const repo = makeRepo(base, files);
-    const names = ['raw', 'bundle', 'cli', ...(alt ? ['alt'] : [])];
+    const names = ['raw', 'bundle', 'cli', ...(alt ? ['alt'] : []), ...(altCli ? ['altCli'] : [])];
     const wts: Record<string, string> = {};
     for (const name of names) {
       wts[name] = join(base, 'wt', name);
       git(repo, 'worktree', 'add', '-q', '--track', '-b', `coven/${name}`, wts[name]!, 'main');
     }
-    const times: Record<string, number[]> = { raw: [], bundle: [], cli: [], startup: [], ...(alt ? { alt: [] } : {}) };
+    const times: Record<string, number[]> = { raw: [], bundle: [], cli: [], startup: [], ...(alt ? { alt: [] } : {}), ...(altCli ? { altCli: [] } : {}) };
     for (let i = 0; i < runs + 1; i++) {
       const t: Record<string, number> = {};
       // the same order of work every run; the first run warms caches and is dropped
@@ -94,6 +96,7 @@ function bench(label: string, files: number): void {
         if (name === 'raw') t.raw = git(wt, 'rebase', '-q', 'main') + git(repo, 'merge', '-q', '--ff-only', `coven/${name}`);
         else if (name === 'bundle') t.bundle = sh(wt, process.execPath, [bundle, '--keep']);
         else if (name === 'cli') t.cli = sh(wt, process.execPath, [cli, 'land', '--keep']);
+        else if (name === 'altCli') t.altCli = sh(wt, process.execPath, [altCli!, 'land', '--keep']);
         else t.alt = sh(wt, process.execPath, [alt!, '--keep']);
       }
       t.startup = sh(wts.raw!, process.execPath, [bundle, '--help']);
@@ -111,6 +114,10 @@ function bench(label: string, files: number): void {
     if (alt) {
       const a = median(times.alt!);
       console.log(`  alternative bundle --keep            ${a.toFixed(0).padStart(5)} ms   ${(a / raw).toFixed(2)}× raw   (${alt})`);
+    }
+    if (altCli) {
+      const a = median(times.altCli!);
+      console.log(`  alternative CLI land --keep          ${a.toFixed(0).padStart(5)} ms   ${(a / raw).toFixed(2)}× raw   (${altCli})`);
     }
   } finally {
     rmSync(base, { recursive: true, force: true });

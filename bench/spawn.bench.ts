@@ -8,6 +8,7 @@
 //          BENCH_TMPDIR  where the repository and worktrees go (default: the system temp dir;
 //                        /dev/shm measures the CPU cost alone, without the disk)
 //          SPAWN_BENCH_ALT=<file.mjs>  also time another build of the standalone bundle
+//          SPAWN_BENCH_ALT_CLI=<coven.js>  also time another build of the CLI (`<coven.js> spawn`)
 //   files: a temporary repository there, removed at the end
 
 import { spawnSync } from 'node:child_process';
@@ -92,6 +93,7 @@ try {
     { name: 'coven spawn, COVEN_COPY_THREADS=1', tag: 't1', run: spawnWith('t1', [cli, 'spawn'], 1) },
     { name: 'coven spawn, COVEN_COPY_THREADS=4', tag: 't4', run: spawnWith('t4', [cli, 'spawn'], 4) },
     ...(process.env.SPAWN_BENCH_ALT ? [{ name: `alternative bundle (${process.env.SPAWN_BENCH_ALT})`, tag: 'alt', run: spawnWith('alt', [process.env.SPAWN_BENCH_ALT]) }] : []),
+    ...(process.env.SPAWN_BENCH_ALT_CLI ? [{ name: `alternative CLI (${process.env.SPAWN_BENCH_ALT_CLI})`, tag: 'altcli', run: spawnWith('altcli', [process.env.SPAWN_BENCH_ALT_CLI, 'spawn']) }] : []),
   ];
 
   const times = new Map<string, number[]>(variants.map((v) => [v.name, []]));

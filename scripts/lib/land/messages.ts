@@ -3,14 +3,14 @@
 
 import { operationCommands } from '../git/operation.js';
 import { formatProblem, shellQuote, type Problem } from '../ui/problem.js';
-import type { LandResult, Removal } from './land.js';
+import type { LandResult, Refusal, Removal } from './land.js';
 
-/** The one message (and exit code) for a land result. */
 /** What a land says when it left out commits that `onto` had dropped (it was moved back). */
 export function describeLeftOut(onto: string, ref: string): string {
   return `coven: ${onto} was moved back since this branch left it, so the commits it dropped were left out (as git rebase does); the branch as it was is kept as ${ref}   (git log --oneline ${shellQuote(onto)}..${ref})`;
 }
 
+/** The one message (and exit code) for a land result. */
 export function describeLand(r: LandResult, how: { self: string; againArgs: string[] }): { ok: boolean; code: number; text: string } {
   const again = (wt: string) => [how.self, '--worktree', shellQuote(wt), ...how.againArgs.map(shellQuote)].join(' ');
   const problem = (code: number, p: Problem) => ({ ok: false, code, text: formatProblem(p) });
@@ -51,57 +51,65 @@ export function describeLand(r: LandResult, how: { self: string; againArgs: stri
       });
     case 'main-busy':
       return problem(4, describeBusy(r, again(r.worktree)));
+    default:
+      return problem(1, describeRefusal(r, again, how.self));
+  }
+}
+
+/** Why a worktree cannot be landed at all (every refusal exits 1). */
+function describeRefusal(r: Refusal, again: (wt: string) => string, self: string): Problem {
+  switch (r.kind) {
     case 'in-progress': {
       const cmds = operationCommands(r.operation);
-      return problem(1, {
+      return {
         what: `cannot land ${r.branch ?? 'this worktree'}: a ${r.operation} is in progress in ${r.worktree}.`,
         kept: `Nothing was changed; the ${r.operation} is as it was.`,
         next: [`cd ${shellQuote(r.worktree)}`, `finish it (resolve, git add, then ${cmds.finish}), or abandon it: ${cmds.abort}`, again(r.worktree)],
-      });
+      };
     }
     case 'not-a-worktree':
-      return problem(1, {
+      return {
         what:
           r.reason === 'missing'
             ? `cannot land: ${r.dir} does not exist.`
             : r.reason === 'bare'
               ? `cannot land: ${r.dir} is a bare repository; run this in a worker worktree.`
               : `cannot land: ${r.dir} is not inside a git worktree.`,
-        next: ['git worktree list    # the worktrees of this repository', `${how.self} --worktree <worker worktree>`],
-      });
+        next: ['git worktree list    # the worktrees of this repository', `${self} --worktree <worker worktree>`],
+      };
     case 'main-worktree':
-      return problem(1, {
+      return {
         what: `cannot land from the main worktree (${r.dir}): land runs in a worker worktree and puts its commits here.`,
         kept: 'Nothing was changed.',
-        next: ['git worktree list    # find the worker worktree', `${how.self} --worktree <worker worktree>`],
-      });
+        next: ['git worktree list    # find the worker worktree', `${self} --worktree <worker worktree>`],
+      };
     case 'detached':
-      return problem(1, {
+      return {
         what: `cannot land: HEAD is detached in ${r.worktree}; land needs a branch.`,
         kept: 'Nothing was changed.',
         next: [`cd ${shellQuote(r.worktree)}`, 'git switch -c <new-branch>    # keeps the commits on a branch', again(r.worktree)],
-      });
+      };
     case 'no-target':
-      return problem(1, {
+      return {
         what:
           r.wanted === null
             ? `cannot tell where to land ${r.branch}: it has no local upstream and the main worktree is not on a branch.`
             : `cannot land ${r.branch} on ${r.wanted}: there is no local branch ${r.wanted}.`,
         kept: 'Nothing was changed.',
         next: [`${again(r.worktree)} --onto <branch>`],
-      });
+      };
     case 'same-branch':
-      return problem(1, {
+      return {
         what: `cannot land ${r.branch} on itself (it is the branch it would land on).`,
         kept: 'Nothing was changed.',
         next: [`${again(r.worktree)} --onto <branch>`],
-      });
+      };
     case 'failed':
-      return problem(1, {
+      return {
         what: `cannot land ${r.branch ?? r.worktree}: ${r.step} failed:\n  ${r.message.replace(/\n/g, '\n  ')}`,
         kept: `The main branch was not changed${r.branch ? `; the commits stay on ${r.branch}` : ''}.`,
         next: ['fix the cause above, then run:', again(r.worktree)],
-      });
+      };
   }
 }
 

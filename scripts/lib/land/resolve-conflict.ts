@@ -92,54 +92,42 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
   /** the main commit the last round's rebase replayed the branch onto */
   let onto = '';
   let priority: AcquiredLock | null = null;
+  /** counts a round that did not land: overtaken by main, or failed (stuck, unfinished, markers) */
+  const tally = (how: Exclude<LastRound, null>): void => {
+    last = how;
+    if (how === 'overtaken') movedInARow++;
+    else {
+      failed++;
+      movedInARow = 0;
+    }
+  };
   try {
     while (failed < rounds && round < sessions) {
       round++;
-      if (movedInARow >= (o.priorityAfter ?? 2) && !priority) {
-        o.display?.(`coven: ${o.conflict.onto} moved on during ${movedInARow} resolutions in a row; holding the land lock until this land is done`);
-        priority = await acquireLandLock(o.stateDir, { owner: `coven resolve ${o.branch} (priority)`, signal: o.signal });
-      }
-      if (o.signal?.aborted) return stop('stopped', round - 1);
+      if (movedInARow >= (o.priorityAfter ?? 2) && !priority) priority = await takePriority(o, movedInARow);
+      if (o.signal?.aborted) return { kind: 'stopped', rounds: round - 1, costUsd, sessionId };
       const prompt = last === 'markers' ? markersPrompt(o.worktree, o.conflict.onto, markers, failed + 1, rounds) : await conflictPrompt(o.worktree, conflict, failed + 1, rounds, last);
       markers = [];
-      // the rebase replays the branch onto this main commit; the branch ref stays put until it finishes
-      // (after a round that left markers no rebase is open: the branch already sits on that round's onto)
-      const afterMarkers: boolean = last === 'markers' && !rebaseInProgress(o.worktree);
-      const [ontoNow, branchAtStart]: readonly [string, string] = await Promise.all([afterMarkers ? Promise.resolve(onto) : rebaseOnto(o.worktree, o.conflict.onto), gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`])] as const);
-      onto = ontoNow;
-      const settings = { ...o, cwd: o.worktree, agentName: `${o.agentName}-resolve`, claudeArgs: [...o.claudeArgs, RESOLVE_TOOLS], prompt };
-      let outcome: SessionOutcome = await runAgentSession(sessionId ? { ...settings, resume: sessionId } : settings);
-      if (sessionId && cannotResume(outcome)) {
-        o.display?.(`coven: session ${sessionId} cannot be resumed here; starting a fresh session with the same instructions`);
-        outcome = await runAgentSession(settings);
-      }
+      const start = await roundStart(o, last === 'markers', onto);
+      onto = start.onto;
+      const outcome = await resolveSession(o, sessionId, prompt);
       costUsd += runCost(outcome);
       sessionId = sessionIdOf(outcome) ?? sessionId;
-      if (o.signal?.aborted) return stop('stopped', round);
-      if (outcome.kind === 'aborted') return stop('skipped', round);
+      if (o.signal?.aborted || outcome.kind === 'aborted') return { kind: o.signal?.aborted ? 'stopped' : 'skipped', rounds: round, costUsd, sessionId };
 
       const next = await finishRebaseIfReady(o.worktree);
       if (next.kind === 'conflict') {
-        failed++;
-        last = 'stuck';
-        movedInARow = 0;
+        tally('stuck');
         conflict = { ...conflict, files: next.files, commit: next.commit, subject: next.subject };
         for (const f of next.files) conflicted.add(f);
         continue;
       }
-      if ((await dirtyFiles(o.worktree)).length > 0) {
-        const saved = await saveAndClean(o.worktree, o.worker, 'wip', 'coven: uncommitted work left after a conflict resolution');
-        if (saved.kind === 'saved') o.display?.(`coven: the resolution left uncommitted changes (${saved.files.join(', ')}); saved as ${saved.ref}, not landed   (git show ${saved.ref})`);
-      }
-      // finished: the branch moved and now sits on what it was rebased onto (`git rebase
-      // --abort` puts it back where it was; the land below then starts the same rebase again)
-      const finished: boolean = (await gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`])) !== branchAtStart && (await contains(o.worktree, `refs/heads/${o.branch}`, onto));
+      await saveLeftovers(o);
+      const finished = await finishedRound(o, start.branch, onto);
       // a resolution that `git add`ed a file with its markers still in would land them on main
       markers = await leftoverMarkers(o.worktree, onto, `refs/heads/${o.branch}`, [...conflicted]);
       if (markers.length > 0) {
-        failed++;
-        last = 'markers';
-        movedInARow = 0;
+        tally('markers');
         continue;
       }
       const land = await landWorktree({ worktree: o.worktree, keep: true, landLockHeld: priority !== null });
@@ -147,14 +135,8 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
         conflict = land;
         for (const f of land.files) conflicted.add(f);
         // overtaken only when main really moved past what the agent resolved against
-        if (finished && (await gitOut(o.worktree, ['rev-parse', `refs/heads/${o.conflict.onto}`])) !== onto) {
-          last = 'overtaken';
-          movedInARow++;
-        } else {
-          failed++;
-          last = finished ? 'stuck' : 'unfinished';
-          movedInARow = 0;
-        }
+        const overtaken = finished && (await gitOut(o.worktree, ['rev-parse', `refs/heads/${o.conflict.onto}`])) !== onto;
+        tally(overtaken ? 'overtaken' : finished ? 'stuck' : 'unfinished');
         continue;
       }
       return { kind: 'resolved', land, rounds: round, costUsd, sessionId, backup: await backupIfDropped(o, tipBefore, land) };
@@ -166,10 +148,49 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
   } finally {
     await priority?.release();
   }
+}
 
-  function stop(kind: 'stopped' | 'skipped', done: number): ResolveOutcome {
-    return { kind, rounds: done, costUsd, sessionId };
-  }
+/** After `moved` resolutions in a row were overtaken by main: the land lock, held through the next resolution and its land. */
+async function takePriority(o: ResolveOptions, moved: number): Promise<AcquiredLock | null> {
+  o.display?.(`coven: ${o.conflict.onto} moved on during ${moved} resolutions in a row; holding the land lock until this land is done`);
+  return acquireLandLock(o.stateDir, { owner: `coven resolve ${o.branch} (priority)`, signal: o.signal });
+}
+
+/**
+ * At the start of a round: the main commit the rebase replays the branch onto, and the
+ * branch's tip (the ref stays put until the rebase finishes). After a round that left
+ * markers no rebase is open: the branch already sits on that round's `onto`.
+ */
+async function roundStart(o: ResolveOptions, afterMarkers: boolean, onto: string): Promise<{ onto: string; branch: string }> {
+  const keepOnto = afterMarkers && !rebaseInProgress(o.worktree);
+  const [ontoNow, branch] = await Promise.all([keepOnto ? onto : rebaseOnto(o.worktree, o.conflict.onto), gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`])]);
+  return { onto: ontoNow, branch };
+}
+
+/**
+ * The round finished the rebase: the branch moved and now sits on what it was rebased
+ * onto (`git rebase --abort` puts it back where it was; the land then starts the same
+ * rebase again).
+ */
+async function finishedRound(o: ResolveOptions, branchAtStart: string, onto: string): Promise<boolean> {
+  const ref = `refs/heads/${o.branch}`;
+  return (await gitOut(o.worktree, ['rev-parse', ref])) !== branchAtStart && (await contains(o.worktree, ref, onto));
+}
+
+/** One resolution session: the agent's own session resumed, or a fresh one with the same instructions when it cannot be. */
+async function resolveSession(o: ResolveOptions, sessionId: string | null, prompt: string): Promise<SessionOutcome> {
+  const settings = { ...o, cwd: o.worktree, agentName: `${o.agentName}-resolve`, claudeArgs: [...o.claudeArgs, RESOLVE_TOOLS], prompt };
+  const outcome = await runAgentSession(sessionId ? { ...settings, resume: sessionId } : settings);
+  if (!sessionId || !cannotResume(outcome)) return outcome;
+  o.display?.(`coven: session ${sessionId} cannot be resumed here; starting a fresh session with the same instructions`);
+  return runAgentSession(settings);
+}
+
+/** Uncommitted changes a resolution left are saved under refs/coven/wip/…, never landed. */
+async function saveLeftovers(o: ResolveOptions): Promise<void> {
+  if ((await dirtyFiles(o.worktree)).length === 0) return;
+  const saved = await saveAndClean(o.worktree, o.worker, 'wip', 'coven: uncommitted work left after a conflict resolution');
+  if (saved.kind === 'saved') o.display?.(`coven: the resolution left uncommitted changes (${saved.files.join(', ')}); saved as ${saved.ref}, not landed   (git show ${saved.ref})`);
 }
 
 /** How the previous round ended, for the next prompt: still conflicted, not finished (aborted), overtaken by main, or finished with conflict markers left in. */

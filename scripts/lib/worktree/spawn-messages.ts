@@ -93,6 +93,15 @@ export function problemFor(r: Exclude<SpawnResult, { kind: 'spawned' }>, opts: S
         next: ['Pick another branch name or another base folder:', commandAgain({ ...opts, base: '<dir>' }), `or, if it is a worktree you no longer need: git worktree remove ${shellQuote(r.path)}`],
       };
     case 'worktree-add-failed':
+    case 'copy-failed':
+      return problemAfterMaking(r, opts, commandAgain);
+  }
+}
+
+/** The message for a spawn that failed after it had made something (all of it removed again, or what was left). */
+function problemAfterMaking(r: Extract<SpawnResult, { kind: 'worktree-add-failed' | 'copy-failed' }>, opts: SpawnOptions, commandAgain: (opts: SpawnOptions, branch?: string) => string): Problem {
+  switch (r.kind) {
+    case 'worktree-add-failed':
       return {
         what: `git worktree add failed for ${r.path}:\n  ${r.message.replace(/\n/g, '\n  ')}`,
         kept:

@@ -1,10 +1,12 @@
 // run-tests — the test runner itself: a file that hangs is killed with everything it
-// started and fails, named with its timeout; the long suite runs only when asked for.
+// started and fails, named with its timeout; a file runs in an empty folder of its own;
+// the long suite runs only when asked for.
 // Runs a copy of dist/test/run-tests.js in a temp folder with small fixture files.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { distRoot, run, tempDir } from './helpers/repo.js';
 
@@ -34,7 +36,7 @@ const alive = (pid: number): boolean => {
 
 test('a file that hangs is killed after COVEN_TEST_TIMEOUT with what it started, and fails by name', async () => {
   const dir = runner({
-    'quick.test.js': passing(2),
+    'quick.test.js': `import { writeFileSync } from 'node:fs';\nwriteFileSync(new URL('./cwd.txt', import.meta.url), process.cwd());\n${passing(2)}`,
     // starts a grandchild, writes its pid, then never ends
     'hang.test.js': `import { spawn } from 'node:child_process';\nimport { writeFileSync } from 'node:fs';\nconst c = spawn('sleep', ['600'], { stdio: 'ignore' });\nwriteFileSync(new URL('./sleeper.pid', import.meta.url), String(c.pid));\nsetInterval(() => {}, 1000);\n`,
   });
@@ -46,6 +48,9 @@ test('a file that hangs is killed after COVEN_TEST_TIMEOUT with what it started,
   assert.match(r.stdout, /hang\.test\.js timed out after 2 s: its process group was killed \(COVEN_TEST_TIMEOUT=<seconds> gives it longer\)/);
   assert.match(r.stdout, /^ok {3}quick\.test\.js {2}\(2 passed, /m);
   assert.match(r.stdout, /^timed out \(killed after 2 s\): hang\.test\.js\n2 passed, 1 failed\n$/m);
+  const cwd = readFileSync(join(dir, 'cwd.txt'), 'utf8');
+  assert.ok(cwd.startsWith(tmpdir()) && cwd !== dir, `a file runs in an empty folder of its own, not where the run was started: ${cwd}`);
+  assert.not.ok(existsSync(cwd), 'that folder is removed after the file ended');
   const pid = Number(readFileSync(join(dir, 'sleeper.pid'), 'utf8'));
   await new Promise((res) => setTimeout(res, 200));
   assert.not.ok(alive(pid), 'the grandchild was killed with the file');

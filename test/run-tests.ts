@@ -7,10 +7,12 @@
 // whose source starts with a comment line `// suite: long` belongs to the long one (the
 // soak-like files that kill workers with kill -9 again and again). .ci/run runs both.
 //
-// Each file runs as a process group of its own; a file still running after its timeout
-// has the whole group killed (its workers and agent sessions too) and fails, named with
-// the timeout. The files the last run found slowest start first, so that a long file
-// does not start last and keep the others waiting (times kept in dist/test/.durations.json).
+// Each file runs in an empty temp folder (its cwd: a test that forgets to give a command
+// a cwd works there, never in the project's checkout), as a process group of its own; a
+// file still running after its timeout has the whole group killed (its workers and agent
+// sessions too) and fails, named with the timeout. The files the last run found slowest
+// start first, so that a long file does not start last and keep the others waiting
+// (times kept in dist/test/.durations.json).
 //
 //   args:   [filter]   only files whose path contains this text (from both suites)
 //           --long     the long suite only · --all  both suites (default: the quick one)
@@ -22,7 +24,8 @@
 //   exit:   0 all passed · 1 any failure (or no file matched) · 64 bad usage
 
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -84,7 +87,9 @@ function runFile(file: string, timeoutS: number): Promise<FileResult> {
   const started = Date.now();
   return new Promise((resolveRun) => {
     // detached: a process group of its own, so that a timeout ends everything the file started
-    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, FORCE_COLOR: '0' } });
+    // cwd: an empty folder of its own, so that a test that forgets to give a cwd never works in the project's checkout
+    const cwd = mkdtempSync(join(tmpdir(), 'coven-test-cwd-'));
+    const child = spawn(process.execPath, [file], { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, FORCE_COLOR: '0' } });
     running.add(child.pid!);
     let output = '';
     let timedOut: number | null = null;
@@ -100,6 +105,7 @@ function runFile(file: string, timeoutS: number): Promise<FileResult> {
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
       running.delete(child.pid!);
+      rmSync(cwd, { recursive: true, force: true });
       // uvu prints "Total: N / Passed: N / Skipped: N" per file; its Total leaves out skipped tests
       const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0);
       const passed = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0);

@@ -35,12 +35,14 @@ const OWNS: Record<Manager, string> = {
   husky: 'husky rewrites this folder on every `husky` run (the `prepare` script of `npm install`)',
   lefthook: 'lefthook writes this hook and would set aside any other',
   'pre-commit': 'pre-commit writes this hook',
+  repository: 'a file committed in the repository; coven does not change tracked files',
 };
 
 function installLine(h: InstalledHook): string {
   if (h.action === 'left') {
     const tidied = h.tidied ? "; coven's earlier hook there was removed and what it replaced put back" : '';
-    return `${h.name}: left to ${h.manager} (${h.manager ? OWNS[h.manager] : ''}; coven does not write over it${tidied})`;
+    const to = h.manager === 'repository' ? 'the repository' : h.manager;
+    return `${h.name}: left to ${to} (${h.manager ? OWNS[h.manager] : ''}; coven does not write over it${tidied})`;
   }
   const notes = [h.chained ? `runs the earlier hook ${h.chained}` : '', h.runsFrom ? `${h.manager} runs it from ${h.runsFrom}` : ''].filter(Boolean);
   return `${h.name}: ${h.action}${notes.length ? `; ${notes.join('; ')}` : ''}`;
@@ -57,7 +59,8 @@ function statusLine(h: HookStatus): string {
   if (h.displaced?.runs) notes.push(`${h.manager} runs coven's hook from ${h.displaced.path}`);
   if (h.chained && h.state !== 'overwritten') notes.push(`runs the earlier hook ${h.chained}`);
   if (h.wakes === 'ref-watch' && (h.state === 'managed' || h.state === 'overwritten')) notes.push(REF_WATCH);
-  const state = h.state === 'managed' || h.state === 'overwritten' ? `${h.state} by ${h.manager}` : h.state;
+  const by = h.manager === 'repository' ? 'the repository' : h.manager;
+  const state = h.state === 'managed' || h.state === 'overwritten' ? `${h.state} by ${by}` : h.state;
   return `${h.name}: ${state}${notes.length ? ` (${notes.join('; ')})` : ''}`;
 }
 

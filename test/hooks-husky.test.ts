@@ -136,6 +136,33 @@ test('a plain core.hooksPath folder: hooks that dispatch on their own name ($0) 
   assert.equal(folderSnapshot(dir), before);
 });
 
+test('a committed hooks folder (core.hooksPath = .githooks, the hook tracked): install leaves the committed file alone and the checkout unmodified; an earlier coven\'s rename is undone', async () => {
+  const repo = await tempRepo();
+  const marker = join(tempDir(), 'marker');
+  await commitFile(repo, '.githooks/post-commit', `#!/bin/sh\necho committed >> '${marker}'\n`);
+  chmodSync(join(repo, '.githooks', 'post-commit'), 0o755);
+  await sh(repo, 'add', '.githooks/post-commit');
+  await sh(repo, 'commit', '-q', '-m', 'executable');
+  await sh(repo, 'config', 'core.hooksPath', '.githooks');
+  const r = await coven(['hooks', 'install'], { cwd: repo });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /post-commit: left to the repository \(a file committed in the repository; coven does not change tracked files/);
+  assert.match(r.stdout, /post-merge: written/);
+  assert.is(await sh(repo, 'status', '--porcelain', '--untracked-files=no'), '', 'no tracked file changed');
+  const woke = await wakeAfter(repo, () => commitFile(repo, 'a.txt', 'a'));
+  assert.is(woke.via, 'ref');
+  assert.is(readFileSync(marker, 'utf8'), 'committed\n');
+  const status = await coven(['hooks', 'status'], { cwd: repo });
+  assert.is(status.code, 0, status.stdout);
+  assert.match(status.stdout, /post-commit: managed by the repository/);
+  // an earlier coven renamed the committed file and wrote its hook in its place
+  renameSync(join(repo, '.githooks', 'post-commit'), join(repo, '.githooks', 'post-commit.coven-chained'));
+  writeFileSync(join(repo, '.githooks', 'post-commit'), await hookText('post-commit'), { mode: 0o755 });
+  assert.is((await coven(['hooks', 'install'], { cwd: repo })).code, 0);
+  assert.is(await sh(repo, 'status', '--porcelain', '--untracked-files=no'), '');
+  assert.not.ok(existsSync(join(repo, '.githooks', 'post-commit.coven-chained')));
+});
+
 test('a chained hook that is not a shell script is executed with its arguments (a node hook)', async () => {
   const repo = await tempRepo();
   const marker = join(tempDir(), 'marker');

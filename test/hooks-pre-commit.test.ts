@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hookText } from '../scripts/lib/hooks/hook-text.js';
 import { folderSnapshot, preCommitVersion, wakeAfter } from './helpers/hook-managers.js';
@@ -72,6 +72,20 @@ t("coven first, then pre-commit: pre-commit runs coven's hook as its legacy hook
   assert.match(status.stdout, /post-commit: installed \(pre-commit runs coven's hook from .*post-commit\.legacy\)/);
   assert.is((await coven(['hooks', 'uninstall'], { cwd: repo })).code, 0);
   assert.equal(Object.keys(folderSnapshot(hooks)).filter((n) => !n.endsWith('.sample')), ['post-commit']);
+});
+
+t("an earlier coven's chain of pre-commit's hook, then pre-commit re-installed: install removes the stale copy so pre-commit does not run itself twice", async () => {
+  const { repo, marker, hooks } = await preCommitRepo();
+  await preCommitInstall(repo);
+  renameSync(join(hooks, 'post-commit'), join(hooks, 'post-commit.coven-chained')); // what an earlier coven did
+  writeFileSync(join(hooks, 'post-commit'), await hookText('post-commit'), { mode: 0o755 });
+  await preCommitInstall(repo); // coven's hook → post-commit.legacy
+  const r = await coven(['hooks', 'install'], { cwd: repo });
+  assert.is(r.code, 0, r.stderr);
+  assert.not.ok(existsSync(join(hooks, 'post-commit.coven-chained')));
+  const commit = await commitFile(repo, 'a.txt', 'a').then(() => ran(marker));
+  assert.is(commit, 'pre-commit\n', 'its check ran once');
+  assert.ok(existsSync(join(repo, '.git', 'coven', 'wake')));
 });
 
 test.run();

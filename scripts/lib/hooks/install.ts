@@ -14,7 +14,7 @@
 
 import { constants } from 'node:fs';
 import { access, chmod, mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { findRepo, git, type RepoPaths } from '../git/runner.js';
 import { mainBranchOf } from '../git/main-branch.js';
 import { recordedMainBranch, recordMainBranch } from '../worker/wake.js';
@@ -91,8 +91,18 @@ export async function hooksLocation(paths: RepoPaths): Promise<HooksLocation> {
   return { dir: join(paths.commonDir, 'hooks'), source: { kind: 'default' }, manager: null };
 }
 
-async function inspectAll(location: HooksLocation): Promise<HookOnDisk[]> {
-  return Promise.all(HOOK_NAMES.map((name) => inspectHook(location.dir, name, location.manager)));
+async function inspectAll(paths: RepoPaths, location: HooksLocation): Promise<HookOnDisk[]> {
+  const tracked = await trackedHooks(paths, location.dir);
+  return Promise.all(HOOK_NAMES.map((name) => inspectHook(location.dir, name, location.manager, tracked)));
+}
+
+/** Which of coven's hook paths are files committed in the repository (a hooks folder inside the main worktree). */
+async function trackedHooks(paths: RepoPaths, dir: string): Promise<Set<string>> {
+  const rel = relative(paths.mainWorktree, dir);
+  const inGitDir = !relative(paths.commonDir, dir).startsWith('..');
+  if (rel.startsWith('..') || isAbsolute(rel) || inGitDir) return new Set();
+  const r = await git(paths.mainWorktree, ['ls-files', '-z', '--full-name', '--', ...HOOK_NAMES.map((n) => join(rel, n))]);
+  return new Set(r.ok ? r.stdout.split('\0').filter(Boolean).map((f) => join(paths.mainWorktree, f)) : []);
 }
 
 /** Installs both hooks (idempotent) and records the main branch. `coven init` calls this. */
@@ -107,7 +117,7 @@ export async function installHooks(repoDir: string, opts: { mainBranch?: string 
     mainBranch = main.name;
   }
   const location = await hooksLocation(paths);
-  const found = await inspectAll(location);
+  const found = await inspectAll(paths, location);
   // refuse before changing anything: a user's hook plus a leftover .coven-chained
   for (const h of found) {
     if (h.manager === null && h.owner === 'user' && h.chained) return { kind: 'chain-conflict', path: h.path, chained: h.chained.path };
@@ -127,12 +137,16 @@ async function installOne(h: HookOnDisk): Promise<InstalledHook> {
       // pre-commit moved coven's hook to <name>.legacy and runs it from there: keep it current
       const same = h.displaced.text === text && (await isExecutable(h.displaced.path));
       if (!same) await writeExecutable(h.displaced.path, text);
-      return { ...base, action: same ? 'unchanged' : 'updated', chained: h.chained?.path ?? null, runsFrom: h.displaced.path };
+      // a .coven-chained that is pre-commit's own earlier hook: pre-commit would run itself twice
+      const stale = h.chained?.text != null && managerOfText(h.chained.text) === h.manager;
+      if (stale && h.chained) await unlink(h.chained.path);
+      const chained = stale ? null : (h.chained?.path ?? null);
+      return { ...base, action: same && !stale ? 'unchanged' : 'updated', chained, runsFrom: h.displaced.path, tidied: stale };
     }
     return { ...base, action: 'left', chained: null, tidied: (await putBack(h)) !== null };
   }
-  if (h.manager === 'husky') {
-    // coven's hook from before it knew husky: put husky's file back, leave the folder to husky
+  if (h.manager === 'husky' || h.manager === 'repository') {
+    // coven's hook from before it knew better: put back the file it replaced (husky's, or a committed one)
     return { ...base, action: 'left', chained: null, tidied: (await putBack(h)) !== null };
   }
   let action: InstalledHook['action'];
@@ -184,7 +198,7 @@ export async function uninstallHooks(repoDir: string): Promise<UninstallResult> 
   if (repo.kind !== 'repo') return repo;
   const location = await hooksLocation(repo.paths);
   const hooks: Extract<UninstallResult, { kind: 'uninstalled' }>['hooks'] = [];
-  for (const h of await inspectAll(location)) {
+  for (const h of await inspectAll(repo.paths, location)) {
     const done = await putBack(h);
     hooks.push({ name: h.name, action: done ?? 'not-installed', manager: h.manager });
   }
@@ -196,7 +210,7 @@ export async function hooksStatus(repoDir: string): Promise<StatusResult> {
   if (repo.kind !== 'repo') return repo;
   const location = await hooksLocation(repo.paths);
   const hooks: HookStatus[] = [];
-  for (const h of await inspectAll(location)) hooks.push(await statusOf(h));
+  for (const h of await inspectAll(repo.paths, location)) hooks.push(await statusOf(h));
   return { kind: 'status', location, mainBranch: await recordedMainBranch(repo.paths.stateDir), hooks };
 }
 

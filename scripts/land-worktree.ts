@@ -23,8 +23,8 @@ reads:  git: the worktree's branch and the branch it lands on
 writes: git: the rebased branch, the branch it lands on (and that checkout's files);
         <state dir>/locks/land, held for the fast-forward only; stdout: one line per
         step, the last says what happened (problems on stderr)
-exit:   0 landed or nothing to land · 2 the worktree has uncommitted changes
-        3 conflict (the rebase is left in progress: coven resolve, or resolve by hand)
+exit:   0 landed or nothing to land · 2 the worktree has uncommitted changes, or
+        it is not inside a git work tree · 3 conflict (the rebase is left in progress: coven resolve, or resolve by hand)
         4 main's checkout has changes in the way, or is busy · 1 anything else
         64 bad arguments
 `;
@@ -54,7 +54,8 @@ export async function main(argv: string[]): Promise<number> {
   const againArgs = [...(args.keep ? ['--keep'] : []), ...(ontoArg ? ['--onto', ontoArg] : [])];
   const out = describeLand(result, { self, againArgs });
   (out.ok ? process.stdout : process.stderr).write(`${out.text}\n`);
-  return out.code;
+  // not inside a git work tree: 2, as in every coven command
+  return result.kind === 'not-a-worktree' ? 2 : out.code;
 }
 
 runAsEntry(import.meta.url, main);

@@ -26,11 +26,11 @@ reads:  the main worktree's ignored files: what \`git ls-files --others --ignore
         (gitignore syntax, in the main worktree) when that file exists
 writes: the branch and <base>/<project>/<branch>; stderr: a summary; stdout: the new
         worktree's path (its last line)
-exit:   0 spawned · 2 branch or folder already exists · 3 invalid branch name or
-        unknown --from branch · 4 no worktree can start here (not a repository, bare,
-        no commits yet, main worktree detached) · 5 git worktree add failed
-        6 copying failed (worktree and branch removed again) · 64 bad arguments
-        1 anything else
+exit:   0 spawned · 2 branch or folder already exists, or not inside a git work
+        tree (not a repository, or a bare one) · 3 invalid branch name or unknown
+        --from branch · 4 no worktree can start here (no commits yet, main worktree
+        detached) · 5 git worktree add failed · 6 copying failed (worktree and branch
+        removed again) · 64 bad arguments · 1 anything else
 `;
 
 import { parseCommandLine, usageError } from './lib/ui/command-line.js';
@@ -63,8 +63,8 @@ const exitCodes: Record<Exclude<SpawnResult['kind'], 'spawned'>, number> = {
   'invalid-branch': 3,
   'cannot-adopt': 3,
   'unknown-from': 3,
-  'not-a-repo': 4,
-  bare: 4,
+  'not-a-repo': 2,
+  bare: 2,
   'no-commits': 4,
   detached: 4,
   'worktree-add-failed': 5,

@@ -1,7 +1,8 @@
 // command-line — what every coven command does alike with its arguments: parse them
-// (minimist), answer --help, and refuse an option it does not know, a stray argument or
-// a valued option without its value (exit 64, named, followed by the usage), so that a
-// typo such as `coven gc --dryrun` never runs the real thing.
+// (minimist), answer --help, and refuse an option it does not know, a stray argument, a
+// valued option without its value or a switch given one (`--json=no`): exit 64, in one
+// line that names the problem and one that points to --help, so that a typo such as
+// `coven gc --dryrun` never runs the real thing.
 //
 // Inputs: argv and the command's spec. Outputs: the parsed arguments, or the exit code
 // after --help or a usage error has been printed.
@@ -27,7 +28,9 @@ export type CommandLine = { kind: 'run'; args: minimist.ParsedArgs } | { kind: '
 
 export function parseCommandLine(argv: string[], spec: CommandSpec): CommandLine {
   const alias = { h: 'help', ...spec.alias };
-  const args = minimist(argv, { boolean: [...(spec.boolean ?? []), 'help'], string: spec.string ?? [], alias, default: spec.default ?? {}, '--': spec.passThrough ?? false });
+  const args = minimist(argv, { boolean: [...(spec.boolean ?? []), 'help'], string: ['_', ...(spec.string ?? [])], alias, default: spec.default ?? {}, '--': spec.passThrough ?? false });
+  const valued = switchGivenValue(argv, spec, alias);
+  if (valued) return usageError(spec, valued);
   if (args.help) {
     process.stdout.write(spec.usage);
     return { kind: 'exit', code: 0 };
@@ -36,10 +39,21 @@ export function parseCommandLine(argv: string[], spec: CommandSpec): CommandLine
   return problem ? usageError(spec, problem) : { kind: 'run', args };
 }
 
-/** Prints `<command>: <problem>` and the usage; exit 64. */
+/** Prints `<command>: <problem>` and where the usage is; exit 64. */
 export function usageError(spec: Pick<CommandSpec, 'command' | 'usage'>, problem: string): { kind: 'exit'; code: number } {
-  process.stderr.write(`${spec.command}: ${problem}\n\n${spec.usage}`);
+  process.stderr.write(`${spec.command}: ${problem}\n${spec.command} --help shows the usage.\n`);
   return { kind: 'exit', code: 64 };
+}
+
+/** `--json=no` (minimist would read it as --json): a switch takes no value, refused. */
+function switchGivenValue(argv: string[], spec: CommandSpec, alias: Record<string, string>): string | null {
+  const switches = new Set(['help', ...(spec.boolean ?? [])]);
+  const end = argv.indexOf('--');
+  for (const arg of end < 0 ? argv : argv.slice(0, end)) {
+    const m = /^--(?:no-)?([^=]+)=/.exec(arg);
+    if (m && switches.has(alias[m[1]!] ?? m[1]!)) return `${arg.slice(0, arg.indexOf('='))} takes no value (got ${arg})`;
+  }
+  return null;
 }
 
 function usageProblem(args: minimist.ParsedArgs, spec: CommandSpec, alias: Record<string, string>): string | null {

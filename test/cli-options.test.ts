@@ -73,7 +73,7 @@ test('a usage error is one line that names the problem and one that points to --
 });
 
 test('coven help <command> prints that command\'s own help', async () => {
-  const names = ['demo', 'init', 'agents', 'issues', 'spawn', 'dispatch', 'run-agent', 'worker', 'land', 'status', 'gc', 'hooks'];
+  const names = ['demo', 'init', 'agents', 'issues', 'spawn', 'dispatch', 'run-agent', 'resolve', 'wait', 'worker', 'land', 'status', 'gc', 'hooks'];
   const runs = await Promise.all(names.map((name) => Promise.all([coven(['help', name]), coven([name, '--help'])])));
   for (const [i, name] of names.entries()) {
     const [viaHelp, direct] = runs[i]!;
@@ -111,7 +111,7 @@ test('every command exits 2 outside a git work tree, and says so', async () => {
   const bare = join(tempDir(), 'project.git');
   await sh(tempDir(), 'init', '-q', '--bare', '-b', 'main', bare);
   const env = { GIT_CEILING_DIRECTORIES: '/', COVEN_WORKTREE_BASE: join(tempDir(), 'wt') };
-  const cmds = [['init'], ['agents'], ['issues'], ['spawn', 'x'], ['dispatch'], ['run-agent', '--decision', 'd.json', '--out', 'r.json'], ['worker', '--once'], ['land'], ['status'], ['gc'], ['hooks', 'install'], ['hooks', 'status']];
+  const cmds = [['init'], ['agents'], ['issues'], ['spawn', 'x'], ['dispatch'], ['run-agent', '--decision', 'd.json', '--out', 'r.json'], ['resolve', '--session', 's.json'], ['wait', '--since', 'HEAD'], ['worker', '--once'], ['land'], ['status'], ['gc'], ['hooks', 'install'], ['hooks', 'status']];
   for (const cwd of [notRepo, bare]) {
     const runs = await Promise.all(cmds.map((cmd) => coven(cmd, { cwd, env })));
     for (const [i, cmd] of cmds.entries()) {

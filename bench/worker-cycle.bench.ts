@@ -19,7 +19,7 @@
 //   prints: medians per phase, wall and coven-only; never asserts
 
 import { spawnSync } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { covenBin, sh, tempDir } from '../test/helpers/repo.js';
 import { covenRepo, issueFile } from '../test/helpers/coven-repo.js';
@@ -80,7 +80,8 @@ async function oneCycle(): Promise<Cycle> {
 
 function timeProcess(file: string, args: string[], input?: string): number {
   const t = performance.now();
-  const r = spawnSync(file, args, { encoding: 'utf8', input, env: { ...process.env, ...fakeClaudeEnv(null) } });
+  // (outside coven's own checkout: the fake refuses to run an agent there)
+  const r = spawnSync(file, args, { cwd: tmpdir(), encoding: 'utf8', input, env: { ...process.env, ...fakeClaudeEnv(null) } });
   if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} failed: ${r.stderr}`);
   return performance.now() - t;
 }

@@ -106,6 +106,20 @@ t("husky 9 with coven's earlier hook still in place: the user's hook runs under 
   assert.equal(folderSnapshot(folder), huskyOnly);
 });
 
+t("husky 9's folder removed (`git clean -X`, before the next `npm install`): install does not create it, and husky's re-run finds nothing of coven's", async () => {
+  const { repo, marker, folder } = await huskyRepo();
+  rmSync(folder, { recursive: true });
+  const r = await coven(['hooks', 'install'], { cwd: repo });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /post-commit: left to husky/);
+  assert.not.ok(existsSync(folder), 'coven did not create husky\'s folder');
+  assert.is((await run(process.execPath, [husky()], { cwd: repo })).code, 0);
+  const woke = await wakeAfter(repo, () => commitFile(repo, 'a.txt', 'a'));
+  assert.is(lines(marker), 2);
+  assert.is(woke.via, 'ref');
+  assert.is((await coven(['hooks', 'status'], { cwd: repo })).code, 0);
+});
+
 // ---- a plain core.hooksPath folder -----------------------------------------------
 
 test('a plain core.hooksPath folder: hooks that dispatch on their own name ($0) keep their name behind coven, in sh and bash; uninstall puts back every byte', async () => {

@@ -122,7 +122,7 @@ export async function installHooks(repoDir: string, opts: { mainBranch?: string 
   for (const h of found) {
     if (h.manager === null && h.owner === 'user' && h.chained) return { kind: 'chain-conflict', path: h.path, chained: h.chained.path };
   }
-  await mkdir(location.dir, { recursive: true });
+  if (location.manager === null) await mkdir(location.dir, { recursive: true }); // never create a manager's folder
   const hooks: InstalledHook[] = [];
   for (const h of found) hooks.push(await installOne(h));
   await recordMainBranch(paths.stateDir, mainBranch);

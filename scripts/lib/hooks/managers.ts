@@ -22,7 +22,7 @@
 // hook is "overwritten": coven's copy may sit where the manager put it.
 
 import { readFile, lstat, access } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { CHAINED_SUFFIX, isCovenHook, type HookName } from './hook-text.js';
 
 export type Manager = 'husky' | 'lefthook' | 'pre-commit' | 'repository';
@@ -47,11 +47,16 @@ export function managerOfText(text: string): Exclude<Manager, 'repository'> | nu
   return null;
 }
 
-/** husky owns the whole folder: it is named `_` and holds husky's runner `h`. */
+/**
+ * husky owns the whole folder: it is named `_` and holds husky's runner `h`, or it is
+ * husky's default `.husky/_` and missing (`git clean -X` removes it: it is git-ignored;
+ * the next `npm install` writes it again).
+ */
 export async function managerOfFolder(dir: string): Promise<Manager | null> {
   if (basename(dir) !== '_') return null;
   const h = await readText(join(dir, 'h'));
-  return h !== null && h.includes('husky') ? 'husky' : null;
+  if (h !== null) return h.includes('husky') ? 'husky' : null;
+  return basename(dirname(dir)) === '.husky' && !(await present(dir)) ? 'husky' : null;
 }
 
 /** What is on disk for one of coven's hook names. */

@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { coven, sh, tempDir } from './helpers/repo.js';
+import { spawn } from 'node:child_process';
+import { coven, covenBin, sh, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile, testAgents } from './helpers/coven-repo.js';
 import { assertFakeRunsOk, fakeClaudeEnv, readFakeLog, writeFakeScript, type FakeRun } from './helpers/fake-claude.js';
 
@@ -136,6 +137,23 @@ test('an agent with max_concurrency holds a slot while it runs, and frees it aft
   assertFakeRunsOk(s.env);
   assert.ok(existsSync(held), 'the slot was held during the session');
   assert.is(existsSync(slotOf(s.repo)), false);
+});
+
+test('Ctrl-C while the agent runs: the session is stopped, the record says aborted, exit 130', async () => {
+  const s = await setUp([{ match: { promptIncludes: 'Implement the issue' }, steps: [{ write: { path: 'a.txt', content: 'begun\n' } }, { commit: 'a: begun' }, { sleep_ms: 60_000 }] }]);
+  writeDecision(s, {});
+  const child = spawn(process.execPath, [covenBin, 'run-agent', '--decision', s.decision, '--out', s.record], { cwd: s.wt, env: { ...process.env, ...s.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = new Promise<number | null>((resolve) => child.on('close', resolve));
+  for (let i = 0; i < 600 && !out.includes('a: begun'); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(out.includes('a: begun'), out);
+  child.kill('SIGINT');
+  assert.is(await code, 130, out);
+  const rec = JSON.parse(readFileSync(s.record, 'utf8'));
+  assert.is(rec.outcome, 'aborted');
+  assert.is(await sh(s.wt, 'log', '-1', '--format=%s'), 'a: begun', 'its commit stays on the branch');
 });
 
 test('usage: --decision and --out are required (64); outside a git work tree: exit 2', async () => {

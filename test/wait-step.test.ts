@@ -1,8 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { commitFile, coven, sh, tempDir, tempRepo } from './helpers/repo.js';
+import { spawn } from 'node:child_process';
+import { commitFile, coven, covenBin, sh, tempDir, tempRepo } from './helpers/repo.js';
 
 const decisionFile = (fields: Record<string, unknown>): string => {
   const file = join(tempDir(), 'decision.json');
@@ -39,6 +40,16 @@ test('coven wait --timeout: exit 5 when main does not move in time; also from a 
   assert.is(r.code, 5, r.stderr);
   assert.match(r.stderr, /main did not move from [0-9a-f]{10} in 1s/);
   assert.ok(Date.now() - started < 20_000);
+});
+
+test('coven wait stopped by Ctrl-C: exit 130', async () => {
+  const repo = await tempRepo();
+  const child = spawn(process.execPath, [covenBin, 'wait', '--since', 'main'], { cwd: repo, stdio: 'ignore' });
+  const code = new Promise<number | null>((resolve) => child.on('close', resolve));
+  // it records the main branch for the hooks once it waits (its Ctrl-C handler is up by then)
+  for (let i = 0; i < 600 && !existsSync(join(repo, '.git', 'coven', 'main-branch')); i++) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGINT');
+  assert.is(await code, 130);
 });
 
 test('coven wait: a bad decision file (named, with its field) or no repository exits 2; bad usage exits 64', async () => {

@@ -1,3 +1,4 @@
+// suite: long
 // install — the ways a user starts coven all work, from any directory: ./bin/coven and
 // ./bin/coven-worker in the clone (committed, executable), `npm link`, a global install
 // of the packed tarball, and `npx coven`. The installs run with no network: npm talks

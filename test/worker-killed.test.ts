@@ -1,3 +1,4 @@
+// suite: long
 // worker-killed — what a worker killed with kill -9 leaves behind is found and taken
 // over. Its agent session keeps running (the CLI runs in a process group of its own): a
 // worker started under the same name adopts the worktree — even one left in the middle

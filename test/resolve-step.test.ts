@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { commitFile, coven, sh, tempDir } from './helpers/repo.js';
+import { spawn } from 'node:child_process';
+import { commitFile, coven, covenBin, sh, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { assertFakeRunsOk, fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
 
@@ -87,6 +88,21 @@ test("coven resolve: resolved, but main's checkout has the file changed: exit 4,
   assert.match(r.stderr, /would overwrite/);
   assert.is(await sh(s.repo, 'rev-parse', 'main'), mainBefore);
   assert.is(await sh(s.wt, 'show', 'coven/w2:greeting.txt'), MERGED.trim());
+});
+
+test('coven resolve stopped by Ctrl-C during the resolution: exit 130, the rebase undone, the branch as it was', async () => {
+  const s = await conflicted([{ match: { promptIncludes: 'rebase conflict' }, steps: [{ read: 'greeting.txt' }, { sleep_ms: 60_000 }] }]);
+  const child = spawn(process.execPath, [covenBin, 'resolve', '--session', s.record], { cwd: s.wt, env: { ...process.env, ...s.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = new Promise<number | null>((resolve) => child.on('close', resolve));
+  for (let i = 0; i < 600 && !out.includes('Read: greeting.txt'); i++) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGINT');
+  assert.is(await code, 130, out);
+  assert.match(out, /resolve stopped; the rebase is undone and coven\/w2 keeps its commits/);
+  assert.is(await rebasing(s.wt), false);
+  assert.is(await sh(s.wt, 'rev-parse', 'refs/heads/coven/w2'), s.branchTip);
 });
 
 test('coven resolve: no conflict in progress, a bad record (named with its field) or one from another worktree: exit 2, nothing changed', async () => {

@@ -1,0 +1,113 @@
+// worker decide — the dispatch step of the loop: under the dispatch lock, bring the
+// worktree level with main, then ask the herd guard, and only if it has no answer run a
+// dispatch session. The decision is recorded in the worker's state before the lock is
+// released, so the next worker to dispatch sees this one busy (or asleep on this tip).
+
+import { describeAgentProblems, dispatch, type DispatchOutcome } from '../agents/dispatch.js';
+import { saveAndClean } from '../agents/agent-job.js';
+import { loadRegistry, type AgentDef } from '../agents/registry.js';
+import { syncWorktreeWithMain, type SyncResult } from '../land/land.js';
+import { acquireLock, describeWait, dispatchLockPath } from '../locks/dispatch-lock.js';
+import { renderOutcome } from '../session/render.js';
+import { trace, traceNow } from '../ui/trace.js';
+import { sessionSettings, setPhase, updateState, type Worker } from './context.js';
+import { busyOthers, recordedSleep } from './herd-guard.js';
+import { cycle as say } from './messages.js';
+import { readWorkerStates } from './state.js';
+import { mainTip } from './wait-for-main.js';
+
+export type Decided =
+  | { kind: 'run'; agent: AgentDef; args: Record<string, string> }
+  /** baseline: main's tip when dispatch looked; a move away from it wakes the worker */
+  | { kind: 'sleep'; reason: string; baseline: string }
+  | { kind: 'failed'; message: string }
+  /** the worktree has commits that are not on main: land them before dispatching */
+  | { kind: 'pending' }
+  | { kind: 'aborted' };
+
+/** Dispatch under the lock; the herd guard may answer without a session. */
+export async function decide(w: Worker): Promise<Decided> {
+  await setPhase(w, 'dispatching', { agent: null, args: {}, waiting_on: null });
+  const waitFrom = traceNow();
+  const lock = await acquireLock({ path: dispatchLockPath(w.paths.stateDir), owner: w.name, onWait: (p) => w.ui.line(describeWait('dispatch', p)), progressMs: 5_000, signal: w.stop.signal });
+  if (lock.kind !== 'acquired') return { kind: 'aborted' };
+  trace('lock', { worker: w.name, lock: 'dispatch', waited_ms: traceNow() - waitFrom });
+  try {
+    // main may have moved while this worker waited for the lock: dispatch must see what
+    // the others landed (the tip is read first, so a move during the sync wakes a sleeper).
+    // The other workers are read before the sync: one that lands meanwhile moves main
+    // first and its state second, so each issue is seen either taken or gone, never free.
+    const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
+    const entries = await readWorkerStates(w.paths.stateDir);
+    if ((await syncForDispatch(w)) === 'unlanded') return { kind: 'pending' };
+    const herd = recordedSleep(entries, w.name, baseline);
+    if (herd) {
+      await record(w, { kind: 'sleep', reason: herd.reason }, baseline, busyOthers(entries, w.name));
+      return { kind: 'sleep', reason: say.herdSleep(herd.reason, herd.by), baseline };
+    }
+    const outcome = await dispatch({ ...sessionSettings(w), worktree: w.worktree, lock: false, workers: entries, signal: w.stop.signal, onAgentProblems: (p) => reportAgentProblems(w, p) });
+    const decided = await decisionOf(w, outcome, baseline);
+    await updateState(w, { cost_usd: w.state.cost_usd + costOfDispatch(outcome) });
+    if (decided.kind === 'sleep' || decided.kind === 'run') await record(w, decided, baseline, busyOthers(await readWorkerStates(w.paths.stateDir), w.name));
+    return decided;
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Says which agent files are broken when that changes (not at every dispatch). */
+function reportAgentProblems(w: Worker, problems: string[]): void {
+  const now = problems.join('\n');
+  if (now === w.agentProblems) return;
+  if (problems.length > 0) w.ui.problem(describeAgentProblems(problems));
+  else w.ui.line(say.agentFilesReadable);
+  w.agentProblems = now;
+}
+
+/** Fast-forwards the (landed, clean) worktree to main; uncommitted leftovers are saved first. */
+async function syncForDispatch(w: Worker): Promise<SyncResult['kind']> {
+  let sync = await syncWorktreeWithMain(w.worktree);
+  if (sync.kind === 'dirty') {
+    const saved = await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found before dispatch');
+    if (saved.kind === 'saved') {
+      w.saved.push(saved.ref);
+      w.ui.problem(say.savedBeforeDispatch(w.worktree, saved.files, saved.ref));
+    }
+    sync = await syncWorktreeWithMain(w.worktree);
+  }
+  if (sync.kind !== 'synced' && sync.kind !== 'up-to-date' && sync.kind !== 'unlanded') w.ui.problem(say.notSynced(w.worktree, w.main, sync.kind));
+  return sync.kind;
+}
+
+function costOfDispatch(o: DispatchOutcome): number {
+  return o.kind === 'decided' || o.kind === 'invalid' || o.kind === 'session-failed' ? o.costUsd : 0;
+}
+
+async function decisionOf(w: Worker, outcome: DispatchOutcome, baseline: string): Promise<Decided> {
+  switch (outcome.kind) {
+    case 'aborted':
+      return { kind: 'aborted' };
+    case 'no-dispatch-agent':
+      return { kind: 'failed', message: say.noDispatchAgent(w.worktree, outcome.problems, true) };
+    case 'invalid':
+      return { kind: 'failed', message: say.invalidDecision(outcome.corrections, outcome.problems) };
+    case 'session-failed':
+      return { kind: 'failed', message: say.dispatchSessionFailed(renderOutcome(outcome.outcome)) };
+    case 'decided': {
+      const d = outcome.decision; // its reasoning was shown live with the session's text
+      if (d.kind === 'sleep') return { kind: 'sleep', reason: d.reason, baseline };
+      const registry = await loadRegistry(w.worktree);
+      const agent = registry.agents.find((a) => a.name === d.agent);
+      if (!agent) return { kind: 'failed', message: say.agentVanished(d.agent, w.worktree) };
+      return { kind: 'run', agent, args: d.args };
+    }
+  }
+}
+
+/** Writes the decision into the worker's state (the herd guard and `coven status` read it). */
+async function record(w: Worker, d: { kind: 'sleep'; reason: string } | { kind: 'run'; agent: AgentDef; args: Record<string, string> }, tip: string, busy: string[]): Promise<void> {
+  const last_sleep = d.kind === 'sleep' ? { main_tip: tip, busy, reason: d.reason, at: new Date().toISOString() } : null;
+  // a run decision marks the worker busy before the lock is released, so the next dispatch sees it
+  if (d.kind === 'run') await setPhase(w, 'running', { agent: d.agent.name, args: d.args, last_sleep });
+  else await updateState(w, { last_sleep });
+}

@@ -1,0 +1,89 @@
+// worker finish — how a worker ends: everything landed (its worktree and branch are
+// removed), or work kept (said where, with the commands to pick it up); and the worktree
+// deleted under a running worker (given a new one from its branch, which keeps every commit).
+
+import { dirtyFiles, git, revParse } from '../git/runner.js';
+import { rebaseInProgress } from '../git/operation.js';
+import { removeLandedWorktree, unlandedCommits } from '../land/land.js';
+import { formatProblem } from '../ui/problem.js';
+import { spawnWorktree } from '../worktree/spawn.js';
+import { problemFor } from '../worktree/spawn-messages.js';
+import { here, setPhase, updateState, worktreePresent, type DoneWhy, type Worker, type WorkerExit } from './context.js';
+import { stop as say } from './messages.js';
+import { removeWorkerState } from './state.js';
+
+/** `failure`: the unexpected error that ended the loop (the exit is then `failed`). */
+export async function finish(w: Worker, why: DoneWhy, failure: string | null = null): Promise<WorkerExit> {
+  await setPhase(w, 'stopping', { agent: null, args: {} }).catch(() => undefined);
+  if (!worktreePresent(w)) return finishWithoutWorktree(w, why);
+  // coven aborts its own rebases where they stop (resolve, park); one still in progress is
+  // the human's (resolving a parked worker by hand, as its message says): left as it is
+  const rebasing = rebaseInProgress(w.worktree);
+  const [unlanded, dirty] = await Promise.all([unlandedCommits(w.worktree), dirtyFiles(w.worktree).catch(() => [] as string[])]);
+  const commits = unlanded.kind === 'unlanded' ? unlanded.commits.length : 0;
+  if (unlanded.kind === 'unlanded' && commits === 0 && dirty.length === 0) {
+    const removal = await removeLandedWorktree({ worktree: w.worktree, branch: w.branch, onto: unlanded.onto });
+    if (removal.kind === 'removed') {
+      await removeWorkerState(w.paths.stateDir, w.name);
+      if (failure !== null) {
+        w.ui.problem(say.failedNothingLeft(here(w), failure, w.saved));
+        return { kind: 'failed', message: failure, state: null };
+      }
+      if (w.saved.length === 0) w.ui.line(say.allLanded(here(w)));
+      else w.ui.problem(say.landedWithSaved(here(w), w.saved));
+      return { kind: 'done', why, state: null };
+    }
+    w.ui.problem(say.notRemoved(w.name, failure, removal.kind === 'not-removed' ? removal.reason : removal.kind));
+    return failure !== null ? { kind: 'failed', message: failure, state: w.state } : { kind: 'done', why, state: w.state };
+  }
+  const left = say.left(here(w), { rebasing, commits, dirty });
+  w.ui.problem(say.kept(here(w), failure, left, rebasing, w.saved));
+  return failure !== null ? { kind: 'failed', message: failure, state: w.state } : { kind: 'kept', why: left, state: w.state };
+}
+
+/** The worktree folder was deleted under the worker and could not be made again. */
+async function finishWithoutWorktree(w: Worker, why: DoneWhy): Promise<WorkerExit> {
+  const commits = await unlandedOnBranch(w);
+  if (commits === null) {
+    await git(w.paths.mainWorktree, ['worktree', 'prune']);
+    await removeWorkerState(w.paths.stateDir, w.name);
+    w.ui.problem(say.bothDeleted(here(w)));
+    return { kind: 'done', why, state: null };
+  }
+  w.ui.problem(say.worktreeGone(here(w), commits));
+  return { kind: 'kept', why: 'worktree gone', state: w.state };
+}
+
+/** Commits on the worker's branch that are not on main; null when the branch is gone. */
+async function unlandedOnBranch(w: Worker): Promise<number | null> {
+  if ((await revParse(w.paths.mainWorktree, `refs/heads/${w.branch}`)) === null) return null;
+  const r = await git(w.paths.mainWorktree, ['rev-list', '--count', `refs/heads/${w.main}..refs/heads/${w.branch}`]);
+  return r.ok ? Number(r.stdout.trim()) : 0;
+}
+
+/** True when the worktree is there, or was deleted and could be made again (see recreateWorktree). */
+export async function worktreeBack(w: Worker): Promise<boolean> {
+  return worktreePresent(w) || (await recreateWorktree(w));
+}
+
+/**
+ * The worktree folder was deleted under the running worker. Its branch (a ref in the
+ * shared .git) still holds every commit: give it a new worktree and go on. False when
+ * that is not possible (the branch is gone too, or the folder cannot be made): the
+ * worker then stops and says what is left.
+ */
+export async function recreateWorktree(w: Worker): Promise<boolean> {
+  const commits = await unlandedOnBranch(w);
+  if (commits === null) return false;
+  const spawnOpts = { cwd: w.paths.mainWorktree, branch: w.branch, base: w.opts.worktreeBase, adopt: true };
+  const spawned = await spawnWorktree(spawnOpts);
+  if (spawned.kind !== 'spawned') {
+    w.ui.problem(say.notRemade(here(w), formatProblem(problemFor(spawned, spawnOpts))));
+    return false;
+  }
+  const before = here(w);
+  w.worktree = spawned.path;
+  await updateState(w, { worktree: w.worktree });
+  w.ui.problem(say.remade(before, w.worktree, commits));
+  return true;
+}

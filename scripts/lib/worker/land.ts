@@ -1,0 +1,162 @@
+// worker land — the land step of the loop: land the branch (lib/land/land.ts); on a
+// conflict resume the session that made the commits to resolve it (resolve-conflict.ts);
+// after failed resolutions park (wait for the human, or set the branch aside). Work left
+// from an earlier cycle is landed first, waiting for main to move between tries.
+
+import { saveAndClean } from '../agents/agent-job.js';
+import { loadRegistry } from '../agents/registry.js';
+import { gitOut } from '../git/runner.js';
+import { rebaseInProgress } from '../git/operation.js';
+import { describeLand, describeLeftOut } from '../land/messages.js';
+import { landWorktree, unlandedCommits, type LandResult } from '../land/land.js';
+import { abortRebaseIfAny, resolveConflict, type Conflict } from '../land/resolve-conflict.js';
+import { trace } from '../ui/trace.js';
+import { covenRef } from '../worktree/save-work.js';
+import { here, sessionSettings, setPhase, updateState, type JobAgent, type Worker } from './context.js';
+import { land as say, park as sayPark } from './messages.js';
+import { landRetryWait, type LandEnd } from './policy.js';
+import { mainTip, waitForMainToMove } from './wait-for-main.js';
+
+/** Lands the worker's branch: counts what landed, resolves conflicts, parks when it must. */
+export async function landAndResolve(w: Worker): Promise<LandEnd> {
+  await setPhase(w, 'landing', { waiting_on: null });
+  // before the rebase changes the worktree's files (an agent file may itself conflict)
+  const agent = await jobAgent(w);
+  let land = await landWorktree({ worktree: w.worktree, keep: true });
+  if (land.kind === 'dirty') {
+    const saved = await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found at land time');
+    if (saved.kind === 'saved') w.saved.push(saved.ref);
+    land = await landWorktree({ worktree: w.worktree, keep: true });
+  }
+  if (land.kind === 'conflict') {
+    const resolved = await resolve(w, land, agent);
+    if (resolved.kind === 'ended') return resolved.end;
+    land = resolved.land;
+  }
+  switch (land.kind) {
+    case 'landed':
+      await updateState(w, { landed: w.state.landed + land.commits });
+      trace('landed', { worker: w.name, commits: land.commits });
+      w.ui.line(say.landed(land.commits, land.onto, land.main));
+      if (land.leftOut) w.ui.problem(describeLeftOut(land.onto, land.leftOut));
+      return 'landed';
+    case 'nothing-to-land':
+      w.ui.line(say.nothing);
+      if (land.leftOut) w.ui.problem(describeLeftOut(land.onto, land.leftOut));
+      return 'nothing';
+    case 'main-blocked':
+    case 'main-busy':
+      w.ui.problem(describeLand(land, { self: 'coven land', againArgs: ['--keep'] }).text);
+      w.ui.problem(say.retriesLater(w.name));
+      return 'pending';
+    default:
+      return park(w, land);
+  }
+}
+
+/** Resumes the job's session to resolve the conflict; the land it ends with, or how the land step ends. */
+async function resolve(w: Worker, conflict: Conflict, agent: JobAgent): Promise<{ kind: 'land'; land: LandResult } | { kind: 'ended'; end: LandEnd }> {
+  await setPhase(w, 'resolving', {});
+  w.ui.line(say.conflict(conflict.onto, conflict.files));
+  const resolved = await resolveConflict({ ...sessionSettings(w), worktree: w.worktree, branch: w.branch, conflict, agentName: agent.name, claudeArgs: agent.claudeArgs, sessionId: w.state.session_id, signal: w.stop.signal });
+  await updateState(w, { cost_usd: w.state.cost_usd + resolved.costUsd, session_id: resolved.sessionId });
+  if (resolved.kind === 'stopped' || resolved.kind === 'skipped') {
+    await undoRebase(w);
+    if (resolved.kind === 'skipped') w.ui.line(say.resolutionSkipped(here(w), conflict.commits, w.opts.once ? null : landRetryWait(1, w.opts.retryMs)));
+    return { kind: 'ended', end: 'pending' };
+  }
+  if (resolved.kind === 'gave-up') return { kind: 'ended', end: await park(w, resolved.last, say.gaveUpRounds(resolved, conflict.onto), resolved.unfinished) };
+  w.ui.line(say.resolved(resolved.rounds));
+  if (resolved.backup) w.ui.problem(say.resolutionBackup(w.name, resolved.backup));
+  return { kind: 'land', land: resolved.land };
+}
+
+/**
+ * Aborts a rebase left open in the worktree (the branch goes back to its commits); how
+ * far it had got is kept under refs/coven/unfinished/… and, with `announce`, the worker
+ * says where. Returns that ref (null: no rebase was open).
+ */
+export async function undoRebase(w: Worker, announce = true): Promise<string | null> {
+  const undone = await abortRebaseIfAny(w.worktree, w.name);
+  if (undone.kept && announce) w.ui.line(say.rebaseUndone(here(w), undone.kept));
+  return undone.kept;
+}
+
+/**
+ * Lands commits left from earlier (blocked lands, a skipped resolution, an adopted
+ * worktree) before new work. `putOff`: the last land was just put off, so even the first
+ * try waits (until main moves, or the retry wait).
+ */
+export async function landPending(w: Worker, putOff = false): Promise<'clear' | 'stop' | 'parked-stop'> {
+  for (let attempt = putOff ? 1 : 0; !w.stop.stopping; attempt++) {
+    await undoRebase(w);
+    const unlanded = await unlandedCommits(w.worktree);
+    if (unlanded.kind !== 'unlanded') {
+      w.ui.problem(describeLand(unlanded, { self: 'coven land', againArgs: ['--keep'] }).text);
+      return 'stop';
+    }
+    if (unlanded.commits.length === 0) return 'clear';
+    if (attempt > 0) {
+      const wait = landRetryWait(attempt, w.opts.retryMs);
+      const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
+      await setPhase(w, 'landing', { waiting_on: baseline });
+      // retry when main moves (the user committed their edit) or after `wait`, whichever is first
+      await waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline, signal: AbortSignal.any([w.stop.signal, AbortSignal.timeout(wait)]), safetyIntervalMs: wait });
+      if (w.stop.stopping) return 'stop';
+    }
+    const end = await landAndResolve(w);
+    if (end === 'parked-stop') return 'parked-stop';
+    if (end !== 'pending') return 'clear';
+  }
+  return 'stop';
+}
+
+/**
+ * After failed resolutions (or a land that cannot go on): the branch keeps every
+ * commit; the human is told what to do. --on-park=continue sets the branch aside as
+ * coven/parked/<name>-<time> and goes on from main; otherwise the worker waits until
+ * the branch has nothing left to land (with --once it stops).
+ */
+async function park(w: Worker, last: LandResult, rounds: string = sayPark.defaultRounds, unfinished: string | null = null): Promise<LandEnd> {
+  const attempt = (await undoRebase(w, false)) ?? unfinished;
+  await setPhase(w, 'parked', {});
+  const unlanded = await unlandedCommits(w.worktree);
+  const count = unlanded.kind === 'unlanded' ? unlanded.commits.length : 0;
+  const also = sayPark.attempt(attempt);
+  const why = sayPark.why(last, rounds);
+  if (w.opts.onPark === 'continue') {
+    const aside = `coven/parked/${w.name}-${covenRef('x', 'x').split('/').pop()}`;
+    await gitOut(w.worktree, ['branch', '-m', w.branch, aside]);
+    await gitOut(w.worktree, ['checkout', '--quiet', '--track', '-b', w.branch, w.main]);
+    w.ui.problem(sayPark.setAside(here(w), why, count, aside, also));
+    return 'parked-continue';
+  }
+  w.ui.problem(sayPark.parked(here(w), why, count, also, Boolean(w.opts.once)));
+  if (w.opts.once) return 'parked-stop';
+  // wait for the human: go on once the branch holds nothing unlanded (they landed it, or
+  // dropped it); checked whenever main moves, and on the slow safety check
+  while (!w.stop.stopping) {
+    const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
+    const now = await unlandedCommits(w.worktree);
+    if (now.kind === 'unlanded' && now.commits.length === 0 && !rebaseInProgress(w.worktree)) {
+      w.ui.line(say.goesOn(here(w)));
+      return 'parked-continue';
+    }
+    const every = w.opts.safetyIntervalMs ?? 60_000;
+    await waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline, signal: AbortSignal.any([w.stop.signal, AbortSignal.timeout(every)]), safetyIntervalMs: every });
+  }
+  return 'parked-stop';
+}
+
+/**
+ * The agent whose session made the commits being landed, with its claude_args: the
+ * job's own, kept when it started; for commits adopted from a dead worker, its recorded
+ * agent, read from the agent files (before any rebase of this worker's changes them).
+ */
+async function jobAgent(w: Worker): Promise<JobAgent> {
+  if (w.job) return w.job;
+  const name = w.state.agent;
+  const registry = name ? await loadRegistry(w.worktree) : null;
+  w.job = { name: name ?? 'agent', claudeArgs: registry?.agents.find((a) => a.name === name)?.claudeArgs ?? [] };
+  return w.job;
+}

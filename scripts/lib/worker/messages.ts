@@ -1,0 +1,212 @@
+// worker messages — every line a worker shows a human, in one place. Each function
+// returns the text; the worker decides where it goes (ui.line or ui.problem). Problems
+// follow problem.ts: what happened, what was kept, the next command.
+
+import { formatProblem, shellQuote } from '../ui/problem.js';
+import { humanDuration } from '../ui/human-duration.js';
+
+const q = shellQuote;
+const short = (id: string) => id.slice(0, 10);
+
+/** Where a worker is, for the messages that name it. */
+export interface Here {
+  name: string;
+  branch: string;
+  worktree: string;
+  main: string;
+  mainWorktree: string;
+}
+
+// ------------------------------------------------------------------ start
+
+export const cannotStart = {
+  notARepo: (cwd: string) => ({ what: `${cwd} is not inside a git repository.`, next: ['cd into your repository, then run coven worker again'] }),
+  bare: (cwd: string) => ({ what: `${cwd} is a bare repository; coven needs a main worktree to land on.`, next: [`git clone ${q(cwd)} <project>   (a clone with a checkout), then run coven worker inside it`] }),
+  worktreeOfBare: (toplevel: string, commonDir: string) => ({
+    what: `${toplevel} is a worktree of the bare repository ${commonDir}; coven needs a main worktree (a checkout, not a bare repository) to land on.`,
+    next: [`git clone ${q(commonDir)} <project>   (a clone with a checkout), then run coven worker inside it`],
+  }),
+  detached: (mainWorktree: string) => ({ what: `the main worktree ${mainWorktree} has no branch checked out (detached HEAD), so coven cannot tell which branch is main.`, next: [`git -C ${q(mainWorktree)} switch <your main branch>`] }),
+  noCommits: (main: string, mainWorktree: string) => ({ what: `the main branch ${main} has no commits yet, so a worker has nothing to start from.`, next: [`git -C ${q(mainWorktree)} commit --allow-empty -m "initial commit"`, 'coven worker'] }),
+  noCli: (message: string) => ({ what: message, next: ['npm install -g @anthropic-ai/claude-code   (then: claude, to log in once)', 'COVEN_CLAUDE=/path/to/claude coven worker   (if it is installed elsewhere)'] }),
+  badName: (name: string) => ({ what: `'${name}' is not a valid worker name (lower case letters, digits and -, starting with a letter, at most 40).`, next: [] }),
+  nameTaken: (name: string) => ({ what: `a worker named ${name} is already running.`, next: ['coven status', `coven worker --name <another name>`] }),
+};
+
+export function cannotStartText(p: { what: string; next: string[] }): string {
+  return formatProblem({ ...p, kept: 'Nothing was created or changed.' });
+}
+
+/** The command that starts this worker again (spawn-messages.ts offers it after a failed spawn). */
+export function rerunCommand(name: string, branch: string, o: { base?: string }, b?: string): string {
+  const base = o.base ? ['--worktree-base', o.base.startsWith('<') ? o.base : q(o.base)] : [];
+  return ['coven worker', ...(b && b !== branch ? ['--name', '<another name>'] : ['--name', name]), ...base].join(' ');
+}
+
+export const start = {
+  remadeHalfMade: (path: string, name: string) => `coven: removed ${path}, which the previous ${name} left half made; making it again`,
+  adopting: (name: string, worktree: string) => `coven: adopting the existing worktree of ${name}: ${worktree}`,
+  branchWithoutWorktree: (branch: string, worktree: string) => `coven: ${branch} had no worktree (deleted by hand?); gave it a new one at ${worktree}, with every commit the branch holds`,
+  endedOrphan: (name: string, pid: number) => `coven: ended the agent session the previous ${name} left running (pid ${pid})`,
+  removedGitLock: (lock: string, name: string) => `coven: removed ${lock}, left by a git command killed with the previous ${name}`,
+};
+
+// ------------------------------------------------------------------ dispatch and sleep
+
+export const cycle = {
+  dispatchRetry: (message: string, waitMs: number) => `${message}\ncoven: trying again in ${humanDuration(waitMs)}.`,
+  sleeps: (name: string, reason: string) => `coven: ${name} sleeps: ${reason}`,
+  herdSleep: (reason: string, by: string) => `${reason} (as ${by} decided for this commit)`,
+  wakes: (main: string, tip: string, name: string) => `coven: ${main} moved (now ${short(tip)}); ${name} wakes up`,
+  idleExit: (name: string, main: string, ms: number) => `coven: ${main} has not moved for ${humanDuration(ms)}; ${name} stops (--exit-when-idle)`,
+  agentFilesReadable: 'coven: every agent file can be read again',
+  savedBeforeDispatch: (worktree: string, files: string[], ref: string) => `coven: ${worktree} had uncommitted changes (${files.join(', ')}); saved as ${ref}`,
+  notSynced: (worktree: string, main: string, kind: string) => `coven: could not bring ${worktree} up to ${main} before dispatch (${kind}); dispatch sees it as it is`,
+  noDispatchAgent: (worktree: string, problems: string[], committed: boolean) =>
+    formatProblem({
+      what: `there is no usable dispatch agent in ${worktree}:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+      ...(committed ? { next: ['coven init   (writes the default agents), then commit them on the main branch'] } : {}),
+    }),
+  /** `coven init` wrote the agents in the main worktree, but a worker's worktree only has what is committed */
+  agentsNotCommitted: (mainWorktree: string, main: string) =>
+    formatProblem({
+      what: `the agent files in ${mainWorktree}/.coven/ are written but not committed, and a worker sees only what is committed on ${main}.`,
+      kept: 'Nothing was run.',
+      next: [`git -C ${q(mainWorktree)} add .coven && git -C ${q(mainWorktree)} commit -m "coven agents"`, 'coven worker'],
+    }),
+  invalidDecision: (corrections: number, problems: string[]) => formatProblem({ what: `dispatch gave no valid decision after ${corrections} corrections: ${problems.join('; ')}.`, kept: 'Nothing was run; the repository is as it was.' }),
+  dispatchSessionFailed: (rendered: string) => formatProblem({ what: `the dispatch session failed:\n${rendered}`, kept: 'Nothing was run.' }),
+  agentVanished: (agent: string, worktree: string) => `coven: agent ${agent} vanished from ${worktree}/.coven/agents after dispatch chose it.`,
+};
+
+// ------------------------------------------------------------------ the agent's job
+
+export const job = {
+  badArgs: (agent: string, missing: string[], unknown: string[]) => `coven: ${agent} cannot run: missing ${missing.join(', ') || '-'}, unknown ${unknown.join(', ') || '-'}`,
+  cliNotFound: (message: string) => `coven: ${message}`,
+  stray: (ref: string) => `coven: the agent committed off its branch; those commits are saved as ${ref}`,
+  dropped: (ref: string) => `coven: the agent reset its branch and dropped commits; they are kept as ${ref}   (git log ${ref})`,
+  rewound: (h: Here, agent: string, r: { from: string; to: string | null; ref: string }) =>
+    formatProblem({
+      what: `${h.main} moved backwards while ${agent} ran (from ${short(r.from)} to ${r.to ? short(r.to) : 'nothing'}): a forced push or a reset of ${h.main}, by the agent or by someone else.`,
+      kept: `coven did not move ${h.main} back. Its old tip is kept as ${r.ref}.`,
+      next: [
+        `git log --oneline ${q(h.main)}..${r.ref}   (the commits that left ${h.main})`,
+        r.to
+          ? `git -C ${q(h.mainWorktree)} cherry-pick ${r.to.slice(0, 12)}..${r.ref}   (puts them back on top of ${h.main}, which may have moved on since; run where ${h.main} is checked out)`
+          : `git -C ${q(h.mainWorktree)} merge --ff-only ${r.ref}   (puts them back, if ${h.main} is checked out there)`,
+      ],
+    }),
+  uncommitted: (files: string[], ref: string) => `coven: the agent left uncommitted changes (${files.join(', ')}); saved as ${ref}, not landed`,
+  failedOnce: (agent: string, outcome: string) => `coven: the ${agent} session ended without success (${outcome}) and nothing landed`,
+};
+
+// ------------------------------------------------------------------ land and resolve
+
+export const land = {
+  conflict: (onto: string, files: string[]) => `coven: rebasing onto ${onto} stopped on a conflict in ${files.join(', ') || 'a commit git could not apply'}; resuming the session that made the commits to resolve it`,
+  resolutionSkipped: (h: Here, commits: number, retryMs: number | null) =>
+    `coven: conflict resolution skipped: the rebase is undone and ${h.branch} keeps its ${commits} commit(s)${retryMs === null ? '' : `; ${h.name} tries the land again once ${h.main} moves, or in ${humanDuration(retryMs)}`}`,
+  gaveUpRounds: (r: { why: string; rounds: number; failed: number; markers: string[] }, onto: string) => {
+    const overtaken = r.rounds - r.failed;
+    const rounds =
+      r.why === 'failed'
+        ? `${r.failed} resolution rounds did not fix it${overtaken > 0 ? ` (${overtaken} more were overtaken by ${onto} moving)` : ''}`
+        : `${overtaken} resolutions were overtaken by ${onto} moving again (${r.failed} did not resolve)`;
+    return rounds + (r.markers.length > 0 ? `; the last one left conflict markers in ${r.markers.join(', ')}` : '');
+  },
+  resolved: (rounds: number) => `coven: conflict resolved in ${rounds} round(s)`,
+  resolutionBackup: (name: string, b: { before: number; after: number; ref: string }) => `coven: the resolution kept ${b.after} of ${name}'s ${b.before} commit(s); the branch as it was before is saved as ${b.ref}`,
+  landed: (commits: number, onto: string, main: string) => `coven: landed ${commits} commit(s) on ${onto} (now ${short(main)})`,
+  nothing: 'coven: nothing to land',
+  retriesLater: (name: string) => `coven: ${name} keeps its commits and retries the land before its next dispatch.`,
+  rebaseUndone: (h: Here, kept: string) => `coven: the unfinished rebase in ${h.worktree} is undone (${h.branch} keeps its commits); how far it had got is kept as ${kept}   (git show --stat ${kept})`,
+  goesOn: (h: Here) => `coven: ${h.branch} has nothing left to land; ${h.name} goes on.`,
+};
+
+export const park = {
+  why: (last: { kind: string; onto?: string; files?: string[] }, rounds: string) =>
+    last.kind === 'conflict' ? `its commits conflict with ${last.onto} in ${last.files?.join(', ') || 'files git could not merge'}, and ${rounds}` : `its land stopped: ${last.kind}`,
+  defaultRounds: '3 resolution rounds did not fix it',
+  attempt: (ref: string | null) => (ref ? ` How far the resolution got is kept as ${ref}   (git show --stat ${ref}).` : ''),
+  setAside: (h: Here, why: string, count: number, aside: string, also: string) =>
+    formatProblem({
+      what: `${h.name} parked its work: ${why}.`,
+      kept: `The ${count} commit(s) are on the branch ${aside}; the worker goes on from ${h.main}.${also}`,
+      next: [`git -C ${q(h.mainWorktree)} rebase ${q(h.main)} ${aside}   (resolve by hand), then merge it`, `git branch -D ${aside}   (to drop that work)`],
+    }),
+  parked: (h: Here, why: string, count: number, also: string, once: boolean) =>
+    formatProblem({
+      what: `${h.name} is parked: ${why}.`,
+      kept: `Nothing was lost: the ${count} commit(s) stay on ${h.branch} in ${h.worktree}; ${h.main} is unchanged.${also}`,
+      next: [
+        `cd ${q(h.worktree)} && git rebase ${q(h.main)}   (resolve, git add, git -c core.editor=true rebase --continue)`,
+        `coven land --keep --worktree ${q(h.worktree)}`,
+        once ? `coven worker --name ${h.name}   (picks up where this worker stopped)` : `the worker goes on by itself once ${h.branch} has nothing left to land`,
+      ],
+    }),
+};
+
+// ------------------------------------------------------------------ stop
+
+/** Where the work that could not be landed went, one line per ref. */
+export function describeSaved(refs: string[]): string {
+  return refs.map((r) => `Work it could not commit on its branch is saved as ${r}  (git show ${r})`).join('\n');
+}
+
+const savedTail = (saved: string[]) => (saved.length > 0 ? `\n${describeSaved(saved)}` : '');
+const onError = (failure: string | null) => (failure !== null ? ` on an unexpected error (${failure})` : '');
+
+export const stop = {
+  unexpected: (name: string, err: unknown) => `coven: unexpected error in worker ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+  failedNothingLeft: (h: Here, failure: string, saved: string[]) =>
+    formatProblem({
+      what: `${h.name} stopped on an unexpected error: ${failure}`,
+      kept: `It left nothing unlanded (its branch had no commits that are not on ${h.main}, its worktree no uncommitted changes), so its worktree and branch are removed.${savedTail(saved)}`,
+      next: [`coven worker --name ${h.name}   (starts it again, once the cause above is fixed)`],
+    }),
+  allLanded: (h: Here) => `coven: ${h.name} stopped; everything it made is on ${h.main}; its worktree and branch are removed.`,
+  landedWithSaved: (h: Here, saved: string[]) => `coven: ${h.name} stopped; its commits are on ${h.main} and its worktree and branch are removed.${savedTail(saved)}`,
+  notRemoved: (name: string, failure: string | null, reason: string) => `coven: ${name} stopped${onError(failure)} but could not remove its worktree: ${reason}`,
+  left: (h: Here, a: { rebasing: boolean; commits: number; dirty: string[] }) =>
+    [
+      a.rebasing ? 'a rebase in progress' : '',
+      a.commits > 0 ? `${a.commits} commit(s) not on ${h.main}` : '',
+      a.dirty.length > 0 ? `uncommitted changes (${a.dirty.slice(0, 5).join(', ')}${a.dirty.length > 5 ? ', …' : ''})` : '',
+    ]
+      .filter(Boolean)
+      .join(' and '),
+  kept: (h: Here, failure: string | null, left: string, rebasing: boolean, saved: string[]) =>
+    formatProblem({
+      what: `${h.name} stopped${onError(failure)} with work that is not on ${h.main}: ${left || 'a worktree coven could not read'}.`,
+      kept: `Kept: the branch ${h.branch} and the worktree ${h.worktree}.${savedTail(saved)}`,
+      next: [
+        ...(rebasing ? [`cd ${q(h.worktree)} && git status   (finish the rebase: git rebase --continue, or drop it: git rebase --abort)`] : []),
+        `coven worker --name ${h.name}   (a new worker picks it up and lands it)`,
+        `cd ${q(h.worktree)} && git status && coven land   (land it yourself)`,
+        `coven gc --force   (set it aside under refs/coven/gc/ and remove the worktree and branch)`,
+        `git -C ${q(h.mainWorktree)} worktree remove --force ${q(h.worktree)} && git -C ${q(h.mainWorktree)} branch -D ${h.branch}   (discard it)`,
+      ],
+    }),
+  bothDeleted: (h: Here) => `coven: ${h.name} stopped: its worktree ${h.worktree} and its branch ${h.branch} were deleted by hand.`,
+  worktreeGone: (h: Here, commits: number) =>
+    formatProblem({
+      what: `${h.name} stopped: its worktree ${h.worktree} is gone (deleted by hand?).`,
+      kept: `The branch ${h.branch} keeps every commit${commits > 0 ? ` (${commits} not on ${h.main})` : ''}.`,
+      next: [`coven worker --name ${h.name}   (gives the branch a new worktree and lands what it holds)`, `git branch -D ${h.branch}   (to drop it)`],
+    }),
+  deletedWhileRunning: (h: Here) => `the worktree of ${h.name} (${h.worktree}) was deleted while the worker ran.`,
+  notRemade: (h: Here, spawnProblem: string) => formatProblem({ what: stop.deletedWhileRunning(h), kept: `The branch ${h.branch} keeps every commit; a new worktree could not be made:\n${spawnProblem}` }),
+  remade: (before: Here, worktree: string, commits: number) =>
+    formatProblem({
+      what: stop.deletedWhileRunning(before),
+      kept: `Nothing committed was lost: the branch ${before.branch} keeps every commit${commits > 0 ? ` (${commits} not on ${before.main} yet, landed next)` : ''}. Uncommitted files that were in that folder are gone.\n${before.name} gave ${before.branch} a new worktree at ${worktree} and goes on.`,
+    }),
+};
+
+// ------------------------------------------------------------------ signals
+
+export const signals = {
+  stopSoon: '\ncoven: stopping once the current step is safe (again to stop at once)…\n',
+  stopNow: '\ncoven: stopping now.\n',
+};

@@ -1,0 +1,144 @@
+// worker start — check the repository, choose the name, and give the worker its worktree:
+// a new one (spawn), or the one a stopped or killed worker of the same name left
+// (adopted, with what its agent session left behind taken over).
+
+import { realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { findRepo, git, listWorktrees, projectName, revParse, type RepoPaths, type WorktreeEntry } from '../git/runner.js';
+import { mainBranchOf } from '../git/main-branch.js';
+import { branchBeingRebased } from '../git/operation.js';
+import { clearStaleGitLocks } from '../git/stale-locks.js';
+import { locateAgentCli } from '../session/agent-cli.js';
+import { endOrphanedSession } from '../session/orphan.js';
+import { formatProblem } from '../ui/problem.js';
+import { trace } from '../ui/trace.js';
+import type { WorkerUi } from '../ui/worker-ui.js';
+import { removeUnfinishedWorktree, spawnWorktree, worktreeBase } from '../worktree/spawn.js';
+import { problemFor } from '../worktree/spawn-messages.js';
+import type { StopControl, Worker, WorkerExit, WorkerOptions } from './context.js';
+import { cannotStart, cannotStartText, rerunCommand, start as say } from './messages.js';
+import { randomWorkerName, WORKER_NAME } from './name.js';
+import { newWorkerState, readWorkerState, readWorkerStates, removeWorkerState, writeWorkerState, type WorkerState } from './state.js';
+
+type CannotStart = Extract<WorkerExit, { kind: 'cannot-start' }>;
+
+export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopControl): Promise<{ kind: 'started'; worker: Worker } | CannotStart> {
+  const cannot = (p: { what: string; next: string[] }): CannotStart => ({ kind: 'cannot-start', message: cannotStartText(p) });
+  const repo = await findRepo(opts.cwd);
+  if (repo.kind === 'not-a-repo') return cannot(cannotStart.notARepo(opts.cwd));
+  if (repo.kind === 'bare') return cannot(cannotStart.bare(resolve(opts.cwd)));
+  const paths = repo.paths;
+  if ((await listWorktrees(paths.mainWorktree))[0]?.bare) return cannot(cannotStart.worktreeOfBare(paths.toplevel, paths.commonDir));
+  const main = await mainBranchOf(paths);
+  if (main.kind !== 'branch') return cannot(cannotStart.detached(paths.mainWorktree));
+  if ((await revParse(paths.mainWorktree, `refs/heads/${main.name}`)) === null) return cannot(cannotStart.noCommits(main.name, paths.mainWorktree));
+  const cli = locateAgentCli(opts.env ?? process.env, paths.mainWorktree);
+  if (cli.kind !== 'found') return cannot(cannotStart.noCli(cli.message));
+
+  const taken = await takenNames(paths);
+  const name = opts.name ?? randomWorkerName(taken.all);
+  if (!WORKER_NAME.test(name)) return cannot(cannotStart.badName(name));
+  if (taken.live.has(name)) return cannot(cannotStart.nameTaken(name));
+  const branch = `coven/${name}`;
+
+  const placed = await placeWorktree(paths, main.name, name, branch, opts, ui);
+  if (placed.kind !== 'placed') return placed;
+  const state = { ...newWorkerState({ name, branch, worktree: placed.worktree }), ...placed.inherited };
+  await writeWorkerState(paths.stateDir, state);
+  trace('worker', { worker: name, process_start: performance.timeOrigin });
+  trace('phase', { worker: name, phase: state.phase });
+  const w: Worker = { paths, main: main.name, name, branch, worktree: placed.worktree, state, ui, opts, stop, agentProblems: '', saved: [], job: placed.job };
+  ui.header(state);
+  return { kind: 'started', worker: w };
+}
+
+type Placed = { kind: 'placed'; worktree: string; inherited: Partial<WorkerState>; job: Worker['job'] } | CannotStart;
+
+/** Adopts the worktree a worker of this name left, or spawns a new one. */
+async function placeWorktree(paths: RepoPaths, main: string, name: string, branch: string, opts: WorkerOptions, ui: WorkerUi): Promise<Placed> {
+  const previous = await readWorkerState(paths.stateDir, name);
+  let existing = await worktreeOfBranch(paths, branch, previous?.kind === 'worker' && previous.liveness === 'dead' ? previous.state.worktree : null);
+  if (existing?.lockReason === 'initializing') {
+    // the previous worker was killed during its `git worktree add`: nothing ran there, make it again
+    if ((await removeUnfinishedWorktree(paths.mainWorktree, existing.path, branch, main)) === 'removed') {
+      ui.line(say.remadeHalfMade(existing.path, name));
+      existing = null;
+    }
+  }
+  if (existing) {
+    ui.line(say.adopting(name, existing.path)); // a worker of this name stopped earlier: adopt its worktree and whatever it left
+    return { kind: 'placed', worktree: existing.path, ...(await takeOverFrom(paths, name, branch, existing.path, ui)) };
+  }
+  // the state file comes first: a worker killed while its worktree is being made leaves
+  // a dead worker that `coven gc` finds and cleans up, not an unknown worktree and branch
+  const planned = join(worktreeBase(paths.mainWorktree, opts.worktreeBase), projectName(paths), ...branch.split('/'));
+  await writeWorkerState(paths.stateDir, newWorkerState({ name, branch, worktree: planned }));
+  // the branch may have outlived its worktree (deleted by hand): it gets a new one, commits and all
+  const adopt = (await revParse(paths.mainWorktree, `refs/heads/${branch}`)) !== null;
+  const spawnOpts = { cwd: paths.mainWorktree, branch, base: opts.worktreeBase, ...(adopt ? { adopt } : { from: main }) };
+  const spawned = await spawnWorktree(spawnOpts);
+  if (spawned.kind !== 'spawned') {
+    if (previous?.kind === 'worker') await writeWorkerState(paths.stateDir, previous.state);
+    else await removeWorkerState(paths.stateDir, name);
+    return { kind: 'cannot-start', message: formatProblem(problemFor(spawned, spawnOpts, (o, b) => rerunCommand(name, branch, o, b))) };
+  }
+  if (adopt) ui.line(say.branchWithoutWorktree(branch, spawned.path));
+  return { kind: 'placed', worktree: spawned.path, inherited: {}, job: null };
+}
+
+/**
+ * The worktree where `branch` is checked out, or being rebased (a worker killed
+ * mid-rebase), or — at the dead worker's recorded path — left half made by a `git
+ * worktree add` that was killed (no branch checked out yet); null if none.
+ */
+async function worktreeOfBranch(paths: RepoPaths, branch: string, deadPath: string | null): Promise<WorktreeEntry | null> {
+  const ref = `refs/heads/${branch}`;
+  const worktrees = (await listWorktrees(paths.mainWorktree)).filter((e) => !e.bare);
+  const found =
+    worktrees.find((e) => !e.prunable && e.branch === ref) ??
+    worktrees.find((e) => !e.prunable && e.branch === null && branchBeingRebased(e.path) === ref) ??
+    worktrees.find((e) => e.lockReason === 'initializing' && deadPath !== null && samePath(e.path, deadPath));
+  return found ?? null;
+}
+
+function samePath(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  return real(a) === real(b);
+}
+
+/**
+ * Before adopting a dead worker's worktree: end the agent session it left running (it
+ * would go on committing there), and keep which agent and session made its commits, so
+ * a conflict while landing them resumes that session with that agent's tools.
+ */
+async function takeOverFrom(paths: RepoPaths, name: string, branch: string, worktree: string, ui: WorkerUi): Promise<{ inherited: Partial<WorkerState>; job: Worker['job'] }> {
+  const previous = await readWorkerState(paths.stateDir, name);
+  if (previous?.kind !== 'worker' || previous.liveness !== 'dead' || previous.state.branch !== branch) return { inherited: {}, job: null };
+  const dead = previous.state;
+  if (dead.session_process) {
+    const ended = await endOrphanedSession({ host: dead.host, ...dead.session_process });
+    if (ended === 'ended') ui.line(say.endedOrphan(name, dead.session_process.pid));
+  }
+  // a git command killed with it (kill -9 of its process group) leaves its locks behind
+  for (const lock of await clearStaleGitLocks(worktree, paths.commonDir, branch)) ui.line(say.removedGitLock(lock, name));
+  return { inherited: { agent: dead.agent, args: dead.args, session_id: dead.session_id }, job: null };
+}
+
+async function takenNames(paths: RepoPaths): Promise<{ all: Set<string>; live: Set<string> }> {
+  const all = new Set<string>();
+  const live = new Set<string>();
+  for (const e of await readWorkerStates(paths.stateDir)) {
+    if (e.kind !== 'worker') continue;
+    all.add(e.state.name);
+    if (e.liveness === 'alive') live.add(e.state.name);
+  }
+  const refs = await git(paths.mainWorktree, ['for-each-ref', '--format=%(refname:lstrip=3)', 'refs/heads/coven/']);
+  for (const n of refs.stdout.split('\n')) if (n) all.add(n.split('/')[0]!);
+  return { all, live };
+}

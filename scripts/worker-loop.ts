@@ -40,10 +40,17 @@ running agent. When stdout is not a terminal (or TERM=dumb): plain lines, no tit
   -- <claude args>    extra arguments for every claude session
 
 env: COVEN_CLAUDE (the claude binary), COVEN_WORKTREE_BASE, COVEN_TRACE (a file:
-     one JSON line per phase change, lock wait, session and land)
+     one JSON line per phase change, lock wait, session and land),
+     COVEN_STEP_LAND (also _DISPATCH, _RUN_AGENT, _RESOLVE_CONFLICT): an executable
+     run instead of that step (wins over .coven/steps/<step>; see docs/steps.md),
+     COVEN_RETRY_MS (first wait after a failed dispatch or a put-off land, default
+     30000), COVEN_SAFETY_INTERVAL_MS (the sleeper's re-check, default 60000)
 
-files: <state dir>/workers/<name>.json (its state), logs/<name>/ (every session),
-       locks/; its worktree and branch (removed once everything is landed)
+files: reads .coven/agents/*.md (from its worktree, at every dispatch) and
+       .coven/steps/<step> (from the main worktree, at start: a replaced step);
+       writes <state dir>/workers/<name>.json (its state), steps/<name>/decision.json
+       and session.json (the files the steps hand on, docs/steps.md), logs/<name>/
+       (every session), locks/; its worktree and branch (removed once all is landed)
 
 exit: 0 done (--once, a sleep with --once, --max-idle, --exit-when-idle, --max-cycles,
         or stopped with everything landed)
@@ -60,13 +67,14 @@ import { runAsEntry } from './lib/ui/entry.js';
 import { attachConsole } from './lib/ui/worker-console.js';
 import { consoleUi } from './lib/ui/worker-ui.js';
 import { trace } from './lib/ui/trace.js';
+import { parseDuration } from './lib/ui/human-duration.js';
 import { setPhase, sleepFor, StopControl, worktreePresent, type Worker, type WorkerExit, type WorkerOptions } from './lib/worker/context.js';
 import { decide } from './lib/worker/decide.js';
 import { finish, recreateWorktree, worktreeBack } from './lib/worker/finish.js';
 import { runJob } from './lib/worker/job.js';
 import { landAndResolve, landPending } from './lib/worker/land.js';
-import { cycle as say, signals, stop as sayStop } from './lib/worker/messages.js';
-import { cycleStarted, dispatchFailed, dispatchRetryWait, exitCodes, jobDone, jobStarted, landsPendingFirst, loopStart, parseDuration, sleepDecided, woken, type LoopEnd, type LoopState } from './lib/worker/policy.js';
+import { cycle as say, job as sayJob, signals, stop as sayStop } from './lib/worker/messages.js';
+import { cycleStarted, dispatchFailed, dispatchRetryWait, exitCodes, jobDone, jobStarted, landsPendingFirst, loopStart, sleepDecided, woken, type LoopEnd, type LoopState } from './lib/worker/policy.js';
 import { startWorker } from './lib/worker/start.js';
 import { waitForMainToMove } from './lib/worker/wait-for-main.js';
 
@@ -145,12 +153,13 @@ async function cycle(w: Worker, s0: LoopState): Promise<Turn> {
     return slept === 'woke' ? { kind: 'next', state: woken(next.state) } : end(slept);
   }
 
-  const ran = await runJob(w, decided.agent, decided.args);
+  const ran = await runJob(w, decided.file, decided.registry);
   if (!(await worktreeBack(w))) return end('stopped');
   if (stop.stopping) return end('stopped');
   const landed = await landAndResolve(w);
   if (landed === 'parked-stop') return end('stopped');
   const next = jobDone(jobStarted(s), landed, ran.ok, opts);
+  if (next.end === 'job-failed') w.ui.problem(sayJob.failedOnce(decided.agent.name, ran.outcome));
   return next.end ? end(next.end) : { kind: 'next', state: next.state };
 }
 

@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { processStartTime } from '../scripts/lib/locks/process-identity.js';
 import { newWorkerState, readWorkerState, writeWorkerState, type WorkerState } from '../scripts/lib/worker/state.js';
 import { covenRepo, issueFile, writeFiles } from './helpers/coven-repo.js';
-import { assertFakeRunsOk, fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
+import { assertFakeRunsOk, fakeClaudeEnv, runFake, streamEvents, type FakeRun } from './helpers/fake-claude.js';
+import { writeSessionRecord } from '../scripts/lib/steps/session-record.js';
 import { commitFile, coven, covenBin, sh, tempDir } from './helpers/repo.js';
 
 const choose = (...lines: string[]): FakeRun => ({ match: { promptIncludes: 'Choose the next job' }, steps: [{ text: `<dispatch>\n${lines.join('\n')}\n</dispatch>` }] });
@@ -154,6 +155,41 @@ test('a git lock left in the worktree by a git command killed with its worker is
   const r = await coven(['worker', '--once', '--name', 'w1'], { cwd: repo, env });
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /removed .*index\.lock, left by a git command killed with the previous w1/);
+  assert.equal((await sh(repo, 'log', '--format=%s', '-3', 'main')).split('\n'), ['w1 work', 'main moves', 'coven agents']);
+});
+
+test('a worker that takes over reads the session record the dead one left: the conflict is resolved by resuming that session with its agent\'s claude_args, though the state file names no agent', async () => {
+  const { repo, env, stateDir, worktree } = await setUp([
+    { match: { promptIncludes: 'Implement the issue' }, steps: [{ read: 'shared.txt' }, { write: { path: 'shared.txt', content: 'start\nw1\n' } }, { commit: 'w1 work' }, { text: 'done' }] },
+    {
+      match: { promptIncludes: 'stopped on a rebase conflict' },
+      expect: { resume: true, argvIncludes: [implementArgs] }, // the recorded session, with the recorded agent's tools
+      steps: [{ read: 'shared.txt' }, { write: { path: 'shared.txt', content: 'start\nmain\nw1\n' } }, { bash: 'git add shared.txt' }, { bash: 'git -c core.editor=true rebase --continue' }, { text: 'Resolved.' }],
+    },
+    choose('sleep: nothing left'),
+  ]);
+  // the dead worker's job: its session made a commit in its worktree (the fake, run by hand)
+  await sh(repo, 'worktree', 'add', '-q', '--track', '-b', 'coven/w1', worktree, 'main');
+  const job = await runFake(['-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits', implementArgs, 'Implement the issue in issues/a.md'], { cwd: worktree, env });
+  assert.is(job.code, 0, job.stdout + job.stderr);
+  assert.is(await sh(worktree, 'log', '-1', '--format=%s'), 'w1 work');
+  const sessionId = String(streamEvents(job.stdout).find((e) => e.type === 'system')?.session_id);
+  await commitFile(repo, 'shared.txt', 'start\nmain\n', 'main moves'); // its land will conflict
+  // killed after the job, at the next dispatch (which clears the agent from the state file)
+  const dead = spawn(process.execPath, ['-e', '']);
+  await new Promise((r) => dead.on('exit', r));
+  await writeWorkerState(stateDir, { ...newWorkerState({ name: 'w1', branch: 'coven/w1', worktree }), pid: dead.pid!, phase: 'dispatching', agent: null, session_id: sessionId });
+  const at = new Date().toISOString();
+  await writeSessionRecord(join(stateDir, 'steps', 'w1', 'session.json'), {
+    coven: 'session/1', cli: 'claude', agent: 'implement', args: { issue: 'issues/a.md' }, cli_args: [implementArgs], session_id: sessionId,
+    cwd: worktree, branch: 'coven/w1', worker: 'w1', outcome: 'success', detail: '', cost_usd: 0, kept: [], started_at: at, ended_at: at,
+  });
+
+  const r = await coven(['worker', '--once', '--name', 'w1'], { cwd: repo, env });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /adopting the existing worktree of w1/);
+  const calls = assertFakeRunsOk(env);
+  assert.is(calls[1]!.argv[calls[1]!.argv.indexOf('--resume') + 1], sessionId, 'the dead worker\'s session is resumed');
   assert.equal((await sh(repo, 'log', '--format=%s', '-3', 'main')).split('\n'), ['w1 work', 'main moves', 'coven agents']);
 });
 

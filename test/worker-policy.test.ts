@@ -4,7 +4,8 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { dispatchFailed, dispatchRetryWait, jobDone, jobStarted, landRetryWait, landsPendingFirst, loopStart, cycleStarted, parseDuration, sleepDecided, woken, type LandEnd, type LoopLimits, type LoopState } from '../scripts/lib/worker/policy.js';
+import { parseDuration } from '../scripts/lib/ui/human-duration.js';
+import { dispatchFailed, dispatchRetryWait, jobDone, jobStarted, landRetryWait, landsPendingFirst, loopStart, cycleStarted, sleepDecided, woken, type LandEnd, type LoopLimits, type LoopState } from '../scripts/lib/worker/policy.js';
 
 const at = (patch: Partial<LoopState>): LoopState => ({ ...loopStart, ...patch });
 

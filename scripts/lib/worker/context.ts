@@ -11,6 +11,7 @@ import type { SessionSettings } from '../agents/agent-job.js';
 import type { RepoPaths } from '../git/runner.js';
 import { processStartTime } from '../locks/process-identity.js';
 import type { SessionHandle } from '../session/runner.js';
+import type { ReplaceableStep } from '../steps/overrides.js';
 import { trace } from '../ui/trace.js';
 import type { WorkerUi } from '../ui/worker-ui.js';
 import type { Here } from './messages.js';
@@ -89,6 +90,8 @@ export interface Worker {
   saved: string[];
   /** the agent of the job whose session is state.session_id (see jobAgent in land.ts) */
   job: JobAgent | null;
+  /** the steps this repository replaced with its own executables, looked up at start (lib/steps/overrides.ts) */
+  steps: Partial<Record<ReplaceableStep, string>>;
 }
 
 /** Where the worker is, for its messages. */

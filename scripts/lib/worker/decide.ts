@@ -3,9 +3,11 @@
 // dispatch session. The decision is recorded in the worker's state before the lock is
 // released, so the next worker to dispatch sees this one busy (or asleep on this tip).
 
-import { describeAgentProblems, dispatch, type DispatchOutcome } from '../agents/dispatch.js';
+import { decisionFileOf, describeAgentProblems, dispatch, type DispatchOutcome } from '../agents/dispatch.js';
 import { saveAndClean } from '../agents/agent-job.js';
-import { loadRegistry, type AgentDef } from '../agents/registry.js';
+import { loadRegistry, type AgentDef, type Registry } from '../agents/registry.js';
+import { DECISION_FORMAT, type DecisionFile } from '../steps/decision-file.js';
+import { git } from '../git/runner.js';
 import { syncWorktreeWithMain, type SyncResult } from '../land/land.js';
 import { acquireLock, describeWait, dispatchLockPath } from '../locks/dispatch-lock.js';
 import { renderOutcome } from '../session/render.js';
@@ -14,10 +16,12 @@ import { sessionSettings, setPhase, updateState, type Worker } from './context.j
 import { busyOthers, recordedSleep } from './herd-guard.js';
 import { cycle as say } from './messages.js';
 import { readWorkerStates } from './state.js';
+import { writeStepDecision } from './step-files.js';
 import { mainTip } from './wait-for-main.js';
 
 export type Decided =
-  | { kind: 'run'; agent: AgentDef; args: Record<string, string> }
+  /** `file`: the decision as written to steps/<name>/decision.json; `registry`: the agents it was checked against */
+  | { kind: 'run'; agent: AgentDef; args: Record<string, string>; file: Extract<DecisionFile, { kind: 'run' }>; registry: Registry }
   /** baseline: main's tip when dispatch looked; a move away from it wakes the worker */
   | { kind: 'sleep'; reason: string; baseline: string }
   | { kind: 'failed'; message: string }
@@ -42,6 +46,7 @@ export async function decide(w: Worker): Promise<Decided> {
     if ((await syncForDispatch(w)) === 'unlanded') return { kind: 'pending' };
     const herd = recordedSleep(entries, w.name, baseline);
     if (herd) {
+      await writeStepDecision(w.paths.stateDir, w.name, herdDecision(w, herd.reason, say.herdSleep(herd.reason, herd.by), baseline));
       await record(w, { kind: 'sleep', reason: herd.reason }, baseline, busyOthers(entries, w.name));
       return { kind: 'sleep', reason: say.herdSleep(herd.reason, herd.by), baseline };
     }
@@ -88,20 +93,36 @@ async function decisionOf(w: Worker, outcome: DispatchOutcome, baseline: string)
     case 'aborted':
       return { kind: 'aborted' };
     case 'no-dispatch-agent':
-      return { kind: 'failed', message: say.noDispatchAgent(w.worktree, outcome.problems, true) };
+      // `coven init` wrote them in the main worktree, but a worker's worktree holds only what is committed
+      if (await agentsUncommitted(w)) return { kind: 'failed', message: say.agentsNotCommitted(w.paths.mainWorktree, w.main) };
+      return { kind: 'failed', message: say.noDispatchAgent(w.worktree, outcome.problems) };
     case 'invalid':
       return { kind: 'failed', message: say.invalidDecision(outcome.corrections, outcome.problems) };
     case 'session-failed':
       return { kind: 'failed', message: say.dispatchSessionFailed(renderOutcome(outcome.outcome)) };
     case 'decided': {
-      const d = outcome.decision; // its reasoning was shown live with the session's text
-      if (d.kind === 'sleep') return { kind: 'sleep', reason: d.reason, baseline };
+      // its reasoning was shown live with the session's text
+      // the decision as a file, as `coven dispatch --out` writes it (a replaced step reads it)
+      const file = decisionFileOf(outcome, { worktree: w.worktree, worker: w.name, mainTip: baseline });
+      await writeStepDecision(w.paths.stateDir, w.name, file);
+      if (file.kind === 'sleep') return { kind: 'sleep', reason: file.reason, baseline };
       const registry = await loadRegistry(w.worktree);
-      const agent = registry.agents.find((a) => a.name === d.agent);
-      if (!agent) return { kind: 'failed', message: say.agentVanished(d.agent, w.worktree) };
-      return { kind: 'run', agent, args: d.args };
+      const agent = registry.agents.find((a) => a.name === file.agent);
+      if (!agent) return { kind: 'failed', message: say.agentVanished(file.agent, w.worktree) };
+      return { kind: 'run', agent, args: file.args, file, registry };
     }
   }
+}
+
+/** The decision file of a sleep the herd guard decided (no session of this worker's). */
+function herdDecision(w: Worker, reason: string, reasoning: string, baseline: string): DecisionFile {
+  return { coven: DECISION_FORMAT, kind: 'sleep', reason, reasoning, worktree: w.worktree, worker: w.name, main_tip: baseline, session_id: null, cost_usd: 0, corrections: 0, at: new Date().toISOString() };
+}
+
+/** Whether the main worktree has agent files that are not committed (untracked or changed). */
+async function agentsUncommitted(w: Worker): Promise<boolean> {
+  const r = await git(w.paths.mainWorktree, ['status', '--porcelain', '--untracked-files=all', '--', '.coven/agents']);
+  return r.ok && r.stdout.trim() !== '';
 }
 
 /** Writes the decision into the worker's state (the herd guard and `coven status` read it). */

@@ -15,10 +15,12 @@ import { covenRef } from '../worktree/save-work.js';
 import { here, sessionSettings, setPhase, updateState, type JobAgent, type Worker } from './context.js';
 import { land as say, park as sayPark } from './messages.js';
 import { landRetryWait, type LandEnd } from './policy.js';
+import { landByStep } from './replaced-land.js';
 import { mainTip, waitForMainToMove } from './wait-for-main.js';
 
 /** Lands the worker's branch: counts what landed, resolves conflicts, parks when it must. */
 export async function landAndResolve(w: Worker): Promise<LandEnd> {
+  if (w.steps.land) return landByStep(w, w.steps.land, undoRebase);
   await setPhase(w, 'landing', { waiting_on: null });
   // before the rebase changes the worktree's files (an agent file may itself conflict)
   const agent = await jobAgent(w);

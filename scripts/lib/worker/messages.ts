@@ -62,17 +62,14 @@ export const cycle = {
   agentFilesReadable: 'coven: every agent file can be read again',
   savedBeforeDispatch: (worktree: string, files: string[], ref: string) => `coven: ${worktree} had uncommitted changes (${files.join(', ')}); saved as ${ref}`,
   notSynced: (worktree: string, main: string, kind: string) => `coven: could not bring ${worktree} up to ${main} before dispatch (${kind}); dispatch sees it as it is`,
-  noDispatchAgent: (worktree: string, problems: string[], committed: boolean) =>
-    formatProblem({
-      what: `there is no usable dispatch agent in ${worktree}:\n${problems.map((p) => `  ${p}`).join('\n')}`,
-      ...(committed ? { next: ['coven init   (writes the default agents), then commit them on the main branch'] } : {}),
-    }),
+  noDispatchAgent: (worktree: string, problems: string[]) =>
+    formatProblem({ what: `there is no usable dispatch agent in ${worktree}:\n${problems.map((p) => `  ${p}`).join('\n')}`, next: ['coven init   (writes the default agents), then commit them on the main branch'] }),
   /** `coven init` wrote the agents in the main worktree, but a worker's worktree only has what is committed */
   agentsNotCommitted: (mainWorktree: string, main: string) =>
     formatProblem({
       what: `the agent files in ${mainWorktree}/.coven/ are written but not committed, and a worker sees only what is committed on ${main}.`,
-      kept: 'Nothing was run.',
-      next: [`git -C ${q(mainWorktree)} add .coven && git -C ${q(mainWorktree)} commit -m "coven agents"`, 'coven worker'],
+      kept: 'Nothing was run; the files are where coven init wrote them.',
+      next: [`git -C ${q(mainWorktree)} add .coven && git -C ${q(mainWorktree)} commit -m "coven agents"`, 'coven worker   (or leave a running worker: it tries again by itself)'],
     }),
   invalidDecision: (corrections: number, problems: string[]) => formatProblem({ what: `dispatch gave no valid decision after ${corrections} corrections: ${problems.join('; ')}.`, kept: 'Nothing was run; the repository is as it was.' }),
   dispatchSessionFailed: (rendered: string) => formatProblem({ what: `the dispatch session failed:\n${rendered}`, kept: 'Nothing was run.' }),
@@ -82,22 +79,8 @@ export const cycle = {
 // ------------------------------------------------------------------ the agent's job
 
 export const job = {
-  badArgs: (agent: string, missing: string[], unknown: string[]) => `coven: ${agent} cannot run: missing ${missing.join(', ') || '-'}, unknown ${unknown.join(', ') || '-'}`,
-  cliNotFound: (message: string) => `coven: ${message}`,
-  stray: (ref: string) => `coven: the agent committed off its branch; those commits are saved as ${ref}`,
-  dropped: (ref: string) => `coven: the agent reset its branch and dropped commits; they are kept as ${ref}   (git log ${ref})`,
-  rewound: (h: Here, agent: string, r: { from: string; to: string | null; ref: string }) =>
-    formatProblem({
-      what: `${h.main} moved backwards while ${agent} ran (from ${short(r.from)} to ${r.to ? short(r.to) : 'nothing'}): a forced push or a reset of ${h.main}, by the agent or by someone else.`,
-      kept: `coven did not move ${h.main} back. Its old tip is kept as ${r.ref}.`,
-      next: [
-        `git log --oneline ${q(h.main)}..${r.ref}   (the commits that left ${h.main})`,
-        r.to
-          ? `git -C ${q(h.mainWorktree)} cherry-pick ${r.to.slice(0, 12)}..${r.ref}   (puts them back on top of ${h.main}, which may have moved on since; run where ${h.main} is checked out)`
-          : `git -C ${q(h.mainWorktree)} merge --ff-only ${r.ref}   (puts them back, if ${h.main} is checked out there)`,
-      ],
-    }),
-  uncommitted: (files: string[], ref: string) => `coven: the agent left uncommitted changes (${files.join(', ')}); saved as ${ref}, not landed`,
+  /** run-agent's core refused the decision (the registry changed since dispatch checked it): nothing ran */
+  refused: (agent: string, problems: string[]) => `coven: ${agent} cannot run: ${problems.join('; ')}`,
   failedOnce: (agent: string, outcome: string) => `coven: the ${agent} session ended without success (${outcome}) and nothing landed`,
 };
 
@@ -145,6 +128,18 @@ export const park = {
         once ? `coven worker --name ${h.name}   (picks up where this worker stopped)` : `the worker goes on by itself once ${h.branch} has nothing left to land`,
       ],
     }),
+};
+
+// ------------------------------------------------------------------ replaced steps
+
+export const replaced = {
+  inUse: (via: string[]) => via.map((v) => `coven: step replaced: ${v}`).join('\n'),
+  badOverride: (problem: string) => ({ what: `a replaced step cannot be run: ${problem}.`, next: ['chmod +x <the file>, or remove it (or unset the COVEN_STEP_… variable)', 'coven worker'] }),
+  running: (step: string, path: string) => `coven: running the ${step} step ${path}`,
+  failed: (step: string, path: string, code: number | null, error?: string) => `coven: the ${step} step ${path} ${code === null ? `did not finish${error ? ` (${error})` : ' (killed by a signal)'}` : `exited ${code}`}`,
+  landed: (path: string, commits: number, main: string) => `coven: the land step ${path} landed ${commits} commit(s) on ${main}`,
+  handedOff: (h: Here, path: string, commits: number, ref: string) =>
+    `coven: the land step ${path} took ${commits} commit(s) that ${h.main} here does not have (handed off); they are kept as ${ref}   (git log ${ref}); ${h.name} goes on from ${h.main}`,
 };
 
 // ------------------------------------------------------------------ stop

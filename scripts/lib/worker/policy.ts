@@ -85,11 +85,3 @@ export function landRetryWait(attempt: number, retryMs = 30_000): number {
 
 /** The worker's exit codes (its usage text says what each means). */
 export const exitCodes = { done: 0, failed: 1, 'cannot-start': 2, kept: 3, 'dispatch-failed': 4, 'job-failed': 5 } as const;
-
-/** Parses a duration: a number with s, m or h (10m, 90s, 1.5h); a bare number is minutes. Null when it is not one. */
-export function parseDuration(text: string): number | null {
-  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(text.trim());
-  if (!m) return null;
-  const ms = Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'm') as 's' | 'm' | 'h'];
-  return ms > 0 && Number.isFinite(ms) ? ms : null;
-}

@@ -9,6 +9,7 @@ import { mainBranchOf } from '../git/main-branch.js';
 import { branchBeingRebased } from '../git/operation.js';
 import { clearStaleGitLocks } from '../git/stale-locks.js';
 import { locateAgentCli } from '../session/agent-cli.js';
+import { findStepOverrides } from '../steps/overrides.js';
 import { endOrphanedSession } from '../session/orphan.js';
 import { formatProblem } from '../ui/problem.js';
 import { trace } from '../ui/trace.js';
@@ -16,8 +17,9 @@ import type { WorkerUi } from '../ui/worker-ui.js';
 import { removeUnfinishedWorktree, spawnWorktree, worktreeBase } from '../worktree/spawn.js';
 import { problemFor } from '../worktree/spawn-messages.js';
 import type { StopControl, Worker, WorkerExit, WorkerOptions } from './context.js';
-import { cannotStart, cannotStartText, rerunCommand, start as say } from './messages.js';
+import { cannotStart, cannotStartText, replaced as sayReplaced, rerunCommand, start as say } from './messages.js';
 import { randomWorkerName, WORKER_NAME } from './name.js';
+import { jobOfRecord, readStepSession } from './step-files.js';
 import { newWorkerState, readWorkerState, readWorkerStates, removeWorkerState, writeWorkerState, type WorkerState } from './state.js';
 
 type CannotStart = Extract<WorkerExit, { kind: 'cannot-start' }>;
@@ -34,6 +36,8 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
   if ((await revParse(paths.mainWorktree, `refs/heads/${main.name}`)) === null) return cannot(cannotStart.noCommits(main.name, paths.mainWorktree));
   const cli = locateAgentCli(opts.env ?? process.env, paths.mainWorktree);
   if (cli.kind !== 'found') return cannot(cannotStart.noCli(cli.message));
+  const overrides = findStepOverrides(paths.mainWorktree, opts.env ?? process.env);
+  if (overrides.kind === 'bad') return cannot(sayReplaced.badOverride(overrides.problem));
 
   const taken = await takenNames(paths);
   const name = opts.name ?? randomWorkerName(taken.all);
@@ -47,8 +51,9 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
   await writeWorkerState(paths.stateDir, state);
   trace('worker', { worker: name, process_start: performance.timeOrigin });
   trace('phase', { worker: name, phase: state.phase });
-  const w: Worker = { paths, main: main.name, name, branch, worktree: placed.worktree, state, ui, opts, stop, agentProblems: '', saved: [], job: placed.job };
+  const w: Worker = { paths, main: main.name, name, branch, worktree: placed.worktree, state, ui, opts, stop, agentProblems: '', saved: [], job: placed.job, steps: overrides.steps };
   ui.header(state);
+  if (overrides.via.length > 0) ui.line(sayReplaced.inUse(overrides.via));
   return { kind: 'started', worker: w };
 }
 
@@ -115,7 +120,8 @@ function samePath(a: string, b: string): boolean {
 /**
  * Before adopting a dead worker's worktree: end the agent session it left running (it
  * would go on committing there), and keep which agent and session made its commits, so
- * a conflict while landing them resumes that session with that agent's tools.
+ * a conflict while landing them resumes that session with that agent's CLI arguments
+ * (from the session record it wrote, steps/<name>/session.json, when there is one).
  */
 async function takeOverFrom(paths: RepoPaths, name: string, branch: string, worktree: string, ui: WorkerUi): Promise<{ inherited: Partial<WorkerState>; job: Worker['job'] }> {
   const previous = await readWorkerState(paths.stateDir, name);
@@ -127,6 +133,12 @@ async function takeOverFrom(paths: RepoPaths, name: string, branch: string, work
   }
   // a git command killed with it (kill -9 of its process group) leaves its locks behind
   for (const lock of await clearStaleGitLocks(worktree, paths.commonDir, branch)) ui.line(say.removedGitLock(lock, name));
+  // its session record names the agent and CLI arguments even when the state file has
+  // cleared the agent (killed at the next dispatch); one that names another agent is stale
+  const record = await readStepSession(paths.stateDir, name, branch);
+  if (record && (dead.agent === null || dead.agent === record.agent)) {
+    return { inherited: { agent: record.agent, args: dead.agent ? dead.args : record.args, session_id: record.session_id ?? dead.session_id }, job: jobOfRecord(record) };
+  }
   return { inherited: { agent: dead.agent, args: dead.args, session_id: dead.session_id }, job: null };
 }
 

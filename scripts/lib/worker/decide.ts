@@ -15,7 +15,8 @@ import { trace, traceNow } from '../ui/trace.js';
 import { sessionSettings, setPhase, updateState, type Worker } from './context.js';
 import { busyOthers, recordedSleep } from './herd-guard.js';
 import { cycle as say } from './messages.js';
-import { readWorkerStates } from './state.js';
+import { readWorkerStates, type WorkerEntry } from './state.js';
+import { dispatchByStep } from './replaced-steps.js';
 import { writeStepDecision } from './step-files.js';
 import { mainTip } from './wait-for-main.js';
 
@@ -50,14 +51,26 @@ export async function decide(w: Worker): Promise<Decided> {
       await record(w, { kind: 'sleep', reason: herd.reason }, baseline, busyOthers(entries, w.name));
       return { kind: 'sleep', reason: say.herdSleep(herd.reason, herd.by), baseline };
     }
-    const outcome = await dispatch({ ...sessionSettings(w), worktree: w.worktree, lock: false, workers: entries, signal: w.stop.signal, onAgentProblems: (p) => reportAgentProblems(w, p) });
-    const decided = await decisionOf(w, outcome, baseline);
-    await updateState(w, { cost_usd: w.state.cost_usd + costOfDispatch(outcome) });
+    const decided = w.steps.dispatch ? await decideByStep(w, w.steps.dispatch, baseline) : await dispatchInProcess(w, entries, baseline);
     if (decided.kind === 'sleep' || decided.kind === 'run') await record(w, decided, baseline, busyOthers(await readWorkerStates(w.paths.stateDir), w.name));
     return decided;
   } finally {
     await lock.release();
   }
+}
+
+/** The dispatch core, in-process: one session (with corrective resumes) under the lock this worker holds. */
+async function dispatchInProcess(w: Worker, entries: WorkerEntry[], baseline: string): Promise<Decided> {
+  const outcome = await dispatch({ ...sessionSettings(w), worktree: w.worktree, lock: false, workers: entries, signal: w.stop.signal, onAgentProblems: (p) => reportAgentProblems(w, p) });
+  const decided = await decisionOf(w, outcome, baseline);
+  await updateState(w, { cost_usd: w.state.cost_usd + costOfDispatch(outcome) });
+  return decided;
+}
+
+/** The repository's own dispatch step (replaced-steps.ts); its decision is checked against the agents here. */
+async function decideByStep(w: Worker, path: string, baseline: string): Promise<Decided> {
+  const d = await dispatchByStep(w, path, await loadRegistry(w.worktree));
+  return d.kind === 'sleep' ? { ...d, baseline } : d;
 }
 
 /** Says which agent files are broken when that changes (not at every dispatch). */

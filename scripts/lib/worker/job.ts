@@ -10,6 +10,7 @@ import { runDecision } from '../agents/run-decision.js';
 import type { DecisionFile } from '../steps/decision-file.js';
 import { sessionSettings, setPhase, updateState, type Worker } from './context.js';
 import { job as say } from './messages.js';
+import { runAgentByStep } from './replaced-steps.js';
 import { clearStepSession, writeStepSession } from './step-files.js';
 
 /** How the job's session went: `ok` when it succeeded; `outcome` names how it ended otherwise. */
@@ -22,6 +23,7 @@ export async function runJob(w: Worker, decision: Extract<DecisionFile, { kind: 
   // a new job: the last record no longer describes the branch's newest commits (a worker
   // that takes over after a kill during this job must not resume an earlier session)
   await clearStepSession(w.paths.stateDir, w.name);
+  if (w.steps['run-agent']) return runAgentByStep(w, w.steps['run-agent'], decision);
   const ran = await runDecision({
     ...sessionSettings(w),
     decision,

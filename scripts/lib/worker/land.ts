@@ -15,7 +15,7 @@ import { covenRef } from '../worktree/save-work.js';
 import { here, sessionSettings, setPhase, updateState, type JobAgent, type Worker } from './context.js';
 import { land as say, park as sayPark } from './messages.js';
 import { landRetryWait, type LandEnd } from './policy.js';
-import { landByStep } from './replaced-land.js';
+import { landByStep, resolveByStep } from './replaced-steps.js';
 import { mainTip, waitForMainToMove } from './wait-for-main.js';
 
 /** Lands the worker's branch: counts what landed, resolves conflicts, parks when it must. */
@@ -60,6 +60,12 @@ export async function landAndResolve(w: Worker): Promise<LandEnd> {
 async function resolve(w: Worker, conflict: Conflict, agent: JobAgent): Promise<{ kind: 'land'; land: LandResult } | { kind: 'ended'; end: LandEnd }> {
   await setPhase(w, 'resolving', {});
   w.ui.line(say.conflict(conflict.onto, conflict.files));
+  if (w.steps['resolve-conflict']) {
+    const by = await resolveByStep(w, w.steps['resolve-conflict'], conflict.commits);
+    if (by === 'landed') w.ui.line(say.landedByStep(conflict.commits, conflict.onto));
+    if (by === 'pending') await undoRebase(w);
+    return { kind: 'ended', end: by === 'gave-up' ? await park(w, conflict, sayPark.stepGaveUp) : by };
+  }
   const resolved = await resolveConflict({ ...sessionSettings(w), worktree: w.worktree, branch: w.branch, conflict, agentName: agent.name, claudeArgs: agent.claudeArgs, sessionId: w.state.session_id, signal: w.stop.signal });
   await updateState(w, { cost_usd: w.state.cost_usd + resolved.costUsd, session_id: resolved.sessionId });
   if (resolved.kind === 'stopped' || resolved.kind === 'skipped') {

@@ -101,6 +101,7 @@ export const land = {
   resolved: (rounds: number) => `coven: conflict resolved in ${rounds} round(s)`,
   resolutionBackup: (name: string, b: { before: number; after: number; ref: string }) => `coven: the resolution kept ${b.after} of ${name}'s ${b.before} commit(s); the branch as it was before is saved as ${b.ref}`,
   landed: (commits: number, onto: string, main: string) => `coven: landed ${commits} commit(s) on ${onto} (now ${short(main)})`,
+  landedByStep: (commits: number, onto: string) => `coven: the resolve-conflict step resolved the conflict and landed ${commits} commit(s) on ${onto}`,
   nothing: 'coven: nothing to land',
   retriesLater: (name: string) => `coven: ${name} keeps its commits and retries the land before its next dispatch.`,
   rebaseUndone: (h: Here, kept: string) => `coven: the unfinished rebase in ${h.worktree} is undone (${h.branch} keeps its commits); how far it had got is kept as ${kept}   (git show --stat ${kept})`,
@@ -111,6 +112,7 @@ export const park = {
   why: (last: { kind: string; onto?: string; files?: string[] }, rounds: string) =>
     last.kind === 'conflict' ? `its commits conflict with ${last.onto} in ${last.files?.join(', ') || 'files git could not merge'}, and ${rounds}` : `its land stopped: ${last.kind}`,
   defaultRounds: '3 resolution rounds did not fix it',
+  stepGaveUp: 'the resolve-conflict step gave up',
   attempt: (ref: string | null) => (ref ? ` How far the resolution got is kept as ${ref}   (git show --stat ${ref}).` : ''),
   setAside: (h: Here, why: string, count: number, aside: string, also: string) =>
     formatProblem({
@@ -137,6 +139,8 @@ export const replaced = {
   badOverride: (problem: string) => ({ what: `a replaced step cannot be run: ${problem}.`, next: ['chmod +x <the file>, or remove it (or unset the COVEN_STEP_… variable)', 'coven worker'] }),
   running: (step: string, path: string) => `coven: running the ${step} step ${path}`,
   failed: (step: string, path: string, code: number | null, error?: string) => `coven: the ${step} step ${path} ${code === null ? `did not finish${error ? ` (${error})` : ' (killed by a signal)'}` : `exited ${code}`}`,
+  noDecision: (path: string, why: string) => formatProblem({ what: `the dispatch step ${path} gave no decision to run: ${why}.`, kept: 'Nothing was run.' }),
+  noRecord: (path: string, problem: string) => `coven: the run-agent step ${path} left no session record the worker can read: ${problem}`,
   landed: (path: string, commits: number, main: string) => `coven: the land step ${path} landed ${commits} commit(s) on ${main}`,
   handedOff: (h: Here, path: string, commits: number, ref: string) =>
     `coven: the land step ${path} took ${commits} commit(s) that ${h.main} here does not have (handed off); they are kept as ${ref}   (git log ${ref}); ${h.name} goes on from ${h.main}`,

@@ -45,7 +45,7 @@ export async function mainTip(repo: string, mainBranch: string): Promise<string 
 }
 
 export async function waitForMainToMove(opts: WaitForMainOptions): Promise<MainMoved> {
-  const { repo, mainBranch, baseline, signal } = opts;
+  const { repo, mainBranch, signal } = opts;
   if (signal?.aborted) return { kind: 'aborted' };
   const commonDir = resolve(repo, await gitOut(repo, ['rev-parse', '--path-format=absolute', '--git-common-dir']));
   const stateDir = join(commonDir, 'coven');
@@ -56,104 +56,117 @@ export async function waitForMainToMove(opts: WaitForMainOptions): Promise<MainM
     // the state dir cannot be created (e.g. a file is in the way): the ref watch and
     // the safety check still work
   }
-
   return new Promise<MainMoved>((finish) => {
-    const watchers: FSWatcher[] = [];
-    let settled = false;
-    let checking = false;
-    let again = false;
-
-    const done = (result: MainMoved): void => {
-      if (settled) return;
-      settled = true;
-      for (const w of watchers) w.close();
-      clearInterval(safety);
-      if (poll) clearInterval(poll);
-      signal?.removeEventListener('abort', onAbort);
-      finish(result);
-    };
-    const onAbort = (): void => done({ kind: 'aborted' });
-
-    let againVia: WokenBy = 'first-look';
-    const check = async (via: WokenBy): Promise<void> => {
-      if (settled) return;
-      if (checking) {
-        again = true; // an event arrived during a check: look once more afterwards
-        againVia = via;
-        return;
-      }
-      checking = true;
-      try {
-        for (let by = via; ; by = againVia) {
-          again = false;
-          const tip = await mainTip(repo, mainBranch);
-          if (tip === null) return done({ kind: 'missing' });
-          if (tip !== baseline) return done({ kind: 'moved', tip, via: by });
-          if (!again || settled) break;
-        }
-      } catch {
-        // git could not run this time (an overloaded machine): look again in a second
-        setTimeout(() => void check(via), 1_000).unref();
-      } finally {
-        checking = false;
-      }
-    };
-
-    // A folder that cannot be watched (gone, or the system is out of inotify instances
-    // under heavy load) must not leave the waiter deaf until the slow safety check:
-    // fall back to polling every second.
-    let poll: NodeJS.Timeout | null = null;
-    const degrade = (): void => {
-      if (settled || poll) return;
-      poll = setInterval(() => void check('poll'), Math.min(1_000, opts.safetyIntervalMs ?? 60_000));
-    };
-    const watchFolder = (dir: string, onEvent: (file: string | null) => void): FSWatcher | null => {
-      try {
-        const w = watch(dir, (_event, file) => onEvent(typeof file === 'string' ? file : null));
-        w.on('error', () => {
-          w.close();
-          degrade();
-        });
-        watchers.push(w);
-        return w;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') degrade();
-        return null; // a missing folder: the nearest existing one is watched instead
-      }
-    };
-
-    // The loose ref's folder may not exist yet (refs/heads/team/ for team/main, packed):
-    // watch the nearest existing ancestor for any change, and move the watch deeper (or
-    // back up, when git removes an emptied folder) on every event; check after each move
-    // so that a ref written before the new watch was up is not missed.
-    const loose = join(commonDir, 'refs', 'heads', mainBranch);
-    let refWatch: { dir: string; watcher: FSWatcher | null } | null = null;
-    const watchRef = async (via: WokenBy = 'ref'): Promise<void> => {
-      const dir = await nearestExistingFolder(dirname(loose), commonDir);
-      if (settled) return;
-      if (dir !== refWatch?.dir) {
-        refWatch?.watcher?.close();
-        const name = dir === dirname(loose) ? basename(loose) : null; // null: anything below
-        refWatch = { dir, watcher: watchFolder(dir, (f) => (name !== null && f !== null && f !== name ? undefined : void watchRef())) };
-      }
-      await check(via);
-    };
-
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const safety = setInterval(() => void check('safety'), opts.safetyIntervalMs ?? 60_000);
-    if (signal?.aborted) return onAbort(); // aborted during the git call above: no event will come
-
+    const w: Waiter = { opts, commonDir, loose: join(commonDir, 'refs', 'heads', mainBranch), finish, watchers: [], settled: false, checking: false, again: false, againVia: 'first-look', poll: null, safety: null, refWatch: null, onAbort: () => done(w, { kind: 'aborted' }) };
+    signal?.addEventListener('abort', w.onAbort, { once: true });
+    w.safety = setInterval(() => void check(w, 'safety'), opts.safetyIntervalMs ?? 60_000);
+    if (signal?.aborted) return w.onAbort(); // aborted during the git call above: no event will come
     void (async () => {
-      if (opts.watch?.wake !== false) watchFolder(stateDir, (f) => (f === null || f === 'wake' ? void check('wake') : undefined));
+      if (opts.watch?.wake !== false) watchFolder(w, stateDir, (f) => (f === null || f === 'wake' ? void check(w, 'wake') : undefined));
       if (opts.watch?.refs !== false) {
         // pack-refs may also have removed the ref's emptied folder: re-aim the ref watch
-        watchFolder(commonDir, (f) => (f === null || f === 'packed-refs' ? void watchRef() : undefined));
-        await watchRef('first-look');
+        watchFolder(w, commonDir, (f) => (f === null || f === 'packed-refs' ? void watchRef(w) : undefined));
+        await watchRef(w, 'first-look');
       }
-      await check('first-look'); // after the watches are up, so nothing between is missed
+      await check(w, 'first-look'); // after the watches are up, so nothing between is missed
       opts.onWatching?.();
-    })().catch(() => void check('first-look'));
+    })().catch(() => void check(w, 'first-look'));
   });
+}
+
+/** One wait: what it watches and where its check stands. */
+interface Waiter {
+  opts: WaitForMainOptions;
+  commonDir: string;
+  /** the main branch's loose ref file */
+  loose: string;
+  finish: (result: MainMoved) => void;
+  watchers: FSWatcher[];
+  settled: boolean;
+  /** a check is running; `again`: an event arrived meanwhile (by `againVia`), look once more afterwards */
+  checking: boolean;
+  again: boolean;
+  againVia: WokenBy;
+  poll: NodeJS.Timeout | null;
+  safety: NodeJS.Timeout | null;
+  refWatch: { dir: string; watcher: FSWatcher | null } | null;
+  onAbort: () => void;
+}
+
+function done(w: Waiter, result: MainMoved): void {
+  if (w.settled) return;
+  w.settled = true;
+  for (const watcher of w.watchers) watcher.close();
+  if (w.safety) clearInterval(w.safety);
+  if (w.poll) clearInterval(w.poll);
+  w.opts.signal?.removeEventListener('abort', w.onAbort);
+  w.finish(result);
+}
+
+async function check(w: Waiter, via: WokenBy): Promise<void> {
+  if (w.settled) return;
+  if (w.checking) {
+    w.again = true; // an event arrived during a check: look once more afterwards
+    w.againVia = via;
+    return;
+  }
+  w.checking = true;
+  try {
+    for (let by = via; ; by = w.againVia) {
+      w.again = false;
+      const tip = await mainTip(w.opts.repo, w.opts.mainBranch);
+      if (tip === null) return done(w, { kind: 'missing' });
+      if (tip !== w.opts.baseline) return done(w, { kind: 'moved', tip, via: by });
+      if (!w.again || w.settled) break;
+    }
+  } catch {
+    // git could not run this time (an overloaded machine): look again in a second
+    setTimeout(() => void check(w, via), 1_000).unref();
+  } finally {
+    w.checking = false;
+  }
+}
+
+/**
+ * A folder that cannot be watched (gone, or the system is out of inotify instances
+ * under heavy load) must not leave the waiter deaf until the slow safety check: fall
+ * back to polling every second.
+ */
+function degrade(w: Waiter): void {
+  if (w.settled || w.poll) return;
+  w.poll = setInterval(() => void check(w, 'poll'), Math.min(1_000, w.opts.safetyIntervalMs ?? 60_000));
+}
+
+function watchFolder(w: Waiter, dir: string, onEvent: (file: string | null) => void): FSWatcher | null {
+  try {
+    const watcher = watch(dir, (_event, file) => onEvent(typeof file === 'string' ? file : null));
+    watcher.on('error', () => {
+      watcher.close();
+      degrade(w);
+    });
+    w.watchers.push(watcher);
+    return watcher;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') degrade(w);
+    return null; // a missing folder: the nearest existing one is watched instead
+  }
+}
+
+/**
+ * The loose ref's folder may not exist yet (refs/heads/team/ for team/main, packed):
+ * watch the nearest existing ancestor for any change, and move the watch deeper (or
+ * back up, when git removes an emptied folder) on every event; check after each move so
+ * that a ref written before the new watch was up is not missed.
+ */
+async function watchRef(w: Waiter, via: WokenBy = 'ref'): Promise<void> {
+  const dir = await nearestExistingFolder(dirname(w.loose), w.commonDir);
+  if (w.settled) return;
+  if (dir !== w.refWatch?.dir) {
+    w.refWatch?.watcher?.close();
+    const name = dir === dirname(w.loose) ? basename(w.loose) : null; // null: anything below
+    w.refWatch = { dir, watcher: watchFolder(w, dir, (f) => (name !== null && f !== null && f !== name ? undefined : void watchRef(w))) };
+  }
+  await check(w, via);
 }
 
 async function nearestExistingFolder(dir: string, stopAt: string): Promise<string> {

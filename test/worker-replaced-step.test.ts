@@ -6,7 +6,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coven, sh, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
@@ -56,6 +56,7 @@ test('.coven/steps/land in the main worktree: a real worker runs it, and the age
   for (const line of ['args=--keep', `cwd=${worktree}`, `worktree=${worktree}`, 'main=main', 'worker=w1', `decision=${join(repo, '.git', 'coven', 'steps', 'w1', 'decision.json')}`, `session=${join(repo, '.git', 'coven', 'steps', 'w1', 'session.json')}`]) {
     assert.ok(given.includes(`${line}\n`), `${line} in:\n${given}`);
   }
+  assert.not.ok(existsSync(join(repo, '.git', 'coven', 'steps', 'w1')), 'a worker that leaves nothing behind leaves no step files either');
   // the files the worker's steps handed on, there for the replaced step to read
   for (const field of ['"coven": "decision/1"', '"kind": "run"', '"agent": "plan"', '"coven": "session/1"', '"outcome": "success"', `"cwd": "${worktree}"`, '"--allowedTools=Bash(git *),Read,Edit,Write"']) assert.ok(given.includes(field), `${field} in:\n${given}`);
 });

@@ -11,6 +11,7 @@ import { problemFor } from '../worktree/spawn-messages.js';
 import { here, setPhase, updateState, worktreePresent, type DoneWhy, type Worker, type WorkerExit } from './context.js';
 import { stop as say } from './messages.js';
 import { removeWorkerState } from './state.js';
+import { removeStepFiles } from './step-files.js';
 
 /** `failure`: the unexpected error that ended the loop (the exit is then `failed`). */
 export async function finish(w: Worker, why: DoneWhy, failure: string | null = null): Promise<WorkerExit> {
@@ -25,6 +26,7 @@ export async function finish(w: Worker, why: DoneWhy, failure: string | null = n
     const removal = await removeLandedWorktree({ worktree: w.worktree, branch: w.branch, onto: unlanded.onto });
     if (removal.kind === 'removed') {
       await removeWorkerState(w.paths.stateDir, w.name);
+      await removeStepFiles(w.paths.stateDir, w.name);
       if (failure !== null) {
         w.ui.problem(say.failedNothingLeft(here(w), failure, w.saved));
         return { kind: 'failed', message: failure, state: null };

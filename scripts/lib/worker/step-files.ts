@@ -29,6 +29,11 @@ export async function clearStepSession(stateDir: string, worker: string): Promis
   await rm(stepFilePaths(stateDir, worker).session, { force: true });
 }
 
+/** The worker is gone with nothing left to land: its step files go too. */
+export async function removeStepFiles(stateDir: string, worker: string): Promise<void> {
+  await rm(stepFilePaths(stateDir, worker).dir, { recursive: true, force: true });
+}
+
 /** The session record a worker of this name left for this branch; null when there is none, or it is not valid, or not this worker's. */
 export async function readStepSession(stateDir: string, worker: string, branch: string): Promise<SessionRecord | null> {
   const read = await readSessionRecord(stepFilePaths(stateDir, worker).session);

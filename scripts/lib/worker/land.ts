@@ -16,6 +16,7 @@ import { here, sessionSettings, setPhase, updateState, type JobAgent, type Worke
 import { land as say, park as sayPark } from './messages.js';
 import { landRetryWait, type LandEnd } from './policy.js';
 import { landByStep, resolveByStep } from './replaced-steps.js';
+import { recordResolution } from './step-files.js';
 import { mainTip, waitForMainToMove } from './wait-for-main.js';
 
 /** Lands the worker's branch: counts what landed, resolves conflicts, parks when it must. */
@@ -68,6 +69,7 @@ async function resolve(w: Worker, conflict: Conflict, agent: JobAgent): Promise<
   }
   const resolved = await resolveConflict({ ...sessionSettings(w), worktree: w.worktree, branch: w.branch, conflict, agentName: agent.name, claudeArgs: agent.claudeArgs, sessionId: w.state.session_id, signal: w.stop.signal });
   await updateState(w, { cost_usd: w.state.cost_usd + resolved.costUsd, session_id: resolved.sessionId });
+  await recordResolution(w.paths.stateDir, w.name, w.branch, resolved);
   if (resolved.kind === 'stopped' || resolved.kind === 'skipped') {
     await undoRebase(w);
     if (resolved.kind === 'skipped') w.ui.line(say.resolutionSkipped(here(w), conflict.commits, w.opts.once ? null : landRetryWait(1, w.opts.retryMs)));

@@ -42,6 +42,13 @@ export async function readStepSession(stateDir: string, worker: string, branch: 
   return r.worker === worker && r.branch === branch ? r : null;
 }
 
+/** After a conflict resolution: the record names the session it ended with, and what it cost (as resolve-conflict rewrites it). */
+export async function recordResolution(stateDir: string, worker: string, branch: string, r: { sessionId: string | null; costUsd: number }): Promise<void> {
+  const record = await readStepSession(stateDir, worker, branch);
+  if (!record) return;
+  await writeStepSession(stateDir, worker, { ...record, session_id: r.sessionId ?? record.session_id, cost_usd: record.cost_usd + r.costUsd, ended_at: new Date().toISOString() });
+}
+
 export function jobOfRecord(r: SessionRecord): JobAgent {
   return { name: r.agent, claudeArgs: r.cli_args };
 }

@@ -29,10 +29,10 @@ function where(location: HooksLocation): string {
 }
 
 /** The ref watch's wake time, measured (docs/trust.md, "Hooks in foreign setups"). */
-const REF_WATCH = "workers wake through the ref watch instead (every waiting worker watches main's ref files: measured 7-32 ms from the ref update, median 13 ms)";
+const REF_WATCH = "the ref watch: every waiting worker watches main's ref files, and wakes 7-32 ms after main moves (measured; median 13 ms)";
 
 const OWNS: Record<Manager, string> = {
-  husky: 'husky rewrites this folder on every `husky` run (the `prepare` script of `npm install`)',
+  husky: 'husky rewrites this folder whenever husky runs, as in `npm install`',
   lefthook: 'lefthook writes this hook and would set aside any other',
   'pre-commit': 'pre-commit writes this hook',
   repository: 'a file committed in the repository; coven does not change tracked files',
@@ -58,7 +58,7 @@ function statusLine(h: HookStatus): string {
   if (h.state === 'not-installed' && h.foreign) notes.push("another program's hook is there");
   if (h.displaced?.runs) notes.push(`${h.manager} runs coven's hook from ${h.displaced.path}`);
   if (h.chained && h.state !== 'overwritten') notes.push(`runs the earlier hook ${h.chained}`);
-  if (h.wakes === 'ref-watch' && (h.state === 'managed' || h.state === 'overwritten')) notes.push(REF_WATCH);
+  if (h.wakes === 'ref-watch' && (h.state === 'managed' || h.state === 'overwritten')) notes.push('workers wake through the ref watch');
   const by = h.manager === 'repository' ? 'the repository' : h.manager;
   const state = h.state === 'managed' || h.state === 'overwritten' ? `${h.state} by ${by}` : h.state;
   return `${h.name}: ${state}${notes.length ? ` (${notes.join('; ')})` : ''}`;
@@ -115,7 +115,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     for (const h of r.hooks) process.stdout.write(installLine(h) + '\n');
     process.stdout.write(`hooks in ${where(r.location)}; main branch: ${r.mainBranch}\n`);
-    if (r.hooks.some((h) => h.action === 'left')) process.stdout.write(`where coven's hook is not installed, ${REF_WATCH}.\n`);
+    if (r.hooks.some((h) => h.action === 'left')) process.stdout.write(`where coven's hook is not installed, workers wake through ${REF_WATCH}.\n`);
     if (r.location.source.kind === 'core.hooksPath' && isAbsolute(r.location.source.configured)) {
       process.stdout.write('note: core.hooksPath may be shared with other repositories; coven\'s hooks do nothing in a repository without coven.\n');
     }
@@ -137,6 +137,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(JSON.stringify({ dir: r.location.dir, source: r.location.source, main_branch: r.mainBranch, hooks: r.hooks }, null, 2) + '\n');
   } else {
     for (const h of r.hooks) process.stdout.write(statusLine(h) + '\n');
+    if (r.hooks.some((h) => h.wakes === 'ref-watch')) process.stdout.write(`${REF_WATCH}.\n`);
     process.stdout.write(`hooks in ${where(r.location)}; main branch: ${r.mainBranch ?? '(not recorded)'}\n`);
   }
   return r.hooks.every((h) => h.state === 'installed' || h.state === 'managed') ? 0 : 3;

@@ -170,138 +170,166 @@ export interface WorkerConsole {
 }
 
 export function attachConsole(o: ConsoleOptions): WorkerConsole {
-  const tty = o.input.isTTY === true;
-  let mode: ConsoleMode = 'steer';
-  let state: Pick<WorkerState, 'phase' | 'agent' | 'args'> = { phase: 'starting', agent: null, args: {} };
-  let rl: Interface | null = null;
-  let ended = false; // stdin reached its end (Ctrl-D, /dev/null, a closed pipe)
-  let closed = false;
-  const inFront = o.foreground ?? inForeground;
-  let foreground = tty ? inFront() !== false : true;
-  let paused: SessionHandle | null = null;
-  const held: (() => void)[] = [];
+  return new AttachedConsole(o);
+}
 
-  const say = (text: string): void => void o.err.write(`${text}\n`);
-  const situation = (): Situation => {
-    const session = o.control.session;
-    const steerable = session !== null && (state.phase === 'running' || state.phase === 'resolving');
-    return { agent: steerable ? (state.agent ?? 'the agent') : null, job: describeJob(state) || undefined, phase: state.phase, interactive: tty && foreground && !ended && rl !== null, stopping: o.control.stopping };
-  };
-  const agentName = () => state.agent ?? 'the agent';
+/** The console's state is its fields; each input and each action is a method. */
+class AttachedConsole implements WorkerConsole {
+  readonly ui: WorkerUi;
+  private readonly tty: boolean;
+  private readonly inFront: () => boolean | null;
+  private mode: ConsoleMode = 'steer';
+  private state: Pick<WorkerState, 'phase' | 'agent' | 'args'> = { phase: 'starting', agent: null, args: {} };
+  private rl: Interface | null = null;
+  /** stdin reached its end (Ctrl-D, /dev/null, a closed pipe) */
+  private ended = false;
+  private closed = false;
+  private foreground: boolean;
+  private paused: SessionHandle | null = null;
+  /** the worker's output held while the menu is up */
+  private readonly held: (() => void)[] = [];
+  private poll: NodeJS.Timeout | null = null;
+  private readonly onContinue = (): void => this.checkForeground();
 
-  const act = (a: ConsoleAction): void => {
-    const session = paused ?? o.control.session;
+  constructor(private readonly o: ConsoleOptions) {
+    this.tty = o.input.isTTY === true;
+    this.inFront = o.foreground ?? inForeground;
+    this.foreground = this.tty ? this.inFront() !== false : true;
+    this.ui = {
+      header: (s) => {
+        this.state = s;
+        this.out(() => o.ui.header(s));
+      },
+      line: (text) => this.out(() => o.ui.line(text)),
+      problem: (text) => this.out(() => o.ui.problem(text)),
+    };
+    if (this.foreground) this.startReading();
+    if (this.tty) {
+      process.on('SIGCONT', this.onContinue);
+      this.checkForeground();
+    }
+  }
+
+  interrupt(): void {
+    this.feed({ kind: 'interrupt' });
+  }
+
+  terminate(): void {
+    this.feed({ kind: 'terminate' });
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.tty) process.removeListener('SIGCONT', this.onContinue);
+    if (this.poll) clearInterval(this.poll);
+    this.paused?.resume();
+    this.paused = null;
+    this.mode = 'steer';
+    this.flush();
+    this.rl?.close();
+    this.o.input.pause?.();
+  }
+
+  private say(text: string): void {
+    this.o.err.write(`${text}\n`);
+  }
+
+  private agentName(): string {
+    return this.state.agent ?? 'the agent';
+  }
+
+  private situation(): Situation {
+    const { state, o } = this;
+    const steerable = o.control.session !== null && (state.phase === 'running' || state.phase === 'resolving');
+    return { agent: steerable ? this.agentName() : null, job: describeJob(state) || undefined, phase: state.phase, interactive: this.tty && this.foreground && !this.ended && this.rl !== null, stopping: o.control.stopping };
+  }
+
+  private feed(input: ConsoleInput): void {
+    const r = react(this.mode, input, this.situation());
+    this.mode = r.mode;
+    for (const a of r.actions) this.act(a);
+  }
+
+  private act(a: ConsoleAction): void {
+    const session = this.paused ?? this.o.control.session;
     switch (a.kind) {
       case 'say':
-        return say(a.text);
+        return this.say(a.text);
       case 'send':
-        if (session?.send(a.text)) say(`coven: sent to ${agentName()}: ${clip(a.text)}`);
-        else say(`coven: not sent (the session of ${agentName()} has ended): ${clip(a.text)}`);
+        if (session?.send(a.text)) this.say(`coven: sent to ${this.agentName()}: ${clip(a.text)}`);
+        else this.say(`coven: not sent (the session of ${this.agentName()} has ended): ${clip(a.text)}`);
         return;
       case 'pause':
         if (session?.pause()) {
-          paused = session;
-          return say(a.menu);
+          this.paused = session;
+          return this.say(a.menu);
         }
-        mode = 'steer';
-        say('coven: the agent session has just ended.');
-        return o.onStop();
+        this.mode = 'steer';
+        this.say('coven: the agent session has just ended.');
+        return this.o.onStop();
       case 'resume':
-        paused?.resume();
-        paused = null;
-        return flush();
+        this.paused?.resume();
+        this.paused = null;
+        return this.flush();
       case 'skip':
         session?.abort(); // a paused session is continued so that it can end
-        paused = null;
-        return flush();
+        this.paused = null;
+        return this.flush();
       case 'stop':
-        o.onStop(); // ends the session, continuing it if paused
-        paused?.resume();
-        paused = null;
-        return flush();
+        this.o.onStop(); // ends the session, continuing it if paused
+        this.paused?.resume();
+        this.paused = null;
+        return this.flush();
       case 'stop-now':
-        mode = 'steer';
-        flush(); // what the session printed while the menu was up
-        return o.onStopNow();
+        this.mode = 'steer';
+        this.flush(); // what the session printed while the menu was up
+        return this.o.onStopNow();
     }
-  };
+  }
 
-  const feed = (input: ConsoleInput): void => {
-    const r = react(mode, input, situation());
-    mode = r.mode;
-    for (const a of r.actions) act(a);
-  };
+  private flush(): void {
+    if (this.mode !== 'steer') return;
+    for (const write of this.held.splice(0)) write();
+  }
 
-  const flush = (): void => {
-    if (mode !== 'steer') return;
-    for (const write of held.splice(0)) write();
-  };
-  const out = (write: () => void): void => {
-    if (mode === 'steer' && held.length === 0) write();
-    else held.push(write);
-  };
+  private out(write: () => void): void {
+    if (this.mode === 'steer' && this.held.length === 0) write();
+    else this.held.push(write);
+  }
 
-  const startReading = (): void => {
-    if (rl || ended || closed) return;
-    rl = createInterface({ input: o.input, terminal: false, crlfDelay: Infinity });
-    rl.on('line', (line) => feed({ kind: 'line', text: line }));
+  private startReading(): void {
+    if (this.rl || this.ended || this.closed) return;
+    const rl = createInterface({ input: this.o.input, terminal: false, crlfDelay: Infinity });
+    this.rl = rl;
+    rl.on('line', (line) => this.feed({ kind: 'line', text: line }));
     rl.on('close', () => {
-      rl = null;
-      if (closed) return;
-      ended = true;
-      if (tty) say('coven: the terminal input ended (Ctrl-D): typed lines and the Ctrl-C menu are off; Ctrl-C stops the worker.');
-      feed({ kind: 'end' });
+      this.rl = null;
+      if (this.closed) return;
+      this.ended = true;
+      if (this.tty) this.say('coven: the terminal input ended (Ctrl-D): typed lines and the Ctrl-C menu are off; Ctrl-C stops the worker.');
+      this.feed({ kind: 'end' });
     });
-  };
+  }
+
   // fg / bg: read the terminal only while in its foreground. Going to the background
   // takes a stop (Ctrl-Z) and a SIGCONT (bg); `fg` of a running job sends no signal, so
   // a worker in the background looks every 2 s whether it has been brought forward.
-  let poll: NodeJS.Timeout | null = null;
-  const checkForeground = (): void => {
-    if (closed) return;
-    const now = inFront() !== false;
-    if (now !== foreground) {
-      foreground = now;
-      if (foreground) {
-        startReading();
-        rl?.resume();
-      } else rl?.pause();
+  private checkForeground(): void {
+    if (this.closed) return;
+    const now = this.inFront() !== false;
+    if (now !== this.foreground) {
+      this.foreground = now;
+      if (now) {
+        this.startReading();
+        this.rl?.resume();
+      } else this.rl?.pause();
     }
-    if (!foreground && !poll) poll = setInterval(checkForeground, 2_000).unref();
-    if (foreground && poll) {
-      clearInterval(poll);
-      poll = null;
+    if (!this.foreground && !this.poll) this.poll = setInterval(() => this.checkForeground(), 2_000).unref();
+    if (this.foreground && this.poll) {
+      clearInterval(this.poll);
+      this.poll = null;
     }
-  };
-  if (foreground) startReading();
-  if (tty) {
-    process.on('SIGCONT', checkForeground);
-    checkForeground();
   }
-
-  return {
-    ui: {
-      header(s) {
-        state = s;
-        out(() => o.ui.header(s));
-      },
-      line: (text) => out(() => o.ui.line(text)),
-      problem: (text) => out(() => o.ui.problem(text)),
-    },
-    interrupt: () => feed({ kind: 'interrupt' }),
-    terminate: () => feed({ kind: 'terminate' }),
-    close() {
-      closed = true;
-      if (tty) process.removeListener('SIGCONT', checkForeground);
-      if (poll) clearInterval(poll);
-      paused?.resume();
-      paused = null;
-      mode = 'steer';
-      flush();
-      rl?.close();
-      o.input.pause?.();
-    },
-  };
 }
 
 /**

@@ -1,26 +1,29 @@
 #!/usr/bin/env node
-// gc — clean up after dead workers: remove their worktree, branch and state file when
-// nothing would be lost, keep (and list) those with unlanded work, and clear locks
-// held by dead processes.
-//
-// A dead worker's agent session that is still running is ended first (orphan-session).
-// Only touches what coven made: a worker named in a state file whose process is dead,
-// whose branch is under coven/, and whose worktree is the one its state file records,
-// listed by git with that branch (or detached in the middle of rebasing it). Never the
-// main worktree, never a live worker, never a worktree someone else made for the branch.
-//   args:   --dry-run  say what would happen, change nothing
-//           --force    also remove workers with unlanded commits or uncommitted
-//                      changes, after saving all of it under
-//                      refs/coven/gc/<worker>/<time> (one commit: the uncommitted
-//                      changes on top of HEAD, with the branch tip as second parent
-//                      when they differ); the ref is printed
-//   refs:   before a worktree and branch are removed, commits that only their reflogs
-//           reach (an agent's reset the dead worker never saw) are kept under
-//           refs/coven/reflog/<worker>/<time>
-//   files:  <state dir>/workers/<name>.json (removed), <state dir>/locks/* (dead ones removed)
-//   exit:   0 done (nothing left behind) · 2 not in a git work tree · 3 some dead workers
-//           were kept because they have unlanded work (run with --force) · 64 bad usage
-//           · 1 unexpected error
+// gc — clean up after dead workers; its contract is the usage text below (--help).
+
+const help = `usage: coven gc [--dry-run] [--force]
+
+Cleans up after dead workers (state file whose process is gone): removes the worktree,
+the branch and the state file when all of its commits are on main and it has no
+uncommitted changes. Workers with unlanded work are kept and listed; with --force their
+work is first saved under refs/coven/gc/<worker>/<time>, then they are removed. Commits
+that only a removed worker's reflogs reach (an agent reset them away and the worker died
+before saving them) are kept under refs/coven/reflog/<worker>/<time>. Also clears locks
+held by dead processes. Never touches worktrees coven did not create.
+  --dry-run   show what would happen, change nothing
+  --force     save unlanded work under refs/coven/gc/… and remove those workers too
+Only touches what coven made: a worker named in a state file whose process is dead,
+whose branch is under coven/, and whose worktree is the one its state file records.
+Never the main worktree, a live worker, or a worktree someone else made for the branch.
+A dead worker's agent session still running is ended first.
+
+writes: refs/coven/gc/<worker>/<time> (--force: one commit, the uncommitted changes on
+        top of HEAD, with the branch tip as second parent when they differ; printed)
+        refs/coven/reflog/<worker>/<time> (commits only a removed worktree's reflogs reach)
+removes: <state dir>/workers/<name>.json, steps/<name>/, dead holders' <state dir>/locks/*
+exit: 0 done · 2 not in a git work tree · 3 some workers kept (unlanded work) · 64 bad usage
+      1 error
+`;
 
 import { parseCommandLine } from './lib/ui/command-line.js';
 import { existsSync, realpathSync } from 'node:fs';
@@ -35,6 +38,7 @@ import { covenRef, keepAt, snapshotCommit } from './lib/worktree/save-work.js';
 import { reflogOnlyTips } from './lib/git/reflog-only.js';
 import { branchBeingRebased, rebaseInProgress } from './lib/git/operation.js';
 import { readWorkerStates, removeWorkerState, type WorkerState } from './lib/worker/state.js';
+import { removeStepFiles } from './lib/worker/step-files.js';
 
 export type GcAction =
   /**
@@ -126,6 +130,7 @@ async function collectWorker(
     }
     if (tip) await gitOut(paths.mainWorktree, ['branch', '-D', '--', s.branch]);
     await removeWorkerState(paths.stateDir, s.name);
+    await removeStepFiles(paths.stateDir, s.name);
   }
   return { kind: 'removed', worker: s.name, branch: s.branch, worktree, saved, reflog };
 }
@@ -228,21 +233,6 @@ export function renderGc(r: GcReport): string {
   if (lines.length === 0) lines.push('nothing to clean up');
   return lines.join('\n') + '\n';
 }
-
-const help = `usage: coven gc [--dry-run] [--force]
-
-Cleans up after dead workers (state file whose process is gone): removes the worktree,
-the branch and the state file when all of its commits are on main and it has no
-uncommitted changes. Workers with unlanded work are kept and listed; with --force their
-work is first saved under refs/coven/gc/<worker>/<time>, then they are removed. Commits
-that only a removed worker's reflogs reach (an agent reset them away and the worker died
-before saving them) are kept under refs/coven/reflog/<worker>/<time>. Also clears locks
-held by dead processes. Never touches worktrees coven did not create.
-  --dry-run   show what would happen, change nothing
-  --force     save unlanded work under refs/coven/gc/… and remove those workers too
-exit: 0 done · 2 not in a git work tree · 3 some workers kept (unlanded work) · 64 bad usage
-      1 error
-`;
 
 export async function main(argv: string[]): Promise<number> {
   const cl = parseCommandLine(argv, { command: 'coven gc', usage: help, boolean: ['dry-run', 'force'], alias: { n: 'dry-run' } });

@@ -1,21 +1,27 @@
 #!/usr/bin/env node
-// hooks — install, remove or show coven's post-commit and post-merge git hooks, which
-// wake sleeping workers when the main branch moves (hooks/post-commit, hooks/post-merge).
-//
-//   args:   install [--main-branch <name>]   write the hooks; record the main branch
-//           uninstall                        put back exactly what was there before
-//           status [--json]                  per hook: installed / modified / not-installed /
-//                                            managed by <manager> / overwritten by <manager>
-//   files:  <hooks dir>/post-commit, post-merge            coven's hooks (marker line "# coven-hook")
-//           <hooks dir>/<name>.coven-chained               a hook that was there before; coven's runs it
-//           <state dir>/main-branch                        the branch whose moves wake workers
-//   The hooks dir is git's: core.hooksPath when set (a relative path is taken from the
-//   main worktree's top, where git runs the hooks that move main), else
-//   <git common dir>/hooks, shared by every worktree.
-//   A hook manager's files (husky's folder, a lefthook or pre-commit hook) are left to
-//   the manager; workers wake through the ref watch there.
-//   exit:   0 done (status: each hook installed or managed) · 2 not in a git work tree ·
-//           3 status: not installed, modified or overwritten · 4 install refused · 64 bad usage
+// hooks — install, remove or show the hooks that wake sleeping workers; contract below.
+
+const help = `usage: coven hooks install [--main-branch <name>] | uninstall | status [--json]
+
+Installs git hooks (post-commit, post-merge) that wake sleeping coven workers when the
+main branch moves. A hook already there keeps running: it is renamed to
+<name>.coven-chained and coven's hook runs it with the same arguments, under its own
+name. A hook manager's files (husky's folder, a lefthook or pre-commit hook) are left
+to the manager: there, workers wake through the ref watch. \`uninstall\` puts back
+what was there. The main branch defaults to the branch checked out in the main
+worktree and is recorded in <git common dir>/coven/main-branch.
+
+status, per hook: installed · modified · not-installed · managed by <manager> (left
+to it) · overwritten by <manager> (it replaced coven's hook)
+
+files: <hooks dir>/post-commit, post-merge   coven's hooks (marker line "# coven-hook")
+       <hooks dir>/<name>.coven-chained      a hook that was there before; coven's runs it
+       <state dir>/main-branch               the branch whose moves wake workers
+The hooks dir is git's: core.hooksPath when set (relative to the main worktree's top),
+else <git common dir>/hooks, shared by every worktree.
+exit: 0 done (status: each hook installed or managed) · 2 not in a git work tree ·
+      3 status: not installed, modified or overwritten · 4 install refused · 64 bad usage
+`;
 
 import { parseCommandLine, usageError } from './lib/ui/command-line.js';
 import { formatProblem } from './lib/ui/problem.js';
@@ -63,23 +69,6 @@ function statusLine(h: HookStatus): string {
   const state = h.state === 'managed' || h.state === 'overwritten' ? `${h.state} by ${by}` : h.state;
   return `${h.name}: ${state}${notes.length ? ` (${notes.join('; ')})` : ''}`;
 }
-
-const help = `usage: coven hooks install [--main-branch <name>] | uninstall | status [--json]
-
-Installs git hooks (post-commit, post-merge) that wake sleeping coven workers when the
-main branch moves. A hook already there keeps running: it is renamed to
-<name>.coven-chained and coven's hook runs it with the same arguments, under its own
-name. A hook manager's files (husky's folder, a lefthook or pre-commit hook) are left
-to the manager: there, workers wake through the ref watch. \`uninstall\` puts back
-what was there. The main branch defaults to the branch checked out in the main
-worktree and is recorded in <git common dir>/coven/main-branch.
-
-status, per hook: installed · modified · not-installed · managed by <manager> (left
-to it) · overwritten by <manager> (it replaced coven's hook)
-
-exit: 0 done (status: each hook installed or managed) · 2 not in a git work tree ·
-      3 status: not installed, modified or overwritten · 4 install refused · 64 bad usage
-`;
 
 export async function main(argv: string[]): Promise<number> {
   const spec = { command: 'coven hooks', usage: help, boolean: ['json'], string: ['main-branch'], positional: 1 };

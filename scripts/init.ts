@@ -1,23 +1,31 @@
 #!/usr/bin/env node
-// init — set coven up in a repository: the agents' prompts, the workflow, the issue
-// folders, a line in CLAUDE.md, and the git hooks that wake sleeping workers.
-//
-// Run anywhere inside a git worktree; writes at the top of that worktree, and only
-// what does not exist yet (it never overwrites, and running it twice changes nothing):
-//   .coven/agents/{dispatch,plan,implement,audit}.md   the agents (from templates/agents)
-//   .coven/workflow.md                                  how issues move (templates/workflow.md)
-//   issues/example.md      one example issue, only while issues/ holds no issue yet
-//   review/.gitkeep        only while review/ does not exist or is empty
-//   CLAUDE.md              one line pointing to .coven/workflow.md, appended when no
-//                          line mentions that file yet (the file is created if missing;
-//                          .claude/CLAUDE.md is used instead when only that one exists)
-// It commits nothing.
-//   args:   --dir DIR    the repository to set up (default: the current directory)
-//           --no-hooks   do not install the git hooks
-//   prints: one line per file (wrote / appended / skipped and why), then what to run next
-//   exit:   0 done (also when everything was already there) · 2 not inside a git worktree
-//           · 3 the files are in place but the hooks could not be installed (the
-//           message says why and what to run) · 64 bad arguments · 1 anything else
+// init — set coven up in a repository; its contract is the usage text below (--help).
+
+const help = `usage: coven init [--dir DIR] [--no-hooks]
+
+Sets coven up in the git worktree around DIR (default: the current directory):
+  .coven/agents/{dispatch,plan,implement,audit}.md   the agents' prompts
+  .coven/workflow.md    how issues move between issues/ and review/
+  issues/example.md     an example issue (only while issues/ holds none)
+  review/.gitkeep       the folder planned issues move to
+  CLAUDE.md             a line pointing agents to .coven/workflow.md
+and installs the git hooks that wake sleeping workers when the main branch moves.
+
+Never overwrites a file that exists; running it twice changes nothing. Commits nothing:
+review the files, then git add, git commit, and start workers with \`coven worker\`.
+
+options:
+  --dir DIR    the repository to set up (default: the current directory)
+  --no-hooks   do not install the git hooks
+  -h, --help   show this help
+
+writes (only what does not exist yet): the files above, from coven's templates/; in
+       CLAUDE.md one line, appended when no line mentions .coven/workflow.md yet
+       (.claude/CLAUDE.md instead when only that one exists); the hooks (coven hooks)
+prints: one line per file (wrote / appended / skipped and why), then what to run next
+exit: 0 done (also when everything was already there) · 2 not inside a git worktree
+      3 files in place but the hooks could not be installed · 64 bad usage · 1 anything else
+`;
 
 import { parseCommandLine } from './lib/ui/command-line.js';
 import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -197,28 +205,6 @@ async function readTextIfFile(path: string): Promise<string | null> {
 }
 
 // ---- command line -----------------------------------------------------------------
-
-const help = `usage: coven init [--dir DIR] [--no-hooks]
-
-Sets coven up in the git worktree around DIR (default: the current directory):
-  .coven/agents/{dispatch,plan,implement,audit}.md   the agents' prompts
-  .coven/workflow.md    how issues move between issues/ and review/
-  issues/example.md     an example issue (only while issues/ holds none)
-  review/.gitkeep       the folder planned issues move to
-  CLAUDE.md             a line pointing agents to .coven/workflow.md
-and installs the git hooks that wake sleeping workers when the main branch moves.
-
-Never overwrites a file that exists; running it twice changes nothing. Commits nothing:
-review the files, then git add, git commit, and start workers with \`coven worker\`.
-
-options:
-  --dir DIR    the repository to set up (default: the current directory)
-  --no-hooks   do not install the git hooks
-  -h, --help   show this help
-
-exit: 0 done (also when everything was already there) · 2 not inside a git worktree
-      3 files in place but the hooks could not be installed · 64 bad usage · 1 anything else
-`;
 
 export async function main(argv: string[]): Promise<number> {
   const cl = parseCommandLine(argv, { command: 'coven init', usage: help, string: ['dir'], boolean: ['hooks'], default: { hooks: true } });

@@ -1,19 +1,5 @@
 #!/usr/bin/env node
-// list-agents — `coven agents`: the agents of this worktree (.coven/agents/*.md) with
-// their arguments, then every invalid agent file and what is wrong with it.
-//
-//   args:   --json         print {agents, invalid, warnings} as JSON instead
-//           --dir <path>   look at the worktree containing <path> (default: cwd)
-//   prints: the catalog (as dispatch sees it), invalid files, warnings
-//   exit:   0 every agent file is valid · 1 some file is invalid (the valid ones are
-//           still listed) · 2 not inside a git worktree · 64 bad usage
-
-import { parseCommandLine } from './lib/ui/command-line.js';
-import { resolve } from 'node:path';
-import { findRepo } from './lib/git/runner.js';
-import { formatAgentCatalog, formatFileProblem, loadRegistry, type Registry } from './lib/agents/registry.js';
-import { runAsEntry } from './lib/ui/entry.js';
-import { formatProblem } from './lib/ui/problem.js';
+// list-agents — coven agents: the agents of this worktree; its contract is the usage text below.
 
 const help = `usage: coven agents [--json] [--dir <worktree>]
 
@@ -23,9 +9,18 @@ arguments, then every invalid agent file with the reason.
   --json          print {"agents": [...], "invalid": [...], "warnings": [...]}
   --dir <path>    use the worktree containing <path> instead of the current one
 
+reads: .coven/agents/*.md of the worktree
+prints: the catalog (as dispatch sees it), then invalid files and warnings
 exit: 0 all agent files valid · 1 at least one invalid file · 2 not in a git
       worktree · 64 bad usage
 `;
+
+import { parseCommandLine } from './lib/ui/command-line.js';
+import { resolve } from 'node:path';
+import { findRepo } from './lib/git/runner.js';
+import { formatAgentCatalog, formatFileProblem, loadRegistry, type Registry } from './lib/agents/registry.js';
+import { runAsEntry } from './lib/ui/entry.js';
+import { formatProblem } from './lib/ui/problem.js';
 
 export type AgentsLookup = { kind: 'registry'; registry: Registry } | { kind: 'not-a-repo'; dir: string };
 

@@ -1,17 +1,21 @@
 #!/usr/bin/env node
-// list-issues — `coven issues`: one line per issue file (issues/*.md, review/*.md) of
-// this worktree: path, state, priority, title. The dispatch agent runs it.
-//
-//   args:   --json         print a JSON array of {path, state, priority, title, note}
-//           --dir <path>   look at the worktree containing <path> (default: cwd)
-//   prints: `<path>  <state>  <priority>  <title>`, sorted by priority then path;
-//           a missing value is `?`, an unknown one `?<value>`; a file whose
-//           frontmatter cannot be read gets `(bad frontmatter: …)` and is still listed.
-//           `no issues` when there are none.
-//   exit:   0 listed (even with bad files) · 2 not inside a git worktree · 64 bad usage
-// Frontmatter fields: priority: P0|P1|P2, state: new|review|approved|
-// changes-requested|needs-replan, title (optional; else the first `# heading`, else
-// the file name).
+// list-issues — coven issues: one line per issue file; its contract is the usage text below.
+
+const help = `usage: coven issues [--json] [--dir <worktree>]
+
+Lists issues/*.md and review/*.md of the worktree you are in, one line each:
+  <path>  <state>  <priority>  <title>
+sorted by priority (P0 first), then path. A missing value shows as ?, an unknown
+one as ?<value>; a file with unreadable frontmatter is listed with a note.
+
+  --json          print [{"path", "state", "priority", "title", "note"}, ...]
+  --dir <path>    use the worktree containing <path> instead of the current one
+
+Frontmatter: priority: P0|P1|P2, state: new|review|approved|changes-requested|
+needs-replan, title (optional; else the first # heading, else the file name).
+reads: issues/*.md, review/*.md of the worktree; prints "no issues" when there are none
+exit: 0 listed · 2 not in a git worktree · 64 bad usage
+`;
 
 import { parseCommandLine } from './lib/ui/command-line.js';
 import { readdir, readFile } from 'node:fs/promises';
@@ -36,19 +40,6 @@ export interface IssueEntry {
   /** why the frontmatter could not be read, or null */
   note: string | null;
 }
-
-const help = `usage: coven issues [--json] [--dir <worktree>]
-
-Lists issues/*.md and review/*.md of the worktree you are in, one line each:
-  <path>  <state>  <priority>  <title>
-sorted by priority (P0 first), then path. A missing value shows as ?, an unknown
-one as ?<value>; a file with unreadable frontmatter is listed with a note.
-
-  --json          print [{"path", "state", "priority", "title", "note"}, ...]
-  --dir <path>    use the worktree containing <path> instead of the current one
-
-exit: 0 listed · 2 not in a git worktree · 64 bad usage
-`;
 
 /** Reads one issue file's bytes into an entry; never fails. */
 export function parseIssueFile(path: string, bytes: Uint8Array): IssueEntry {

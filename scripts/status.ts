@@ -1,14 +1,17 @@
 #!/usr/bin/env node
-// status — what every worker is doing: phase, agent and arguments, for how long, what
-// it landed and spent; dead workers, the dispatch lock and agent slots, sleeping
-// workers and the main tip they wait on, damaged state files.
-//
-//   args:   --json    one JSON object instead of the table
-//           --watch   redraw whenever a state or lock file changes (and every second on
-//                     a terminal, so durations and deaths show); a plain reprint when
-//                     stdout is not a terminal. Stop with Ctrl-C.
-//   files:  reads <state dir>/workers/*.json, <state dir>/locks/*
-//   exit:   0 shown · 2 not in a git work tree · 64 bad usage
+// status — what every worker is doing; its contract is the usage text below (--help).
+
+const help = `usage: coven status [--json] [--watch]
+
+Shows every worker (phase, agent and arguments, time in phase, commits landed, cost),
+the dispatch lock and agent slots, sleeping workers and the main tip they wait on,
+dead workers and damaged state files.
+  --json    machine-readable output
+  --watch   redraw whenever something changes (Ctrl-C to stop)
+reads: <state dir>/workers/*.json, <state dir>/locks/*  (--watch: redraws when they
+       change, and every second on a terminal; a plain reprint when stdout is not one)
+exit: 0 shown · 2 not in a git work tree · 64 bad usage
+`;
 
 import { parseCommandLine } from './lib/ui/command-line.js';
 import { watch, type FSWatcher } from 'node:fs';
@@ -124,16 +127,6 @@ export function statusJson(r: StatusReport): object {
     locks: r.locks.map((l) => ({ name: l.name, holder_alive: l.holderAlive, ...l.read })),
   };
 }
-
-const help = `usage: coven status [--json] [--watch]
-
-Shows every worker (phase, agent and arguments, time in phase, commits landed, cost),
-the dispatch lock and agent slots, sleeping workers and the main tip they wait on,
-dead workers and damaged state files.
-  --json    machine-readable output
-  --watch   redraw whenever something changes (Ctrl-C to stop)
-exit: 0 shown · 2 not in a git work tree · 64 bad usage
-`;
 
 export async function main(argv: string[]): Promise<number> {
   const cl = parseCommandLine(argv, { command: 'coven status', usage: help, boolean: ['json', 'watch'] });

@@ -55,15 +55,18 @@ test('gc removes the half-made worktree of a worker killed during its git worktr
   assert.is(await sh(repo, 'worktree', 'list', '--porcelain').then((l) => l.split('\n').filter((x) => x.startsWith('worktree ')).length), 1);
 });
 
-test('gc removes a dead worker with nothing unlanded: worktree, branch, state file', async () => {
+test('gc removes a dead worker with nothing unlanded: worktree, branch, state file, step files', async () => {
   const repo = await tempRepo();
   const wt = await worker(repo, 'calm-fox');
+  mkdirSync(join(stateDir(repo), 'steps', 'calm-fox'), { recursive: true });
+  writeFileSync(join(stateDir(repo), 'steps', 'calm-fox', 'decision.json'), '{}');
   const r = await coven(['gc'], { cwd: repo });
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /calm-fox: removed worktree .*, branch coven\/calm-fox and its state file/);
   assert.not.ok(existsSync(wt));
   assert.not.ok(await branchExists(repo, 'coven/calm-fox'));
   assert.not.ok(existsSync(join(stateDir(repo), 'workers', 'calm-fox.json')));
+  assert.not.ok(existsSync(join(stateDir(repo), 'steps', 'calm-fox')), 'its step files go too');
 });
 
 test('gc keeps and lists dead workers with unlanded commits or uncommitted changes (exit 3)', async () => {

@@ -28,11 +28,11 @@ exit:   0 resolved and landed · 3 gave up (the rebase is undone, the branch kee
           undone) · 1 anything else
 `;
 
-import { realpathSync } from 'node:fs';
 import { parseCommandLine, usageError } from './lib/ui/command-line.js';
 import { runAsEntry } from './lib/ui/entry.js';
 import { findRepo } from './lib/git/runner.js';
-import { formatProblem, shellQuote } from './lib/ui/problem.js';
+import { exitWithProblem, shellQuote } from './lib/ui/problem.js';
+import { samePath } from './lib/files/same-path.js';
 import { readSessionRecord, writeSessionRecord, type SessionRecord } from './lib/steps/session-record.js';
 import { loadRegistry } from './lib/agents/registry.js';
 import { openConflict } from './lib/land/open-conflict.js';
@@ -49,17 +49,17 @@ export async function main(argv: string[]): Promise<number> {
   if (!file) return usageError(spec, '--session is required').code;
   const where = (cl.args.worktree as string | undefined) ?? process.cwd();
   const repo = await findRepo(where);
-  if (repo.kind !== 'repo') return fail(2, { what: `${where} is not inside a git work tree.`, next: ['cd into the worktree where the land stopped, or pass --worktree DIR'] });
+  if (repo.kind !== 'repo') return exitWithProblem(2, { what: `${where} is not inside a git work tree.`, next: ['cd into the worktree where the land stopped, or pass --worktree DIR'] });
   const worktree = repo.paths.toplevel;
 
   const read = await readSessionRecord(file);
-  if (read.kind === 'bad') return fail(2, { what: `bad session record: ${read.problem}`, kept: 'Nothing was changed; the rebase is as it was.', next: [`cd ${shellQuote(worktree)} && git status   (resolve by hand)`] });
+  if (read.kind === 'bad') return exitWithProblem(2, { what: `bad session record: ${read.problem}`, kept: 'Nothing was changed; the rebase is as it was.', next: [`cd ${shellQuote(worktree)} && git status   (resolve by hand)`] });
   const record = read.record;
   if (!samePath(record.cwd, worktree)) {
-    return fail(2, { what: `bad session record: the session in ${file} ran in ${record.cwd}, not in ${worktree}; a session can only be resumed from where it ran.`, next: [`coven resolve --session ${shellQuote(file)} --worktree ${shellQuote(record.cwd)}`] });
+    return exitWithProblem(2, { what: `bad session record: the session in ${file} ran in ${record.cwd}, not in ${worktree}; a session can only be resumed from where it ran.`, next: [`coven resolve --session ${shellQuote(file)} --worktree ${shellQuote(record.cwd)}`] });
   }
   const open = await openConflict(repo.paths, worktree, record.branch);
-  if (open.kind !== 'conflict') return fail(2, { what: noConflict(open.kind, worktree, record.branch, open.kind === 'other-branch' ? open.rebasing : null), kept: 'Nothing was changed.' });
+  if (open.kind !== 'conflict') return exitWithProblem(2, { what: noConflict(open.kind, worktree, record.branch, open.kind === 'other-branch' ? open.rebasing : null), kept: 'Nothing was changed.' });
 
   const controller = new AbortController();
   let session: SessionHandle | null = null;
@@ -107,7 +107,7 @@ async function report(r: ResolveOutcome, c: Conflict, file: string, worker: stri
       const undone = await abortRebaseIfAny(c.worktree, worker);
       const unfinished = r.unfinished ?? undone.kept;
       const left = r.markers.length > 0 ? `; the last one left conflict markers in ${r.markers.join(', ')}` : '';
-      return fail(3, {
+      return exitWithProblem(3, {
         what: `the conflict of ${c.branch} with ${c.onto} is not resolved: ${r.failed} of ${r.rounds} resolution round(s) did not fix it${left}.`,
         kept: `The rebase is undone: ${c.branch} keeps its ${c.commits} commit(s) as they were; ${c.onto} is unchanged.${unfinished ? ` How far the resolution got is kept as ${unfinished}   (git show --stat ${unfinished})` : ''}`,
         next: [`cd ${shellQuote(c.worktree)} && git rebase ${shellQuote(c.onto)}   (resolve by hand: git add, git -c core.editor=true rebase --continue)`, 'coven land --keep'],
@@ -128,17 +128,6 @@ function noConflict(kind: 'none' | 'other-branch' | 'no-target', worktree: strin
   return `bad session record: the rebase in progress in ${worktree} is of ${rebasing ?? 'a detached HEAD'}, not of the record's branch ${branch}.`;
 }
 
-function fail(code: number, p: Parameters<typeof formatProblem>[0]): number {
-  process.stderr.write(formatProblem(p) + '\n');
-  return code;
-}
 
-function samePath(a: string, b: string): boolean {
-  try {
-    return realpathSync(a) === realpathSync(b);
-  } catch {
-    return false;
-  }
-}
 
 runAsEntry(import.meta.url, main);

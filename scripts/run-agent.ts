@@ -32,12 +32,12 @@ exit:   0 the session succeeded · 10 the decision is sleep (nothing run)
         130 stopped (Ctrl-C) · 1 anything unexpected
 `;
 
-import { realpathSync } from 'node:fs';
 import { parseCommandLine, usageError } from './lib/ui/command-line.js';
 import { runAsEntry } from './lib/ui/entry.js';
 import { findRepo, gitOut } from './lib/git/runner.js';
 import { localUpstreamOf, mainBranchOf } from './lib/git/main-branch.js';
-import { formatProblem, shellQuote } from './lib/ui/problem.js';
+import { exitWithProblem, formatProblem, shellQuote } from './lib/ui/problem.js';
+import { samePath } from './lib/files/same-path.js';
 import { readDecisionFile, type DecisionFile } from './lib/steps/decision-file.js';
 import { writeSessionRecord } from './lib/steps/session-record.js';
 import { runDecision, type RunDecisionResult } from './lib/agents/run-decision.js';
@@ -58,16 +58,16 @@ export async function main(argv: string[]): Promise<number> {
 
   const where = (args.worktree as string | undefined) ?? process.cwd();
   const repo = await findRepo(where);
-  if (repo.kind !== 'repo') return fail(2, { what: `${where} is not inside a git work tree.`, next: ['cd into the worker worktree (coven spawn prints its path), or pass --worktree DIR'] });
+  if (repo.kind !== 'repo') return exitWithProblem(2, { what: `${where} is not inside a git work tree.`, next: ['cd into the worker worktree (coven spawn prints its path), or pass --worktree DIR'] });
   const worktree = repo.paths.toplevel;
   const branch = await gitOut(worktree, ['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '');
-  if (!branch) return fail(2, { what: `${worktree} is on no branch (detached HEAD): an agent's commits would belong to no branch.`, next: [`git -C ${shellQuote(worktree)} switch <its branch>`] });
+  if (!branch) return exitWithProblem(2, { what: `${worktree} is on no branch (detached HEAD): an agent's commits would belong to no branch.`, next: [`git -C ${shellQuote(worktree)} switch <its branch>`] });
 
   const read = await readDecisionFile(decisionFile);
-  if (read.kind === 'bad') return fail(6, { what: `the decision is refused: ${read.problem}`, kept: 'Nothing was run.', next: ['coven dispatch --out FILE   (writes a decision)'] });
+  if (read.kind === 'bad') return exitWithProblem(6, { what: `the decision is refused: ${read.problem}`, kept: 'Nothing was run.', next: ['coven dispatch --out FILE   (writes a decision)'] });
   const decision = read.decision;
   if (decision.kind === 'run' && !samePath(decision.worktree, worktree)) {
-    return fail(6, { what: `the decision in ${decisionFile} was made for the worktree ${decision.worktree}, not ${worktree}.`, kept: 'Nothing was run.', next: [`cd ${shellQuote(decision.worktree)}   (and run it there), or coven dispatch --out FILE here`] });
+    return exitWithProblem(6, { what: `the decision in ${decisionFile} was made for the worktree ${decision.worktree}, not ${worktree}.`, kept: 'Nothing was run.', next: [`cd ${shellQuote(decision.worktree)}   (and run it there), or coven dispatch --out FILE here`] });
   }
 
   const controller = new AbortController();
@@ -113,7 +113,7 @@ async function report(r: RunDecisionResult, c: Context): Promise<number> {
       process.stdout.write(`coven: the decision in ${c.decisionFile} is to sleep (${r.reason}); nothing was run.\n`);
       return 10;
     case 'refused':
-      return fail(6, { what: `the decision in ${c.decisionFile} is refused by ${c.worktree}/.coven/agents:\n${r.problems.map((p) => `  ${p}`).join('\n')}`, kept: 'Nothing was run.', next: ['coven agents   (the agents and their arguments)', 'coven dispatch --out FILE   (a new decision)'] });
+      return exitWithProblem(6, { what: `the decision in ${c.decisionFile} is refused by ${c.worktree}/.coven/agents:\n${r.problems.map((p) => `  ${p}`).join('\n')}`, kept: 'Nothing was run.', next: ['coven agents   (the agents and their arguments)', 'coven dispatch --out FILE   (a new decision)'] });
     case 'aborted':
       process.stderr.write('coven: run-agent stopped while waiting for a slot of the agent; nothing was run.\n');
       return 130;
@@ -144,22 +144,11 @@ function describeArgs(args: Record<string, string>): string {
   return list.length > 0 ? ` (${list.join(', ')})` : '';
 }
 
-function fail(code: number, p: Parameters<typeof formatProblem>[0]): number {
-  process.stderr.write(formatProblem(p) + '\n');
-  return code;
-}
 
 async function mainName(paths: Parameters<typeof mainBranchOf>[0]): Promise<string> {
   const m = await mainBranchOf(paths);
   return m.kind === 'branch' ? m.name : 'main';
 }
 
-function samePath(a: string, b: string): boolean {
-  try {
-    return realpathSync(a) === realpathSync(b);
-  } catch {
-    return false;
-  }
-}
 
 runAsEntry(import.meta.url, main);

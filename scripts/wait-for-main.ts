@@ -25,7 +25,7 @@ import { parseCommandLine, usageError } from './lib/ui/command-line.js';
 import { runAsEntry } from './lib/ui/entry.js';
 import { findRepo, revParse } from './lib/git/runner.js';
 import { mainBranchOf } from './lib/git/main-branch.js';
-import { formatProblem } from './lib/ui/problem.js';
+import { exitWithProblem } from './lib/ui/problem.js';
 import { humanDuration, parseDuration } from './lib/ui/human-duration.js';
 import { readDecisionFile } from './lib/steps/decision-file.js';
 import { waitForMainToMove } from './lib/worker/wait-for-main.js';
@@ -41,13 +41,13 @@ export async function main(argv: string[]): Promise<number> {
   if (timeoutMs === null && timeout !== undefined) return usageError(spec, `--timeout takes a duration such as 30s, 10m or 1h, not '${timeout}'`).code;
 
   const repo = await findRepo(process.cwd());
-  if (repo.kind !== 'repo') return fail(2, { what: `${process.cwd()} is not inside a git work tree.`, next: ['cd into your repository or a worktree of it, then run coven wait again'] });
+  if (repo.kind !== 'repo') return exitWithProblem(2, { what: `${process.cwd()} is not inside a git work tree.`, next: ['cd into your repository or a worktree of it, then run coven wait again'] });
   const mainBranch = await mainBranchOf(repo.paths);
-  if (mainBranch.kind !== 'branch') return fail(2, { what: `the main worktree ${mainBranch.worktree} is on no branch, so there is no main branch to wait for.`, next: ['git -C <main worktree> switch <your main branch>'] });
+  if (mainBranch.kind !== 'branch') return exitWithProblem(2, { what: `the main worktree ${mainBranch.worktree} is on no branch, so there is no main branch to wait for.`, next: ['git -C <main worktree> switch <your main branch>'] });
   let baseline: string;
   if (decision !== undefined) {
     const read = await readDecisionFile(decision);
-    if (read.kind === 'bad') return fail(2, { what: `cannot wait: ${read.problem}`, next: ['coven dispatch --out FILE   (writes a decision file)', 'coven wait --since <commit>'] });
+    if (read.kind === 'bad') return exitWithProblem(2, { what: `cannot wait: ${read.problem}`, next: ['coven dispatch --out FILE   (writes a decision file)', 'coven wait --since <commit>'] });
     baseline = read.decision.main_tip;
   } else {
     const id = since === undefined || since.startsWith('-') ? null : await revParse(repo.paths.toplevel, since);
@@ -64,15 +64,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${moved.tip}\n`);
     return 0;
   }
-  if (moved.kind === 'missing') return fail(2, { what: `the main branch ${mainBranch.name} no longer exists.` });
+  if (moved.kind === 'missing') return exitWithProblem(2, { what: `the main branch ${mainBranch.name} no longer exists.` });
   if (stopped.signal.aborted) return 130;
   process.stderr.write(`coven: ${mainBranch.name} did not move from ${baseline.slice(0, 10) || '(no tip)'} in ${humanDuration(timeoutMs ?? 0)}.\n`);
   return 5;
 }
 
-function fail(code: number, p: Parameters<typeof formatProblem>[0]): number {
-  process.stderr.write(formatProblem(p) + '\n');
-  return code;
-}
 
 runAsEntry(import.meta.url, main);

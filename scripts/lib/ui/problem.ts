@@ -33,3 +33,9 @@ export function shellQuote(word: string): string {
   if (/^[A-Za-z0-9_@%+=:,./~-]+$/.test(word)) return word;
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
+
+/** Prints the problem on stderr and returns `code`: the last line of a step that stops on it. */
+export function exitWithProblem(code: number, p: Problem): number {
+  process.stderr.write(formatProblem(p) + '\n');
+  return code;
+}

@@ -11,6 +11,7 @@ import { fastForwardBlockers, parseNameStatusZ, type OnDisk } from '../scripts/l
 import { spawn as spawn_ } from 'node:child_process';
 import { currentProcess } from '../scripts/lib/locks/process-identity.js';
 import { gitWrapper, withGitWrapper } from './helpers/git-wrapper.js';
+import { parseStatusV2Z } from '../scripts/lib/git/runner.js';
 import { commitFile, coven, run, sh, tempDir, tempRepo, distRoot } from './helpers/repo.js';
 
 /** A worker worktree as spawn-worktree makes it: branch coven/<name> tracking main. */
@@ -398,6 +399,20 @@ test('main checked out nowhere and moved between the read and the update: the co
   assert.is(await sh(repo, 'symbolic-ref', 'HEAD'), 'refs/heads/experiment');
 });
 
+test("the user switching main's checkout to another branch just before the fast-forward: their checkout is not written into, main still lands", async () => {
+  const repo = await tempRepo();
+  const wt = await spawn(repo, 'w1');
+  await commitFile(wt, 'agent.txt', 'agent\n', 'agent work');
+  // right before the land reads main's checkout (under the land lock), the user runs `git switch -c experiment` there
+  const userSwitch = `"$REAL_GIT" -C '${repo}' switch -q -c experiment`;
+  const r = await withGitWrapper(moveMainAt({ before: 'case "$*" in *porcelain=v2*) true;; *) false;; esac', move: userSwitch }), () => landWorktree({ worktree: wt, keep: true }));
+  assert.is(r.kind, 'landed', JSON.stringify(r));
+  assert.equal(await log(repo), ['agent work', 'initial commit']);
+  assert.is(await sh(repo, 'symbolic-ref', 'HEAD'), 'refs/heads/experiment');
+  assert.is(await sh(repo, 'status', '--porcelain'), '', "the experiment checkout holds none of the land's files");
+  assert.not.ok(existsSync(join(repo, 'agent.txt')));
+});
+
 test('main moving at every try: after the retries the land stops as kept-moving, main and the branch keep every commit', async () => {
   const repo = await tempRepo();
   const wt = await spawn(repo, 'w1');
@@ -544,6 +559,22 @@ test('sync brings a clean worktree with nothing unlanded up to main; unlanded wo
   const u = await unlandedCommits(wt);
   assert.is(u.kind, 'unlanded');
   if (u.kind === 'unlanded') assert.equal(u.commits, [mine]);
+});
+
+test("parseStatusV2Z: the branch headers and every path named (spaces kept, both sides of a rename, untracked, unmerged)", () => {
+  const out = [
+    '# branch.oid 0123456789abcdef0123456789abcdef01234567',
+    '# branch.head main',
+    '# branch.upstream origin/main',
+    '1 .M N... 100644 100644 100644 aaaa bbbb a file.txt',
+    '2 R. N... 100644 100644 100644 aaaa aaaa R100 new name.txt',
+    'old name.txt',
+    'u UU N... 100644 100644 100644 100644 aaaa bbbb cccc both.txt',
+    '? dir/untracked file',
+    '',
+  ].join('\0');
+  assert.equal(parseStatusV2Z(out), { branch: 'main', oid: '0123456789abcdef0123456789abcdef01234567', files: ['a file.txt', 'new name.txt', 'old name.txt', 'both.txt', 'dir/untracked file'] });
+  assert.equal(parseStatusV2Z(['# branch.oid (initial)', '# branch.head (detached)', ''].join('\0')), { branch: null, oid: null, files: [] });
 });
 
 test('fastForwardBlockers: overlaps, folders, ignored files and renames', () => {

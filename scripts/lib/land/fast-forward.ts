@@ -123,7 +123,8 @@ async function fastForwardLocked(o: FastForwardOptions): Promise<FastForwardResu
 async function checkoutNow(repo: string, ref: string, checkout: string, changes: TreeChange[]): Promise<{ head: string | null; tip: string | null; dirty: string[] }> {
   if (changes.length === 0) return { head: ref, tip: await revParse(repo, ref), dirty: [] };
   const limit = changes.length <= 1000 ? ['--', ...changes.map((c) => c.path)] : [];
-  const args = ['--no-optional-locks', '--literal-pathspecs', 'status', '--porcelain=v2', '--branch', '-z', '--untracked-files=all', ...limit];
+  // (--no-ahead-behind: the branch's own upstream, e.g. origin/main, is not this land's business, and counting is a walk)
+  const args = ['--no-optional-locks', '--literal-pathspecs', 'status', '--porcelain=v2', '--branch', '--no-ahead-behind', '-z', '--untracked-files=all', ...limit];
   const status = parseStatusV2Z(await gitOut(checkout, args));
   // a checkout on an unborn branch, or detached meanwhile: read the branch's tip itself
   const head = status.branch ? `refs/heads/${status.branch}` : null;

@@ -1,3 +1,4 @@
+// suite: long
 // coven's wake hooks in a repository set up with husky 9 (the real package, from the
 // npm registry, cached: helpers/hook-managers.ts), and in a plain core.hooksPath folder
 // whose hooks pick their work by the name they were started under.

@@ -1,3 +1,4 @@
+// suite: long
 // coven's wake hooks in a repository whose hooks lefthook manages (the real lefthook
 // 2.2.4 binary from the npm registry, cached: helpers/hook-managers.ts), in both
 // orders: lefthook first then coven, and coven first then lefthook.

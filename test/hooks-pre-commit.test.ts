@@ -1,3 +1,4 @@
+// suite: long
 // coven's wake hooks in a repository whose post-commit hook pre-commit (the Python
 // tool) manages, in both orders. pre-commit cannot come from the npm registry: these
 // tests run when `pre-commit` is on PATH (`apt-get install pre-commit`), else skip.

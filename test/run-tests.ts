@@ -5,7 +5,8 @@
 //
 // Two suites: the quick one (`npm test`) and the long one (`npm run test:long`): a file
 // whose source starts with a comment line `// suite: long` belongs to the long one (the
-// soak-like files that kill workers with kill -9, the installs with npm). .ci/run runs both.
+// soak-like files that kill workers with kill -9; the installs and the hook managers,
+// which use npm). .ci/run runs both.
 //
 // Each file runs in an empty temp folder (its cwd: a test that forgets to give a command
 // a cwd works there, never in the project's checkout), as a process group of its own; a

@@ -147,8 +147,10 @@ test('Ctrl-C while the agent runs: the session is stopped, the record says abort
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const code = new Promise<number | null>((resolve) => child.on('close', resolve));
-  for (let i = 0; i < 600 && !out.includes('a: begun'); i++) await new Promise((r) => setTimeout(r, 50));
-  assert.ok(out.includes('a: begun'), out);
+  // the live view shows the commit command before git has made the commit: wait for the commit itself
+  const committed = async () => (await sh(s.wt, 'log', '-1', '--format=%s')) === 'a: begun';
+  for (let i = 0; i < 600 && !(await committed()); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(await committed(), out);
   child.kill('SIGINT');
   assert.is(await code, 130, out);
   const rec = JSON.parse(readFileSync(s.record, 'utf8'));

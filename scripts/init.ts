@@ -28,13 +28,14 @@ exit: 0 done (also when everything was already there) · 2 not inside a git work
 `;
 
 import { parseCommandLine } from './lib/ui/command-line.js';
-import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { runAsEntry } from './lib/ui/entry.js';
 import { findRepo } from './lib/git/runner.js';
 import { formatProblem, shellQuote } from './lib/ui/problem.js';
 import { installHooks as installWakeHooks } from './lib/hooks/install.js';
 import { packageText } from './lib/files/package-file.js';
+import { DEFAULT_MAX_BYTES, describeCappedRead, readCapped } from './lib/files/read-capped.js';
 
 /** The agents `coven init` writes, in the order it reports them. */
 export const templateAgents = ['dispatch', 'plan', 'implement', 'audit'] as const;
@@ -76,7 +77,7 @@ export async function initRepo(opts: InitOptions): Promise<InitResult> {
   if (repo.kind === 'bare') return { kind: 'bare', dir };
   const root = repo.paths.toplevel;
   const templates = opts.templates;
-  const template = (path: string): Promise<string> => (templates ? readFile(join(templates, path), 'utf8') : packageText(`templates/${path}`));
+  const template = (path: string): Promise<string> => (templates ? readTemplate(join(templates, path)) : packageText(`templates/${path}`));
 
   const steps: InitStep[] = [];
   for (const name of templateAgents) {
@@ -195,13 +196,17 @@ async function listDir(path: string): Promise<string[]> {
   }
 }
 
+/** A file of the human's repository, if it is a regular file (links followed: the human's choice); capped. */
 async function readTextIfFile(path: string): Promise<string | null> {
-  try {
-    if (!(await stat(path)).isFile()) return null;
-    return await readFile(path, 'utf8');
-  } catch {
-    return null;
-  }
+  const r = await readCapped(path, DEFAULT_MAX_BYTES, { followSymlink: true });
+  return r.kind === 'read' ? r.text : null;
+}
+
+/** A template from --templates: a regular file (links followed), capped; a bad one is named. */
+async function readTemplate(path: string): Promise<string> {
+  const r = await readCapped(path, DEFAULT_MAX_BYTES, { followSymlink: true });
+  if (r.kind !== 'read') throw new Error(`coven init: cannot use the template ${describeCappedRead(r)}`);
+  return r.text;
 }
 
 // ---- command line -----------------------------------------------------------------

@@ -18,12 +18,13 @@ exit: 0 listed · 2 not in a git worktree · 64 bad usage
 `;
 
 import { parseCommandLine } from './lib/ui/command-line.js';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { findRepo } from './lib/git/runner.js';
 import { runAsEntry } from './lib/ui/entry.js';
 import { decodeUtf8, frontmatterProblem, readFrontmatter } from './lib/agents/frontmatter.js';
 import { formatProblem } from './lib/ui/problem.js';
+import { readCapped, type CappedRead } from './lib/files/read-capped.js';
 
 export const ISSUE_DIRS = ['issues', 'review'];
 export const PRIORITIES = ['P0', 'P1', 'P2'] as const;
@@ -53,6 +54,15 @@ export function parseIssueFile(path: string, bytes: Uint8Array): IssueEntry {
   return { path, state: known(fm.data.state, STATES), priority: known(fm.data.priority, PRIORITIES), title, note: null };
 }
 
+/** an issue file's size limit: an issue is read by the dispatch agent, never megabytes */
+export const MAX_ISSUE_BYTES = 256 * 1024;
+
+/** An issue file that was not read, listed with why (named, never a hang). */
+function unreadIssue(path: string, read: Exclude<CappedRead, { kind: 'read' | 'missing' }>): IssueEntry {
+  const why = read.kind === 'not-a-file' ? `is ${read.what}, not a file` : read.kind === 'too-big' ? `${read.bytes} bytes, over the limit of ${read.maxBytes}` : read.message;
+  return { path, state: '?', priority: '?', title: path.slice(path.lastIndexOf('/') + 1), note: `not read: ${why}` };
+}
+
 /** Every issue of the worktree at `toplevel`, sorted by priority then path. */
 export async function listIssues(toplevel: string): Promise<IssueEntry[]> {
   const entries: IssueEntry[] = [];
@@ -64,13 +74,12 @@ export async function listIssues(toplevel: string): Promise<IssueEntry[]> {
       continue; // a missing issues/ or review/ simply has no issues
     }
     for (const name of names.filter((n) => n.endsWith('.md'))) {
-      let bytes: Buffer;
-      try {
-        bytes = await readFile(join(toplevel, dir, name));
-      } catch {
-        continue; // a directory or a dangling link named *.md is not an issue
-      }
-      entries.push(parseIssueFile(`${dir}/${name}`, bytes));
+      // an issue file is untrusted (an agent can commit one): a regular file only, never
+      // followed through a link (a link to /dev/stdin or a FIFO would hang), capped
+      const read = await readCapped(join(toplevel, dir, name), MAX_ISSUE_BYTES);
+      if (read.kind === 'read') entries.push(parseIssueFile(`${dir}/${name}`, read.bytes));
+      else if (read.kind === 'not-a-file' && read.what === 'a directory') continue; // a folder named *.md is not an issue
+      else if (read.kind !== 'missing') entries.push(unreadIssue(`${dir}/${name}`, read));
     }
   }
   return sortIssues(entries);

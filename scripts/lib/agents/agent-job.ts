@@ -101,7 +101,7 @@ export function runCost(outcome: SessionOutcome): number {
 
 export function sessionIdOf(outcome: SessionOutcome): string | null {
   if (outcome.kind === 'success' || outcome.kind === 'agent-error') return outcome.sessionId;
-  if (outcome.kind === 'cli-not-found') return null;
+  if (outcome.kind === 'cli-not-found' || outcome.kind === 'too-big') return null;
   return outcome.sessionId ?? null;
 }
 

@@ -21,10 +21,18 @@
 // `{{name}}` (spaces allowed inside the braces) where name looks like an identifier
 // (letters, digits, _ . -); it must name a declared argument. Other `{{…}}` text
 // (e.g. `{{ a + b }}`) is left as it is.
+//
+// An agent file is untrusted input (an agent can commit one): it is read only if it is
+// a regular file (a symbolic link is refused: the file that decides a session's
+// permissions is the one committed, never what a link points at, and a link to
+// /dev/stdin or a FIFO must not hang the reader), of at most MAX_AGENT_FILE_BYTES;
+// a description is one line of the dispatch catalog, so it is capped
+// (MAX_DESCRIPTION_CHARS) and so is each claude_args entry (a command-line argument).
 
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readCapped } from '../files/read-capped.js';
 import { decodeUtf8, describeValue, frontmatterProblem, readFrontmatter } from './frontmatter.js';
 
 export const AGENTS_DIR = '.coven/agents';
@@ -86,13 +94,23 @@ export function formatFileProblem(p: AgentFileProblem): string {
 
 // ---- validation ---------------------------------------------------------------
 
+/** an agent file's size limit: the prompt template is text a human wrote, never megabytes */
+export const MAX_AGENT_FILE_BYTES = 256 * 1024;
+/** a description is one line of the catalog the dispatch session reads */
+export const MAX_DESCRIPTION_CHARS = 2000;
+/** one claude_args entry is one command-line argument of the CLI */
+export const MAX_CLAUDE_ARG_CHARS = 8 * 1024;
+
 const KNOWN_KEYS = ['description', 'args', 'max_concurrency', 'claude_args'];
 const KNOWN_ARG_KEYS = ['name', 'description', 'required'];
 
 function text(what = 'a string') {
   return z
     .string({ error: (iss) => (iss.input === undefined || iss.input === null ? 'required' : `must be ${what}, got ${describeValue(iss.input)}`) })
-    .refine((s) => s.trim() !== '', 'must not be empty');
+    .refine((s) => s.trim() !== '', 'must not be empty')
+    .refine((s) => s.length <= MAX_DESCRIPTION_CHARS, {
+      error: (iss) => `is ${String(iss.input).length} characters long, over the limit of ${MAX_DESCRIPTION_CHARS} (it is one line of the dispatch catalog; put the detail in the body)`,
+    });
 }
 
 const argSchema = z.object(
@@ -112,9 +130,12 @@ const frontmatterSchema = z.object({
     .int('must be a positive integer')
     .positive('must be a positive integer')
     .optional(),
-  claude_args: z.array(z.string({ error: (iss) => `must be a string, got ${describeValue(iss.input)}` }), {
-    error: (iss) => `must be a list of strings, got ${describeValue(iss.input)}`,
-  }).default([]),
+  claude_args: z.array(
+    z.string({ error: (iss) => `must be a string, got ${describeValue(iss.input)}` }).max(MAX_CLAUDE_ARG_CHARS, {
+      error: (iss) => `is ${String(iss.input).length} characters long, over the limit of ${MAX_CLAUDE_ARG_CHARS} for one command-line argument`,
+    }),
+    { error: (iss) => `must be a list of strings, got ${describeValue(iss.input)}` },
+  ).default([]),
 });
 
 function isMapping(v: unknown): v is Record<string, unknown> {
@@ -241,15 +262,12 @@ export async function loadRegistry(worktreeDir: string): Promise<Registry> {
   }
   for (const fileName of names.filter((n) => n.endsWith('.md')).sort()) {
     const file = `${AGENTS_DIR}/${fileName}`;
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(join(dir, fileName));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      registry.invalid.push({ file, message: code === 'EISDIR' ? 'is a directory, not a file' : `cannot read (${code ?? String(err)})` });
+    const read = await readAgentFile(join(dir, fileName));
+    if (read.kind === 'problem') {
+      registry.invalid.push({ file, message: read.message });
       continue;
     }
-    const decoded = decodeUtf8(bytes);
+    const decoded = decodeUtf8(read.bytes);
     if (decoded.kind === 'not-utf8') {
       registry.invalid.push({ file, message: 'is not valid UTF-8 text' });
       continue;
@@ -265,6 +283,23 @@ export async function loadRegistry(worktreeDir: string): Promise<Registry> {
   }
   registry.agents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return registry;
+}
+
+/** One agent file's bytes, or why it is not read (see the header: regular files only, capped). */
+async function readAgentFile(path: string): Promise<{ kind: 'read'; bytes: Buffer } | { kind: 'problem'; message: string }> {
+  const r = await readCapped(path, MAX_AGENT_FILE_BYTES);
+  switch (r.kind) {
+    case 'read':
+      return { kind: 'read', bytes: r.bytes };
+    case 'missing':
+      return { kind: 'problem', message: 'vanished while the agents were read' };
+    case 'not-a-file':
+      return { kind: 'problem', message: `is ${r.what}, not a file${r.what === 'a symbolic link' ? ' (coven does not follow links in .coven/agents: commit the agent file itself)' : ''}` };
+    case 'too-big':
+      return { kind: 'problem', message: `is ${r.bytes} bytes, over the limit of ${r.maxBytes} for an agent file` };
+    case 'unreadable':
+      return { kind: 'problem', message: `cannot read (${r.message})` };
+  }
 }
 
 // ---- rendering ----------------------------------------------------------------

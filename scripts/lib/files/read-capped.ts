@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 export type CappedRead =
-  | { kind: 'read'; text: string }
+  | { kind: 'read'; text: string; bytes: Buffer; ino: number; mtimeMs: number }
   | { kind: 'missing'; path: string }
   | { kind: 'not-a-file'; path: string; what: string }
   | { kind: 'too-big'; path: string; bytes: number; maxBytes: number }
@@ -41,7 +41,8 @@ export async function readCapped(path: string, maxBytes = DEFAULT_MAX_BYTES, opt
       got += bytesRead;
       if (got > maxBytes) return { kind: 'too-big', path, bytes: got, maxBytes }; // grew while read
     }
-    return { kind: 'read', text: buf.subarray(0, got).toString('utf8') };
+    const bytes = buf.subarray(0, got);
+    return { kind: 'read', text: bytes.toString('utf8'), bytes, ino: st.ino, mtimeMs: st.mtimeMs };
   } catch (err) {
     return { kind: 'unreadable', path, message: (err as Error).message };
   } finally {

@@ -11,6 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import * as z from 'zod/mini';
 import type { ProcessIdentity } from './process-identity.js';
 import { shellQuote } from '../ui/problem.js';
+import { readCapped } from '../files/read-capped.js';
 
 // zod/mini: land-worktree takes the land lock through this module, and its standalone
 // bundle would be five times bigger with the full zod
@@ -48,28 +49,19 @@ export interface Observed {
  * it may not read) is corrupt, with the fix for a human: no waiter can remove it.
  */
 export async function observe(path: string): Promise<Observed | null> {
-  let fh;
-  try {
-    const st = await lstat(path);
-    if (!st.isFile()) return stuck(path, `${st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : 'something else'}, not a file`, st);
-    fh = await open(path, 'r');
-  } catch (err) {
-    if (isCode(err, 'ENOENT')) return null;
-    return stuck(path, `it cannot be read: ${messageOf(err)}`, null);
-  }
-  try {
-    const st = await fh.stat();
-    const raw = await fh.readFile('utf8');
-    const ageMs = Math.max(0, Date.now() - st.mtimeMs);
-    return { read: parseLock(raw, ageMs), ino: st.ino, raw };
-  } catch (err) {
-    return stuck(path, `it cannot be read: ${messageOf(err)}`, null);
-  } finally {
-    await fh.close();
-  }
+  // a regular file only, never through a link, capped: a FIFO put there cannot hang the reader
+  const r = await readCapped(path, MAX_LOCK_BYTES);
+  if (r.kind === 'missing') return null;
+  if (r.kind === 'read') return { read: parseLock(r.text, Math.max(0, Date.now() - r.mtimeMs)), ino: r.ino, raw: r.text };
+  const st = await lstat(path).catch(() => null);
+  if (r.kind === 'not-a-file') return stuck(path, `${r.what}, not a file`, st);
+  if (r.kind === 'too-big') return { read: { kind: 'corrupt', reason: `${r.bytes} bytes, too big to be a lock`, ageMs: st ? Math.max(0, Date.now() - st.mtimeMs) : 0 }, ino: st?.ino ?? -1, raw: '' };
+  return stuck(path, `it cannot be read: ${r.message}`, st);
 }
 
-/** A lock path no waiter may clear: what it is, and where a human moves it (out of locks/). */
+/** a lock holds one line of JSON; anything bigger is not a lock */
+const MAX_LOCK_BYTES = 64 * 1024;
+
 function stuck(path: string, reason: string, st: { ino: number; mtimeMs: number } | null): Observed {
   const aside = join(dirname(dirname(path)), `${basename(path)}.not-a-lock`);
   const fix = `mv ${shellQuote(path)} ${shellQuote(aside)}`;
@@ -178,9 +170,9 @@ export function startRefresh(path: string, holder: LockHolder, ino: number, refr
       const fh = await open(path, 'r+');
       try {
         const st = await fh.stat();
-        const raw = await fh.readFile('utf8');
-        const read = parseLock(raw, 0);
-        const ours = st.ino === ino && (read.kind === 'corrupt' || read.holder.token === holder.token);
+        if (st.ino !== ino) throw Object.assign(new Error('lost'), { code: 'ELOST' }); // (before reading: never read what replaced it)
+        const read = parseLock(await fh.readFile('utf8'), 0);
+        const ours = read.kind === 'corrupt' || read.holder.token === holder.token;
         if (!ours) throw Object.assign(new Error('lost'), { code: 'ELOST' });
         if (read.kind === 'corrupt') {
           await fh.truncate(0);

@@ -91,6 +91,8 @@ export function renderOutcome(outcome: SessionOutcome): string {
       return '  ✗ stopped (aborted)';
     case 'cli-not-found':
       return `  ✗ ${outcome.message}`;
+    case 'too-big':
+      return `  ✗ the agent CLI was not started: ${outcome.what} is ${outcome.bytes} bytes, over the limit of ${outcome.maxBytes} on a command line`;
   }
 }
 

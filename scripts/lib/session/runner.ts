@@ -29,8 +29,9 @@ import { dirname } from 'node:path';
 import { LineSplitter, emptySummary, foldLine, isSuccess, parseStreamLine, type ResultEvent, type SessionSummary } from './stream-json.js';
 import { renderEvent, renderOutcome } from './render.js';
 import { childrenCpuMs, trace, traceNow } from '../ui/trace.js';
-import { agentCommand, cliNotFoundMessage, defaultTimeoutMs, sessionArgs, userMessageLine, type SessionHandle, type SessionOptions, type SessionOutcome } from './session-contract.js';
+import { agentCommand, cliNotFoundMessage, defaultTimeoutMs, userMessageLine, type SessionHandle, type SessionOptions, type SessionOutcome } from './session-contract.js';
 import { ProcessGroups } from './process-groups.js';
+import { cliInvocation, commandLineBytes, MAX_COMMAND_LINE_BYTES } from './cli-invocation.js';
 
 export * from './session-contract.js';
 export { descendantGroups } from './process-groups.js';
@@ -48,7 +49,27 @@ export function runSession(opts: SessionOptions): Promise<SessionOutcome> {
 /** Starts a session; the handle steers or aborts it and gives its outcome. */
 export function startSession(opts: SessionOptions): SessionHandle {
   if (!existsSync(opts.cwd)) throw new Error(`session-runner: cwd does not exist: ${opts.cwd}`);
-  return new Session(opts).handle();
+  const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env) };
+  delete env.CLAUDECODE;
+  const command = agentCommand(env);
+  // no argument over the OS limit: large text goes on stdin, the rest is refused by name
+  const cli = cliInvocation(opts, command, env);
+  if (cli.kind === 'too-big') return endedBeforeStart(opts, cli);
+  try {
+    return new Session(opts, command, env, cli.args, cli.prompt).handle();
+  } catch (err) {
+    // spawn throws (rather than emitting 'error') for E2BIG and a few others: a value, not a crash
+    const e = err as NodeJS.ErrnoException;
+    if (e.syscall !== 'spawn') throw err;
+    if (e.code === 'E2BIG') return endedBeforeStart(opts, { kind: 'too-big', what: 'the command line and the environment together', bytes: commandLineBytes(command, cli.args, env), maxBytes: MAX_COMMAND_LINE_BYTES });
+    return endedBeforeStart(opts, { kind: 'crashed', exitCode: null, signal: null, stderrTail: [`could not start ${command}: ${e.message}`] });
+  }
+}
+
+/** The handle of a session whose CLI was never started. */
+function endedBeforeStart(opts: SessionOptions, outcome: SessionOutcome): SessionHandle {
+  opts.display?.(renderOutcome(outcome));
+  return { outcome: Promise.resolve(outcome), sessionId: () => undefined, send: () => false, abort: () => {}, pause: () => false, resume: () => {} };
 }
 
 class Session {
@@ -86,17 +107,20 @@ class Session {
   private resolveOutcome!: (o: SessionOutcome) => void;
   readonly outcome = new Promise<SessionOutcome>((r) => (this.resolveOutcome = r));
 
-  constructor(private readonly opts: SessionOptions) {
-    const baseEnv = opts.env ?? process.env;
-    this.command = agentCommand(baseEnv);
-    const env: NodeJS.ProcessEnv = { ...baseEnv };
-    delete env.CLAUDECODE;
+  constructor(
+    private readonly opts: SessionOptions,
+    command: string,
+    env: NodeJS.ProcessEnv,
+    args: string[],
+    prompt: string,
+  ) {
+    this.command = command;
     this.display = opts.display ?? (() => {});
     this.timeoutMs = opts.timeoutMs ?? defaultTimeoutMs;
     this.lingerMs = opts.lingerMs ?? 2000;
     this.killGraceMs = opts.killGraceMs ?? 5000;
     this.exitedAt = this.spawnedAt;
-    this.child = spawn(this.command, sessionArgs(opts), { cwd: opts.cwd, env, detached: true, stdio: 'pipe' });
+    this.child = spawn(this.command, args, { cwd: opts.cwd, env, detached: true, stdio: 'pipe' });
     this.pgid = this.child.pid;
     this.groups = new ProcessGroups(this.pgid);
     if (this.pgid !== undefined) process.on('exit', this.killOnParentExit);
@@ -108,7 +132,7 @@ class Session {
       this.display(`  (the session ran past its ${Math.round(this.timeoutMs / 1000)}s limit; stopping it)`);
       this.stopGroup();
     });
-    this.write(opts.prompt);
+    this.write(prompt);
   }
 
   handle(): SessionHandle {

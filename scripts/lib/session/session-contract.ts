@@ -14,7 +14,7 @@ export interface SessionOptions {
   claudeArgs?: readonly string[];
   /** arguments given after `--` on the worker's command line */
   extraArgs?: readonly string[];
-  /** coven's protocol text, passed as --append-system-prompt */
+  /** coven's protocol text, passed as --append-system-prompt (over 100 KB: at the head of the first message on stdin) */
   appendSystemPrompt?: string;
   /** session id to resume */
   resume?: string;
@@ -38,7 +38,9 @@ export type SessionOutcome =
   | { kind: 'crashed'; exitCode: number | null; signal: NodeJS.Signals | null; stderrTail: string[]; sessionId?: string }
   | { kind: 'timed-out'; timeoutMs: number; sessionId?: string }
   | { kind: 'aborted'; sessionId?: string }
-  | { kind: 'cli-not-found'; command: string; message: string };
+  | { kind: 'cli-not-found'; command: string; message: string }
+  /** the CLI was not started: `what` would have gone over the OS limit on a command line (lib/session/cli-invocation.ts) */
+  | { kind: 'too-big'; what: string; bytes: number; maxBytes: number };
 
 export interface SessionHandle {
   /** resolves once the CLI and everything it started are gone, and the log is flushed */

@@ -9,12 +9,16 @@
 // Inputs: the state dir. Outputs: the files above; values.
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { currentProcess, livenessOf } from '../locks/process-identity.js';
 import { workerStateFile } from './state-dir.js';
 import { WORKER_NAME } from './name.js';
+import { describeCappedRead, readCapped } from '../files/read-capped.js';
+
+/** a state file's size limit: coven writes a few hundred bytes; anything bigger is not ours */
+export const MAX_STATE_FILE_BYTES = 256 * 1024;
 
 export const PHASES = ['starting', 'dispatching', 'running', 'landing', 'resolving', 'sleeping', 'parked', 'stopping'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -128,14 +132,11 @@ export async function removeWorkerState(stateDir: string, name: string): Promise
 /** Reads and validates one state file (`corrupt` when empty or invalid, null when absent). */
 export async function readWorkerState(stateDir: string, name: string): Promise<WorkerEntry | null> {
   const file = workerStateFile(stateDir, name);
-  let raw: string;
-  try {
-    raw = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    return { kind: 'corrupt', file, name, reason: (err as Error).message };
-  }
-  return entryOf(file, name, raw);
+  // a regular file only (a FIFO or a link put there must not hang or redirect the reader), capped
+  const read = await readCapped(file, MAX_STATE_FILE_BYTES);
+  if (read.kind === 'missing') return null;
+  if (read.kind !== 'read') return { kind: 'corrupt', file, name, reason: describeCappedRead(read).slice(file.length + 2) };
+  return entryOf(file, name, read.text);
 }
 
 /** Every worker state file, sorted by name, each with its liveness; damaged files as `corrupt`. */

@@ -7,7 +7,8 @@
 //   <state dir>/wake          touched by the hooks when that branch moved.
 // Inputs: the state dir, a branch name. Outputs: those files.
 
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { readCapped } from '../files/read-capped.js';
 import { join } from 'node:path';
 
 export function mainBranchFile(stateDir: string): string {
@@ -20,12 +21,11 @@ export function wakeFile(stateDir: string): string {
 
 /** The main branch the hooks watch (short name), or null when none is recorded. */
 export async function recordedMainBranch(stateDir: string): Promise<string | null> {
-  try {
-    const line = (await readFile(mainBranchFile(stateDir), 'utf8')).split('\n')[0] ?? '';
-    return line.startsWith('refs/heads/') ? line.slice('refs/heads/'.length) : null;
-  } catch {
-    return null;
-  }
+  // one line coven wrote; a FIFO, a link or a huge file there reads as nothing recorded
+  const read = await readCapped(mainBranchFile(stateDir), 4096);
+  if (read.kind !== 'read') return null;
+  const line = read.text.split('\n')[0] ?? '';
+  return line.startsWith('refs/heads/') ? line.slice('refs/heads/'.length) : null;
 }
 
 /** Records `branch` (short name) as the branch whose moves wake workers; no write when unchanged. */

@@ -191,7 +191,7 @@ test('a directory or a fifo at the lock path: corrupt, with the fix; never broke
   execFileSync('mkfifo', [slot]); // opening a fifo to read would wait for a writer
   const old = new Date(Date.now() - 3_600_000);
   utimesSync(path, old, old);
-  for (const [p, what] of [[path, 'a directory'], [slot, 'something else']] as const) {
+  for (const [p, what] of [[path, 'a directory'], [slot, 'a FIFO']] as const) {
     const read = await readLockHolder(p);
     assert.is(read.kind, 'corrupt');
     if (read.kind !== 'corrupt') return;

@@ -41,7 +41,7 @@ import { describeWait } from './lib/locks/dispatch-lock.js';
 import { decisionFileOf, describeAgentProblems, dispatch, MAX_CORRECTIONS } from './lib/agents/dispatch.js';
 import { findRepo, gitOut } from './lib/git/runner.js';
 import { formatProblem } from './lib/ui/problem.js';
-import type { SessionHandle } from './lib/session/runner.js';
+import { stopSessionsOnSignals } from './lib/session/stop-on-signal.js';
 import { renderOutcome } from './lib/session/render.js';
 
 const spec = { command: 'coven dispatch', usage, string: ['out', 'worker', 'permission-mode', 'timeout'], boolean: ['lock'], default: { lock: true }, passThrough: true };
@@ -64,12 +64,7 @@ export async function main(argv: string[]): Promise<number> {
   const main = await mainBranchOf(repo.paths);
   const tipBefore = (main.kind === 'branch' ? await mainTip(worktree, main.name) : null) ?? '';
   const display = (line: string) => process.stderr.write(`${line}\n`);
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  let session: SessionHandle | null = null;
-  controller.signal.addEventListener('abort', () => session?.abort());
+  const stopper = stopSessionsOnSignals();
 
   const outcome = await dispatch({
     worktree,
@@ -84,10 +79,8 @@ export async function main(argv: string[]): Promise<number> {
     onAgentProblems: (problems) => {
       if (problems.length > 0) display(describeAgentProblems(problems));
     },
-    onSession: (s) => {
-      session = s;
-    },
-    signal: controller.signal,
+    onSession: stopper.onSession,
+    signal: stopper.signal,
   });
   switch (outcome.kind) {
     case 'decided': {

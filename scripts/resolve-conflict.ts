@@ -38,7 +38,7 @@ import { loadRegistry } from './lib/agents/registry.js';
 import { openConflict } from './lib/land/open-conflict.js';
 import { abortRebaseIfAny, resolveConflict, type Conflict, type ResolveOutcome } from './lib/land/resolve-conflict.js';
 import { describeLand } from './lib/land/messages.js';
-import type { SessionHandle } from './lib/session/runner.js';
+import { stopSessionsOnSignals } from './lib/session/stop-on-signal.js';
 
 const spec = { command: 'coven resolve', usage, string: ['session', 'worktree'] };
 
@@ -61,14 +61,7 @@ export async function main(argv: string[]): Promise<number> {
   const open = await openConflict(repo.paths, worktree, record.branch);
   if (open.kind !== 'conflict') return exitWithProblem(2, { what: noConflict(open.kind, worktree, record.branch, open.kind === 'other-branch' ? open.rebasing : null), kept: 'Nothing was changed.' });
 
-  const controller = new AbortController();
-  let session: SessionHandle | null = null;
-  const stop = () => {
-    controller.abort();
-    session?.abort();
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const stopper = stopSessionsOnSignals();
   const registry = await loadRegistry(worktree).catch(() => null);
   const claudeArgs = registry?.agents.find((a) => a.name === record.agent)?.claudeArgs ?? record.cli_args;
   process.stdout.write(`coven: rebasing ${record.branch} onto ${open.conflict.onto} stopped on a conflict in ${open.conflict.files.join(', ') || 'a commit git could not apply'}; resuming session ${record.session_id ?? '(none: a fresh one)'} of ${record.agent} to resolve it\n`);
@@ -76,17 +69,14 @@ export async function main(argv: string[]): Promise<number> {
     stateDir: repo.paths.stateDir,
     worker: record.worker,
     display: (line) => process.stdout.write(`${line}\n`),
-    onSession: (s) => {
-      session = s;
-      if (s && controller.signal.aborted) s.abort();
-    },
+    onSession: stopper.onSession,
     worktree,
     branch: record.branch,
     conflict: open.conflict,
     agentName: record.agent,
     claudeArgs,
     sessionId: record.session_id,
-    signal: controller.signal,
+    signal: stopper.signal,
   });
   const updated: SessionRecord = { ...record, session_id: resolved.sessionId ?? record.session_id, cost_usd: record.cost_usd + resolved.costUsd, ended_at: new Date().toISOString() };
   await writeSessionRecord(file, updated);

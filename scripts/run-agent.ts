@@ -42,7 +42,7 @@ import { readDecisionFile, type DecisionFile } from './lib/steps/decision-file.j
 import { writeSessionRecord } from './lib/steps/session-record.js';
 import { runDecision, type RunDecisionResult } from './lib/agents/run-decision.js';
 import { describeJob } from './lib/agents/job-messages.js';
-import type { SessionHandle } from './lib/session/runner.js';
+import { stopSessionsOnSignals } from './lib/session/stop-on-signal.js';
 
 const spec = { command: 'coven run-agent', usage, string: ['decision', 'out', 'worktree', 'permission-mode', 'timeout'], passThrough: true };
 
@@ -70,14 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     return exitWithProblem(6, { what: `the decision in ${decisionFile} was made for the worktree ${decision.worktree}, not ${worktree}.`, kept: 'Nothing was run.', next: [`cd ${shellQuote(decision.worktree)}   (and run it there), or coven dispatch --out FILE here`] });
   }
 
-  const controller = new AbortController();
-  let session: SessionHandle | null = null;
-  const stop = () => {
-    controller.abort();
-    session?.abort();
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const stopper = stopSessionsOnSignals();
   const result = await runDecision({
     decision,
     worktree,
@@ -88,11 +81,8 @@ export async function main(argv: string[]): Promise<number> {
     extraArgs: (args['--'] as string[] | undefined) ?? [],
     timeoutMs: timeout === undefined ? undefined : timeout * 60_000,
     display: (line) => process.stdout.write(`${line}\n`),
-    onSession: (s) => {
-      session = s;
-      if (s && controller.signal.aborted) s.abort();
-    },
-    signal: controller.signal,
+    onSession: stopper.onSession,
+    signal: stopper.signal,
   });
   return report(result, { decision, decisionFile, out, worktree, branch, mainWorktree: repo.paths.mainWorktree, main: (await localUpstreamOf(worktree, branch)) ?? (await mainName(repo.paths)) });
 }

@@ -170,7 +170,8 @@ function backoffMs(attempt: number): number {
   return Math.round((10 + Math.random() * 50) * Math.min(attempt, 6));
 }
 
-function short(id: string): string {
+/** A commit id as the land's messages show it. */
+export function short(id: string): string {
   return id.slice(0, 9);
 }
 

@@ -3,7 +3,8 @@
 
 import { operationCommands } from '../git/operation.js';
 import { formatProblem, shellQuote, type Problem } from '../ui/problem.js';
-import type { LandResult, Refusal, Removal } from './land.js';
+import { short, type LandResult, type Refusal, type Removal } from './land.js';
+import { plural } from './remove.js';
 
 /** What a land says when it left out commits that `onto` had dropped (it was moved back). */
 export function describeLeftOut(onto: string, ref: string): string {
@@ -155,15 +156,7 @@ function describeRemoval(removal: Removal, worktree: string, branch: string): st
   }
 }
 
-function short(id: string): string {
-  return id.slice(0, 9);
-}
-
 /** "the worker's commit stays" / "the worker's 3 commits stay" */
 function stay(n: number): string {
   return n === 1 ? "the worker's commit stays" : `the worker's ${n} commits stay`;
-}
-
-function plural(n: number, word: string, many = `${word}s`): string {
-  return `${n} ${n === 1 ? word : many}`;
 }

@@ -12,30 +12,21 @@ import { acquireLock, dispatchLockPath, type WaitProgress } from '../locks/dispa
 import { checkDispatchOutput, correctiveMessage, dispatchProtocol, DISPATCH_AGENT, type Decision } from './dispatch-decision.js';
 import { loadRegistry, formatFileProblem, renderTemplate, type Registry } from './registry.js';
 import { formatProblem } from '../ui/problem.js';
-import { runAgentSession } from './agent-job.js';
-import type { SessionHandle, SessionOutcome } from '../session/runner.js';
+import { runAgentSession, type SessionSettings } from './agent-job.js';
+import type { SessionOutcome } from '../session/runner.js';
 import { readWorkerStates, type WorkerEntry } from '../worker/state.js';
 import { humanDuration } from '../ui/human-duration.js';
 import { DECISION_FORMAT, type DecisionFile } from '../steps/decision-file.js';
 
 export const MAX_CORRECTIONS = 3;
 
-export interface DispatchOptions {
+export interface DispatchOptions extends SessionSettings {
   worktree: string;
-  stateDir: string;
-  worker: string;
-  permissionMode?: string;
-  extraArgs?: readonly string[];
-  timeoutMs?: number;
-  env?: NodeJS.ProcessEnv;
-  display?: (line: string) => void;
   /** take the dispatch lock (default true); false when the caller already holds it */
   lock?: boolean;
   onWait?: (p: WaitProgress) => void;
   /** called with the problems of the agent files left out of this dispatch (formatted; may be empty) */
   onAgentProblems?: (problems: string[]) => void;
-  /** called with each session as it starts (so the caller can abort it), and with null once it ended */
-  onSession?: (session: SessionHandle | null) => void | Promise<void>;
   signal?: AbortSignal;
   maxCorrections?: number;
   /**

@@ -37,15 +37,10 @@ export type RunDecisionResult =
   | { kind: 'ran'; agent: AgentDef; args: Record<string, string>; job: JobOutcome; record: SessionRecord };
 
 export async function runDecision(o: RunDecisionOptions): Promise<RunDecisionResult> {
-  const d = o.decision;
-  if (d.kind === 'sleep') return { kind: 'sleep', reason: d.reason };
-  const registry = o.registry ?? (await loadRegistry(o.worktree));
-  const check = checkRunChoice(d.agent, d.args, registry.agents);
-  if (check.kind !== 'valid') return { kind: 'refused', problems: check.problems };
-  if (check.decision.kind !== 'run') return { kind: 'sleep', reason: check.decision.reason };
-  const args = check.decision.args;
-  const agent = registry.agents.find((a) => a.name === d.agent);
-  if (!agent) return { kind: 'refused', problems: [`there is no agent named ${d.agent}`] };
+  if (o.decision.kind === 'sleep') return { kind: 'sleep', reason: o.decision.reason };
+  const choice = checkDecision(o.decision, (o.registry ?? (await loadRegistry(o.worktree))).agents);
+  if (choice.kind !== 'run') return choice;
+  const { agent, args } = choice;
 
   let release: (() => Promise<unknown>) | null = null;
   if (agent.maxConcurrency !== undefined) {
@@ -63,6 +58,19 @@ export async function runDecision(o: RunDecisionOptions): Promise<RunDecisionRes
   } finally {
     await release?.();
   }
+}
+
+/**
+ * A decision checked against the agents, as if dispatch had just given it (a decision
+ * file is untrusted): the agent it names and its arguments, or why it is refused.
+ */
+export function checkDecision(d: DecisionFile, agents: AgentDef[]): { kind: 'run'; agent: AgentDef; args: Record<string, string> } | { kind: 'sleep'; reason: string } | { kind: 'refused'; problems: string[] } {
+  if (d.kind === 'sleep') return { kind: 'sleep', reason: d.reason };
+  const check = checkRunChoice(d.agent, d.args, agents);
+  if (check.kind !== 'valid') return { kind: 'refused', problems: check.problems };
+  if (check.decision.kind !== 'run') return { kind: 'sleep', reason: check.decision.reason };
+  const agent = agents.find((a) => a.name === d.agent);
+  return agent ? { kind: 'run', agent, args: check.decision.args } : { kind: 'refused', problems: [`there is no agent named ${d.agent}`] };
 }
 
 /** How the job's session ended, judged by its events (the record's `outcome`). */

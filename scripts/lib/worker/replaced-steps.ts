@@ -7,7 +7,7 @@
 
 import { mkdir, rm } from 'node:fs/promises';
 import { saveAndClean } from '../agents/agent-job.js';
-import { checkRunChoice } from '../agents/dispatch-decision.js';
+import { checkDecision } from '../agents/run-decision.js';
 import type { AgentDef, Registry } from '../agents/registry.js';
 import { gitOut } from '../git/runner.js';
 import { unlandedCommits } from '../land/land.js';
@@ -50,10 +50,10 @@ export async function dispatchByStep(w: Worker, path: string, registry: Registry
   await writeStepDecision(w.paths.stateDir, w.name, d); // as the worker read it (validated, its defaults filled in)
   if (d.kind === 'sleep') return { kind: 'sleep', reason: d.reason };
   // untrusted like any decision file: the agent and its arguments are checked here, before anything runs
-  const check = checkRunChoice(d.agent, d.args, registry.agents);
-  const agent = registry.agents.find((a) => a.name === d.agent);
-  if (check.kind !== 'valid' || check.decision.kind !== 'run' || !agent) return { kind: 'failed', message: sayReplaced.noDecision(path, check.kind === 'invalid' ? check.problems.join('; ') : `no agent ${d.agent}`) };
-  return { kind: 'run', agent, args: check.decision.args, file: d, registry };
+  const choice = checkDecision(d, registry.agents);
+  if (choice.kind === 'refused') return { kind: 'failed', message: sayReplaced.noDecision(path, choice.problems.join('; ')) };
+  if (choice.kind === 'sleep') return choice;
+  return { kind: 'run', agent: choice.agent, args: choice.args, file: d, registry };
 }
 
 /** run-agent, replaced: `--decision <decision.json> --out <session.json>`; exit 0 success, 5 failed (record written), anything else: nothing ran. */

@@ -16,6 +16,7 @@ import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchGitEnv } from './git-env.js';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(dist, '..', 'bin', 'coven');
@@ -27,16 +28,7 @@ mkdirSync(wrapper);
 writeFileSync(join(wrapper, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realGit}' "$@"\n`);
 chmodSync(join(wrapper, 'git'), 0o755);
 
-const env = {
-  ...process.env,
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_AUTHOR_NAME: 'Bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.com',
-  GIT_COMMITTER_NAME: 'Bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.com',
-  COVEN_WORKTREE_BASE: join(base, 'wt'),
-};
+const env = { ...benchGitEnv, COVEN_WORKTREE_BASE: join(base, 'wt') };
 const counted = { ...env, PATH: `${wrapper}${delimiter}${process.env.PATH ?? ''}` };
 
 function run(cwd: string, file: string, args: string[], e: NodeJS.ProcessEnv = env): void {

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { benchGitEnv } from './git-env.js';
 
 const [runsArg, ...builds] = process.argv.slice(2);
 const runs = Number(runsArg ?? 11);
@@ -17,7 +18,7 @@ const variants = builds.map((b) => {
   const [label, file] = b.split('=') as [string, string];
   return { label, file, args: file.endsWith('.mjs') ? ['--keep'] : ['land', '--keep'], wall: [] as number[], cpu: [] as number[] };
 });
-const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
+const env = benchGitEnv;
 
 /** CPU ms of the children this process has waited for (Linux: /proc/self/stat cutime + cstime). */
 function childrenCpuMs(): number {

@@ -15,6 +15,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchGitEnv } from './git-env.js';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const bundle = join(dist, 'standalone', 'land-worktree.mjs');
@@ -24,15 +25,7 @@ const bigFiles = Number(process.env.LAND_BENCH_FILES ?? 2000);
 const alt = process.env.LAND_BENCH_ALT;
 const altCli = process.env.LAND_BENCH_ALT_CLI;
 
-const env = {
-  ...process.env,
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_AUTHOR_NAME: 'Bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.com',
-  GIT_COMMITTER_NAME: 'Bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.com',
-};
+const env = benchGitEnv;
 
 function sh(cwd: string, file: string, args: string[]): number {
   const t = performance.now();

@@ -16,10 +16,11 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchGitEnv } from './git-env.js';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 7));
-const gitEnv = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
+const gitEnv = benchGitEnv;
 
 function sh(cwd: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = gitEnv): void {
   const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8' });

@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { distRoot, run, tempDir } from './helpers/repo.js';
+import { alive } from './helpers/alive.js';
 
 /** uvu's summary lines, as a passing file prints them */
 const passing = (n: number) => `console.log('  Total:     ${n}\\n  Passed:    ${n}\\n  Skipped:   0\\n');\n`;
@@ -20,19 +21,6 @@ function runner(files: Record<string, string>): string {
   return dir;
 }
 
-/** running (a zombie nobody has reaped yet is not: in a container, pid 1 may never reap it) */
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true; // no /proc here: kill(0) is all there is
-  }
-};
 
 test('a file that hangs is killed after COVEN_TEST_TIMEOUT with what it started, and fails by name', async () => {
   const dir = runner({

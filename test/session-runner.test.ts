@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { reserveLogFile, runSession, sessionArgs, startSession, type SessionOptions, type SessionOutcome } from '../scripts/lib/session/runner.js';
 import { fakeClaudeEnv, readFakeLog, readFakeTranscript, type FakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { sh, tempDir, tempRepo } from './helpers/repo.js';
+import { alive } from './helpers/alive.js';
 
 interface Setup {
   repo: string;
@@ -35,19 +36,6 @@ function expectKind<K extends SessionOutcome['kind']>(o: SessionOutcome, kind: K
   return o as Extract<SessionOutcome, { kind: K }>;
 }
 
-/** Running and not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
 
 async function waitForFile(path: string): Promise<string> {
   for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {

@@ -14,6 +14,7 @@ import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { B_SUBJECT, mainHasOnlyA, resolvingRun, sameLineRepo, sameLineRuns, sleepRun, waitFor } from './helpers/same-line.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun, type FakeStep } from './helpers/fake-claude.js';
 import { ptyUnavailable, startPty, type Pty } from './helpers/pty.js';
+import { alive } from './helpers/alive.js';
 
 if (ptyUnavailable) process.stdout.write(`skipped: worker-terminal: ${ptyUnavailable}\n`);
 const ptyTest = ptyUnavailable ? test.skip : test;
@@ -138,17 +139,5 @@ ptyTest('Ctrl-C, then s, during a conflict resolution: the rebase is undone, the
   assert.is(await sh(s.repo, 'log', '-1', '--format=%s', 'main'), B_SUBJECT);
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return existsSync(`/proc/${pid}`);
-  }
-}
 
 test.run();

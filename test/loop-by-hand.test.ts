@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { projectRoot, run, sh, tempDir } from './helpers/repo.js';
 import { assertFakeRunsOk } from './helpers/fake-claude.js';
 import { loopFrom } from './helpers/loop-by-hand.js';
-import { A_SUBJECT, B_SUBJECT, MERGED, resolvingRun, sameLineRepo, sameLineRuns, sleepRun } from './helpers/same-line.js';
+import { A_SUBJECT, assertResolvedByResume, B_SUBJECT, MERGED, resolvingRun, sameLineRepo, sameLineRuns, sleepRun } from './helpers/same-line.js';
 
 test("docs/steps.md shows the README's loop, word for word", () => {
   assert.is(loopFrom('docs/steps.md'), loopFrom('README.md'));
@@ -33,13 +33,7 @@ test('the loop by hand from the README: two workers, two issues landed, the conf
   assert.is(await sh(s.repo, 'show', 'main:greeting.txt'), MERGED.trim());
   assert.match(r2.stdout, /conflict resolved in 1 round/);
 
-  const calls = assertFakeRunsOk(s.env);
-  const job = calls.find((c) => c.prompts[0]?.includes('Implement the issue in issues/b.md'))!;
-  const resolve = calls.filter((c) => c.prompts[0]?.includes('rebase conflict'));
-  assert.is(resolve.length, 1);
-  assert.is(resolve[0]!.cwd, job.cwd);
-  assert.is(resolve[0]!.argv[resolve[0]!.argv.indexOf('--resume') + 1], job.sessionId);
-  assert.is(resolve[0]!.sessionId, job.sessionId);
+  assertResolvedByResume(assertFakeRunsOk(s.env));
   // idle: each loop ended by itself and removed its worktree and branch (everything landed)
   assert.is(await sh(s.repo, 'branch', '--list', 'coven/*'), '');
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { assertFakeRunsOk } from './helpers/fake-claude.js';
 import { loopFrom } from './helpers/loop-by-hand.js';
 import { distRoot, run, sh, tempDir } from './helpers/repo.js';
-import { A_SUBJECT, B_SUBJECT, MERGED, resolvingRun, sameLineRepo, sameLineRuns, sleepRun } from './helpers/same-line.js';
+import { A_SUBJECT, assertResolvedByResume, B_SUBJECT, MERGED, resolvingRun, sameLineRepo, sameLineRuns, sleepRun } from './helpers/same-line.js';
 
 /** The step bundle each `coven <command>` of the loop runs. */
 const stepFiles: Record<string, string> = {
@@ -41,10 +41,7 @@ test('the loop by hand runs on the copied step bundles alone: two workers, two i
   assert.is(r2.code, 0, r2.stderr + r2.stdout);
   assert.is(await sh(s.repo, 'log', '--format=%s', `${s.start}..main`), `${B_SUBJECT}\n${A_SUBJECT}`);
   assert.is(await sh(s.repo, 'show', 'main:greeting.txt'), MERGED.trim());
-  const calls = assertFakeRunsOk(s.env);
-  const resolve = calls.filter((c) => c.prompts[0]?.includes('rebase conflict'));
-  assert.is(resolve.length, 1);
-  assert.is(resolve[0]!.sessionId, calls.find((c) => c.prompts[0]?.includes('Implement the issue in issues/b.md'))!.sessionId);
+  assertResolvedByResume(assertFakeRunsOk(s.env));
   assert.is(await sh(s.repo, 'branch', '--list', 'coven/*'), '');
 });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { RESOLVE_TOOLS } from '../scripts/lib/land/resolve-conflict.js';
 import { coven, commitFile, sh } from './helpers/repo.js';
 import { assertFakeRunsOk, readFakeLog, type FakeRun, type FakeStep } from './helpers/fake-claude.js';
-import { A_LINE, A_SUBJECT, B_SUBJECT, explain, MERGED, phaseOf, resolvingRun, runBoth, sameLineRepo, sameLineRuns, sleepRun, waitFor } from './helpers/same-line.js';
+import { A_LINE, A_SUBJECT, assertResolvedByResume, B_SUBJECT, explain, MERGED, phaseOf, resolvingRun, runBoth, sameLineRepo, sameLineRuns, sleepRun, waitFor } from './helpers/same-line.js';
 
 test('two workers change the same line: the second resumes its own session, resolves, and both changes land', async () => {
   const s = await sameLineRepo([...sameLineRuns(), resolvingRun]);
@@ -20,14 +20,8 @@ test('two workers change the same line: the second resumes its own session, reso
   assert.match(r2.stdout, /── w2 · resolving implement \(issue: issues\/b\.md\)/);
   assert.match(r2.stdout, /conflict resolved in 1 round/);
 
-  const calls = assertFakeRunsOk(s.env);
-  const job = calls.find((c) => c.prompts[0]?.includes('Implement the issue in issues/b.md'))!;
-  const resolve = calls.filter((c) => c.prompts[0]?.includes('rebase conflict'));
-  assert.is(resolve.length, 1);
-  assert.is(resolve[0]!.cwd, job.cwd);
-  assert.is(resolve[0]!.argv[resolve[0]!.argv.indexOf('--resume') + 1], job.sessionId);
-  assert.is(resolve[0]!.sessionId, job.sessionId);
-  assert.is(resolve[0]!.exitCode, 0);
+  const { resolve } = assertResolvedByResume(assertFakeRunsOk(s.env));
+  assert.is(resolve.exitCode, 0);
   // the worker is gone and left nothing behind
   assert.is(await sh(s.repo, 'branch', '--list', 'coven/*'), '');
 });

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { covenRepo, issueFile } from './coven-repo.js';
-import { fakeClaudeEnv, readFakeLog, type FakeRun } from './fake-claude.js';
+import { fakeClaudeEnv, readFakeLog, type FakeInvocation, type FakeRun } from './fake-claude.js';
 import { coven, sh, tempDir, type Run } from './repo.js';
 
 export const ORIGINAL = 'hello\n';
@@ -139,4 +139,20 @@ export function phaseOf(s: SameLine, worker: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The one conflict of the same-line scenario was resolved by resuming the session that
+ * made issues/b.md's commit, from the same working directory. Returns the two calls.
+ */
+export function assertResolvedByResume(calls: FakeInvocation[]): { job: FakeInvocation; resolve: FakeInvocation } {
+  const job = calls.find((c) => c.prompts[0]?.includes('Implement the issue in issues/b.md'));
+  assert.ok(job, 'the job of issues/b.md ran');
+  const resolves = calls.filter((c) => c.prompts[0]?.includes('rebase conflict'));
+  assert.is(resolves.length, 1);
+  const resolve = resolves[0]!;
+  assert.is(resolve.cwd, job.cwd);
+  assert.is(resolve.argv[resolve.argv.indexOf('--resume') + 1], job.sessionId);
+  assert.is(resolve.sessionId, job.sessionId);
+  return { job, resolve };
 }

@@ -19,6 +19,7 @@ import { renderTemplate } from './registry.js';
 import { agentEnv } from '../session/agent-env.js';
 import { dirtyFiles, git, gitOut } from '../git/runner.js';
 import { keepWhatTheJobDropped, markJob, type Kept } from '../worktree/job-guard.js';
+import { markHistory, setAsideHistoryChanges, type HistorySetAside } from '../worktree/history-guard.js';
 import { localUpstreamOf } from '../git/main-branch.js';
 import { covenRef, discardSavedChanges, keepAt, saveUncommittedWork, type SaveResult } from '../worktree/save-work.js';
 import { reserveLogFile, startSession, type SessionHandle, type SessionOutcome } from '../session/runner.js';
@@ -60,6 +61,8 @@ type Finished = {
   stray: string | null;
   /** what a reset of the agent's (or a rewind of main) would have lost, kept under refs/coven/ */
   kept: Kept;
+  /** replace refs and a grafts file the job made, moved aside (history-guard.ts) */
+  history: HistorySetAside;
 };
 
 export const COMMIT_OR_DISCARD = (files: string[]) => `You left uncommitted changes in this worktree:
@@ -113,6 +116,7 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
   const base = { ...o, cwd: o.worktree, agentName: o.agent.name, claudeArgs: o.agent.claudeArgs };
   const onto = await localUpstreamOf(o.worktree, o.branch);
   const mark = onto ? await markJob(o.worktree, onto) : null;
+  const historyMark = await markHistory(o.worktree);
   const session = await runAgentSession({ ...base, prompt: rendered.text });
   const sessionId = sessionIdOf(session);
   let costUsd = runCost(session);
@@ -132,8 +136,9 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
     files = await dirtyFiles(o.worktree);
   }
   const kept = mark ? await keepWhatTheJobDropped(o.worktree, o.worker, o.branch, mark) : { dropped: [], rewound: null };
+  const history = await setAsideHistoryChanges(o.worktree, o.worker, historyMark);
   const saved = files.length > 0 ? await saveAndClean(o.worktree, o.worker, 'wip', `coven: uncommitted work left by ${o.agent.name}`) : ({ kind: 'clean' } as const);
-  return { kind: 'finished', session, sessionId, costUsd, saved, stray, kept };
+  return { kind: 'finished', session, sessionId, costUsd, saved, stray, kept, history };
 }
 
 function worktreeExists(worktree: string): boolean {

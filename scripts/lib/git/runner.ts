@@ -14,6 +14,16 @@ import { closeSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync } 
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 
+/**
+ * What every git coven starts sees: the repository's real commits. Replace refs (`git
+ * replace`, shared by every worktree) and a grafts file (`.git/info/grafts`) change what
+ * a commit's parents and tree look like to git, and an agent can write both: a land
+ * computed on them could take the user's commits off main (git would see the agent's
+ * commit as based on main's tip when it is not). A clone or a push never carries either,
+ * so coven's git ignores both. (A missing grafts file is no grafts; git is silent about it.)
+ */
+export const REAL_HISTORY: Readonly<Record<string, string>> = { GIT_NO_REPLACE_OBJECTS: '1', GIT_GRAFT_FILE: '/dev/null/coven-ignores-grafts' };
+
 export interface GitResult {
   ok: boolean;
   code: number;
@@ -29,7 +39,7 @@ export interface GitResult {
  */
 export function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<GitResult> {
   return new Promise<GitResult>((done) => {
-    const child = spawn('git', args, { cwd, env: env ? { ...process.env, ...env } : process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('git', args, { cwd, env: { ...process.env, ...REAL_HISTORY, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -73,7 +83,7 @@ export function gitScript(cwd: string, script: string, name: string, args: strin
   const err = openSync(errFile, 'w+');
   const stdio: StdioOptions = ['ignore', 'ignore', err];
   return new Promise<GitResult>((done) => {
-    const child = spawn('/bin/sh', ['-c', script, name, ...args], { cwd, env: { ...process.env, ...env }, detached: true, stdio });
+    const child = spawn('/bin/sh', ['-c', script, name, ...args], { cwd, env: { ...process.env, ...REAL_HISTORY, ...env }, detached: true, stdio });
     let finished = false;
     const finish = (code: number, extra = ''): void => {
       if (finished) return;

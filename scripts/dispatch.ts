@@ -32,6 +32,7 @@ exit:   0 a decision (run or sleep) · 1 invalid after ${MAX_CORRECTIONS} correc
 `;
 
 import { parseCommandLine, usageError } from './lib/ui/command-line.js';
+import { writeTargetProblem } from './lib/files/write-atomic.js';
 import { mainBranchOf } from './lib/git/main-branch.js';
 import { mainTip } from './lib/worker/wait-for-main.js';
 import { WORKER_NAME } from './lib/worker/name.js';
@@ -53,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
   const timeoutMin = args.timeout === undefined ? undefined : Number(args.timeout);
   if (timeoutMin !== undefined && !(timeoutMin > 0)) return usageError(spec, '--timeout takes a number of minutes').code;
   if (args.worker !== undefined && !WORKER_NAME.test(args.worker as string)) return usageError(spec, '--worker takes a worker name (lower case letters, digits and -, starting with a letter)').code;
+  const outProblem = args.out === undefined ? null : await writeTargetProblem(args.out as string);
+  if (outProblem) return usageError(spec, `--out ${outProblem}`).code;
   const repo = await findRepo(process.cwd());
   if (repo.kind !== 'repo') {
     process.stderr.write(formatProblem({ what: `${process.cwd()} is not inside a git worktree.`, next: ['cd into a worktree of your repository and run coven dispatch again'] }) + '\n');

@@ -35,7 +35,7 @@ import { findRepo } from './lib/git/runner.js';
 import { formatProblem, shellQuote } from './lib/ui/problem.js';
 import { installHooks as installWakeHooks } from './lib/hooks/install.js';
 import { packageText } from './lib/files/package-file.js';
-import { DEFAULT_MAX_BYTES, describeCappedRead, readCapped } from './lib/files/read-capped.js';
+import { DEFAULT_MAX_BYTES, describeCappedRead, readCapped, whyNotRead } from './lib/files/read-capped.js';
 
 /** The agents `coven init` writes, in the order it reports them. */
 export const templateAgents = ['dispatch', 'plan', 'implement', 'audit'] as const;
@@ -57,7 +57,9 @@ export type InitResult =
   | { kind: 'initialised'; root: string; steps: InitStep[]; hooks: HooksOutcome }
   | { kind: 'no-such-dir'; dir: string }
   | { kind: 'not-a-repo'; dir: string }
-  | { kind: 'bare'; dir: string };
+  | { kind: 'bare'; dir: string }
+  /** a template from `templates` could not be read; nothing was written */
+  | { kind: 'bad-template'; problem: string };
 
 export interface InitOptions {
   /** a directory inside the repository to set up */
@@ -76,21 +78,23 @@ export async function initRepo(opts: InitOptions): Promise<InitResult> {
   if (repo.kind === 'not-a-repo') return { kind: 'not-a-repo', dir };
   if (repo.kind === 'bare') return { kind: 'bare', dir };
   const root = repo.paths.toplevel;
-  const templates = opts.templates;
-  const template = (path: string): Promise<string> => (templates ? readTemplate(join(templates, path)) : packageText(`templates/${path}`));
+  // every template is read before anything is written: a bad one leaves the repository as it was
+  const texts = await readTemplates(opts.templates);
+  if (texts.kind === 'bad') return { kind: 'bad-template', problem: texts.problem };
+  const template = (path: string): string => texts.files.get(path) ?? '';
 
   const steps: InitStep[] = [];
   for (const name of templateAgents) {
-    steps.push(await writeNew(root, `.coven/agents/${name}.md`, await template(`agents/${name}.md`)));
+    steps.push(await writeNew(root, `.coven/agents/${name}.md`, template(`agents/${name}.md`)));
   }
-  steps.push(await writeNew(root, WORKFLOW_PATH, await template('workflow.md')));
+  steps.push(await writeNew(root, WORKFLOW_PATH, template('workflow.md')));
 
   const issues = await listDir(join(root, 'issues'));
   const existingIssue = issues.find((n) => n.endsWith('.md') && n !== 'example.md');
   steps.push(
     existingIssue
       ? { kind: 'skipped', path: 'issues/example.md', reason: `issues/ already holds issues (${existingIssue})` }
-      : await writeNew(root, 'issues/example.md', await template('issues/example.md')),
+      : await writeNew(root, 'issues/example.md', template('issues/example.md')),
   );
 
   const review = await listDir(join(root, 'review'));
@@ -101,7 +105,7 @@ export async function initRepo(opts: InitOptions): Promise<InitResult> {
       : await writeNew(root, 'review/.gitkeep', ''),
   );
 
-  steps.push(await addClaudeMdLine(root, (await template('claude-md-line.md')).trim()));
+  steps.push(await addClaudeMdLine(root, template('claude-md-line.md').trim()));
 
   const hooks = opts.hooks === false ? ({ kind: 'not-requested' } as const) : await installHooks(root);
   return { kind: 'initialised', root, steps, hooks };
@@ -124,12 +128,13 @@ async function addClaudeMdLine(root: string, line: string): Promise<InitStep> {
   let path = 'CLAUDE.md';
   let existing: string | null = null;
   for (const c of candidates) {
-    const text = await readTextIfFile(join(root, c));
-    if (text !== null) {
-      path = c;
-      existing = text;
-      break;
-    }
+    // the human's file (links followed), capped; a FIFO or a huge one is left alone and said so
+    const r = await readCapped(join(root, c), DEFAULT_MAX_BYTES, { followSymlink: true });
+    if (r.kind === 'missing') continue;
+    if (r.kind !== 'read') return { kind: 'skipped', path: c, reason: `not read: ${whyNotRead(r)}` };
+    path = c;
+    existing = r.text;
+    break;
   }
   const addition = claudeMdAddition(existing, line);
   if (addition === null) return { kind: 'skipped', path, reason: `already mentions ${WORKFLOW_PATH}` };
@@ -196,17 +201,19 @@ async function listDir(path: string): Promise<string[]> {
   }
 }
 
-/** A file of the human's repository, if it is a regular file (links followed: the human's choice); capped. */
-async function readTextIfFile(path: string): Promise<string | null> {
-  const r = await readCapped(path, DEFAULT_MAX_BYTES, { followSymlink: true });
-  return r.kind === 'read' ? r.text : null;
-}
-
-/** A template from --templates: a regular file (links followed), capped; a bad one is named. */
-async function readTemplate(path: string): Promise<string> {
-  const r = await readCapped(path, DEFAULT_MAX_BYTES, { followSymlink: true });
-  if (r.kind !== 'read') throw new Error(`coven init: cannot use the template ${describeCappedRead(r)}`);
-  return r.text;
+/** The templates init copies: from `dir` (each a regular file, links followed, capped) or coven's own. */
+async function readTemplates(dir: string | undefined): Promise<{ kind: 'read'; files: Map<string, string> } | { kind: 'bad'; problem: string }> {
+  const files = new Map<string, string>();
+  for (const path of [...templateAgents.map((a) => `agents/${a}.md`), 'workflow.md', 'issues/example.md', 'claude-md-line.md']) {
+    if (dir === undefined) {
+      files.set(path, await packageText(`templates/${path}`));
+      continue;
+    }
+    const r = await readCapped(join(dir, path), DEFAULT_MAX_BYTES, { followSymlink: true });
+    if (r.kind !== 'read') return { kind: 'bad', problem: `cannot use the template ${describeCappedRead(r)}` };
+    files.set(path, r.text);
+  }
+  return { kind: 'read', files };
 }
 
 // ---- command line -----------------------------------------------------------------
@@ -219,7 +226,7 @@ export async function main(argv: string[]): Promise<number> {
   const result = await initRepo({ dir: typeof dir === 'string' ? dir : process.cwd(), hooks: args.hooks !== false });
   if (result.kind !== 'initialised') {
     process.stderr.write(formatProblem(problemOf(result)) + '\n');
-    return 2;
+    return result.kind === 'bad-template' ? 1 : 2;
   }
   process.stdout.write(formatReport(result));
   return result.hooks.kind === 'installed' || result.hooks.kind === 'not-requested' ? 0 : 3;
@@ -235,6 +242,8 @@ function problemOf(r: Exclude<InitResult, { kind: 'initialised' }>) {
         kept: 'Nothing was written. coven works on a git repository with at least one worktree.',
         next: ['cd <your repository> && coven init', `or make this folder a repository first: cd ${shellQuote(r.dir)} && git init && git commit --allow-empty -m 'Initial commit'`],
       };
+    case 'bad-template':
+      return { what: `coven init: ${r.problem}.`, kept: 'Nothing was written.', next: ['fix or remove that template, then run coven init again'] };
     case 'bare':
       return {
         what: `cannot set up coven in ${r.dir}: it is a bare repository (no working tree to write the files into).`,

@@ -33,6 +33,7 @@ exit:   0 the session succeeded · 10 the decision is sleep (nothing run)
 `;
 
 import { parseCommandLine, usageError } from './lib/ui/command-line.js';
+import { writeTargetProblem } from './lib/files/write-atomic.js';
 import { runAsEntry } from './lib/ui/entry.js';
 import { findRepo, gitOut } from './lib/git/runner.js';
 import { localUpstreamOf, mainBranchOf } from './lib/git/main-branch.js';
@@ -55,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
   if (!decisionFile || !out) return usageError(spec, `${decisionFile ? '--out' : '--decision'} is required`).code;
   const timeout = args.timeout === undefined ? undefined : Number(args.timeout);
   if (timeout !== undefined && !(timeout > 0)) return usageError(spec, '--timeout takes a number of minutes').code;
+  const outProblem = out === undefined ? null : await writeTargetProblem(out);
+  if (outProblem) return usageError(spec, `--out ${outProblem}`).code;
 
   const where = (args.worktree as string | undefined) ?? process.cwd();
   const repo = await findRepo(where);

@@ -52,14 +52,19 @@ export async function readCapped(path: string, maxBytes = DEFAULT_MAX_BYTES, opt
 
 /** One line that says why a read failed, naming the file. */
 export function describeCappedRead(r: Exclude<CappedRead, { kind: 'read' }>): string {
+  return `${r.path}: ${whyNotRead(r)}`;
+}
+
+/** Why a read failed, without the file's name ("is a FIFO, not a regular file"). */
+export function whyNotRead(r: Exclude<CappedRead, { kind: 'read' }>): string {
   switch (r.kind) {
     case 'missing':
-      return `${r.path}: no such file`;
+      return 'no such file';
     case 'not-a-file':
-      return `${r.path}: is ${r.what}, not a regular file`;
+      return `is ${r.what}, not a regular file`;
     case 'too-big':
-      return `${r.path}: ${r.bytes} bytes, over the limit of ${r.maxBytes}`;
+      return `${r.bytes} bytes, over the limit of ${r.maxBytes}`;
     case 'unreadable':
-      return `${r.path}: ${r.message}`;
+      return r.message;
   }
 }

@@ -2,7 +2,7 @@
 // never half of it: a temporary file beside it, then rename.
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export async function writeAtomic(path: string, text: string): Promise<void> {
@@ -14,5 +14,20 @@ export async function writeAtomic(path: string, text: string): Promise<void> {
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * Why `writeAtomic(path, …)` could not work, checked before a step does its work (so a
+ * bad --out is refused before an agent runs, not after): a folder at `path`, or
+ * something that is not a folder where its folder goes. Null when it looks writable.
+ */
+export async function writeTargetProblem(path: string): Promise<string | null> {
+  const st = await lstat(path).catch(() => null);
+  if (st?.isDirectory()) return `${path} is a folder; give the path of a file`;
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const d = await stat(dir).catch(() => null);
+    if (d && !d.isDirectory()) return `${dir} is not a folder, so ${path} cannot be written`;
+    if (d || dirname(dir) === dir) return null;
   }
 }

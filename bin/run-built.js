@@ -29,7 +29,7 @@ function shellQuote(s) {
 function runBuilt(command) {
   if (!existsSync(built)) cannotLoad(`coven is not built here (${built} is missing).`, existsSync(join(root, 'node_modules')) ? 'npm run build' : 'npm ci');
   import(pathToFileURL(built).href).then(
-    (coven) => coven.main([...command, ...process.argv.slice(2)]).then((code) => process.exit(code), unexpected),
+    (coven) => coven.main([...command, ...process.argv.slice(2)]).then((code) => exitWhenWritten(code), unexpected),
     (err) => {
       if (err && err.code === 'ERR_MODULE_NOT_FOUND') cannotLoad(`coven's built code cannot be loaded: ${String(err.message).split('\n')[0]}`, 'npm ci');
       unexpected(err);
@@ -39,7 +39,28 @@ function runBuilt(command) {
 
 function unexpected(err) {
   process.stderr.write(`coven: unexpected error: ${err instanceof Error ? err.stack || err.message : String(err)}\n`);
-  process.exit(1);
+  exitWhenWritten(1);
+}
+
+/** Exits once stdout and stderr took what was written (process.exit alone cuts off output queued for a pipe); as scripts/lib/ui/entry.ts. */
+function exitWhenWritten(code) {
+  process.exitCode = code;
+  let open = 2;
+  const done = () => {
+    if (--open === 0) process.exit(code);
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    let called = false;
+    const once = () => {
+      if (!called) {
+        called = true;
+        done();
+      }
+    };
+    stream.on('error', once);
+    if (stream.writableLength === 0 || stream.destroyed) once();
+    else stream.write('', once);
+  }
 }
 
 module.exports = { runBuilt };

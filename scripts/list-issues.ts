@@ -25,6 +25,7 @@ import { runAsEntry } from './lib/ui/entry.js';
 import { decodeUtf8, frontmatterProblem, readFrontmatter } from './lib/agents/frontmatter.js';
 import { formatProblem } from './lib/ui/problem.js';
 import { readCapped, type CappedRead } from './lib/files/read-capped.js';
+import { escapeNotPlain } from './lib/ui/plain-text.js';
 
 export const ISSUE_DIRS = ['issues', 'review'];
 export const PRIORITIES = ['P0', 'P1', 'P2'] as const;
@@ -93,9 +94,14 @@ export function sortIssues(entries: IssueEntry[]): IssueEntry[] {
   return [...entries].sort((a, b) => rank(a.priority) - rank(b.priority) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-/** Aligned, one line per issue; `no issues` when empty. */
-export function formatIssues(entries: IssueEntry[]): string {
-  if (entries.length === 0) return 'no issues\n';
+/**
+ * Aligned, one line per issue; `no issues` when empty. A file name or title is untrusted
+ * text: a line break or control character in it is shown escaped (`\u000a`), so it can
+ * neither forge another line nor drive the terminal.
+ */
+export function formatIssues(raw: IssueEntry[]): string {
+  if (raw.length === 0) return 'no issues\n';
+  const entries = raw.map((e) => ({ path: escapeNotPlain(e.path), state: escapeNotPlain(e.state), priority: escapeNotPlain(e.priority), title: escapeNotPlain(e.title), note: e.note === null ? null : escapeNotPlain(e.note) }));
   const width = (k: 'path' | 'state' | 'priority') => Math.max(...entries.map((e) => e[k].length));
   const [wp, ws, wr] = [width('path'), width('state'), width('priority')];
   return entries

@@ -10,7 +10,10 @@
 //   - an unclosed `---` makes the whole rest of the file frontmatter and the body
 //     empty; we report it instead;
 //   - `---js` / `---javascript` would eval the frontmatter as code; only YAML is
-//     accepted (the first line must be exactly `---`).
+//     accepted (the first line must be exactly `---`);
+//   - js-yaml parses nesting recursively: thousands of `[` run out of stack (a
+//     RangeError), reported as nested too deeply. Aliases are kept as shared
+//     references, never expanded, so a "billion laughs" costs only its own size.
 
 import matter from 'gray-matter';
 
@@ -20,6 +23,7 @@ export type Frontmatter =
   | { kind: 'unclosed' }
   | { kind: 'not-yaml'; language: string }
   | { kind: 'yaml-error'; message: string; line: number | null }
+  | { kind: 'too-deep' }
   | { kind: 'not-a-mapping'; got: string };
 
 export type Decoded = { kind: 'text'; text: string } | { kind: 'not-utf8' };
@@ -65,6 +69,8 @@ export function frontmatterProblem(fm: Frontmatter): string | null {
       return "not closed: add a line '---' after the last key";
     case 'not-yaml':
       return `language '${fm.language}' is not supported: the first line must be exactly '---' (YAML only)`;
+    case 'too-deep':
+      return 'nested too deeply: lists or mappings inside each other, deeper than YAML a human writes';
     case 'yaml-error':
       return `YAML syntax error${fm.line === null ? '' : ` at line ${fm.line}`}: ${fm.message}`;
     case 'not-a-mapping':
@@ -85,6 +91,8 @@ export function describeValue(value: unknown): string {
 }
 
 function yamlError(err: unknown): Frontmatter {
+  // js-yaml reads nested lists and mappings recursively: thousands of levels run out of stack
+  if (err instanceof RangeError) return { kind: 'too-deep' };
   const e = err as { reason?: unknown; message?: unknown; mark?: { line?: unknown } };
   const reason = typeof e.reason === 'string' && e.reason ? e.reason : String(e.message ?? err).split('\n')[0] ?? 'invalid YAML';
   // js-yaml counts lines from 0 within the frontmatter, which starts on the `---` line

@@ -29,10 +29,15 @@
 // a description is one line of the dispatch catalog, so it is capped
 // (MAX_DESCRIPTION_CHARS) and so is each claude_args entry (a command-line argument).
 
-import { readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readCapped } from '../files/read-capped.js';
+import { escapeNotPlain } from '../ui/plain-text.js';
+import { capCatalog } from './catalog.js';
+
+// the catalog moved to catalog.ts; its importers still find it here
+export { formatAgentCatalog, MAX_CATALOG_CHARS } from './catalog.js';
 import { decodeUtf8, describeValue, frontmatterProblem, readFrontmatter } from './frontmatter.js';
 
 export const AGENTS_DIR = '.coven/agents';
@@ -87,9 +92,9 @@ export type RenderResult =
   | { kind: 'missing-args'; names: string[] }
   | { kind: 'unknown-args'; names: string[] };
 
-/** `file: field: message` (or `file: message`). */
+/** `file: field: message` (or `file: message`); a control character (e.g. in a file name) is shown escaped, never raw. */
 export function formatFileProblem(p: AgentFileProblem): string {
-  return p.field ? `${p.file}: ${p.field}: ${p.message}` : `${p.file}: ${p.message}`;
+  return escapeNotPlain(p.field ? `${p.file}: ${p.field}: ${p.message}` : `${p.file}: ${p.message}`);
 }
 
 // ---- validation ---------------------------------------------------------------
@@ -100,6 +105,11 @@ export const MAX_AGENT_FILE_BYTES = 256 * 1024;
 export const MAX_DESCRIPTION_CHARS = 2000;
 /** one claude_args entry is one command-line argument of the CLI */
 export const MAX_CLAUDE_ARG_CHARS = 8 * 1024;
+/** agent files read from one folder: each may be 256 KiB, and every body is kept */
+export const MAX_AGENT_FILES = 500;
+/** the agent that chooses jobs (lib/agents/dispatch.ts): always read, never in the catalog */
+const DISPATCH_NAME = 'dispatch';
+
 
 const KNOWN_KEYS = ['description', 'args', 'max_concurrency', 'claude_args'];
 const KNOWN_ARG_KEYS = ['name', 'description', 'required'];
@@ -251,16 +261,24 @@ export function parseAgentFile(fileName: string, text: string): AgentFileResult 
 export async function loadRegistry(worktreeDir: string): Promise<Registry> {
   const dir = join(worktreeDir, AGENTS_DIR);
   const registry: Registry = { dir, agents: [], invalid: [], warnings: [] };
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') registry.warnings.push(`${AGENTS_DIR}: no such directory, so there are no agents (add .coven/agents/<name>.md files)`);
-    else registry.invalid.push({ file: AGENTS_DIR, message: `cannot read the directory (${code ?? String(err)})` });
+  const listed = await listAgentFiles(worktreeDir);
+  if (listed.kind === 'none') {
+    registry.warnings.push(`${AGENTS_DIR}: no such directory, so there are no agents (add .coven/agents/<name>.md files)`);
     return registry;
   }
-  for (const fileName of names.filter((n) => n.endsWith('.md')).sort()) {
+  if (listed.kind === 'bad') {
+    registry.invalid.push(listed.problem);
+    return registry;
+  }
+  const names = listed.names;
+  if (names.length > MAX_AGENT_FILES) {
+    // dispatch.md first: without it no worker can choose a job
+    names.sort((a, b) => (a === `${DISPATCH_NAME}.md` ? -1 : b === `${DISPATCH_NAME}.md` ? 1 : 0));
+    const left = names.splice(MAX_AGENT_FILES).sort();
+    registry.invalid.push({ file: AGENTS_DIR, message: `holds ${names.length + left.length} agent files, over the limit of ${MAX_AGENT_FILES}: ${left.length} not read (${left.slice(0, 3).join(', ')}${left.length > 3 ? ', …' : ''})` });
+    names.sort();
+  }
+  for (const fileName of names) {
     const file = `${AGENTS_DIR}/${fileName}`;
     const read = await readAgentFile(join(dir, fileName));
     if (read.kind === 'problem') {
@@ -282,7 +300,32 @@ export async function loadRegistry(worktreeDir: string): Promise<Registry> {
     }
   }
   registry.agents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const { kept, leftOut } = capCatalog(registry.agents, DISPATCH_NAME);
+  registry.agents = kept;
+  registry.invalid.push(...leftOut);
   return registry;
+}
+
+/**
+ * The `*.md` names in `.coven/agents`, sorted. `.coven` and `.coven/agents` must be
+ * folders of the worktree itself: a link to a folder elsewhere would run prompts and
+ * `claude_args` that were never committed, so it is refused like a linked agent file.
+ */
+async function listAgentFiles(worktreeDir: string): Promise<{ kind: 'names'; names: string[] } | { kind: 'none' } | { kind: 'bad'; problem: AgentFileProblem }> {
+  for (const part of ['.coven', AGENTS_DIR]) {
+    const st = await lstat(join(worktreeDir, part)).catch((err: NodeJS.ErrnoException) => err);
+    if (st instanceof Error) {
+      if (st.code === 'ENOENT') return { kind: 'none' };
+      return { kind: 'bad', problem: { file: part, message: `cannot read the directory (${st.code ?? st.message})` } };
+    }
+    if (st.isSymbolicLink()) return { kind: 'bad', problem: { file: part, message: 'is a symbolic link, not a folder (coven does not follow links to its agents: commit the folder and its files)' } };
+    if (!st.isDirectory()) return { kind: 'bad', problem: { file: AGENTS_DIR, message: 'cannot read the directory (ENOTDIR)' } };
+  }
+  try {
+    return { kind: 'names', names: (await readdir(join(worktreeDir, AGENTS_DIR))).filter((n) => n.endsWith('.md')).sort() };
+  } catch (err) {
+    return { kind: 'bad', problem: { file: AGENTS_DIR, message: `cannot read the directory (${(err as NodeJS.ErrnoException).code ?? String(err)})` } };
+  }
 }
 
 /** One agent file's bytes, or why it is not read (see the header: regular files only, capped). */
@@ -323,27 +366,4 @@ export function renderTemplate(agent: Pick<AgentDef, 'args' | 'body'>, args: Rec
   if (missing.length > 0) return { kind: 'missing-args', names: missing };
   const text = agent.body.replace(PLACEHOLDER, (whole, name: string) => (Object.hasOwn(args, name) ? (args[name] ?? '') : agent.args.some((a) => a.name === name) ? '' : whole));
   return { kind: 'ok', text };
-}
-
-// ---- catalog ------------------------------------------------------------------
-
-/**
- * The agents as text, for humans (`coven agents`) and for the dispatch prompt:
- *   plan — Writes a plan for one issue
- *       issue (required): path of the issue file
- */
-export function formatAgentCatalog(agents: readonly Pick<AgentDef, 'name' | 'description' | 'args' | 'maxConcurrency'>[]): string {
-  if (agents.length === 0) return '(no agents)';
-  const lines: string[] = [];
-  for (const a of agents) {
-    const limit = a.maxConcurrency === undefined ? '' : ` (at most ${a.maxConcurrency} at once)`;
-    lines.push(`${a.name} — ${oneLine(a.description)}${limit}`);
-    if (a.args.length === 0) lines.push('    (no arguments)');
-    for (const arg of a.args) lines.push(`    ${arg.name} (${arg.required ? 'required' : 'optional'}): ${oneLine(arg.description)}`);
-  }
-  return lines.join('\n');
-}
-
-function oneLine(s: string): string {
-  return s.replace(/\s+/g, ' ').trim();
 }

@@ -31,10 +31,35 @@ export function runAsEntry(moduleUrl: string, main: (argv: string[]) => Promise<
     if (++stepsInBundle > 1) return;
   } else if (!isEntry(moduleUrl)) return;
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => exitWhenWritten(code),
     (err: unknown) => {
       process.stderr.write(`coven: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-      process.exit(1);
+      exitWhenWritten(1);
     },
   );
+}
+
+/**
+ * Exits with `code` once stdout and stderr have taken all that was written to them.
+ * process.exit() alone drops what is still queued for a pipe or a socket (past the
+ * pipe's 64 KiB, `coven issues | wc -l` counted a fraction of the lines). A reader that
+ * went away (`| head -1`, EPIPE) ends the wait too.
+ */
+export function exitWhenWritten(code: number): void {
+  process.exitCode = code;
+  let open = 2;
+  const done = (): void => {
+    if (--open === 0) process.exit(code);
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    let called = false;
+    const once = (): void => {
+      if (called) return;
+      called = true;
+      done();
+    };
+    stream.on('error', once);
+    if (stream.writableLength === 0 || stream.destroyed) once();
+    else stream.write('', once);
+  }
 }

@@ -1,17 +1,33 @@
 // process-groups — the process groups of one agent session: the CLI's own (it runs
 // detached) and those of its descendants (the real CLI runs each Bash command in a
 // session of its own, out of reach of a group signal), noted from `ps` when the session
-// is stopped and when its last result arrives, and signalled together.
+// is stopped and when its last result arrives, and signalled together. A process that
+// left the session's tree (a daemon: double fork, setsid) is still found on Linux by the
+// mark the session puts in its environment (SESSION_MARK), which it inherits: whatever
+// the agent left running ends with the session and never races the land.
 
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** The environment variable whose value marks every process one session started. */
+export const SESSION_MARK = 'COVEN_SESSION_MARK';
 
 export class ProcessGroups {
   private readonly groups: Set<number>;
   /** stopped with SIGSTOP until resume() */
   paused = false;
 
-  constructor(private readonly root: number | undefined) {
+  constructor(
+    private readonly root: number | undefined,
+    /** the session's SESSION_MARK value (null: none) */
+    private readonly mark: string | null = null,
+  ) {
     this.groups = new Set(root === undefined ? [] : [root]);
+  }
+
+  /** Adds the groups of the processes that carry the session's mark (those that left its tree too). */
+  noteMarked(): void {
+    if (this.mark !== null) for (const g of markedGroups(this.mark)) this.groups.add(g);
   }
 
   /** Adds the groups of the root's descendants seen now. */
@@ -99,6 +115,44 @@ export function descendantGroups(root: number): number[] {
     }
   }
   return [...found];
+}
+
+/**
+ * The process groups of every process whose environment holds `SESSION_MARK=<mark>`,
+ * other than ours (Linux: /proc; empty elsewhere). The kernel writes these files; a
+ * process that is gone or not ours to read is skipped.
+ */
+export function markedGroups(mark: string): number[] {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return [];
+  }
+  const needle = Buffer.from(`${SESSION_MARK}=${mark}\0`);
+  const ownGroup = groupOf(String(process.pid));
+  const found = new Set<number>();
+  for (const pid of pids) {
+    try {
+      if (!readFileSync(`/proc/${pid}/environ`).includes(needle)) continue;
+      const group = groupOf(pid);
+      if (group !== null && group > 1 && group !== ownGroup) found.add(group);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return [...found];
+}
+
+/** The process group from /proc/<pid>/stat (the fifth field; the name in parentheses may hold spaces). */
+function groupOf(pid: string): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    return Number.isInteger(group) ? group : null;
+  } catch {
+    return null;
+  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -14,7 +14,9 @@
 // of the group when the CLI exits is ended the same way. The real CLI runs each Bash
 // command in a session of its own, out of reach of a group signal, so the groups of the
 // CLI's descendants are noted (from `ps`) when we stop it and when its last result
-// arrives, and are ended with it: no orphan outlives a session. pause() stops all those
+// arrives, and are ended with it; a daemon that left the tree (double fork, setsid) is
+// found by the mark every process of the session inherits in its environment
+// (process-groups.ts, Linux): no orphan outlives a session. pause() stops all those
 // groups (SIGSTOP) until resume(); ending a paused session continues it after SIGTERM so
 // the signal is acted on. The runner installs no signal handlers: the worker wires
 // SIGINT/SIGTERM to abort(). See reference/claude-cli.md for the CLI contract.
@@ -30,7 +32,8 @@ import { LineSplitter, emptySummary, foldLine, isSuccess, parseStreamLine, type 
 import { renderEvent, renderOutcome } from './render.js';
 import { childrenCpuMs, trace, traceNow } from '../ui/trace.js';
 import { agentCommand, cliNotFoundMessage, defaultTimeoutMs, userMessageLine, type SessionHandle, type SessionOptions, type SessionOutcome } from './session-contract.js';
-import { ProcessGroups } from './process-groups.js';
+import { randomUUID } from 'node:crypto';
+import { ProcessGroups, SESSION_MARK } from './process-groups.js';
 import { cliInvocation, commandLineBytes, MAX_COMMAND_LINE_BYTES } from './cli-invocation.js';
 
 export * from './session-contract.js';
@@ -120,9 +123,10 @@ class Session {
     this.lingerMs = opts.lingerMs ?? 2000;
     this.killGraceMs = opts.killGraceMs ?? 5000;
     this.exitedAt = this.spawnedAt;
-    this.child = spawn(this.command, args, { cwd: opts.cwd, env, detached: true, stdio: 'pipe' });
+    const mark = randomUUID();
+    this.child = spawn(this.command, args, { cwd: opts.cwd, env: { ...env, [SESSION_MARK]: mark }, detached: true, stdio: 'pipe' });
     this.pgid = this.child.pid;
-    this.groups = new ProcessGroups(this.pgid);
+    this.groups = new ProcessGroups(this.pgid, mark);
     if (this.pgid !== undefined) process.on('exit', this.killOnParentExit);
     this.openLog();
     this.wire();
@@ -311,6 +315,7 @@ class Session {
     this.stdinOpen = false;
     for (const line of this.stdoutLines.end()) this.onLine(line);
     for (const line of this.stderrLines.end()) pushTail(this.stderrTail, line);
+    this.groups.noteMarked(); // a daemon the agent left (double fork, setsid) ends too
     await this.groups.end(this.killGraceMs);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();

@@ -15,7 +15,10 @@ held by dead processes. Never touches worktrees coven did not create.
 Only touches what coven made: a worker named in a state file whose process is dead,
 whose branch is under coven/, and whose worktree is the one its state file records.
 Never the main worktree, a live worker, or a worktree someone else made for the branch.
-A dead worker's agent session still running is ended first.
+A dead worker's agent session still running is ended first. A dead worker's worktree
+whose link to the repository its agent changed (its .git file, its git dir's gitdir or
+commondir) is put back first (not with --dry-run), and said; gc's git commands there
+always use that worktree's own git dir.
 
 writes: refs/coven/gc/<worker>/<time> (--force: one commit, the uncommitted changes on
         top of HEAD, with the branch tip as second parent when they differ; printed)
@@ -35,6 +38,7 @@ import { runAsEntry } from './lib/ui/entry.js';
 import { formatProblem, shellQuote } from './lib/ui/problem.js';
 import { endOrphanedSession } from './lib/session/orphan.js';
 import { covenRef, keepAt, snapshotCommit } from './lib/worktree/save-work.js';
+import { describeRepair, reclaimIdentity } from './lib/worktree/identity.js';
 import { reflogOnlyTips } from './lib/git/reflog-only.js';
 import { branchBeingRebased, rebaseInProgress } from './lib/git/operation.js';
 import { readWorkerStates, removeWorkerState, type WorkerState } from './lib/worker/state.js';
@@ -58,13 +62,17 @@ export interface GcReport {
   locks: Array<{ path: string; reason: string; fix?: string }>;
   corrupt: Array<{ file: string; reason: string }>;
   alive: string[];
+  /** a dead worker's worktree whose link to the repository its agent changed: what was found and put back */
+  links: string[];
 }
 
 export async function gc(paths: RepoPaths, opts: { dryRun?: boolean; force?: boolean; now?: Date } = {}): Promise<GcReport> {
   const dryRun = opts.dryRun ?? false;
   const entries = await readWorkerStates(paths.stateDir);
+  const report: GcReport = { dryRun, actions: [], locks: [], corrupt: [], alive: [], links: [] };
+  // first, as the worktree list depends on it: each dead worker's worktree is the one coven made
+  for (const e of entries) if (e.kind === 'worker' && e.liveness === 'dead') report.links.push(...(await keepLink(paths, e.state, dryRun)));
   const worktrees = await listWorktrees(paths.mainWorktree);
-  const report: GcReport = { dryRun, actions: [], locks: [], corrupt: [], alive: [] };
   for (const e of entries) {
     if (e.kind === 'corrupt') report.corrupt.push({ file: e.file, reason: e.reason });
     else if (e.liveness === 'alive') report.alive.push(e.state.name);
@@ -135,6 +143,18 @@ async function collectWorker(
   return { kind: 'removed', worker: s.name, branch: s.branch, worktree, saved, reflog };
 }
 
+/**
+ * Finds the git dir of a dead worker's worktree, pins it (gc's git commands there use it,
+ * whatever its `.git` file says) and puts back what its agent changed (identity.ts).
+ */
+async function keepLink(paths: RepoPaths, s: WorkerState, dryRun: boolean): Promise<string[]> {
+  if (!s.branch.startsWith('coven/') || !existsSync(s.worktree)) return [];
+  const found = await reclaimIdentity(paths.commonDir, s.worktree, s.git_dir, dryRun);
+  if (!found || found.repair.kind === 'ok' || found.repair.kind === 'worktree-gone') return [];
+  if (found.repair.kind === 'git-dir-gone') return [`${s.name}: the git dir of ${s.worktree} is gone; the folder is left as it is`];
+  return [`${s.name}: ${describeRepair(s.worktree, found.repair).replace(/^coven: /, '')}`];
+}
+
 async function mainBranchOfName(paths: RepoPaths): Promise<string | null> {
   const m = await mainBranchOf(paths);
   return m.kind === 'branch' ? m.name : null;
@@ -196,7 +216,7 @@ async function saveWork(paths: RepoPaths, s: WorkerState, worktree: string | nul
 
 export function renderGc(r: GcReport): string {
   const would = r.dryRun ? 'would remove' : 'removed';
-  const lines: string[] = [];
+  const lines: string[] = [...r.links];
   for (const a of r.actions) {
     if (a.kind === 'removed') {
       lines.push(`${a.worker}: ${would} ${a.worktree ? `worktree ${a.worktree}, ` : ''}branch ${a.branch} and its state file`);

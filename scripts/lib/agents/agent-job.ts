@@ -21,6 +21,7 @@ import { dirtyFiles, git, gitOut } from '../git/runner.js';
 import { keepWhatTheJobDropped, markJob, type Kept } from '../worktree/job-guard.js';
 import { markHistory, setAsideHistoryChanges, type HistorySetAside } from '../worktree/history-guard.js';
 import { localUpstreamOf } from '../git/main-branch.js';
+import { describeRepair, keepPinnedIdentity } from '../worktree/identity.js';
 import { covenRef, discardSavedChanges, keepAt, saveUncommittedWork, type SaveResult } from '../worktree/save-work.js';
 import { reserveLogFile, startSession, type SessionHandle, type SessionOutcome } from '../session/runner.js';
 
@@ -120,7 +121,7 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
   const session = await runAgentSession({ ...base, prompt: rendered.text });
   const sessionId = sessionIdOf(session);
   let costUsd = runCost(session);
-  if (!worktreeExists(o.worktree)) return { kind: 'worktree-gone', session, sessionId, costUsd };
+  if (!(await worktreeKept(o))) return { kind: 'worktree-gone', session, sessionId, costUsd };
   const tellSaved = (ref: string | null): void => void (ref && o.display?.(`coven: the agent left uncommitted changes on a branch it switched to; saved as ${ref}, not landed   (git show ${ref})`));
   const back = await returnToBranch(o.worktree, o.branch, o.worker);
   tellSaved(back.wip);
@@ -131,7 +132,7 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
     o.display?.(`coven: the agent left ${files.length} uncommitted file(s); asking it to commit or discard them`);
     const again = await runAgentSession({ ...base, prompt: COMMIT_OR_DISCARD(files), resume: sessionId });
     costUsd += runCost(again);
-    if (!worktreeExists(o.worktree)) return { kind: 'worktree-gone', session, sessionId, costUsd };
+    if (!(await worktreeKept(o))) return { kind: 'worktree-gone', session, sessionId, costUsd };
     tellSaved((await returnToBranch(o.worktree, o.branch, o.worker)).wip);
     files = await dirtyFiles(o.worktree);
   }
@@ -141,8 +142,16 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
   return { kind: 'finished', session, sessionId, costUsd, saved, stray, kept, history };
 }
 
-function worktreeExists(worktree: string): boolean {
-  return existsSync(join(worktree, '.git'));
+/**
+ * After a session: the worktree is still there and still the one coven made. A link
+ * to the repository the agent rewrote is put back first, and said (identity.ts); one
+ * that cannot be is left to the worker, as a worktree gone.
+ */
+async function worktreeKept(o: JobOptions): Promise<boolean> {
+  const link = await keepPinnedIdentity(o.worktree);
+  if (link.kind === 'repaired') o.display?.(describeRepair(o.worktree, link));
+  if (link.kind === 'failed' || link.kind === 'git-dir-gone') return false;
+  return existsSync(join(o.worktree, '.git'));
 }
 
 /** Saves the worktree's uncommitted changes under refs/coven/<kind>/… and cleans it. */

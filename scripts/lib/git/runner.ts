@@ -31,6 +31,23 @@ export interface GitResult {
   stderr: string;
 }
 
+/** worktree → its git dir, for the worktrees coven made (lib/worktree/identity.ts) */
+const pinned = new Map<string, string>();
+
+/**
+ * From now on, git run with `worktree` as its cwd gets that git dir and work tree given
+ * explicitly (GIT_DIR, GIT_WORK_TREE): a `.git` file an agent rewrote cannot send coven's
+ * commands to another worktree's index. `null` takes the pin away.
+ */
+export function pinWorktree(worktree: string, gitDir: string | null): void {
+  if (gitDir) pinned.set(resolve(worktree), gitDir);
+  else pinned.delete(resolve(worktree));
+}
+
+export function pinnedGitDir(worktree: string): string | undefined {
+  return pinned.get(resolve(worktree));
+}
+
 /**
  * Runs `git <args>` in `cwd`; never throws for a non-zero exit. git runs in a process
  * group of its own (detached), so a Ctrl-C typed at the worker's terminal reaches the
@@ -38,6 +55,8 @@ export interface GitResult {
  * the user's checkout in half.
  */
 export function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<GitResult> {
+  const pin = pinned.get(resolve(cwd));
+  if (pin) env = { ...env, GIT_DIR: pin, GIT_WORK_TREE: resolve(cwd) };
   return new Promise<GitResult>((done) => {
     const child = spawn('git', args, { cwd, env: { ...process.env, ...REAL_HISTORY, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

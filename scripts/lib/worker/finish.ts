@@ -2,7 +2,7 @@
 // removed), or work kept (said where, with the commands to pick it up); and the worktree
 // deleted under a running worker (given a new one from its branch, which keeps every commit).
 
-import { dirtyFiles, git, revParse } from '../git/runner.js';
+import { dirtyFiles, git, pinWorktree, revParse } from '../git/runner.js';
 import { rebaseInProgress } from '../git/operation.js';
 import { removeLandedWorktree, unlandedCommits } from '../land/land.js';
 import { formatProblem } from '../ui/problem.js';
@@ -12,10 +12,12 @@ import { here, setPhase, updateState, worktreePresent, type DoneWhy, type Worker
 import { stop as say } from './messages.js';
 import { removeWorkerState } from './state.js';
 import { removeStepFiles } from './step-files.js';
+import { keepWorkerWorktree, pinWorkerWorktree } from './worktree-identity.js';
 
 /** `failure`: the unexpected error that ended the loop (the exit is then `failed`). */
 export async function finish(w: Worker, why: DoneWhy, failure: string | null = null): Promise<WorkerExit> {
   await setPhase(w, 'stopping', { agent: null, args: {} }).catch(() => undefined);
+  if (worktreePresent(w) && (await keepWorkerWorktree(w).catch(() => null))?.kind === 'given-up') return finishWithoutWorktree(w, why);
   if (!worktreePresent(w)) return finishWithoutWorktree(w, why);
   // coven aborts its own rebases where they stop (resolve, park); one still in progress is
   // the human's (resolving a parked worker by hand, as its message says): left as it is
@@ -65,7 +67,9 @@ async function unlandedOnBranch(w: Worker): Promise<number | null> {
 
 /** True when the worktree is there, or was deleted and could be made again (see recreateWorktree). */
 export async function worktreeBack(w: Worker): Promise<boolean> {
-  return worktreePresent(w) || (await recreateWorktree(w));
+  const link = await keepWorkerWorktree(w); // the link an agent rewrote is put back first
+  if (link.kind === 'stop') return false;
+  return worktreePresent(w) || (await recreateWorktree(w, link.kind === 'given-up' ? link.told : undefined));
 }
 
 /**
@@ -74,7 +78,7 @@ export async function worktreeBack(w: Worker): Promise<boolean> {
  * that is not possible (the branch is gone too, or the folder cannot be made): the
  * worker then stops and says what is left.
  */
-export async function recreateWorktree(w: Worker): Promise<boolean> {
+export async function recreateWorktree(w: Worker, told?: string): Promise<boolean> {
   const commits = await unlandedOnBranch(w);
   if (commits === null) return false;
   const spawnOpts = { cwd: w.paths.mainWorktree, branch: w.branch, base: w.opts.worktreeBase, adopt: true };
@@ -84,8 +88,9 @@ export async function recreateWorktree(w: Worker): Promise<boolean> {
     return false;
   }
   const before = here(w);
+  pinWorktree(w.worktree, null);
   w.worktree = spawned.path;
-  await updateState(w, { worktree: w.worktree });
-  w.ui.problem(say.remade(before, w.worktree, commits));
+  await updateState(w, { worktree: w.worktree, git_dir: await pinWorkerWorktree(w.paths.commonDir, w.worktree, true, null) });
+  w.ui.problem(told ? `${told}\n  ${w.name} gave ${w.branch} a new worktree at ${w.worktree} and goes on.` : say.remade(before, w.worktree, commits));
   return true;
 }

@@ -19,6 +19,7 @@ import { problemFor } from '../worktree/spawn-messages.js';
 import type { StopControl, Worker, WorkerExit, WorkerOptions } from './context.js';
 import { cannotStart, cannotStartText, replaced as sayReplaced, rerunCommand, start as say } from './messages.js';
 import { randomWorkerName, WORKER_NAME } from './name.js';
+import { pinWorkerWorktree } from './worktree-identity.js';
 import { jobOfRecord, readStepSession } from './step-files.js';
 import { newWorkerState, readWorkerState, readWorkerStates, removeWorkerState, writeWorkerState, type WorkerState } from './state.js';
 
@@ -47,7 +48,10 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
 
   const placed = await placeWorktree(paths, main.name, name, branch, opts, ui);
   if (placed.kind !== 'placed') return placed;
-  const state = { ...newWorkerState({ name, branch, worktree: placed.worktree }), ...placed.inherited };
+  const previous = placed.fresh ? null : await readWorkerState(paths.stateDir, name);
+  const recorded = previous?.kind === 'worker' ? previous.state.git_dir : null;
+  const git_dir = await pinWorkerWorktree(paths.commonDir, placed.worktree, placed.fresh, recorded);
+  const state = { ...newWorkerState({ name, branch, worktree: placed.worktree }), ...placed.inherited, git_dir };
   await writeWorkerState(paths.stateDir, state);
   trace('worker', { worker: name, process_start: performance.timeOrigin });
   trace('phase', { worker: name, phase: state.phase });
@@ -57,7 +61,8 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
   return { kind: 'started', worker: w };
 }
 
-type Placed = { kind: 'placed'; worktree: string; inherited: Partial<WorkerState>; job: Worker['job'] } | CannotStart;
+/** `fresh`: made now (its `.git` file is git's own), not adopted */
+type Placed = { kind: 'placed'; worktree: string; fresh: boolean; inherited: Partial<WorkerState>; job: Worker['job'] } | CannotStart;
 
 /** Adopts the worktree a worker of this name left, or spawns a new one. */
 async function placeWorktree(paths: RepoPaths, main: string, name: string, branch: string, opts: WorkerOptions, ui: WorkerUi): Promise<Placed> {
@@ -72,7 +77,7 @@ async function placeWorktree(paths: RepoPaths, main: string, name: string, branc
   }
   if (existing) {
     ui.line(say.adopting(name, existing.path)); // a worker of this name stopped earlier: adopt its worktree and whatever it left
-    return { kind: 'placed', worktree: existing.path, ...(await takeOverFrom(paths, name, branch, existing.path, ui)) };
+    return { kind: 'placed', worktree: existing.path, fresh: false, ...(await takeOverFrom(paths, name, branch, existing.path, ui)) };
   }
   // the state file comes first: a worker killed while its worktree is being made leaves
   // a dead worker that `coven gc` finds and cleans up, not an unknown worktree and branch
@@ -88,7 +93,7 @@ async function placeWorktree(paths: RepoPaths, main: string, name: string, branc
     return { kind: 'cannot-start', message: formatProblem(problemFor(spawned, spawnOpts, (o, b) => rerunCommand(name, branch, o, b))) };
   }
   if (adopt) ui.line(say.branchWithoutWorktree(branch, spawned.path));
-  return { kind: 'placed', worktree: spawned.path, inherited: {}, job: null };
+  return { kind: 'placed', worktree: spawned.path, fresh: true, inherited: {}, job: null };
 }
 
 /**

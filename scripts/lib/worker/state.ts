@@ -64,6 +64,11 @@ export const WorkerStateSchema = z.object({
    * (a worker of the same name, `coven gc`) ends it first (orphan-session.ts)
    */
   session_process: z.object({ pid: z.number().int().positive(), start: z.string().nullable() }).nullable().optional(),
+  /**
+   * the worktree's git dir (`<common>/worktrees/<id>`) when coven made or adopted it: coven's
+   * git commands there use it, and the worktree is checked against it (lib/worktree/identity.ts)
+   */
+  git_dir: z.string().nullable().optional(),
 });
 
 export type WorkerState = z.infer<typeof WorkerStateSchema>;

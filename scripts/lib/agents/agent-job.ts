@@ -18,6 +18,7 @@ import type { AgentDef } from './registry.js';
 import { renderTemplate } from './registry.js';
 import { agentEnv } from '../session/agent-env.js';
 import { dirtyFiles, git, gitOut } from '../git/runner.js';
+import { withGuardedSetup } from '../git/setup-guard.js';
 import { keepWhatTheJobDropped, markJob, type Kept } from '../worktree/job-guard.js';
 import { markHistory, setAsideHistoryChanges, type HistorySetAside } from '../worktree/history-guard.js';
 import { localUpstreamOf } from '../git/main-branch.js';
@@ -75,6 +76,13 @@ finish when \`git status --porcelain\` prints nothing. Do not push, reset or swi
 
 /** Runs one session; returns its outcome. A resume uses the same cwd (the CLI requires it). */
 export async function runAgentSession(
+  s: SessionSettings & { cwd: string; agentName: string; prompt: string; claudeArgs: readonly string[]; resume?: string; appendSystemPrompt?: string },
+): Promise<SessionOutcome> {
+  // the agent must not change the git setup coven's git and the human's run with: undone at once
+  return withGuardedSetup(s.cwd, s.stateDir, () => runSession(s), (text) => (s.display ? s.display(text) : process.stderr.write(`${text}\n`)));
+}
+
+async function runSession(
   s: SessionSettings & { cwd: string; agentName: string; prompt: string; claudeArgs: readonly string[]; resume?: string; appendSystemPrompt?: string },
 ): Promise<SessionOutcome> {
   const handle = startSession({

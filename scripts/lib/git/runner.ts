@@ -12,7 +12,54 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, isAbsolute, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve, sep } from 'node:path';
+
+/**
+ * Settings every git coven starts runs with, whatever the config files say: git run on
+ * the human's behalf must not start a program an agent configured (docs/trust.md, "Git
+ * that coven runs on the human's behalf"). Given as GIT_CONFIG_COUNT/KEY/VALUE, which
+ * win over every config file and reach the git commands a hook runs.
+ *   core.fsmonitor=false   `git status`, read-tree and rebase would start the program it names
+ * and, for a repository whose setup coven snapshotted (lib/git/setup-guard), the values
+ * it trusts (core.hooksPath): git in any of its worktrees runs the hooks coven trusts,
+ * even while an agent (another worker's, mid-session) has the config changed.
+ */
+export const GIT_PINS: readonly [string, string][] = [['core.fsmonitor', 'false']];
+
+const repoPins: { dirs: string[]; pins: [string, string][] }[] = [];
+
+/** Pins `pins` for every git coven runs in `dirs` (a repository's git dir and worktrees) or below them. */
+export function pinForRepository(dirs: string[], pins: [string, string][]): void {
+  const key = dirs[0];
+  const at = repoPins.findIndex((p) => p.dirs[0] === key);
+  if (at >= 0) repoPins.splice(at, 1);
+  repoPins.push({ dirs: dirs.map((d) => resolve(d)), pins });
+}
+
+function pinsFor(cwd: string): [string, string][] {
+  if (repoPins.length === 0) return [];
+  const dir = resolve(cwd);
+  const hit = repoPins.find((p) => p.dirs.some((d) => dir === d || dir.startsWith(d.endsWith(sep) ? d : d + sep)));
+  return hit?.pins ?? [];
+}
+
+/** The environment that gives git `pins` (after any GIT_CONFIG_COUNT the environment has already). */
+export function pinEnv(pins: readonly [string, string][], base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const have = Number.parseInt(base.GIT_CONFIG_COUNT ?? '0', 10);
+  const start = Number.isFinite(have) && have > 0 ? have : 0;
+  const env: NodeJS.ProcessEnv = { GIT_CONFIG_COUNT: String(start + pins.length) };
+  pins.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${start + i}`] = key;
+    env[`GIT_CONFIG_VALUE_${start + i}`] = value;
+  });
+  return env;
+}
+
+/** process.env, REAL_HISTORY and the caller's `env`, plus the pins (GIT_PINS and the repository's, after any the env has). */
+function gitEnv(cwd: string, env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const merged = { ...process.env, ...REAL_HISTORY, ...env };
+  return { ...merged, ...pinEnv([...GIT_PINS, ...pinsFor(cwd)], merged) };
+}
 
 /**
  * What every git coven starts sees: the repository's real commits. Replace refs (`git
@@ -58,7 +105,7 @@ export function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promi
   const pin = pinned.get(resolve(cwd));
   if (pin) env = { ...env, GIT_DIR: pin, GIT_WORK_TREE: resolve(cwd) };
   return new Promise<GitResult>((done) => {
-    const child = spawn('git', args, { cwd, env: { ...process.env, ...REAL_HISTORY, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('git', args, { cwd, env: gitEnv(cwd, env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -102,7 +149,7 @@ export function gitScript(cwd: string, script: string, name: string, args: strin
   const err = openSync(errFile, 'w+');
   const stdio: StdioOptions = ['ignore', 'ignore', err];
   return new Promise<GitResult>((done) => {
-    const child = spawn('/bin/sh', ['-c', script, name, ...args], { cwd, env: { ...process.env, ...REAL_HISTORY, ...env }, detached: true, stdio });
+    const child = spawn('/bin/sh', ['-c', script, name, ...args], { cwd, env: gitEnv(cwd, env), detached: true, stdio });
     let finished = false;
     const finish = (code: number, extra = ''): void => {
       if (finished) return;

@@ -7,6 +7,7 @@ import { saveAndClean } from '../agents/agent-job.js';
 import { loadRegistry } from '../agents/registry.js';
 import { gitOut } from '../git/runner.js';
 import { rebaseInProgress } from '../git/operation.js';
+import { checkSetupBeforeLand } from '../git/setup-guard.js';
 import { describeLand, describeLeftOut } from '../land/messages.js';
 import { landWorktree, unlandedCommits, type LandResult } from '../land/land.js';
 import { abortRebaseIfAny, resolveConflict, type Conflict } from '../land/resolve-conflict.js';
@@ -25,6 +26,8 @@ export async function landAndResolve(w: Worker): Promise<LandEnd> {
   await setPhase(w, 'landing', { waiting_on: null });
   // before the rebase changes the worktree's files (an agent file may itself conflict)
   const agent = await jobAgent(w);
+  // another worker's agent may be changing the git setup the land runs with
+  await checkSetupBeforeLand(w.worktree, w.paths.stateDir, (text) => w.ui.problem(text));
   let land = await landWorktree({ worktree: w.worktree, keep: true });
   if (land.kind === 'dirty') {
     const saved = await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found at land time');

@@ -1,0 +1,235 @@
+// Hostile input: an agent that changes the git setup coven's own git then runs as the
+// human — the shared config (core.hooksPath, core.fsmonitor, a filter driver, an
+// include), the human's ~/.gitconfig, or a hook file in the common .git/hooks/ folder.
+// What "safe" means here (docs/trust.md, "Git that coven runs on the human's behalf"):
+//   - the agent's program never runs in coven's land (nor in any git coven runs);
+//   - after the session every change is undone (config entry by entry; a hook file is
+//     moved aside under <state dir>/quarantine/, never deleted), so coven's wake hooks
+//     and the user's own hooks run again;
+//   - the worker says so in one message: what changed, that it was undone, and the
+//     command to make the change by hand if the human really wants it.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { commitFile, coven, run, sh, tempDir, tempRepo } from './helpers/repo.js';
+import { git } from '../scripts/lib/git/runner.js';
+import { guardGitSetup } from '../scripts/lib/git/setup-guard.js';
+import { landWorktree } from '../scripts/lib/land/land.js';
+import { covenRepo, issueFile } from './helpers/coven-repo.js';
+import { fakeClaudeEnv, readFakeLog, type FakeRun, type FakeStep } from './helpers/fake-claude.js';
+
+const plan = (...steps: FakeStep[]): FakeRun[] => [
+  { match: { promptIncludes: 'Choose the next job' }, steps: [{ text: '<dispatch>\nagent: plan\nissue: issues/a.md\n</dispatch>' }] },
+  { match: { promptIncludes: 'Plan the issue' }, steps: [{ write: { path: 'plan.txt', content: 'plan\n' } }, { commit: 'plan a' }, ...steps, { text: 'Done.' }] },
+];
+const noStack = (text: string) => assert.not.match(text, /\n\s+at /, `a stack trace was printed:\n${text}`);
+
+/** A script that writes `marker` when run (any arguments), and passes stdin through (a filter). */
+function evilScript(marker: string): string {
+  return `#!/bin/sh\necho "ran $0 $*" >> '${marker}'\ncat\nexit 0\n`;
+}
+
+async function once(repo: string, script: FakeRun[], extraEnv: NodeJS.ProcessEnv = {}) {
+  const env = { ...fakeClaudeEnv(script), COVEN_WORKTREE_BASE: tempDir('coven-wt-'), ...extraEnv };
+  const r = await coven(['worker', '--once', '--name', 'w1'], { cwd: repo, env });
+  noStack(r.stdout + r.stderr);
+  assert.is(readFakeLog(env).length, 2, `dispatch and the agent ran:\n${r.stdout + r.stderr}`);
+  return { r, out: r.stdout + r.stderr, env };
+}
+
+async function config(repo: string, ...args: string[]): Promise<string | null> {
+  const r = await run('git', ['config', ...args], { cwd: repo });
+  return r.code === 0 ? r.stdout.trim() : null;
+}
+
+function quarantined(repo: string): string[] {
+  const dir = join(repo, '.git', 'coven', 'quarantine');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name !== 'undone.json')
+    .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
+}
+
+test('the agent commits .githooks/post-merge and sets core.hooksPath: the land does not run it, the setting is undone and the worker says so', async () => {
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
+  const marker = join(tempDir(), 'hook-ran');
+  await sh(repo, 'config', 'core.hooksPath', '.my-hooks'); // the user's own setting, to come back
+  const { r, out } = await once(
+    repo,
+    plan(
+      { write: { path: '.githooks/post-merge', content: evilScript(marker) } },
+      { bash: 'git add .githooks && git update-index --chmod=+x .githooks/post-merge && git commit -q -m hooks && git checkout -- .githooks' },
+      { bash: 'git config core.hooksPath .githooks' },
+    ),
+  );
+  assert.is(r.code, 0, out);
+  assert.is(await sh(repo, 'log', '-1', '--format=%s', 'main'), 'hooks', 'the work landed');
+  assert.not.ok(existsSync(marker), `the agent's hook ran:\n${existsSync(marker) ? readFileSync(marker, 'utf8') : ''}`);
+  assert.is(await config(repo, 'core.hooksPath'), '.my-hooks', 'core.hooksPath is back to what it was');
+  assert.match(out, /core\.hookspath/i);
+  assert.match(out, /undone/);
+  assert.match(out, /git config core\.hooksPath \.githooks/, 'the command to make the change by hand');
+});
+
+test('the agent sets core.hooksPath in the human\'s ~/.gitconfig: the land does not run its hook, the global setting is undone', async () => {
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
+  const home = tempDir('coven-home-');
+  const global = join(home, '.gitconfig');
+  writeFileSync(global, '[user]\n\tname = Human\n');
+  const marker = join(tempDir(), 'hook-ran');
+  const hooks = join(tempDir(), 'evil-hooks');
+  mkdirSync(hooks);
+  writeFileSync(join(hooks, 'post-merge'), evilScript(marker));
+  chmodSync(join(hooks, 'post-merge'), 0o755);
+  const { r, out } = await once(repo, plan({ bash: `git config --global core.hooksPath '${hooks}'` }), { HOME: home, GIT_CONFIG_GLOBAL: global });
+  assert.is(r.code, 0, out);
+  assert.is(await sh(repo, 'log', '-1', '--format=%s', 'main'), 'plan a', 'the work landed');
+  assert.not.ok(existsSync(marker), 'the agent\'s hook ran');
+  assert.is(readFileSync(global, 'utf8').includes(hooks), false, `~/.gitconfig still names the agent's hooks:\n${readFileSync(global, 'utf8')}`);
+  assert.match(readFileSync(global, 'utf8'), /name = Human/);
+  assert.match(out, /core\.hookspath/i);
+  assert.match(out, new RegExp(`git config --global core\\.hooksPath ${hooks.replace(/[/.]/g, '\\$&')}`));
+});
+
+test('the agent writes a hook into the common .git/hooks/ folder: it never runs, it is moved aside under the state dir and named', async () => {
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
+  const marker = join(tempDir(), 'hook-ran');
+  const hooks = join(repo, '.git', 'hooks');
+  // the user's own hook, which must stay
+  writeFileSync(join(hooks, 'pre-push'), '#!/bin/sh\nexit 0\n');
+  chmodSync(join(hooks, 'pre-push'), 0o755);
+  // with git alone (Bash(git *)): commit the hooks, then check them out into the common hooks folder
+  const { r, out } = await once(
+    repo,
+    plan(
+      { write: { path: 'post-merge', content: evilScript(marker) } },
+      { write: { path: 'reference-transaction', content: evilScript(marker) } },
+      { bash: 'git add post-merge reference-transaction && git update-index --chmod=+x post-merge reference-transaction && git commit -q -m hooks && git checkout -- post-merge reference-transaction' },
+      { bash: `git --work-tree='${hooks}' checkout HEAD -- post-merge reference-transaction` },
+    ),
+  );
+  assert.is(r.code, 0, out);
+  assert.is(await sh(repo, 'log', '-1', '--format=%s', 'main'), 'hooks', 'the work landed');
+  assert.not.ok(existsSync(marker), `the agent's hook ran:\n${existsSync(marker) ? readFileSync(marker, 'utf8') : ''}`);
+  assert.not.ok(existsSync(join(hooks, 'post-merge')));
+  assert.not.ok(existsSync(join(hooks, 'reference-transaction')));
+  assert.ok(existsSync(join(hooks, 'pre-push')), 'the user\'s own hook stays');
+  const kept = quarantined(repo);
+  assert.is(kept.length, 2, `moved aside, not deleted: ${kept.join(', ')}`);
+  for (const f of kept) assert.is(readFileSync(f, 'utf8'), evilScript(marker));
+  assert.match(out, /hooks\/post-merge/);
+  assert.match(out, /quarantine/);
+});
+
+test('the agent sets core.fsmonitor to a program: coven\'s git status never runs it, and the setting is undone', async () => {
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
+  const marker = join(tempDir(), 'fsmonitor-ran');
+  const prog = join(tempDir(), 'fsmonitor');
+  writeFileSync(prog, `#!/bin/sh\necho "ran $*" >> '${marker}'\nexit 1\n`);
+  chmodSync(prog, 0o755);
+  const { r, out } = await once(repo, plan({ bash: `git config core.fsmonitor '${prog}'` }));
+  assert.is(r.code, 0, out);
+  assert.not.ok(existsSync(marker), 'the fsmonitor program ran');
+  assert.is(await config(repo, 'core.fsmonitor'), null);
+  assert.match(out, /core\.fsmonitor/);
+});
+
+test('a filter driver the agent sets, with a committed .gitattributes: the land does not run it, the setting is undone', async () => {
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
+  const marker = join(tempDir(), 'smudge-ran');
+  const smudge = join(tempDir(), 'smudge');
+  writeFileSync(smudge, evilScript(marker));
+  chmodSync(smudge, 0o755);
+  const { r, out } = await once(
+    repo,
+    plan(
+      { bash: `git config filter.evil.smudge '${smudge}'` },
+      { bash: 'git config filter.evil.clean cat' },
+      { write: { path: '.gitattributes', content: '*.txt filter=evil\n' } },
+      { write: { path: 'more.txt', content: 'more\n' } },
+      { bash: 'git add .gitattributes more.txt && git commit -q -m attributes' },
+    ),
+  );
+  assert.is(r.code, 0, out);
+  assert.is(await sh(repo, 'log', '-1', '--format=%s', 'main'), 'attributes', 'the work landed');
+  // the land wrote more.txt into the main worktree: with the agent's filter, that ran its smudge
+  assert.is(readFileSync(join(repo, 'more.txt'), 'utf8'), 'more\n');
+  assert.not.ok(existsSync(marker), `the agent's filter ran:\n${existsSync(marker) ? readFileSync(marker, 'utf8') : ''}`);
+  assert.is(await config(repo, 'filter.evil.smudge'), null);
+  assert.is(await config(repo, 'filter.evil.clean'), null);
+  assert.match(out, /filter\.evil\.smudge/);
+});
+
+test('an include.path, an alias and a config.worktree the agent adds are undone too; the user\'s own entries stay', async () => {
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
+  const marker = join(tempDir(), 'hook-ran');
+  const hooks = join(tempDir(), 'evil-hooks');
+  mkdirSync(hooks);
+  writeFileSync(join(hooks, 'post-merge'), evilScript(marker));
+  chmodSync(join(hooks, 'post-merge'), 0o755);
+  const included = join(tempDir(), 'evil.config');
+  writeFileSync(included, `[core]\n\thooksPath = ${hooks}\n`);
+  await sh(repo, 'config', 'alias.st', 'status');
+  const { r, out } = await once(
+    repo,
+    plan(
+      { bash: `git config --add include.path '${included}'` },
+      { bash: `git config alias.rebase '!touch ${marker}'` },
+      { bash: `git config extensions.worktreeConfig true && git -C '${repo}' config --worktree core.hooksPath '${hooks}'` },
+    ),
+  );
+  assert.is(r.code, 0, out);
+  assert.is(await sh(repo, 'log', '-1', '--format=%s', 'main'), 'plan a', 'the work landed');
+  assert.not.ok(existsSync(marker), 'the agent\'s program ran');
+  assert.is(await config(repo, '--get-all', 'include.path'), null);
+  assert.is(await config(repo, 'alias.rebase'), null);
+  assert.is(await config(repo, 'extensions.worktreeConfig'), null);
+  assert.is(existsSync(join(repo, '.git', 'config.worktree')) ? readFileSync(join(repo, '.git', 'config.worktree'), 'utf8').includes(hooks) : false, false);
+  assert.is(await config(repo, 'alias.st'), 'status', 'the user\'s own entry stays');
+  assert.match(out, /include\.path/);
+});
+
+test('the git runner pins core.fsmonitor=false: a program set there by anyone never runs from coven\'s git', async () => {
+  const repo = await tempRepo();
+  const marker = join(tempDir(), 'fsmonitor-ran');
+  const prog = join(tempDir(), 'fsmonitor');
+  writeFileSync(prog, `#!/bin/sh\necho "ran $*" >> '${marker}'\nexit 1\n`);
+  chmodSync(prog, 0o755);
+  await sh(repo, 'config', 'core.fsmonitor', prog);
+  writeFileSync(join(repo, 'README.md'), 'changed\n');
+  const r = await git(repo, ['status', '--porcelain']);
+  assert.ok(r.ok, r.stderr);
+  assert.match(r.stdout, /README\.md/);
+  assert.not.ok(existsSync(marker), 'the fsmonitor program ran');
+  await sh(repo, 'status', '--porcelain'); // git run plainly does run it: the test is real
+  assert.ok(existsSync(marker));
+});
+
+test('another worker\'s agent sets core.hooksPath while a land runs: the land runs the trusted hooks (coven\'s wake hook), never the agent\'s', async () => {
+  const repo = await tempRepo();
+  const wt = join(tempDir(), 'w1');
+  await sh(repo, 'worktree', 'add', '-q', '--track', '-b', 'coven/w1', wt, 'main');
+  await commitFile(wt, 'a.txt', 'agent\n');
+  const marker = join(tempDir(), 'ran');
+  const trustedHook = join(repo, '.git', 'hooks', 'post-merge');
+  writeFileSync(trustedHook, `#!/bin/sh\necho trusted >> '${marker}'\n`);
+  chmodSync(trustedHook, 0o755);
+  const stateDir = join(repo, '.git', 'coven');
+  assert.ok(await guardGitSetup(wt, stateDir), 'the setup before the session is trusted');
+  // meanwhile, an agent elsewhere (no undo has run yet)
+  const evil = join(tempDir(), 'evil-hooks');
+  mkdirSync(evil);
+  for (const name of ['post-merge', 'reference-transaction']) {
+    writeFileSync(join(evil, name), `#!/bin/sh\necho evil ${name} >> '${marker}'\n`);
+    chmodSync(join(evil, name), 0o755);
+  }
+  await sh(repo, 'config', 'core.hooksPath', evil);
+  const land = await landWorktree({ worktree: wt, keep: true });
+  assert.is(land.kind, 'landed');
+  assert.is(readFileSync(join(repo, 'a.txt'), 'utf8'), 'agent\n');
+  assert.is(readFileSync(marker, 'utf8'), 'trusted\n', 'only the trusted post-merge ran');
+});
+
+test.run();

@@ -15,8 +15,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileS
 import { join } from 'node:path';
 import { commitFile, coven, run, sh, tempDir, tempRepo } from './helpers/repo.js';
 import { git } from '../scripts/lib/git/runner.js';
-import { guardGitSetup } from '../scripts/lib/git/setup-guard.js';
+import { guardGitSetup, undoSetupChanges } from '../scripts/lib/git/setup-guard.js';
 import { landWorktree } from '../scripts/lib/land/land.js';
+import { startCoven, until } from './helpers/worker-process.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun, type FakeStep } from './helpers/fake-claude.js';
 
@@ -230,6 +231,59 @@ test('another worker\'s agent sets core.hooksPath while a land runs: the land ru
   assert.is(land.kind, 'landed');
   assert.is(readFileSync(join(repo, 'a.txt'), 'utf8'), 'agent\n');
   assert.is(readFileSync(marker, 'utf8'), 'trusted\n', 'only the trusted post-merge ran');
+});
+
+test('two workers: one whose snapshot caught another agent\'s change never puts it back after the other undid it; the human making it again is trusted', async () => {
+  const repo = await tempRepo();
+  const stateDir = join(repo, '.git', 'coven');
+  const w2 = await guardGitSetup(repo, stateDir); // w2's session starts
+  await sh(repo, 'config', 'core.hooksPath', '/elsewhere/hooks'); // w2's agent
+  const w1 = await guardGitSetup(repo, stateDir); // w1's session starts, with the change in place
+  assert.is((await undoSetupChanges(w2!, stateDir)).length, 1, 'w2 undoes its agent\'s change');
+  assert.is(await config(repo, 'core.hooksPath'), null);
+  assert.equal(await undoSetupChanges(w1!, stateDir), [], 'w1 does not put it back');
+  assert.is(await config(repo, 'core.hooksPath'), null);
+  // later the human makes the change, with the command the message gave
+  await sh(repo, 'config', 'core.hooksPath', '/elsewhere/hooks');
+  const w3 = await guardGitSetup(repo, stateDir);
+  assert.equal(await undoSetupChanges(w3!, stateDir), []);
+  assert.is(await config(repo, 'core.hooksPath'), '/elsewhere/hooks');
+});
+
+test('what coven itself writes during a session is left alone: a spawn\'s branch.<name>.* entries, coven hooks install', async () => {
+  const repo = await tempRepo();
+  const stateDir = join(repo, '.git', 'coven');
+  const before = await guardGitSetup(repo, stateDir);
+  await sh(repo, 'worktree', 'add', '-q', '--track', '-b', 'coven/w2', join(tempDir(), 'w2'), 'main');
+  const r = await coven(['hooks', 'install'], { cwd: repo });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.equal(await undoSetupChanges(before!, stateDir), []);
+  assert.is(await config(repo, 'branch.coven/w2.merge'), 'refs/heads/main');
+  assert.ok(existsSync(join(repo, '.git', 'hooks', 'post-merge')));
+});
+
+test('a worker killed (kill -9) during the session in which its agent set core.hooksPath: the next worker of that name undoes it and says so', async () => {
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
+  const never = join(tempDir(), 'never');
+  const script: FakeRun[] = [
+    { match: { promptIncludes: 'Choose the next job' }, steps: [{ text: '<dispatch>\nagent: plan\nissue: issues/a.md\n</dispatch>' }] },
+    { match: { promptIncludes: 'Plan the issue' }, steps: [{ write: { path: 'plan.txt', content: 'plan\n' } }, { commit: 'plan a' }, { bash: 'git config core.hooksPath /elsewhere/hooks' }, { wait_for_file: never, timeout_ms: 60_000 }, { text: 'Done.' }] },
+    { match: { promptIncludes: 'Choose the next job' }, steps: [{ text: '<dispatch>\nsleep: nothing to do\n</dispatch>' }] },
+  ];
+  const env = { ...fakeClaudeEnv(script), COVEN_WORKTREE_BASE: tempDir('coven-wt-') };
+  const first = startCoven(['worker', '--once', '--name', 'w1'], { cwd: repo, env });
+  await until(async () => (await config(repo, 'core.hooksPath')) !== null, 'the agent set core.hooksPath');
+  process.kill(first.pid, 'SIGKILL');
+  await first.exited;
+  assert.is(await config(repo, 'core.hooksPath'), '/elsewhere/hooks', 'nothing undid it: the worker was killed');
+  writeFileSync(never, ''); // the orphaned fake session may end now
+  const again = await coven(['worker', '--once', '--name', 'w1'], { cwd: repo, env });
+  const out = again.stdout + again.stderr;
+  noStack(out);
+  assert.is(await config(repo, 'core.hooksPath'), null, out);
+  assert.match(out, /cut short/);
+  assert.match(out, /core\.hooksPath/);
+  assert.is(await sh(repo, 'log', '-1', '--format=%s', 'main'), 'plan a', 'the commit it made still lands');
 });
 
 test.run();

@@ -79,7 +79,7 @@ export async function runAgentSession(
   s: SessionSettings & { cwd: string; agentName: string; prompt: string; claudeArgs: readonly string[]; resume?: string; appendSystemPrompt?: string },
 ): Promise<SessionOutcome> {
   // the agent must not change the git setup coven's git and the human's run with: undone at once
-  return withGuardedSetup(s.cwd, s.stateDir, () => runSession(s), (text) => (s.display ? s.display(text) : process.stderr.write(`${text}\n`)));
+  return withGuardedSetup({ cwd: s.cwd, stateDir: s.stateDir, worker: s.worker }, () => runSession(s), (text) => (s.display ? s.display(text) : process.stderr.write(`${text}\n`)));
 }
 
 async function runSession(

@@ -23,6 +23,7 @@ import { HOOK_NAMES, hookText } from '../hooks/hook-text.js';
 import { shellQuote } from '../ui/problem.js';
 import { escapeNotPlain } from '../ui/plain-text.js';
 import { git, pinForRepository } from './runner.js';
+import { dropSetupRecord, keepSetupRecord, readSetupRecord } from './setup-record.js';
 import { hooksPathValue, setupPlaces, sha256, snapshotGitSetup, type ConfigFile, type GitSetup, type HookFile, type HooksFolder } from './setup-snapshot.js';
 
 export { snapshotGitSetup, type GitSetup } from './setup-snapshot.js';
@@ -55,16 +56,19 @@ export async function guardGitSetup(cwd: string, stateDir: string): Promise<GitS
  * Returns what changed; empty when nothing did.
  */
 export async function undoSetupChanges(snapshot: GitSetup, stateDir: string): Promise<SetupChange[]> {
-  const [now, undone] = await Promise.all([snapshotGitSetup(snapshot.commonDir, snapshot.mainWorktree), readUndone(stateDir)]);
+  const [now, undone] = await Promise.all([snapshotGitSetup(snapshot.commonDir, snapshot.mainWorktree, snapshot.hooks.map((h) => h.dir)), readUndone(stateDir)]);
   const before = withoutUndone(snapshot, undone);
   const changes: SetupChange[] = [];
   for (const was of before.configs) {
-    const is = now.configs.find((c) => c.path === was.path) ?? { ...was, exists: false, entries: [] };
+    // only the files git reads now (a removed worktree's config.worktree is gone with it)
+    const is = now.configs.find((c) => c.path === was.path);
+    if (!is) continue;
     for (const change of configChanges(was, is)) changes.push({ kind: 'config', file: was, ...change, undone: await putBackKey(before.commonDir, was, change.key, change.before) });
   }
   const quarantine = join(stateDir, 'quarantine', stamp());
   for (const was of before.hooks) {
-    const is = now.hooks.find((h) => h.dir === was.dir) ?? { dir: was.dir, files: new Map() };
+    const is = now.hooks.find((h) => h.dir === was.dir);
+    if (!is) continue;
     changes.push(...(await undoHookChanges(was, is, join(quarantine, folderLabel(was.dir, before.commonDir)))));
   }
   if (changes.length > 0) await logUndone(stateDir, changes);
@@ -72,22 +76,42 @@ export async function undoSetupChanges(snapshot: GitSetup, stateDir: string): Pr
 }
 
 /** The session's guard: snapshot, run, undo. `report` gets the one message when something was undone. */
-export async function withGuardedSetup<T>(cwd: string, stateDir: string, run: () => Promise<T>, report: (text: string) => void): Promise<T> {
-  const before = await guardGitSetup(cwd, stateDir);
+export async function withGuardedSetup<T>(g: { cwd: string; stateDir: string; worker: string }, run: () => Promise<T>, report: (text: string) => void): Promise<T> {
+  const before = await guardGitSetup(g.cwd, g.stateDir);
+  // kept on disk while the session runs: a worker killed meanwhile has it undone when it starts again
+  if (before) await keepSetupRecord(g.stateDir, g.worker, before);
   try {
     return await run();
   } finally {
     if (before) {
-      const changes = await undoSetupChanges(before, stateDir);
+      const changes = await undoSetupChanges(before, g.stateDir);
+      await dropSetupRecord(g.stateDir, g.worker);
       if (changes.length > 0) report(describeSetupChanges(changes, 'the agent'));
     }
   }
 }
 
-/** Before a land: undoes what changed since the trusted snapshot (another worker's agent, running now). */
-export async function checkSetupBeforeLand(cwd: string, stateDir: string, report: (text: string) => void): Promise<void> {
-  const places = await setupPlaces(cwd);
-  const before = places ? trustedSetup(places.commonDir) : null;
+/**
+ * A worker starting again after it was killed during a session (its snapshot is still on
+ * disk): what that session's agent changed is undone now, and reported.
+ */
+export async function undoLeftBySession(g: { cwd: string; stateDir: string; worker: string }, report: (text: string) => void): Promise<void> {
+  const [record, places] = await Promise.all([readSetupRecord(g.stateDir, g.worker), setupPlaces(g.cwd)]);
+  if (!places) return;
+  if (record && record.commonDir === places.commonDir) {
+    const changes = await undoSetupChanges(record, g.stateDir);
+    if (changes.length > 0) report(describeSetupChanges(changes, `the agent of ${g.worker}'s session that was cut short`));
+  }
+  await dropSetupRecord(g.stateDir, g.worker);
+}
+
+/**
+ * Before a land: undoes what changed since the trusted snapshot (another worker's agent,
+ * running now). `commonDir` as findRepo gives it; nothing to do when no session of this
+ * process snapshotted that repository.
+ */
+export async function checkSetupBeforeLand(commonDir: string, stateDir: string, report: (text: string) => void): Promise<void> {
+  const before = trustedSetup(commonDir);
   if (!before) return;
   const changes = await undoSetupChanges(before, stateDir);
   if (changes.length > 0) report(describeSetupChanges(changes, 'an agent (of this worker or another)'));

@@ -52,11 +52,15 @@ export interface GitSetup {
 
 const HOOK_CAP = 1024 * 1024;
 
-/** The git setup as it is now, for the repository `commonDir` whose main worktree is `mainWorktree`. */
-export async function snapshotGitSetup(commonDir: string, mainWorktree: string): Promise<GitSetup> {
+/**
+ * The git setup as it is now, for the repository `commonDir` whose main worktree is
+ * `mainWorktree`. `alsoHooks`: hooks folders to read besides the ones the config names
+ * now (an earlier snapshot's, so a change of core.hooksPath does not hide its folder).
+ */
+export async function snapshotGitSetup(commonDir: string, mainWorktree: string, alsoHooks: string[] = []): Promise<GitSetup> {
   const takenAt = Date.now();
   const configs = await Promise.all(configFiles(commonDir, mainWorktree).map(({ path, command }) => readConfigFile(commonDir, path, command)));
-  const hookDirs = hookFolders(commonDir, mainWorktree, configs);
+  const hookDirs = [...new Set([...hookFolders(commonDir, mainWorktree, configs), ...alsoHooks])];
   const hooks = await Promise.all(hookDirs.map(readHooksFolder));
   return { commonDir, mainWorktree, configs, hooks, takenAt };
 }
@@ -106,7 +110,7 @@ export function parseConfigListZ(out: string): ConfigEntry[] {
  * outside the main worktree. A folder inside it is the repository's (committed, or
  * written by a hook manager on `npm install`) and changes with every land: not watched.
  */
-function hookFolders(commonDir: string, mainWorktree: string, configs: ConfigFile[]): string[] {
+export function hookFolders(commonDir: string, mainWorktree: string, configs: ConfigFile[]): string[] {
   const dirs = [join(commonDir, 'hooks')];
   const hooksPath = effectiveHooksPath(configs, mainWorktree);
   if (hooksPath && resolve(hooksPath) !== dirs[0] && !inside(hooksPath, mainWorktree)) dirs.push(resolve(hooksPath));
@@ -190,7 +194,7 @@ function inside(path: string, dir: string): boolean {
 
 /** The common git dir and main worktree of the repository around `cwd`, or null outside one. */
 export async function setupPlaces(cwd: string): Promise<{ commonDir: string; mainWorktree: string; worktrees: string[] } | null> {
-  const r = await git(cwd, ['rev-parse', '--path-format=absolute', '--git-common-dir']);
+  const [r, list] = await Promise.all([git(cwd, ['rev-parse', '--path-format=absolute', '--git-common-dir']), gitOut(cwd, ['worktree', 'list', '--porcelain']).catch(() => '')]);
   if (!r.ok) return null;
   let commonDir = r.stdout.trim();
   try {
@@ -198,7 +202,6 @@ export async function setupPlaces(cwd: string): Promise<{ commonDir: string; mai
   } catch {
     return null;
   }
-  const list = await gitOut(cwd, ['worktree', 'list', '--porcelain']).catch(() => '');
   const worktrees = [...list.matchAll(/^worktree (.+)$/gm)].map((m) => m[1]!);
   return { commonDir, mainWorktree: worktrees[0] ?? resolve(commonDir, '..'), worktrees };
 }

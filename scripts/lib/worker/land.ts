@@ -27,7 +27,7 @@ export async function landAndResolve(w: Worker): Promise<LandEnd> {
   // before the rebase changes the worktree's files (an agent file may itself conflict)
   const agent = await jobAgent(w);
   // another worker's agent may be changing the git setup the land runs with
-  await checkSetupBeforeLand(w.worktree, w.paths.stateDir, (text) => w.ui.problem(text));
+  await checkSetupBeforeLand(w.paths.commonDir, w.paths.stateDir, (text) => w.ui.problem(text));
   let land = await landWorktree({ worktree: w.worktree, keep: true });
   if (land.kind === 'dirty') {
     const saved = await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found at land time');

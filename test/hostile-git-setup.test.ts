@@ -262,6 +262,26 @@ test('what coven itself writes during a session is left alone: a spawn\'s branch
   assert.ok(existsSync(join(repo, '.git', 'hooks', 'post-merge')));
 });
 
+test('another worker\'s agent turns on commit signing with its own gpg.program while a land rebases: the land never runs it', async () => {
+  const repo = await tempRepo();
+  const wt = join(tempDir(), 'w1');
+  await sh(repo, 'worktree', 'add', '-q', '--track', '-b', 'coven/w1', wt, 'main');
+  await commitFile(wt, 'a.txt', 'agent\n');
+  await commitFile(repo, 'b.txt', 'user\n'); // main moved: the land's rebase makes a commit
+  const stateDir = join(repo, '.git', 'coven');
+  assert.ok(await guardGitSetup(wt, stateDir));
+  const marker = join(tempDir(), 'gpg-ran');
+  const prog = join(tempDir(), 'gpg');
+  writeFileSync(prog, `#!/bin/sh\necho "ran $*" >> '${marker}'\ncat >/dev/null\necho '[GNUPG:] SIG_CREATED '\nexit 0\n`);
+  chmodSync(prog, 0o755);
+  for (const key of ['gpg.program', 'gpg.openpgp.program', 'gpg.ssh.program']) await sh(repo, 'config', key, prog);
+  await sh(repo, 'config', 'commit.gpgSign', 'true');
+  const land = await landWorktree({ worktree: wt, keep: true });
+  assert.is(land.kind, 'landed', JSON.stringify(land));
+  assert.is(readFileSync(join(repo, 'a.txt'), 'utf8'), 'agent\n');
+  assert.not.ok(existsSync(marker), `the agent's signing program ran:\n${existsSync(marker) ? readFileSync(marker, 'utf8') : ''}`);
+});
+
 test('a worker killed (kill -9) during the session in which its agent set core.hooksPath: the next worker of that name undoes it and says so', async () => {
   const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
   const never = join(tempDir(), 'never');

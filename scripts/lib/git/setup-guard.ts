@@ -24,7 +24,7 @@ import { shellQuote } from '../ui/problem.js';
 import { escapeNotPlain } from '../ui/plain-text.js';
 import { git, pinForRepository } from './runner.js';
 import { dropSetupRecord, keepSetupRecord, readSetupRecord } from './setup-record.js';
-import { hooksPathValue, setupPlaces, sha256, snapshotGitSetup, type ConfigFile, type GitSetup, type HookFile, type HooksFolder } from './setup-snapshot.js';
+import { configValue, hooksPathValue, setupPlaces, sha256, snapshotGitSetup, type ConfigFile, type GitSetup, type HookFile, type HooksFolder } from './setup-snapshot.js';
 
 export { snapshotGitSetup, type GitSetup } from './setup-snapshot.js';
 
@@ -47,7 +47,7 @@ export async function guardGitSetup(cwd: string, stateDir: string): Promise<GitS
   const setup = await snapshotGitSetup(places.commonDir, places.mainWorktree);
   trusted.set(places.commonDir, setup);
   // the hooks git runs in this repository are the trusted ones, whatever the config says meanwhile
-  pinForRepository([places.commonDir, ...places.worktrees], [['core.hooksPath', trustedHooksPath(setup)]]);
+  pinForRepository([places.commonDir, ...places.worktrees], trustedPins(setup));
   return setup;
 }
 
@@ -117,9 +117,24 @@ export async function checkSetupBeforeLand(commonDir: string, stateDir: string, 
   if (changes.length > 0) report(describeSetupChanges(changes, 'an agent (of this worker or another)'));
 }
 
-/** core.hooksPath as the trusted config has it (relative: per worktree, as git reads it), else the common hooks folder. */
-function trustedHooksPath(setup: GitSetup): string {
-  return hooksPathValue(setup.configs) ?? join(setup.commonDir, 'hooks');
+/**
+ * The settings of the trusted setup that name a program git coven runs may start, each
+ * pinned to its trusted value (or git's default): core.hooksPath (relative: per worktree,
+ * as git reads it; unset: the common hooks folder); commit signing, which the land's
+ * rebase does for every commit it makes when commit.gpgSign is on, and its programs.
+ * (A filter or merge driver's name is the agent's choice: it cannot be pinned ahead.)
+ */
+export function trustedPins(setup: GitSetup): [string, string][] {
+  const value = (key: string, otherwise: string): string => configValue(setup.configs, key) ?? otherwise;
+  return [
+    ['core.hooksPath', hooksPathValue(setup.configs) ?? join(setup.commonDir, 'hooks')],
+    ['commit.gpgSign', value('commit.gpgsign', 'false')],
+    ['gpg.format', value('gpg.format', 'openpgp')],
+    ['gpg.program', value('gpg.program', 'gpg')],
+    ['gpg.openpgp.program', value('gpg.openpgp.program', value('gpg.program', 'gpg'))],
+    ['gpg.x509.program', value('gpg.x509.program', 'gpgsm')],
+    ['gpg.ssh.program', value('gpg.ssh.program', 'ssh-keygen')],
+  ];
 }
 
 function configChanges(was: ConfigFile, is: ConfigFile): { key: string; before: (string | null)[]; after: (string | null)[] }[] {

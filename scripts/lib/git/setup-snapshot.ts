@@ -126,14 +126,19 @@ export function effectiveHooksPath(configs: ConfigFile[], mainWorktree: string):
   return isAbsolute(expanded) ? expanded : resolve(mainWorktree, expanded);
 }
 
-/** core.hooksPath's value as git in the main worktree reads it: global, then the repository's, then its config.worktree. */
+/** core.hooksPath's value as git in the main worktree reads it. */
 export function hooksPathValue(configs: ConfigFile[]): string | null {
+  return configValue(configs, 'core.hookspath') || null;
+}
+
+/** A key's value as git in the main worktree reads it (the last one of: global, the repository's, its config.worktree); a bare key is 'true'. */
+export function configValue(configs: ConfigFile[], key: string): string | null {
   const order = [...configs.filter((c) => c.command.includes('--global')), configs[0], configs[1]];
   let value: string | null = null;
   for (const c of order) {
-    for (const [key, v] of c?.entries ?? []) if (key === 'core.hookspath' && v !== null) value = v;
+    for (const [k, v] of c?.entries ?? []) if (k === key) value = v ?? 'true';
   }
-  return value || null;
+  return value;
 }
 
 async function readHooksFolder(dir: string): Promise<HooksFolder> {

@@ -101,10 +101,19 @@ export function pinnedGitDir(worktree: string): string | undefined {
  * worker, which decides what to stop, and never cuts a rebase or a fast-forward of
  * the user's checkout in half.
  */
-export function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<GitResult> {
+export async function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<GitResult> {
+  const r = await gitBytes(cwd, args, env);
+  return { ...r, stdout: r.stdout.toString('utf8') };
+}
+
+/**
+ * `git()` with stdout as git wrote it: the bytes of a path that is not UTF-8 (which a
+ * string would turn into U+FFFD) stay as they are, for a path handed back to git.
+ */
+export function gitBytes(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Omit<GitResult, 'stdout'> & { stdout: Buffer }> {
   const pin = pinned.get(resolve(cwd));
   if (pin) env = { ...env, GIT_DIR: pin, GIT_WORK_TREE: resolve(cwd) };
-  return new Promise<GitResult>((done) => {
+  return new Promise((done) => {
     const child = spawn('git', args, { cwd, env: gitEnv(cwd, env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -114,7 +123,7 @@ export function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promi
     child.on('error', (e) => (failed = e)); // e.g. cwd is gone: `close` follows
     child.on('close', (code) => {
       const exit = failed ? (typeof failed.errno === 'number' ? failed.errno : 1) : (code ?? 1);
-      done({ ok: exit === 0, code: exit, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      done({ ok: exit === 0, code: exit, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
     });
   });
 }

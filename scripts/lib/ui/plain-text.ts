@@ -17,3 +17,15 @@ const NOT_PLAIN_ALL = new RegExp(NOT_PLAIN.source, 'gu');
 export function escapeNotPlain(text: string): string {
   return text.replace(NOT_PLAIN_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+const NOT_PLAIN_BUT_NEWLINE = new RegExp(`(?!\\n)${NOT_PLAIN.source}`, 'gu');
+
+/**
+ * A message as it may reach a terminal: every character that is not plain written as
+ * `\uXXXX`, except the newlines between its lines. A message names files, branches and
+ * commits an agent made; a control character in one must not move the cursor, clear
+ * the screen or set the title.
+ */
+export function forTerminal(text: string): string {
+  return text.replace(NOT_PLAIN_BUT_NEWLINE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -1,6 +1,8 @@
 // problem — the one shape of every message coven prints about an expected failure:
 // what happened, what was kept, and the next command(s) to run.
 
+import { forTerminal } from './plain-text.js';
+
 export interface Problem {
   /** one sentence: what happened */
   what: string;
@@ -36,6 +38,6 @@ export function shellQuote(word: string): string {
 
 /** Prints the problem on stderr and returns `code`: the last line of a step that stops on it. */
 export function exitWithProblem(code: number, p: Problem): number {
-  process.stderr.write(formatProblem(p) + '\n');
+  process.stderr.write(forTerminal(formatProblem(p)) + '\n');
   return code;
 }

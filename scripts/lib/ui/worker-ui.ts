@@ -6,6 +6,7 @@
 
 import type { WorkerState } from '../worker/state.js';
 import { humanDuration } from './human-duration.js';
+import { forTerminal } from './plain-text.js';
 
 export interface WorkerUi {
   /** called at every phase change */
@@ -67,13 +68,13 @@ export function consoleUi(out: NodeJS.WritableStream & { isTTY?: boolean } = pro
         }
         out.write(titleEscape(titleText(state)));
       }
-      out.write(`${headerLine(state)}\n`);
+      out.write(`${forTerminal(headerLine(state))}\n`);
     },
     line(text) {
-      out.write(`${text}\n`);
+      out.write(`${forTerminal(text)}\n`);
     },
     problem(text) {
-      err.write(`${text}\n`);
+      err.write(`${forTerminal(text)}\n`);
     },
   };
 }

@@ -37,7 +37,7 @@ export async function finish(w: Worker, why: DoneWhy, failure: string | null = n
       else w.ui.problem(say.landedWithSaved(here(w), w.saved));
       return { kind: 'done', why, state: null };
     }
-    w.ui.problem(say.notRemoved(w.name, failure, removal.kind === 'not-removed' ? removal.reason : removal.kind));
+    w.ui.problem(say.notRemoved(here(w), failure, removal.kind === 'not-removed' ? removal.reason : removal.kind));
     return failure !== null ? { kind: 'failed', message: failure, state: w.state } : { kind: 'done', why, state: w.state };
   }
   const left = say.left(here(w), { rebasing, commits, dirty });

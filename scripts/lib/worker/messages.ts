@@ -166,7 +166,15 @@ export const stop = {
     }),
   allLanded: (h: Here) => `coven: ${h.name} stopped; everything it made is on ${h.main}; its worktree and branch are removed.`,
   landedWithSaved: (h: Here, saved: string[]) => `coven: ${h.name} stopped; its commits are on ${h.main} and its worktree and branch are removed.${savedTail(saved)}`,
-  notRemoved: (name: string, failure: string | null, reason: string) => `coven: ${name} stopped${onError(failure)} but could not remove its worktree: ${reason}`,
+  notRemoved: (h: Here, failure: string | null, reason: string) =>
+    formatProblem({
+      what: `${h.name} stopped${onError(failure)}; everything on its branch is on ${h.main}, but its worktree could not be removed: ${reason}`,
+      kept: `Kept: the worktree ${h.worktree} with everything in it (a nested repository there keeps its own commits only in its folder) and the branch ${h.branch}.`,
+      next: [
+        `git -C ${q(h.worktree)} status --ignored   (what is left there)`,
+        `git -C ${q(h.mainWorktree)} worktree remove --force ${q(h.worktree)} && git -C ${q(h.mainWorktree)} branch -D ${q(h.branch)}   (once nothing there is needed)`,
+      ],
+    }),
   left: (h: Here, a: { rebasing: boolean; commits: number; dirty: string[] }) =>
     [
       a.rebasing ? 'a rebase in progress' : '',

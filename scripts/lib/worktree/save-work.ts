@@ -7,7 +7,7 @@
 import { lstatSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { git, gitOut } from '../git/runner.js';
+import { git, gitBytes, gitOut } from '../git/runner.js';
 
 export type SaveResult = { kind: 'saved'; ref: string; commit: string; files: string[] } | { kind: 'clean' };
 
@@ -35,10 +35,11 @@ export async function snapshotCommit(o: { repo: string; worktree: string | null;
       await gitOut(o.worktree, ['add', '-A', '--', '.'], env);
       // a new file staged with `git add -f` despite .gitignore: `add -A` skips it, and a
       // `reset --hard` would delete it, so it is taken too
-      const staged = (await gitOut(o.worktree, ['diff', '--cached', '--name-only', '-z', '--no-renames', '--diff-filter=A', o.base])).split('\0').filter((p) => p && onDisk(join(o.worktree!, p)));
+      // (as bytes: a name that is not UTF-8 goes back to git exactly as git wrote it)
+      const staged = await stagedNewFiles(o.worktree, o.base);
       if (staged.length > 0) {
         const list = join(tmp, 'staged');
-        writeFileSync(list, staged.join('\0'));
+        writeFileSync(list, Buffer.concat(staged.flatMap((p) => [p, Buffer.from([0])])));
         await gitOut(o.worktree, ['--literal-pathspecs', 'add', '-f', `--pathspec-from-file=${list}`, '--pathspec-file-nul'], env);
       }
       tree = await gitOut(o.worktree, ['write-tree'], env);
@@ -52,7 +53,21 @@ export async function snapshotCommit(o: { repo: string; worktree: string | null;
   return { commit, files };
 }
 
-function onDisk(path: string): boolean {
+/** Files new in the worktree's own index against `base` that are still on disk, as git names them (bytes). */
+async function stagedNewFiles(worktree: string, base: string): Promise<Buffer[]> {
+  const r = await gitBytes(worktree, ['diff', '--cached', '--name-only', '-z', '--no-renames', '--diff-filter=A', base]);
+  if (!r.ok) throw new Error(`git diff --cached (in ${worktree}) failed: ${r.stderr.trim()}`);
+  const names: Buffer[] = [];
+  for (let at = 0; at < r.stdout.length; ) {
+    const end = r.stdout.indexOf(0, at);
+    const name = r.stdout.subarray(at, end < 0 ? r.stdout.length : end);
+    if (name.length > 0 && onDisk(Buffer.concat([Buffer.from(`${worktree}/`), name]))) names.push(name);
+    at = end < 0 ? r.stdout.length : end + 1;
+  }
+  return names;
+}
+
+function onDisk(path: string | Buffer): boolean {
   try {
     lstatSync(path);
     return true;

@@ -151,6 +151,7 @@ async function keepLink(paths: RepoPaths, s: WorkerState, dryRun: boolean): Prom
   if (!s.branch.startsWith('coven/') || !existsSync(s.worktree)) return [];
   const found = await reclaimIdentity(paths.commonDir, s.worktree, s.git_dir, dryRun);
   if (!found || found.repair.kind === 'ok' || found.repair.kind === 'worktree-gone') return [];
+  if (found.repair.kind === 'moved') return [`${s.name}: its worktree was moved from ${s.worktree} to ${found.repair.to} (git worktree move); left where it is`];
   if (found.repair.kind === 'git-dir-gone') return [`${s.name}: the git dir of ${s.worktree} is gone; the folder is left as it is`];
   return [`${s.name}: ${describeRepair(s.worktree, found.repair).replace(/^coven: /, '')}`];
 }

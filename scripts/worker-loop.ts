@@ -153,6 +153,8 @@ async function cycle(w: Worker, s0: LoopState): Promise<Turn> {
     return slept === 'woke' ? { kind: 'next', state: woken(next.state) } : end(slept);
   }
 
+  // the dispatch session ran in the worktree too: its link to the repository is checked before the job's
+  if (!(await worktreeBack(w))) return end('stopped');
   const ran = await runJob(w, decided.file, decided.registry);
   if (!(await worktreeBack(w))) return end('stopped');
   if (stop.stopping) return end('stopped');

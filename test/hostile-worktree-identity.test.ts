@@ -84,6 +84,35 @@ test('the .git file pointed at the main worktree\'s git dir: coven\'s clean-up n
   assert.match(r.stdout + r.stderr, /\.git file/);
 });
 
+test('the dispatch agent points .git at the main worktree\'s git dir: put back before the job, whose commit stays off the human\'s index', async () => {
+  const repo = await repoWithStagedWork();
+  const before = await humanSide(repo);
+  const common = realpathSync(join(repo, '.git'));
+  const script: FakeRun[] = [
+    { match: { promptIncludes: 'Choose the next job' }, steps: [{ read: '.git' }, { write: { path: '.git', content: `gitdir: ${common}\n` } }, { text: '<dispatch>\nagent: plan\nissue: issues/a.md\n</dispatch>' }] },
+    { match: { promptIncludes: 'Plan the issue' }, steps: [{ write: { path: 'plan.txt', content: 'plan\n' } }, { commit: 'plan a' }, { text: 'Done.' }] },
+  ];
+  const { r } = await worker(repo, script);
+  const out = r.stdout + r.stderr;
+  assert.equal(await humanSide(repo), before, out);
+  assert.is(await sh(repo, 'log', '-1', '--format=%s', 'refs/heads/main'), 'plan a', out);
+  assert.is(await sh(repo, 'show', '--name-only', '--format=', 'refs/heads/main'), 'plan.txt', 'the commit holds the agent\'s file only');
+  assert.match(out, /pointed its \.git file at .* \(the main worktree's git dir\)/, out);
+});
+
+test('the agent moves its own worktree (git worktree move): coven moves it back, the commit lands', async () => {
+  const repo = await repoWithStagedWork();
+  const before = await humanSide(repo);
+  const { r, worktree } = await worker(repo, plan({ write: { path: 'plan.txt', content: 'plan\n' } }, { commit: 'plan a' }, { bash: 'git worktree move "$PWD" "$PWD-moved"' }));
+  const out = r.stdout + r.stderr;
+  assert.is(r.code, 0, out);
+  assert.equal(await humanSide(repo), before, out);
+  assert.is(await sh(repo, 'log', '-1', '--format=%s', 'refs/heads/main'), 'plan a', out);
+  assert.match(out, /moved its worktree .* \(git worktree move\); coven moved it back/);
+  assert.not.ok(existsSync(`${worktree}-moved`));
+  assert.is(await sh(repo, 'branch', '--list', 'coven/w1'), '', 'landed, then removed as usual');
+});
+
 /** A second worker's worktree (made as coven makes it), with a staged change of its own. */
 async function otherWorker(repo: string, base: string) {
   const path = join(base, 'project', 'coven', 'w2');

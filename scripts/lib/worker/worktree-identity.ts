@@ -6,11 +6,11 @@
 // refs/coven/wip/…, the folder is moved aside, and a new worktree is made for the branch.
 
 import { renameSync } from 'node:fs';
-import { git, pinWorktree } from '../git/runner.js';
+import { git, gitMessage, pinWorktree } from '../git/runner.js';
 import { describeRepair, findGitDir, gitDirOf, repairIdentity } from '../worktree/identity.js';
 import { covenRef, keepAt, snapshotCommit } from '../worktree/save-work.js';
 import { formatProblem } from '../ui/problem.js';
-import type { Worker } from './context.js';
+import { updateState, type Worker } from './context.js';
 
 /** The git dir of the worktree the worker just made (`fresh`) or adopted; pinned. Null: not found (nothing pinned). */
 export async function pinWorkerWorktree(commonDir: string, worktree: string, fresh: boolean, recorded: string | null | undefined): Promise<string | null> {
@@ -29,11 +29,31 @@ export async function keepWorkerWorktree(w: Worker): Promise<{ kind: 'kept' } | 
   if (!gitDir) return { kind: 'kept' };
   const r = await repairIdentity({ worktree: w.worktree, gitDir });
   if (r.kind === 'ok' || r.kind === 'worktree-gone') return { kind: 'kept' }; // a deleted folder is worktreeBack's
+  if (r.kind === 'moved') return moveBack(w, r.to);
   if (r.kind === 'repaired' || r.kind === 'failed') w.ui.problem(describeRepair(w.worktree, r));
   if (r.kind === 'repaired') return { kind: 'kept' };
   if (r.kind === 'failed') return { kind: 'stop' };
   const told = await giveUpOn(w, r.gitDir);
   return told ? { kind: 'given-up', told } : { kind: 'stop' };
+}
+
+/**
+ * The agent moved its worktree (`git worktree move`): it is moved back where coven made
+ * it, with everything in it; if git refuses (locked), the worker follows it there.
+ */
+async function moveBack(w: Worker, to: string): Promise<{ kind: 'kept' }> {
+  const back = await git(w.paths.mainWorktree, ['worktree', 'move', to, w.worktree]);
+  if (back.ok) {
+    w.ui.problem(`coven: the agent moved its worktree ${w.worktree} to ${to} (git worktree move); coven moved it back, with everything in it.`);
+    return { kind: 'kept' };
+  }
+  pinWorktree(w.worktree, null);
+  const from = w.worktree;
+  w.worktree = to;
+  pinWorktree(to, w.state.git_dir ?? null);
+  await updateState(w, { worktree: to });
+  w.ui.problem(`coven: the agent moved its worktree ${from} to ${to} (git worktree move), and git would not move it back (${gitMessage(back, { strip: true })}); ${w.name} goes on there.`);
+  return { kind: 'kept' };
 }
 
 /**

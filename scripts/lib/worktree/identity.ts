@@ -45,6 +45,8 @@ export type IdentityCheck =
   | { kind: 'ok' }
   /** the worktree folder itself is gone (handled as a deleted worktree) */
   | { kind: 'worktree-gone' }
+  /** the worktree was moved (`git worktree move`): its git dir now names `to`, whose `.git` names it back */
+  | { kind: 'moved'; to: string }
   /** its git dir is gone (pruned or deleted): nothing to put back; only its branch is left */
   | { kind: 'git-dir-gone'; gitDir: string }
   | { kind: 'changed'; changes: Change[] };
@@ -52,6 +54,7 @@ export type IdentityCheck =
 export type Repair =
   | { kind: 'ok' }
   | { kind: 'worktree-gone' }
+  | { kind: 'moved'; to: string }
   | { kind: 'git-dir-gone'; gitDir: string }
   /** `movedAside`: where a `.git` that was not coven's file now is */
   | { kind: 'repaired'; changes: Change[]; movedAside: string | null }
@@ -106,6 +109,17 @@ export async function reclaimIdentity(commonDir: string, worktree: string, recor
   return { id, repair };
 }
 
+/** Where the worktree is now, if it was moved: its git dir's back-pointer names a folder whose `.git` names that git dir. */
+async function movedTo(id: Identity): Promise<string | null> {
+  const back = await readCapped(join(id.gitDir, 'gitdir'), MAX_LINK_FILE_BYTES);
+  if (back.kind !== 'read') return null;
+  const to = dirname(resolve(id.gitDir, back.text.split('\n')[0]!.trim()));
+  if (samePlace(to, id.worktree) || !existsSync(to)) return null;
+  const link = await readCapped(join(to, '.git'), MAX_LINK_FILE_BYTES);
+  const points = link.kind === 'read' ? gitdirLine(link.text, to) : null;
+  return points && samePlace(points, id.gitDir) ? to : null;
+}
+
 async function pointsBackTo(gitDir: string, worktree: string): Promise<boolean> {
   const r = await readCapped(join(gitDir, 'gitdir'), MAX_LINK_FILE_BYTES);
   if (r.kind !== 'read') return false;
@@ -116,7 +130,10 @@ async function pointsBackTo(gitDir: string, worktree: string): Promise<boolean> 
 /** Compares the worktree with what coven recorded. Reads three small files; runs no git. */
 export async function checkIdentity(id: Identity): Promise<IdentityCheck> {
   const commonDir = commonDirOf(id);
-  if (!existsSync(id.worktree)) return { kind: 'worktree-gone' };
+  if (!existsSync(id.worktree)) {
+    const to = await movedTo(id);
+    return to ? { kind: 'moved', to } : { kind: 'worktree-gone' };
+  }
   if (!existsSync(join(id.gitDir, 'HEAD'))) return { kind: 'git-dir-gone', gitDir: id.gitDir };
   const changes: Change[] = [];
   const link = await readCapped(join(id.worktree, '.git'), MAX_LINK_FILE_BYTES);

@@ -43,6 +43,7 @@ import { reflogOnlyTips } from './lib/git/reflog-only.js';
 import { branchBeingRebased, rebaseInProgress } from './lib/git/operation.js';
 import { readWorkerStates, removeWorkerState, type WorkerState } from './lib/worker/state.js';
 import { removeStepFiles } from './lib/worker/step-files.js';
+import { samePath } from './lib/files/same-path.js';
 
 export type GcAction =
   /**
@@ -70,16 +71,27 @@ export async function gc(paths: RepoPaths, opts: { dryRun?: boolean; force?: boo
   const dryRun = opts.dryRun ?? false;
   const entries = await readWorkerStates(paths.stateDir);
   const report: GcReport = { dryRun, actions: [], locks: [], corrupt: [], alive: [], links: [] };
+  // a dead worker's file that names a live worker's branch or worktree (copied, or forged
+  // by an agent: the state folder is reachable from every worktree) is never acted on
+  const live = entries.flatMap((e) => (e.kind === 'worker' && e.liveness === 'alive' ? [e.state] : []));
+  const claimedBy = (s: WorkerState): WorkerState | undefined => live.find((l) => l.branch === s.branch || samePath(l.worktree, s.worktree));
+  const dead = entries.flatMap((e) => (e.kind === 'worker' && e.liveness === 'dead' && !claimedBy(e.state) ? [e.state] : []));
   // first, as the worktree list depends on it: each dead worker's worktree is the one coven made
-  for (const e of entries) if (e.kind === 'worker' && e.liveness === 'dead') report.links.push(...(await keepLink(paths, e.state, dryRun)));
+  for (const s of dead) report.links.push(...(await keepLink(paths, s, dryRun)));
   const worktrees = await listWorktrees(paths.mainWorktree);
   for (const e of entries) {
     if (e.kind === 'corrupt') report.corrupt.push({ file: e.file, reason: e.reason });
     else if (e.liveness === 'alive') report.alive.push(e.state.name);
+    else if (claimedBy(e.state)) report.actions.push(claimed(e.state, claimedBy(e.state)!, e.file));
     else report.actions.push(await collectWorker(paths, worktrees, e.state, { dryRun, force: opts.force ?? false, now: opts.now ?? new Date() }));
   }
   report.locks = await clearStaleLocks(locksDirOf(paths.stateDir), { dryRun });
   return report;
+}
+
+function claimed(s: WorkerState, owner: WorkerState, file: string): GcAction {
+  const what = owner.branch === s.branch ? `branch ${s.branch}` : `worktree ${s.worktree}`;
+  return { kind: 'skipped', worker: s.name, reason: `its ${what} is the live worker ${owner.name}'s (this state file is a copy, or was written by someone else); nothing was touched. Once you know it is not needed: rm ${shellQuote(file)}` };
 }
 
 async function collectWorker(

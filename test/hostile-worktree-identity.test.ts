@@ -11,7 +11,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { newWorkerState, writeWorkerState } from '../scripts/lib/worker/state.js';
@@ -248,5 +248,33 @@ for (const [how, attack] of gcCases) {
     assert.is(await sh(repo, 'branch', '--list', 'coven/w1'), '');
   });
 }
+
+test('a worker taking over a dead worker\'s worktree whose .git points at the main git dir: the human\'s index.lock stays, the commit lands', async () => {
+  const repo = await repoWithStagedWork();
+  const before = await humanSide(repo);
+  const common = realpathSync(join(repo, '.git'));
+  const { wt } = await deadWorker(repo, 'w1');
+  writeFileSync(join(wt, '.git'), `gitdir: ${common}\n`);
+  // the human's git command in progress in the main worktree: its lock lasts 5 s
+  const lock = join(common, 'index.lock');
+  writeFileSync(lock, '');
+  let lockLasted = false;
+  const humanDone = new Promise<void>((done) => setTimeout(() => {
+    lockLasted = existsSync(lock);
+    rmSync(lock, { force: true });
+    done();
+  }, 5000));
+  const script: FakeRun[] = [{ match: { promptIncludes: 'Choose the next job' }, steps: [{ text: '<dispatch>\nsleep: nothing to do\n</dispatch>' }] }];
+  const env = { ...fakeClaudeEnv(script), COVEN_WORKTREE_BASE: tempDir('coven-wt-') };
+  const r = await coven(['worker', '--once', '--name', 'w1'], { cwd: repo, env });
+  await humanDone;
+  const out = r.stdout + r.stderr;
+  noStack(out);
+  assert.ok(lockLasted, `coven removed the human's index.lock:\n${out}`);
+  assert.not.match(out, /removed .*\/\.git\/index\.lock/);
+  assert.equal(await humanSide(repo), before, out);
+  assert.match(out, /pointed its \.git file at .* \(the main worktree's git dir\)/);
+  assert.match(await sh(repo, 'log', '--format=%s', 'refs/heads/main'), /^done by the agent$/m, out);
+});
 
 test.run();

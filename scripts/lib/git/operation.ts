@@ -4,7 +4,8 @@
 // Inputs: a worktree's git dir (`git rev-parse --absolute-git-dir`) or its path.
 // Outputs: values; nothing is changed.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { pinnedGitDir } from './runner.js';
 import { join, resolve } from 'node:path';
 
 export type GitOperation = 'rebase' | 'am' | 'merge' | 'cherry-pick' | 'revert' | 'bisect';
@@ -52,9 +53,14 @@ export function branchInOperation(gitDir: string): string | null {
 
 /** The git dir of the worktree checked out at `worktree` (its `.git` dir, or where its `.git` file points). */
 export function gitDirOfWorktree(worktree: string): string | null {
+  // a worktree coven made: the git dir it recorded, never what an agent wrote in `.git`
+  const pinned = pinnedGitDir(worktree);
+  if (pinned) return pinned;
   const dotGit = join(worktree, '.git');
   try {
-    if (statSync(dotGit).isDirectory()) return dotGit;
+    const st = lstatSync(dotGit);
+    if (st.isDirectory()) return dotGit;
+    if (!st.isFile() || st.size > 64 * 1024) return null; // a FIFO would block the read
     const m = /^gitdir:\s*(.+?)\s*$/m.exec(readFileSync(dotGit, 'utf8'));
     return m?.[1] ? resolve(worktree, m[1]) : null;
   } catch {

@@ -9,11 +9,15 @@
 
 import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { gitDirOfWorktree } from './operation.js';
+import { samePath } from '../files/same-path.js';
 
 export async function clearStaleGitLocks(worktree: string, commonDir: string, branch: string, waitMs = 2000): Promise<string[]> {
-  const gitDir = gitDirOfWorktree(worktree);
+  // only a worktree's own git dir (`<common>/worktrees/<id>`): a `.git` file an agent
+  // pointed at the repository's git dir must not make coven remove the human's index.lock
+  const named = gitDirOfWorktree(worktree);
+  const gitDir = named && samePath(dirname(resolve(named)), join(commonDir, 'worktrees')) ? named : null;
   const candidates = [...(gitDir ? [join(gitDir, 'index.lock'), join(gitDir, 'HEAD.lock')] : []), join(commonDir, 'refs', 'heads', `${branch}.lock`)];
   const deadline = Date.now() + waitMs;
   let present = candidates.filter((f) => existsSync(f));

@@ -282,6 +282,35 @@ test('another worker\'s agent turns on commit signing with its own gpg.program w
   assert.not.ok(existsSync(marker), `the agent's signing program ran:\n${existsSync(marker) ? readFileSync(marker, 'utf8') : ''}`);
 });
 
+test('a committed hooks folder (core.hooksPath .githooks): hooks the agent changes or adds there are not run by coven\'s git in its worktree, nor by the land that brings them', async () => {
+  const marker = join(tempDir(), 'hooks-ran');
+  const userHook = `#!/bin/sh\necho "user $0" >> '${marker}'\n`;
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a'), '.githooks/post-merge': userHook });
+  await sh(repo, 'update-index', '--chmod=+x', '.githooks/post-merge');
+  await sh(repo, 'commit', '-q', '-m', 'hooks');
+  await sh(repo, 'checkout', '--', '.githooks');
+  await sh(repo, 'config', 'core.hooksPath', '.githooks');
+  const evil = `#!/bin/sh\necho "evil $0 $* $(cat | tr '\\n' ' ')" >> '${marker}'\n`;
+  const { r, out } = await once(
+    repo,
+    plan(
+      { write: { path: '.githooks/post-merge', content: evil } },
+      { write: { path: '.githooks/reference-transaction', content: evil } },
+      { bash: 'git add .githooks && git update-index --chmod=+x .githooks/reference-transaction && git commit -q -m "change the hooks" && git checkout -- .githooks' },
+    ),
+  );
+  assert.is(r.code, 0, out);
+  assert.is(await sh(repo, 'log', '-1', '--format=%s', 'main'), 'change the hooks', 'the work landed');
+  const ran = existsSync(marker) ? readFileSync(marker, 'utf8') : '';
+  // not the agent's copies in its worktree, not the land's post-merge nor its ref update of main
+  assert.not.match(ran, /evil \S*post-merge|coven-wt-|refs\/heads\/main/, `the agent's hooks ran:\n${ran}`);
+  assert.not.match(ran, /user/, 'the land ran no hook, not even the user\'s (its folder was being changed)');
+  // (landed, they are the repository's hooks: later git in the human's checkout runs them, coven's
+  // removal of the worker's branch included — docs/trust.md, "Not covered")
+  assert.match(out, /\.githooks\/post-merge/);
+  assert.match(out, /not run/);
+});
+
 test('a worker killed (kill -9) during the session in which its agent set core.hooksPath: the next worker of that name undoes it and says so', async () => {
   const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
   const never = join(tempDir(), 'never');

@@ -55,10 +55,19 @@ export function pinEnv(pins: readonly [string, string][], base: NodeJS.ProcessEn
   return env;
 }
 
-/** process.env, REAL_HISTORY and the caller's `env`, plus the pins (GIT_PINS and the repository's, after any the env has). */
-function gitEnv(cwd: string, env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const merged = { ...process.env, ...REAL_HISTORY, ...env };
-  return { ...merged, ...pinEnv([...GIT_PINS, ...pinsFor(cwd)], merged) };
+/**
+ * process.env, REAL_HISTORY and the caller's `env`, plus the pins after any process.env
+ * has: GIT_PINS, the repository's, then the caller's own (given with pinEnv(pins, {})),
+ * which so win over the repository's (the land turning hooks off for one command).
+ */
+function gitEnv(cwd: string, env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const own: [string, string][] = [];
+  const rest: NodeJS.ProcessEnv = { ...env };
+  const count = Number.parseInt(env.GIT_CONFIG_COUNT ?? '0', 10) || 0;
+  for (let i = 0; i < count; i++) own.push([env[`GIT_CONFIG_KEY_${i}`] ?? '', env[`GIT_CONFIG_VALUE_${i}`] ?? '']);
+  for (const k of Object.keys(rest)) if (k.startsWith('GIT_CONFIG_')) delete rest[k];
+  const merged = { ...process.env, ...REAL_HISTORY, ...rest };
+  return { ...merged, ...pinEnv([...GIT_PINS, ...pinsFor(cwd), ...own.filter(([k]) => k)], merged) };
 }
 
 /**

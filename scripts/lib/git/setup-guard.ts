@@ -16,7 +16,7 @@
 // the command the message gives) is trusted by the next snapshot.
 
 import { chmod, mkdir, rename, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { readCapped } from '../files/read-capped.js';
 import { writeAtomic } from '../files/write-atomic.js';
 import { HOOK_NAMES, hookText } from '../hooks/hook-text.js';
@@ -124,10 +124,44 @@ export async function checkSetupBeforeLand(commonDir: string, stateDir: string, 
  * rebase does for every commit it makes when commit.gpgSign is on, and its programs.
  * (A filter or merge driver's name is the agent's choice: it cannot be pinned ahead.)
  */
+function hooksFolderOf(setup: GitSetup): string {
+  const value = hooksPathValue(setup.configs);
+  if (!value) return join(setup.commonDir, 'hooks');
+  return value.startsWith('~') || isAbsolute(value) ? value : resolve(setup.mainWorktree, value);
+}
+
+/**
+ * The paths a land changes inside the hooks folder of the main worktree (committed hooks:
+ * `core.hooksPath = .githooks`), for the trusted setup of `stateDir`'s repository. The
+ * land then runs no hook (lib/land/fast-forward.ts): those hooks are the agent's until
+ * the human has looked at them.
+ */
+export function hooksTheLandChanges(stateDir: string, paths: string[]): string[] {
+  const setup = trustedSetup(dirname(stateDir));
+  const value = setup ? hooksPathValue(setup.configs) : null;
+  if (!setup || !value || value.startsWith('~') || isAbsolute(value)) return [];
+  const folder = relative(setup.mainWorktree, resolve(setup.mainWorktree, value));
+  if (folder.startsWith('..')) return [];
+  return paths.filter((p) => folder === '' || p === folder || p.startsWith(`${folder}/`));
+}
+
+/** Pins that make git find no hook at all (a folder that cannot exist), for one command. */
+export const NO_HOOKS: [string, string][] = [['core.hooksPath', '/dev/null/coven-runs-no-hooks']];
+
+/** What the worker says when a land ran no hook because it changed hooks. */
+export function describeHooksNotRun(mainWorktree: string, paths: string[]): string {
+  return [
+    `coven: this land changed hooks in the repository's hooks folder (${paths.map(escapeNotPlain).join(', ')}), so coven's git ran no hook for it (not run: post-merge, reference-transaction).`,
+    `  They come from the agent's commit; your next git command in ${escapeNotPlain(mainWorktree)} runs them. Look at them first:`,
+    `    git -C ${shellQuote(mainWorktree)} log -p -1 -- ${paths.map(shellQuote).join(' ')}`,
+  ].join('\n');
+}
+
 export function trustedPins(setup: GitSetup): [string, string][] {
   const value = (key: string, otherwise: string): string => configValue(setup.configs, key) ?? otherwise;
   return [
-    ['core.hooksPath', hooksPathValue(setup.configs) ?? join(setup.commonDir, 'hooks')],
+    // a folder inside the worktree (committed hooks): the human's checkout's, never the agent's copy
+    ['core.hooksPath', hooksFolderOf(setup)],
     ['commit.gpgSign', value('commit.gpgsign', 'false')],
     ['gpg.format', value('gpg.format', 'openpgp')],
     ['gpg.program', value('gpg.program', 'gpg')],

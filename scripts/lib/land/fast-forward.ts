@@ -17,7 +17,8 @@
 
 import { lstatSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { git, gitMessage, gitOut, listWorktrees, parseStatusV2Z, revParse, type WorktreeEntry } from '../git/runner.js';
+import { git, gitMessage, gitOut, listWorktrees, parseStatusV2Z, pinEnv, revParse, type WorktreeEntry } from '../git/runner.js';
+import { hooksTheLandChanges, NO_HOOKS } from '../git/setup-guard.js';
 import { branchInOperation, gitDirOfWorktree, operationInProgress, type GitOperation } from '../git/operation.js';
 import { withLandLock } from '../locks/land-lock.js';
 import { fastForwardBlockers, type OnDisk, type TreeChange } from './ff-blockers.js';
@@ -32,7 +33,8 @@ export type Busy =
   | { reason: 'kept-moving'; retries: number };
 
 export type FastForwardResult =
-  | { kind: 'fast-forwarded'; main: string; checkout: string | null }
+  /** hooksNotRun: hooks this fast-forward wrote into the checkout's hooks folder; no hook ran (lib/git/setup-guard) */
+  | { kind: 'fast-forwarded'; main: string; checkout: string | null; hooksNotRun?: string[] }
   | { kind: 'main-moved'; tip: string }
   | { kind: 'main-blocked'; files: string[]; mainWorktree: string }
   | { kind: 'main-busy'; busy: Busy }
@@ -94,10 +96,13 @@ async function fastForwardLocked(o: FastForwardOptions): Promise<FastForwardResu
   // the index stays locked until it matches the new tip, so a commit of the user's cannot
   // slip in between (locked-merge.ts); without a git dir to lock, plain git merge, with
   // --no-overwrite-ignore as git's own last line of defence for ignored files
+  // hooks this fast-forward writes (a committed hooks folder) are the agent's: run no hook
+  const hooksNotRun = hooksTheLandChanges(o.stateDir, changes.map((c) => c.path));
+  const env = { ...(hooksNotRun.length > 0 ? pinEnv(NO_HOOKS, {}) : {}), GIT_REFLOG_ACTION: reason };
   const merge = mainGitDir
-    ? await lockedMerge(mainWorktree, mainGitDir, ref, o.from, o.to, { GIT_REFLOG_ACTION: reason })
-    : await git(mainWorktree, ['merge', '--ff-only', '--no-overwrite-ignore', '--quiet', o.to], { GIT_REFLOG_ACTION: reason });
-  if (merge.ok) return { kind: 'fast-forwarded', main: o.to, checkout: mainWorktree };
+    ? await lockedMerge(mainWorktree, mainGitDir, ref, o.from, o.to, env)
+    : await git(mainWorktree, ['merge', '--ff-only', '--no-overwrite-ignore', '--quiet', o.to], env);
+  if (merge.ok) return { kind: 'fast-forwarded', main: o.to, checkout: mainWorktree, ...(hooksNotRun.length > 0 ? { hooksNotRun } : {}) };
   const again = await revParse(o.repo, ref);
   if (again && again !== o.from) return { kind: 'main-moved', tip: again };
   const text = gitMessage(merge, { strip: true });

@@ -44,7 +44,8 @@ export type { Busy } from './fast-forward.js';
 
 export type LandResult =
   /** leftOut: commits `onto` had dropped (it was moved back) were left out; the branch as it was is kept at this ref */
-  | { kind: 'landed'; worktree: string; branch: string; onto: string; commits: number; main: string; retries: number; removal: Removal; leftOut?: string }
+  /** hooksNotRun: the land wrote these hooks into the main worktree's (committed) hooks folder, so it ran no hook */
+  | { kind: 'landed'; worktree: string; branch: string; onto: string; commits: number; main: string; retries: number; removal: Removal; leftOut?: string; hooksNotRun?: string[] }
   | { kind: 'nothing-to-land'; worktree: string; branch: string; onto: string; removal: Removal; leftOut?: string }
   | { kind: 'dirty'; worktree: string; branch: string; files: string[] }
   | { kind: 'conflict'; worktree: string; branch: string; onto: string; commits: number; files: string[]; commit: string; subject: string }
@@ -98,7 +99,7 @@ export async function landWorktree(opts: LandOptions): Promise<LandResult> {
     const ff = await fastForwardMain({ repo: worktree, stateDir: info.stateDir, onto, from: tip, to: rebased.head, reason, worktrees: info.worktrees, changes, landLockHeld: opts.landLockHeld });
     if (ff.kind === 'fast-forwarded') {
       const removal = await removeUnlessKept(opts.keep, info, log);
-      return { kind: 'landed', worktree, branch, onto, commits, main: ff.main, retries, removal, ...leftOut };
+      return { kind: 'landed', worktree, branch, onto, commits, main: ff.main, retries, removal, ...leftOut, ...(ff.hooksNotRun ? { hooksNotRun: ff.hooksNotRun } : {}) };
     }
     if (ff.kind === 'main-blocked') return { kind: 'main-blocked', worktree, branch, onto, commits, files: ff.files, mainWorktree: ff.mainWorktree };
     if (ff.kind === 'failed') return { kind: 'failed', worktree, branch, step: 'fast-forward', message: ff.message };

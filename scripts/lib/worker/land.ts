@@ -7,7 +7,7 @@ import { saveAndClean } from '../agents/agent-job.js';
 import { loadRegistry } from '../agents/registry.js';
 import { gitOut } from '../git/runner.js';
 import { rebaseInProgress } from '../git/operation.js';
-import { checkSetupBeforeLand } from '../git/setup-guard.js';
+import { checkSetupBeforeLand, describeHooksNotRun } from '../git/setup-guard.js';
 import { describeLand, describeLeftOut } from '../land/messages.js';
 import { landWorktree, unlandedCommits, type LandResult } from '../land/land.js';
 import { abortRebaseIfAny, resolveConflict, type Conflict } from '../land/resolve-conflict.js';
@@ -45,6 +45,7 @@ export async function landAndResolve(w: Worker): Promise<LandEnd> {
       trace('landed', { worker: w.name, commits: land.commits });
       w.ui.line(say.landed(land.commits, land.onto, land.main));
       if (land.leftOut) w.ui.problem(describeLeftOut(land.onto, land.leftOut));
+      if (land.hooksNotRun) w.ui.problem(describeHooksNotRun(w.paths.mainWorktree, land.hooksNotRun));
       return 'landed';
     case 'nothing-to-land':
       w.ui.line(say.nothing);

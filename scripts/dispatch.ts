@@ -18,7 +18,7 @@ Takes the repository's dispatch lock first, so only one dispatch runs at a time.
   --worker NAME         who asks (lock owner, log folder, the decision's worker;
                         default: from a coven/NAME branch, else manual-<pid>)
   --permission-mode M   claude's --permission-mode (default acceptEdits)
-  --timeout MINUTES     wall-clock limit of the session (default 60)
+  --timeout MINUTES     wall-clock limit of the session (default 60, at most 35000)
   --no-lock             do not take the dispatch lock
   -- <args>             extra arguments for claude
 
@@ -33,6 +33,7 @@ exit:   0 a decision (run or sleep) · 1 invalid after ${MAX_CORRECTIONS} correc
 
 import { parseCommandLine, usageError } from './lib/ui/command-line.js';
 import { writeTargetProblem } from './lib/files/write-atomic.js';
+import { parseTimeoutMinutes, TIMEOUT_MINUTES_RULE } from './lib/ui/human-duration.js';
 import { mainBranchOf } from './lib/git/main-branch.js';
 import { mainTip } from './lib/worker/wait-for-main.js';
 import { WORKER_NAME } from './lib/worker/name.js';
@@ -51,8 +52,8 @@ export async function main(argv: string[]): Promise<number> {
   const cl = parseCommandLine(argv, spec);
   if (cl.kind === 'exit') return cl.code;
   const args = cl.args;
-  const timeoutMin = args.timeout === undefined ? undefined : Number(args.timeout);
-  if (timeoutMin !== undefined && !(timeoutMin > 0)) return usageError(spec, '--timeout takes a number of minutes').code;
+  const timeoutMin = args.timeout === undefined ? undefined : parseTimeoutMinutes(args.timeout as string);
+  if (timeoutMin === null) return usageError(spec, TIMEOUT_MINUTES_RULE).code;
   if (args.worker !== undefined && !WORKER_NAME.test(args.worker as string)) return usageError(spec, '--worker takes a worker name (lower case letters, digits and -, starting with a letter)').code;
   const outProblem = args.out === undefined ? null : await writeTargetProblem(args.out as string);
   if (outProblem) return usageError(spec, `--out ${outProblem}`).code;

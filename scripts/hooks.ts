@@ -26,6 +26,8 @@ exit: 0 done (status: each hook installed or managed) · 2 not in a git work tre
 import { parseCommandLine, usageError } from './lib/ui/command-line.js';
 import { formatProblem } from './lib/ui/problem.js';
 import { isAbsolute } from 'node:path';
+import { findRepo } from './lib/git/runner.js';
+import { stateDirProblem } from './lib/worker/state-dir.js';
 import { runAsEntry } from './lib/ui/entry.js';
 import { hooksStatus, installHooks, uninstallHooks, type HookStatus, type HooksLocation, type InstalledHook, type Manager } from './lib/hooks/install.js';
 
@@ -80,6 +82,12 @@ export async function main(argv: string[]): Promise<number> {
   const cwd = process.cwd();
   if (action === 'install') {
     const mainBranch = typeof args['main-branch'] === 'string' && args['main-branch'] ? args['main-branch'] : undefined;
+    const repo = await findRepo(cwd);
+    const badState = repo.kind === 'repo' ? await stateDirProblem(repo.paths.stateDir) : null;
+    if (badState) {
+      process.stderr.write(formatProblem({ what: `cannot install the hooks: ${badState.what}.`, kept: 'No hook was installed.', next: [badState.next, 'coven hooks install'] }) + '\n');
+      return 4;
+    }
     const r = await installHooks(cwd, mainBranch ? { mainBranch } : {});
     if (r.kind === 'not-a-repo' || r.kind === 'bare') return notARepo(r.cwd);
     if (r.kind === 'no-main-branch') {

@@ -16,7 +16,7 @@ that is coven land.
   --worktree DIR       the worktree (default: the current directory); it must be the
                        decision's
   --permission-mode M  claude's --permission-mode (default acceptEdits)
-  --timeout MINUTES    wall-clock limit of the session (default 60)
+  --timeout MINUTES    wall-clock limit of the session (default 60, at most 35000)
   -- <args>            extra arguments for claude
 
 env:    COVEN_CLAUDE (the agent CLI; default: claude on PATH)
@@ -34,6 +34,7 @@ exit:   0 the session succeeded · 10 the decision is sleep (nothing run)
 
 import { parseCommandLine, usageError } from './lib/ui/command-line.js';
 import { writeTargetProblem } from './lib/files/write-atomic.js';
+import { parseTimeoutMinutes, TIMEOUT_MINUTES_RULE } from './lib/ui/human-duration.js';
 import { runAsEntry } from './lib/ui/entry.js';
 import { findRepo, gitOut } from './lib/git/runner.js';
 import { localUpstreamOf, mainBranchOf } from './lib/git/main-branch.js';
@@ -54,8 +55,8 @@ export async function main(argv: string[]): Promise<number> {
   const decisionFile = args.decision as string | undefined;
   const out = args.out as string | undefined;
   if (!decisionFile || !out) return usageError(spec, `${decisionFile ? '--out' : '--decision'} is required`).code;
-  const timeout = args.timeout === undefined ? undefined : Number(args.timeout);
-  if (timeout !== undefined && !(timeout > 0)) return usageError(spec, '--timeout takes a number of minutes').code;
+  const timeout = args.timeout === undefined ? undefined : parseTimeoutMinutes(args.timeout as string);
+  if (timeout === null) return usageError(spec, TIMEOUT_MINUTES_RULE).code;
   const outProblem = out === undefined ? null : await writeTargetProblem(out);
   if (outProblem) return usageError(spec, `--out ${outProblem}`).code;
 

@@ -12,7 +12,7 @@ a slow re-check every minute for whatever those miss. Prints main's new tip.
   --decision FILE     take the baseline from this decision file (its main_tip)
   --since COMMIT      take this commit (id or name, e.g. main) as the baseline
   --timeout DURATION  give up after this long: 30s, 10m, 1.5h (a bare number is
-                      minutes; default: wait as long as it takes)
+                      minutes; at most 24 days; default: wait as long as it takes)
 
 env:    none
 reads:  the decision file; the main branch (the branch checked out in the main worktree)
@@ -26,7 +26,7 @@ import { runAsEntry } from './lib/ui/entry.js';
 import { findRepo, revParse } from './lib/git/runner.js';
 import { mainBranchOf } from './lib/git/main-branch.js';
 import { exitWithProblem } from './lib/ui/problem.js';
-import { humanDuration, parseDuration } from './lib/ui/human-duration.js';
+import { humanDuration, parseDuration, tooLongForTimer } from './lib/ui/human-duration.js';
 import { readDecisionFile } from './lib/steps/decision-file.js';
 import { waitForMainToMove } from './lib/worker/wait-for-main.js';
 
@@ -38,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
   const { decision, since, timeout } = cl.args as { decision?: string; since?: string; timeout?: string };
   if ((decision === undefined) === (since === undefined)) return usageError(spec, 'give one of --decision FILE and --since COMMIT').code;
   const timeoutMs = timeout === undefined ? null : parseDuration(timeout);
-  if (timeoutMs === null && timeout !== undefined) return usageError(spec, `--timeout takes a duration such as 30s, 10m or 1h, not '${timeout}'`).code;
+  if (timeoutMs === null && timeout !== undefined) return usageError(spec, tooLongForTimer(timeout) ? `--timeout is at most 24 days, not '${timeout}'` : `--timeout takes a duration such as 30s, 10m or 1h, not '${timeout}'`).code;
 
   const repo = await findRepo(process.cwd());
   if (repo.kind !== 'repo') return exitWithProblem(2, { what: `${process.cwd()} is not inside a git work tree.`, next: ['cd into your repository or a worktree of it, then run coven wait again'] });

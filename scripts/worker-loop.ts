@@ -31,9 +31,9 @@ running agent. When stdout is not a terminal (or TERM=dumb): plain lines, no tit
                       times with no job between); it counts decisions, not time: a
                       worker that sleeps once and is never woken never exits
   --exit-when-idle D  exit once one sleep has lasted D (10m, 90s, 1h; a bare number is
-                      minutes) with the main branch not moving: it counts time asleep
+                      minutes; at most 24 days) with the main branch not moving: it counts time asleep
   --max-cycles N      exit after N agent jobs (each dispatch that ran an agent)
-  --timeout MINUTES   wall-clock limit of one session (default 60)
+  --timeout MINUTES   wall-clock limit of one session (default 60, at most 35000)
   --on-park MODE      after 3 failed conflict resolutions: wait (default: stay parked
                       until the branch has nothing left to land; with --once, exit) or
                       continue (set the branch aside as coven/parked/…, go on at once)
@@ -67,7 +67,7 @@ import { runAsEntry } from './lib/ui/entry.js';
 import { attachConsole } from './lib/ui/worker-console.js';
 import { consoleUi } from './lib/ui/worker-ui.js';
 import { trace } from './lib/ui/trace.js';
-import { parseDuration } from './lib/ui/human-duration.js';
+import { MAX_TIMER_MS, parseDuration, parseTimeoutMinutes, TIMEOUT_MINUTES_RULE } from './lib/ui/human-duration.js';
 import { setPhase, sleepFor, StopControl, worktreePresent, type Worker, type WorkerExit, type WorkerOptions } from './lib/worker/context.js';
 import { decide } from './lib/worker/decide.js';
 import { finish, recreateWorktree, worktreeBack } from './lib/worker/finish.js';
@@ -226,12 +226,12 @@ function workerOptions(args: Record<string, unknown>): WorkerOptions | string {
   };
   const maxIdle = count('max-idle');
   const maxCycles = count('max-cycles');
-  const timeout = args.timeout === undefined ? undefined : Number(args.timeout);
+  const timeout = args.timeout === undefined ? undefined : parseTimeoutMinutes(String(args.timeout));
   const idleFor = args['exit-when-idle'] === undefined ? undefined : parseDuration(String(args['exit-when-idle']));
   if (maxIdle === null) return '--max-idle takes a positive whole number';
-  if (idleFor === null) return '--exit-when-idle takes a duration such as 10m, 90s or 1h';
+  if (idleFor === null) return '--exit-when-idle takes a duration such as 10m, 90s or 1h, at most 24 days';
   if (maxCycles === null) return '--max-cycles takes a positive whole number';
-  if (timeout !== undefined && !(timeout > 0)) return '--timeout takes a number of minutes';
+  if (timeout === null) return TIMEOUT_MINUTES_RULE;
   const onPark = (args['on-park'] as string | undefined) ?? 'wait';
   if (onPark !== 'wait' && onPark !== 'continue') return '--on-park is wait or continue';
   return {
@@ -244,16 +244,17 @@ function workerOptions(args: Record<string, unknown>): WorkerOptions | string {
     maxCycles: maxCycles ?? undefined,
     permissionMode: args['permission-mode'] as string | undefined,
     extraArgs: (args['--'] as string[] | undefined) ?? [],
-    timeoutMs: timeout === undefined ? undefined : timeout * 60_000,
+    timeoutMs: timeout == null ? undefined : timeout * 60_000,
     onPark,
     retryMs: numberFromEnv('COVEN_RETRY_MS'),
     safetyIntervalMs: numberFromEnv('COVEN_SAFETY_INTERVAL_MS'),
   };
 }
 
+/** A positive number of ms from the env (else the default), at most what a timer holds (a longer one would fire at once). */
 function numberFromEnv(name: string): number | undefined {
   const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : undefined;
+  return v > 0 ? Math.min(v, MAX_TIMER_MS) : undefined;
 }
 
 runAsEntry(import.meta.url, main);

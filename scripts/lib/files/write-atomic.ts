@@ -1,5 +1,7 @@
 // write-atomic — write a whole file so that a reader sees the old content or the new,
-// never half of it: a temporary file beside it, then rename.
+// never half of it: a temporary file beside it, then rename. The temporary file is
+// created new (O_EXCL: a link planted at its name is never written through), and the
+// rename replaces a link at the file's own name instead of writing where it points.
 
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -9,10 +11,10 @@ export async function writeAtomic(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    await writeFile(tmp, text);
+    await writeFile(tmp, text, { flag: 'wx' });
     await rename(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true });
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await rm(tmp, { force: true }); // (never what was there before)
     throw err;
   }
 }

@@ -21,6 +21,7 @@ import type { StopControl, Worker, WorkerExit, WorkerOptions } from './context.j
 import { cannotStart, cannotStartText, replaced as sayReplaced, rerunCommand, start as say } from './messages.js';
 import { randomWorkerName, WORKER_NAME } from './name.js';
 import { pinWorkerWorktree } from './worktree-identity.js';
+import { stateDirProblem } from './state-dir.js';
 import { jobOfRecord, readStepSession } from './step-files.js';
 import { newWorkerState, readWorkerState, readWorkerStates, removeWorkerState, writeWorkerState, type WorkerState } from './state.js';
 
@@ -40,6 +41,8 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
   if (cli.kind !== 'found') return cannot(cannotStart.noCli(cli.message));
   const overrides = findStepOverrides(paths.mainWorktree, opts.env ?? process.env);
   if (overrides.kind === 'bad') return cannot(sayReplaced.badOverride(overrides.problem));
+  const badState = await stateDirProblem(paths.stateDir);
+  if (badState) return cannot({ what: `${badState.what}. Nothing was created.`, next: [`${badState.next}   (then start the worker again)`] });
 
   const taken = await takenNames(paths);
   const name = opts.name ?? randomWorkerName(taken.all);

@@ -109,7 +109,7 @@ export async function writeWorkerState(stateDir: string, state: WorkerState): Pr
   await mkdir(join(stateDir, 'workers'), { recursive: true });
   const tmp = join(stateDir, 'workers', `.${valid.name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    await writeFile(tmp, JSON.stringify(valid, null, 2) + '\n');
+    await writeFile(tmp, JSON.stringify(valid, null, 2) + '\n', { flag: 'wx' }); // new: never through a link planted there
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });

@@ -7,8 +7,9 @@
 //   <state dir>/wake          touched by the hooks when that branch moved.
 // Inputs: the state dir, a branch name. Outputs: those files.
 
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { readCapped } from '../files/read-capped.js';
+import { writeAtomic } from '../files/write-atomic.js';
+import { NOT_PLAIN } from '../ui/plain-text.js';
 import { join } from 'node:path';
 
 export function mainBranchFile(stateDir: string): string {
@@ -25,14 +26,13 @@ export async function recordedMainBranch(stateDir: string): Promise<string | nul
   const read = await readCapped(mainBranchFile(stateDir), 4096);
   if (read.kind !== 'read') return null;
   const line = read.text.split('\n')[0] ?? '';
-  return line.startsWith('refs/heads/') ? line.slice('refs/heads/'.length) : null;
+  const name = line.startsWith('refs/heads/') ? line.slice('refs/heads/'.length) : '';
+  // a name git would refuse (a control character, a space, ~^:?*[\) was not written by coven
+  return name !== '' && !NOT_PLAIN.test(name) && !/[\s~^:?*[\\]/.test(name) ? name : null;
 }
 
 /** Records `branch` (short name) as the branch whose moves wake workers; no write when unchanged. */
 export async function recordMainBranch(stateDir: string, branch: string): Promise<void> {
   if ((await recordedMainBranch(stateDir)) === branch) return;
-  await mkdir(stateDir, { recursive: true });
-  const tmp = `${mainBranchFile(stateDir)}.${process.pid}.tmp`;
-  await writeFile(tmp, `refs/heads/${branch}\n`);
-  await rename(tmp, mainBranchFile(stateDir));
+  await writeAtomic(mainBranchFile(stateDir), `refs/heads/${branch}\n`);
 }

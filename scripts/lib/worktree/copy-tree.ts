@@ -162,10 +162,13 @@ function workerMain(req: NodeRequire, makeCopier: typeof createCopier): void {
 
 const workerSource = `(${workerMain.toString()})(require, ${createCopier.toString()})`;
 
-/** How many threads copy at once: COVEN_COPY_THREADS, else the number of cores (2 to 4). */
+/** at most this many copying threads: each is a whole JavaScript engine (tens of MB) */
+export const MAX_COPY_THREADS = 16;
+
+/** How many threads copy at once: COVEN_COPY_THREADS (at most MAX_COPY_THREADS), else the number of cores (2 to 4). */
 export function copyThreads(): number {
   const fromEnv = Number(process.env.COVEN_COPY_THREADS);
-  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return Math.min(fromEnv, MAX_COPY_THREADS);
   return Math.min(4, Math.max(2, availableParallelism()));
 }
 

@@ -6,9 +6,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { coven, tempDir } from './helpers/repo.js';
+import { coven, run, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
 import { recordedMainBranch, recordMainBranch } from '../scripts/lib/worker/wake.js';
@@ -103,6 +103,31 @@ test('a main-branch file naming a branch with control characters: read as nothin
   const r = await coven(['hooks', 'status'], { cwd: repo, timeoutMs: 30_000 });
   assert.not.match(r.stdout + r.stderr, RAW_CONTROL);
   assert.match(r.stdout, /main branch: \(not recorded\)/);
+});
+
+test('coven\'s git hooks with a link at the wake file (to ~/.bashrc), or a FIFO at wake or main-branch: the user\'s git commit never truncates the file nor hangs', async () => {
+  for (const plant of ['wake-link', 'wake-fifo', 'main-branch-fifo']) {
+    const repo = await covenRepo();
+    const installed = await coven(['hooks', 'install'], { cwd: repo, timeoutMs: 30_000 });
+    assert.is(installed.code, 0, installed.stdout + installed.stderr);
+    const stateDir = join(repo, '.git', 'coven');
+    const target = precious();
+    if (plant === 'wake-link') symlinkSync(target, join(stateDir, 'wake'));
+    if (plant === 'wake-fifo') execFileSync('mkfifo', [join(stateDir, 'wake')]);
+    if (plant === 'main-branch-fifo') {
+      rmSync(join(stateDir, 'main-branch'), { force: true });
+      execFileSync('mkfifo', [join(stateDir, 'main-branch')]);
+    }
+    writeFileSync(join(repo, 'note.txt'), `${plant}\n`);
+    await run('git', ['add', 'note.txt'], { cwd: repo });
+    const started = Date.now();
+    const commit = await run('git', ['commit', '-q', '-m', plant], { cwd: repo, timeoutMs: 15_000 });
+    // let a hook still blocked on the FIFO go (read-write opens never wait), so nothing is left behind
+    if (plant !== 'wake-link') closeSync(openSync(join(stateDir, plant === 'wake-fifo' ? 'wake' : 'main-branch'), 'r+'));
+    assert.ok(Date.now() - started < 14_000, `${plant}: git commit hung in coven's hook`);
+    assert.is(commit.code, 0, `${plant}: ${commit.stderr}`);
+    assert.is(readFileSync(target, 'utf8'), 'export PATH=/usr/bin\n', `${plant}: coven's hook wrote through the link`);
+  }
 });
 
 // ---- durations and env vars ----

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coven, run, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
@@ -15,6 +15,7 @@ import { recordedMainBranch, recordMainBranch } from '../scripts/lib/worker/wake
 import { writeAtomic } from '../scripts/lib/files/write-atomic.js';
 import { copyThreads } from '../scripts/lib/worktree/copy-tree.js';
 import { parseDuration } from '../scripts/lib/ui/human-duration.js';
+import { reserveLogFile } from '../scripts/lib/session/session-log.js';
 
 const noStack = (text: string) => assert.not.match(text, /\n\s+at /, `a stack trace was printed:\n${text}`);
 const choose = (...lines: string[]): FakeRun => ({ match: { promptIncludes: 'Choose the next job' }, steps: [{ text: `<dispatch>\n${lines.join('\n')}\n</dispatch>` }] });
@@ -63,6 +64,20 @@ test('a worker state file and its step files replaced by links to a file elsewhe
   assert.is(r.code, 0, out);
   noStack(out);
   assert.is(readFileSync(target, 'utf8'), 'export PATH=/usr/bin\n', 'coven wrote through a link in its state folder');
+});
+
+test('a worker\'s log folder (logs/w1) or logs/ itself replaced by a link to a folder elsewhere: the session log is written in the state folder, never there', () => {
+  for (const linked of ['logs/w1', 'logs']) {
+    const stateDir = tempDir('coven-state-');
+    const outside = tempDir('coven-outside-');
+    mkdirSync(join(stateDir, 'logs'), { recursive: true });
+    if (linked === 'logs') rmSync(join(stateDir, 'logs'), { recursive: true });
+    symlinkSync(outside, join(stateDir, linked));
+    const file = reserveLogFile(stateDir, 'w1', 'plan');
+    assert.equal(readdirSync(outside), [], `${linked}: a log file was made in the folder the link points to`);
+    assert.is(file, join(stateDir, 'logs', 'w1', '001-plan.jsonl'));
+    assert.not.ok(lstatSync(join(stateDir, linked)).isSymbolicLink());
+  }
 });
 
 test('a folder where the worker\'s session record goes (steps/w1/session.json): the worker names it, keeps its work and stops with the next command, no stack trace', async () => {
@@ -176,6 +191,30 @@ test('COVEN_SAFETY_INTERVAL_MS over the timer limit (3e9): the sleeper re-checks
     checks = 0;
   }
   assert.ok(checks < 100, `${checks} re-checks of main in 3 s of sleep`);
+});
+
+test('COVEN_CLAUDE naming a folder, COVEN_WORKTREE_BASE naming a file, a FIFO as .coven/steps/land: the worker says which and leaves nothing', async () => {
+  const repo = await covenRepo();
+  const base = join(tempDir('coven-base-'), 'a-file');
+  writeFileSync(base, 'not a folder\n');
+  const fake = fakeClaudeEnv([choose('sleep: nothing to do')]);
+  const cases: [string, NodeJS.ProcessEnv, RegExp][] = [
+    ['COVEN_CLAUDE a folder', { ...fake, COVEN_CLAUDE: tempDir('coven-cli-'), COVEN_WORKTREE_BASE: tempDir('coven-wt-') }, /COVEN_CLAUDE=\/path\/to\/claude coven worker/],
+    ['COVEN_WORKTREE_BASE a file', { ...fake, COVEN_WORKTREE_BASE: base }, /Not a directory[^]*Nothing this spawn made is left/],
+  ];
+  for (const [what, env, expected] of cases) {
+    const r = await coven(['worker', '--name', 'w1', '--once'], { cwd: repo, env, timeoutMs: 60_000 });
+    const out = r.stdout + r.stderr;
+    assert.is(r.code, 2, `${what}: ${out}`);
+    assert.match(out, expected, what);
+    noStack(out);
+  }
+  mkdirSync(join(repo, '.coven', 'steps'));
+  execFileSync('mkfifo', [join(repo, '.coven', 'steps', 'land')]);
+  const r = await coven(['worker', '--name', 'w1', '--once'], { cwd: repo, env: { ...fake, COVEN_WORKTREE_BASE: tempDir('coven-wt-') }, timeoutMs: 60_000 });
+  assert.is(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stdout + r.stderr, /\.coven\/steps\/land.* is not a file/);
+  assert.is((await run('git', ['branch', '--list', 'coven/*'], { cwd: repo })).stdout.trim(), '', 'a branch was left');
 });
 
 test('COVEN_COPY_THREADS of 100000: capped (each thread is a whole JavaScript engine)', () => {

@@ -31,7 +31,8 @@ running agent. When stdout is not a terminal (or TERM=dumb): plain lines, no tit
                       times with no job between); it counts decisions, not time: a
                       worker that sleeps once and is never woken never exits
   --exit-when-idle D  exit once one sleep has lasted D (10m, 90s, 1h; a bare number is
-                      minutes; at most 24 days) with the main branch not moving: it counts time asleep
+                      minutes; at most 24 days) with the main branch not moving: it
+                      counts time asleep
   --max-cycles N      exit after N agent jobs (each dispatch that ran an agent)
   --timeout MINUTES   wall-clock limit of one session (default 60, at most 35000)
   --on-park MODE      after 3 failed conflict resolutions: wait (default: stay parked

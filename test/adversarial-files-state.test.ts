@@ -145,6 +145,23 @@ test('coven\'s git hooks with a link at the wake file (to ~/.bashrc), or a FIFO 
   }
 });
 
+test('a FIFO where a git hook goes (.git/hooks/post-commit): coven hooks status, install and uninstall never hang; the FIFO is kept aside and put back', async () => {
+  const repo = await covenRepo();
+  const hook = join(repo, '.git', 'hooks', 'post-commit');
+  execFileSync('mkfifo', [hook]);
+  for (const action of ['status', 'install', 'status', 'uninstall']) {
+    const started = Date.now();
+    const r = await coven(['hooks', action], { cwd: repo, timeoutMs: 20_000 });
+    assert.ok(Date.now() - started < 19_000, `coven hooks ${action} hung on the FIFO`);
+    noStack(r.stdout + r.stderr);
+    if (action === 'install') {
+      assert.is(r.code, 0, r.stdout + r.stderr);
+      assert.ok(lstatSync(`${hook}.coven-chained`).isFIFO(), 'the FIFO was not kept aside');
+    }
+  }
+  assert.ok(lstatSync(hook).isFIFO(), 'uninstall did not put the FIFO back');
+});
+
 // ---- durations and env vars ----
 
 test('a session --timeout too long for a timer (50000 minutes, 1e309): refused as usage, not a session stopped at once', async () => {

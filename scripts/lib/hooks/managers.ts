@@ -21,7 +21,8 @@
 // through the ref watch (wait-for-main). When a manager replaced coven's hook, the
 // hook is "overwritten": coven's copy may sit where the manager put it.
 
-import { readFile, lstat, access } from 'node:fs/promises';
+import { lstat, access } from 'node:fs/promises';
+import { readCapped } from '../files/read-capped.js';
 import { basename, dirname, join } from 'node:path';
 import { CHAINED_SUFFIX, isCovenHook, type HookName } from './hook-text.js';
 
@@ -97,12 +98,15 @@ export async function inspectHook(dir: string, name: HookName, folder: Manager |
   return { name, path, text, owner, manager, chained, displaced };
 }
 
+/**
+ * A hook file's text; null when absent (or a dangling symlink: see isSymlink). Read
+ * through read-capped (links followed: a hook is often a link to a dispatcher): a FIFO,
+ * a folder or a file over 16 MiB there is someone else's hook whose text coven does not
+ * need, '' (a FIFO must not hang `coven hooks status`, `install` or `init`).
+ */
 export async function readText(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch {
-    return null; // absent (or a dangling symlink: see isSymlink)
-  }
+  const r = await readCapped(path, 16 * 1024 * 1024, { followSymlink: true });
+  return r.kind === 'read' ? r.text : r.kind === 'missing' ? null : '';
 }
 
 export async function isSymlink(path: string): Promise<boolean> {

@@ -10,7 +10,7 @@ import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coven, covenBin, run, sh, tempDir, tempRepo } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
-import { formatAgentCatalog, formatFileProblem, loadRegistry, MAX_CATALOG_CHARS, parseAgentFile } from '../scripts/lib/agents/registry.js';
+import { formatAgentCatalog, formatFileProblem, loadRegistry, MAX_CATALOG_CHARS, parseAgentFile, renderTemplate } from '../scripts/lib/agents/registry.js';
 import { parseIssueFile } from '../scripts/list-issues.js';
 
 const hangLimit = 20_000;
@@ -47,6 +47,20 @@ test('__proto__ and constructor keys in an agent\'s frontmatter: plain unknown k
   assert.is(ok.kind, 'agent');
   if (ok.kind === 'agent') assert.equal(ok.agent.claudeArgs, [], 'claude_args came from a __proto__ key');
   assert.is(({} as Record<string, unknown>).polluted, undefined);
+});
+
+test('{{__proto__}} and {{constructor}} in an agent body, and argument values that hold each other\'s placeholders: named, and filled in one pass', () => {
+  const r = parseAgentFile('t.md', '---\ndescription: d\nargs:\n  - name: issue\n    description: i\n---\nDo {{issue}} {{__proto__}} {{ constructor }}\n');
+  assert.is(r.kind, 'invalid');
+  const text = r.kind === 'invalid' ? r.problems.map(formatFileProblem).join('\n') : '';
+  assert.match(text, /t\.md: body line \d+: \{\{__proto__\}\} names no declared argument \(declared: issue\)/);
+  assert.match(text, /\{\{constructor\}\} names no declared argument/);
+  const ok = parseAgentFile('t.md', '---\ndescription: d\nargs:\n  - name: issue\n    description: i\n  - name: note\n    description: n\n    required: false\n---\nDo {{issue}} and {{note}}\n');
+  assert.is(ok.kind, 'agent');
+  if (ok.kind === 'agent') {
+    assert.equal(renderTemplate(ok.agent, { issue: '{{note}}', note: '{{issue}}' }), { kind: 'ok', text: 'Do {{note}} and {{issue}}\n' });
+    assert.equal(renderTemplate(ok.agent, { issue: 'x', constructor: 'y' }), { kind: 'unknown-args', names: ['constructor'] });
+  }
 });
 
 test('YAML nested 20000 levels deep: named as too deeply nested (not "YAML syntax error: Maximum call stack size exceeded")', async () => {

@@ -18,14 +18,15 @@ or uncommitted work in main's checkout stops the land and says what to do.
                    else the branch checked out in the main worktree)
   -h, --help       show this help
 
-env:    none
+env:    COVEN_WORKER: the worker running this step (its own worktree is not refused)
 reads:  git: the worktree's branch and the branch it lands on
 writes: git: the rebased branch, the branch it lands on (and that checkout's files);
         <state dir>/locks/land, held for the fast-forward only; stdout: one line per
         step, the last says what happened (problems on stderr)
 exit:   0 landed or nothing to land · 2 the worktree has uncommitted changes, or
         it is not inside a git work tree · 3 conflict (the rebase is left in progress: coven resolve, or resolve by hand)
-        4 main's checkout has changes in the way, or is busy · 1 anything else
+        4 main's checkout has changes in the way, or is busy, or a running worker
+        works in this worktree (nothing is changed: that worker lands it) · 1 anything else
         64 bad arguments
 `;
 
@@ -34,6 +35,7 @@ import { isEntry, runAsEntry } from './lib/ui/entry.js';
 import { landWorktree } from './lib/land/land.js';
 import { describeLand } from './lib/land/messages.js';
 import { shellQuote } from './lib/ui/problem.js';
+import { liveOwnerOf, ownedByWorker } from './lib/worker/owner.js';
 
 const spec = { command: 'coven land', usage, boolean: ['keep'], string: ['worktree', 'onto'] };
 
@@ -45,13 +47,20 @@ export async function main(argv: string[]): Promise<number> {
   const ontoArg = args.onto as string | undefined;
 
   const self = isEntry(import.meta.url) ? `node ${shellQuote(process.argv[1] ?? 'land-worktree.mjs')}` : 'coven land';
+  const worktree = worktreeArg ?? process.cwd();
+  const againArgs = [...(args.keep ? ['--keep'] : []), ...(ontoArg ? ['--onto', ontoArg] : [])];
+  // a worker's worktree is its own while it runs: landing it by hand would pull it from under the worker
+  const owner = await liveOwnerOf(worktree, process.env.COVEN_WORKER);
+  if (owner) {
+    process.stderr.write(`${ownedByWorker(owner, 'land', [self, '--worktree', shellQuote(owner.worktree), ...againArgs].join(' '))}\n`);
+    return 4;
+  }
   const result = await landWorktree({
-    worktree: worktreeArg ?? process.cwd(),
+    worktree,
     keep: Boolean(args.keep),
     onto: ontoArg,
     log: (line) => process.stdout.write(`  ${line}\n`),
   });
-  const againArgs = [...(args.keep ? ['--keep'] : []), ...(ontoArg ? ['--onto', ontoArg] : [])];
   const out = describeLand(result, { self, againArgs });
   (out.ok ? process.stdout : process.stderr).write(`${out.text}\n`);
   // not inside a git work tree: 2, as in every coven command

@@ -177,7 +177,12 @@ async function sleepUntilMainMoves(w: Worker, baseline: string): Promise<'woke' 
     w.ui.line(say.idleExit(w.name, w.main, limit));
     return 'idle';
   }
-  if (moved.kind === 'moved') w.ui.line(say.wakes(w.main, moved.tip, w.name));
+  if (moved.kind === 'missing') {
+    // renamed or deleted by hand: waking would dispatch again and again on nothing
+    w.ui.problem(say.mainGone(w.name, w.main, w.paths.mainWorktree));
+    return 'stopped';
+  }
+  w.ui.line(say.wakes(w.main, moved.tip, w.name));
   return 'woke';
 }
 

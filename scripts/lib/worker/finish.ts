@@ -40,7 +40,7 @@ export async function finish(w: Worker, why: DoneWhy, failure: string | null = n
     w.ui.problem(say.notRemoved(here(w), failure, removal.kind === 'not-removed' ? removal.reason : removal.kind));
     return failure !== null ? { kind: 'failed', message: failure, state: w.state } : { kind: 'done', why, state: w.state };
   }
-  const left = say.left(here(w), { rebasing, commits, dirty });
+  const left = say.left(here(w), { rebasing, commits, dirty, noTarget: unlanded.kind === 'no-target' });
   w.ui.problem(say.kept(here(w), failure, left, rebasing, w.saved));
   return failure !== null ? { kind: 'failed', message: failure, state: w.state } : { kind: 'kept', why: left, state: w.state };
 }

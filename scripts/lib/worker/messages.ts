@@ -31,6 +31,10 @@ export const cannotStart = {
   noCli: (message: string) => ({ what: message, next: ['npm install -g @anthropic-ai/claude-code   (then: claude, to log in once)', 'COVEN_CLAUDE=/path/to/claude coven worker   (if it is installed elsewhere)'] }),
   badName: (name: string) => ({ what: `'${name}' is not a valid worker name (lower case letters, digits and -, starting with a letter, at most 40).`, next: [] }),
   nameTaken: (name: string) => ({ what: `a worker named ${name} is already running.`, next: ['coven status', `coven worker --name <another name>`] }),
+  notCovens: (branch: string, worktree: string, planned: string) => ({
+    what: `${branch} is checked out in ${worktree}, not in a worktree coven made (a worker would use ${planned}); coven does not take over, land or remove a worktree it did not make.`,
+    next: [`coven worker --name <another name>`, `# if that worktree is yours, put its work on a branch of your own: git -C ${q(worktree)} switch -c <name>`],
+  }),
 };
 
 export function cannotStartText(p: { what: string; next: string[] }): string {
@@ -47,6 +51,7 @@ export const start = {
   remadeHalfMade: (path: string, name: string) => `coven: removed ${path}, which the previous ${name} left half made; making it again`,
   adopting: (name: string, worktree: string) => `coven: adopting the existing worktree of ${name}: ${worktree}`,
   branchWithoutWorktree: (branch: string, worktree: string) => `coven: ${branch} had no worktree (deleted by hand?); gave it a new one at ${worktree}, with every commit the branch holds`,
+  upstreamGone: (branch: string, gone: string, main: string) => `coven: ${branch} landed on ${gone}, which no longer exists; it lands on ${main} now (the branch checked out in the main worktree)`,
   endedOrphan: (name: string, pid: number) => `coven: ended the agent session the previous ${name} left running (pid ${pid})`,
   removedGitLock: (lock: string, name: string) => `coven: removed ${lock}, left by a git command killed with the previous ${name}`,
 };
@@ -58,6 +63,8 @@ export const cycle = {
   sleeps: (name: string, reason: string) => `coven: ${name} sleeps: ${reason}`,
   herdSleep: (reason: string, by: string) => `${reason} (as ${by} decided for this commit)`,
   wakes: (main: string, tip: string, name: string) => `coven: ${main} moved (now ${short(tip)}); ${name} wakes up`,
+  mainGone: (name: string, main: string, mainWorktree: string) =>
+    `coven: the main branch ${main} no longer exists (renamed or deleted while ${name} ran?); ${name} stops instead of dispatching with nothing to land on. A worker started again lands on the branch checked out in ${mainWorktree}: coven worker --name ${name}`,
   idleExit: (name: string, main: string, ms: number) => `coven: ${main} has not moved for ${humanDuration(ms)}; ${name} stops (--exit-when-idle)`,
   agentFilesReadable: 'coven: every agent file can be read again',
   savedBeforeDispatch: (worktree: string, files: string[], ref: string) => `coven: ${worktree} had uncommitted changes (${files.join(', ')}); saved as ${ref}`,
@@ -175,10 +182,11 @@ export const stop = {
         `git -C ${q(h.mainWorktree)} worktree remove --force ${q(h.worktree)} && git -C ${q(h.mainWorktree)} branch -D ${q(h.branch)}   (once nothing there is needed)`,
       ],
     }),
-  left: (h: Here, a: { rebasing: boolean; commits: number; dirty: string[] }) =>
+  left: (h: Here, a: { rebasing: boolean; commits: number; dirty: string[]; noTarget?: boolean }) =>
     [
       a.rebasing ? 'a rebase in progress' : '',
       a.commits > 0 ? `${a.commits} commit(s) not on ${h.main}` : '',
+      a.noTarget ? `commits coven cannot count: ${h.main}, the branch they land on, is gone` : '',
       a.dirty.length > 0 ? `uncommitted changes (${a.dirty.slice(0, 5).join(', ')}${a.dirty.length > 5 ? ', …' : ''})` : '',
     ]
       .filter(Boolean)

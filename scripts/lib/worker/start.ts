@@ -5,7 +5,7 @@
 import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findRepo, git, listWorktrees, projectName, revParse, type RepoPaths, type WorktreeEntry } from '../git/runner.js';
-import { mainBranchOf } from '../git/main-branch.js';
+import { localUpstreamOf, mainBranchOf } from '../git/main-branch.js';
 import { branchBeingRebased } from '../git/operation.js';
 import { clearStaleGitLocks } from '../git/stale-locks.js';
 import { undoLeftBySession } from '../git/setup-guard.js';
@@ -52,6 +52,7 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
 
   const placed = await placeWorktree(paths, main.name, name, branch, opts, ui);
   if (placed.kind !== 'placed') return placed;
+  await landOnMain(paths, branch, main.name, ui);
   const previous = placed.fresh ? null : await readWorkerState(paths.stateDir, name);
   const recorded = previous?.kind === 'worker' ? previous.state.git_dir : null;
   const git_dir = await pinWorkerWorktree(paths.commonDir, placed.worktree, placed.fresh, recorded);
@@ -79,13 +80,17 @@ async function placeWorktree(paths: RepoPaths, main: string, name: string, branc
       existing = null;
     }
   }
+  // the planned folder, or the one the previous worker of this name recorded: another is not coven's (a human's `git worktree add`)
+  const planned = join(worktreeBase(paths.mainWorktree, opts.worktreeBase), projectName(paths), ...branch.split('/'));
+  if (existing && !samePath(existing.path, planned) && !(previous?.kind === 'worker' && samePath(existing.path, previous.state.worktree))) {
+    return { kind: 'cannot-start', message: cannotStartText(cannotStart.notCovens(branch, existing.path, planned)) };
+  }
   if (existing) {
     ui.line(say.adopting(name, existing.path)); // a worker of this name stopped earlier: adopt its worktree and whatever it left
     return { kind: 'placed', worktree: existing.path, fresh: false, ...(await takeOverFrom(paths, name, branch, existing.path, ui)) };
   }
   // the state file comes first: a worker killed while its worktree is being made leaves
   // a dead worker that `coven gc` finds and cleans up, not an unknown worktree and branch
-  const planned = join(worktreeBase(paths.mainWorktree, opts.worktreeBase), projectName(paths), ...branch.split('/'));
   await writeWorkerState(paths.stateDir, newWorkerState({ name, branch, worktree: planned }));
   // the branch may have outlived its worktree (deleted by hand): it gets a new one, commits and all
   const adopt = (await revParse(paths.mainWorktree, `refs/heads/${branch}`)) !== null;
@@ -113,6 +118,17 @@ async function worktreeOfBranch(paths: RepoPaths, branch: string, deadPath: stri
     worktrees.find((e) => !e.prunable && e.branch === null && branchBeingRebased(e.path) === ref) ??
     worktrees.find((e) => e.lockReason === 'initializing' && deadPath !== null && samePath(e.path, deadPath));
   return found ?? null;
+}
+
+/**
+ * An adopted branch lands where its upstream points; one left pointing at a branch that
+ * is gone (main renamed or deleted by hand) is pointed at today's main branch.
+ */
+async function landOnMain(paths: RepoPaths, branch: string, main: string, ui: WorkerUi): Promise<void> {
+  const upstream = await localUpstreamOf(paths.mainWorktree, branch);
+  if (upstream === null || upstream === main || (await revParse(paths.mainWorktree, `refs/heads/${upstream}`)) !== null) return;
+  const set = await git(paths.mainWorktree, ['branch', '--quiet', `--set-upstream-to=${main}`, branch]);
+  if (set.ok) ui.line(say.upstreamGone(branch, upstream, main));
 }
 
 function samePath(a: string, b: string): boolean {

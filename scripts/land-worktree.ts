@@ -34,7 +34,7 @@ import { parseCommandLine } from './lib/ui/command-line.js';
 import { isEntry, runAsEntry } from './lib/ui/entry.js';
 import { landWorktree } from './lib/land/land.js';
 import { describeLand } from './lib/land/messages.js';
-import { shellQuote } from './lib/ui/problem.js';
+import { exitWithProblem, shellQuote } from './lib/ui/problem.js';
 import { liveOwnerOf, ownedByWorker } from './lib/worker/owner.js';
 
 const spec = { command: 'coven land', usage, boolean: ['keep'], string: ['worktree', 'onto'] };
@@ -51,10 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   const againArgs = [...(args.keep ? ['--keep'] : []), ...(ontoArg ? ['--onto', ontoArg] : [])];
   // a worker's worktree is its own while it runs: landing it by hand would pull it from under the worker
   const owner = await liveOwnerOf(worktree, process.env.COVEN_WORKER);
-  if (owner) {
-    process.stderr.write(`${ownedByWorker(owner, 'land', [self, '--worktree', shellQuote(owner.worktree), ...againArgs].join(' '))}\n`);
-    return 4;
-  }
+  if (owner) return exitWithProblem(4, ownedByWorker(owner, 'land', [self, '--worktree', shellQuote(owner.worktree), ...againArgs].join(' ')));
   const result = await landWorktree({
     worktree,
     keep: Boolean(args.keep),

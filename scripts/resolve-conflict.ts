@@ -23,8 +23,8 @@ writes: the session record (updated); git: the resolution's commits, main (lande
 exit:   0 resolved and landed · 3 gave up (the rebase is undone, the branch keeps
         its commits; the message says where the unfinished work is kept)
         4 resolved, but main's checkout is in the way or busy (coven land --keep later)
-        2 not in a git work tree, no conflict in progress, or a bad record (the
-          message says which) · 64 bad usage · 130 stopped (Ctrl-C; the rebase is
+        2 not in a git work tree, no conflict in progress, a bad record, or a
+          running worker (not parked) works in this worktree (the message says which) · 64 bad usage · 130 stopped (Ctrl-C; the rebase is
           undone) · 1 anything else
 `;
 
@@ -33,6 +33,7 @@ import { runAsEntry } from './lib/ui/entry.js';
 import { findRepo } from './lib/git/runner.js';
 import { exitWithProblem, shellQuote } from './lib/ui/problem.js';
 import { samePath } from './lib/files/same-path.js';
+import { liveOwnerOf, ownedByWorker } from './lib/worker/owner.js';
 import { readSessionRecord, writeSessionRecord, type SessionRecord } from './lib/steps/session-record.js';
 import { loadRegistry } from './lib/agents/registry.js';
 import { openConflict } from './lib/land/open-conflict.js';
@@ -51,6 +52,8 @@ export async function main(argv: string[]): Promise<number> {
   const repo = await findRepo(where);
   if (repo.kind !== 'repo') return exitWithProblem(2, { what: `${where} is not inside a git work tree.`, next: ['cd into the worktree where the land stopped, or pass --worktree DIR'] });
   const worktree = repo.paths.toplevel;
+  const owner = await liveOwnerOf(worktree, process.env.COVEN_WORKER);
+  if (owner) return exitWithProblem(2, ownedByWorker(owner, 'resolve in', `coven resolve ${argv.map(shellQuote).join(' ')}`));
 
   const read = await readSessionRecord(file);
   if (read.kind === 'bad') return exitWithProblem(2, { what: `bad session record: ${read.problem}`, kept: 'Nothing was changed; the rebase is as it was.', next: [`cd ${shellQuote(worktree)} && git status   (resolve by hand)`] });

@@ -27,7 +27,8 @@ writes: the session record (--out); the agent's commits on the worktree's branch
 exit:   0 the session succeeded · 10 the decision is sleep (nothing run)
         5 the session failed (record written, its commits kept)
         6 the decision is refused: unreadable, made for another worktree, or an agent
-          or arguments the registry refuses (nothing run)
+          or arguments the registry refuses, or a running worker works in this
+          worktree (nothing run)
         2 not in a git work tree, or on no branch · 64 bad usage
         130 stopped (Ctrl-C) · 1 anything unexpected
 `;
@@ -40,6 +41,7 @@ import { findRepo, gitOut } from './lib/git/runner.js';
 import { localUpstreamOf, mainBranchOf } from './lib/git/main-branch.js';
 import { exitWithProblem, formatProblem, shellQuote } from './lib/ui/problem.js';
 import { samePath } from './lib/files/same-path.js';
+import { liveOwnerOf, ownedByWorker } from './lib/worker/owner.js';
 import { readDecisionFile, type DecisionFile } from './lib/steps/decision-file.js';
 import { writeSessionRecord } from './lib/steps/session-record.js';
 import { runDecision, type RunDecisionResult } from './lib/agents/run-decision.js';
@@ -64,6 +66,8 @@ export async function main(argv: string[]): Promise<number> {
   const repo = await findRepo(where);
   if (repo.kind !== 'repo') return exitWithProblem(2, { what: `${where} is not inside a git work tree.`, next: ['cd into the worker worktree (coven spawn prints its path), or pass --worktree DIR'] });
   const worktree = repo.paths.toplevel;
+  const owner = await liveOwnerOf(worktree, process.env.COVEN_WORKER);
+  if (owner) return exitWithProblem(6, ownedByWorker(owner, 'run an agent in', `coven run-agent ${argv.map(shellQuote).join(' ')}`));
   const branch = await gitOut(worktree, ['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '');
   if (!branch) return exitWithProblem(2, { what: `${worktree} is on no branch (detached HEAD): an agent's commits would belong to no branch.`, next: [`git -C ${shellQuote(worktree)} switch <its branch>`] });
 

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coven, commitFile, run, sh, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
-import { fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
+import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
 import { startCoven, until } from './helpers/worker-process.js';
 
 const choose = (...lines: string[]): FakeRun => ({ match: { promptIncludes: 'Choose the next job' }, steps: [{ text: `<dispatch>\n${lines.join('\n')}\n</dispatch>` }] });
@@ -33,7 +33,8 @@ test('two workers started with the same --name at once: one works, the other ref
   const outs = [a.output(), b.output()];
   const codes = [ra.code, rb.code].sort();
   assert.equal(codes, [0, 2], outs.join('\n----\n'));
-  const refused = outs.find((o) => /a worker named w1 is already running/.test(o));
+  // refused by the live-name check, or (both started in the same instant) by the branch claim
+  const refused = outs.find((o) => /a worker named w1 is already running|branch 'coven\/w1' already exists/.test(o));
   assert.ok(refused, `one of them says the name is taken:\n${outs.join('\n----\n')}`);
   assert.match(refused!, /Nothing was created or changed/);
   for (const o of outs) noStack(o);
@@ -95,6 +96,29 @@ test("coven land by hand in a sleeping worker's worktree: refused too; the worke
   assert.match(worker.output(), /landed 1 commit\(s\) on main/);
   assert.ok(existsSync(join(repo, 'mine.txt')));
   noStack(worker.output() + r.stderr);
+});
+
+test("coven run-agent and coven resolve by hand in a sleeping worker's worktree: refused, no second agent runs there", async () => {
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
+  const base = tempDir('coven-wt-');
+  const env = { ...fakeClaudeEnv([sleepForever]), COVEN_WORKTREE_BASE: base };
+  const worker = startCoven(['worker', '--name', 'w1', '--max-idle', '2'], { cwd: repo, env });
+  await until(phaseIs(repo, 'w1', 'sleeping'), 'w1 asleep');
+  const worktree = join(base, 'project', 'coven', 'w1');
+  const files = tempDir('coven-steps-');
+  const decision = { coven: 'decision/1', kind: 'run', agent: 'plan', args: { issue: 'issues/a.md' }, reasoning: 'by hand', worktree, worker: 'w1', main_tip: await sh(repo, 'rev-parse', 'main'), session_id: null, cost_usd: 0, corrections: 0, at: new Date().toISOString() };
+  writeFileSync(join(files, 'decision.json'), JSON.stringify(decision));
+  const ran = await coven(['run-agent', '--decision', join(files, 'decision.json'), '--out', join(files, 'session.json')], { cwd: worktree, env });
+  assert.is(ran.code, 6, ran.stdout + ran.stderr);
+  assert.match(ran.stderr, /cannot run an agent in coven\/w1: worker w1 is working in this worktree \(sleeping/);
+  assert.not.ok(existsSync(join(files, 'session.json')), 'nothing was run');
+  const resolved = await coven(['resolve', '--session', join(files, 'session.json')], { cwd: worktree, env });
+  assert.is(resolved.code, 2, resolved.stdout + resolved.stderr);
+  assert.match(resolved.stderr, /cannot resolve in coven\/w1: worker w1 is working in this worktree/);
+  noStack(ran.stderr + resolved.stderr);
+  await commitFile(repo, 'notes.txt', 'the user commits\n');
+  assert.is((await worker.exited).code, 0, worker.output());
+  assert.is(readFakeLog(env).filter((c) => !c.prompts[0]?.includes('Choose the next job')).length, 0, 'only dispatch sessions ran');
 });
 
 test('coven gc --force while a worker runs its agent: the worker, its worktree and branch are left alone', async () => {

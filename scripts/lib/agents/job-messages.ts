@@ -19,6 +19,7 @@ export function describeJob(job: JobOutcome, c: JobContext): string[] {
   if (job.stray) out.push(`coven: the agent committed off its branch; those commits are saved as ${job.stray}`);
   for (const ref of job.kept.dropped) out.push(`coven: the agent reset its branch and dropped commits; they are kept as ${ref}   (git log ${ref})`);
   if (job.kept.rewound) out.push(describeRewound(job.kept.rewound, c));
+  if (job.kept.upstream != null) out.push(`coven: the agent pointed its branch's upstream at ${job.kept.upstream || 'nothing'}; it is put back on ${c.main}, where coven lands its work`);
   for (const ref of job.history.replace) out.push(`coven: the agent made a replace ref (git replace), which would show you a history that is not on ${c.main}; coven's land ignored it, and it is moved to ${ref}   (git show ${ref})`);
   if (job.history.grafts) out.push(`coven: the agent wrote a grafts file (.git/info/grafts), which would show you a history that is not on ${c.main}; coven's land ignored it, and it is moved to ${job.history.grafts}`);
   if (job.saved.kind === 'saved') out.push(`coven: the agent left uncommitted changes (${job.saved.files.join(', ')}); saved as ${job.saved.ref}, not landed`);

@@ -130,7 +130,8 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
         tally('markers');
         continue;
       }
-      const land = await landWorktree({ worktree: o.worktree, keep: true, landLockHeld: priority !== null });
+      // onto the branch the land was for, whatever upstream the resolution set
+      const land = await landWorktree({ worktree: o.worktree, keep: true, onto: o.conflict.onto, landLockHeld: priority !== null });
       if (land.kind === 'conflict') {
         conflict = land;
         for (const f of land.files) conflicted.add(f);

@@ -5,13 +5,16 @@
 //   - a commit that a `git reset` in the worktree took off HEAD, and that is neither on
 //     the worker's branch nor on main, is kept under refs/coven/dropped/<worker>/<time>
 //     (the agent's uncommitted edits that `reset --hard` threw away cannot be kept);
+//   - if the agent pointed its branch's upstream elsewhere (`git branch -u release`), it
+//     is put back: the upstream is where the land goes, and that is coven's to choose;
 //   - if the main branch moved backwards during the job (a forced push or a reset of
 //     main, by the agent or by anyone), its old tip is kept under
 //     refs/coven/main-before/<worker>/<time>. coven does not move main back: it says so.
 // Inputs: the worktree, the worker's branch and name, the branch it lands on.
 // Outputs: refs under refs/coven/, and what was kept (for the worker's message).
 
-import { git } from '../git/runner.js';
+import { git, gitOut } from '../git/runner.js';
+import { localUpstreamOf } from '../git/main-branch.js';
 import { covenRef, keepAt } from './save-work.js';
 
 export interface JobMark {
@@ -26,6 +29,8 @@ export interface Kept {
   dropped: string[];
   /** main moved backwards: where its old tip is kept, and both tips */
   rewound: { ref: string; from: string; to: string | null } | null;
+  /** the agent pointed the branch's upstream elsewhere: what it had set ('' for none), now put back */
+  upstream?: string | null;
 }
 
 interface ReflogEntry {
@@ -60,7 +65,7 @@ export async function markJob(worktree: string, main: string): Promise<JobMark> 
 }
 
 export async function keepWhatTheJobDropped(worktree: string, worker: string, branch: string, mark: JobMark): Promise<Kept> {
-  const kept: Kept = { dropped: [], rewound: null };
+  const kept: Kept = { dropped: [], rewound: null, upstream: await restoreUpstream(worktree, branch, mark.main) };
 
   const log = await headReflog(worktree);
   const fresh = Math.max(0, log.length - mark.headLog);
@@ -84,4 +89,13 @@ export async function keepWhatTheJobDropped(worktree: string, worker: string, br
     }
   }
   return kept;
+}
+
+/** Puts the branch's upstream back on `onto` when the job changed it; returns what the job had set ('' for none), or null. */
+async function restoreUpstream(worktree: string, branch: string, onto: string): Promise<string | null> {
+  const now = await localUpstreamOf(worktree, branch);
+  if (now === onto) return null;
+  const merge = await git(worktree, ['config', '--get', `branch.${branch}.merge`]);
+  await gitOut(worktree, ['branch', `--set-upstream-to=refs/heads/${onto}`, branch]);
+  return now ?? merge.stdout.trim();
 }

@@ -19,6 +19,9 @@ export function describeJob(job: JobOutcome, c: JobContext): string[] {
   if (job.stray) out.push(`coven: the agent committed off its branch; those commits are saved as ${job.stray}`);
   for (const ref of job.kept.dropped) out.push(`coven: the agent reset its branch and dropped commits; they are kept as ${ref}   (git log ${ref})`);
   if (job.kept.rewound) out.push(describeRewound(job.kept.rewound, c));
+  const refs = job.kept.covenRefs;
+  if (refs && refs.restored.length > 0) out.push(`coven: the agent deleted or moved ${refs.restored.length} ref(s) under refs/coven/, where coven keeps work; they are put back: ${refs.restored.join(', ')}`);
+  if (refs && refs.lost.length > 0) out.push(`coven: the agent deleted ${refs.lost.length} ref(s) under refs/coven/ and their commits are gone from the repository (pruned): ${refs.lost.join(', ')}. Look for them in other clones or backups.`);
   if (job.kept.upstream != null) out.push(`coven: the agent pointed its branch's upstream at ${job.kept.upstream || 'nothing'}; it is put back on ${c.main}, where coven lands its work`);
   for (const ref of job.history.replace) out.push(`coven: the agent made a replace ref (git replace), which would show you a history that is not on ${c.main}; coven's land ignored it, and it is moved to ${ref}   (git show ${ref})`);
   if (job.history.grafts) out.push(`coven: the agent wrote a grafts file (.git/info/grafts), which would show you a history that is not on ${c.main}; coven's land ignored it, and it is moved to ${job.history.grafts}`);

@@ -7,6 +7,8 @@
 //     (the agent's uncommitted edits that `reset --hard` threw away cannot be kept);
 //   - if the agent pointed its branch's upstream elsewhere (`git branch -u release`), it
 //     is put back: the upstream is where the land goes, and that is coven's to choose;
+//   - refs under refs/coven/ (work coven kept, its own or other workers') that the job
+//     deleted or moved are put back: coven itself only ever adds refs there;
 //   - if the main branch moved backwards during the job (a forced push or a reset of
 //     main, by the agent or by anyone), its old tip is kept under
 //     refs/coven/main-before/<worker>/<time>. coven does not move main back: it says so.
@@ -22,6 +24,8 @@ export interface JobMark {
   headLog: number;
   main: string;
   mainTip: string | null;
+  /** refs/coven/… → commit, before the session */
+  covenRefs: Map<string, string>;
 }
 
 export interface Kept {
@@ -31,6 +35,8 @@ export interface Kept {
   rewound: { ref: string; from: string; to: string | null } | null;
   /** the agent pointed the branch's upstream elsewhere: what it had set ('' for none), now put back */
   upstream?: string | null;
+  /** refs under refs/coven/ the job deleted or moved: put back, or not (their commits are gone) */
+  covenRefs?: { restored: string[]; lost: string[] };
 }
 
 interface ReflogEntry {
@@ -60,12 +66,12 @@ async function isAncestor(cwd: string, commit: string, of: string): Promise<bool
 }
 
 export async function markJob(worktree: string, main: string): Promise<JobMark> {
-  const [log, mainTip] = await Promise.all([headReflog(worktree), tipOf(worktree, main)]);
-  return { headLog: log.length, main, mainTip };
+  const [log, mainTip, covenRefs] = await Promise.all([headReflog(worktree), tipOf(worktree, main), refsUnderCoven(worktree)]);
+  return { headLog: log.length, main, mainTip, covenRefs };
 }
 
 export async function keepWhatTheJobDropped(worktree: string, worker: string, branch: string, mark: JobMark): Promise<Kept> {
-  const kept: Kept = { dropped: [], rewound: null, upstream: await restoreUpstream(worktree, branch, mark.main) };
+  const kept: Kept = { dropped: [], rewound: null, upstream: await restoreUpstream(worktree, branch, mark.main), covenRefs: await restoreCovenRefs(worktree, mark.covenRefs) };
 
   const log = await headReflog(worktree);
   const fresh = Math.max(0, log.length - mark.headLog);
@@ -98,4 +104,26 @@ async function restoreUpstream(worktree: string, branch: string, onto: string): 
   const merge = await git(worktree, ['config', '--get', `branch.${branch}.merge`]);
   await gitOut(worktree, ['branch', `--set-upstream-to=refs/heads/${onto}`, branch]);
   return now ?? merge.stdout.trim();
+}
+
+async function refsUnderCoven(worktree: string): Promise<Map<string, string>> {
+  const r = await git(worktree, ['for-each-ref', '--format=%(refname)%00%(objectname)', 'refs/coven/']);
+  const refs = new Map<string, string>();
+  for (const line of r.ok ? r.stdout.split('\n') : []) {
+    const [ref, oid] = line.split('\0');
+    if (ref && oid) refs.set(ref, oid);
+  }
+  return refs;
+}
+
+/** Puts back the refs under refs/coven/ that the job deleted or moved. */
+async function restoreCovenRefs(worktree: string, before: Map<string, string>): Promise<{ restored: string[]; lost: string[] }> {
+  const now = await refsUnderCoven(worktree);
+  const out = { restored: [] as string[], lost: [] as string[] };
+  for (const [ref, oid] of before) {
+    if (now.get(ref) === oid) continue;
+    const r = await git(worktree, ['update-ref', '-m', 'coven: put back a ref the agent deleted or moved', ref, oid]);
+    (r.ok ? out.restored : out.lost).push(ref);
+  }
+  return out;
 }

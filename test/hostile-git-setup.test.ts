@@ -192,6 +192,18 @@ test('an include.path, an alias and a config.worktree the agent adds are undone 
   assert.match(out, /include\.path/);
 });
 
+test('the agent sets core.worktree to another folder and core.bare: undone before the land, which writes into the human\'s checkout as usual', async () => {
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
+  const elsewhere = tempDir('coven-elsewhere-');
+  const { r, out } = await once(repo, plan({ bash: `git config core.worktree '${elsewhere}'` }, { bash: 'git config core.bare true' }));
+  assert.is(r.code, 0, out);
+  assert.is(readFileSync(join(repo, 'plan.txt'), 'utf8'), 'plan\n', 'the land wrote the human\'s checkout');
+  assert.equal(readdirSync(elsewhere), [], 'nothing was written elsewhere');
+  assert.is(await config(repo, 'core.worktree'), null);
+  assert.is(await config(repo, 'core.bare'), 'false');
+  assert.match(out, /core\.worktree/);
+});
+
 test('the git runner pins core.fsmonitor=false: a program set there by anyone never runs from coven\'s git', async () => {
   const repo = await tempRepo();
   const marker = join(tempDir(), 'fsmonitor-ran');

@@ -40,6 +40,7 @@ import { endOrphanedSession } from './lib/session/orphan.js';
 import { covenRef, keepAt, snapshotCommit } from './lib/worktree/save-work.js';
 import { describeRepair, reclaimIdentity } from './lib/worktree/identity.js';
 import { reflogOnlyTips } from './lib/git/reflog-only.js';
+import { setAsideNestedRepos } from './lib/worktree/settle.js';
 import { branchBeingRebased, rebaseInProgress } from './lib/git/operation.js';
 import { readWorkerStates, removeWorkerState, type WorkerState } from './lib/worker/state.js';
 import { removeStepFiles } from './lib/worker/step-files.js';
@@ -50,7 +51,7 @@ export type GcAction =
    * removed (or, with dryRun, would be removed); `saved` is the ref holding its work (--force);
    * `reflog`: the refs that now keep commits only its reflogs reached (with dryRun: those commits' tips)
    */
-  | { kind: 'removed'; worker: string; branch: string; worktree: string | null; saved: string | null; reflog: string[] }
+  | { kind: 'removed'; worker: string; branch: string; worktree: string | null; saved: string | null; reflog: string[]; nested?: Array<{ path: string; to: string }> }
   /** not removed: it has work that is not on main */
   | { kind: 'kept'; worker: string; branch: string; worktree: string | null; unlanded: number; dirty: string[]; note?: string }
   /** not coven's to touch, or not safe to judge */
@@ -127,9 +128,12 @@ async function collectWorker(
     return { kind: 'kept', worker: s.name, branch: s.branch, worktree, unlanded, dirty, ...(rebasing ? { note: 'a rebase is in progress' } : {}) };
   }
   let saved: string | null = null;
+  let nested: Array<{ path: string; to: string }> = [];
   if (!clean) {
     saved = covenRef('gc', s.name, opts.now);
     if (!opts.dryRun) {
+      // git cannot save a nested repository, and removing the worktree would delete it
+      if (worktree && existsSync(worktree)) nested = await setAsideNestedRepos(worktree, paths.stateDir, s.name);
       const commit = await saveWork(paths, s, worktree && existsSync(worktree) ? worktree : null, head, tip, dirty.length > 0);
       saved = await keepAt(paths.mainWorktree, saved, commit, 'coven gc: save work before removal');
     }
@@ -152,7 +156,7 @@ async function collectWorker(
     await removeWorkerState(paths.stateDir, s.name);
     await removeStepFiles(paths.stateDir, s.name);
   }
-  return { kind: 'removed', worker: s.name, branch: s.branch, worktree, saved, reflog };
+  return { kind: 'removed', worker: s.name, branch: s.branch, worktree, saved, reflog, ...(nested.length > 0 ? { nested } : {}) };
 }
 
 /**
@@ -235,6 +239,7 @@ export function renderGc(r: GcReport): string {
       lines.push(`${a.worker}: ${would} ${a.worktree ? `worktree ${a.worktree}, ` : ''}branch ${a.branch} and its state file`);
       if (a.saved) lines.push(`  its work ${r.dryRun ? 'would be' : 'is'} saved at ${a.saved}  (git log ${a.saved})`);
       if (a.reflog.length > 0 && r.dryRun) lines.push(`  commits only its reflog reaches (reset away, not on main) would be kept under refs/coven/reflog/${a.worker}/: ${a.reflog.map((c) => c.slice(0, 10)).join(', ')}`);
+      for (const n of a.nested ?? []) lines.push(`  a nested git repository at ${n.path} (git cannot save one) is moved to ${n.to}`);
       for (const ref of r.dryRun ? [] : a.reflog) lines.push(`  commits only its reflog reached (reset away, not on main) are kept at ${ref}  (git log ${ref} --not main)`);
     } else if (a.kind === 'kept') {
       const what = [a.unlanded > 0 ? `${a.unlanded} commit${a.unlanded === 1 ? '' : 's'} not on main` : '', a.dirty.length > 0 ? `uncommitted changes to ${a.dirty.join(', ')}` : '', a.note ?? '']

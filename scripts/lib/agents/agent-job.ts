@@ -17,13 +17,14 @@ import { join } from 'node:path';
 import type { AgentDef } from './registry.js';
 import { renderTemplate } from './registry.js';
 import { agentEnv } from '../session/agent-env.js';
-import { dirtyFiles, git, gitOut } from '../git/runner.js';
+import { dirtyFiles, revParse } from '../git/runner.js';
 import { withGuardedSetup } from '../git/setup-guard.js';
 import { keepWhatTheJobDropped, markJob, type Kept } from '../worktree/job-guard.js';
 import { markHistory, setAsideHistoryChanges, type HistorySetAside } from '../worktree/history-guard.js';
 import { localUpstreamOf } from '../git/main-branch.js';
 import { describeRepair, keepPinnedIdentity } from '../worktree/identity.js';
-import { covenRef, discardSavedChanges, keepAt, saveUncommittedWork, type SaveResult } from '../worktree/save-work.js';
+import { covenRef, discardSavedChanges, saveUncommittedWork, type SaveResult } from '../worktree/save-work.js';
+import { keepReflogOnly, settleWorktree, type SettleOptions } from '../worktree/settle.js';
 import { reserveLogFile, startSession, type SessionHandle, type SessionOutcome } from '../session/runner.js';
 
 export interface SessionSettings {
@@ -126,14 +127,15 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
   const onto = await localUpstreamOf(o.worktree, o.branch);
   const mark = onto ? await markJob(o.worktree, onto) : null;
   const historyMark = await markHistory(o.worktree);
+  const before = await revParse(o.worktree, `refs/heads/${o.branch}`);
   const session = await runAgentSession({ ...base, prompt: rendered.text });
   const sessionId = sessionIdOf(session);
   let costUsd = runCost(session);
   if (!(await worktreeKept(o))) return { kind: 'worktree-gone', session, sessionId, costUsd };
-  const tellSaved = (ref: string | null): void => void (ref && o.display?.(`coven: the agent left uncommitted changes on a branch it switched to; saved as ${ref}, not landed   (git show ${ref})`));
-  const back = await returnToBranch(o.worktree, o.branch, o.worker);
-  tellSaved(back.wip);
-  const stray = back.stray;
+  const settle: SettleOptions = { worktree: o.worktree, branch: o.branch, worker: o.worker, main: onto, stateDir: o.stateDir, before };
+  const back = await returnToBranch(settle);
+  for (const note of back.notes) o.display?.(`coven: ${note}`);
+  let stray = back.stray;
 
   let files = await dirtyFiles(o.worktree);
   if (files.length > 0 && sessionId && session.kind !== 'aborted' && session.kind !== 'cli-not-found') {
@@ -141,11 +143,16 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
     const again = await runAgentSession({ ...base, prompt: COMMIT_OR_DISCARD(files), resume: sessionId });
     costUsd += runCost(again);
     if (!(await worktreeKept(o))) return { kind: 'worktree-gone', session, sessionId, costUsd };
-    tellSaved((await returnToBranch(o.worktree, o.branch, o.worker)).wip);
+    const after = await returnToBranch(settle);
+    for (const note of after.notes) o.display?.(`coven: ${note}`);
+    stray ??= after.stray;
     files = await dirtyFiles(o.worktree);
   }
   const kept = mark ? await keepWhatTheJobDropped(o.worktree, o.worker, o.branch, mark) : { dropped: [], rewound: null };
   const history = await setAsideHistoryChanges(o.worktree, o.worker, historyMark);
+  // whatever else left commits on no ref (a branch deleted, a detached HEAD moved on)
+  const unreachable = await keepReflogOnly(o.worktree, o.worker, o.branch);
+  if (unreachable.length > 0) kept.unreachable = unreachable;
   const saved = files.length > 0 ? await saveAndClean(o.worktree, o.worker, 'wip', `coven: uncommitted work left by ${o.agent.name}`) : ({ kind: 'clean' } as const);
   return { kind: 'finished', session, sessionId, costUsd, saved, stray, kept, history };
 }
@@ -170,24 +177,13 @@ export async function saveAndClean(worktree: string, worker: string, kind: strin
 }
 
 /**
- * Puts the worktree back on the worker's branch if the agent switched away (or detached
- * HEAD). Commits made there are saved under refs/coven/stray/<worker>/<time>, and
- * uncommitted changes there under refs/coven/wip/…; returns those refs (null: nothing).
+ * Puts the worktree back on the worker's branch and out of any odd git state the agent
+ * left (lib/worktree/settle.ts: an operation in progress, another branch, a detached or
+ * orphan HEAD, its branch deleted, a nested repository). Commits made off the branch are
+ * kept under refs/coven/stray/<worker>/<time>, uncommitted changes under
+ * refs/coven/wip/…; returns those refs (null: nothing) and a line per thing it handled.
  */
-export async function returnToBranch(worktree: string, branch: string, worker: string): Promise<{ stray: string | null; wip: string | null }> {
-  const head = await git(worktree, ['symbolic-ref', '--quiet', 'HEAD']);
-  if (head.ok && head.stdout.trim() === `refs/heads/${branch}`) return { stray: null, wip: null };
-  // a rebase or merge the agent left open also shows as "not on the branch": leave it to the caller
-  const inRebase = await git(worktree, ['rev-parse', '--verify', '--quiet', 'REBASE_HEAD']);
-  if (inRebase.ok) return { stray: null, wip: null };
-  const dirty = await dirtyFiles(worktree);
-  const saved = dirty.length > 0 ? await saveAndClean(worktree, worker, 'wip', 'coven: uncommitted work on a branch the agent switched to') : null;
-  const tip = await gitOut(worktree, ['rev-parse', 'HEAD']);
-  const onBranch = await git(worktree, ['merge-base', '--is-ancestor', tip, `refs/heads/${branch}`]);
-  let ref: string | null = null;
-  if (!onBranch.ok) {
-    ref = await keepAt(worktree, covenRef('stray', worker), tip, 'coven: commits made off the worker branch');
-  }
-  await gitOut(worktree, ['checkout', '--quiet', branch]);
-  return { stray: ref, wip: saved?.kind === 'saved' ? saved.ref : null };
+export async function returnToBranch(o: SettleOptions): Promise<{ stray: string | null; wip: string | null; notes: string[] }> {
+  const settled = await settleWorktree(o);
+  return { stray: settled.stray, wip: settled.wip?.ref ?? null, notes: settled.notes };
 }

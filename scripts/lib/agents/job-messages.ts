@@ -18,6 +18,7 @@ export function describeJob(job: JobOutcome, c: JobContext): string[] {
   if (job.session.kind === 'cli-not-found') out.push(`coven: ${job.session.message}`);
   if (job.stray) out.push(`coven: the agent committed off its branch; those commits are saved as ${job.stray}`);
   for (const ref of job.kept.dropped) out.push(`coven: the agent reset its branch and dropped commits; they are kept as ${ref}   (git log ${ref})`);
+  for (const ref of job.kept.unreachable ?? []) out.push(`coven: commits the agent made were left on no branch (only in a reflog: it deleted or moved the ref that held them); they are kept as ${ref}   (git log ${ref})`);
   if (job.kept.rewound) out.push(describeRewound(job.kept.rewound, c));
   const refs = job.kept.covenRefs;
   if (refs && refs.restored.length > 0) out.push(`coven: the agent deleted or moved ${refs.restored.length} ref(s) under refs/coven/, where coven keeps work; they are put back: ${refs.restored.join(', ')}`);

@@ -81,7 +81,7 @@ export function outcomeOf(job: JobOutcome): SessionRecord['outcome'] {
 /** The refs under refs/coven/ where the job kept work that could not stay on the branch. */
 export function keptRefs(job: JobOutcome): string[] {
   if (job.kind !== 'finished') return [];
-  return [job.stray, job.saved.kind === 'saved' ? job.saved.ref : null, ...job.kept.dropped, job.kept.rewound?.ref ?? null].filter((r): r is string => r !== null);
+  return [job.stray, job.saved.kind === 'saved' ? job.saved.ref : null, ...job.kept.dropped, ...(job.kept.unreachable ?? []), job.kept.rewound?.ref ?? null].filter((r): r is string => r !== null);
 }
 
 export function sessionRecordOf(x: { agent: AgentDef; args: Record<string, string>; job: JobOutcome; worktree: string; branch: string; worker: string; cli: string; startedAt: string }): SessionRecord {

@@ -31,6 +31,8 @@ export interface JobMark {
 export interface Kept {
   /** commits a reset took off HEAD: the refs that now hold them */
   dropped: string[];
+  /** commits left on no ref in any other way (a branch deleted, a detached HEAD moved on): the refs that now hold them */
+  unreachable?: string[];
   /** main moved backwards: where its old tip is kept, and both tips */
   rewound: { ref: string; from: string; to: string | null } | null;
   /** the agent pointed the branch's upstream elsewhere: what it had set ('' for none), now put back */

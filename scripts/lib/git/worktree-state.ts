@@ -1,0 +1,89 @@
+// worktree-state — what git state a worker's worktree is in, read after an agent's
+// session (or by gc before it saves a dead worker's work). One classification, so the
+// worker and gc handle the same odd states the same way (lib/worktree/settle.ts).
+//
+// It reads: the operation git is in the middle of (operation.ts), where HEAD is (the
+// worker's branch, another branch, detached, or a branch with no commit yet), whether
+// the worker's branch still exists, the untracked nested repositories (git cannot add
+// them, and `git clean -d` leaves them), and the lock files left under the refs coven
+// moves. Nothing is changed.
+//
+// Inputs: the worktree, the worker's branch, the main branch. Outputs: a WorktreeState.
+
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { git } from './runner.js';
+import { gitDirOfWorktree, operationInProgress, type GitOperation } from './operation.js';
+
+export type HeadState =
+  /** on the worker's branch, which has a commit */
+  | { kind: 'on-branch' }
+  /** on another branch that exists (`git switch other`) */
+  | { kind: 'other-branch'; branch: string; commit: string }
+  /** on a branch that has no commit: `git checkout --orphan x`, or the worker's own branch deleted under it */
+  | { kind: 'unborn'; branch: string }
+  /** no branch: a commit checked out (`--detach`, a tag, a bisect step) */
+  | { kind: 'detached'; commit: string };
+
+export interface WorktreeState {
+  operation: GitOperation | null;
+  head: HeadState;
+  /** the commit HEAD names, null on an unborn branch */
+  headCommit: string | null;
+  /** the worker's branch tip; null when the branch no longer exists */
+  branchTip: string | null;
+  /** untracked nested repositories, relative to the worktree, with a trailing `/` */
+  nested: string[];
+  /** lock files present under the refs a land moves, and this worktree's own */
+  locks: string[];
+}
+
+export async function readWorktreeState(worktree: string, branch: string, main: string | null): Promise<WorktreeState> {
+  const gitDir = gitDirOfWorktree(worktree);
+  const [symbolic, headCommit, branchTip, nested, common] = await Promise.all([
+    git(worktree, ['symbolic-ref', '--quiet', 'HEAD']),
+    commitOf(worktree, 'HEAD'),
+    commitOf(worktree, `refs/heads/${branch}`),
+    nestedRepos(worktree),
+    git(worktree, ['rev-parse', '--git-common-dir']),
+  ]);
+  const ref = symbolic.ok ? symbolic.stdout.trim() : null;
+  let head: HeadState;
+  if (ref === null) head = { kind: 'detached', commit: headCommit ?? '' };
+  else if (headCommit === null) head = { kind: 'unborn', branch: short(ref) };
+  else if (ref === `refs/heads/${branch}`) head = { kind: 'on-branch' };
+  else head = { kind: 'other-branch', branch: short(ref), commit: headCommit };
+  const commonDir = common.ok ? resolve(worktree, common.stdout.trim()) : null;
+  const candidates = [
+    ...(gitDir ? [join(gitDir, 'index.lock'), join(gitDir, 'HEAD.lock')] : []),
+    ...(commonDir ? [join(commonDir, 'packed-refs.lock'), join(commonDir, 'refs', 'heads', `${branch}.lock`), ...(main ? [join(commonDir, 'refs', 'heads', `${main}.lock`)] : [])] : []),
+  ];
+  return { operation: gitDir ? operationInProgress(gitDir) : null, head, headCommit, branchTip, nested, locks: candidates.filter((f) => existsSync(f)) };
+}
+
+/**
+ * The untracked nested repositories in the worktree (with a trailing `/`): with
+ * --untracked-files=all, git lists a folder only when it is one.
+ */
+export async function nestedRepos(worktree: string): Promise<string[]> {
+  const status = await git(worktree, ['status', '--porcelain', '-z', '--untracked-files=all']);
+  if (!status.ok) return [];
+  return status.stdout
+    .split('\0')
+    .filter((e) => e.startsWith('?? ') && e.endsWith('/'))
+    .map((e) => e.slice(3));
+}
+
+/** True when nothing about the worktree needs handling before the usual steps. */
+export function isOrdinary(s: WorktreeState): boolean {
+  return s.operation === null && s.head.kind === 'on-branch' && s.branchTip !== null && s.nested.length === 0;
+}
+
+async function commitOf(cwd: string, rev: string): Promise<string | null> {
+  const r = await git(cwd, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]);
+  return r.ok ? r.stdout.trim() : null;
+}
+
+function short(ref: string): string {
+  return ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : ref;
+}

@@ -100,6 +100,7 @@ test('the agent deletes its own branch with update-ref -d while on it: the branc
   const repo = await repoWithIssue();
   const { r, out } = await once(repo, plan(...commitPlan, { bash: 'git update-ref -d refs/heads/coven/w1' }));
   assert.is(r.code, 0, out);
+  assert.not.match(out, /uncommitted changes/, 'the files match its last commit: nothing to save');
   assert.is(await sh(repo, 'log', '-1', '--format=%s', 'main'), 'plan a');
   assert.match(out, /the agent deleted its branch coven\/w1/);
 });
@@ -126,6 +127,7 @@ for (const [op, setup] of [
     assert.is(r.code, 0, out);
     assert.match(out, new RegExp(`the agent left an? ${op} in progress; coven ended it`), out);
     assert.not.match(out, /the 0 commit/);
+    assert.not.match(out, /a branch it switched to/);
     await onARef(repo, 'plan a');
     assert.match(await sh(repo, 'log', '--format=%s', 'main'), /^plan a$/m, 'the commit landed');
     assert.is(await sh(repo, 'branch', '--list', 'coven/w1'), '', 'nothing left: the worker cleaned up');
@@ -145,6 +147,18 @@ test('an empty commit: it lands like any other', async () => {
   const { r, out } = await once(repo, plan({ bash: 'git commit -q --allow-empty -m "empty one"' }));
   assert.is(r.code, 0, out);
   await onARef(repo, 'empty one');
+});
+
+test('refs/heads/main.lock left behind: the land names the lock file and how to check and remove it; the commit stays on the branch', async () => {
+  const repo = await repoWithIssue();
+  const lock = join(repo, '.git', 'refs', 'heads', 'main.lock');
+  const { r, out } = await once(repo, plan(...commitPlan, { bash: `touch '${lock}'` }));
+  assert.ok(r.code !== 0, out);
+  assert.match(out, new RegExp(lock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  assert.match(out, /rm /);
+  assert.not.match(out, /rebase/i, 'no rebase is suggested: the lock is the cause');
+  assert.ok(existsSync(lock), 'coven does not remove a lock under main');
+  await onARef(repo, 'plan a');
 });
 
 test('gc --force on a dead worker left in odd states (nested repo, orphan, rebase in progress): no crash; every commit kept on a ref', async () => {

@@ -30,6 +30,8 @@ export type Busy =
   | { reason: 'operation'; mainWorktree: string; operation: GitOperation }
   | { reason: 'index-locked'; mainWorktree: string; lockFile: string }
   | { reason: 'land-locked'; lockFile: string }
+  /** a ref lock (`refs/heads/main.lock`, `packed-refs.lock`): a git command holds it, or one that died left it */
+  | { reason: 'ref-locked'; lockFile: string }
   | { reason: 'kept-moving'; retries: number };
 
 export type FastForwardResult =
@@ -108,6 +110,8 @@ async function fastForwardLocked(o: FastForwardOptions): Promise<FastForwardResu
   const text = gitMessage(merge, { strip: true });
   const lock = /'([^']*index\.lock)'/.exec(text);
   if (lock?.[1]) return { kind: 'main-busy', busy: { reason: 'index-locked', mainWorktree, lockFile: lock[1] } };
+  const refLock = refLockIn(text);
+  if (refLock) return { kind: 'main-busy', busy: { reason: 'ref-locked', lockFile: refLock } };
   const inTheWay = [
     ...pathsInTheWay(merge.stderr),
     ...text
@@ -162,7 +166,16 @@ async function updateRefOnly(o: FastForwardOptions, ref: string, reason: string,
   if (cas.ok) return { kind: 'fast-forwarded', main: o.to, checkout: null };
   const again = await revParse(o.repo, ref);
   if (again && again !== o.from) return { kind: 'main-moved', tip: again };
-  return { kind: 'failed', message: gitMessage(cas, { strip: true }) };
+  const text = gitMessage(cas, { strip: true });
+  const refLock = refLockIn(text);
+  if (refLock) return { kind: 'main-busy', busy: { reason: 'ref-locked', lockFile: refLock } };
+  return { kind: 'failed', message: text };
+}
+
+/** The ref lock file git says it could not create ("Unable to create '…/refs/heads/main.lock': File exists"), or null. */
+function refLockIn(text: string): string | null {
+  const m = /Unable to create '([^']+\.lock)': File exists/.exec(text);
+  return m?.[1] && !m[1].endsWith('index.lock') ? m[1] : null;
 }
 
 function pathKind(path: string): OnDisk {

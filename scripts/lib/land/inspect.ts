@@ -5,6 +5,7 @@
 //   git rev-parse --show-toplevel --git-dir --git-common-dir  ∥  git for-each-ref refs/heads/
 //   ∥  git worktree list --porcelain      (the operation in progress is read from files)
 
+import { recordedMainBranch } from '../worker/wake.js';
 import { lstatSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { git, listWorktrees, parseWorktreeList, type WorktreeEntry } from '../git/runner.js';
@@ -87,8 +88,10 @@ export async function inspectWorktree(dir: string, onto?: string): Promise<{ kin
   const upstream = current.upstream.startsWith('refs/heads/') ? shortBranch(current.upstream) : null;
   let target = onto ? shortBranch(onto) : upstream;
   if (!target) {
+    // the main branch coven recorded, if it exists; else what the main worktree has checked out
+    const recorded = await recordedMainBranch(resolve(commonDir, 'coven'));
     const main = worktrees[0];
-    target = main?.branch?.startsWith('refs/heads/') ? shortBranch(main.branch) : null;
+    target = recorded && branches.some((b) => b.name === recorded) ? recorded : main?.branch?.startsWith('refs/heads/') ? shortBranch(main.branch) : null;
     if (!target) return { kind: 'no-target', worktree, branch: current.name, wanted: null };
   }
   if (target === current.name) return { kind: 'same-branch', worktree, branch: current.name };

@@ -45,7 +45,8 @@ export type { Busy } from './fast-forward.js';
 export type LandResult =
   /** leftOut: commits `onto` had dropped (it was moved back) were left out; the branch as it was is kept at this ref */
   /** hooksNotRun: the land wrote these hooks into the main worktree's (committed) hooks folder, so it ran no hook */
-  | { kind: 'landed'; worktree: string; branch: string; onto: string; commits: number; main: string; retries: number; removal: Removal; leftOut?: string; hooksNotRun?: string[] }
+  /** untouched: `onto` was checked out nowhere, so only its ref moved; what the main worktree has checked out instead (a branch, or "a detached HEAD") */
+  | { kind: 'landed'; worktree: string; branch: string; onto: string; commits: number; main: string; retries: number; removal: Removal; leftOut?: string; hooksNotRun?: string[]; untouched?: string }
   | { kind: 'nothing-to-land'; worktree: string; branch: string; onto: string; removal: Removal; leftOut?: string }
   | { kind: 'dirty'; worktree: string; branch: string; files: string[] }
   | { kind: 'conflict'; worktree: string; branch: string; onto: string; commits: number; files: string[]; commit: string; subject: string }
@@ -99,7 +100,7 @@ export async function landWorktree(opts: LandOptions): Promise<LandResult> {
     const ff = await fastForwardMain({ repo: worktree, stateDir: info.stateDir, onto, from: tip, to: rebased.head, reason, worktrees: info.worktrees, changes, landLockHeld: opts.landLockHeld });
     if (ff.kind === 'fast-forwarded') {
       const removal = await removeUnlessKept(opts.keep, info, log);
-      return { kind: 'landed', worktree, branch, onto, commits, main: ff.main, retries, removal, ...leftOut, ...(ff.hooksNotRun ? { hooksNotRun: ff.hooksNotRun } : {}) };
+      return { kind: 'landed', worktree, branch, onto, commits, main: ff.main, retries, removal, ...leftOut, ...(ff.hooksNotRun ? { hooksNotRun: ff.hooksNotRun } : {}), ...untouchedCheckout(ff.checkout, info) };
     }
     if (ff.kind === 'main-blocked') return { kind: 'main-blocked', worktree, branch, onto, commits, files: ff.files, mainWorktree: ff.mainWorktree };
     if (ff.kind === 'failed') return { kind: 'failed', worktree, branch, step: 'fast-forward', message: ff.message };
@@ -164,6 +165,13 @@ async function removeUnlessKept(keep: boolean, info: WorktreeInfo, log: (line: s
   if (keep) return { kind: 'kept' };
   log(`removing the worktree ${info.worktree} and the branch ${info.branch}`);
   return removeLandedWorktree(info);
+}
+
+/** When the land moved `onto`'s ref alone: what the main worktree has checked out instead (left as it was). */
+function untouchedCheckout(checkout: string | null, info: WorktreeInfo): { untouched?: string } {
+  if (checkout !== null) return {};
+  const ref = info.worktrees[0]?.branch;
+  return { untouched: ref ? ref.replace(/^refs\/heads\//, '') : 'a detached HEAD' };
 }
 
 /** Small jittered backoff so that racing workers spread out: ~10–60 ms, growing. */

@@ -11,6 +11,12 @@ export function describeLeftOut(onto: string, ref: string): string {
   return `coven: ${onto} was moved back since this branch left it, so the commits it dropped were left out (as git rebase does); the branch as it was is kept as ${ref}   (git log --oneline ${shellQuote(onto)}..${ref})`;
 }
 
+/** What a land says when it moved `onto` by compare-and-swap because it is checked out nowhere. */
+export function describeUntouched(onto: string, untouched: string): string {
+  const yours = untouched === 'a detached HEAD' ? 'your main worktree (a detached HEAD)' : `your checkout of ${untouched}`;
+  return `coven: ${onto} is checked out nowhere, so only the branch moved (compare-and-swap); ${yours} was not touched.`;
+}
+
 /** The one message (and exit code) for a land result. */
 export function describeLand(r: LandResult, how: { self: string; againArgs: string[] }): { ok: boolean; code: number; text: string } {
   const again = (wt: string) => [how.self, '--worktree', shellQuote(wt), ...how.againArgs.map(shellQuote)].join(' ');
@@ -21,7 +27,7 @@ export function describeLand(r: LandResult, how: { self: string; againArgs: stri
     case 'nothing-to-land': {
       const head =
         r.kind === 'landed'
-          ? `coven: landed ${plural(r.commits, 'commit')} from ${r.branch} on ${r.onto} (now ${short(r.main)})${r.retries ? `, after ${plural(r.retries, 'retry', 'retries')}` : ''}.`
+          ? `coven: landed ${plural(r.commits, 'commit')} from ${r.branch} on ${r.onto} (now ${short(r.main)})${r.retries ? `, after ${plural(r.retries, 'retry', 'retries')}` : ''}.${r.untouched ? `\n${describeUntouched(r.onto, r.untouched)}` : ''}`
           : `coven: nothing to land: every commit of ${r.branch} is already on ${r.onto}.`;
       return { ok: true, code: 0, text: `${head}${r.leftOut ? `\n${describeLeftOut(r.onto, r.leftOut)}` : ''}\n${describeRemoval(r.removal, r.worktree, r.branch)}` };
     }
@@ -129,6 +135,12 @@ function describeBusy(r: Extract<LandResult, { kind: 'main-busy' }>, again: stri
         what: `cannot land ${r.branch}: another git command holds ${b.lockFile} in ${b.mainWorktree}.`,
         kept,
         next: ['wait for it and run again; if no git command is running there, the lock is left over from a crash:', `rm ${shellQuote(b.lockFile)}`, again],
+      };
+    case 'ref-locked':
+      return {
+        what: `cannot land ${r.branch}: git cannot move ${r.onto}, because the lock file ${b.lockFile} exists. A git command that is updating ${r.onto} holds it, or one that was killed left it behind; while it is there every land fails.`,
+        kept: `${kept} coven never removes a lock under ${r.onto} itself: it cannot tell a lock left over from one a running git holds.`,
+        next: [`check that no git command is running in this repository (ps -ef | grep '[g]it '), then remove it:`, `rm ${shellQuote(b.lockFile)}`, again],
       };
     case 'land-locked':
       return {

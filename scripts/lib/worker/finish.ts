@@ -23,7 +23,8 @@ export async function finish(w: Worker, why: DoneWhy, failure: string | null = n
   // the human's (resolving a parked worker by hand, as its message says): left as it is
   const rebasing = rebaseInProgress(w.worktree);
   const [unlanded, dirty] = await Promise.all([unlandedCommits(w.worktree), dirtyFiles(w.worktree).catch(() => [] as string[])]);
-  const commits = unlanded.kind === 'unlanded' ? unlanded.commits.length : 0;
+  // a worktree the land cannot read (an operation in progress) still has its branch: count there
+  const commits = unlanded.kind === 'unlanded' ? unlanded.commits.length : ((await unlandedOnBranch(w)) ?? 0);
   if (unlanded.kind === 'unlanded' && commits === 0 && dirty.length === 0) {
     const removal = await removeLandedWorktree({ worktree: w.worktree, branch: w.branch, onto: unlanded.onto });
     if (removal.kind === 'removed') {
@@ -59,7 +60,7 @@ async function finishWithoutWorktree(w: Worker, why: DoneWhy): Promise<WorkerExi
 }
 
 /** Commits on the worker's branch that are not on main; null when the branch is gone. */
-async function unlandedOnBranch(w: Worker): Promise<number | null> {
+export async function unlandedOnBranch(w: Worker): Promise<number | null> {
   if ((await revParse(w.paths.mainWorktree, `refs/heads/${w.branch}`)) === null) return null;
   const r = await git(w.paths.mainWorktree, ['rev-list', '--count', `refs/heads/${w.main}..refs/heads/${w.branch}`]);
   return r.ok ? Number(r.stdout.trim()) : 0;

@@ -8,7 +8,7 @@ import { loadRegistry } from '../agents/registry.js';
 import { gitOut } from '../git/runner.js';
 import { rebaseInProgress } from '../git/operation.js';
 import { checkSetupBeforeLand, describeHooksNotRun } from '../git/setup-guard.js';
-import { describeLand, describeLeftOut } from '../land/messages.js';
+import { describeLand, describeLeftOut, describeUntouched } from '../land/messages.js';
 import { landWorktree, unlandedCommits, type LandResult } from '../land/land.js';
 import { abortRebaseIfAny, resolveConflict, type Conflict } from '../land/resolve-conflict.js';
 import { trace } from '../ui/trace.js';
@@ -19,6 +19,7 @@ import { landRetryWait, type LandEnd } from './policy.js';
 import { landByStep, resolveByStep } from './replaced-steps.js';
 import { recordResolution } from './step-files.js';
 import { mainTip, waitForMainToMove } from './wait-for-main.js';
+import { unlandedOnBranch } from './finish.js';
 
 /** Lands the worker's branch: counts what landed, resolves conflicts, parks when it must. */
 export async function landAndResolve(w: Worker): Promise<LandEnd> {
@@ -44,6 +45,7 @@ export async function landAndResolve(w: Worker): Promise<LandEnd> {
       await updateState(w, { landed: w.state.landed + land.commits });
       trace('landed', { worker: w.name, commits: land.commits });
       w.ui.line(say.landed(land.commits, land.onto, land.main));
+      if (land.untouched) w.ui.line(describeUntouched(land.onto, land.untouched));
       if (land.leftOut) w.ui.problem(describeLeftOut(land.onto, land.leftOut));
       if (land.hooksNotRun) w.ui.problem(describeHooksNotRun(w.paths.mainWorktree, land.hooksNotRun));
       return 'landed';
@@ -135,7 +137,7 @@ async function park(w: Worker, last: LandResult, rounds: string = sayPark.defaul
   const attempt = (await undoRebase(w, false)) ?? unfinished;
   await setPhase(w, 'parked', {});
   const unlanded = await unlandedCommits(w.worktree);
-  const count = unlanded.kind === 'unlanded' ? unlanded.commits.length : 0;
+  const count = unlanded.kind === 'unlanded' ? unlanded.commits.length : ((await unlandedOnBranch(w)) ?? 0);
   const also = sayPark.attempt(attempt);
   const why = sayPark.why(last, rounds);
   if (w.opts.onPark === 'continue') {

@@ -6,6 +6,7 @@ import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findRepo, git, listWorktrees, projectName, revParse, type RepoPaths, type WorktreeEntry } from '../git/runner.js';
 import { localUpstreamOf, mainBranchOf } from '../git/main-branch.js';
+import { recordMainBranch } from './wake.js';
 import { branchBeingRebased } from '../git/operation.js';
 import { clearStaleGitLocks } from '../git/stale-locks.js';
 import { undoLeftBySession } from '../git/setup-guard.js';
@@ -37,6 +38,8 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
   const main = await mainBranchOf(paths);
   if (main.kind !== 'branch') return cannot(cannotStart.detached(paths.mainWorktree));
   if ((await revParse(paths.mainWorktree, `refs/heads/${main.name}`)) === null) return cannot(cannotStart.noCommits(main.name, paths.mainWorktree));
+  // from now on "main" is this branch, whatever the main worktree checks out later (main-branch.ts)
+  await recordMainBranch(paths.stateDir, main.name);
   const cli = locateAgentCli(opts.env ?? process.env, paths.mainWorktree);
   if (cli.kind !== 'found') return cannot(cannotStart.noCli(cli.message));
   const overrides = findStepOverrides(paths.mainWorktree, opts.env ?? process.env);

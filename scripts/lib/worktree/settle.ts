@@ -58,24 +58,24 @@ export async function settleWorktree(o: SettleOptions): Promise<Settled> {
   for (const path of s.nested) out.notes.push(`the agent left a nested git repository at ${path}; moved to ${setAside(o.worktree, o.stateDir, o.worker, path)} (its files and its own history are there; not landed)`);
   if (s.operation === null && s.head.kind === 'on-branch' && s.branchTip !== null) return out;
 
-  const dirty = await dirtyFiles(o.worktree).catch(() => [] as string[]);
-  const base = s.headCommit ?? s.branchTip ?? o.before ?? (o.main ? await revParse(o.worktree, `refs/heads/${o.main}`) : null);
-  if (dirty.length > 0 && base) {
-    const snap = await snapshotCommit({ repo: o.worktree, worktree: o.worktree, base, message: 'coven: uncommitted work the agent left in an odd git state' });
-    if (snap.commit !== base) {
-      const ref = await keepAt(o.worktree, covenRef('wip', o.worker), snap.commit, 'coven: save uncommitted work');
-      out.wip = { ref, files: snap.files };
-      const where = s.head.kind === 'other-branch' || s.head.kind === 'detached' ? 'on a branch it switched to' : s.operation ? `in its unfinished ${s.operation}` : `(${snap.files.join(', ')})`;
-      out.notes.push(`the agent left uncommitted changes ${where}; saved as ${ref}, not landed   (git show ${ref})`);
-    }
-  }
-  if (s.operation) out.notes.push(await endOperation(o.worktree, s.operation));
-
   let tip = await revParse(o.worktree, `refs/heads/${o.branch}`);
   if (tip === null) {
     tip = await remakeBranch(o, s);
     out.notes.push(`the agent deleted its branch ${o.branch}; coven made it again at ${tip.slice(0, 10)}${tip === o.before ? ' (where it was before the session)' : ' (its newest commit)'}`);
   }
+  const dirty = await dirtyFiles(o.worktree).catch(() => [] as string[]);
+  const base = s.headCommit ?? tip;
+  if (dirty.length > 0 && base) {
+    const snap = await snapshotCommit({ repo: o.worktree, worktree: o.worktree, base, message: 'coven: uncommitted work the agent left in an odd git state' });
+    if (snap.commit !== base) {
+      const ref = await keepAt(o.worktree, covenRef('wip', o.worker), snap.commit, 'coven: save uncommitted work');
+      out.wip = { ref, files: snap.files };
+      const where = s.operation ? `in its unfinished ${s.operation}` : s.head.kind === 'other-branch' || s.head.kind === 'detached' ? 'on a branch it switched to' : `(${snap.files.join(', ')})`;
+      out.notes.push(`the agent left uncommitted changes ${where}; saved as ${ref}, not landed   (git show ${ref})`);
+    }
+  }
+
+  if (s.operation) out.notes.push(await endOperation(o.worktree, s.operation));
   if (s.headCommit && (await keepsOwnCommits(o, s, s.headCommit, tip))) {
     out.stray = await keepAt(o.worktree, covenRef('stray', o.worker), s.headCommit, 'coven: commits made off the worker branch');
   }

@@ -38,8 +38,6 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
   const main = await mainBranchOf(paths);
   if (main.kind !== 'branch') return cannot(cannotStart.detached(paths.mainWorktree));
   if ((await revParse(paths.mainWorktree, `refs/heads/${main.name}`)) === null) return cannot(cannotStart.noCommits(main.name, paths.mainWorktree));
-  // from now on "main" is this branch, whatever the main worktree checks out later (main-branch.ts)
-  await recordMainBranch(paths.stateDir, main.name);
   const cli = locateAgentCli(opts.env ?? process.env, paths.mainWorktree);
   if (cli.kind !== 'found') return cannot(cannotStart.noCli(cli.message));
   const overrides = findStepOverrides(paths.mainWorktree, opts.env ?? process.env);
@@ -61,6 +59,8 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
   const git_dir = await pinWorkerWorktree(paths.commonDir, placed.worktree, placed.fresh, recorded);
   const state = { ...newWorkerState({ name, branch, worktree: placed.worktree }), ...placed.inherited, git_dir };
   await writeWorkerState(paths.stateDir, state);
+  // from now on "main" is this branch, whatever the main worktree checks out later (main-branch.ts)
+  await recordMainBranch(paths.stateDir, main.name);
   trace('worker', { worker: name, process_start: performance.timeOrigin });
   trace('phase', { worker: name, phase: state.phase });
   const w: Worker = { paths, main: main.name, name, branch, worktree: placed.worktree, state, ui, opts, stop, agentProblems: '', saved: [], job: placed.job, steps: overrides.steps };

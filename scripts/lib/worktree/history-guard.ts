@@ -15,6 +15,7 @@ import { lstatSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, gitOut } from '../git/runner.js';
 import { covenRef, keepAt } from './save-work.js';
+import { shallowBefore, undoShallowFetch, type ShallowUndone } from './shallow-guard.js';
 
 export interface HistoryMark {
   /** refs/replace/<name> → the commit it points at */
@@ -23,6 +24,9 @@ export interface HistoryMark {
   grafts: string | null;
   graftsPath: string;
   stateDir: string;
+  commonDir: string;
+  /** a shallow file was there before the job (the human's shallow clone) */
+  shallow: boolean;
 }
 
 export interface HistorySetAside {
@@ -30,6 +34,8 @@ export interface HistorySetAside {
   replace: string[];
   /** where the grafts file went (null: it was left alone) */
   grafts: string | null;
+  /** a shallow file the job made (`git fetch --depth`): moved aside, or left and why (shallow-guard.ts) */
+  shallow?: ShallowUndone;
 }
 
 async function replaceRefs(worktree: string): Promise<Map<string, string>> {
@@ -54,7 +60,7 @@ function fileSignature(path: string): string | null {
 export async function markHistory(worktree: string): Promise<HistoryMark> {
   const commonDir = await gitOut(worktree, ['rev-parse', '--path-format=absolute', '--git-common-dir']);
   const graftsPath = join(commonDir, 'info', 'grafts');
-  return { replace: await replaceRefs(worktree), grafts: fileSignature(graftsPath), graftsPath, stateDir: join(commonDir, 'coven') };
+  return { replace: await replaceRefs(worktree), grafts: fileSignature(graftsPath), graftsPath, stateDir: join(commonDir, 'coven'), commonDir, shallow: shallowBefore(commonDir) };
 }
 
 export async function setAsideHistoryChanges(worktree: string, worker: string, mark: HistoryMark): Promise<HistorySetAside> {
@@ -74,5 +80,7 @@ export async function setAsideHistoryChanges(worktree: string, worker: string, m
     renameSync(mark.graftsPath, to);
     out.grafts = to;
   }
+  const shallow = await undoShallowFetch(worktree, mark.commonDir, mark.stateDir, worker, mark.shallow, prefix.split('/').pop()!);
+  if (shallow) out.shallow = shallow;
   return out;
 }

@@ -79,11 +79,30 @@ export async function settleWorktree(o: SettleOptions): Promise<Settled> {
   if (s.headCommit && (await keepsOwnCommits(o, s, s.headCommit, tip))) {
     out.stray = await keepAt(o.worktree, covenRef('stray', o.worker), s.headCommit, 'coven: commits made off the worker branch');
   }
+  if (s.head.kind === 'other-branch' && s.head.branch.startsWith('coven/') && s.head.branch !== o.branch && out.stray) {
+    out.notes.push(await putBackOthersBranch(o.worktree, s.head.branch, s.head.commit, out.stray));
+  }
   if (s.head.kind === 'unborn' && s.head.branch !== o.branch) out.notes.push(`the agent left the worktree on an orphan branch ${s.head.branch} (git checkout --orphan, nothing committed there); back on ${o.branch}`);
   const back = await git(o.worktree, ['checkout', '--quiet', '--force', o.branch]);
   if (!back.ok) out.notes.push(`coven could not put the worktree back on ${o.branch}: ${gitMessage(back, { strip: true })}`);
   else if (dirty.length > 0) await git(o.worktree, ['clean', '-q', '-f', '-d']);
   return out;
+}
+
+/**
+ * The agent checked out another worker's branch (git refuses unless told to ignore the
+ * other worktree) and committed there: that branch goes back to where it was when the
+ * agent checked it out (a compare-and-swap, so a commit of its own worker's since is
+ * never undone); the agent's commits are already kept at `kept`.
+ */
+async function putBackOthersBranch(worktree: string, branch: string, now: string, kept: string): Promise<string> {
+  const log = await git(worktree, ['reflog', 'show', '--format=%H%x00%gs', 'HEAD', '--']);
+  const entry = (log.ok ? log.stdout.split('\n') : []).map((l) => l.split('\0')).find(([, subject]) => subject?.startsWith('checkout: moving from ') && subject.endsWith(` to ${branch}`));
+  const at = entry?.[0];
+  const whose = `the agent checked out ${branch}, another worker's branch, and committed there (kept as ${kept})`;
+  if (!at || at === now || !(await git(worktree, ['merge-base', '--is-ancestor', at, now])).ok) return `${whose}; ${branch} was left as it is`;
+  const put = await git(worktree, ['update-ref', '-m', 'coven: put back after another agent committed on it', `refs/heads/${branch}`, at, now]);
+  return put.ok ? `${whose}; coven put ${branch} back at ${at.slice(0, 10)}, where it was` : `${whose}; ${branch} moved again since, so it was left as it is`;
 }
 
 /** Ends the operation the agent left open; the line that says so. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // land-worktree — put this worktree's commits on the main branch.
 
-const usage = `usage: coven land [--keep] [--worktree DIR] [--onto BRANCH]
+const usage = `usage: coven land [--keep] [--worktree DIR] [--onto BRANCH] [--approve-coven]
        (standalone: node land-worktree.mjs [options])
 
 Puts the commits of a worker worktree on the main branch: rebases the branch onto
@@ -10,12 +10,16 @@ where it is checked out (so the user's checkout moves too), or with a compare-an
 when it is checked out nowhere. Afterwards removes the worktree and its branch unless
 --keep is given. Nothing is ever discarded, reset or cleaned: a dirty tree, a conflict
 or uncommitted work in main's checkout stops the land and says what to do.
+Commits that change .coven/ (agent files, the workflow, replaced steps) are held:
+they land only with --approve-coven, given by the human who read them.
 
   --keep           keep the worktree and branch after landing (default: remove both
                    once everything is on main)
   --worktree DIR   the worker worktree to land (default: the current directory)
   --onto BRANCH    the branch to land on (default: the branch's local upstream,
                    else the branch checked out in the main worktree)
+  --approve-coven  land commits that change .coven/ (without it such a land is
+                   held: exit 5, nothing changed, the files named)
   -h, --help       show this help
 
 env:    COVEN_WORKER: the worker running this step (its own worktree is not refused)
@@ -26,7 +30,9 @@ writes: git: the rebased branch, the branch it lands on (and that checkout's fil
 exit:   0 landed or nothing to land · 2 the worktree has uncommitted changes, or
         it is not inside a git work tree · 3 conflict (the rebase is left in progress: coven resolve, or resolve by hand)
         4 main's checkout has changes in the way, or is busy, or a running worker
-        works in this worktree (nothing is changed: that worker lands it) · 1 anything else
+        works in this worktree (nothing is changed: that worker lands it) · 5 held:
+        the commits change .coven/ and --approve-coven was not given (main
+        unchanged; the branch keeps its commits, rebased) · 1 anything else
         64 bad arguments
 `;
 
@@ -37,7 +43,7 @@ import { describeLand } from './lib/land/messages.js';
 import { exitWithProblem, shellQuote } from './lib/ui/problem.js';
 import { liveOwnerOf, ownedByWorker } from './lib/worker/owner.js';
 
-const spec = { command: 'coven land', usage, boolean: ['keep'], string: ['worktree', 'onto'] };
+const spec = { command: 'coven land', usage, boolean: ['keep', 'approve-coven'], string: ['worktree', 'onto'] };
 
 export async function main(argv: string[]): Promise<number> {
   const cl = parseCommandLine(argv, spec);
@@ -56,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     worktree,
     keep: Boolean(args.keep),
     onto: ontoArg,
+    approveCoven: Boolean(args['approve-coven']),
     log: (line) => process.stdout.write(`  ${line}\n`),
   });
   const out = describeLand(result, { self, againArgs });

@@ -23,6 +23,8 @@ writes: the session record (updated); git: the resolution's commits, main (lande
 exit:   0 resolved and landed · 3 gave up (the rebase is undone, the branch keeps
         its commits; the message says where the unfinished work is kept)
         4 resolved, but main's checkout is in the way or busy (coven land --keep later)
+        5 resolved, but the land is held: the commits change .coven/ (the message
+          says how to review and approve: coven land --keep --approve-coven)
         2 not in a git work tree, no conflict in progress, a bad record, or a
           running worker (not parked) works in this worktree (the message says which) · 64 bad usage · 130 stopped (Ctrl-C; the rebase is
           undone) · 1 anything else
@@ -94,7 +96,7 @@ async function report(r: ResolveOutcome, c: Conflict, file: string, worker: stri
       const out = describeLand(r.land, { self: 'coven land', againArgs: ['--keep'] });
       (out.ok ? process.stdout : process.stderr).write(`${out.text}\n`);
       if (out.ok) return 0;
-      return r.land.kind === 'main-blocked' || r.land.kind === 'main-busy' ? 4 : 1;
+      return r.land.kind === 'main-blocked' || r.land.kind === 'main-busy' ? 4 : r.land.kind === 'coven-held' ? 5 : 1;
     }
     case 'gave-up': {
       const undone = await abortRebaseIfAny(c.worktree, worker);

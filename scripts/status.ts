@@ -21,11 +21,11 @@ import { findRepo, type RepoPaths } from './lib/git/runner.js';
 import { mainBranchOf } from './lib/git/main-branch.js';
 import { describeLockRead, locksDirOf, readLockHolder, type LockRead } from './lib/locks/dispatch-lock.js';
 import { runAsEntry } from './lib/ui/entry.js';
-import { formatProblem } from './lib/ui/problem.js';
+import { formatProblem, shellQuote } from './lib/ui/problem.js';
 import { livenessOf } from './lib/locks/process-identity.js';
 import { stateDirPaths } from './lib/worker/state-dir.js';
 import { mainTip } from './lib/worker/wait-for-main.js';
-import { readWorkerStates, type WorkerEntry } from './lib/worker/state.js';
+import { readWorkerStates, type WorkerEntry, type WorkerState } from './lib/worker/state.js';
 import { humanDuration } from './lib/ui/human-duration.js';
 
 export interface LockStatus {
@@ -83,6 +83,7 @@ export function renderStatus(r: StatusReport): string {
       const moved = r.main.tip && r.main.tip !== s.waiting_on ? `; main is now at ${short(r.main.tip)}` : '';
       notes.push(`${s.name} sleeps until ${r.main.branch ?? 'main'} moves from ${short(s.waiting_on)}${moved}`);
     }
+    if (s.phase === 'parked' && s.held && s.held.length > 0) notes.push(describeHeldWorker(s, r.main.branch ?? 'main'));
   }
   const lines: string[] = [];
   if (workers.length === 0) lines.push('no workers');
@@ -96,6 +97,16 @@ export function renderStatus(r: StatusReport): string {
   if (dead.length > 0) lines.push(`dead: ${dead.join(', ')} — \`coven gc\` cleans up after them (keeps unlanded work)`);
   for (const c of r.workers.flatMap((w) => (w.kind === 'corrupt' ? [w] : []))) lines.push(`corrupt state file ${c.file}: ${c.reason}`);
   return lines.join('\n') + '\n';
+}
+
+/** A worker parked on a land held because its commits change `.coven/` (lib/worker/coven-hold.ts). */
+function describeHeldWorker(s: WorkerState, main: string): string {
+  const wt = shellQuote(s.worktree);
+  return [
+    `${s.name}'s land is held for you: its commits change .coven/ (${(s.held ?? []).join(', ')})`,
+    `  review:  git -C ${wt} diff ${shellQuote(main)}...${shellQuote(s.branch)} -- .coven`,
+    `  approve: coven land --worktree ${wt} --keep --approve-coven`,
+  ].join('\n');
 }
 
 function describeLock(l: LockStatus): string {

@@ -15,6 +15,7 @@
 //       required: true                           (default true)
 //   max_concurrency: 1                           (optional positive integer)
 //   claude_args: ["--allowedTools=Read"]         (optional list of strings)
+//   may_change_coven: true                       (optional, default false: see below)
 //   ---
 //   Plan the issue in {{issue}}.                 (body: the prompt template)
 // Name = file stem, ^[a-z][a-z0-9-]*$. Unknown keys are warnings. A placeholder is
@@ -28,6 +29,11 @@
 // /dev/stdin or a FIFO must not hang the reader), of at most MAX_AGENT_FILE_BYTES;
 // a description is one line of the dispatch catalog, so it is capped
 // (MAX_DESCRIPTION_CHARS) and so is each claude_args entry (a command-line argument).
+//
+// may_change_coven: a land of this agent's job may change `.coven/` without the human
+// approving it (a meta agent that writes agents). It counts only as main has it when
+// the job starts (the worker reads the agents from main then); an agent that adds it
+// to its own file on its branch is held like any other change to `.coven/`.
 
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -58,6 +64,8 @@ export interface AgentDef {
   args: AgentArg[];
   maxConcurrency?: number;
   claudeArgs: string[];
+  /** `may_change_coven: true`: its jobs' changes to `.coven/` land without the human's approval (absent: false) */
+  mayChangeCoven?: true;
   /** the prompt template, with `{{arg}}` placeholders */
   body: string;
   /** formatted `file: field: message` lines; the agent is usable anyway */
@@ -111,7 +119,7 @@ export const MAX_AGENT_FILES = 500;
 const DISPATCH_NAME = 'dispatch';
 
 
-const KNOWN_KEYS = ['description', 'args', 'max_concurrency', 'claude_args'];
+const KNOWN_KEYS = ['description', 'args', 'max_concurrency', 'claude_args', 'may_change_coven'];
 const KNOWN_ARG_KEYS = ['name', 'description', 'required'];
 
 function text(what = 'a string') {
@@ -146,6 +154,7 @@ const frontmatterSchema = z.object({
     }),
     { error: (iss) => `must be a list of strings, got ${describeValue(iss.input)}` },
   ).default([]),
+  may_change_coven: z.boolean({ error: (iss) => `must be true or false, got ${describeValue(iss.input)}` }).default(false),
 });
 
 function isMapping(v: unknown): v is Record<string, unknown> {
@@ -252,6 +261,7 @@ export function parseAgentFile(fileName: string, text: string): AgentFileResult 
     warnings,
   };
   if (data.max_concurrency !== undefined) agent.maxConcurrency = data.max_concurrency;
+  if (data.may_change_coven) agent.mayChangeCoven = true;
   return { kind: 'agent', agent };
 }
 

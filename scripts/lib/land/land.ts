@@ -27,6 +27,7 @@
 //   git rev-parse ∥ git for-each-ref ∥ git worktree list ∥ git status   inspect.ts
 //   git merge-base --fork-point … ; git rebase <main's tip>               rebase.ts
 //   git rev-list <tip>..HEAD ∥ git diff --name-status <tip> HEAD          rebase.ts
+//   a change to .coven/ that nobody approved: held, main untouched       coven-changes.ts
 //   under the land lock, in main's checkout:                             fast-forward.ts
 //     git status --branch -- <changed paths> ; git read-tree -m -u ; git update-ref
 //   main moved meanwhile: rebase again onto its new tip (at most 10 times)
@@ -37,6 +38,7 @@ import { inspectWorktree, type Refusal, type WorktreeInfo } from './inspect.js';
 import { rebaseOnto, rebasedHead, changesBetween } from './rebase.js';
 import { fastForwardMain, type Busy } from './fast-forward.js';
 import { plural, removeLandedWorktree, type Removal } from './remove.js';
+import { covenPaths } from './coven-changes.js';
 
 export { removeLandedWorktree, type Removal } from './remove.js';
 export type { Refusal } from './inspect.js';
@@ -52,6 +54,8 @@ export type LandResult =
   | { kind: 'conflict'; worktree: string; branch: string; onto: string; commits: number; files: string[]; commit: string; subject: string }
   | { kind: 'main-blocked'; worktree: string; branch: string; onto: string; commits: number; files: string[]; mainWorktree: string }
   | { kind: 'main-busy'; worktree: string; branch: string; onto: string; commits: number; busy: Busy }
+  /** the commits change `.coven/` (files: those paths) and nobody approved it: held for the human, main untouched */
+  | { kind: 'coven-held'; worktree: string; branch: string; onto: string; commits: number; files: string[] }
   | Refusal;
 
 export interface LandOptions {
@@ -65,6 +69,12 @@ export interface LandOptions {
   maxRetries?: number;
   /** the caller holds the land lock already (see land-lock.ts) */
   landLockHeld?: boolean;
+  /**
+   * land commits that change `.coven/` (agents, workflow, steps): the human said so
+   * (`coven land --approve-coven`), or the job's agent may (`may_change_coven` on main).
+   * Otherwise such a land is held: `coven-held`, main untouched (coven-changes.ts).
+   */
+  approveCoven?: boolean;
 }
 
 export async function landWorktree(opts: LandOptions): Promise<LandResult> {
@@ -94,6 +104,9 @@ export async function landWorktree(opts: LandOptions): Promise<LandResult> {
     const [rebased, changes] = await Promise.all([rebasedHead(worktree, tip), changesBetween(worktree, tip, 'HEAD')]);
     commits = rebased.commits;
     if (commits === 0) return { kind: 'nothing-to-land', worktree, branch, onto, removal: await removeUnlessKept(opts.keep, info, log), ...leftOut };
+    // exactly what main's tree would change by: a change the branch made and undid does not count
+    const held = opts.approveCoven ? [] : covenPaths(changes);
+    if (held.length > 0) return { kind: 'coven-held', worktree, branch, onto, commits, files: held };
 
     log(`fast-forwarding ${onto} to ${short(rebased.head)} (${plural(commits, 'commit')})`);
     const reason = `coven land ${branch}`;

@@ -58,6 +58,8 @@ export function describeLand(r: LandResult, how: { self: string; againArgs: stri
       });
     case 'main-busy':
       return problem(4, describeBusy(r, again(r.worktree)));
+    case 'coven-held':
+      return problem(5, describeHeld(r, again(r.worktree)));
     default:
       return problem(1, describeRefusal(r, again, how.self));
   }
@@ -155,6 +157,20 @@ function describeBusy(r: Extract<LandResult, { kind: 'main-busy' }>, again: stri
         next: ['run again:', again],
       };
   }
+}
+
+/** A land held because its commits change `.coven/`: what, what stays, how to review and approve. */
+export function describeHeld(r: Extract<LandResult, { kind: 'coven-held' }>, again: string): Problem {
+  const range = `${shellQuote(r.onto)}...${shellQuote(r.branch)}`;
+  return {
+    what: `land held for you: ${r.branch} changes .coven/, which sets what coven's agents may do and what its workers run; such a change lands only when you approve it:${r.files.map((f) => `\n    ${f}`).join('')}`,
+    kept: `${r.onto} was not changed; ${stay(r.commits)} on ${r.branch} (rebased onto ${r.onto}).`,
+    next: [
+      `git -C ${shellQuote(r.worktree)} diff ${range} -- .coven    # review the change`,
+      `${again} --approve-coven    # land it as it is`,
+      `# or drop it: in ${shellQuote(r.worktree)}, commit the undoing of those files and run: ${again}`,
+    ],
+  };
 }
 
 function describeRemoval(removal: Removal, worktree: string, branch: string): string {

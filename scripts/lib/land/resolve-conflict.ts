@@ -62,6 +62,8 @@ export interface ResolveOptions extends SessionSettings {
   agentName: string;
   claudeArgs: readonly string[];
   sessionId: string | null;
+  /** the land after a resolution may change `.coven/` (see LandOptions.approveCoven) */
+  approveCoven?: boolean;
   /** failed rounds before giving up (default 3) */
   rounds?: number;
   /** finished rounds whose land met a new conflict because main moved (default 10) */
@@ -131,7 +133,7 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
         continue;
       }
       // onto the branch the land was for, whatever upstream the resolution set
-      const land = await landWorktree({ worktree: o.worktree, keep: true, onto: o.conflict.onto, landLockHeld: priority !== null });
+      const land = await landWorktree({ worktree: o.worktree, keep: true, onto: o.conflict.onto, landLockHeld: priority !== null, approveCoven: o.approveCoven });
       if (land.kind === 'conflict') {
         conflict = land;
         for (const f of land.files) conflicted.add(f);

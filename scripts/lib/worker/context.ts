@@ -72,6 +72,8 @@ export class StopControl {
 export interface JobAgent {
   name: string;
   claudeArgs: readonly string[];
+  /** this worker ran the job (not adopted commits, not a replaced run-agent): only then may its agent's opt-in approve a change to `.coven/` (coven-hold.ts) */
+  ranHere?: boolean;
 }
 
 export interface Worker {

@@ -18,25 +18,32 @@ import { land as say, park as sayPark } from './messages.js';
 import { landRetryWait, type LandEnd } from './policy.js';
 import { landByStep, resolveByStep } from './replaced-steps.js';
 import { recordResolution } from './step-files.js';
+import { covenApproved, heldBeforeReplacedLand } from './coven-hold.js';
 import { mainTip, waitForMainToMove } from './wait-for-main.js';
 import { unlandedOnBranch } from './finish.js';
 
 /** Lands the worker's branch: counts what landed, resolves conflicts, parks when it must. */
 export async function landAndResolve(w: Worker): Promise<LandEnd> {
-  if (w.steps.land) return landByStep(w, w.steps.land, undoRebase);
+  // a change to .coven/ lands only when the job's agent may make one (as main has its file)
+  const approveCoven = await covenApproved(w);
+  if (w.steps.land) {
+    // a replaced land step does not go through the land core, which holds such a change
+    const held = await heldBeforeReplacedLand(w, approveCoven);
+    return held ? park(w, held) : landByStep(w, w.steps.land, undoRebase);
+  }
   await setPhase(w, 'landing', { waiting_on: null });
   // before the rebase changes the worktree's files (an agent file may itself conflict)
   const agent = await jobAgent(w);
   // another worker's agent may be changing the git setup the land runs with
   await checkSetupBeforeLand(w.paths.commonDir, w.paths.stateDir, (text) => w.ui.problem(text));
-  let land = await landWorktree({ worktree: w.worktree, keep: true });
+  let land = await landWorktree({ worktree: w.worktree, keep: true, approveCoven });
   if (land.kind === 'dirty') {
     const saved = await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found at land time');
     if (saved.kind === 'saved') w.saved.push(saved.ref);
-    land = await landWorktree({ worktree: w.worktree, keep: true });
+    land = await landWorktree({ worktree: w.worktree, keep: true, approveCoven });
   }
   if (land.kind === 'conflict') {
-    const resolved = await resolve(w, land, agent);
+    const resolved = await resolve(w, land, agent, approveCoven);
     if (resolved.kind === 'ended') return resolved.end;
     land = resolved.land;
   }
@@ -64,7 +71,7 @@ export async function landAndResolve(w: Worker): Promise<LandEnd> {
 }
 
 /** Resumes the job's session to resolve the conflict; the land it ends with, or how the land step ends. */
-async function resolve(w: Worker, conflict: Conflict, agent: JobAgent): Promise<{ kind: 'land'; land: LandResult } | { kind: 'ended'; end: LandEnd }> {
+async function resolve(w: Worker, conflict: Conflict, agent: JobAgent, approveCoven: boolean): Promise<{ kind: 'land'; land: LandResult } | { kind: 'ended'; end: LandEnd }> {
   await setPhase(w, 'resolving', {});
   w.ui.line(say.conflict(conflict.onto, conflict.files));
   if (w.steps['resolve-conflict']) {
@@ -73,7 +80,7 @@ async function resolve(w: Worker, conflict: Conflict, agent: JobAgent): Promise<
     if (by === 'pending') await undoRebase(w);
     return { kind: 'ended', end: by === 'gave-up' ? await park(w, conflict, sayPark.stepGaveUp) : by };
   }
-  const resolved = await resolveConflict({ ...sessionSettings(w), worktree: w.worktree, branch: w.branch, conflict, agentName: agent.name, claudeArgs: agent.claudeArgs, sessionId: w.state.session_id, signal: w.stop.signal });
+  const resolved = await resolveConflict({ ...sessionSettings(w), worktree: w.worktree, branch: w.branch, conflict, agentName: agent.name, claudeArgs: agent.claudeArgs, sessionId: w.state.session_id, approveCoven, signal: w.stop.signal });
   await updateState(w, { cost_usd: w.state.cost_usd + resolved.costUsd, session_id: resolved.sessionId });
   await recordResolution(w.paths.stateDir, w.name, w.branch, resolved);
   if (resolved.kind === 'stopped' || resolved.kind === 'skipped') {
@@ -135,7 +142,8 @@ export async function landPending(w: Worker, putOff = false): Promise<'clear' | 
  */
 async function park(w: Worker, last: LandResult, rounds: string = sayPark.defaultRounds, unfinished: string | null = null): Promise<LandEnd> {
   const attempt = (await undoRebase(w, false)) ?? unfinished;
-  await setPhase(w, 'parked', {});
+  const held = last.kind === 'coven-held' ? last : null;
+  await setPhase(w, 'parked', { held: held?.files ?? null });
   const unlanded = await unlandedCommits(w.worktree);
   const count = unlanded.kind === 'unlanded' ? unlanded.commits.length : ((await unlandedOnBranch(w)) ?? 0);
   const also = sayPark.attempt(attempt);
@@ -147,7 +155,8 @@ async function park(w: Worker, last: LandResult, rounds: string = sayPark.defaul
     w.ui.problem(sayPark.setAside(here(w), why, count, aside, also));
     return 'parked-continue';
   }
-  w.ui.problem(sayPark.parked(here(w), why, count, also, Boolean(w.opts.once)));
+  if (held) w.ui.problem(`${describeLand(held, { self: 'coven land', againArgs: ['--keep'] }).text}\n${sayPark.heldWaits(here(w), Boolean(w.opts.once))}`);
+  else w.ui.problem(sayPark.parked(here(w), why, count, also, Boolean(w.opts.once)));
   if (w.opts.once) return 'parked-stop';
   // wait for the human: go on once the branch holds nothing unlanded (they landed it, or
   // dropped it); checked whenever main moves, and on the slow safety check

@@ -117,7 +117,16 @@ export const land = {
 
 export const park = {
   why: (last: { kind: string; onto?: string; files?: string[] }, rounds: string) =>
-    last.kind === 'conflict' ? `its commits conflict with ${last.onto} in ${last.files?.join(', ') || 'files git could not merge'}, and ${rounds}` : `its land stopped: ${last.kind}`,
+    last.kind === 'conflict'
+      ? `its commits conflict with ${last.onto} in ${last.files?.join(', ') || 'files git could not merge'}, and ${rounds}`
+      : last.kind === 'coven-held'
+        ? `its commits change .coven/ (${last.files?.join(', ')}), which lands only when you approve it   (git diff ${q(last.onto ?? 'main')}...<branch> -- .coven)`
+        : `its land stopped: ${last.kind}`,
+  /** under a held land's message (lib/land/messages.ts describeHeld): what the worker does meanwhile */
+  heldWaits: (h: Here, once: boolean) =>
+    once
+      ? `  ${h.name} stopped; its worktree and branch stay. Once you approved or dropped the change: coven worker --name ${h.name}`
+      : `  ${h.name} is parked (coven status shows why) and goes on by itself once ${h.branch} has nothing left to land: you approved the change, or dropped those commits.`,
   defaultRounds: '3 resolution rounds did not fix it',
   stepGaveUp: 'the resolve-conflict step gave up',
   attempt: (ref: string | null) => (ref ? ` How far the resolution got is kept as ${ref}   (git show --stat ${ref}).` : ''),

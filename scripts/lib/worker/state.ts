@@ -69,6 +69,8 @@ export const WorkerStateSchema = z.object({
    * git commands there use it, and the worktree is checked against it (lib/worktree/identity.ts)
    */
   git_dir: z.string().nullable().optional(),
+  /** while parked on a held land: the `.coven/` files its commits change (lib/worker/coven-hold.ts) */
+  held: z.array(z.string()).nullable().optional(),
 });
 
 export type WorkerState = z.infer<typeof WorkerStateSchema>;

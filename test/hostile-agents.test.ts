@@ -15,7 +15,9 @@ const noStack = (text: string) => assert.not.match(text, /\n\s+at /, `a stack tr
 const brokenPlan = `---\nargs:\n  - name: issue\n    description: the issue\n---\nPlan {{issue}}.\n`;
 
 test('an agent file broken by a landed commit: reported once, left out of dispatch, the other agents keep working', async () => {
-  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a'), 'issues/b.md': issueFile('Fix b') });
+  // implement may change .coven/ (its opt-in on main): its commit to plan.md lands without the human's approval
+  const implement = testAgents['implement.md']!.replace('---\n', '---\nmay_change_coven: true\n');
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a'), 'issues/b.md': issueFile('Fix b'), '.coven/agents/implement.md': implement });
   const env = {
     ...fakeClaudeEnv([
       choose('agent: implement', 'issue: issues/a.md'),

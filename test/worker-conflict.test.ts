@@ -131,6 +131,9 @@ test("an agent file that itself conflicts in the rebase: the resolution still ha
     steps: [{ read: 'greeting.txt' }, { write: { path: 'greeting.txt', content: MERGED } }, { bash: 'git checkout --theirs .coven/agents/implement.md' }, { bash: 'git add greeting.txt .coven/agents/implement.md' }, { bash: 'git -c core.editor=true rebase --continue' }, { text: 'Kept both.' }],
   };
   const s = await sameLineRepo([choose1!, choose2!, { ...a!, steps: before(a!.steps, 'French') }, { ...b!, steps: before(b!.steps, 'German') }, resolving]);
+  // the jobs change their own agent file: implement may (its opt-in on main), so the lands are not held for the human
+  const implement = readFileSync(join(s.repo, '.coven/agents/implement.md'), 'utf8');
+  await commitFile(s.repo, '.coven/agents/implement.md', implement.replace('---\n', '---\nmay_change_coven: true\n'), 'implement may change .coven/');
   const [r1, r2] = await runBoth(s, ['--once'], ['--once']);
   assert.is(r1.code + r2.code, 0, r1.stderr + r2.stderr + r2.stdout);
   assert.is(await sh(s.repo, 'show', 'main:greeting.txt'), MERGED.trim());

@@ -5,8 +5,9 @@ const usage = `usage: coven resolve --session FILE [--worktree DIR]
 
 After \`coven land\` stopped on a conflict (exit 3, the rebase left open), resumes the
 agent session recorded in FILE (written by coven run-agent): the same session id,
-from the same worktree, with the agent's claude_args (from .coven/agents when the
-agent is there, else the record's cli_args). The prompt names the conflicted files,
+from the same worktree, with the agent's claude_args (from its agent file as the
+branch it lands on has it — never the worktree's, which holds the agent's own
+commits — else the record's cli_args). The prompt names the conflicted files,
 both sides' commits and the commands to finish. At most 3 rounds that do not resolve
 it; once resolved, it lands (rebase + fast-forward, keeping the worktree and branch).
 Then FILE is rewritten with the session it ended with and the added cost.
@@ -16,7 +17,7 @@ Then FILE is rewritten with the session it ended with and the added cost.
                    record's cwd
 
 env:    COVEN_CLAUDE (the agent CLI; default: claude on PATH)
-reads:  the session record; the open rebase; .coven/agents/*.md
+reads:  the session record; the open rebase; the agent's file on the branch it lands on
 writes: the session record (updated); git: the resolution's commits, main (landed);
         refs/coven/unfinished/… (how far a resolution got, when it gave up),
         refs/coven/resolve/… (the branch before a resolution that dropped commits)
@@ -37,7 +38,7 @@ import { exitWithProblem, shellQuote } from './lib/ui/problem.js';
 import { samePath } from './lib/files/same-path.js';
 import { liveOwnerOf, ownedByWorker } from './lib/worker/owner.js';
 import { readSessionRecord, writeSessionRecord, type SessionRecord } from './lib/steps/session-record.js';
-import { loadRegistry } from './lib/agents/registry.js';
+import { agentAt } from './lib/land/coven-changes.js';
 import { openConflict } from './lib/land/open-conflict.js';
 import { abortRebaseIfAny, resolveConflict, type Conflict, type ResolveOutcome } from './lib/land/resolve-conflict.js';
 import { describeLand } from './lib/land/messages.js';
@@ -67,8 +68,8 @@ export async function main(argv: string[]): Promise<number> {
   if (open.kind !== 'conflict') return exitWithProblem(2, { what: noConflict(open.kind, worktree, record.branch, open.kind === 'other-branch' ? open.rebasing : null), kept: 'Nothing was changed.' });
 
   const stopper = stopSessionsOnSignals();
-  const registry = await loadRegistry(worktree).catch(() => null);
-  const claudeArgs = registry?.agents.find((a) => a.name === record.agent)?.claudeArgs ?? record.cli_args;
+  // the agent file as main has it: the worktree, mid-rebase, holds the agent's own commits
+  const claudeArgs = (await agentAt(worktree, `refs/heads/${open.conflict.onto}`, record.agent))?.claudeArgs ?? record.cli_args;
   process.stdout.write(`coven: rebasing ${record.branch} onto ${open.conflict.onto} stopped on a conflict in ${open.conflict.files.join(', ') || 'a commit git could not apply'}; resuming session ${record.session_id ?? '(none: a fresh one)'} of ${record.agent} to resolve it\n`);
   const resolved = await resolveConflict({
     stateDir: repo.paths.stateDir,

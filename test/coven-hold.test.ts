@@ -171,6 +171,26 @@ test("the README's loop by hand stops at a held land (exit 5): its next session 
   assert.is(plans.length, 1, 'no second session ran');
 });
 
+test("coven resolve (the loop by hand) resumes the session with the agent's claude_args as main has them, not as its half-rebased worktree has them", async () => {
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a'), 'greeting.txt': 'hello\n' });
+  const file = join(tempDir(), 'loop.sh');
+  writeFileSync(file, loopFrom('README.md'));
+  const userEdit = `cd '${repo}' && printf 'hello, user\\n' > greeting.txt && git commit -qam 'user edit'`;
+  const script: FakeRun[] = [
+    ...plan(...rewrite('.coven/agents/plan.md', planWithSkip), ...rewrite('greeting.txt', 'hello, agent\n'), { bash: userEdit }, { commit: 'plan: fewer prompts, and a greeting' }),
+    { match: { promptIncludes: 'rebase conflict' }, steps: [...rewrite('greeting.txt', 'hello, both\n'), { bash: 'git add greeting.txt && git -c core.editor=true rebase --continue' }, { text: 'Merged.' }] },
+  ];
+  const env = { ...fakeClaudeEnv(script), COVEN_WORKTREE_BASE: tempDir('coven-wt-'), PATH: `${join(projectRoot, 'shims')}:${process.env.PATH}`, COVEN_NAME: 'hand', COVEN_IDLE: '3s' };
+  const r = await run('sh', [file], { cwd: repo, env, timeoutMs: 60_000 });
+  noStack(r.stdout + r.stderr);
+  assert.is(r.code, 5, r.stdout + r.stderr); // resolved, then the land is held
+  const [resolve] = readFakeLog(env).filter((c) => c.prompts[0]?.includes('rebase conflict'));
+  assert.ok(resolve, r.stdout + r.stderr);
+  assert.not.ok(resolve!.argv.includes(SKIP), resolve!.argv.join(' '));
+  assert.ok(resolve!.argv.includes('--allowedTools=Bash(git *),Read,Edit,Write'), resolve!.argv.join(' '));
+  assert.is(await sh(repo, 'log', '-1', '--format=%s', 'main'), 'user edit');
+});
+
 test('a change to .coven/ made and reverted on the branch lands: main\'s .coven/ does not change', async () => {
   const { repo, wt } = await handLoop((wt) => writeFileSync(join(wt, '.coven/agents/plan.md'), planWithSkip), 'skip permissions');
   await sh(wt, 'revert', '--no-edit', 'HEAD');

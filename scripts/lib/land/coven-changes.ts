@@ -19,7 +19,7 @@
 // rebased onto it), not each commit: a change made and reverted on the branch changes
 // nothing on main, and lands.
 
-import { AGENTS_DIR, MAX_AGENT_FILE_BYTES, NAME_PATTERN, parseAgentFile } from '../agents/registry.js';
+import { AGENTS_DIR, MAX_AGENT_FILE_BYTES, NAME_PATTERN, parseAgentFile, type AgentDef } from '../agents/registry.js';
 import { git } from '../git/runner.js';
 import type { TreeChange } from './ff-blockers.js';
 
@@ -56,20 +56,24 @@ export async function covenChangesToLand(worktree: string, ontoTip: string, head
 }
 
 /**
- * Whether the agent `name` opts in (`may_change_coven: true`) in its file as the commit
- * `ref` has it (main's tip: never the branch being landed, which is what the agent
- * wrote). A file that is missing, not a regular file, over the size limit or not valid
- * does not opt in.
+ * The agent `name` as its file is in the commit `ref` (main's tip: never the branch
+ * being landed or a half-rebased worktree, which hold what the agent wrote), or null
+ * when that file is missing, not a regular file, over the size limit or not valid.
  */
-export async function agentMayChangeCoven(repo: string, ref: string, name: string): Promise<boolean> {
-  if (!NAME_PATTERN.test(name)) return false;
+export async function agentAt(repo: string, ref: string, name: string): Promise<AgentDef | null> {
+  if (!NAME_PATTERN.test(name)) return null;
   const path = `${AGENTS_DIR}/${name}.md`;
   const entry = await git(repo, ['ls-tree', '-l', '-z', ref, '--', path]);
   // `<mode> <type> <object> <size>\t<path>`: a regular file (100644 or 100755), not a link or a submodule
   const m = /^(100644|100755) blob ([0-9a-f]+) +(\d+)\t/.exec(entry.stdout);
-  if (!entry.ok || !m || Number(m[3]) > MAX_AGENT_FILE_BYTES) return false;
+  if (!entry.ok || !m || Number(m[3]) > MAX_AGENT_FILE_BYTES) return null;
   const blob = await git(repo, ['cat-file', 'blob', m[2] ?? '']);
-  if (!blob.ok) return false;
+  if (!blob.ok) return null;
   const parsed = parseAgentFile(`${name}.md`, blob.stdout);
-  return parsed.kind === 'agent' && parsed.agent.mayChangeCoven === true;
+  return parsed.kind === 'agent' ? parsed.agent : null;
+}
+
+/** Whether the agent `name` opts in (`may_change_coven: true`) in its file as the commit `ref` has it (agentAt). */
+export async function agentMayChangeCoven(repo: string, ref: string, name: string): Promise<boolean> {
+  return (await agentAt(repo, ref, name))?.mayChangeCoven === true;
 }

@@ -4,7 +4,7 @@
 // from an earlier cycle is landed first, waiting for main to move between tries.
 
 import { saveAndClean } from '../agents/agent-job.js';
-import { loadRegistry } from '../agents/registry.js';
+import { agentAt } from '../land/coven-changes.js';
 import { gitOut } from '../git/runner.js';
 import { rebaseInProgress } from '../git/operation.js';
 import { checkSetupBeforeLand, describeHooksNotRun } from '../git/setup-guard.js';
@@ -176,12 +176,13 @@ async function park(w: Worker, last: LandResult, rounds: string = sayPark.defaul
 /**
  * The agent whose session made the commits being landed, with its claude_args: the
  * job's own, kept when it started; for commits adopted from a dead worker, its recorded
- * agent, read from the agent files (before any rebase of this worker's changes them).
+ * agent, read from its file as main has it (never the worktree's: those are the
+ * agent's own commits, which may give it more permissions).
  */
 async function jobAgent(w: Worker): Promise<JobAgent> {
   if (w.job) return w.job;
   const name = w.state.agent;
-  const registry = name ? await loadRegistry(w.worktree) : null;
-  w.job = { name: name ?? 'agent', claudeArgs: registry?.agents.find((a) => a.name === name)?.claudeArgs ?? [] };
+  const agent = name ? await agentAt(w.paths.mainWorktree, `refs/heads/${w.main}`, name) : null;
+  w.job = { name: name ?? 'agent', claudeArgs: agent?.claudeArgs ?? [] };
   return w.job;
 }

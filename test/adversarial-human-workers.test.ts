@@ -42,6 +42,29 @@ test('two workers started with the same --name at once: one works, the other ref
   assert.is((await sh(repo, 'worktree', 'list')).split('\n').length, 1);
 });
 
+test("two workers started at once under a killed worker's name: one adopts its worktree, the other refuses", async () => {
+  const repo = await covenRepo();
+  const base = tempDir('coven-wt-');
+  const env = { ...fakeClaudeEnv([sleepForever]), COVEN_WORKTREE_BASE: base };
+  const first = startCoven(['worker', '--name', 'w1'], { cwd: repo, env });
+  await until(phaseIs(repo, 'w1', 'sleeping'), 'w1 asleep');
+  process.kill(first.pid, 'SIGKILL');
+  await first.exited;
+  const a = startCoven(['worker', '--name', 'w1', '--exit-when-idle', '3s'], { cwd: repo, env });
+  const b = startCoven(['worker', '--name', 'w1', '--exit-when-idle', '3s'], { cwd: repo, env });
+  const [ra, rb] = await Promise.all([a.exited, b.exited]);
+  const outs = [a.output(), b.output()];
+  const all = outs.join('\n----\n');
+  assert.is(outs.filter((o) => /adopting the existing worktree of w1/.test(o)).length, 1, `exactly one adopts:\n${all}`);
+  assert.equal([ra.code, rb.code].sort(), [0, 2], all);
+  assert.ok(outs.some((o) => /a worker named w1 is already running/.test(o)), all);
+  assert.not.match(all, /deleted by hand/);
+  assert.not.match(all, /waiting for dispatch \(held by w1/);
+  for (const o of outs) noStack(o);
+  assert.is(await sh(repo, 'branch', '--list', 'coven/*'), '');
+  assert.is((await sh(repo, 'worktree', 'list')).split('\n').length, 1);
+});
+
 test("coven land by hand in a running worker's worktree, mid-session: refused, nothing pulled from under the agent", async () => {
   const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
   const base = tempDir('coven-wt-');

@@ -53,6 +53,11 @@ export function dispatchLockPath(stateDir: string): string {
   return join(locksDirOf(stateDir), 'dispatch');
 }
 
+/** Held by a worker while it starts under `name` (claims the name until its state file says it is alive). */
+export function nameLockPath(stateDir: string, name: string): string {
+  return join(locksDirOf(stateDir), `name-${name}`);
+}
+
 export function slotLockPaths(stateDir: string, agent: string, slots: number): string[] {
   return Array.from({ length: Math.max(1, slots) }, (_, i) => join(locksDirOf(stateDir), `agent-${agent}.${i}`));
 }

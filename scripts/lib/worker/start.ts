@@ -11,6 +11,7 @@ import { branchBeingRebased } from '../git/operation.js';
 import { clearStaleGitLocks } from '../git/stale-locks.js';
 import { undoLeftBySession } from '../git/setup-guard.js';
 import { locateAgentCli } from '../session/agent-cli.js';
+import { acquireLock, nameLockPath } from '../locks/dispatch-lock.js';
 import { findStepOverrides } from '../steps/overrides.js';
 import { endOrphanedSession } from '../session/orphan.js';
 import { formatProblem } from '../ui/problem.js';
@@ -48,12 +49,25 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
   const taken = await takenNames(paths);
   const name = opts.name ?? randomWorkerName(taken.all);
   if (!WORKER_NAME.test(name)) return cannot(cannotStart.badName(name));
-  if (taken.live.has(name)) return cannot(cannotStart.nameTaken(name));
-  const branch = `coven/${name}`;
+  // two workers started with one name at the same moment: one claims the name (until its
+  // state is written), the other then finds it alive; neither adopts or spawns alongside
+  const claim = await acquireLock({ path: nameLockPath(paths.stateDir, name), owner: name, signal: stop.signal });
+  if (claim.kind !== 'acquired') return cannot(cannotStart.nameTaken(name));
+  try {
+    const now = await readWorkerState(paths.stateDir, name);
+    if (taken.live.has(name) || (now?.kind === 'worker' && now.liveness === 'alive')) return cannot(cannotStart.nameTaken(name));
+    return await placeAndRecord(paths, main.name, name, opts, ui, stop, overrides);
+  } finally {
+    await claim.release();
+  }
+}
 
-  const placed = await placeWorktree(paths, main.name, name, branch, opts, ui);
+/** Gives the worker named `name` its worktree (adopted or new) and writes its first state. */
+async function placeAndRecord(paths: RepoPaths, main: string, name: string, opts: WorkerOptions, ui: WorkerUi, stop: StopControl, overrides: { steps: Worker['steps']; via: string[] }): Promise<{ kind: 'started'; worker: Worker } | CannotStart> {
+  const branch = `coven/${name}`;
+  const placed = await placeWorktree(paths, main, name, branch, opts, ui);
   if (placed.kind !== 'placed') return placed;
-  await landOnMain(paths, branch, main.name, ui);
+  await landOnMain(paths, branch, main, ui);
   const previous = placed.fresh ? null : await readWorkerState(paths.stateDir, name);
   const recorded = previous?.kind === 'worker' ? previous.state.git_dir : null;
   const git_dir = await pinWorkerWorktree(paths.commonDir, placed.worktree, placed.fresh, recorded);
@@ -63,7 +77,7 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
   await recordMainBranch(paths.stateDir, main.name);
   trace('worker', { worker: name, process_start: performance.timeOrigin });
   trace('phase', { worker: name, phase: state.phase });
-  const w: Worker = { paths, main: main.name, name, branch, worktree: placed.worktree, state, ui, opts, stop, agentProblems: '', saved: [], job: placed.job, steps: overrides.steps };
+  const w: Worker = { paths, main, name, branch, worktree: placed.worktree, state, ui, opts, stop, agentProblems: '', saved: [], job: placed.job, steps: overrides.steps };
   ui.header(state);
   if (overrides.via.length > 0) ui.line(sayReplaced.inUse(overrides.via));
   return { kind: 'started', worker: w };

@@ -51,14 +51,16 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
   if (!WORKER_NAME.test(name)) return cannot(cannotStart.badName(name));
   // two workers started with one name at the same moment: one claims the name (until its
   // state is written), the other then finds it alive; neither adopts or spawns alongside
-  const claim = await acquireLock({ path: nameLockPath(paths.stateDir, name), owner: name, signal: stop.signal });
-  if (claim.kind !== 'acquired') return cannot(cannotStart.nameTaken(name));
+  // (best effort: where no lock can be taken, e.g. the locks folder is broken, the worker
+  // starts as before and the first lock it needs says what is wrong)
+  const claim = await acquireLock({ path: nameLockPath(paths.stateDir, name), owner: name, signal: stop.signal }).catch(() => null);
+  if (claim?.kind === 'aborted') return cannot(cannotStart.nameTaken(name));
   try {
     const now = await readWorkerState(paths.stateDir, name);
     if (taken.live.has(name) || (now?.kind === 'worker' && now.liveness === 'alive')) return cannot(cannotStart.nameTaken(name));
     return await placeAndRecord(paths, main.name, name, opts, ui, stop, overrides);
   } finally {
-    await claim.release();
+    await claim?.release();
   }
 }
 
@@ -74,7 +76,7 @@ async function placeAndRecord(paths: RepoPaths, main: string, name: string, opts
   const state = { ...newWorkerState({ name, branch, worktree: placed.worktree }), ...placed.inherited, git_dir };
   await writeWorkerState(paths.stateDir, state);
   // from now on "main" is this branch, whatever the main worktree checks out later (main-branch.ts)
-  await recordMainBranch(paths.stateDir, main.name);
+  await recordMainBranch(paths.stateDir, main);
   trace('worker', { worker: name, process_start: performance.timeOrigin });
   trace('phase', { worker: name, phase: state.phase });
   const w: Worker = { paths, main, name, branch, worktree: placed.worktree, state, ui, opts, stop, agentProblems: '', saved: [], job: placed.job, steps: overrides.steps };

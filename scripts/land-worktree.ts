@@ -19,10 +19,12 @@ they land only with --approve-coven, given by the human who read them.
   --onto BRANCH    the branch to land on (default: the branch's local upstream,
                    else the branch checked out in the main worktree)
   --approve-coven  land commits that change .coven/ (without it such a land is
-                   held: exit 5, nothing changed, the files named)
+                   held: exit 5, nothing changed, the files named). A human's
+                   answer: refused from inside an agent session (COVEN_SESSION_MARK set)
   -h, --help       show this help
 
 env:    COVEN_WORKER: the worker running this step (its own worktree is not refused)
+        COVEN_SESSION_MARK: set inside an agent session; --approve-coven is then refused
 reads:  git: the worktree's branch and the branch it lands on
 writes: git: the rebased branch, the branch it lands on (and that checkout's files);
         <state dir>/locks/land, held for the fast-forward only; stdout: one line per
@@ -42,6 +44,7 @@ import { landWorktree } from './lib/land/land.js';
 import { describeLand } from './lib/land/messages.js';
 import { exitWithProblem, shellQuote } from './lib/ui/problem.js';
 import { liveOwnerOf, ownedByWorker } from './lib/worker/owner.js';
+import { SESSION_MARK } from './lib/session/process-groups.js';
 
 const spec = { command: 'coven land', usage, boolean: ['keep', 'approve-coven'], string: ['worktree', 'onto'] };
 
@@ -58,6 +61,14 @@ export async function main(argv: string[]): Promise<number> {
   // a worker's worktree is its own while it runs: landing it by hand would pull it from under the worker
   const owner = await liveOwnerOf(worktree, process.env.COVEN_WORKER);
   if (owner) return exitWithProblem(4, ownedByWorker(owner, 'land', [self, '--worktree', shellQuote(owner.worktree), ...againArgs].join(' ')));
+  // an agent can run coven land on its own worktree; the approval is not its to give
+  if (args['approve-coven'] && process.env[SESSION_MARK]) {
+    return exitWithProblem(5, {
+      what: `--approve-coven is the human's answer: it is not taken from inside an agent session (${SESSION_MARK} is set)`,
+      kept: 'nothing was changed: main, the branch and its commits are as they were',
+      next: [`from your own terminal, after reading the change: ${self} --worktree ${shellQuote(worktree)} --keep --approve-coven`],
+    });
+  }
   const result = await landWorktree({
     worktree,
     keep: Boolean(args.keep),

@@ -155,6 +155,18 @@ for (const [name, edit, file, approved = 0] of cases) {
   });
 }
 
+test('--approve-coven given from inside an agent session (an agent running coven land on its own worktree) is refused: the land stays held', async () => {
+  const { repo, wt, tip } = await handLoop((w) => writeFileSync(join(w, '.coven', 'agents', 'plan.md'), planWithSkip));
+  const env = { COVEN_SESSION_MARK: 'coven-session-test', COVEN_WORKER: 'w1' };
+  const r = await coven(['land', '--keep', '--approve-coven'], { cwd: wt, env });
+  noStack(r.stdout + r.stderr);
+  assert.is(r.code, 5, r.stdout + r.stderr);
+  assert.match(r.stderr, /--approve-coven is the human's answer: it is not taken from inside an agent session/);
+  assert.is(await sh(repo, 'rev-parse', 'main'), tip, 'main did not move');
+  const human = await coven(['land', '--keep', '--approve-coven'], { cwd: wt });
+  assert.is(human.code, 0, human.stderr);
+});
+
 test("the README's loop by hand stops at a held land (exit 5): its next session never runs with the agent's own .coven/", async () => {
   const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
   const tip = await sh(repo, 'rev-parse', 'main');

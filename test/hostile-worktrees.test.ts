@@ -10,21 +10,11 @@ import { coven, commitFile, sh, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { startCoven, until } from './helpers/worker-process.js';
+import { shellAgent } from './helpers/hostile-job.js'; // may run any shell command (the worktree-deleting test needs rm)
 
 const choose = (...lines: string[]): FakeRun => ({ match: { promptIncludes: 'Choose the next job' }, steps: [{ text: `<dispatch>\n${lines.join('\n')}\n</dispatch>` }] });
 const sleepForever: FakeRun = { ...choose('sleep: nothing to do'), times: 'unlimited' };
 const noStack = (text: string) => assert.not.match(text, /\n\s+at /, `a stack trace was printed:\n${text}`);
-
-/** An agent that may run any shell command (the worktree-deleting one needs rm). */
-const shellAgent = `---
-description: does anything in a shell
-args:
-  - name: issue
-    description: the issue
-claude_args: ["--allowedTools=Bash,Read,Edit,Write"]
----
-Work on {{issue}} in a shell.
-`;
 
 test('the worktree deleted by hand while the worker sleeps: it says so, makes a new one and goes on', async () => {
   const repo = await covenRepo();
@@ -57,7 +47,7 @@ test('the worktree deleted during the agent\'s session: the commit it made lands
   const env = {
     ...fakeClaudeEnv([
       choose('agent: shell', 'issue: issues/a.md'),
-      { match: { promptIncludes: 'Work on issues/a.md' }, steps: [{ write: { path: 'fix.txt', content: 'fixed\n' } }, { commit: 'fix a' }, { write: { path: 'draft.txt', content: 'unsaved\n' } }, { bash: 'rm -rf "$PWD"' }, { text: 'Oops.' }] },
+      { match: { promptIncludes: 'Work on the issue in issues/a.md' }, steps: [{ write: { path: 'fix.txt', content: 'fixed\n' } }, { commit: 'fix a' }, { write: { path: 'draft.txt', content: 'unsaved\n' } }, { bash: 'rm -rf "$PWD"' }, { text: 'Oops.' }] },
     ]),
     COVEN_WORKTREE_BASE: base,
   };

@@ -18,12 +18,17 @@ Never the main worktree, a live worker, or a worktree someone else made for the 
 A dead worker's agent session still running is ended first. A dead worker's worktree
 whose link to the repository its agent changed (its .git file, its git dir's gitdir or
 commondir) is put back first (not with --dry-run), and said; gc's git commands there
-always use that worktree's own git dir.
+always use that worktree's own git dir. What a dead worker's agent changed in the git
+setup (shared config, ~/.gitconfig, hooks) during a session cut short is undone, and
+said, as the next worker of that name would (not with --dry-run).
 
 writes: refs/coven/gc/<worker>/<time> (--force: one commit, the uncommitted changes on
         top of HEAD, with the branch tip as second parent when they differ; printed)
         refs/coven/reflog/<worker>/<time> (commits only a removed worktree's reflogs reach)
-removes: <state dir>/workers/<name>.json, steps/<name>/, dead holders' <state dir>/locks/*
+        the git setup as it was before a dead worker's session (config entries, hooks:
+        a changed hook goes to <state dir>/quarantine/)
+removes: <state dir>/workers/<name>.json, steps/<name>/, dead holders' <state dir>/locks/*,
+        <state dir>/git-setup/<name>.json
 exit: 0 done · 2 not in a git work tree · 3 some workers kept (unlanded work) · 64 bad usage
       1 error
 `;
@@ -45,6 +50,7 @@ import { branchBeingRebased, rebaseInProgress } from './lib/git/operation.js';
 import { readWorkerStates, removeWorkerState, type WorkerState } from './lib/worker/state.js';
 import { removeStepFiles } from './lib/worker/step-files.js';
 import { samePath } from './lib/files/same-path.js';
+import { undoLeftBySession } from './lib/git/setup-guard.js';
 
 export type GcAction =
   /**
@@ -66,12 +72,14 @@ export interface GcReport {
   alive: string[];
   /** a dead worker's worktree whose link to the repository its agent changed: what was found and put back */
   links: string[];
+  /** what a dead worker's agent changed in the git setup during the session cut short, now undone */
+  setup: string[];
 }
 
 export async function gc(paths: RepoPaths, opts: { dryRun?: boolean; force?: boolean; now?: Date } = {}): Promise<GcReport> {
   const dryRun = opts.dryRun ?? false;
   const entries = await readWorkerStates(paths.stateDir);
-  const report: GcReport = { dryRun, actions: [], locks: [], corrupt: [], alive: [], links: [] };
+  const report: GcReport = { dryRun, actions: [], locks: [], corrupt: [], alive: [], links: [], setup: [] };
   // a dead worker's file that names a live worker's branch or worktree (copied, or forged
   // by an agent: the state folder is reachable from every worktree) is never acted on
   const live = entries.flatMap((e) => (e.kind === 'worker' && e.liveness === 'alive' ? [e.state] : []));
@@ -79,6 +87,8 @@ export async function gc(paths: RepoPaths, opts: { dryRun?: boolean; force?: boo
   const dead = entries.flatMap((e) => (e.kind === 'worker' && e.liveness === 'dead' && !claimedBy(e.state) ? [e.state] : []));
   // first, as the worktree list depends on it: each dead worker's worktree is the one coven made
   for (const s of dead) report.links.push(...(await keepLink(paths, s, dryRun)));
+  // a worker killed mid-session and never started again: what its agent changed in the shared git setup (lib/git/setup-guard)
+  if (!dryRun) for (const s of dead) await undoLeftBySession({ cwd: paths.mainWorktree, stateDir: paths.stateDir, worker: s.name }, (text) => report.setup.push(text));
   const worktrees = await listWorktrees(paths.mainWorktree);
   for (const e of entries) {
     if (e.kind === 'corrupt') report.corrupt.push({ file: e.file, reason: e.reason });
@@ -233,7 +243,7 @@ async function saveWork(paths: RepoPaths, s: WorkerState, worktree: string | nul
 
 export function renderGc(r: GcReport): string {
   const would = r.dryRun ? 'would remove' : 'removed';
-  const lines: string[] = [...r.links];
+  const lines: string[] = [...r.links, ...r.setup];
   for (const a of r.actions) {
     if (a.kind === 'removed') {
       lines.push(`${a.worker}: ${would} ${a.worktree ? `worktree ${a.worktree}, ` : ''}branch ${a.branch} and its state file`);

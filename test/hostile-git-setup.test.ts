@@ -347,4 +347,30 @@ test('a worker killed (kill -9) during the session in which its agent set core.h
   assert.is(await sh(repo, 'log', '-1', '--format=%s', 'main'), 'plan a', 'the commit it made still lands');
 });
 
+test('a worker killed (kill -9) during the session in which its agent set core.hooksPath, and never started again: coven gc undoes it and says so', async () => {
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a') });
+  const never = join(tempDir(), 'never');
+  const script: FakeRun[] = [
+    { match: { promptIncludes: 'Choose the next job' }, steps: [{ text: '<dispatch>\nagent: plan\nissue: issues/a.md\n</dispatch>' }] },
+    { match: { promptIncludes: 'Plan the issue' }, steps: [{ write: { path: 'plan.txt', content: 'plan\n' } }, { commit: 'plan a' }, { bash: 'git config core.hooksPath /elsewhere/hooks' }, { wait_for_file: never, timeout_ms: 60_000 }, { text: 'Done.' }] },
+  ];
+  const env = { ...fakeClaudeEnv(script), COVEN_WORKTREE_BASE: tempDir('coven-wt-') };
+  const first = startCoven(['worker', '--once', '--name', 'w1'], { cwd: repo, env });
+  await until(async () => (await config(repo, 'core.hooksPath')) !== null, 'the agent set core.hooksPath');
+  process.kill(first.pid, 'SIGKILL');
+  await first.exited;
+  writeFileSync(never, '');
+  const dry = await coven(['gc', '--dry-run'], { cwd: repo, env });
+  assert.is(await config(repo, 'core.hooksPath'), '/elsewhere/hooks', `--dry-run changes nothing:\n${dry.stdout}${dry.stderr}`);
+  const gc = await coven(['gc'], { cwd: repo, env });
+  const out = gc.stdout + gc.stderr;
+  noStack(out);
+  assert.is(gc.code, 3, out); // the worker itself is kept: its commit is not on main
+  assert.is(await config(repo, 'core.hooksPath'), null, out);
+  assert.match(out, /core\.hooksPath/);
+  assert.match(out, /cut short/);
+  const again = await coven(['gc'], { cwd: repo, env });
+  assert.not.match(again.stdout + again.stderr, /core\.hooksPath/, 'said once: the record is gone');
+});
+
 test.run();

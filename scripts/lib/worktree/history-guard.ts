@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { git, gitOut } from '../git/runner.js';
 import { covenRef, keepAt } from './save-work.js';
 import { shallowBefore, undoShallowFetch, type ShallowUndone } from './shallow-guard.js';
+import { refsUnder } from '../git/refs.js';
 
 export interface HistoryMark {
   /** refs/replace/<name> → the commit it points at */
@@ -38,16 +39,6 @@ export interface HistorySetAside {
   shallow?: ShallowUndone;
 }
 
-async function replaceRefs(worktree: string): Promise<Map<string, string>> {
-  const r = await git(worktree, ['for-each-ref', '--format=%(refname)%00%(objectname)', 'refs/replace/']);
-  const refs = new Map<string, string>();
-  for (const line of r.ok ? r.stdout.split('\n') : []) {
-    const [ref, oid] = line.split('\0');
-    if (ref && oid) refs.set(ref, oid);
-  }
-  return refs;
-}
-
 function fileSignature(path: string): string | null {
   try {
     const s = lstatSync(path);
@@ -60,13 +51,13 @@ function fileSignature(path: string): string | null {
 export async function markHistory(worktree: string): Promise<HistoryMark> {
   const commonDir = await gitOut(worktree, ['rev-parse', '--path-format=absolute', '--git-common-dir']);
   const graftsPath = join(commonDir, 'info', 'grafts');
-  return { replace: await replaceRefs(worktree), grafts: fileSignature(graftsPath), graftsPath, stateDir: join(commonDir, 'coven'), commonDir, shallow: shallowBefore(commonDir) };
+  return { replace: await refsUnder(worktree, 'refs/replace/'), grafts: fileSignature(graftsPath), graftsPath, stateDir: join(commonDir, 'coven'), commonDir, shallow: shallowBefore(commonDir) };
 }
 
 export async function setAsideHistoryChanges(worktree: string, worker: string, mark: HistoryMark): Promise<HistorySetAside> {
   const out: HistorySetAside = { replace: [], grafts: null };
   const prefix = covenRef('replace', worker);
-  for (const [ref, oid] of await replaceRefs(worktree)) {
+  for (const [ref, oid] of await refsUnder(worktree, 'refs/replace/')) {
     if (mark.replace.get(ref) === oid) continue;
     const kept = await keepAt(worktree, `${prefix}/${ref.slice('refs/replace/'.length)}`, oid, 'coven: a replace ref an agent made');
     await git(worktree, ['update-ref', '-m', 'coven: set aside', '-d', ref, oid]);

@@ -15,10 +15,11 @@
 // The branch checked out there is checked where it is used (agent-job's returnToBranch).
 // Inputs: the worktree, its recorded git dir. Outputs: typed results, files rewritten.
 
-import { existsSync, lstatSync, readdirSync, realpathSync, renameSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, realpathSync, renameSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { readCapped } from '../files/read-capped.js';
 import { writeAtomic } from '../files/write-atomic.js';
+import { samePath } from '../files/same-path.js';
 import { pinnedGitDir, pinWorktree } from '../git/runner.js';
 import { formatProblem, shellQuote } from '../ui/problem.js';
 
@@ -266,13 +267,7 @@ function real(p: string): string {
   }
 }
 
+/** The same path as written, or the same existing file or folder (links resolved). */
 function samePlace(a: string, b: string): boolean {
-  if (resolve(a) === resolve(b)) return true;
-  try {
-    const sa = statSync(a);
-    const sb = statSync(b);
-    return sa.ino === sb.ino && sa.dev === sb.dev;
-  } catch {
-    return false;
-  }
+  return resolve(a) === resolve(b) || samePath(a, b);
 }

@@ -18,6 +18,7 @@
 import { git, gitOut } from '../git/runner.js';
 import { localUpstreamOf } from '../git/main-branch.js';
 import { covenRef, keepAt } from './save-work.js';
+import { refsUnder } from '../git/refs.js';
 
 export interface JobMark {
   /** entries in the worktree's HEAD reflog before the session */
@@ -68,7 +69,7 @@ async function isAncestor(cwd: string, commit: string, of: string): Promise<bool
 }
 
 export async function markJob(worktree: string, main: string): Promise<JobMark> {
-  const [log, mainTip, covenRefs] = await Promise.all([headReflog(worktree), tipOf(worktree, main), refsUnderCoven(worktree)]);
+  const [log, mainTip, covenRefs] = await Promise.all([headReflog(worktree), tipOf(worktree, main), refsUnder(worktree, 'refs/coven/')]);
   return { headLog: log.length, main, mainTip, covenRefs };
 }
 
@@ -108,19 +109,9 @@ async function restoreUpstream(worktree: string, branch: string, onto: string): 
   return now ?? merge.stdout.trim();
 }
 
-async function refsUnderCoven(worktree: string): Promise<Map<string, string>> {
-  const r = await git(worktree, ['for-each-ref', '--format=%(refname)%00%(objectname)', 'refs/coven/']);
-  const refs = new Map<string, string>();
-  for (const line of r.ok ? r.stdout.split('\n') : []) {
-    const [ref, oid] = line.split('\0');
-    if (ref && oid) refs.set(ref, oid);
-  }
-  return refs;
-}
-
 /** Puts back the refs under refs/coven/ that the job deleted or moved. */
 async function restoreCovenRefs(worktree: string, before: Map<string, string>): Promise<{ restored: string[]; lost: string[] }> {
-  const now = await refsUnderCoven(worktree);
+  const now = await refsUnder(worktree, 'refs/coven/');
   const out = { restored: [] as string[], lost: [] as string[] };
   for (const [ref, oid] of before) {
     if (now.get(ref) === oid) continue;

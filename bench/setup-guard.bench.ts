@@ -33,7 +33,7 @@ const snap: number[] = [];
 const check: number[] = [];
 for (let round = 0; round < 20; round++) {
   let t = performance.now();
-  const before = await guardGitSetup(join(base, 'w0'), stateDir);
+  const before = await guardGitSetup(join(base, 'w0'));
   snap.push(performance.now() - t);
   t = performance.now();
   const changes = await undoSetupChanges(before!, stateDir);

@@ -88,7 +88,7 @@ export async function gc(paths: RepoPaths, opts: { dryRun?: boolean; force?: boo
   // first, as the worktree list depends on it: each dead worker's worktree is the one coven made
   for (const s of dead) report.links.push(...(await keepLink(paths, s, dryRun)));
   // a worker killed mid-session and never started again: what its agent changed in the shared git setup (lib/git/setup-guard)
-  if (!dryRun) for (const s of dead) await undoLeftBySession({ cwd: paths.mainWorktree, stateDir: paths.stateDir, worker: s.name }, (text) => report.setup.push(text));
+  if (!dryRun) for (const s of dead) await undoLeftBySession({ stateDir: paths.stateDir, worker: s.name }, (text) => report.setup.push(text));
   const worktrees = await listWorktrees(paths.mainWorktree);
   for (const e of entries) {
     if (e.kind === 'corrupt') report.corrupt.push({ file: e.file, reason: e.reason });

@@ -229,8 +229,7 @@ test('another worker\'s agent sets core.hooksPath while a land runs: the land ru
   const trustedHook = join(repo, '.git', 'hooks', 'post-merge');
   writeFileSync(trustedHook, `#!/bin/sh\necho trusted >> '${marker}'\n`);
   chmodSync(trustedHook, 0o755);
-  const stateDir = join(repo, '.git', 'coven');
-  assert.ok(await guardGitSetup(wt, stateDir), 'the setup before the session is trusted');
+  assert.ok(await guardGitSetup(wt), 'the setup before the session is trusted');
   // meanwhile, an agent elsewhere (no undo has run yet)
   const evil = join(tempDir(), 'evil-hooks');
   mkdirSync(evil);
@@ -248,16 +247,16 @@ test('another worker\'s agent sets core.hooksPath while a land runs: the land ru
 test('two workers: one whose snapshot caught another agent\'s change never puts it back after the other undid it; the human making it again is trusted', async () => {
   const repo = await tempRepo();
   const stateDir = join(repo, '.git', 'coven');
-  const w2 = await guardGitSetup(repo, stateDir); // w2's session starts
+  const w2 = await guardGitSetup(repo); // w2's session starts
   await sh(repo, 'config', 'core.hooksPath', '/elsewhere/hooks'); // w2's agent
-  const w1 = await guardGitSetup(repo, stateDir); // w1's session starts, with the change in place
+  const w1 = await guardGitSetup(repo); // w1's session starts, with the change in place
   assert.is((await undoSetupChanges(w2!, stateDir)).length, 1, 'w2 undoes its agent\'s change');
   assert.is(await config(repo, 'core.hooksPath'), null);
   assert.equal(await undoSetupChanges(w1!, stateDir), [], 'w1 does not put it back');
   assert.is(await config(repo, 'core.hooksPath'), null);
   // later the human makes the change, with the command the message gave
   await sh(repo, 'config', 'core.hooksPath', '/elsewhere/hooks');
-  const w3 = await guardGitSetup(repo, stateDir);
+  const w3 = await guardGitSetup(repo);
   assert.equal(await undoSetupChanges(w3!, stateDir), []);
   assert.is(await config(repo, 'core.hooksPath'), '/elsewhere/hooks');
 });
@@ -265,7 +264,7 @@ test('two workers: one whose snapshot caught another agent\'s change never puts 
 test('what coven itself writes during a session is left alone: a spawn\'s branch.<name>.* entries, coven hooks install', async () => {
   const repo = await tempRepo();
   const stateDir = join(repo, '.git', 'coven');
-  const before = await guardGitSetup(repo, stateDir);
+  const before = await guardGitSetup(repo);
   await sh(repo, 'worktree', 'add', '-q', '--track', '-b', 'coven/w2', join(tempDir(), 'w2'), 'main');
   const r = await coven(['hooks', 'install'], { cwd: repo });
   assert.is(r.code, 0, r.stdout + r.stderr);
@@ -280,8 +279,7 @@ test('another worker\'s agent turns on commit signing with its own gpg.program w
   await sh(repo, 'worktree', 'add', '-q', '--track', '-b', 'coven/w1', wt, 'main');
   await commitFile(wt, 'a.txt', 'agent\n');
   await commitFile(repo, 'b.txt', 'user\n'); // main moved: the land's rebase makes a commit
-  const stateDir = join(repo, '.git', 'coven');
-  assert.ok(await guardGitSetup(wt, stateDir));
+  assert.ok(await guardGitSetup(wt));
   const marker = join(tempDir(), 'gpg-ran');
   const prog = join(tempDir(), 'gpg');
   writeFileSync(prog, `#!/bin/sh\necho "ran $*" >> '${marker}'\ncat >/dev/null\necho '[GNUPG:] SIG_CREATED '\nexit 0\n`);

@@ -19,7 +19,7 @@ import { chmod, mkdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { readCapped } from '../files/read-capped.js';
 import { writeAtomic } from '../files/write-atomic.js';
-import { HOOK_NAMES, hookText } from '../hooks/hook-text.js';
+import { CHAINED_SUFFIX, HOOK_NAMES, hookText } from '../hooks/hook-text.js';
 import { shellQuote } from '../ui/problem.js';
 import { escapeNotPlain } from '../ui/plain-text.js';
 import { git, pinForRepository } from './runner.js';
@@ -41,7 +41,7 @@ export function trustedSetup(commonDir: string): GitSetup | null {
 }
 
 /** Snapshots the git setup of the repository around `cwd` (null outside one) and trusts it. */
-export async function guardGitSetup(cwd: string, stateDir: string): Promise<GitSetup | null> {
+export async function guardGitSetup(cwd: string): Promise<GitSetup | null> {
   const places = await setupPlaces(cwd);
   if (!places) return null;
   const setup = await snapshotGitSetup(places.commonDir, places.mainWorktree);
@@ -77,7 +77,7 @@ export async function undoSetupChanges(snapshot: GitSetup, stateDir: string): Pr
 
 /** The session's guard: snapshot, run, undo. `report` gets the one message when something was undone. */
 export async function withGuardedSetup<T>(g: { cwd: string; stateDir: string; worker: string }, run: () => Promise<T>, report: (text: string) => void): Promise<T> {
-  const before = await guardGitSetup(g.cwd, g.stateDir);
+  const before = await guardGitSetup(g.cwd);
   // kept on disk while the session runs: a worker killed meanwhile has it undone when it starts again
   if (before) await keepSetupRecord(g.stateDir, g.worker, before);
   try {
@@ -95,10 +95,10 @@ export async function withGuardedSetup<T>(g: { cwd: string; stateDir: string; wo
  * A worker starting again after it was killed during a session (its snapshot is still on
  * disk): what that session's agent changed is undone now, and reported.
  */
-export async function undoLeftBySession(g: { cwd: string; stateDir: string; worker: string }, report: (text: string) => void): Promise<void> {
-  const [record, places] = await Promise.all([readSetupRecord(g.stateDir, g.worker), setupPlaces(g.cwd)]);
-  if (!places) return;
-  if (record && record.commonDir === places.commonDir) {
+export async function undoLeftBySession(g: { stateDir: string; worker: string }, report: (text: string) => void): Promise<void> {
+  const record = await readSetupRecord(g.stateDir, g.worker);
+  // the state dir is <common dir>/coven: a record of another repository (a copied state dir) is dropped, not applied
+  if (record && record.commonDir === dirname(g.stateDir)) {
     const changes = await undoSetupChanges(record, g.stateDir);
     if (changes.length > 0) report(describeSetupChanges(changes, `the agent of ${g.worker}'s session that was cut short`));
   }
@@ -213,7 +213,7 @@ async function undoHookChanges(was: HooksFolder, is: HooksFolder, aside: string)
 async function isCovenOwn(name: string, file: HookFile, was: HooksFolder): Promise<boolean> {
   if (!file.bytes) return false;
   for (const hook of HOOK_NAMES) if (name === hook && file.bytes.toString('utf8') === (await hookText(hook))) return true;
-  const chained = /^(.+)\.coven-chained$/.exec(name)?.[1];
+  const chained = name.endsWith(CHAINED_SUFFIX) ? name.slice(0, -CHAINED_SUFFIX.length) : undefined;
   return chained !== undefined && was.files.get(chained)?.hash === file.hash;
 }
 

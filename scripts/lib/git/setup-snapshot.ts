@@ -9,12 +9,12 @@
 // -z` (no includes are followed: an include is one more entry), hook files through
 // readCapped (a regular file only, capped).
 
-import { lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { readCapped } from '../files/read-capped.js';
-import { git, gitOut } from './runner.js';
+import { findRepo, git } from './runner.js';
 
 /** One config entry as git lists it: the key (section and name lower-cased) and its value (null: a bare `key` line, true). */
 export type ConfigEntry = [key: string, value: string | null];
@@ -199,14 +199,7 @@ function inside(path: string, dir: string): boolean {
 
 /** The common git dir and main worktree of the repository around `cwd`, or null outside one. */
 export async function setupPlaces(cwd: string): Promise<{ commonDir: string; mainWorktree: string; worktrees: string[] } | null> {
-  const [r, list] = await Promise.all([git(cwd, ['rev-parse', '--path-format=absolute', '--git-common-dir']), gitOut(cwd, ['worktree', 'list', '--porcelain']).catch(() => '')]);
-  if (!r.ok) return null;
-  let commonDir = r.stdout.trim();
-  try {
-    commonDir = realpathSync(commonDir); // as findRepo has it: the state dir's parent
-  } catch {
-    return null;
-  }
-  const worktrees = [...list.matchAll(/^worktree (.+)$/gm)].map((m) => m[1]!);
-  return { commonDir, mainWorktree: worktrees[0] ?? resolve(commonDir, '..'), worktrees };
+  const r = await findRepo(cwd).catch(() => null);
+  if (r?.kind !== 'repo') return null;
+  return { commonDir: r.paths.commonDir, mainWorktree: r.paths.mainWorktree, worktrees: r.worktrees.map((w) => w.path) };
 }

@@ -178,7 +178,7 @@ async function takeOverFrom(paths: RepoPaths, name: string, branch: string, work
   // a git command killed with it (kill -9 of its process group) leaves its locks behind
   for (const lock of await clearStaleGitLocks(worktree, paths.commonDir, branch)) ui.line(say.removedGitLock(lock, name));
   // and what its agent changed in the git setup was not undone yet (lib/git/setup-guard)
-  await undoLeftBySession({ cwd: worktree, stateDir: paths.stateDir, worker: name }, (text) => ui.problem(text));
+  await undoLeftBySession({ stateDir: paths.stateDir, worker: name }, (text) => ui.problem(text));
   // its session record names the agent and CLI arguments even when the state file has
   // cleared the agent (killed at the next dispatch); one that names another agent is stale
   const record = await readStepSession(paths.stateDir, name, branch);

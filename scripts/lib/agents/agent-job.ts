@@ -133,9 +133,13 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
   let costUsd = runCost(session);
   if (!(await worktreeKept(o))) return { kind: 'worktree-gone', session, sessionId, costUsd };
   const settle: SettleOptions = { worktree: o.worktree, branch: o.branch, worker: o.worker, main: onto, stateDir: o.stateDir, before };
-  const back = await returnToBranch(settle);
-  for (const note of back.notes) o.display?.(`coven: ${note}`);
-  let stray = back.stray;
+  // back on the worker's branch, out of any odd git state the agent left (lib/worktree/settle.ts)
+  const settleAndSay = async (): Promise<string | null> => {
+    const settled = await settleWorktree(settle);
+    for (const note of settled.notes) o.display?.(`coven: ${note}`);
+    return settled.stray;
+  };
+  let stray = await settleAndSay();
 
   let files = await dirtyFiles(o.worktree);
   if (files.length > 0 && sessionId && session.kind !== 'aborted' && session.kind !== 'cli-not-found') {
@@ -143,9 +147,7 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
     const again = await runAgentSession({ ...base, prompt: COMMIT_OR_DISCARD(files), resume: sessionId });
     costUsd += runCost(again);
     if (!(await worktreeKept(o))) return { kind: 'worktree-gone', session, sessionId, costUsd };
-    const after = await returnToBranch(settle);
-    for (const note of after.notes) o.display?.(`coven: ${note}`);
-    stray ??= after.stray;
+    stray ??= await settleAndSay();
     files = await dirtyFiles(o.worktree);
   }
   const kept = mark ? await keepWhatTheJobDropped(o.worktree, o.worker, o.branch, mark) : { dropped: [], rewound: null };
@@ -176,14 +178,3 @@ export async function saveAndClean(worktree: string, worker: string, kind: strin
   return saved;
 }
 
-/**
- * Puts the worktree back on the worker's branch and out of any odd git state the agent
- * left (lib/worktree/settle.ts: an operation in progress, another branch, a detached or
- * orphan HEAD, its branch deleted, a nested repository). Commits made off the branch are
- * kept under refs/coven/stray/<worker>/<time>, uncommitted changes under
- * refs/coven/wip/…; returns those refs (null: nothing) and a line per thing it handled.
- */
-export async function returnToBranch(o: SettleOptions): Promise<{ stray: string | null; wip: string | null; notes: string[] }> {
-  const settled = await settleWorktree(o);
-  return { stray: settled.stray, wip: settled.wip?.ref ?? null, notes: settled.notes };
-}

@@ -12,7 +12,7 @@
 
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { git } from './runner.js';
+import { git, revParse } from './runner.js';
 import { gitDirOfWorktree, operationInProgress, type GitOperation } from './operation.js';
 
 export type HeadState =
@@ -42,8 +42,8 @@ export async function readWorktreeState(worktree: string, branch: string, main: 
   const gitDir = gitDirOfWorktree(worktree);
   const [symbolic, headCommit, branchTip, nested, common] = await Promise.all([
     git(worktree, ['symbolic-ref', '--quiet', 'HEAD']),
-    commitOf(worktree, 'HEAD'),
-    commitOf(worktree, `refs/heads/${branch}`),
+    revParse(worktree, 'HEAD'),
+    revParse(worktree, `refs/heads/${branch}`),
     nestedRepos(worktree),
     git(worktree, ['rev-parse', '--git-common-dir']),
   ]);
@@ -74,15 +74,6 @@ export async function nestedRepos(worktree: string): Promise<string[]> {
     .map((e) => e.slice(3));
 }
 
-/** True when nothing about the worktree needs handling before the usual steps. */
-export function isOrdinary(s: WorktreeState): boolean {
-  return s.operation === null && s.head.kind === 'on-branch' && s.branchTip !== null && s.nested.length === 0;
-}
-
-async function commitOf(cwd: string, rev: string): Promise<string | null> {
-  const r = await git(cwd, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]);
-  return r.ok ? r.stdout.trim() : null;
-}
 
 function short(ref: string): string {
   return ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : ref;

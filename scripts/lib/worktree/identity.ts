@@ -12,7 +12,7 @@
 //     `commondir` the repository's git dir; and repairs what is coven's to repair
 //     (rewrites those files; a `.git` that is not a file is moved aside, beside the
 //     worktree, never deleted).
-// The branch checked out there is checked where it is used (agent-job's returnToBranch).
+// The branch checked out there is checked where it is used (lib/worktree/settle.ts, after every agent session).
 // Inputs: the worktree, its recorded git dir. Outputs: typed results, files rewritten.
 
 import { existsSync, lstatSync, readdirSync, realpathSync, renameSync } from 'node:fs';

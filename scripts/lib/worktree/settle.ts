@@ -26,7 +26,7 @@ import { dirtyFiles, git, gitMessage, revParse } from '../git/runner.js';
 import { clearStaleGitLocks } from '../git/stale-locks.js';
 import { reflogOnlyTips } from '../git/reflog-only.js';
 import { readCapped } from '../files/read-capped.js';
-import { isOrdinary, nestedRepos, readWorktreeState, type WorktreeState } from '../git/worktree-state.js';
+import { nestedRepos, readWorktreeState, type WorktreeState } from '../git/worktree-state.js';
 import { covenRef, keepAt, snapshotCommit } from './save-work.js';
 
 export interface SettleOptions {
@@ -41,24 +41,20 @@ export interface SettleOptions {
 }
 
 export interface Settled {
-  found: WorktreeState;
-  /** one line per thing found and done, for the worker's messages */
+  /** one line per thing found and done, for the worker's messages (the wip ref included) */
   notes: string[];
   /** commits that were on no ref of the branch, kept under refs/coven/stray/… */
   stray: string | null;
-  /** uncommitted files saved before HEAD moved */
-  wip: { ref: string; files: string[] } | null;
 }
 
 export async function settleWorktree(o: SettleOptions): Promise<Settled> {
   const s = await readWorktreeState(o.worktree, o.branch, o.main);
-  const out: Settled = { found: s, notes: [], stray: null, wip: null };
+  const out: Settled = { notes: [], stray: null };
   await clearOwnLocks(o, s, out);
-  if (isOrdinary(s)) return out;
   for (const path of s.nested) out.notes.push(`the agent left a nested git repository at ${path}; moved to ${setAside(o.worktree, o.stateDir, o.worker, path)} (its files and its own history are there; not landed)`);
   if (s.operation === null && s.head.kind === 'on-branch' && s.branchTip !== null) return out;
 
-  let tip = await revParse(o.worktree, `refs/heads/${o.branch}`);
+  let tip = s.branchTip;
   if (tip === null) {
     tip = await remakeBranch(o, s);
     out.notes.push(`the agent deleted its branch ${o.branch}; coven made it again at ${tip.slice(0, 10)}${tip === o.before ? ' (where it was before the session)' : ' (its newest commit)'}`);
@@ -69,7 +65,6 @@ export async function settleWorktree(o: SettleOptions): Promise<Settled> {
     const snap = await snapshotCommit({ repo: o.worktree, worktree: o.worktree, base, message: 'coven: uncommitted work the agent left in an odd git state' });
     if (snap.commit !== base) {
       const ref = await keepAt(o.worktree, covenRef('wip', o.worker), snap.commit, 'coven: save uncommitted work');
-      out.wip = { ref, files: snap.files };
       const where = s.operation ? `in its unfinished ${s.operation}` : s.head.kind === 'other-branch' || s.head.kind === 'detached' ? 'on a branch it switched to' : `(${snap.files.join(', ')})`;
       out.notes.push(`the agent left uncommitted changes ${where}; saved as ${ref}, not landed   (git show ${ref})`);
     }

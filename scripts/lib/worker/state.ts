@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { currentProcess, livenessOf } from '../locks/process-identity.js';
 import { workerStateFile } from './state-dir.js';
 import { WORKER_NAME } from './name.js';
-import { describeCappedRead, readCapped } from '../files/read-capped.js';
+import { readCapped, whyNotRead } from '../files/read-capped.js';
 
 /** a state file's size limit: coven writes a few hundred bytes; anything bigger is not ours */
 export const MAX_STATE_FILE_BYTES = 256 * 1024;
@@ -142,7 +142,7 @@ export async function readWorkerState(stateDir: string, name: string): Promise<W
   // a regular file only (a FIFO or a link put there must not hang or redirect the reader), capped
   const read = await readCapped(file, MAX_STATE_FILE_BYTES);
   if (read.kind === 'missing') return null;
-  if (read.kind !== 'read') return { kind: 'corrupt', file, name, reason: describeCappedRead(read).slice(file.length + 2) };
+  if (read.kind !== 'read') return { kind: 'corrupt', file, name, reason: whyNotRead(read) };
   return entryOf(file, name, read.text);
 }
 

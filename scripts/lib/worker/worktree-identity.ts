@@ -6,7 +6,7 @@
 // refs/coven/wip/…, the folder is moved aside, and a new worktree is made for the branch.
 
 import { renameSync } from 'node:fs';
-import { git, gitMessage, pinWorktree } from '../git/runner.js';
+import { git, gitMessage, pinWorktree, revParse } from '../git/runner.js';
 import { describeRepair, findGitDir, gitDirOf, repairIdentity } from '../worktree/identity.js';
 import { covenRef, keepAt, snapshotCommit } from '../worktree/save-work.js';
 import { formatProblem } from '../ui/problem.js';
@@ -63,7 +63,7 @@ async function moveBack(w: Worker, to: string): Promise<{ kind: 'kept' }> {
  * makes a new worktree for the branch.
  */
 async function giveUpOn(w: Worker, gitDir: string): Promise<string | null> {
-  const tip = (await git(w.paths.mainWorktree, ['rev-parse', '--verify', '--quiet', `refs/heads/${w.branch}^{commit}`])).stdout.trim();
+  const tip = await revParse(w.paths.mainWorktree, `refs/heads/${w.branch}`);
   let saved: string | null = null;
   if (tip) {
     pinWorktree(w.worktree, w.paths.commonDir); // a temporary index only: no worktree's index is touched

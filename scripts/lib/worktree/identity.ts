@@ -105,9 +105,9 @@ export async function reclaimIdentity(commonDir: string, worktree: string, recor
   if (!gitDir) return null;
   const id = { worktree, gitDir };
   pinIdentity(id);
+  if (!dryRun) return { id, repair: await repairIdentity(id) }; // it checks first
   const check = await checkIdentity(id);
-  const repair: Repair = dryRun || check.kind !== 'changed' ? (check.kind === 'changed' ? { kind: 'failed', changes: check.changes, message: 'not repaired (--dry-run)' } : check) : await repairIdentity(id);
-  return { id, repair };
+  return { id, repair: check.kind === 'changed' ? { kind: 'failed', changes: check.changes, message: 'not repaired (--dry-run)' } : check };
 }
 
 /** Where the worktree is now, if it was moved: its git dir's back-pointer names a folder whose `.git` names that git dir. */

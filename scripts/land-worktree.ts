@@ -43,7 +43,8 @@ import { isEntry, runAsEntry } from './lib/ui/entry.js';
 import { landWorktree } from './lib/land/land.js';
 import { describeLand } from './lib/land/messages.js';
 import { exitWithProblem, shellQuote } from './lib/ui/problem.js';
-import { liveOwnerOf, ownedByWorker } from './lib/worker/owner.js';
+import { refuseIfOwned } from './lib/worker/owner.js';
+import { findRepo } from './lib/git/runner.js';
 import { SESSION_MARK } from './lib/session/process-groups.js';
 
 const spec = { command: 'coven land', usage, boolean: ['keep', 'approve-coven'], string: ['worktree', 'onto'] };
@@ -59,8 +60,11 @@ export async function main(argv: string[]): Promise<number> {
   const worktree = worktreeArg ?? process.cwd();
   const againArgs = [...(args.keep ? ['--keep'] : []), ...(ontoArg ? ['--onto', ontoArg] : [])];
   // a worker's worktree is its own while it runs: landing it by hand would pull it from under the worker
-  const owner = await liveOwnerOf(worktree, process.env.COVEN_WORKER);
-  if (owner) return exitWithProblem(4, ownedByWorker(owner, 'land', [self, '--worktree', shellQuote(owner.worktree), ...againArgs].join(' ')));
+  const repo = await findRepo(worktree);
+  if (repo.kind === 'repo') {
+    const refused = await refuseIfOwned(repo.paths, 4, 'land', (owner) => [self, '--worktree', shellQuote(owner.worktree), ...againArgs].join(' '));
+    if (refused !== null) return refused;
+  }
   // an agent can run coven land on its own worktree; the approval is not its to give
   if (args['approve-coven'] && process.env[SESSION_MARK]) {
     return exitWithProblem(5, {

@@ -36,7 +36,7 @@ import { runAsEntry } from './lib/ui/entry.js';
 import { findRepo } from './lib/git/runner.js';
 import { exitWithProblem, shellQuote } from './lib/ui/problem.js';
 import { samePath } from './lib/files/same-path.js';
-import { liveOwnerOf, ownedByWorker } from './lib/worker/owner.js';
+import { refuseIfOwned } from './lib/worker/owner.js';
 import { readSessionRecord, writeSessionRecord, type SessionRecord } from './lib/steps/session-record.js';
 import { agentAt } from './lib/land/coven-changes.js';
 import { openConflict } from './lib/land/open-conflict.js';
@@ -55,8 +55,8 @@ export async function main(argv: string[]): Promise<number> {
   const repo = await findRepo(where);
   if (repo.kind !== 'repo') return exitWithProblem(2, { what: `${where} is not inside a git work tree.`, next: ['cd into the worktree where the land stopped, or pass --worktree DIR'] });
   const worktree = repo.paths.toplevel;
-  const owner = await liveOwnerOf(worktree, process.env.COVEN_WORKER);
-  if (owner) return exitWithProblem(2, ownedByWorker(owner, 'resolve in', `coven resolve ${argv.map(shellQuote).join(' ')}`));
+  const refused = await refuseIfOwned(repo.paths, 2, 'resolve in', () => `coven resolve ${argv.map(shellQuote).join(' ')}`);
+  if (refused !== null) return refused;
 
   const read = await readSessionRecord(file);
   if (read.kind === 'bad') return exitWithProblem(2, { what: `bad session record: ${read.problem}`, kept: 'Nothing was changed; the rebase is as it was.', next: [`cd ${shellQuote(worktree)} && git status   (resolve by hand)`] });

@@ -41,7 +41,7 @@ import { findRepo, gitOut } from './lib/git/runner.js';
 import { localUpstreamOf, mainBranchOf } from './lib/git/main-branch.js';
 import { exitWithProblem, formatProblem, shellQuote } from './lib/ui/problem.js';
 import { samePath } from './lib/files/same-path.js';
-import { liveOwnerOf, ownedByWorker } from './lib/worker/owner.js';
+import { refuseIfOwned } from './lib/worker/owner.js';
 import { readDecisionFile, type DecisionFile } from './lib/steps/decision-file.js';
 import { writeSessionRecord } from './lib/steps/session-record.js';
 import { runDecision, type RunDecisionResult } from './lib/agents/run-decision.js';
@@ -66,8 +66,8 @@ export async function main(argv: string[]): Promise<number> {
   const repo = await findRepo(where);
   if (repo.kind !== 'repo') return exitWithProblem(2, { what: `${where} is not inside a git work tree.`, next: ['cd into the worker worktree (coven spawn prints its path), or pass --worktree DIR'] });
   const worktree = repo.paths.toplevel;
-  const owner = await liveOwnerOf(worktree, process.env.COVEN_WORKER);
-  if (owner) return exitWithProblem(6, ownedByWorker(owner, 'run an agent in', `coven run-agent ${argv.map(shellQuote).join(' ')}`));
+  const refused = await refuseIfOwned(repo.paths, 6, 'run an agent in', () => `coven run-agent ${argv.map(shellQuote).join(' ')}`);
+  if (refused !== null) return refused;
   const branch = await gitOut(worktree, ['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '');
   if (!branch) return exitWithProblem(2, { what: `${worktree} is on no branch (detached HEAD): an agent's commits would belong to no branch.`, next: [`git -C ${shellQuote(worktree)} switch <its branch>`] });
 

@@ -5,20 +5,27 @@
 // The worker's own replaced steps (run with COVEN_WORKER set to its name) are its own,
 // and a parked worker waits for the human to do just that (its message says so).
 
-import { findRepo } from '../git/runner.js';
+import type { RepoPaths } from '../git/runner.js';
 import { samePath } from '../files/same-path.js';
-import type { Problem } from '../ui/problem.js';
+import { exitWithProblem, type Problem } from '../ui/problem.js';
 import { readWorkerStates, type WorkerState } from './state.js';
 
-/** The live worker, not parked, whose worktree `worktree` is (the folder or any folder inside it), unless it is `self`; else null. */
-export async function liveOwnerOf(worktree: string, self: string | undefined): Promise<WorkerState | null> {
-  const repo = await findRepo(worktree);
-  if (repo.kind !== 'repo') return null;
-  for (const e of await readWorkerStates(repo.paths.stateDir)) {
+/** The live worker, not parked, whose worktree is the one at `paths.toplevel`, unless it is `self`; else null. */
+export async function liveOwnerOf(paths: Pick<RepoPaths, 'stateDir' | 'toplevel'>, self = process.env.COVEN_WORKER): Promise<WorkerState | null> {
+  for (const e of await readWorkerStates(paths.stateDir)) {
     if (e.kind !== 'worker' || e.liveness !== 'alive' || e.state.name === self || e.state.phase === 'parked') continue;
-    if (samePath(e.state.worktree, repo.paths.toplevel)) return e.state;
+    if (samePath(e.state.worktree, paths.toplevel)) return e.state;
   }
   return null;
+}
+
+/**
+ * The one check each of those steps makes: when a running worker owns the worktree,
+ * prints the refusal and returns the step's exit `code`; else null (go on).
+ */
+export async function refuseIfOwned(paths: Pick<RepoPaths, 'stateDir' | 'toplevel'>, code: number, step: string, again: (owner: WorkerState) => string): Promise<number | null> {
+  const owner = await liveOwnerOf(paths);
+  return owner ? exitWithProblem(code, ownedByWorker(owner, step, again(owner))) : null;
 }
 
 /** The refusal of a step run by hand in a running worker's worktree; `step`: what it would do, e.g. (cannot) `land`. */

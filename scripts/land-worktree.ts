@@ -41,7 +41,7 @@ exit:   0 landed or nothing to land · 2 the worktree has uncommitted changes, o
 import { parseCommandLine } from './lib/ui/command-line.js';
 import { isEntry, runAsEntry } from './lib/ui/entry.js';
 import { landWorktree } from './lib/land/land.js';
-import { describeLand } from './lib/land/messages.js';
+import { againCommand, describeLand } from './lib/land/messages.js';
 import { exitWithProblem, shellQuote } from './lib/ui/problem.js';
 import { refuseIfOwned } from './lib/worker/owner.js';
 import { findRepo } from './lib/git/runner.js';
@@ -62,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
   // a worker's worktree is its own while it runs: landing it by hand would pull it from under the worker
   const repo = await findRepo(worktree);
   if (repo.kind === 'repo') {
-    const refused = await refuseIfOwned(repo.paths, 4, 'land', (owner) => [self, '--worktree', shellQuote(owner.worktree), ...againArgs].join(' '));
+    const refused = await refuseIfOwned(repo.paths, 4, 'land', (owner) => againCommand(self, owner.worktree, againArgs));
     if (refused !== null) return refused;
   }
   // an agent can run coven land on its own worktree; the approval is not its to give

@@ -17,9 +17,14 @@ export function describeUntouched(onto: string, untouched: string): string {
   return `coven: ${onto} is checked out nowhere, so only the branch moved (compare-and-swap); ${yours} was not touched.`;
 }
 
+/** The land command to run again on worktree `wt`, every argument quoted for a shell. */
+export function againCommand(self: string, wt: string, againArgs: string[]): string {
+  return [self, '--worktree', shellQuote(wt), ...againArgs.map(shellQuote)].join(' ');
+}
+
 /** The one message (and exit code) for a land result. */
 export function describeLand(r: LandResult, how: { self: string; againArgs: string[] }): { ok: boolean; code: number; text: string } {
-  const again = (wt: string) => [how.self, '--worktree', shellQuote(wt), ...how.againArgs.map(shellQuote)].join(' ');
+  const again = (wt: string) => againCommand(how.self, wt, how.againArgs);
   const problem = (code: number, p: Problem) => ({ ok: false, code, text: formatProblem(p) });
   const list = (files: string[]) => files.map((f) => `\n    ${f}`).join('');
   switch (r.kind) {

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { commitFile, coven, run, sh, tempDir, tempRepo } from './helpers/repo.js';
 import { git } from '../scripts/lib/git/runner.js';
 import { guardGitSetup, undoSetupChanges } from '../scripts/lib/git/setup-guard.js';
+import { hooksPathValue, snapshotGitSetup } from '../scripts/lib/git/setup-snapshot.js';
 import { landWorktree } from '../scripts/lib/land/land.js';
 import { startCoven, until } from './helpers/worker-process.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
@@ -369,6 +370,27 @@ test('a worker killed (kill -9) during the session in which its agent set core.h
   assert.match(out, /cut short/);
   const again = await coven(['gc'], { cwd: repo, env });
   assert.not.match(again.stdout + again.stderr, /core\.hooksPath/, 'said once: the record is gone');
+});
+
+test("the trusted value of a global setting is git's own: ~/.gitconfig wins over the XDG file (git reads it last)", async () => {
+  const repo = await tempRepo();
+  const home = tempDir('coven-home-');
+  const xdg = tempDir('coven-xdg-');
+  mkdirSync(join(xdg, 'git'));
+  writeFileSync(join(home, '.gitconfig'), '[core]\n\thooksPath = /from/home-gitconfig\n');
+  writeFileSync(join(xdg, 'git', 'config'), '[core]\n\thooksPath = /from/xdg\n');
+  const saved = { HOME: process.env.HOME, XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME, GIT_CONFIG_GLOBAL: process.env.GIT_CONFIG_GLOBAL };
+  process.env.HOME = home;
+  process.env.XDG_CONFIG_HOME = xdg;
+  delete process.env.GIT_CONFIG_GLOBAL;
+  try {
+    const gitSays = await sh(repo, 'config', 'core.hooksPath');
+    assert.is(gitSays, '/from/home-gitconfig');
+    const setup = await snapshotGitSetup(join(repo, '.git'), repo);
+    assert.is(hooksPathValue(setup.configs), gitSays);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  }
 });
 
 test.run();

@@ -78,13 +78,16 @@ function configFiles(commonDir: string, mainWorktree: string): { path: string; c
   return files;
 }
 
-/** Where `git config --global` reads and writes (git 2.39: $GIT_CONFIG_GLOBAL, else ~/.gitconfig and the XDG file). */
+/**
+ * Where `git config --global` reads and writes (git 2.39: $GIT_CONFIG_GLOBAL, else the XDG
+ * file and ~/.gitconfig), in the order git reads them: a later file wins (configValue).
+ */
 function globalConfigFiles(): string[] {
   const set = process.env.GIT_CONFIG_GLOBAL;
   if (set !== undefined) return set && set !== '/dev/null' ? [set] : [];
   const home = process.env.HOME || homedir();
   const xdg = process.env.XDG_CONFIG_HOME || join(home, '.config');
-  return [join(home, '.gitconfig'), join(xdg, 'git', 'config')];
+  return [join(xdg, 'git', 'config'), join(home, '.gitconfig')];
 }
 
 async function readConfigFile(cwd: string, path: string, command: string[]): Promise<ConfigFile> {

@@ -117,13 +117,7 @@ export async function checkSetupBeforeLand(commonDir: string, stateDir: string, 
   if (changes.length > 0) report(describeSetupChanges(changes, 'an agent (of this worker or another)'));
 }
 
-/**
- * The settings of the trusted setup that name a program git coven runs may start, each
- * pinned to its trusted value (or git's default): core.hooksPath (relative: per worktree,
- * as git reads it; unset: the common hooks folder); commit signing, which the land's
- * rebase does for every commit it makes when commit.gpgSign is on, and its programs.
- * (A filter or merge driver's name is the agent's choice: it cannot be pinned ahead.)
- */
+/** The hooks folder git uses under the trusted setup (a relative value: in the human's checkout). */
 function hooksFolderOf(setup: GitSetup): string {
   const value = hooksPathValue(setup.configs);
   if (!value) return join(setup.commonDir, 'hooks');
@@ -157,6 +151,13 @@ export function describeHooksNotRun(mainWorktree: string, paths: string[]): stri
   ].join('\n');
 }
 
+/**
+ * The settings of the trusted setup that name a program git coven runs may start, each
+ * pinned to its trusted value (or git's default): core.hooksPath (relative: per worktree,
+ * as git reads it; unset: the common hooks folder); commit signing, which the land's
+ * rebase does for every commit it makes when commit.gpgSign is on, and its programs.
+ * (A filter or merge driver's name is the agent's choice: it cannot be pinned ahead.)
+ */
 export function trustedPins(setup: GitSetup): [string, string][] {
   const value = (key: string, otherwise: string): string => configValue(setup.configs, key) ?? otherwise;
   return [

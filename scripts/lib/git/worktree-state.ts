@@ -5,13 +5,12 @@
 // It reads: the operation git is in the middle of (operation.ts), where HEAD is (the
 // worker's branch, another branch, detached, or a branch with no commit yet), whether
 // the worker's branch still exists, the untracked nested repositories (git cannot add
-// them, and `git clean -d` leaves them), and the lock files left under the refs coven
-// moves. Nothing is changed.
+// them, and `git clean -d` leaves them), and the common git dir (where settle looks for
+// the lock files a killed git left, lib/git/stale-locks.ts). Nothing is changed.
 //
-// Inputs: the worktree, the worker's branch, the main branch. Outputs: a WorktreeState.
+// Inputs: the worktree, the worker's branch. Outputs: a WorktreeState.
 
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { git, revParse } from './runner.js';
 import { gitDirOfWorktree, operationInProgress, type GitOperation } from './operation.js';
 
@@ -34,11 +33,11 @@ export interface WorktreeState {
   branchTip: string | null;
   /** untracked nested repositories, relative to the worktree, with a trailing `/` */
   nested: string[];
-  /** lock files present under the refs a land moves, and this worktree's own */
-  locks: string[];
+  /** the repository's common git dir (absolute), null when git could not say */
+  commonDir: string | null;
 }
 
-export async function readWorktreeState(worktree: string, branch: string, main: string | null): Promise<WorktreeState> {
+export async function readWorktreeState(worktree: string, branch: string): Promise<WorktreeState> {
   const gitDir = gitDirOfWorktree(worktree);
   const [symbolic, headCommit, branchTip, nested, common] = await Promise.all([
     git(worktree, ['symbolic-ref', '--quiet', 'HEAD']),
@@ -54,11 +53,7 @@ export async function readWorktreeState(worktree: string, branch: string, main: 
   else if (ref === `refs/heads/${branch}`) head = { kind: 'on-branch' };
   else head = { kind: 'other-branch', branch: short(ref), commit: headCommit };
   const commonDir = common.ok ? resolve(worktree, common.stdout.trim()) : null;
-  const candidates = [
-    ...(gitDir ? [join(gitDir, 'index.lock'), join(gitDir, 'HEAD.lock')] : []),
-    ...(commonDir ? [join(commonDir, 'packed-refs.lock'), join(commonDir, 'refs', 'heads', `${branch}.lock`), ...(main ? [join(commonDir, 'refs', 'heads', `${main}.lock`)] : [])] : []),
-  ];
-  return { operation: gitDir ? operationInProgress(gitDir) : null, head, headCommit, branchTip, nested, locks: candidates.filter((f) => existsSync(f)) };
+  return { operation: gitDir ? operationInProgress(gitDir) : null, head, headCommit, branchTip, nested, commonDir };
 }
 
 /**

@@ -48,7 +48,7 @@ export interface Settled {
 }
 
 export async function settleWorktree(o: SettleOptions): Promise<Settled> {
-  const s = await readWorktreeState(o.worktree, o.branch, o.main);
+  const s = await readWorktreeState(o.worktree, o.branch);
   const out: Settled = { notes: [], stray: null };
   await clearOwnLocks(o, s, out);
   for (const path of s.nested) out.notes.push(`the agent left a nested git repository at ${path}; moved to ${setAside(o.worktree, o.stateDir, o.worker, path)} (its files and its own history are there; not landed)`);
@@ -191,12 +191,9 @@ function setAside(worktree: string, stateDir: string, worker: string, path: stri
   return to;
 }
 
-/** The worktree's own lock files (not main's), left by a git the agent killed: removed once stale. */
+/** The worktree's own lock files (never main's), left by a git the agent killed: removed once stale (lib/git/stale-locks.ts). */
 async function clearOwnLocks(o: SettleOptions, s: WorktreeState, out: Settled): Promise<void> {
-  const own = s.locks.filter((f) => !(o.main && f.endsWith(`/refs/heads/${o.main}.lock`)) && !f.endsWith('/packed-refs.lock'));
-  if (own.length === 0) return;
-  const common = await git(o.worktree, ['rev-parse', '--path-format=absolute', '--git-common-dir']);
-  if (!common.ok) return;
-  const removed = await clearStaleGitLocks(o.worktree, common.stdout.trim(), o.branch);
+  if (!s.commonDir) return;
+  const removed = await clearStaleGitLocks(o.worktree, s.commonDir, o.branch);
   if (removed.length > 0) out.notes.push(`the agent's git left lock files behind (${removed.join(', ')}); removed, as nothing had held them for 2 s`);
 }

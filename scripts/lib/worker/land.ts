@@ -12,7 +12,7 @@ import { describeLand, describeLeftOut, describeUntouched } from '../land/messag
 import { landWorktree, unlandedCommits, type LandResult } from '../land/land.js';
 import { abortRebaseIfAny, resolveConflict, type Conflict } from '../land/resolve-conflict.js';
 import { trace } from '../ui/trace.js';
-import { covenRef } from '../worktree/save-work.js';
+import { covenStamp } from '../worktree/save-work.js';
 import { here, sessionSettings, setPhase, updateState, type JobAgent, type Worker } from './context.js';
 import { land as say, park as sayPark } from './messages.js';
 import { landRetryWait, type LandEnd } from './policy.js';
@@ -149,7 +149,7 @@ async function park(w: Worker, last: LandResult, rounds: string = sayPark.defaul
   const also = sayPark.attempt(attempt);
   const why = sayPark.why(last, rounds);
   if (w.opts.onPark === 'continue') {
-    const aside = `coven/parked/${w.name}-${covenRef('x', 'x').split('/').pop()}`;
+    const aside = `coven/parked/${w.name}-${covenStamp()}`;
     await gitOut(w.worktree, ['branch', '-m', w.branch, aside]);
     await gitOut(w.worktree, ['checkout', '--quiet', '--track', '-b', w.branch, w.main]);
     w.ui.problem(sayPark.setAside(here(w), why, count, aside, also));

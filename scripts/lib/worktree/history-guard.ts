@@ -14,7 +14,7 @@
 import { lstatSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, gitOut } from '../git/runner.js';
-import { covenRef, keepAt } from './save-work.js';
+import { covenRef, covenStamp, keepAt } from './save-work.js';
 import { shallowBefore, undoShallowFetch, type ShallowUndone } from './shallow-guard.js';
 import { refsUnder } from '../git/refs.js';
 
@@ -56,7 +56,9 @@ export async function markHistory(worktree: string): Promise<HistoryMark> {
 
 export async function setAsideHistoryChanges(worktree: string, worker: string, mark: HistoryMark): Promise<HistorySetAside> {
   const out: HistorySetAside = { replace: [], grafts: null };
-  const prefix = covenRef('replace', worker);
+  const at = new Date();
+  const prefix = covenRef('replace', worker, at);
+  const stamp = covenStamp(at);
   for (const [ref, oid] of await refsUnder(worktree, 'refs/replace/')) {
     if (mark.replace.get(ref) === oid) continue;
     const kept = await keepAt(worktree, `${prefix}/${ref.slice('refs/replace/'.length)}`, oid, 'coven: a replace ref an agent made');
@@ -67,11 +69,11 @@ export async function setAsideHistoryChanges(worktree: string, worker: string, m
   if (now !== null && now !== mark.grafts) {
     const dir = join(mark.stateDir, 'set-aside');
     mkdirSync(dir, { recursive: true });
-    const to = join(dir, `grafts-${worker}-${prefix.split('/').pop()}`);
+    const to = join(dir, `grafts-${worker}-${stamp}`);
     renameSync(mark.graftsPath, to);
     out.grafts = to;
   }
-  const shallow = await undoShallowFetch(worktree, mark.commonDir, mark.stateDir, worker, mark.shallow, prefix.split('/').pop()!);
+  const shallow = await undoShallowFetch(worktree, mark.commonDir, mark.stateDir, worker, mark.shallow, stamp);
   if (shallow) out.shallow = shallow;
   return out;
 }

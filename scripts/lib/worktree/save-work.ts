@@ -85,10 +85,14 @@ export async function saveUncommittedWork(worktree: string, ref: string, message
   return { kind: 'saved', ref: kept, commit: snap.commit, files: snap.files };
 }
 
+/** The UTC time as coven names what it keeps (`20261206T164801Z`): in refs, branch and folder names. */
+export function covenStamp(at = new Date()): string {
+  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
 /** A ref name under refs/coven/<kind>/<worker>/<UTC time> that git accepts. */
 export function covenRef(kind: string, worker: string, at = new Date()): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `refs/coven/${kind}/${worker}/${stamp}`;
+  return `refs/coven/${kind}/${worker}/${covenStamp(at)}`;
 }
 
 /**

@@ -27,7 +27,7 @@ import { clearStaleGitLocks } from '../git/stale-locks.js';
 import { reflogOnlyTips } from '../git/reflog-only.js';
 import { readCapped } from '../files/read-capped.js';
 import { nestedRepos, readWorktreeState, type WorktreeState } from '../git/worktree-state.js';
-import { covenRef, keepAt, snapshotCommit } from './save-work.js';
+import { covenRef, covenStamp, keepAt, snapshotCommit } from './save-work.js';
 
 export interface SettleOptions {
   worktree: string;
@@ -178,7 +178,7 @@ export async function setAsideNestedRepos(worktree: string, stateDir: string, wo
 /** Moves an untracked nested repository out of the worktree into <state dir>/nested/; where it went. */
 function setAside(worktree: string, stateDir: string, worker: string, path: string): string {
   const rel = path.replace(/\/+$/, '');
-  const to = join(stateDir, 'nested', worker, covenRef('x', 'x').split('/').pop()!, rel);
+  const to = join(stateDir, 'nested', worker, covenStamp(), rel);
   mkdirSync(dirname(to), { recursive: true });
   const from = join(worktree, rel);
   try {

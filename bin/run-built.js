@@ -29,38 +29,19 @@ function shellQuote(s) {
 function runBuilt(command) {
   if (!existsSync(built)) cannotLoad(`coven is not built here (${built} is missing).`, existsSync(join(root, 'node_modules')) ? 'npm run build' : 'npm ci');
   import(pathToFileURL(built).href).then(
-    (coven) => coven.main([...command, ...process.argv.slice(2)]).then((code) => exitWhenWritten(code), unexpected),
+    // coven's own exitWhenWritten (scripts/lib/ui/entry.ts): output queued for a pipe is not cut off
+    (coven) => coven.main([...command, ...process.argv.slice(2)]).then(coven.exitWhenWritten, (err) => coven.exitWhenWritten(unexpected(err))),
     (err) => {
       if (err && err.code === 'ERR_MODULE_NOT_FOUND') cannotLoad(`coven's built code cannot be loaded: ${String(err.message).split('\n')[0]}`, 'npm ci');
-      unexpected(err);
+      process.exit(unexpected(err)); // nothing of coven's ran, so nothing else is queued
     },
   );
 }
 
+/** Says what went wrong; returns the exit code, 1. */
 function unexpected(err) {
   process.stderr.write(`coven: unexpected error: ${err instanceof Error ? err.stack || err.message : String(err)}\n`);
-  exitWhenWritten(1);
-}
-
-/** Exits once stdout and stderr took what was written (process.exit alone cuts off output queued for a pipe); as scripts/lib/ui/entry.ts. */
-function exitWhenWritten(code) {
-  process.exitCode = code;
-  let open = 2;
-  const done = () => {
-    if (--open === 0) process.exit(code);
-  };
-  for (const stream of [process.stdout, process.stderr]) {
-    let called = false;
-    const once = () => {
-      if (!called) {
-        called = true;
-        done();
-      }
-    };
-    stream.on('error', once);
-    if (stream.writableLength === 0 || stream.destroyed) once();
-    else stream.write('', once);
-  }
+  return 1;
 }
 
 module.exports = { runBuilt };

@@ -10,6 +10,9 @@
 import { packageText } from './lib/files/package-file.js';
 import { runAsEntry } from './lib/ui/entry.js';
 
+// bin/run-built.js exits through it once a command returns
+export { exitWhenWritten } from './lib/ui/entry.js';
+
 interface Command {
   summary: string;
   load: () => Promise<{ main: (argv: string[]) => Promise<number> }>;

@@ -6,7 +6,7 @@
 // decision or a list of problems. Nothing here runs anything.
 
 import { z } from 'zod';
-import { formatAgentCatalog } from './registry.js';
+import { DISPATCH_AGENT, formatAgentCatalog } from './registry.js';
 import { NOT_PLAIN, escapeNotPlain } from '../ui/plain-text.js';
 
 /** The part of an agent definition the protocol needs (see agent-registry). */
@@ -24,7 +24,7 @@ export type Decision =
 export type DecisionCheck = { kind: 'valid'; decision: Decision } | { kind: 'invalid'; problems: string[] };
 
 export const MAX_VALUE_LENGTH = 1000;
-export const DISPATCH_AGENT = 'dispatch';
+export { DISPATCH_AGENT }; // one name, kept in the registry
 
 const OPEN = '<dispatch>';
 /** a block: the last `<dispatch>` before a `</dispatch>` (one named in prose before it is not its start) */

@@ -116,7 +116,7 @@ export const MAX_CLAUDE_ARG_CHARS = 8 * 1024;
 /** agent files read from one folder: each may be 256 KiB, and every body is kept */
 export const MAX_AGENT_FILES = 500;
 /** the agent that chooses jobs (lib/agents/dispatch.ts): always read, never in the catalog */
-const DISPATCH_NAME = 'dispatch';
+export const DISPATCH_AGENT = 'dispatch';
 
 
 const KNOWN_KEYS = ['description', 'args', 'max_concurrency', 'claude_args', 'may_change_coven'];
@@ -283,7 +283,7 @@ export async function loadRegistry(worktreeDir: string): Promise<Registry> {
   const names = listed.names;
   if (names.length > MAX_AGENT_FILES) {
     // dispatch.md first: without it no worker can choose a job
-    names.sort((a, b) => (a === `${DISPATCH_NAME}.md` ? -1 : b === `${DISPATCH_NAME}.md` ? 1 : 0));
+    names.sort((a, b) => (a === `${DISPATCH_AGENT}.md` ? -1 : b === `${DISPATCH_AGENT}.md` ? 1 : 0));
     const left = names.splice(MAX_AGENT_FILES).sort();
     registry.invalid.push({ file: AGENTS_DIR, message: `holds ${names.length + left.length} agent files, over the limit of ${MAX_AGENT_FILES}: ${left.length} not read (${left.slice(0, 3).join(', ')}${left.length > 3 ? ', …' : ''})` });
     names.sort();
@@ -310,7 +310,7 @@ export async function loadRegistry(worktreeDir: string): Promise<Registry> {
     }
   }
   registry.agents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const { kept, leftOut } = capCatalog(registry.agents, DISPATCH_NAME);
+  const { kept, leftOut } = capCatalog(registry.agents, DISPATCH_AGENT);
   registry.agents = kept;
   registry.invalid.push(...leftOut);
   return registry;

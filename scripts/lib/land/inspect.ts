@@ -87,9 +87,11 @@ export async function inspectWorktree(dir: string, onto?: string): Promise<{ kin
   const worktrees = list.ok ? parseWorktreeList(list.stdout) : await listWorktrees(abs);
   const upstream = current.upstream.startsWith('refs/heads/') ? shortBranch(current.upstream) : null;
   let target = onto ? shortBranch(onto) : upstream;
+  const stateDir = resolve(commonDir, 'coven');
   if (!target) {
-    // the main branch coven recorded, if it exists; else what the main worktree has checked out
-    const recorded = await recordedMainBranch(resolve(commonDir, 'coven'));
+    // the main branch coven recorded, if it exists; else what the main worktree has checked
+    // out (mainBranchOf's rule, on the branches already listed: no git call)
+    const recorded = await recordedMainBranch(stateDir);
     const main = worktrees[0];
     target = recorded && branches.some((b) => b.name === recorded) ? recorded : main?.branch?.startsWith('refs/heads/') ? shortBranch(main.branch) : null;
     if (!target) return { kind: 'no-target', worktree, branch: current.name, wanted: null };
@@ -103,7 +105,7 @@ export async function inspectWorktree(dir: string, onto?: string): Promise<{ kin
       worktree,
       gitDir,
       commonDir,
-      stateDir: resolve(commonDir, 'coven'),
+      stateDir,
       branch: current.name,
       head: current.tip,
       onto: target,

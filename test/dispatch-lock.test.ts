@@ -362,4 +362,19 @@ test('clearStaleLocks removes locks of dead holders and keeps live ones', async 
   if (live.kind === 'acquired') await live.release();
 });
 
+test("clearStaleLocks: a taker's own file left empty (killed between creating it and writing who it is) is cleared once it is 2 s old, not only after the stale time", async () => {
+  const locks = join(tempDir(), 'locks');
+  mkdirSync(locks);
+  const old = join(locks, '.dispatch.0123456789abcdef.take');
+  writeFileSync(old, '');
+  const past = new Date(Date.now() - 5_000);
+  utimesSync(old, past, past);
+  const fresh = join(locks, '.dispatch.fedcba9876543210.take');
+  writeFileSync(fresh, ''); // a taker between its create and its write, this instant
+  const cleared = await clearStaleLocks(locks);
+  assert.equal(cleared.map((c) => c.path), [old]);
+  assert.not.ok(existsSync(old));
+  assert.ok(existsSync(fresh), 'a taker still writing its file is left alone');
+});
+
 test.run();

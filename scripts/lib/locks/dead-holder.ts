@@ -128,9 +128,16 @@ async function clearDeadGuard(guard: string): Promise<boolean> {
 }
 
 /** Removes a taker's own file whose process died mid-take (or that is empty and old). */
+/**
+ * A taker writes who it is into its own file right after creating it (lock-file.ts
+ * tryTake), so one still empty or unreadable after this long was left by a taker killed
+ * in between: no live taker is behind it, whatever the lock's stale time.
+ */
+const TAKE_WRITE_MS = 2_000;
+
 async function clearDeadTake(path: string, staleMs: number): Promise<boolean> {
   const seen = await observe(path);
-  if (!seen || !breakReason(seen, staleMs)) return false;
+  if (!seen || !breakReason(seen, seen.read.kind === 'corrupt' ? Math.min(staleMs, TAKE_WRITE_MS) : staleMs)) return false;
   await unlink(path).catch(ignoreCode('ENOENT'));
   return true;
 }

@@ -182,6 +182,12 @@ export interface FakeRun {
   sigtermDuringTool?: 'finish-turn';
   /** delay before every step */
   stepDelayMs?: number;
+  /**
+   * the vendor refuses this turn (a 429 quota or rate limit, a 401, a 529 overloaded): each
+   * fake prints what its real CLI prints for that answer from its API, retries included
+   * (the fake Claude does not act on it yet)
+   */
+  refuse?: { reason: 'quota' | 'rate-limit' | 'auth' | 'overloaded' };
 }
 
 type Run = FakeRun;
@@ -218,6 +224,7 @@ const runShape: { [key: string]: Check } = {
   'ignoreSigterm?': 'boolean',
   'sigtermDuringTool?': (v) => v === 'finish-turn',
   'stepDelayMs?': 'number',
+  'refuse?': { reason: (v) => v === 'quota' || v === 'rate-limit' || v === 'auth' || v === 'overloaded' },
 };
 
 /** Problems with a parsed script, each naming where: `[0].steps[2].bash: expected string`. */
@@ -1215,7 +1222,7 @@ class Fake {
 
 // ====================================================================== tools
 
-interface ToolOutcome {
+export interface ToolOutcome {
   content: string;
   isError: boolean;
   result: unknown;
@@ -1227,7 +1234,7 @@ const toolError = (content: string, result: string): ToolOutcome => ({ content, 
  * Runs a Bash tool call. As in the real CLI, stderr goes into stdout, in the order written.
  * `onKill` receives what kills the command: SIGKILL, and the call ends at once with `Exit code 137`.
  */
-function runShell(command: string, cwd: string, env: NodeJS.ProcessEnv = process.env, onKill?: (kill: () => void) => void): Promise<ToolOutcome> {
+export function runShell(command: string, cwd: string, env: NodeJS.ProcessEnv = process.env, onKill?: (kill: () => void) => void): Promise<ToolOutcome> {
   return new Promise((resolveTool) => {
     const child = spawn('/bin/sh', ['-c', `exec 2>&1\n${command}`], { cwd, env, stdio: ['ignore', 'pipe', 'ignore'] });
     let output = '';
@@ -1283,7 +1290,7 @@ function shellOutcome(output: string, code: number, quiet = false): ToolOutcome 
   return toolError(text, `Error: ${text}`);
 }
 
-async function runCommit(message: string, cwd: string): Promise<ToolOutcome> {
+export async function runCommit(message: string, cwd: string): Promise<ToolOutcome> {
   const gitRun = (args: string[]): { code: number; stdout: string; stderr: string } => {
     try {
       return { code: 0, stdout: execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }), stderr: '' };
@@ -1547,9 +1554,9 @@ export function ruleMatches(rule: string, tool: string, command: string): boolea
 
 // ====================================================================== the script
 
-type Picked = { kind: 'run'; run: Run; index: number } | { kind: 'problem'; message: string };
+export type Picked = { kind: 'run'; run: Run; index: number } | { kind: 'problem'; message: string };
 
-interface TurnFacts {
+export interface TurnFacts {
   prompt: string;
   resumed: boolean;
   cwd: string;
@@ -1557,9 +1564,12 @@ interface TurnFacts {
 
 const includesAll = (text: string, wanted: string | string[] | undefined): boolean => wanted === undefined || (Array.isArray(wanted) ? wanted : [wanted]).every((w) => text.includes(w));
 
-/** Takes the first unused run that matches this turn (usage counted beside the script, under a lock). */
-function pickRun(facts: TurnFacts): Picked {
-  const scriptPath = process.env.FAKE_CLAUDE_SCRIPT;
+/**
+ * Takes the first unused run that matches this turn (usage counted beside the script, under
+ * a lock). `scriptVar` names the env var holding the script's path: each fake has its own.
+ */
+export function pickRun(facts: TurnFacts, scriptVar = 'FAKE_CLAUDE_SCRIPT'): Picked {
+  const scriptPath = process.env[scriptVar];
   if (!scriptPath) return { kind: 'run', run: {}, index: -1 };
   let runs: Run[];
   try {
@@ -1568,7 +1578,7 @@ function pickRun(facts: TurnFacts): Picked {
     if (problems.length > 0) throw new Error(problems.join('; '));
     runs = parsed as Run[];
   } catch (err) {
-    return { kind: 'problem', message: `invalid FAKE_CLAUDE_SCRIPT ${scriptPath}: ${err instanceof Error ? err.message : String(err)}` };
+    return { kind: 'problem', message: `invalid ${scriptVar} ${scriptPath}: ${err instanceof Error ? err.message : String(err)}` };
   }
   const counterPath = `${scriptPath}.counter.json`;
   const index = withLock(`${scriptPath}.lock`, () => {
@@ -1593,7 +1603,7 @@ function pickRun(facts: TurnFacts): Picked {
   return { kind: 'run', run: runs[index]!, index };
 }
 
-function unmetExpectations(run: Run, facts: TurnFacts & { history: string; argv: string[]; permissionMode: string; systemPrompt: string }): string[] {
+export function unmetExpectations(run: Run, facts: TurnFacts & { history: string; argv: string[]; permissionMode: string; systemPrompt: string }): string[] {
   const e = run.expect;
   if (!e) return [];
   const failed: string[] = [];

@@ -1307,7 +1307,7 @@ export async function runCommit(message: string, cwd: string): Promise<ToolOutco
 
 const currentNote = '(file state is current in your context — no need to Read it back)';
 
-function writeTool(file: string, content: string): ToolOutcome {
+export function writeTool(file: string, content: string): ToolOutcome {
   const original = existsSync(file) ? readFileSync(file, 'utf8') : null;
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, content);
@@ -1321,7 +1321,7 @@ function writeTool(file: string, content: string): ToolOutcome {
   };
 }
 
-function editTool(file: string, oldString: string, newString: string, all: boolean): ToolOutcome {
+export function editTool(file: string, oldString: string, newString: string, all: boolean): ToolOutcome {
   if (!existsSync(file)) return toolError('<tool_use_error>File does not exist.</tool_use_error>', 'Error: File does not exist.');
   const original = readFileSync(file, 'utf8');
   const count = oldString === '' ? 0 : original.split(oldString).length - 1;
@@ -1339,7 +1339,7 @@ function editTool(file: string, oldString: string, newString: string, all: boole
   };
 }
 
-function readTool(file: string): ToolOutcome {
+export function readTool(file: string): ToolOutcome {
   if (!existsSync(file)) return toolError('<tool_use_error>File does not exist.</tool_use_error>', 'Error: File does not exist.');
   const content = readFileSync(file, 'utf8');
   const lines = content.split('\n');
@@ -1721,16 +1721,16 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function shellQuote(word: string): string {
+export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Writes to stdout, waiting when the pipe is full (huge outputs). */
-function writeOut(text: string): Promise<void> {
+export function writeOut(text: string): Promise<void> {
   return new Promise((r) => {
     if (process.stdout.write(text)) r();
     else process.stdout.once('drain', () => r());

@@ -17,7 +17,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadRegistry, parseAgentFile, type AgentDef } from '../scripts/lib/agents/registry.js';
 import { projectRoot, tempDir, tempRepo } from './helpers/repo.js';
-import { realCliGate, realCliTests } from './real-cli/gate.js';
+import { realCli, realCliTests } from './real-cli/gate.js';
 import { bash, conversation, say, startMockMessagesApi, text, writeFile, type MockApi, type Play } from './real-cli/mock-messages-api.js';
 import { claudeEnv, runClaude, type ClaudeRun } from './real-cli/run-claude.js';
 
@@ -25,7 +25,7 @@ import { claudeEnv, runClaude, type ClaudeRun } from './real-cli/run-claude.js';
 const BASE_ARGS = ['-p', '--output-format', 'stream-json', '--verbose', '--input-format', 'stream-json', '--permission-mode', 'acceptEdits'];
 
 // a check that was asked for (COVEN_REAL_CLI=1) fails unless the registry is unreachable (real-cli/gate.ts)
-const cli = await realCliGate('run these against the real Claude Code CLI');
+const cli = await realCli('claude', 'run these against the real Claude Code CLI');
 const realTest = realCliTests('real-cli-agent-rules', cli);
 
 /** What each agent must be allowed, and refused, to run. */
@@ -67,7 +67,7 @@ let env: NodeJS.ProcessEnv = {};
 let claude = '';
 
 if (cli.kind === 'run') {
-  claude = cli.claude;
+  claude = cli.bin;
   test.before(async () => {
     const plays: Play[] = [];
     for (const [where, agents] of Object.entries(expectations)) {

@@ -16,12 +16,12 @@ import { join } from 'node:path';
 import { startSession, type SessionOptions, type SessionOutcome } from '../scripts/lib/session/runner.js';
 import { fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { run, sh, tempDir, tempRepo } from './helpers/repo.js';
-import { realCliGate, realCliTests } from './real-cli/gate.js';
+import { realCli, realCliTests } from './real-cli/gate.js';
 import { apiError, bash, conversation, say, startMockMessagesApi, text, type MockApi, type Play, type Reply } from './real-cli/mock-messages-api.js';
 import { claudeEnv } from './real-cli/run-claude.js';
 
 // a check that was asked for (COVEN_REAL_CLI=1) fails unless the registry is unreachable (real-cli/gate.ts)
-const cli = await realCliGate('compare the fake with the real Claude Code CLI');
+const cli = await realCli('claude', 'compare the fake with the real Claude Code CLI');
 const realTest = realCliTests('real-cli-fake-parity', cli);
 
 type Json = Record<string, unknown>;
@@ -128,7 +128,7 @@ let api: MockApi | null = null;
 let realEnv: NodeJS.ProcessEnv = {};
 
 if (cli.kind === 'run') {
-  const claude = cli.claude;
+  const claude = cli.bin;
   test.before(async () => {
     const plays: Play[] = [...extraPlays, ...scenarios.map((s) => ({ when: `scenario: ${s.name}`, replies: s.replies }))];
     api = await startMockMessagesApi(conversation(plays));

@@ -1,14 +1,17 @@
 // real-cli-gate — the real-CLI check must not turn a failure into a skip: npm's output
 // is judged offline only when the registry could not be reached (samples are npm 10's
-// own output, the ENOTFOUND one also in npm 9's "npm ERR!" form); a test file skips
-// only then, and never removes the shared cache folder. Runs without the real CLI.
+// own output, the ENOTFOUND one also in npm 9's "npm ERR!" form); a CLI's test files
+// skip only then, and never remove the shared cache folder. Also: which package each
+// CLI is installed from, where the cache is, and what check.ts makes of four installs.
+// Runs without the real CLIs (fake npm and fake executables).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLAUDE_BIN_ENV, gateOf } from './real-cli/gate.js';
-import { installClaude, looksOffline, platformPackage, type ClaudeInstall } from './real-cli/install-claude.js';
+import { allOf, binEnv, CLAUDE_BIN_ENV, gateOf, realCliTests, unavailableEnv, type Gate } from './real-cli/gate.js';
+import { cliCacheDir, cliPackage, defaultCacheRoot, installCli, looksOffline, type CliInstall, type Machine } from './real-cli/install-cli.js';
+import { installLine, testEnv, verdict, type Installed } from './real-cli/check.js';
 import { tempDir } from './helpers/repo.js';
 
 const URL = 'https://registry.npmjs.org/@anthropic-ai%2fclaude-code-linux-x64';
@@ -79,45 +82,140 @@ function failingNpm(output: string): string {
   return npm;
 }
 
-const pkg = platformPackage();
+/** An `npm` that "installs" an executable printing `printed` for --version at `bin` (below node_modules). */
+function installingNpm(bin: string[], printed: string): string {
+  const dir = tempDir('coven-fake-npm-');
+  const npm = join(dir, 'npm');
+  const target = ['node_modules', ...bin].join('/');
+  writeFileSync(npm, `#!/bin/sh\nmkdir -p "$(dirname '${target}')"\nprintf '#!/bin/sh\\necho "${printed}"\\n' > '${target}'\nchmod 755 '${target}'\n`);
+  chmodSync(npm, 0o755);
+  return npm;
+}
 
-if (pkg) {
-  test('installClaude: an unreachable registry is "offline"; an error the registry answered with is "broken"', async () => {
-    const off = await installClaude({ cacheRoot: tempDir(), npm: failingNpm(offline.ENOTFOUND!) });
+const linux: Machine = { platform: 'linux', arch: 'x64', musl: false, avx2: true };
+const claudeBin = cliPackage('claude', '0.0.1')?.bin;
+
+if (claudeBin) {
+  test('installCli: an unreachable registry is "offline"; an error the registry answered with is "broken"', async () => {
+    const off = await installCli('claude', { cacheRoot: tempDir(), npm: failingNpm(offline.ENOTFOUND!) });
     assert.equal(off.kind === 'unavailable' && off.cause, 'offline');
-    const broken = await installClaude({ cacheRoot: tempDir(), npm: failingNpm(answered.E404!) });
+    const broken = await installCli('claude', { cacheRoot: tempDir(), npm: failingNpm(answered.E404!) });
     assert.equal(broken.kind === 'unavailable' && broken.cause, 'broken');
   });
 
-  test('installClaude with keepCache: a cached CLI that fails its --version check is reported broken and left in place', async () => {
+  test('installCli with keepCache: a cached CLI that fails its --version check is reported broken and left in place', async () => {
     const cacheRoot = tempDir();
     const version = '0.0.1';
-    const bin = join(cacheRoot, version, 'node_modules', ...pkg.split('/'), 'claude');
+    const bin = join(cacheRoot, 'claude', version, 'node_modules', ...claudeBin);
     mkdirSync(join(bin, '..'), { recursive: true });
     writeFileSync(bin, '#!/bin/sh\necho "9.9.9 (Claude Code)"\n');
     chmodSync(bin, 0o755);
-    const kept = await installClaude({ version, cacheRoot, npm: failingNpm(offline.ENOTFOUND!), keepCache: true });
+    const kept = await installCli('claude', { version, cacheRoot, npm: failingNpm(offline.ENOTFOUND!), keepCache: true });
     assert.equal(kept.kind === 'unavailable' && kept.cause, 'broken');
     assert.ok(existsSync(bin), 'the cache folder was removed');
     // without it (check.ts, alone): removed and installed again
-    const again = await installClaude({ version, cacheRoot, npm: failingNpm(offline.ENOTFOUND!) });
+    const again = await installCli('claude', { version, cacheRoot, npm: failingNpm(offline.ENOTFOUND!) });
     assert.equal(again.kind === 'unavailable' && again.cause, 'offline');
     assert.not.ok(existsSync(bin));
   });
 }
 
+test('installCli: installed into a temp folder, renamed once its --version printed the pinned version; found in the cache next time', async () => {
+  const cacheRoot = tempDir();
+  const pkg = cliPackage('codex', '0.0.7')!;
+  const first = await installCli('codex', { version: '0.0.7', cacheRoot, npm: installingNpm(pkg.bin, 'codex-cli 0.0.7') });
+  assert.equal(first.kind === 'installed' && first.cached, false);
+  assert.equal(first.kind === 'installed' && first.bin, join(cacheRoot, 'codex', '0.0.7', 'node_modules', ...pkg.bin));
+  assert.equal(readdirSync(join(cacheRoot, 'codex')), ['0.0.7'], 'the temp folder is left');
+  const second = await installCli('codex', { version: '0.0.7', cacheRoot, npm: failingNpm(offline.ENOTFOUND!) });
+  assert.equal(second.kind === 'installed' && second.cached, true);
+});
+
+test('installCli: an executable printing another version is "broken" and leaves no cache folder (complete or absent)', async () => {
+  const cacheRoot = tempDir();
+  const pkg = cliPackage('gemini', '0.0.7')!;
+  const r = await installCli('gemini', { version: '0.0.7', cacheRoot, npm: installingNpm(pkg.bin, '0.0.8') });
+  assert.equal(r.kind === 'unavailable' && r.cause, 'broken');
+  assert.equal(readdirSync(join(cacheRoot, 'gemini')), []);
+  const none = await installCli('opencode', { version: '1', cacheRoot, machine: { platform: 'freebsd', arch: 'x64', musl: false, avx2: true } });
+  assert.equal(none.kind === 'unavailable' && none.cause, 'no-binary');
+});
+
+test('cliPackage: the platform package alone for claude, codex (its alias) and opencode (baseline without AVX2, musl); gemini whole', () => {
+  assert.equal(cliPackage('claude', '2.1.197', linux), { spec: '@anthropic-ai/claude-code-linux-x64@2.1.197', bin: ['@anthropic-ai', 'claude-code-linux-x64', 'claude'] });
+  assert.equal(cliPackage('codex', '0.171.0', linux), {
+    spec: '@openai/codex-linux-x64@npm:@openai/codex@0.171.0-linux-x64',
+    bin: ['@openai', 'codex-linux-x64', 'vendor', 'x86_64-unknown-linux-musl', 'bin', 'codex'],
+  });
+  assert.equal(cliPackage('codex', '0.171.0', { ...linux, platform: 'darwin', arch: 'arm64' })!.bin[3], 'aarch64-apple-darwin');
+  assert.equal(cliPackage('gemini', '0.61.0', linux), { spec: '@google/gemini-cli@0.61.0', bin: ['@google', 'gemini-cli', 'bundle', 'gemini.js'] });
+  assert.equal(cliPackage('opencode', '1.18.33', linux), { spec: 'opencode-linux-x64@1.18.33', bin: ['opencode-linux-x64', 'bin', 'opencode'] });
+  assert.equal(cliPackage('opencode', '1.18.33', { ...linux, avx2: false, musl: true })!.spec, 'opencode-linux-x64-baseline-musl@1.18.33');
+  assert.equal(cliPackage('opencode', '1.18.33', { ...linux, platform: 'win32' })!.bin, ['opencode-windows-x64', 'bin', 'opencode.exe']);
+  assert.equal(cliPackage('claude', '2.1.197', { ...linux, arch: 'ia32' }), null);
+});
+
+test('the cache is outside the clone: COVEN_CLI_CACHE, else XDG_CACHE_HOME/coven/agent-clis, else ~/.cache; COVEN_CLAUDE_CACHE for claude', () => {
+  assert.equal(defaultCacheRoot({ COVEN_CLI_CACHE: '/c', XDG_CACHE_HOME: '/x' }), '/c');
+  assert.equal(defaultCacheRoot({ XDG_CACHE_HOME: '/x' }), '/x/coven/agent-clis');
+  assert.ok(defaultCacheRoot({}).endsWith('/.cache/coven/agent-clis'));
+  assert.equal(cliCacheDir('codex', { COVEN_CLI_CACHE: '/c' }), '/c/codex');
+  assert.equal(cliCacheDir('claude', { COVEN_CLI_CACHE: '/c', COVEN_CLAUDE_CACHE: '/old' }), '/old');
+  assert.equal(cliCacheDir('codex', { COVEN_CLI_CACHE: '/c', COVEN_CLAUDE_CACHE: '/old' }), '/c/codex');
+});
+
 test('the gate: skipped without COVEN_REAL_CLI; with it, run on the binary check.ts passed, skipped only when offline, failed otherwise', () => {
   const purpose = 'run these';
   const bin = join(tempDir(), 'claude');
   writeFileSync(bin, '');
-  const unavailable = (cause: 'offline' | 'no-binary' | 'broken'): ClaudeInstall => ({ kind: 'unavailable', cause, reason: `it is ${cause}` });
-  assert.equal(gateOf(purpose, {}).kind, 'skip');
-  assert.equal(gateOf(purpose, { COVEN_REAL_CLI: '1', [CLAUDE_BIN_ENV]: bin }), { kind: 'run', claude: bin });
-  assert.equal(gateOf(purpose, { COVEN_REAL_CLI: '1', [CLAUDE_BIN_ENV]: `${bin}-gone` }).kind, 'fail');
-  assert.equal(gateOf(purpose, { COVEN_REAL_CLI: '1' }, { kind: 'installed', claude: bin, version: '1', cached: true }), { kind: 'run', claude: bin });
-  assert.equal(gateOf(purpose, { COVEN_REAL_CLI: '1' }, unavailable('offline')).kind, 'skip');
-  assert.equal(gateOf(purpose, { COVEN_REAL_CLI: '1' }, unavailable('broken')).kind, 'fail');
-  assert.equal(gateOf(purpose, { COVEN_REAL_CLI: '1' }, unavailable('no-binary')).kind, 'fail');
+  const unavailable = (cause: 'offline' | 'no-binary' | 'broken'): CliInstall => ({ kind: 'unavailable', cli: 'claude', cause, reason: `it is ${cause}` });
+  assert.equal(gateOf('claude', purpose, {}).kind, 'skip');
+  assert.equal(gateOf('claude', purpose, { COVEN_REAL_CLI: '1', [CLAUDE_BIN_ENV]: bin }), { kind: 'run', cli: 'claude', bin });
+  assert.equal(gateOf('claude', purpose, { COVEN_REAL_CLI: '1', [CLAUDE_BIN_ENV]: `${bin}-gone` }).kind, 'fail');
+  assert.equal(gateOf('claude', purpose, { COVEN_REAL_CLI: '1' }, { kind: 'installed', cli: 'claude', bin, version: '1', cached: true, bytes: 0 }), { kind: 'run', cli: 'claude', bin });
+  assert.equal(gateOf('claude', purpose, { COVEN_REAL_CLI: '1' }, unavailable('offline')).kind, 'skip');
+  assert.equal(gateOf('claude', purpose, { COVEN_REAL_CLI: '1' }, unavailable('broken')).kind, 'fail');
+  assert.equal(gateOf('claude', purpose, { COVEN_REAL_CLI: '1' }, unavailable('no-binary')).kind, 'fail');
+});
+
+test('the gate per CLI: its own COVEN_<CLI>_BIN; COVEN_<CLI>_UNAVAILABLE (check.ts, offline) skips with that reason; several CLIs run only when all do', () => {
+  const bin = join(tempDir(), 'codex');
+  writeFileSync(bin, '');
+  const env = { COVEN_REAL_CLI: '1', COVEN_CODEX_BIN: bin, COVEN_GEMINI_UNAVAILABLE: 'the npm registry cannot be reached (code ENOTFOUND)' };
+  assert.equal(binEnv('opencode'), 'COVEN_OPENCODE_BIN');
+  assert.equal(unavailableEnv('gemini'), 'COVEN_GEMINI_UNAVAILABLE');
+  const codex = gateOf('codex', 'p', env);
+  assert.equal(codex, { kind: 'run', cli: 'codex', bin });
+  const gemini = gateOf('gemini', 'p', env);
+  assert.equal(gemini, { kind: 'skip', offline: true, reason: 'the Gemini CLI is unavailable: the npm registry cannot be reached (code ENOTFOUND)' });
+  assert.equal(gateOf('opencode', 'p', env).kind, 'fail', 'neither env var nor an install: fail');
+  const claude: Gate = { kind: 'run', cli: 'claude', bin: '/c' };
+  assert.equal(allOf<'claude' | 'codex'>([claude, codex]), { kind: 'run', bins: { claude: '/c', codex: bin } });
+  assert.equal(allOf([claude, gemini]), gemini);
+  assert.equal(allOf([gemini, { kind: 'fail', reason: 'x' }]).kind, 'fail');
+});
+
+test('realCliTests: test when the gate runs, test.skip when not asked for; nothing at all registered when the CLI is unavailable offline', () => {
+  assert.is(realCliTests('f', { kind: 'run' }), test);
+  assert.is(realCliTests('f', { kind: 'skip', offline: false, reason: 'set COVEN_REAL_CLI=1' }), test.skip);
+  const offlineTests = realCliTests('f', { kind: 'skip', offline: true, reason: 'the Codex CLI is unavailable: offline' });
+  assert.is.not(offlineTests, test);
+  assert.is.not(offlineTests, test.skip);
+});
+
+test('check.ts: one line per CLI; an offline CLI skips its own files; any other install failure fails; none installed skips', () => {
+  const ok = (cli: 'claude' | 'codex', cached: boolean): Installed => ({ install: { kind: 'installed', cli, bin: `/cache/${cli}`, version: '1.2.3', cached, bytes: 74e6 }, ms: 12_300 });
+  const off: Installed = { install: { kind: 'unavailable', cli: 'gemini', cause: 'offline', reason: 'the npm registry cannot be reached (code ENOTFOUND)' }, ms: 10 };
+  const broken: Installed = { install: { kind: 'unavailable', cli: 'opencode', cause: 'broken', reason: 'npm install failed (code E404)' }, ms: 10 };
+  assert.equal(installLine(ok('claude', false)), 'real-cli check: Claude Code CLI 1.2.3    installed in 12.3 s, 74 MB: /cache/claude');
+  assert.match(installLine(ok('codex', true)), /Codex CLI +1\.2\.3 +from the cache .*: \/cache\/codex$/);
+  assert.match(installLine(off), /Gemini CLI +unavailable: offline: the npm registry cannot be reached .*its tests are skipped/);
+  assert.equal(verdict([ok('claude', true), off]), 'run');
+  assert.equal(verdict([ok('claude', true), off, broken]), 'fail');
+  assert.equal(verdict([off]), 'skip');
+  const env = testEnv([ok('claude', true), off], { COVEN_GEMINI_BIN: '/stale', COVEN_TEST_SKIPS: 'no' });
+  assert.equal([env.COVEN_REAL_CLI, env.COVEN_TEST_SKIPS, env.COVEN_CLAUDE_BIN, env.COVEN_GEMINI_BIN], ['1', 'fail', '/cache/claude', undefined]);
+  assert.equal(env.COVEN_GEMINI_UNAVAILABLE, 'the npm registry cannot be reached (code ENOTFOUND)');
 });
 
 test.run();

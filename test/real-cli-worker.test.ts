@@ -27,7 +27,7 @@ import { encodeProjectPath } from '../fakes/claude.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
 import { coven, sh, tempDir, type Run } from './helpers/repo.js';
-import { realCliGate, realCliTests } from './real-cli/gate.js';
+import { realCli, realCliTests } from './real-cli/gate.js';
 import { bash, conversation, say, startMockMessagesApi, text, type MockApi, type Play, type Turn } from './real-cli/mock-messages-api.js';
 import { claudeEnv } from './real-cli/run-claude.js';
 
@@ -35,7 +35,7 @@ import { claudeEnv } from './real-cli/run-claude.js';
 for (const k of Object.keys(process.env)) if (/^(ANTHROPIC_|CLAUDE)/.test(k)) delete process.env[k];
 
 // a check that was asked for (COVEN_REAL_CLI=1) fails unless the registry is unreachable (real-cli/gate.ts)
-const cli = await realCliGate('run a worker cycle through the real Claude Code CLI');
+const cli = await realCli('claude', 'run a worker cycle through the real Claude Code CLI');
 const realTest = realCliTests('real-cli-worker', cli);
 
 // ---------------------------------------------------------------- the repository
@@ -290,7 +290,7 @@ realTest('real CLI: worker a dispatches, commits through Bash and lands; worker 
     try {
       const home = tempDir('coven-claude-home-');
       configDir = join(home, '.claude');
-      real = await runScenario(claudeEnv(api.url, home, { COVEN_CLAUDE: cli.kind === 'run' ? cli.claude : '' }), gate);
+      real = await runScenario(claudeEnv(api.url, home, { COVEN_CLAUDE: cli.kind === 'run' ? cli.bin : '' }), gate);
     } finally {
       await api.close();
     }

@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitFile, run, sh, tempDir, tempRepo } from './helpers/repo.js';
-import { realCliGate, realCliTests } from './real-cli/gate.js';
+import { realCli, realCliTests } from './real-cli/gate.js';
 import { bash, conversation, say, startMockMessagesApi, text, type MockApi } from './real-cli/mock-messages-api.js';
 import { claudeEnv, runClaude, transcriptPath, type ClaudeRun, type StreamEvent } from './real-cli/run-claude.js';
 
@@ -24,7 +24,7 @@ const ADD_PROMPT = 'Add hello.txt containing "hello" and commit it.';
 const RESOLVE_PROMPT = 'The rebase onto main stopped on a conflict in hello.txt. Keep your side, then finish the rebase.';
 
 // a check that was asked for (COVEN_REAL_CLI=1) fails unless the registry is unreachable (real-cli/gate.ts)
-const cli = await realCliGate('run these against the real Claude Code CLI');
+const cli = await realCli('claude', 'run these against the real Claude Code CLI');
 const realTest = realCliTests('real-cli', cli);
 
 interface Shared {
@@ -65,7 +65,7 @@ if (cli.kind === 'run') {
     const home = tempDir('coven-claude-home-');
     const repo = await tempRepo('wt1');
     await sh(repo, 'checkout', '-q', '-b', 'work');
-    shared = { claude: cli.claude, api, env: claudeEnv(api.url, home), configDir: join(home, '.claude'), repo, sessionId: null };
+    shared = { claude: cli.bin, api, env: claudeEnv(api.url, home), configDir: join(home, '.claude'), repo, sessionId: null };
   });
   test.after(async () => {
     await shared?.api.close();

@@ -14,7 +14,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { looksOffline, npmErrorSummary } from '../real-cli/install-claude.js';
+import { looksOffline, npmErrorSummary } from '../real-cli/install-cli.js';
 import { waitForMainToMove } from '../../scripts/lib/worker/wait-for-main.js';
 import { projectRoot, run } from './repo.js';
 

@@ -10,7 +10,7 @@
 //           scenario…      only these (default: all): tool-use-success resume-same-cwd
 //                          resume-wrong-cwd commit api-error-400 error-max-turns
 //                          edit-tools partial-messages permission-denied
-//   env:    COVEN_CLAUDE_CACHE etc. (see install-claude.ts); COVEN_KEEP_TEST_DIRS=1 keeps
+//   env:    COVEN_CLI_CACHE, COVEN_CLAUDE_CACHE (see install-cli.ts); COVEN_KEEP_TEST_DIRS=1 keeps
 //           the temp repos and config dir
 //   exit:   0 captured (differences are printed, not judged) · 2 CLI unavailable · 1 error
 
@@ -21,7 +21,7 @@ import { isEntry } from '../../scripts/lib/ui/entry.js';
 import { cliSamplesDir } from '../helpers/fake-claude.js';
 import { sh, tempDir, tempRepo } from '../helpers/repo.js';
 import { diffShapes, kindSequence, shapesOf } from './event-shape.js';
-import { installClaude } from './install-claude.js';
+import { installCli } from './install-cli.js';
 import { apiError, bash, conversation, say, startMockMessagesApi, text, type Play } from './mock-messages-api.js';
 import { claudeEnv, runClaude, transcriptPath, type ClaudeRun, type StreamEvent } from './run-claude.js';
 
@@ -79,12 +79,12 @@ function readJsonl(file: string): StreamEvent[] {
 export async function main(argv: string[]): Promise<number> {
   const args = minimist(argv, { string: ['out', 'samples'] });
   const only = args._.map(String);
-  const install = await installClaude();
+  const install = await installCli('claude');
   if (install.kind === 'unavailable') {
     process.stderr.write(`capture: the Claude Code CLI is unavailable: ${install.reason}\n`);
     return 2;
   }
-  const claude = install.claude;
+  const claude = install.bin;
   const api = await startMockMessagesApi(conversation(capturePlays));
   const home = tempDir('coven-claude-home-');
   const env = claudeEnv(api.url, home);

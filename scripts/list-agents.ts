@@ -4,7 +4,8 @@
 const help = `usage: coven agents [--json] [--dir <worktree>]
 
 Lists the agents in .coven/agents/*.md of the worktree you are in, with their
-arguments, then every invalid agent file with the reason.
+arguments and the agent CLI(s) each runs on (\`cli: claude → codex\`: codex when the
+vendor of claude refuses), then every invalid agent file with the reason.
 
   --json          print {"agents": [...], "invalid": [...], "warnings": [...]}
   --dir <path>    use the worktree containing <path> instead of the current one
@@ -19,6 +20,7 @@ import { parseCommandLine } from './lib/ui/command-line.js';
 import { resolve } from 'node:path';
 import { findRepo } from './lib/git/runner.js';
 import { formatAgentCatalog, formatFileProblem, loadRegistry, type Registry } from './lib/agents/registry.js';
+import { describeClis } from './lib/agents/agent-clis.js';
 import { runAsEntry } from './lib/ui/entry.js';
 import { formatProblem } from './lib/ui/problem.js';
 
@@ -63,10 +65,10 @@ export async function main(argv: string[]): Promise<number> {
   return 1;
 }
 
-/** The human listing: catalog, then invalid files, then warnings. */
+/** The human listing: catalog (with each agent's CLIs), then invalid files, then warnings. */
 export function formatListing(registry: Registry): string {
   const out: string[] = [`agents in ${registry.dir} (${registry.agents.length}):`];
-  if (registry.agents.length > 0) out.push(formatAgentCatalog(registry.agents));
+  for (const agent of registry.agents) out.push(formatAgentCatalog([agent]), `    cli: ${describeClis(agent.clis)}`);
   if (registry.invalid.length > 0) {
     out.push('', `invalid agent files (${new Set(registry.invalid.map((p) => p.file)).size}):`);
     for (const p of registry.invalid) out.push(`  ${formatFileProblem(p)}`);

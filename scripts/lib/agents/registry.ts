@@ -14,7 +14,10 @@
 //       description: path of the issue file     (required)
 //       required: true                           (default true)
 //   max_concurrency: 1                           (optional positive integer)
-//   claude_args: ["--allowedTools=Read"]         (optional list of strings)
+//   cli: [claude, codex]                         (optional: the CLI, or CLIs in the order
+//                                                 tried; default claude; agent-clis.ts)
+//   claude_args: ["--allowedTools=Read"]         (optional list of strings; also
+//                                                 codex_args, gemini_args, opencode_args)
 //   may_change_coven: true                       (optional, default false: see below)
 //   ---
 //   Plan the issue in {{issue}}.                 (body: the prompt template)
@@ -28,7 +31,7 @@
 // permissions is the one committed, never what a link points at, and a link to
 // /dev/stdin or a FIFO must not hang the reader), of at most MAX_AGENT_FILE_BYTES;
 // a description is one line of the dispatch catalog, so it is capped
-// (MAX_DESCRIPTION_CHARS) and so is each claude_args entry (a command-line argument).
+// (MAX_DESCRIPTION_CHARS) and so is each `<cli>_args` entry (a command-line argument).
 //
 // may_change_coven: a land of this agent's job may change `.coven/` without the human
 // approving it (a meta agent that writes agents). It counts only as main has it when
@@ -41,6 +44,8 @@ import { z } from 'zod';
 import { readCapped } from '../files/read-capped.js';
 import { escapeNotPlain } from '../ui/plain-text.js';
 import { capCatalog } from './catalog.js';
+import { cliChoiceOf, CLI_KEYS, MAX_CLI_ARG_CHARS } from './agent-clis.js';
+import type { CliName } from '../clis/adapter.js';
 
 // the catalog moved to catalog.ts; its importers still find it here
 export { formatAgentCatalog, MAX_CATALOG_CHARS } from './catalog.js';
@@ -63,6 +68,11 @@ export interface AgentDef {
   description: string;
   args: AgentArg[];
   maxConcurrency?: number;
+  /** the CLIs it runs on, in the order tried (the next when the vendor refuses); at least one */
+  clis: CliName[];
+  /** the arguments of each CLI in `clis` (frontmatter `<cli>_args`; an empty list when absent) */
+  cliArgs: Partial<Record<CliName, string[]>>;
+  /** the same as cliArgs.claude (an empty list when the agent does not use claude) */
   claudeArgs: string[];
   /** `may_change_coven: true`: its jobs' changes to `.coven/` land without the human's approval (absent: false) */
   mayChangeCoven?: true;
@@ -111,15 +121,15 @@ export function formatFileProblem(p: AgentFileProblem): string {
 export const MAX_AGENT_FILE_BYTES = 256 * 1024;
 /** a description is one line of the catalog the dispatch session reads */
 export const MAX_DESCRIPTION_CHARS = 2000;
-/** one claude_args entry is one command-line argument of the CLI */
-export const MAX_CLAUDE_ARG_CHARS = 8 * 1024;
+/** one claude_args entry is one command-line argument of the CLI (agent-clis.ts: every CLI's) */
+export const MAX_CLAUDE_ARG_CHARS = MAX_CLI_ARG_CHARS;
 /** agent files read from one folder: each may be 256 KiB, and every body is kept */
 export const MAX_AGENT_FILES = 500;
 /** the agent that chooses jobs (lib/agents/dispatch.ts): always read, never in the catalog */
 export const DISPATCH_AGENT = 'dispatch';
 
 
-const KNOWN_KEYS = ['description', 'args', 'max_concurrency', 'claude_args', 'may_change_coven'];
+const KNOWN_KEYS = ['description', 'args', 'max_concurrency', ...CLI_KEYS, 'may_change_coven'];
 const KNOWN_ARG_KEYS = ['name', 'description', 'required'];
 
 function text(what = 'a string') {
@@ -148,12 +158,6 @@ const frontmatterSchema = z.object({
     .int('must be a positive integer')
     .positive('must be a positive integer')
     .optional(),
-  claude_args: z.array(
-    z.string({ error: (iss) => `must be a string, got ${describeValue(iss.input)}` }).max(MAX_CLAUDE_ARG_CHARS, {
-      error: (iss) => `is ${String(iss.input).length} characters long, over the limit of ${MAX_CLAUDE_ARG_CHARS} for one command-line argument`,
-    }),
-    { error: (iss) => `must be a list of strings, got ${describeValue(iss.input)}` },
-  ).default([]),
   may_change_coven: z.boolean({ error: (iss) => `must be true or false, got ${describeValue(iss.input)}` }).default(false),
 });
 
@@ -223,6 +227,8 @@ export function parseAgentFile(fileName: string, text: string): AgentFileResult 
 
   const parsed = frontmatterSchema.safeParse(fm.data);
   if (!parsed.success) for (const issue of parsed.error.issues) add(fieldPath(issue.path) || 'frontmatter', issue.message);
+  const clis = cliChoiceOf(fm.data);
+  if (clis.kind === 'invalid') for (const p of clis.problems) add(p.field, p.message);
 
   // duplicates and placeholders are checked on the names as written, so that one
   // look at the file shows every problem even when other fields are wrong too
@@ -249,14 +255,16 @@ export function parseAgentFile(fileName: string, text: string): AgentFileResult 
     if (!used.has(argName)) warnings.push(formatFileProblem({ file, field: `args[${i}]`, message: `'${argName}' is never used in the body` }));
   }
 
-  if (!parsed.success || problems.length > 0) return { kind: 'invalid', problems, warnings };
+  if (!parsed.success || clis.kind === 'invalid' || problems.length > 0) return { kind: 'invalid', problems, warnings };
   const data = parsed.data;
   const agent: AgentDef = {
     name,
     file,
     description: data.description.trim(),
     args: data.args.map((a) => ({ name: a.name, description: a.description.trim(), required: a.required })),
-    claudeArgs: data.claude_args,
+    clis: clis.choice.clis,
+    cliArgs: clis.choice.args,
+    claudeArgs: clis.choice.args.claude ?? [],
     body,
     warnings,
   };

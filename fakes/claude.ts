@@ -59,6 +59,8 @@
 //   several fakes can share one script. Without a script every turn writes "Done.".
 //   A run's `expect` is checked; a failure prints `fake claude: expectation failed …`
 //   and exits 97 without a result (as does a script with no run left for a turn).
+//   The other fake CLIs (fakes/codex.ts …) read the same script format: they import
+//   pickRun, unmetExpectations and the tools (runShell, runCommit, writeTool, editTool) from here.
 // LOG  FAKE_CLAUDE_LOG=/path/log.jsonl: one line per invocation when it ends (type
 //   FakeInvocation below: argv, cwd, stdin, pid, start/end times, session id, prompts,
 //   runs used, stdin messages, an env subset). A SIGKILLed fake logs nothing.
@@ -1281,7 +1283,7 @@ function descendantsOf(root: number | undefined): number[] {
 }
 
 /** A Bash tool result from the command's output (stdout and stderr, merged). */
-function shellOutcome(output: string, code: number, quiet = false): ToolOutcome {
+export function shellOutcome(output: string, code: number, quiet = false): ToolOutcome {
   const out = output.replace(/\s+$/, '');
   if (code === 0) {
     return { content: out || '(Bash completed with no output)', isError: false, result: { stdout: out, stderr: '', interrupted: false, isImage: false, noOutputExpected: quiet } };
@@ -1562,7 +1564,7 @@ export interface TurnFacts {
   cwd: string;
 }
 
-const includesAll = (text: string, wanted: string | string[] | undefined): boolean => wanted === undefined || (Array.isArray(wanted) ? wanted : [wanted]).every((w) => text.includes(w));
+export const includesAll = (text: string, wanted: string | string[] | undefined): boolean => wanted === undefined || (Array.isArray(wanted) ? wanted : [wanted]).every((w) => text.includes(w));
 
 /**
  * Takes the first unused run that matches this turn (usage counted beside the script, under

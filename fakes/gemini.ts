@@ -299,18 +299,19 @@ class FakeGemini {
       const command = `git add -A && git commit -m ${shellWord(step.commit)}`;
       return void (await this.tool(turn, 'run_shell_command', { command, description: 'Commit the changes' }, async () => shellResult(await runCommit(step.commit, this.cwd))));
     }
+    // the parameters name a file as the model wrote it; the CLI resolves it against the cwd
     if ('write' in step) {
       const file = this.abs(step.write.path);
-      return void (await this.tool(turn, 'write_file', { file_path: file, content: step.write.content }, async () => (writeTool(file, step.write.content), { status: 'success' })));
+      return void (await this.tool(turn, 'write_file', { file_path: step.write.path, content: step.write.content }, async () => (writeTool(file, step.write.content), { status: 'success' })));
     }
     if ('edit' in step) {
       const file = this.abs(step.edit.path);
-      const params = { file_path: file, old_string: step.edit.old, new_string: step.edit.new, instruction: 'Apply the change', ...(step.edit.all ? { allow_multiple: true } : {}) };
+      const params = { file_path: step.edit.path, old_string: step.edit.old, new_string: step.edit.new, instruction: 'Apply the change', ...(step.edit.all ? { allow_multiple: true } : {}) };
       return void (await this.tool(turn, 'replace', params, async () => editResult(file, editTool(file, step.edit.old, step.edit.new, step.edit.all === true))));
     }
     if ('read' in step) {
       const file = this.abs(step.read);
-      return void (await this.tool(turn, 'read_file', { file_path: file }, async () => readResult(file, readTool(file))));
+      return void (await this.tool(turn, 'read_file', { file_path: step.read }, async () => readResult(file, readTool(file))));
     }
     if ('sleep_ms' in step) return sleep(step.sleep_ms);
     if ('wait_for_message' in step) return sleep(Math.min(step.wait_for_message, 50));

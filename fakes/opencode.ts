@@ -9,7 +9,8 @@
 //
 // ARGUMENTS  `run` only: --format json|default, --session/-s ID, --continue/-c,
 //   --print-logs, --log-level L, --model/-m, --agent, --dir, --title, --auto, --pure,
-//   --thinking, --fork; words after the options are the message. As in the real CLI, a
+//   --thinking, --fork; words after the options are the message; any other option: the
+//   usage on stderr and exit 1, as the real CLI (which names no option). As in the real CLI, a
 //   message word with spaces reaches the model wrapped in literal quotes; stdin (not a
 //   TTY) is added to the message as it is.
 // DIRECTORY  --dir, else $PWD, else the process's cwd: like the real CLI, a caller that
@@ -73,6 +74,27 @@ interface Args {
 const valued = new Map([['--format', 'format'], ['--session', 'session'], ['-s', 'session'], ['--log-level', 'logLevel'], ['--dir', 'dir'], ['--model', ''], ['-m', ''], ['--agent', ''], ['--title', ''], ['--variant', ''], ['--command', ''], ['--port', ''], ['--attach', '']]);
 const flags = new Map([['--print-logs', 'printLogs'], ['--continue', 'continue'], ['-c', 'continue'], ['--auto', 'auto'], ['--pure', ''], ['--thinking', ''], ['--fork', ''], ['--share', '']]);
 
+/** What the real CLI prints (on stderr, exit 1) for an option it does not know: its usage, with no word about the option. */
+export const usage = `opencode run [message..]
+
+run opencode with a message
+
+Positionals:
+  message  message to send                                                     [array] [default: []]
+
+Options:
+  -h, --help         show help                                                             [boolean]
+  -v, --version      show version number                                                   [boolean]
+      --print-logs   print logs to stderr                                                  [boolean]
+      --log-level    log level                  [string] [choices: "DEBUG", "INFO", "WARN", "ERROR"]
+  -s, --session      session id to continue                                                 [string]
+      --format       format: default (formatted) or json (raw JSON events)
+                                          [string] [choices: "default", "json"] [default: "default"]
+      --dir          directory to run in, path on remote server if attaching                [string]
+      --auto         auto-approve permissions that are not explicitly denied (dangerous!)
+                                                                          [boolean] [default: false]
+(fake opencode: the real list is longer)`;
+
 export function parseOpencodeArgs(argv: string[]): Args | string {
   if (argv[0] !== 'run') return `fake opencode: only \`opencode run\` is supported (got ${JSON.stringify(argv[0] ?? '')})`;
   const a: Args = { format: 'default', continue: false, printLogs: false, logLevel: 'INFO', auto: false, message: [] };
@@ -85,6 +107,7 @@ export function parseOpencodeArgs(argv: string[]): Args | string {
       if (value === undefined) return `Not enough arguments following: ${name.replace(/^-+/, '')}`;
       set(valued.get(name)!, value);
     } else if (flags.has(name)) set(flags.get(name)!, true);
+    else if (arg.startsWith('-') && arg.length > 1) return usage;
     else a.message.push(arg);
   }
   if (a.format !== 'json' && a.format !== 'default') return `Invalid values:\n  Argument: format, Given: "${a.format}", Choices: "default", "json"`;

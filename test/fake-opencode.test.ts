@@ -162,4 +162,18 @@ test('the fake refuses to work inside coven\'s own checkout, and a script proble
   assert.match(plain.stdout, /"text":"Done\."/);
 });
 
+test('an option it does not know: the usage on stderr, exit 1, nothing run (as the real CLI); the adapter says so', async () => {
+  const repo = await tempRepo();
+  const env = fakeOpencodeEnv([{ steps: [{ bash: 'touch ran.txt' }] }]);
+  const r = await opencode(['run', '--format', 'json', '--allowedTools=Bash(git *)'], { pwd: repo, env, input: 'x' });
+  assert.is(r.code, 1);
+  assert.is(r.stdout, '');
+  assert.ok(r.stderr.startsWith('opencode run [message..]\n'));
+  assert.not.ok(existsSync(join(repo, 'ran.txt')));
+  const p = opencodeAdapter.parser();
+  for (const l of r.stderr.split('\n')) p.stderr(l);
+  const result = p.end({ code: 1, signal: null })[0] as Extract<CliEvent, { kind: 'result' }>;
+  assert.match(result.errors.join(' '), /refused its command line/);
+});
+
 test.run();

@@ -191,6 +191,11 @@ class OpencodeParser implements StreamParser {
       this.errors.push(line.slice('Error: '.length));
       return [{ kind: 'notice', text: `opencode: ${line}` }];
     }
+    if (line.startsWith('opencode run [message..]')) {
+      // an option it does not know: it prints its usage and exits 1, naming nothing
+      this.errors.push('opencode refused its command line (an option it does not know) and printed its usage');
+      return [];
+    }
     if (/^! permission requested: /.test(line)) return [{ kind: 'notice', text: `opencode: ${line.slice(2)}` }];
     return [];
   }

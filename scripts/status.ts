@@ -3,7 +3,9 @@
 
 const help = `usage: coven status [--json] [--watch]
 
-Shows every worker (phase, agent and arguments, time in phase, commits landed, cost),
+Shows every worker (phase, agent and arguments, time in phase, commits landed, cost,
+the agent CLI its job runs on and why it is not the agent's first, e.g. \`codex (claude
+refused: quota)\`; a worker waiting because every CLI of its agent refused says until when),
 the dispatch lock and agent slots, sleeping workers and the main tip they wait on,
 dead workers and damaged state files.
   --json    machine-readable output
@@ -26,7 +28,8 @@ import { livenessOf } from './lib/locks/process-identity.js';
 import { stateDirPaths } from './lib/worker/state-dir.js';
 import { mainTip } from './lib/worker/wait-for-main.js';
 import { readWorkerStates, type WorkerEntry, type WorkerState } from './lib/worker/state.js';
-import { humanDuration } from './lib/ui/human-duration.js';
+import { clockTime, humanDuration } from './lib/ui/human-duration.js';
+import { describeCli } from './lib/ui/worker-ui.js';
 
 export interface LockStatus {
   name: string;
@@ -71,14 +74,15 @@ function since(iso: string, now: number): string {
 
 /** The table and the lines under it; pure. */
 export function renderStatus(r: StatusReport): string {
-  const rows: string[][] = [['WORKER', 'PHASE', 'AGENT', 'SINCE', 'LANDED', 'COST']];
+  const rows: string[][] = [['WORKER', 'PHASE', 'AGENT', 'SINCE', 'LANDED', 'COST', 'CLI']];
   const notes: string[] = [];
   const workers = r.workers.flatMap((w) => (w.kind === 'worker' ? [w] : []));
   for (const w of workers) {
     const s = w.state;
     const agent = s.agent ? [s.agent, ...Object.entries(s.args).map(([k, v]) => `${k}=${v}`)].join(' ') : '-';
     const phase = w.liveness === 'dead' ? `dead (was ${s.phase})` : s.phase;
-    rows.push([s.name, phase, agent, since(s.since, r.at), String(s.landed), `$${s.cost_usd.toFixed(2)}`]);
+    rows.push([s.name, phase, agent, since(s.since, r.at), String(s.landed), `$${s.cost_usd.toFixed(2)}`, s.agent ? describeCli(s) : '']);
+    if (w.liveness === 'alive' && s.retry) notes.push(`${s.name} waits: ${s.retry.why}; trying again at ${clockTime(s.retry.at)}`);
     if (w.liveness === 'alive' && s.phase === 'sleeping' && s.waiting_on) {
       const moved = r.main.tip && r.main.tip !== s.waiting_on ? `; main is now at ${short(r.main.tip)}` : '';
       notes.push(`${s.name} sleeps until ${r.main.branch ?? 'main'} moves from ${short(s.waiting_on)}${moved}`);

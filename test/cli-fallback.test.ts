@@ -4,6 +4,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseAgentFile, formatFileProblem, type AgentFileResult } from '../scripts/lib/agents/registry.js';
+import { newWorkerState, type WorkerState } from '../scripts/lib/worker/state.js';
+import { refusedRetryWait } from '../scripts/lib/worker/policy.js';
+import { headerLine } from '../scripts/lib/ui/worker-ui.js';
+import { handoffPrompt } from '../scripts/lib/agents/cli-handoff.js';
+import { renderStatus } from '../scripts/status.js';
 import { commitFile, coven, tempRepo } from './helpers/repo.js';
 
 const agentFile = (front: string) => `---\ndescription: Implements one issue\n${front}---\nImplement it.\n`;
@@ -69,6 +74,40 @@ test('coven agents shows the CLIs of each agent, and a bad cli as a problem of i
   const json = await coven(['agents', '--json'], { cwd: repo });
   const agents = (JSON.parse(json.stdout) as { agents: { name: string; clis: string[] }[] }).agents;
   assert.equal(agents.map((a) => [a.name, a.clis]), [['implement', ['claude', 'codex']], ['review', ['gemini']]]);
+});
+
+const running = (over: Partial<WorkerState>): WorkerState => ({ ...newWorkerState({ name: 'w1', branch: 'coven/w1', worktree: '/wt/w1' }), phase: 'running', agent: 'implement', args: { issue: 'issues/a.md' }, ...over });
+const statusOf = (s: WorkerState) => renderStatus({ at: Date.now(), main: { branch: 'main', tip: 'a'.repeat(40) }, workers: [{ kind: 'worker', file: 'w1.json', state: s, liveness: 'alive' }], locks: [] });
+
+test('coven status and the worker\'s header say which CLI the job runs on and why it changed', () => {
+  const s = running({ cli: 'codex', cli_note: 'claude refused: quota' });
+  assert.match(statusOf(s), /^WORKER\s+PHASE\s+AGENT\s+SINCE\s+LANDED\s+COST\s+CLI$/m);
+  assert.match(statusOf(s), /^w1\s+running\s+implement issue=issues\/a\.md\s+\S+\s+0\s+\$0\.00\s+codex \(claude refused: quota\)$/m);
+  assert.match(headerLine(s), /^── w1 · running implement \(issue: issues\/a\.md\) on codex \(claude refused: quota\) · /);
+  assert.match(headerLine(running({ cli: 'claude' })), /running implement \(issue: issues\/a\.md\) on claude · /);
+  // an older state file has no cli: nothing is said about it
+  assert.match(statusOf(running({})), /^w1\s+running\s+implement issue=issues\/a\.md\s+\S+\s+0\s+\$0\.00$/m);
+});
+
+test('coven status says until when a worker waits after every CLI of its agent refused', () => {
+  const at = new Date(2026, 11, 6, 14, 32).toISOString();
+  const s = running({ phase: 'sleeping', cli: 'claude', retry: { at, why: 'every CLI of agent implement refused (claude: quota)' } });
+  assert.match(statusOf(s), /^w1 waits: every CLI of agent implement refused \(claude: quota\); trying again at 14:32$/m);
+});
+
+test('after refusals the wait doubles from the first (1 min by default) up to 30 min', () => {
+  assert.equal([1, 2, 3, 4, 5, 6, 7, 50].map((n) => refusedRetryWait(n)), [60_000, 120_000, 240_000, 480_000, 960_000, 1_800_000, 1_800_000, 1_800_000]);
+  assert.equal([1, 2, 3].map((n) => refusedRetryWait(n, 200)), [200, 400, 800]);
+});
+
+test('the handoff prompt is the job\'s prompt, then what each refused session did and left', () => {
+  const text = handoffPrompt('Implement issues/a.md.\n', [
+    { cli: 'claude', label: 'Claude Code', refusal: { reason: 'quota', message: 'API Error: 429 usage limit reached' }, commits: ['abc1234 half of a'], dirty: ['b.txt'] },
+  ]);
+  assert.ok(text.startsWith('Implement issues/a.md.\n'), text);
+  assert.match(text, /A Claude Code session worked on this before and stopped because its quota ran out \(API Error: 429 usage limit reached\); its commits abc1234 half of a and its uncommitted changes \(b\.txt\) are kept in this worktree; go on from there\./);
+  assert.match(handoffPrompt('x', [{ cli: 'codex', label: 'Codex', refusal: { reason: 'auth', message: '' }, commits: [], dirty: [] }]), /A Codex session worked on this before and stopped because its vendor refused its credentials; it left no commit and no change/);
+  assert.is(handoffPrompt('x', []), 'x');
 });
 
 test.run();

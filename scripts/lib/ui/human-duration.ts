@@ -12,6 +12,13 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
 }
 
+/** `14:32` (local time) from an ISO time or a Date; the text as it is when it is not a time. */
+export function clockTime(at: string | Date): string {
+  const t = new Date(at);
+  if (Number.isNaN(t.getTime())) return String(at);
+  return `${String(t.getHours()).padStart(2, '0')}:${String(t.getMinutes()).padStart(2, '0')}`;
+}
+
 /**
  * The longest wait a timer can hold: Node stores a delay in 32 bits, and a longer one
  * (or Infinity) fires after 1 ms, with only a warning. About 24.8 days.

@@ -25,9 +25,16 @@ export function describeJob(state: Pick<WorkerState, 'agent' | 'args'>): string 
   return args ? `${state.agent} (${args})` : state.agent;
 }
 
-/** `── brave-otter · running implement (issue: review/a.md) · 4m05s · $0.0312 ──` */
+/** `codex (claude refused: quota)`: the job's CLI and why it is not the agent's first; '' when none is recorded. */
+export function describeCli(state: Pick<WorkerState, 'cli' | 'cli_note'>): string {
+  if (!state.cli) return '';
+  return state.cli_note ? `${state.cli} (${state.cli_note})` : state.cli;
+}
+
+/** `── brave-otter · running implement (issue: review/a.md) on codex · 4m05s · $0.0312 ──` */
 export function headerLine(state: WorkerState, now = Date.now()): string {
-  const job = describeJob(state);
+  const cli = state.agent ? describeCli(state) : '';
+  const job = describeJob(state) + (cli ? ` on ${cli}` : '');
   const elapsed = humanDuration(now - Date.parse(state.started));
   const parts = [state.name, job ? `${state.phase} ${job}` : state.phase, elapsed, `$${state.cost_usd.toFixed(4)}`];
   if (state.landed > 0) parts.push(`${state.landed} landed`);

@@ -83,5 +83,16 @@ export function landRetryWait(attempt: number, retryMs = 30_000): number {
   return Math.min(FIVE_MINUTES, retryMs * 2 ** Math.min(attempt - 1, 4));
 }
 
+const THIRTY_MINUTES = 1_800_000;
+
+/**
+ * The wait before the `attempt`th retry (from 1) of a job every CLI of whose agent the
+ * vendor refused (quota, rate limit, auth, overloaded): 1 min, then ×2 each time, at most
+ * 30 min (a quota is often reset by the hour). `firstMs`: COVEN_REFUSED_RETRY_MS.
+ */
+export function refusedRetryWait(attempt: number, firstMs = 60_000): number {
+  return Math.min(Math.max(THIRTY_MINUTES, firstMs), firstMs * 2 ** Math.min(Math.max(attempt, 1) - 1, 20));
+}
+
 /** The worker's exit codes (its usage text says what each means). */
 export const exitCodes = { done: 0, failed: 1, 'cannot-start': 2, kept: 3, 'dispatch-failed': 4, 'job-failed': 5 } as const;

@@ -16,6 +16,7 @@ import { currentProcess, livenessOf } from '../locks/process-identity.js';
 import { workerStateFile } from './state-dir.js';
 import { WORKER_NAME } from './name.js';
 import { readCapped, whyNotRead } from '../files/read-capped.js';
+import { CLI_NAMES } from '../clis/adapter.js';
 
 /** a state file's size limit: coven writes a few hundred bytes; anything bigger is not ours */
 export const MAX_STATE_FILE_BYTES = 256 * 1024;
@@ -71,6 +72,15 @@ export const WorkerStateSchema = z.object({
   git_dir: z.string().nullable().optional(),
   /** while parked on a held land: the `.coven/` files its commits change (lib/worker/coven-hold.ts) */
   held: z.array(z.string()).nullable().optional(),
+  /**
+   * the agent CLI of the job's session running now, or that ran last (a conflict resumes
+   * its session); absent in older files: claude
+   */
+  cli: z.enum(CLI_NAMES).nullable().optional(),
+  /** why `cli` is not the agent's first: `claude refused: quota` (null: it is the first) */
+  cli_note: z.string().max(1000).nullable().optional(),
+  /** every CLI of the job's agent refused: the worker waits until `at` (ISO 8601), then runs the job again */
+  retry: z.object({ at: z.string(), why: z.string().max(1000) }).nullable().optional(),
 });
 
 export type WorkerState = z.infer<typeof WorkerStateSchema>;

@@ -89,9 +89,6 @@ export const job = {
   /** run-agent's core refused the decision (the registry changed since dispatch checked it): nothing ran */
   refused: (agent: string, problems: string[]) => `coven: ${agent} cannot run: ${problems.join('; ')}`,
   failedOnce: (agent: string, outcome: string) => `coven: the ${agent} session ended without success (${outcome}) and nothing landed`,
-  /** the vendor refused the job's CLI, and the agent names another: `claude refused: quota` */
-  nextCli: (agent: string, from: string, reason: string, message: string, to: string) =>
-    `coven: ${from} refused the ${agent} session (${reason}: ${message}); ${agent} goes on with ${to} in the same worktree, its commits and changes kept`,
   /** `every CLI of agent implement refused (claude: quota)` (the state's retry.why, and status's note) */
   allRefusedWhy: (agent: string, refused: readonly { cli: string; reason: string }[]) => `every CLI of agent ${agent} refused (${refused.map((r) => `${r.cli}: ${r.reason}`).join(', ')})`,
   allRefused: (why: string, at: Date, waitMs: number, h: Pick<Here, 'branch'>) =>

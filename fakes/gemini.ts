@@ -41,7 +41,7 @@
 // CWD  refuses (exit 97) to run inside coven's own checkout unless FAKE_CLAUDE_ALLOW_PROJECT_CWD=1.
 //
 //   exit: 0 success · 1 usage error or scripted error result · 42 no input, failed resume
-//         55 untrusted folder · 144/145/173/… the API's status & 255 · 143 SIGTERM · 97 script problem
+//         55 untrusted folder · 144/145/173/… the API's status & 255 · 0 SIGTERM (no result) · 97 script problem
 
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
@@ -183,8 +183,9 @@ class FakeGemini {
 
   constructor(private readonly argv: string[]) {
     this.record = { argv, cwd: this.cwd, stdin: '', pid: process.pid, startedAt: this.startedAt.toISOString(), endedAt: '', exitCode: 0, sessionId: null, resumed: false, prompts: [], runs: [], messages: [], env: envSubset(), problems: [] };
+    // the real CLI (observed) exits 0 on a SIGTERM, without a result
     process.on('SIGTERM', () => {
-      if (!this.ignoreSigterm) this.finish(143, 'SIGTERM');
+      if (!this.ignoreSigterm) this.finish(0, 'SIGTERM');
     });
     process.on('SIGINT', () => this.finish(130, 'SIGINT'));
   }

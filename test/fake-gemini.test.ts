@@ -172,6 +172,18 @@ test('a prompt on stdin comes before the -p text; -p "" takes stdin alone', asyn
   assert.match(none.stderr, /No input provided via stdin/);
 });
 
+test('a SIGTERM ends it with exit 0 and no result, as the real CLI', async () => {
+  const env = fakeGeminiEnv([{ steps: [{ text: 'working' }], hang: 'before-result' }]);
+  const child = spawn(fakeGeminiBin, session('hello'), { cwd: await tempRepo(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  await new Promise<void>((ready) => child.stdout.on('data', (d: string) => ((out += d), out.includes('working') && ready())));
+  child.kill('SIGTERM');
+  assert.is(await exited, 0);
+  assert.not.match(out, /"type":"result"/);
+});
+
 test('a commit step really commits in the cwd', async () => {
   const repo = await tempRepo();
   const env = fakeGeminiEnv([{ steps: [{ write: { path: 'a.txt', content: 'A\n' } }, { commit: 'add a' }] }]);

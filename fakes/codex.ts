@@ -298,7 +298,7 @@ class FakeCodex {
   /** A shell call: item.started, the command, item.completed; the next answer is another model call. */
   private async shell(turn: Turn, command: string, perform: () => Promise<ToolOutcome>): Promise<{ output: string; code: number }> {
     const id = `item_${turn.items++}`;
-    const shown = `/bin/bash -lc ${shellQuote(command)}`;
+    const shown = `/bin/bash -lc ${shlexQuote(command)}`;
     this.emit({ type: 'item.started', item: { id, type: 'command_execution', command: shown, aggregated_output: '', exit_code: null, status: 'in_progress' } });
     this.write('response_item', { type: 'function_call', name: 'exec_command', arguments: JSON.stringify({ cmd: command }) });
     const out = shellOf(await perform());
@@ -439,6 +439,32 @@ function shellOf(o: ToolOutcome): { output: string; code: number } {
   }
   const m = /^Exit code (\d+)\n?([\s\S]*)$/.exec(o.content);
   return { output: m?.[2] ? `${m[2]}\n` : m ? '' : `${o.content}\n`, code: m ? Number(m[1]) : 1 };
+}
+
+/**
+ * A word quoted as Codex shows a command (Rust's shlex): the longest runs that can go
+ * bare, in single quotes (no ') or in double quotes (no $, `, !; " and \\ escaped), in
+ * that order of preference.
+ */
+export function shlexQuote(word: string): string {
+  if (word === '') return "''";
+  const bare = 1;
+  const single = 2;
+  const double = 4;
+  const okFor = (c: string): number => (/[A-Za-z0-9_@%+=:,./-]/.test(c) ? bare : 0) | (c === "'" ? 0 : single) | ('$`!'.includes(c) ? 0 : double);
+  let out = '';
+  let i = 0;
+  while (i < word.length) {
+    let ok = bare | single | double;
+    let j = i;
+    while (j < word.length && (ok & okFor(word[j]!)) !== 0) ok &= okFor(word[j++]!);
+    const run = word.slice(i, j);
+    if (ok & bare) out += run;
+    else if (ok & single) out += `'${run}'`;
+    else out += `"${run.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+    i = j;
+  }
+  return out;
 }
 
 /** How Codex words a failed call with this status (the retries' and the failure's message). */

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { codexAdapter } from '../scripts/lib/clis/codex.js';
+import { shlexQuote } from '../fakes/codex.js';
 import type { CliEvent } from '../scripts/lib/clis/adapter.js';
 import { codexResume, codexStart, fakeCodexBin, fakeCodexEnv, readCodexLog, runFakeCodex } from './helpers/fake-codex.js';
 import { sh, tempDir, tempRepo } from './helpers/repo.js';
@@ -168,6 +169,13 @@ test('with the API unreachable it waits for the network for ever, and SIGTERM en
   const evs = parsed(out);
   assert.equal(evs.filter((e) => e.kind === 'refused' || e.kind === 'result'), [], 'no refusal, no result: only the timeout ends it');
   assert.equal(events(out).slice(-1)[0], { type: 'error', message: 'Reconnecting... waiting for network (Connection failed: error sending request)' });
+});
+
+test('commands are shown quoted as the real CLI quotes them (Rust shlex)', () => {
+  assert.equal(shlexQuote('echo hi > x.txt'), "'echo hi > x.txt'");
+  assert.equal(shlexQuote("printf 'a\\n' > a.txt && git commit -q -m 'add a'"), `"printf 'a\\\\n' > a.txt && git commit -q -m 'add a'"`);
+  assert.equal(shlexQuote(`echo 'it s' "$HOME" && printf 'a\\nb'\necho two`), `"echo 'it s' \\""'$HOME" && printf '"'a\\\\nb'\necho two"`);
+  assert.equal(shlexQuote('ls'), 'ls');
 });
 
 test.run();

@@ -323,7 +323,7 @@ class FakeGemini {
     }
     if ('api_retry' in step) {
       const status = step.api_retry.status ?? 429;
-      for (let n = 1; n <= (step.api_retry.attempts ?? 1); n++) process.stderr.write(retryLines(status === 429 ? 'quota' : 'overloaded', n));
+      for (let n = 1; n <= (step.api_retry.attempts ?? 1); n++) process.stderr.write(retryLines(status, n));
       return;
     }
     if ('raw' in step) return writeOut(step.raw);
@@ -531,11 +531,12 @@ function stackLines(status: number): string {
   return `    at throwErrorIfNotOK (file:///fake/gemini-cli/bundle/chunk.js:1:1)\n    at async retryWithBackoff (file:///fake/gemini-cli/bundle/chunk.js:2:1) {\n  status: ${status}\n}\n`;
 }
 
-/** What the real CLI prints on stderr for one failed attempt it will retry. */
-export function retryLines(reason: 'quota' | 'rate-limit' | 'overloaded', attempt: number, delayMs = 5000): string {
+/** What the real CLI prints on stderr for one failed attempt it will retry: a refusal's, or any HTTP status's. */
+export function retryLines(reason: 'quota' | 'rate-limit' | 'overloaded' | number, attempt: number, delayMs = 5000): string {
   if (reason === 'rate-limit') return `Attempt ${attempt} failed: ${refusalMessages[reason]}\nSuggested retry after 2s.. Retrying after ${delayMs}ms...\n`;
-  const status = reason === 'overloaded' ? 503 : 429;
-  return `Attempt ${attempt} failed with status ${status}. Retrying with backoff... _ApiError: ${apiErrorBody(status, refusalMessages[reason])}\n${stackLines(status)}`;
+  const status = typeof reason === 'number' ? reason : reason === 'overloaded' ? 503 : 429;
+  const message = typeof reason === 'number' ? (status === 429 ? refusalMessages.quota : status === 503 ? refusalMessages.overloaded : `mock error ${status}`) : refusalMessages[reason];
+  return `Attempt ${attempt} failed with status ${status}. Retrying with backoff... _ApiError: ${apiErrorBody(status, message)}\n${stackLines(status)}`;
 }
 
 function tokensStats(rt: number, input = 300, output = 30): Record<string, number> {

@@ -117,6 +117,8 @@ test('an error event about the quota is a refusal; a warning is a notice', () =>
   assert.equal(p.line(JSON.stringify({ type: 'error', timestamp: 't', severity: 'warning', message: 'Loop detected' }))[0]?.kind, 'notice');
   const refused = p.line(JSON.stringify({ type: 'error', timestamp: 't', severity: 'error', message: '[API Error: You have exhausted your daily quota on this model.]' }));
   assert.equal(refused, [{ kind: 'refused', refusal: { reason: 'quota', message: '[API Error: You have exhausted your daily quota on this model.]' } }]);
+  const q = geminiAdapter.parser().line(JSON.stringify({ type: 'error', timestamp: 't', severity: 'error', message: 'Quota exceeded for quota metric generate_content_requests' }));
+  assert.equal(q[0]?.kind === 'refused' && q[0].refusal.reason, 'quota');
 });
 
 test('geminiRefusal: statuses and words', () => {

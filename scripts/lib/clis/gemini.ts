@@ -183,7 +183,8 @@ function eventsOf(e: GeminiEvent, st: ParseState): CliEvent[] {
       return [{ kind: 'tool-failed', summary: clip(`${name}: ${firstLine(e.error?.message ?? e.output ?? e.status)}`) }];
     }
     case 'error': {
-      const reason = e.severity === 'warning' ? null : geminiRefusal(undefined, e.message);
+      // the CLI gives an API error's event severity "error" only for RESOURCE_EXHAUSTED
+      const reason = e.severity === 'warning' ? null : (geminiRefusal(undefined, e.message) ?? (/quota/i.test(e.message) ? 'quota' : /rate.?limit|exhausted/i.test(e.message) ? 'rate-limit' : null));
       if (reason !== null) return refuse(st, { reason, message: clip(firstLine(e.message)) });
       return [{ kind: 'notice', text: clip(`${e.severity === 'warning' ? 'warning' : 'error'}: ${firstLine(e.message)}`) }];
     }

@@ -135,7 +135,8 @@ export type FakeStep =
    * 60 s): a model that takes its time while a test moves other workers along
    */
   | { wait_for_file: string; timeout_ms?: number }
-  | { api_retry: { attempts?: number; status?: number } }
+  /** `attempts` system/api_retry events at once (error: overloaded_error unless given) */
+  | { api_retry: { attempts?: number; status?: number; error?: string } }
   /** writes the string to stdout as it is (partial lines, junk) */
   | { raw: string }
   /** `events` lines of an unknown event type, each about `bytes` long (huge streams) */
@@ -169,6 +170,14 @@ export interface FakeRun {
   };
   /** the last model call fails: synthetic "API Error: <status> …" message, subtype success + is_error, exit 1 */
   api_error?: { status: number; message?: string };
+  /**
+   * the vendor refuses the last model call, as the real CLI shows it (each fake CLI prints
+   * its own CLI's signals for the same scenario): rate-limit (429),
+   * auth (401) and overloaded (529) are retried (system/api_retry, 10 attempts over
+   * minutes, really waited) before the API error result; quota (credit balance too low,
+   * 400) is not retried
+   */
+  refuse?: { reason: 'quota' | 'rate-limit' | 'auth' | 'overloaded' };
   /** exit code (default: 0, or 1 after an error result; with crashAfterStep: 1) */
   exit?: number;
   /** hang before the result (none ever comes) or after it (never exits, even at stdin EOF) */
@@ -184,15 +193,20 @@ export interface FakeRun {
   sigtermDuringTool?: 'finish-turn';
   /** delay before every step */
   stepDelayMs?: number;
-  /**
-   * the vendor refuses this turn (a 429 quota or rate limit, a 401, a 529 overloaded): each
-   * fake prints what its real CLI prints for that answer from its API, retries included
-   * (the fake Claude does not act on it yet)
-   */
-  refuse?: { reason: 'quota' | 'rate-limit' | 'auth' | 'overloaded' };
 }
 
 type Run = FakeRun;
+
+/** What the Messages API answers for each refusal (status and body), as the CLI prints it after "API Error: <status> ". */
+const refusals = {
+  quota: { status: 400, message: '{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."}}' },
+  'rate-limit': { status: 429, message: '{"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed the rate limit for your organization of 50 requests per minute."}}' },
+  auth: { status: 401, message: '{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}' },
+  overloaded: { status: 529, message: '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}' },
+} as const;
+
+/** The `error` of the CLI's system/api_retry for each retried refusal. */
+const retryErrors = { quota: 'billing_error', 'rate-limit': 'rate_limit', auth: 'authentication_failed', overloaded: 'overloaded_error' } as const;
 type Step = FakeStep;
 
 type Check = 'string' | 'number' | 'boolean' | 'strings' | 'string[]' | { [key: string]: Check } | ((v: unknown) => boolean);
@@ -209,7 +223,7 @@ const stepShapes: Record<string, { [key: string]: Check }> = {
   sleep_ms: { sleep_ms: 'number' },
   wait_for_message: { wait_for_message: 'number' },
   wait_for_file: { wait_for_file: 'string', 'timeout_ms?': 'number' },
-  api_retry: { api_retry: { 'attempts?': 'number', 'status?': 'number' } },
+  api_retry: { api_retry: { 'attempts?': 'number', 'status?': 'number', 'error?': 'string' } },
   raw: { raw: 'string' },
   noise: { noise: { events: 'number', bytes: 'number' } },
 };
@@ -220,13 +234,13 @@ const runShape: { [key: string]: Check } = {
   'steps?': (v) => Array.isArray(v),
   'result?': { 'subtype?': (v) => typeof v === 'string' && (v === 'success' || v.startsWith('error_')), 'is_error?': 'boolean', 'text?': 'string', 'errors?': 'string[]', 'cost_usd?': 'number' },
   'api_error?': { status: 'number', 'message?': 'string' },
+  'refuse?': { reason: (v) => v === 'quota' || v === 'rate-limit' || v === 'auth' || v === 'overloaded' },
   'exit?': (v) => Number.isInteger(v),
   'hang?': (v) => v === true || v === 'before-result' || v === 'after-result',
   'crashAfterStep?': (v) => Number.isInteger(v) && (v as number) >= 0,
   'ignoreSigterm?': 'boolean',
   'sigtermDuringTool?': (v) => v === 'finish-turn',
   'stepDelayMs?': 'number',
-  'refuse?': { reason: (v) => v === 'quota' || v === 'rate-limit' || v === 'auth' || v === 'overloaded' },
 };
 
 /** Problems with a parsed script, each naming where: `[0].steps[2].bash: expected string`. */
@@ -867,7 +881,8 @@ class Fake {
     if (run.hang === true || run.hang === 'before-result') {
       await new Promise<never>(() => setInterval(() => {}, 1 << 30));
     }
-    const result = this.finishTurn(turn, run);
+    if (run.refuse) await this.refusedCall(run.refuse.reason);
+    const result = this.finishTurn(turn, run.refuse ? { ...run, api_error: refusals[run.refuse.reason] } : run);
     this.emitResult(result);
     this.lastExit = run.exit ?? (result.is_error ? 1 : 0);
     this.turnRunning = null;
@@ -946,7 +961,7 @@ class Fake {
     if ('api_retry' in step) {
       const attempts = step.api_retry.attempts ?? 1;
       for (let i = 1; i <= attempts; i++) {
-        this.emit({ type: 'system', subtype: 'api_retry', attempt: i, max_retries: 10, retry_delay_ms: 500 * 2 ** (i - 1), error_status: step.api_retry.status ?? 529, error: 'overloaded_error', session_id: this.session!.id, uuid: randomUUID() });
+        this.emit({ type: 'system', subtype: 'api_retry', attempt: i, max_retries: 10, retry_delay_ms: 500 * 2 ** (i - 1), error_status: step.api_retry.status ?? 529, error: step.api_retry.error ?? 'overloaded_error', session_id: this.session!.id, uuid: randomUUID() });
       }
       return true;
     }
@@ -1098,6 +1113,17 @@ class Fake {
     }
     const errors = scripted.errors ?? [`fake claude: scripted ${subtype}`];
     return { ...base, subtype, duration_ms: durationMs, duration_api_ms: 12 * roundTrips, is_error: scripted.is_error ?? true, num_turns: roundTrips, stop_reason: null, session_id: s.id, total_cost_usd: total, usage, modelUsage, permission_denials: turn.denials, fast_mode_state: 'off', uuid: randomUUID(), errors };
+  }
+
+  /** The retries the real CLI makes before it gives up on a refused call (none for a quota). */
+  private async refusedCall(reason: keyof typeof refusals): Promise<void> {
+    const r = refusals[reason];
+    if (reason === 'quota') return;
+    for (let i = 1; i <= 10; i++) {
+      const delay = Math.min(32_000, 500 * 2 ** (i - 1));
+      this.emit({ type: 'system', subtype: 'api_retry', attempt: i, max_retries: 10, retry_delay_ms: delay, error_status: r.status, error: retryErrors[reason], session_id: this.session!.id, uuid: randomUUID() });
+      await sleep(delay);
+    }
   }
 
   /** The message the CLI makes up when the API call fails (model "<synthetic>", top-level error). */

@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const stopper = stopSessionsOnSignals();
   // the agent file as main has it: the worktree, mid-rebase, holds the agent's own commits
-  const claudeArgs = (await agentAt(worktree, `refs/heads/${open.conflict.onto}`, record.agent))?.claudeArgs ?? record.cli_args;
+  const cliArgs = (await agentAt(worktree, `refs/heads/${open.conflict.onto}`, record.agent))?.claudeArgs ?? record.cli_args;
   process.stdout.write(`coven: rebasing ${record.branch} onto ${open.conflict.onto} stopped on a conflict in ${open.conflict.files.join(', ') || 'a commit git could not apply'}; resuming session ${record.session_id ?? '(none: a fresh one)'} of ${record.agent} to resolve it\n`);
   const resolved = await resolveConflict({
     stateDir: repo.paths.stateDir,
@@ -80,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     branch: record.branch,
     conflict: open.conflict,
     agentName: record.agent,
-    claudeArgs,
+    cliArgs,
     sessionId: record.session_id,
     signal: stopper.signal,
   });

@@ -143,7 +143,7 @@ async function session(more: Record<string, unknown>, script: FakeRun[] | null =
 
 test('a system prompt over the safe bound for one argument goes on stdin, ahead of the prompt, and the session runs', async () => {
   const catalog = `agents:\n${'plan — writes a plan for one issue\n'.repeat(8000)}the end of the catalog`;
-  const { outcome, env } = await session({ appendSystemPrompt: catalog }, [{ expect: { promptIncludes: ['the end of the catalog', 'Choose the next job.'] }, steps: [{ text: 'ok' }] }]);
+  const { outcome, env } = await session({ systemText: catalog }, [{ expect: { promptIncludes: ['the end of the catalog', 'Choose the next job.'] }, steps: [{ text: 'ok' }] }]);
   assert.is(outcome.kind, 'success', JSON.stringify(outcome));
   const [call] = assertFakeRunsOk(env);
   assert.ok(call);
@@ -152,7 +152,7 @@ test('a system prompt over the safe bound for one argument goes on stdin, ahead 
 });
 
 test('a small system prompt still goes as --append-system-prompt', async () => {
-  const { outcome, env } = await session({ appendSystemPrompt: 'coven protocol' });
+  const { outcome, env } = await session({ systemText: 'coven protocol' });
   assert.is(outcome.kind, 'success', JSON.stringify(outcome));
   const call = readFakeLog(env)[0];
   assert.equal(call?.argv.slice(call.argv.indexOf('--append-system-prompt'), call.argv.indexOf('--append-system-prompt') + 2), ['--append-system-prompt', 'coven protocol']);

@@ -48,13 +48,13 @@ const scenarios: Scenario[] = [
     name: 'tool use and a commit',
     replies: [say(text('Writing a.txt.'), bash("printf 'a\\n' > a.txt && git add -A && git commit -q -m 'add a'", 'commit a.txt')), say(text('Committed a.txt.'))],
     run: { steps: [{ text: 'Writing a.txt.' }, { bash: "printf 'a\\n' > a.txt && git add -A && git commit -q -m 'add a'", description: 'commit a.txt' }, { text: 'Committed a.txt.' }] },
-    opts: { claudeArgs: ['--allowedTools=Bash(git *)'] },
+    opts: { cliArgs: ['--allowedTools=Bash(git *)'] },
   },
   {
     name: 'permission answers',
     replies: ['git status --short', 'node -e 1', 'touch t.txt', 'echo a > /tmp/coven-parity-outside.txt', 'git push origin main', 'ls && node -e 1', 'cat README.md | wc -l'].map((c) => say(bash(c))).concat([say(text('Tried them all.'))]),
     run: { steps: ['git status --short', 'node -e 1', 'touch t.txt', 'echo a > /tmp/coven-parity-outside.txt', 'git push origin main', 'ls && node -e 1', 'cat README.md | wc -l'].map((c) => ({ bash: c, description: 'run a command' })), result: { text: 'Tried them all.' } },
-    opts: { claudeArgs: ['--allowedTools=Bash(git *)', '--disallowedTools=Bash(git push *)'] },
+    opts: { cliArgs: ['--allowedTools=Bash(git *)', '--disallowedTools=Bash(git push *)'] },
   },
   {
     name: 'file tools',
@@ -81,14 +81,14 @@ const scenarios: Scenario[] = [
     name: 'max turns',
     replies: [say(text('Running step 1.'), bash('echo 1', 'step 1')), say(text('never reached'))],
     run: { steps: [{ text: 'Running step 1.' }, { bash: 'echo 1', description: 'step 1' }, { text: 'never reached' }] },
-    opts: { claudeArgs: ['--allowedTools=Bash', '--max-turns', '1'] },
+    opts: { cliArgs: ['--allowedTools=Bash', '--max-turns', '1'] },
   },
   { name: 'api error', replies: [apiError(400, 'mock error 400')], run: { api_error: { status: 400, message: 'mock error 400' } } },
   {
     name: 'steering mid-turn',
     replies: [say(text('working on it'), bash('sleep 2', 'wait')), say(text('did both'))],
     run: { steps: [{ text: 'working on it' }, { wait_for_message: 20_000 }, { bash: 'sleep 2', description: 'wait' }, { text: 'did both' }] },
-    opts: { claudeArgs: ['--allowedTools=Bash'] },
+    opts: { cliArgs: ['--allowedTools=Bash'] },
     drive: (h, line) => {
       if (line.includes('working on it')) h.send('STEER mid-turn: use tabs');
     },
@@ -103,13 +103,13 @@ const scenarios: Scenario[] = [
     name: 'abort while a tool runs',
     replies: [say(text('Sleeping.'), bash('sleep 31.5', 'sleep')), say(text('woke up'))],
     run: { steps: [{ text: 'Sleeping.' }, { bash: 'sleep 31.5', description: 'sleep' }, { text: 'woke up' }] },
-    opts: { claudeArgs: ['--allowedTools=Bash'] },
+    opts: { cliArgs: ['--allowedTools=Bash'] },
     drive: (h, line) => {
       if (line.includes('Bash: sleep 31.5')) setTimeout(() => h.abort(), 500);
     },
     leftover: 'sleep 31.5',
   },
-  { name: 'usage error', replies: [], run: {}, opts: { claudeArgs: ['--frobnicate'] } },
+  { name: 'usage error', replies: [], run: {}, opts: { cliArgs: ['--frobnicate'] } },
 ];
 const extraPlays: Play[] = [
   { when: 'STEER at the end', replies: [say(text('steered as asked'))] },

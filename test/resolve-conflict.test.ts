@@ -58,7 +58,7 @@ function resolveRun(steps: FakeRun['steps']): FakeRun {
 
 /** Resolves worker w1's conflict in `wt` with the fake claude of `fake` (its env); `more` overrides the options. */
 function resolveW1(repo: string, wt: string, conflict: Conflict, fake: NodeJS.ProcessEnv, more: Partial<ResolveOptions> = {}) {
-  return resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env: { ...process.env, ...fake }, worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', claudeArgs: ['--allowedTools=Bash'], sessionId: null, ...more });
+  return resolveConflict({ stateDir: join(repo, '.git', 'coven'), worker: 'w1', env: { ...process.env, ...fake }, worktree: wt, branch: 'coven/w1', conflict, agentName: 'implement', cliArgs: ['--allowedTools=Bash'], sessionId: null, ...more });
 }
 
 test('conflicts that come only from main moving while the agent resolved do not use up its rounds', async () => {
@@ -111,7 +111,7 @@ if [ -e '${landLock}' ]; then echo held >> '${dir}/seen'; else echo free >> '${d
 test('an agent that does not resolve gets 3 rounds; then the rebase is aborted and the branch is as it was', async () => {
   const { repo, wt, conflict, tip } = await conflicted();
   const fake = fakeClaudeEnv([resolveRun([{ text: 'I cannot.' }])]);
-  const r = await resolveW1(repo, wt, conflict, fake, { claudeArgs: [] });
+  const r = await resolveW1(repo, wt, conflict, fake, { cliArgs: [] });
   assert.is(r.kind, 'gave-up');
   assert.is(r.rounds, 3);
   assert.is(readFakeLog(fake).length, 3);

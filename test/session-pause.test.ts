@@ -51,7 +51,7 @@ test('pause() stops the CLI until resume(); a message sent while paused reaches 
   if (!linux) return void process.stdout.write('skipped: this test reads /proc\n');
   const pidFile = join(tempDir(), 'pid');
   const s = await setup([{ steps: [{ bash: `echo $PPID > ${pidFile}` }, { wait_for_message: 20_000 }, { bash: 'true' }, { text: 'did both' }] }]);
-  const handle = startSession(s.opts({ claudeArgs: ['--allowedTools=Bash'] }));
+  const handle = startSession(s.opts({ cliArgs: ['--allowedTools=Bash'] }));
   const pid = await pidFrom(pidFile);
   assert.ok(handle.pause());
   await until('the CLI is stopped', () => procState(pid) === 'T');
@@ -70,7 +70,7 @@ test('abort() ends a paused session with SIGTERM (it is continued so that it can
   const pidFile = join(tempDir(), 'pid');
   const s = await setup([{ steps: [{ bash: `echo $PPID > ${pidFile}` }, { wait_for_message: 20_000 }, { text: 'never' }] }]);
   // a SIGKILL would only come after 30 s, and a SIGKILLed fake writes no log line
-  const handle = startSession(s.opts({ claudeArgs: ['--allowedTools=Bash'], killGraceMs: 30_000 }));
+  const handle = startSession(s.opts({ cliArgs: ['--allowedTools=Bash'], killGraceMs: 30_000 }));
   const pid = await pidFrom(pidFile);
   assert.ok(handle.pause());
   await until('the CLI is stopped', () => procState(pid) === 'T');

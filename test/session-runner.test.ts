@@ -53,7 +53,7 @@ const grandchild: FakeRun['steps'] = [{ bash: 'sleep 300 > /dev/null 2>&1 & echo
 
 test('the CLI is run with the documented arguments, in the cwd, without CLAUDECODE', async () => {
   const s = await setup([{ steps: [{ text: 'hi' }] }]);
-  const opts = s.opts({ claudeArgs: ['--allowedTools', 'Bash', 'Read'], extraArgs: ['--model', 'claude-x'], appendSystemPrompt: 'coven protocol', env: { ...process.env, ...s.env, CLAUDECODE: '1' } });
+  const opts = s.opts({ cliArgs: ['--allowedTools', 'Bash', 'Read'], extraArgs: ['--model', 'claude-x'], systemText: 'coven protocol', env: { ...process.env, ...s.env, CLAUDECODE: '1' } });
   expectKind(await runSession(opts), 'success');
   assert.equal(sessionArgs(opts), ['-p', '--output-format', 'stream-json', '--verbose', '--input-format', 'stream-json', '--replay-user-messages', '--permission-mode', 'acceptEdits', '--allowedTools', 'Bash', 'Read', '--model', 'claude-x', '--append-system-prompt', 'coven protocol']);
   const [inv] = readFakeLog(s.env);
@@ -73,7 +73,7 @@ test('a successful session: real work in the worktree, the raw stream logged, a 
     },
   ]);
   const logFile = join(tempDir(), 'logs', 'w1', '001-implement.jsonl');
-  const o = expectKind(await runSession(s.opts({ claudeArgs: ['--allowedTools=Bash'], logFile })), 'success');
+  const o = expectKind(await runSession(s.opts({ cliArgs: ['--allowedTools=Bash'], logFile })), 'success');
   const [inv] = readFakeLog(s.env);
   assert.is(o.text, 'Added a.txt.');
   assert.is(o.sessionId, inv?.sessionId);
@@ -105,7 +105,7 @@ test('a missing CLI is cli-not-found, with how to install it or set COVEN_CLAUDE
 
 test('a usage error (unknown flag in claude_args) is a crash with the CLI\'s message', async () => {
   const s = await setup(null);
-  const o = expectKind(await runSession(s.opts({ claudeArgs: ['--frobnicate'] })), 'crashed');
+  const o = expectKind(await runSession(s.opts({ cliArgs: ['--frobnicate'] })), 'crashed');
   assert.is(o.exitCode, 1);
   assert.equal(o.stderrTail, ["error: unknown option '--frobnicate'"]);
   assert.is(o.sessionId, undefined);
@@ -114,7 +114,7 @@ test('a usage error (unknown flag in claude_args) is a crash with the CLI\'s mes
 
 test('an error result is agent-error with its subtype and errors', async () => {
   const s = await setup([{ steps: [{ text: 'step 1' }, { bash: 'true' }, { text: 'step 2' }] }]);
-  const o = expectKind(await runSession(s.opts({ claudeArgs: ['--allowedTools=Bash', '--max-turns', '1'] })), 'agent-error');
+  const o = expectKind(await runSession(s.opts({ cliArgs: ['--allowedTools=Bash', '--max-turns', '1'] })), 'agent-error');
   assert.is(o.subtype, 'error_max_turns');
   assert.equal(o.errors, ['Reached maximum number of turns (1)']);
   assert.is(o.text, undefined);
@@ -141,7 +141,7 @@ test('an exit without a result is a crash that still knows the session id', asyn
 
 test('abort() ends the CLI and its grandchildren; the outcome is aborted', async () => {
   const s = await setup([{ steps: grandchild, hang: 'before-result' }]);
-  const handle = startSession(s.opts({ claudeArgs: ['--allowedTools=Bash'] }));
+  const handle = startSession(s.opts({ cliArgs: ['--allowedTools=Bash'] }));
   const sleepPid = Number(await waitForFile(join(s.repo, 'sleep.pid')));
   assert.ok(alive(sleepPid));
   handle.abort();
@@ -156,7 +156,7 @@ test('abort() also ends a tool command running in a session of its own (the real
   // a node that waits on a detached child: the child (sh → sleep) leads a new session, out of the CLI's group
   const detached = `${JSON.stringify(process.execPath)} -e "require('child_process').spawn('sh', ['-c', 'echo \\$\\$ > sleep.pid; exec sleep 300'], { detached: true, stdio: 'ignore' })"`;
   const s = await setup([{ steps: [{ bash: detached }, { text: 'never' }] }]);
-  const handle = startSession(s.opts({ claudeArgs: ['--allowedTools=Bash'] }));
+  const handle = startSession(s.opts({ cliArgs: ['--allowedTools=Bash'] }));
   const sleepPid = Number(await waitForFile(join(s.repo, 'sleep.pid')));
   assert.ok(alive(sleepPid));
   handle.abort();
@@ -177,7 +177,7 @@ function lateResultOf(logFile: string): { result: unknown; toolOutput: string } 
 test('abort() during a tool: the CLI still finishes its turn with a result, and the outcome is aborted', async () => {
   const s = await setup(lateResult);
   const logFile = join(tempDir(), 'session.jsonl');
-  const handle = startSession(s.opts({ claudeArgs: ['--allowedTools=Bash'], logFile }));
+  const handle = startSession(s.opts({ cliArgs: ['--allowedTools=Bash'], logFile }));
   await waitForFile(join(s.repo, 'tool.pid'));
   handle.abort();
   const o = expectKind(await handle.outcome, 'aborted');
@@ -193,7 +193,7 @@ test('the timeout during a tool: the CLI still finishes its turn with a result, 
   const s = await setup(lateResult);
   const logFile = join(tempDir(), 'session.jsonl');
   // long enough for the fake to be in its tool when the limit comes (else there is no late result to ignore)
-  const o = expectKind(await runSession(s.opts({ claudeArgs: ['--allowedTools=Bash'], logFile, timeoutMs: 4000 })), 'timed-out');
+  const o = expectKind(await runSession(s.opts({ cliArgs: ['--allowedTools=Bash'], logFile, timeoutMs: 4000 })), 'timed-out');
   assert.ok(existsSync(join(s.repo, 'tool.pid')), 'the tool ran');
   assert.is(o.sessionId, readFakeLog(s.env)[0]?.sessionId);
   assert.is(lateResultOf(logFile).result, 'finished after all', 'the result came after the timeout');
@@ -203,7 +203,7 @@ test('the timeout during a tool: the CLI still finishes its turn with a result, 
 for (const [signal, exitCode, exitSignal] of [['SIGTERM', 143, null], ['SIGKILL', null, 'SIGKILL']] as const) {
   test(`a ${signal} sent to the CLI from outside (not abort()) is a crash with its ${exitCode === null ? 'signal' : 'exit code'}, and nothing it started is left`, async () => {
     const s = await setup([{ steps: grandchild, hang: 'before-result' }]);
-    const handle = startSession(s.opts({ claudeArgs: ['--allowedTools=Bash'] }));
+    const handle = startSession(s.opts({ cliArgs: ['--allowedTools=Bash'] }));
     const sleepPid = Number(await waitForFile(join(s.repo, 'sleep.pid')));
     assert.ok(alive(sleepPid));
     process.kill(handle.pid!, signal); // the CLI alone, not its group
@@ -218,7 +218,7 @@ for (const [signal, exitCode, exitSignal] of [['SIGTERM', 143, null], ['SIGKILL'
 
 test('past the timeout the whole group is ended, SIGKILL when SIGTERM is ignored', async () => {
   const s = await setup([{ steps: grandchild, hang: 'before-result', ignoreSigterm: true }]);
-  const o = expectKind(await runSession(s.opts({ claudeArgs: ['--allowedTools=Bash'], timeoutMs: 1500, killGraceMs: 500 })), 'timed-out');
+  const o = expectKind(await runSession(s.opts({ cliArgs: ['--allowedTools=Bash'], timeoutMs: 1500, killGraceMs: 500 })), 'timed-out');
   assert.is(o.timeoutMs, 1500);
   assert.ok(o.sessionId);
   const fakePid = Number(readFileSync(join(s.repo, 'fake.pid'), 'utf8'));
@@ -272,7 +272,7 @@ test('send() mid-turn: the message reaches the running turn at its next model ca
   let sent = false;
   const handle = startSession(
     s.opts({
-      claudeArgs: ['--allowedTools=Bash'],
+      cliArgs: ['--allowedTools=Bash'],
       display: (l) => {
         s.lines.push(l);
         if (l.includes('working on it')) sent = handle.send('STEER: use tabs');

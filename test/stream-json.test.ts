@@ -7,7 +7,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineSplitter, emptySummary, foldLine, isSuccess, parseStreamLine, summarizeStream, type SessionSummary } from '../scripts/lib/session/stream-json.js';
 import { toolCallSummary, renderEvent } from '../scripts/lib/session/render.js';
+import { claudeEvents, newClaudeParseState } from '../scripts/lib/clis/claude.js';
+import type { StreamEvent } from '../scripts/lib/session/stream-json.js';
 import { cliSamplesDir } from './helpers/fake-claude.js';
+
+/** What the live view shows for one stream-json event of Claude Code (through its adapter). */
+const shown = (e: StreamEvent, cwd: string): string[] => claudeEvents(e, newClaudeParseState()).flatMap((c) => renderEvent(c, cwd));
 
 interface Expected {
   sessionId: string;
@@ -138,18 +143,18 @@ test('the live view names each tool call by its key input', () => {
   assert.is(toolCallSummary('Grep', { pattern: 'TODO', path: 'src' }, cwd), 'Grep: TODO');
   assert.is(toolCallSummary('Bash', { command: 'line one\nline two' }, cwd), 'Bash: line one …');
   assert.is(toolCallSummary('mcp__srv__do', { thing: 'x' }, cwd), 'mcp__srv__do: x');
-  const lines = renderEvent({ kind: 'assistant', blocks: [{ type: 'text', text: 'Working.' }, { type: 'tool_use', id: 't', name: 'Write', input: { file_path: '/w/repo/a.txt' } }], subagent: false }, cwd);
+  const lines = shown({ kind: 'assistant', blocks: [{ type: 'text', text: 'Working.' }, { type: 'tool_use', id: 't', name: 'Write', input: { file_path: '/w/repo/a.txt' } }], subagent: false }, cwd);
   assert.equal(lines, ['  Working.', '  ▸ Write: a.txt']);
-  assert.equal(renderEvent({ kind: 'tool-results', results: [{ toolUseId: 't', isError: true, text: 'This command requires approval' }], subagent: false }, cwd), ['    ✗ This command requires approval']);
+  assert.equal(shown({ kind: 'tool-results', results: [{ toolUseId: 't', isError: true, text: 'This command requires approval' }], subagent: false }, cwd), ['    ✗ This command requires approval']);
 });
 
 test('the live view never passes a control character of the agent\'s text to the terminal', () => {
   const cwd = '/w/repo';
   const text = 'clear\x1b[2J screen\r\nbell\x07\tand tab\ncsi\u009b31m right\u202eleft';
-  const lines = renderEvent({ kind: 'assistant', blocks: [{ type: 'text', text }, { type: 'tool_use', id: 't', name: 'Bash', input: { command: 'echo \x1b]0;title\x07' } }], subagent: false }, cwd);
+  const lines = shown({ kind: 'assistant', blocks: [{ type: 'text', text }, { type: 'tool_use', id: 't', name: 'Bash', input: { command: 'echo \x1b]0;title\x07' } }], subagent: false }, cwd);
   assert.equal(lines, ['  clear\\u001b[2J screen', '  bell\\u0007  and tab', '  csi\\u009b31m right\\u202eleft', '  ▸ Bash: echo \\u001b]0;title\\u0007']);
   for (const line of lines) assert.not.match(line, /[\x00-\x1f\x7f-\x9f]/);
-  assert.equal(renderEvent({ kind: 'tool-results', results: [{ toolUseId: 't', isError: true, text: 'no\x1b[31m' }], subagent: false }, cwd), ['    ✗ no\\u001b[31m']);
+  assert.equal(shown({ kind: 'tool-results', results: [{ toolUseId: 't', isError: true, text: 'no\x1b[31m' }], subagent: false }, cwd), ['    ✗ no\\u001b[31m']);
 });
 
 test.run();

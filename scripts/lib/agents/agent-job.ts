@@ -77,23 +77,23 @@ finish when \`git status --porcelain\` prints nothing. Do not push, reset or swi
 
 /** Runs one session; returns its outcome. A resume uses the same cwd (the CLI requires it). */
 export async function runAgentSession(
-  s: SessionSettings & { cwd: string; agentName: string; prompt: string; claudeArgs: readonly string[]; resume?: string; appendSystemPrompt?: string },
+  s: SessionSettings & { cwd: string; agentName: string; prompt: string; cliArgs: readonly string[]; resume?: string; systemText?: string },
 ): Promise<SessionOutcome> {
   // the agent must not change the git setup coven's git and the human's run with: undone at once
   return withGuardedSetup({ cwd: s.cwd, stateDir: s.stateDir, worker: s.worker }, () => runSession(s), (text) => (s.display ? s.display(text) : process.stderr.write(`${text}\n`)));
 }
 
 async function runSession(
-  s: SessionSettings & { cwd: string; agentName: string; prompt: string; claudeArgs: readonly string[]; resume?: string; appendSystemPrompt?: string },
+  s: SessionSettings & { cwd: string; agentName: string; prompt: string; cliArgs: readonly string[]; resume?: string; systemText?: string },
 ): Promise<SessionOutcome> {
   const handle = startSession({
     cwd: s.cwd,
     prompt: s.prompt,
     resume: s.resume,
     permissionMode: s.permissionMode,
-    claudeArgs: s.claudeArgs,
+    cliArgs: s.cliArgs,
     extraArgs: s.extraArgs,
-    appendSystemPrompt: s.appendSystemPrompt,
+    systemText: s.systemText,
     logFile: reserveLogFile(s.stateDir, s.worker, s.agentName),
     timeoutMs: s.timeoutMs,
     env: agentEnv(s.env),
@@ -109,7 +109,7 @@ async function runSession(
 
 /** What one run of the CLI cost. A resumed run reports only its own turns, not the session's total (2.1.197). */
 export function runCost(outcome: SessionOutcome): number {
-  return outcome.kind === 'success' || outcome.kind === 'agent-error' ? outcome.costUsd : 0;
+  return outcome.kind === 'success' || outcome.kind === 'agent-error' || outcome.kind === 'refused' ? outcome.costUsd : 0;
 }
 
 export function sessionIdOf(outcome: SessionOutcome): string | null {
@@ -123,7 +123,7 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
   if (rendered.kind === 'missing-args') return { kind: 'bad-args', missing: rendered.names, unknown: [] };
   if (rendered.kind === 'unknown-args') return { kind: 'bad-args', missing: [], unknown: rendered.names };
 
-  const base = { ...o, cwd: o.worktree, agentName: o.agent.name, claudeArgs: o.agent.claudeArgs };
+  const base = { ...o, cwd: o.worktree, agentName: o.agent.name, cliArgs: o.agent.claudeArgs };
   const onto = await localUpstreamOf(o.worktree, o.branch);
   const mark = onto ? await markJob(o.worktree, onto) : null;
   const historyMark = await markHistory(o.worktree);
@@ -142,7 +142,7 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
   let stray = await settleAndSay();
 
   let files = await dirtyFiles(o.worktree);
-  if (files.length > 0 && sessionId && session.kind !== 'aborted' && session.kind !== 'cli-not-found') {
+  if (files.length > 0 && sessionId && session.kind !== 'aborted' && session.kind !== 'cli-not-found' && session.kind !== 'refused') {
     o.display?.(`coven: the agent left ${files.length} uncommitted file(s); asking it to commit or discard them`);
     const again = await runAgentSession({ ...base, prompt: COMMIT_OR_DISCARD(files), resume: sessionId });
     costUsd += runCost(again);

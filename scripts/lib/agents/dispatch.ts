@@ -88,7 +88,7 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchOutcome> 
   try {
     const others = describeOtherWorkers(opts.workers ?? (await readWorkerStates(opts.stateDir)), opts.worker);
     const session = (prompt: string, resume?: string): Promise<SessionOutcome> =>
-      runAgentSession({ ...opts, cwd: opts.worktree, agentName: DISPATCH_AGENT, prompt, resume, claudeArgs: agent.claudeArgs, appendSystemPrompt: dispatchProtocol(registry.agents) });
+      runAgentSession({ ...opts, cwd: opts.worktree, agentName: DISPATCH_AGENT, prompt, resume, cliArgs: agent.claudeArgs, systemText: dispatchProtocol(registry.agents) });
 
     let outcome = await session(dispatchPrompt(rendered.text, others));
     let costUsd = 0;
@@ -111,7 +111,7 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchOutcome> 
 }
 
 function costOf(outcome: SessionOutcome): number {
-  return outcome.kind === 'agent-error' ? outcome.costUsd : 0;
+  return outcome.kind === 'agent-error' || outcome.kind === 'refused' ? outcome.costUsd : 0;
 }
 
 function dispatchAgentProblems(registry: Registry): string[] {

@@ -60,7 +60,7 @@ export interface ResolveOptions extends SessionSettings {
   conflict: Conflict;
   /** the agent whose session made the commits (its claude_args are reused) */
   agentName: string;
-  claudeArgs: readonly string[];
+  cliArgs: readonly string[];
   sessionId: string | null;
   /** the land after a resolution may change `.coven/` (see LandOptions.approveCoven) */
   approveCoven?: boolean;
@@ -182,7 +182,7 @@ async function finishedRound(o: ResolveOptions, branchAtStart: string, onto: str
 
 /** One resolution session: the agent's own session resumed, or a fresh one with the same instructions when it cannot be. */
 async function resolveSession(o: ResolveOptions, sessionId: string | null, prompt: string): Promise<SessionOutcome> {
-  const settings = { ...o, cwd: o.worktree, agentName: `${o.agentName}-resolve`, claudeArgs: [...o.claudeArgs, RESOLVE_TOOLS], prompt };
+  const settings = { ...o, cwd: o.worktree, agentName: `${o.agentName}-resolve`, cliArgs: [...o.cliArgs, RESOLVE_TOOLS], prompt };
   const outcome = await runAgentSession(sessionId ? { ...settings, resume: sessionId } : settings);
   if (!sessionId || !cannotResume(outcome)) return outcome;
   o.display?.(`coven: session ${sessionId} cannot be resumed here; starting a fresh session with the same instructions`);

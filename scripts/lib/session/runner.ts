@@ -1,13 +1,19 @@
-// session-runner — runs one agent session: `claude -p --output-format stream-json
-// --verbose --input-format stream-json …` in a worktree, feeds it the prompt (and any
-// later steering messages) on stdin, shows a short live view, logs every raw stdout
-// line, and returns a typed outcome judged by the `result` event, not the exit code.
+// session-runner — runs one agent session through its CLI's adapter (lib/clis/): the
+// command line the adapter gives (Claude Code: `claude -p --output-format stream-json
+// --verbose --input-format stream-json …`) in a worktree, the prompt (and, for a CLI that
+// takes them, later steering messages) on stdin, a short live view, every raw stdout line
+// logged, and a typed outcome judged by the CLI's events, never by the exit code alone.
 //
-//   inputs:  SessionOptions (cwd, prompt, permission mode, the agent's claude_args,
-//            extra args, coven's protocol text, --resume id, log file, timeout)
-//            env COVEN_CLAUDE: the CLI to run (default `claude` on PATH)
+//   inputs:  SessionOptions (cwd, prompt, the CLI, permission mode, the agent's args for
+//            the CLI, extra args, coven's protocol text, resume id, log file, timeout)
+//            env: the CLI's binary override (COVEN_CLAUDE, COVEN_CODEX, COVEN_GEMINI,
+//            COVEN_OPENCODE; default its command on PATH), COVEN_PRICE_<CLI>
 //   outputs: the raw stream appended to `logFile`; display lines through the caller's
 //            `display`; a SessionOutcome (never throws for an expected failure)
+//
+// When the adapter's parser says the vendor refuses (quota, rate limit, auth, overloaded)
+// the whole group is stopped at once (the CLI would retry for minutes) and the outcome is
+// `refused`. A CLI that takes no steering has its stdin closed after the first write.
 //
 // The CLI runs in its own process group (detached). abort() and the wall-clock timeout
 // end the whole group (SIGTERM, then SIGKILL after a grace period), and whatever is left
@@ -19,22 +25,27 @@
 // (process-groups.ts, Linux): no orphan outlives a session. pause() stops all those
 // groups (SIGSTOP) until resume(); ending a paused session continues it after SIGTERM so
 // the signal is acted on. The runner installs no signal handlers: the worker wires
-// SIGINT/SIGTERM to abort(). See reference/claude-cli.md for the CLI contract.
+// SIGINT/SIGTERM to abort(). See reference/claude-cli.md for Claude Code's contract.
 //
-// A session is a value (class Session): its state in fields, each event (a line, a
-// result, the exit, a timeout, abort) a method. Its options and outcome are in
-// session-contract.ts, its process groups in process-groups.ts.
+// A session is a value (class Session): its state in fields, each event a method. Its
+// options and outcome: session-contract.ts; its groups: process-groups.ts; what it heard:
+// session-events.ts.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
-import { LineSplitter, emptySummary, foldLine, isSuccess, parseStreamLine, type ResultEvent, type SessionSummary } from './stream-json.js';
+import { LineSplitter } from './stream-json.js';
 import { renderEvent, renderOutcome } from './render.js';
 import { childrenCpuMs, trace, traceNow } from '../ui/trace.js';
-import { agentCommand, cliNotFoundMessage, defaultTimeoutMs, userMessageLine, type SessionHandle, type SessionOptions, type SessionOutcome } from './session-contract.js';
+import { agentCommand, defaultTimeoutMs, type SessionHandle, type SessionOptions, type SessionOutcome } from './session-contract.js';
 import { randomUUID } from 'node:crypto';
 import { ProcessGroups, SESSION_MARK } from './process-groups.js';
 import { cliInvocation, commandLineBytes, MAX_COMMAND_LINE_BYTES } from './cli-invocation.js';
+import type { CliAdapter, CliCommand, CliEvent, StreamParser } from '../clis/adapter.js';
+import { adapterFor } from '../clis/index.js';
+import { SessionEvents } from './session-events.js';
+import { judgeSession } from './session-judge.js';
+import { Timers } from './timers.js';
 
 export * from './session-contract.js';
 export { descendantGroups } from './process-groups.js';
@@ -54,17 +65,21 @@ export function startSession(opts: SessionOptions): SessionHandle {
   if (!existsSync(opts.cwd)) throw new Error(`session-runner: cwd does not exist: ${opts.cwd}`);
   const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env) };
   delete env.CLAUDECODE;
-  const command = agentCommand(env);
-  // no argument over the OS limit: large text goes on stdin, the rest is refused by name
-  const cli = cliInvocation(opts, command, env);
+  const cliName = opts.cli ?? 'claude';
+  const found = adapterFor(cliName);
+  if (found.kind !== 'adapter') return endedBeforeStart(opts, { kind: 'cli-not-found', command: cliName, message: `${found.message}.` });
+  const adapter = found.adapter;
+  const command = agentCommand(env, cliName);
+  // no argument over the OS limit: the adapter puts large text on stdin, the rest is refused by name
+  const cli = cliInvocation(opts, adapter, command, env);
   if (cli.kind === 'too-big') return endedBeforeStart(opts, cli);
   try {
-    return new Session(opts, command, env, cli.args, cli.prompt).handle();
+    return new Session(opts, adapter, command, { ...env, ...cli.env }, cli).handle();
   } catch (err) {
     // spawn throws (rather than emitting 'error') for E2BIG and a few others: a value, not a crash
     const e = err as NodeJS.ErrnoException;
     if (e.syscall !== 'spawn') throw err;
-    if (e.code === 'E2BIG') return endedBeforeStart(opts, { kind: 'too-big', what: 'the command line and the environment together', bytes: commandLineBytes(command, cli.args, env), maxBytes: MAX_COMMAND_LINE_BYTES });
+    if (e.code === 'E2BIG') return endedBeforeStart(opts, { kind: 'too-big', what: 'the command line and the environment together', bytes: commandLineBytes(command, cli.args, { ...env, ...cli.env }), maxBytes: MAX_COMMAND_LINE_BYTES });
     return endedBeforeStart(opts, { kind: 'crashed', exitCode: null, signal: null, stderrTail: [`could not start ${command}: ${e.message}`] });
   }
 }
@@ -89,13 +104,15 @@ class Session {
   /** the CLI's group, and the groups of its descendants seen so far (Bash commands of the real CLI) */
   private readonly groups: ProcessGroups;
 
-  private readonly summary: SessionSummary = emptySummary();
+  private readonly parser: StreamParser;
+  private readonly heard = new SessionEvents();
   private readonly stdoutLines = new LineSplitter();
   private readonly stderrLines = new LineSplitter(64 * 1024);
   private readonly stderrTail: string[] = [];
   private log: WriteStream | null = null;
   private messagesSent = 0;
   private stopWaiting = false; // a steering message seems to have been taken without an echo
+  private refusalStop = false;
   private stdinOpen = true;
   private aborted = false;
   private timedOut = false;
@@ -103,19 +120,18 @@ class Session {
   private exitCode: number | null = null;
   private exitSignal: NodeJS.Signals | null = null;
   private spawnError: NodeJS.ErrnoException | null = null;
-  private junkShown = 0;
   private finishing = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Timers();
   private steerTimer: NodeJS.Timeout | null = null;
   private resolveOutcome!: (o: SessionOutcome) => void;
   readonly outcome = new Promise<SessionOutcome>((r) => (this.resolveOutcome = r));
 
   constructor(
     private readonly opts: SessionOptions,
+    private readonly adapter: CliAdapter,
     command: string,
-    env: NodeJS.ProcessEnv,
-    args: string[],
-    prompt: string,
+    private readonly env: NodeJS.ProcessEnv,
+    cli: CliCommand,
   ) {
     this.command = command;
     this.display = opts.display ?? (() => {});
@@ -123,27 +139,35 @@ class Session {
     this.lingerMs = opts.lingerMs ?? 2000;
     this.killGraceMs = opts.killGraceMs ?? 5000;
     this.exitedAt = this.spawnedAt;
+    this.parser = adapter.parser();
     const mark = randomUUID();
-    this.child = spawn(this.command, args, { cwd: opts.cwd, env: { ...env, [SESSION_MARK]: mark }, detached: true, stdio: 'pipe' });
+    this.child = spawn(this.command, cli.args, { cwd: opts.cwd, env: { ...env, [SESSION_MARK]: mark }, detached: true, stdio: 'pipe' });
     this.pgid = this.child.pid;
     this.groups = new ProcessGroups(this.pgid, mark);
     if (this.pgid !== undefined) process.on('exit', this.killOnParentExit);
     this.openLog();
     this.wire();
-    this.later(this.timeoutMs, () => {
+    this.timers.later(this.timeoutMs, () => {
       if (this.done()) return;
       this.timedOut = true;
       this.display(`  (the session ran past its ${Math.round(this.timeoutMs / 1000)}s limit; stopping it)`);
       this.stopGroup();
     });
-    this.write(prompt);
+    this.start(cli);
+  }
+
+  /** The first stdin (the prompt counts as the first message a result answers); stdin closed unless the CLI is steered. */
+  private start(cli: CliCommand): void {
+    this.messagesSent = 1;
+    if (cli.stdin !== null && !this.spawnError) this.child.stdin.write(cli.stdin);
+    if (!cli.keepStdinOpen || !this.adapter.steering) this.closeStdin();
   }
 
   handle(): SessionHandle {
     return {
       outcome: this.outcome,
       pid: this.pgid,
-      sessionId: () => this.summary.sessionId,
+      sessionId: () => this.heard.sessionId,
       send: (text) => this.write(text),
       abort: () => {
         if (this.finishing || this.exited || this.done()) return; // a finished session only winds down
@@ -162,22 +186,6 @@ class Session {
     };
   }
 
-  private later(ms: number, fn: () => void): NodeJS.Timeout {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
-    return t;
-  }
-
-  private cancel(t: NodeJS.Timeout | null): void {
-    if (t) {
-      clearTimeout(t);
-      this.timers.delete(t);
-    }
-  }
-
   private noteDescendants(): void {
     if (!this.exited) this.groups.noteDescendants();
   }
@@ -189,7 +197,7 @@ class Session {
     this.closeStdin();
     this.noteDescendants();
     this.groups.kill('SIGTERM');
-    this.later(this.killGraceMs, () => {
+    this.timers.later(this.killGraceMs, () => {
       if (!this.exited) this.groups.kill('SIGKILL');
     });
   }
@@ -200,32 +208,33 @@ class Session {
     this.child.stdin.end();
   }
 
+  /** A steering message (false: the CLI takes none, or no longer reads stdin). */
   private write(text: string): boolean {
-    if (!this.stdinOpen || this.finishing || this.spawnError) return false;
-    this.child.stdin.write(userMessageLine(text));
+    if (!this.stdinOpen || this.finishing || this.spawnError || !this.adapter.steering || !this.adapter.steerLine) return false;
+    this.child.stdin.write(this.adapter.steerLine(text));
     this.messagesSent++;
     return true;
   }
 
   /** Every message written to stdin has been taken by a turn that has ended. */
   private answeredAll(): boolean {
-    const s = this.summary;
+    const s = this.heard;
     return this.stopWaiting || (s.replays > 0 ? s.replays : s.results) >= this.messagesSent;
   }
 
   /** The last turn has ended: the session only has to wind down. */
   private done(): boolean {
-    return this.summary.lastResult !== undefined && this.answeredAll();
+    return this.heard.lastResult !== undefined && this.answeredAll();
   }
 
   /** After the last result: close stdin, let the CLI exit on its own, then make it. */
   private windDown(): void {
     this.noteDescendants(); // what the agent left running in the background ends with the session
     this.closeStdin();
-    this.later(this.lingerMs, () => {
+    this.timers.later(this.lingerMs, () => {
       if (this.exited) return;
       this.groups.kill('SIGTERM');
-      this.later(this.killGraceMs, () => {
+      this.timers.later(this.killGraceMs, () => {
         if (!this.exited) this.groups.kill('SIGKILL');
       });
     });
@@ -236,24 +245,40 @@ class Session {
     // A steering message has not been taken yet (the CLI takes a message that arrives
     // mid-turn at the turn's next model call, else it starts a turn of its own right
     // after this result, with a new init). If no turn starts, stop waiting for one.
-    this.cancel(this.steerTimer);
-    this.steerTimer = this.later(steerTurnGraceMs, () => {
+    this.timers.cancel(this.steerTimer);
+    this.steerTimer = this.timers.later(steerTurnGraceMs, () => {
       this.stopWaiting = true;
       this.windDown();
     });
   }
 
-  private onLine(line: string): void {
-    const parsed = parseStreamLine(line);
-    foldLine(this.summary, parsed);
-    if (!parsed.ok) {
-      if (parsed.reason !== 'empty' && this.junkShown++ < 3) this.display(`  (ignored a line that is not a JSON event: ${line.slice(0, 80)})`);
-      return;
-    }
-    for (const l of renderEvent(parsed.event, this.opts.cwd)) this.display(l);
-    if (parsed.event.kind === 'user' && parsed.event.replay && this.summary.replays > 1) this.display(`  » ${parsed.event.text.split('\n')[0]?.slice(0, 150) ?? ''}`);
-    if (parsed.event.kind === 'init') this.cancel(this.steerTimer);
-    if (parsed.event.kind === 'result') this.onResult();
+  private onEvents(events: CliEvent[]): void {
+    for (const e of events) this.onEvent(e);
+  }
+
+  private onEvent(e: CliEvent): void {
+    const delta = e.kind === 'text' && e.delta === true;
+    if (!delta) this.showPending();
+    this.heard.fold(e);
+    if (delta) return;
+    for (const l of renderEvent(e, this.opts.cwd)) this.display(l);
+    if (e.kind === 'turn-start') this.timers.cancel(this.steerTimer);
+    if (e.kind === 'refused') this.onRefused();
+    if (e.kind === 'result') this.onResult();
+  }
+
+  /** A text written in deltas is shown whole, once the next event (or the exit) ends it. */
+  private showPending(): void {
+    const text = this.heard.takePending();
+    if (text !== undefined) for (const l of renderEvent({ kind: 'text', text }, this.opts.cwd)) this.display(l);
+  }
+
+  /** The vendor refuses: the CLI would retry for minutes, so the whole group is stopped now. */
+  private onRefused(): void {
+    if (this.exited || this.finishing || this.refusalStop) return;
+    this.refusalStop = true;
+    this.timers.cancel(this.steerTimer);
+    this.stopGroup();
   }
 
   private openLog(): void {
@@ -278,10 +303,10 @@ class Session {
     });
     child.stdout.on('data', (chunk: Buffer) => {
       if (this.log && !this.log.write(chunk)) child.stdout.pause(); // bounded memory when the disk is slower than the CLI
-      for (const line of this.stdoutLines.push(chunk)) this.onLine(line);
+      for (const line of this.stdoutLines.push(chunk)) this.onEvents(this.parser.line(line));
     });
     child.stderr.on('data', (chunk: Buffer) => {
-      for (const line of this.stderrLines.push(chunk)) pushTail(this.stderrTail, line);
+      for (const line of this.stderrLines.push(chunk)) this.onStderr(line);
     });
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (child.pid !== undefined) return; // errors of a running child surface as exit codes
@@ -297,9 +322,9 @@ class Session {
       // Something of the group may still hold stdout open; close() follows once it is gone.
       if (this.groups.alive()) {
         this.groups.kill('SIGTERM');
-        this.later(this.killGraceMs, () => this.groups.kill('SIGKILL'));
+        this.timers.later(this.killGraceMs, () => this.groups.kill('SIGKILL'));
       }
-      this.later(this.killGraceMs + 2000, () => {
+      this.timers.later(this.killGraceMs + 2000, () => {
         // a process that left the group (setsid) still holds our pipes: stop reading
         child.stdout.destroy();
         child.stderr.destroy();
@@ -313,12 +338,14 @@ class Session {
     if (this.finishing) return;
     this.finishing = true;
     this.stdinOpen = false;
-    for (const line of this.stdoutLines.end()) this.onLine(line);
-    for (const line of this.stderrLines.end()) pushTail(this.stderrTail, line);
+    for (const line of this.stdoutLines.end()) this.onEvents(this.parser.line(line));
+    for (const line of this.stderrLines.end()) this.onStderr(line);
+    // what the stream implied but never printed (opencode has no result event), before judging
+    if (this.exited && !this.spawnError) this.onEvents(this.parser.end({ code: this.exitCode, signal: this.exitSignal }));
+    this.showPending();
     this.groups.noteMarked(); // a daemon the agent left (double fork, setsid) ends too
     await this.groups.end(this.killGraceMs);
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.timers.clearAll();
     process.removeListener('exit', this.killOnParentExit);
     if (this.log) {
       const l = this.log;
@@ -332,29 +359,15 @@ class Session {
     this.resolveOutcome(o);
   }
 
-  private decide(): SessionOutcome {
-    const sessionId = this.summary.sessionId;
-    const err = this.spawnError;
-    if (err) {
-      if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'ENOTDIR') {
-        return { kind: 'cli-not-found', command: this.command, message: cliNotFoundMessage(this.command, err.code) };
-      }
-      return { kind: 'crashed', exitCode: null, signal: null, stderrTail: [`could not start ${this.command}: ${err.message}`] };
-    }
-    // timeout and abort win over a result that came after them (a CLI that gets SIGTERM
-    // while a Bash tool runs finishes its turn anyway); neither is set once the session is done
-    if (this.timedOut) return { kind: 'timed-out', timeoutMs: this.timeoutMs, ...(sessionId ? { sessionId } : {}) };
-    if (this.aborted) return { kind: 'aborted', ...(sessionId ? { sessionId } : {}) };
-    const result = this.summary.lastResult;
-    if (result) return this.judge(result); // (when not every message was answered: the CLI exited before a steering turn)
-    return { kind: 'crashed', exitCode: this.exitCode, signal: this.exitSignal, stderrTail: [...this.stderrTail], ...(sessionId ? { sessionId } : {}) };
+  private onStderr(line: string): void {
+    pushTail(this.stderrTail, line);
+    this.onEvents(this.parser.stderr(line));
   }
 
-  private judge(r: ResultEvent): SessionOutcome {
-    const sessionId = this.summary.sessionId ?? r.sessionId;
-    const figures = { sessionId, costUsd: r.costUsd, turns: this.summary.turns, durationMs: this.summary.durationMs };
-    if (isSuccess(r)) return { kind: 'success', text: r.text ?? '', ...figures };
-    return { kind: 'agent-error', subtype: r.subtype, errors: r.errors, ...(r.text !== undefined ? { text: r.text } : {}), ...figures };
+  private decide(): SessionOutcome {
+    const { outcome, priceProblem } = judgeSession({ heard: this.heard, adapter: this.adapter, command: this.command, env: this.env, stderrTail: this.stderrTail, spawnError: this.spawnError, timedOut: this.timedOut, timeoutMs: this.timeoutMs, aborted: this.aborted, exitCode: this.exitCode, exitSignal: this.exitSignal });
+    if (priceProblem) this.display(`  (${priceProblem})`);
+    return outcome;
   }
 }
 

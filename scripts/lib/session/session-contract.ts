@@ -1,21 +1,28 @@
-// session-contract — what a session of the agent CLI is, for the session runner
+// session-contract — what a session of an agent CLI is, for the session runner
 // (lib/session/runner.ts) and whoever starts one: its options, its outcome, the handle
-// that steers it, and the command line the CLI is given (the CLI contract is in
-// reference/claude-cli.md).
+// that steers it. The CLI itself is reached only through its adapter (lib/clis/).
+
+import type { CliName, Refusal, TokenCounts } from '../clis/adapter.js';
+import { adapterFor } from '../clis/index.js';
+import { claudeArgs } from '../clis/claude.js';
+
+export { userMessageLine } from '../clis/claude.js';
 
 export interface SessionOptions {
   /** the worktree the agent works in (a resume must use the cwd of the original session) */
   cwd: string;
   /** the first user message */
   prompt: string;
-  /** --permission-mode; default acceptEdits */
+  /** the agent CLI; default claude */
+  cli?: CliName;
+  /** --permission-mode (Claude Code); default acceptEdits */
   permissionMode?: string;
-  /** the agent's `claude_args` (frontmatter) */
-  claudeArgs?: readonly string[];
+  /** the agent's arguments for this CLI (frontmatter `claude_args`, `codex_args` …) */
+  cliArgs?: readonly string[];
   /** arguments given after `--` on the worker's command line */
   extraArgs?: readonly string[];
-  /** coven's protocol text, passed as --append-system-prompt (over 100 KB: at the head of the first message on stdin) */
-  appendSystemPrompt?: string;
+  /** coven's protocol text: the CLI's system prompt where it has one (Claude Code: --append-system-prompt, over 100 KB at the head of the first message on stdin), else at the head of the prompt */
+  systemText?: string;
   /** session id to resume */
   resume?: string;
   /** file the raw stdout is appended to (folders are created) */
@@ -24,7 +31,7 @@ export interface SessionOptions {
   timeoutMs?: number;
   /** receives the live view, one line per call (no trailing newline) */
   display?: (line: string) => void;
-  /** environment of the CLI (default process.env); COVEN_CLAUDE is read from it; CLAUDECODE is removed */
+  /** environment of the CLI (default process.env); the binary's override (COVEN_CLAUDE, COVEN_CODEX …) and COVEN_PRICE_<CLI> are read from it; CLAUDECODE is removed */
   env?: NodeJS.ProcessEnv;
   /** how long the CLI may linger after its last result before SIGTERM; default 2000 */
   lingerMs?: number;
@@ -33,11 +40,14 @@ export interface SessionOptions {
 }
 
 export type SessionOutcome =
-  | { kind: 'success'; text: string; sessionId: string; costUsd: number; turns: number; durationMs: number }
-  | { kind: 'agent-error'; subtype: string; errors: string[]; text?: string; sessionId: string; costUsd: number; turns: number; durationMs: number }
+  | { kind: 'success'; text: string; sessionId: string; costUsd: number; turns: number; durationMs: number; tokens?: TokenCounts }
+  | { kind: 'agent-error'; subtype: string; errors: string[]; text?: string; sessionId: string; costUsd: number; turns: number; durationMs: number; tokens?: TokenCounts }
+  /** the vendor would not serve the session (quota, rate limit, auth, overloaded): it was stopped at once; the job may go to another CLI */
+  | { kind: 'refused'; refusal: Refusal; sessionId?: string; costUsd: number }
   | { kind: 'crashed'; exitCode: number | null; signal: NodeJS.Signals | null; stderrTail: string[]; sessionId?: string }
   | { kind: 'timed-out'; timeoutMs: number; sessionId?: string }
   | { kind: 'aborted'; sessionId?: string }
+  /** the CLI's binary is not there, or coven has no adapter for it (command: the CLI's name then) */
   | { kind: 'cli-not-found'; command: string; message: string }
   /** the CLI was not started: `what` would have gone over the OS limit on a command line (lib/session/cli-invocation.ts) */
   | { kind: 'too-big'; what: string; bytes: number; maxBytes: number };
@@ -65,29 +75,22 @@ export interface SessionHandle {
 
 export const defaultTimeoutMs = 60 * 60 * 1000;
 
-/** The CLI's arguments (without the prompt, which goes on stdin). */
-export function sessionArgs(opts: Pick<SessionOptions, 'permissionMode' | 'claudeArgs' | 'extraArgs' | 'appendSystemPrompt' | 'resume'>): string[] {
-  // --replay-user-messages: the CLI echoes each stdin message when a turn takes it, which
-  // tells us whether a steering message still has a turn to come (see onResult)
-  const args = ['-p', '--output-format', 'stream-json', '--verbose', '--input-format', 'stream-json', '--replay-user-messages'];
-  args.push('--permission-mode', opts.permissionMode ?? 'acceptEdits');
-  args.push(...(opts.claudeArgs ?? []), ...(opts.extraArgs ?? []));
-  if (opts.appendSystemPrompt !== undefined) args.push('--append-system-prompt', opts.appendSystemPrompt);
-  if (opts.resume !== undefined) args.push('--resume', opts.resume);
-  return args;
+/** Claude Code's arguments for these options (without the prompt, which goes on stdin). */
+export function sessionArgs(opts: Pick<SessionOptions, 'permissionMode' | 'cliArgs' | 'extraArgs' | 'systemText' | 'resume'>): string[] {
+  return claudeArgs({ permissionMode: opts.permissionMode, args: [...(opts.cliArgs ?? []), ...(opts.extraArgs ?? [])], systemText: opts.systemText, resume: opts.resume });
 }
 
-/** One stream-json user message, as the CLI reads it on stdin. */
-export function userMessageLine(text: string): string {
-  return `${JSON.stringify({ type: 'user', message: { role: 'user', content: text } })}\n`;
+/** The agent CLI to run: the CLI's override in env (COVEN_CLAUDE …), else its command on PATH. */
+export function agentCommand(env: NodeJS.ProcessEnv = process.env, cli: CliName = 'claude'): string {
+  const a = adapterFor(cli);
+  if (a.kind !== 'adapter') return cli;
+  return env[a.adapter.envVar]?.trim() || a.adapter.defaultCommand;
 }
 
-/** The agent CLI to run: $COVEN_CLAUDE, else `claude` on PATH. */
-export function agentCommand(env: NodeJS.ProcessEnv = process.env): string {
-  return env.COVEN_CLAUDE?.trim() || 'claude';
-}
-
-export function cliNotFoundMessage(command: string, code = 'ENOENT'): string {
+export function cliNotFoundMessage(command: string, code = 'ENOENT', cli: CliName = 'claude'): string {
+  const a = adapterFor(cli);
+  if (a.kind !== 'adapter') return `${a.message}.`;
+  const { label, install, envVar, defaultCommand } = a.adapter;
   const what = code === 'EACCES' ? `the agent CLI '${command}' is not executable` : command.includes('/') ? `the agent CLI '${command}' does not exist` : `the agent CLI '${command}' was not found on PATH`;
-  return `${what}. Install Claude Code (npm install -g @anthropic-ai/claude-code) or set COVEN_CLAUDE to the path of the claude binary.`;
+  return `${what}. Install ${label} (${install}) or set ${envVar} to the path of the ${defaultCommand} binary.`;
 }

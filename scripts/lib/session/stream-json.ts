@@ -128,7 +128,22 @@ const resultSchema = z.looseObject({
   num_turns: z.number().optional(),
   duration_ms: z.number().optional(),
   api_error_status: z.number().nullish(),
+  usage: z
+    .looseObject({
+      input_tokens: z.number().nullish(),
+      output_tokens: z.number().nullish(),
+      cache_read_input_tokens: z.number().nullish(),
+      cache_creation_input_tokens: z.number().nullish(),
+    })
+    .nullish(),
   permission_denials: z.array(z.looseObject({ tool_name: z.string() })).optional(),
+});
+
+const apiRetrySchema = z.looseObject({
+  type: z.literal('system'),
+  subtype: z.literal('api_retry'),
+  error_status: z.number().nullish(),
+  error: z.unknown().optional(),
 });
 
 const anyEvent = z.looseObject({ type: z.string(), subtype: z.string().optional() });
@@ -160,6 +175,8 @@ export interface ResultEvent {
   durationMs: number;
   apiErrorStatus?: number;
   permissionDenials: string[];
+  /** from `usage`: input counts the cached input too */
+  tokens?: { input: number; output: number; cachedInput: number };
 }
 
 export type StreamEvent =
@@ -168,7 +185,8 @@ export type StreamEvent =
   | { kind: 'tool-results'; results: ToolResult[]; subagent: boolean }
   | { kind: 'user'; text: string; replay: boolean }
   | { kind: 'result'; result: ResultEvent }
-  | { kind: 'system'; subtype: string }
+  /** other system events; api_retry carries the HTTP status and the error's name when given */
+  | { kind: 'system'; subtype: string; errorStatus?: number; error?: string }
   /** a JSON object with a `type` coven does not use (or a known type in a shape it does not understand) */
   | { kind: 'other'; type: string; subtype?: string };
 
@@ -195,6 +213,7 @@ export function parseStreamLine(line: string): ParsedLine {
 function typedEvent(type: string, subtype: string | undefined, raw: unknown): StreamEvent | null {
   switch (type) {
     case 'system': {
+      if (subtype === 'api_retry') return apiRetry(raw);
       if (subtype !== 'init') return subtype === undefined ? null : { kind: 'system', subtype };
       const e = initSchema.safeParse(raw);
       if (!e.success) return null;
@@ -242,12 +261,25 @@ function typedEvent(type: string, subtype: string | undefined, raw: unknown): St
           durationMs: d.duration_ms ?? 0,
           ...(typeof d.api_error_status === 'number' ? { apiErrorStatus: d.api_error_status } : {}),
           permissionDenials: (d.permission_denials ?? []).map((p) => p.tool_name),
+          ...(d.usage ? { tokens: tokensOf(d.usage) } : {}),
         },
       };
     }
     default:
       return null;
   }
+}
+
+function apiRetry(raw: unknown): StreamEvent {
+  const e = apiRetrySchema.safeParse(raw);
+  if (!e.success) return { kind: 'system', subtype: 'api_retry' };
+  const error = typeof e.data.error === 'string' ? e.data.error : e.data.error === undefined || e.data.error === null ? undefined : JSON.stringify(e.data.error);
+  return { kind: 'system', subtype: 'api_retry', ...(typeof e.data.error_status === 'number' ? { errorStatus: e.data.error_status } : {}), ...(error !== undefined ? { error } : {}) };
+}
+
+function tokensOf(u: { input_tokens?: number | null; output_tokens?: number | null; cache_read_input_tokens?: number | null; cache_creation_input_tokens?: number | null }): { input: number; output: number; cachedInput: number } {
+  const cached = u.cache_read_input_tokens ?? 0;
+  return { input: (u.input_tokens ?? 0) + cached + (u.cache_creation_input_tokens ?? 0), output: u.output_tokens ?? 0, cachedInput: cached };
 }
 
 function assistantBlock(block: unknown): AssistantBlock {

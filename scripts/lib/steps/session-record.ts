@@ -20,7 +20,7 @@ import { parseStepFile } from './decision-file.js';
 
 export const SESSION_FORMAT = 'session/1';
 
-export const SESSION_OUTCOMES = ['success', 'agent-error', 'crashed', 'timed-out', 'aborted', 'cli-not-found', 'too-big', 'bad-args', 'worktree-gone'] as const;
+export const SESSION_OUTCOMES = ['success', 'agent-error', 'crashed', 'timed-out', 'aborted', 'cli-not-found', 'too-big', 'refused', 'bad-args', 'worktree-gone'] as const;
 
 export const SessionRecordSchema = z.object({
   coven: z.literal(SESSION_FORMAT),

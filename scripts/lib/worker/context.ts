@@ -71,7 +71,7 @@ export class StopControl {
 /** The agent whose session made the commits being landed: its conflicts are resolved with its CLI arguments. */
 export interface JobAgent {
   name: string;
-  claudeArgs: readonly string[];
+  cliArgs: readonly string[];
   /** this worker ran the job (not adopted commits, not a replaced run-agent): only then may its agent's opt-in approve a change to `.coven/` (coven-hold.ts) */
   ranHere?: boolean;
 }

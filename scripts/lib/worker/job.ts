@@ -34,7 +34,7 @@ export async function runJob(w: Worker, decision: Extract<DecisionFile, { kind: 
     onStart: async (agent) => {
       // session_id is the job's own once it ends, for the same reason
       await setPhase(w, 'running', { agent: agent.name, args: decision.args, cycles: w.state.cycles + 1, session_id: null });
-      w.job = { name: agent.name, claudeArgs: agent.claudeArgs, ranHere: true };
+      w.job = { name: agent.name, cliArgs: agent.claudeArgs, ranHere: true };
     },
   });
   if (ran.kind === 'aborted' || ran.kind === 'sleep') return { ok: false, outcome: 'aborted' };

@@ -50,5 +50,5 @@ export async function recordResolution(stateDir: string, worker: string, branch:
 }
 
 export function jobOfRecord(r: SessionRecord): JobAgent {
-  return { name: r.agent, claudeArgs: r.cli_args };
+  return { name: r.agent, cliArgs: r.cli_args };
 }

@@ -1,0 +1,33 @@
+// clis — the adapter of each CLI coven can drive, by name. One line per CLI; a name
+// with no adapter yet is a typed answer, not a throw.
+
+import type { CliAdapter, CliName } from './adapter.js';
+import { claudeAdapter } from './claude.js';
+
+const adapters: Partial<Record<CliName, CliAdapter>> = {
+  claude: claudeAdapter,
+};
+
+export type AdapterLookup = { kind: 'adapter'; adapter: CliAdapter } | { kind: 'not-available'; cli: CliName; message: string };
+
+export function adapterFor(name: CliName): AdapterLookup {
+  const adapter = adapters[name];
+  if (adapter) return { kind: 'adapter', adapter };
+  return { kind: 'not-available', cli: name, message: `coven has no adapter for the CLI '${name}' yet (it drives: ${availableClis().join(', ')})` };
+}
+
+/** The CLIs that have an adapter. */
+export function availableClis(): CliName[] {
+  return (Object.keys(adapters) as CliName[]).filter((n) => adapters[n] !== undefined);
+}
+
+/**
+ * Registers (or, with null, removes) an adapter for a name: tests drive the runner
+ * through an adapter of their own. Returns what was there before.
+ */
+export function setAdapterForTest(name: CliName, adapter: CliAdapter | null): CliAdapter | undefined {
+  const before = adapters[name];
+  if (adapter) adapters[name] = adapter;
+  else delete adapters[name];
+  return before;
+}

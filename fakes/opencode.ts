@@ -71,8 +71,8 @@ interface Args {
   message: string[];
 }
 
-const valued = new Map([['--format', 'format'], ['--session', 'session'], ['-s', 'session'], ['--log-level', 'logLevel'], ['--dir', 'dir'], ['--model', ''], ['-m', ''], ['--agent', ''], ['--title', ''], ['--variant', ''], ['--command', ''], ['--port', ''], ['--attach', '']]);
-const flags = new Map([['--print-logs', 'printLogs'], ['--continue', 'continue'], ['-c', 'continue'], ['--auto', 'auto'], ['--pure', ''], ['--thinking', ''], ['--fork', ''], ['--share', '']]);
+const valued = new Map([['--format', 'format'], ['--session', 'session'], ['-s', 'session'], ['--log-level', 'logLevel'], ['--dir', 'dir'], ['--model', ''], ['-m', ''], ['--agent', ''], ['--title', ''], ['--variant', ''], ['--command', ''], ['--port', ''], ['--attach', ''], ['--file', ''], ['-f', ''], ['--password', ''], ['-p', ''], ['--username', ''], ['-u', '']]);
+const flags = new Map([['--print-logs', 'printLogs'], ['--continue', 'continue'], ['-c', 'continue'], ['--auto', 'auto'], ['--pure', ''], ['--thinking', ''], ['--fork', ''], ['--share', ''], ['--interactive', ''], ['-i', '']]);
 
 /** What the real CLI prints (on stderr, exit 1) for an option it does not know: its usage, with no word about the option. */
 export const usage = `opencode run [message..]
@@ -87,13 +87,31 @@ Options:
   -v, --version      show version number                                                   [boolean]
       --print-logs   print logs to stderr                                                  [boolean]
       --log-level    log level                  [string] [choices: "DEBUG", "INFO", "WARN", "ERROR"]
+      --pure         run without external plugins                                          [boolean]
+      --command      the command to run, use message for args                               [string]
+  -c, --continue     continue the last session                                             [boolean]
   -s, --session      session id to continue                                                 [string]
+      --fork         fork the session before continuing (requires --continue or --session) [boolean]
+      --share        share the session                                                     [boolean]
+  -m, --model        model to use in the format of provider/model                           [string]
+      --agent        agent to use                                                           [string]
       --format       format: default (formatted) or json (raw JSON events)
                                           [string] [choices: "default", "json"] [default: "default"]
+  -f, --file         file(s) to attach to message                                            [array]
+      --title        title for the session (uses truncated prompt if no value provided)     [string]
+      --attach       attach to a running opencode server (e.g., http://localhost:4096)      [string]
+  -p, --password     basic auth password (defaults to OPENCODE_SERVER_PASSWORD)             [string]
+  -u, --username     basic auth username (defaults to OPENCODE_SERVER_USERNAME or 'opencode')
+                                                                                            [string]
       --dir          directory to run in, path on remote server if attaching                [string]
+      --port         port for the local server (defaults to random port if no value provided)
+                                                                                            [number]
+      --variant      model variant (provider-specific reasoning effort, e.g., high, max, minimal)
+                                                                                            [string]
+      --thinking     show thinking blocks                                                  [boolean]
+  -i, --interactive  run in direct interactive split-footer mode          [boolean] [default: false]
       --auto         auto-approve permissions that are not explicitly denied (dangerous!)
-                                                                          [boolean] [default: false]
-(fake opencode: the real list is longer)`;
+                                                                          [boolean] [default: false]`;
 
 export function parseOpencodeArgs(argv: string[]): Args | string {
   if (argv[0] !== 'run') return `fake opencode: only \`opencode run\` is supported (got ${JSON.stringify(argv[0] ?? '')})`;
@@ -173,7 +191,7 @@ class FakeOpencode {
 
   async main(): Promise<void> {
     const parsed = parseOpencodeArgs(this.argv);
-    if (typeof parsed === 'string') return this.fail(parsed);
+    if (typeof parsed === 'string') return this.fail(parsed === usage ? usage : `${parsed}\n`);
     this.args = parsed;
     this.dir = resolvePath(parsed.dir ?? (process.env.PWD && existsSync(process.env.PWD) ? process.env.PWD : process.cwd()));
     this.record.cwd = this.dir;
@@ -183,7 +201,7 @@ class FakeOpencode {
     this.record.stdin = stdin;
     const words = parsed.message.map((w) => (/\s/.test(w) ? `"${w}"` : w)).join(' ');
     this.prompt = [words, stdin].filter(Boolean).join('\n');
-    if (!this.prompt) return this.fail('Error: You must provide a message or a command');
+    if (!this.prompt) return this.fail('\x1b[91m\x1b[1mError: \x1b[0mYou must provide a message or a command\n');
     if (!this.openSession()) return;
     this.record.prompts.push(this.prompt);
     const history = JSON.stringify(this.session.turns);
@@ -234,7 +252,7 @@ class FakeOpencode {
 
   private async turn(run: FakeRun): Promise<void> {
     if (run.refuse) return this.refuse(run.refuse.reason);
-    if (run.api_error) return this.apiError(run.api_error.status, run.api_error.message ?? `mock error ${run.api_error.status}`, false);
+    if (run.api_error) return this.failApi(run.api_error.status, run.api_error.message ?? `mock error ${run.api_error.status}`, []);
     const steps = run.steps ?? [];
     for (let i = 0; i < steps.length; i++) {
       if (run.stepDelayMs) await sleep(run.stepDelayMs);
@@ -370,11 +388,13 @@ class FakeOpencode {
     }
   }
 
-  private async refuse(reason: keyof typeof statusOf): Promise<void> {
+  private refuse(reason: keyof typeof statusOf): Promise<void> {
     const status = statusOf[reason];
-    const words = wordsOf[reason];
-    const retryable = status !== 401;
-    const delays = retryable ? retryDelaysMs : [];
+    return this.failApi(status, wordsOf[reason], status === 401 ? [] : retryDelaysMs);
+  }
+
+  /** A failed model call: a log line per attempt (retried after each delay), then the error event, exit 1. */
+  private async failApi(status: number, words: string, delays: readonly number[]): Promise<void> {
     this.logStreamError(words);
     for (const ms of delays) {
       await sleep(ms);
@@ -384,7 +404,7 @@ class FakeOpencode {
       const stack = `AI_APICallError: ${words}\\n    at <anonymous> (/$bunfs/root/chunk-jrdr7d31.js:6:14272)`;
       process.stderr.write(`timestamp=${new Date().toISOString()} level=ERROR run=${randomBytes(4).toString('hex')} message=process session.id=${this.session.id} messageID=${newId('msg')} error="${words}" stack="${stack}"\n`);
     }
-    this.apiError(status, words, retryable);
+    this.apiError(status, words, delays.length > 0);
   }
 
   private apiError(status: number, message: string, retryable: boolean): void {
@@ -421,8 +441,9 @@ class FakeOpencode {
     this.finish(97);
   }
 
-  private fail(message: string): void {
-    process.stderr.write(`${message}\n`);
+  /** `text` on stderr as it is (the usage ends without a newline), exit 1 */
+  private fail(text: string): void {
+    process.stderr.write(text);
     this.finish(1);
   }
 

@@ -6,6 +6,7 @@
 //
 //   const oc = opencodeEnv(api, tempDir());     // env for spawn, or for coven (COVEN_OPENCODE)
 //   runOpencode(bin, ['run', '--format', 'json'], { dir: repo, env: oc, input: 'prompt' })
+//   (killOnStderr: SIGTERM at the first stderr text that matches, e.g. a retried refusal)
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -57,7 +58,7 @@ export interface TimedRun {
 }
 
 /** Runs opencode in `dir` (PWD and cwd), timing its first stdout line and its end. */
-export function runOpencode(bin: string, args: string[], opts: { dir: string; env: Record<string, string>; input?: string; timeoutMs?: number }): Promise<TimedRun> {
+export function runOpencode(bin: string, args: string[], opts: { dir: string; env: Record<string, string>; input?: string; timeoutMs?: number; killOnStderr?: RegExp }): Promise<TimedRun> {
   return new Promise((done) => {
     const started = performance.now();
     const child = spawn(bin, args, { cwd: opts.dir, env: { ...process.env, ...opts.env, PWD: opts.dir }, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -68,7 +69,11 @@ export function runOpencode(bin: string, args: string[], opts: { dir: string; en
       stdout += d.toString();
       if (firstLineMs === null && stdout.includes('\n')) firstLineMs = performance.now() - started;
     });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      // a refusal the CLI would retry for minutes: stop it at its first sign, as coven does
+      if (opts.killOnStderr?.test(stderr)) child.kill('SIGTERM');
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 180_000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);

@@ -13,6 +13,7 @@ import type { CliAdapter, CliEvent, TokenCounts } from '../scripts/lib/clis/adap
 import { adapterFor, setAdapterForTest } from '../scripts/lib/clis/index.js';
 import { runSession, startSession, type SessionOptions, type SessionOutcome } from '../scripts/lib/session/runner.js';
 import { locateAgentCli } from '../scripts/lib/session/agent-cli.js';
+import { runAgentSession } from '../scripts/lib/agents/agent-job.js';
 import { tempDir, tempRepo } from './helpers/repo.js';
 
 /** `SID <id>`, `SAY <text>`, `PART <delta>`, `TOOL <what>`, `FAIL <what>`, `TOKENS <in> <out>`, `NOPE <words>`; the result at exit. */
@@ -149,6 +150,14 @@ test('a CLI with no adapter: cli-not-found that says so, nothing started', async
   } finally {
     if (was) setAdapterForTest('gemini', was);
   }
+});
+
+test('an agent session on another CLI: runAgentSession passes the CLI and its arguments to the runner', async () => {
+  const s = await setup('echo "SID t-5"; echo "SAY done"');
+  const o = s.opts();
+  const outcome = kind(await runAgentSession({ cwd: o.cwd, agentName: 'implement', prompt: 'go', cli: 'codex', cliArgs: ['--model', 'm'], stateDir: tempDir('coven-state-'), worker: 'w1', env: o.env, display: o.display }), 'success');
+  assert.is(outcome.sessionId, 't-5');
+  assert.equal(readFileSync(join(s.dir, 'argv'), 'utf8').trim().split('\n'), ['exec', '--json', '--model', 'm']);
 });
 
 test.run();

@@ -26,6 +26,7 @@ import { describeRepair, keepPinnedIdentity } from '../worktree/identity.js';
 import { covenRef, discardSavedChanges, saveUncommittedWork, type SaveResult } from '../worktree/save-work.js';
 import { keepReflogOnly, settleWorktree, type SettleOptions } from '../worktree/settle.js';
 import { reserveLogFile, startSession, type SessionHandle, type SessionOutcome } from '../session/runner.js';
+import type { CliName } from '../clis/adapter.js';
 
 export interface SessionSettings {
   stateDir: string;
@@ -75,19 +76,31 @@ coven lands only commits. Commit what belongs to your work (git add <files>, the
 git commit -m "<what and why>"), delete what does not (for example scratch files), and
 finish when \`git status --porcelain\` prints nothing. Do not push, reset or switch branches.`;
 
+/** One session of an agent: where, what, on which CLI (default claude) with which of its arguments. */
+export interface SessionRun {
+  cwd: string;
+  agentName: string;
+  prompt: string;
+  cli?: CliName;
+  cliArgs: readonly string[];
+  resume?: string;
+  systemText?: string;
+}
+
 /** Runs one session; returns its outcome. A resume uses the same cwd (the CLI requires it). */
 export async function runAgentSession(
-  s: SessionSettings & { cwd: string; agentName: string; prompt: string; cliArgs: readonly string[]; resume?: string; systemText?: string },
+  s: SessionSettings & SessionRun,
 ): Promise<SessionOutcome> {
   // the agent must not change the git setup coven's git and the human's run with: undone at once
   return withGuardedSetup({ cwd: s.cwd, stateDir: s.stateDir, worker: s.worker }, () => runSession(s), (text) => (s.display ? s.display(text) : process.stderr.write(`${text}\n`)));
 }
 
 async function runSession(
-  s: SessionSettings & { cwd: string; agentName: string; prompt: string; cliArgs: readonly string[]; resume?: string; systemText?: string },
+  s: SessionSettings & SessionRun,
 ): Promise<SessionOutcome> {
   const handle = startSession({
     cwd: s.cwd,
+    ...(s.cli !== undefined ? { cli: s.cli } : {}),
     prompt: s.prompt,
     resume: s.resume,
     permissionMode: s.permissionMode,

@@ -8,6 +8,9 @@ import type { CliName } from '../scripts/lib/clis/adapter.js';
 import { conversation, say, startMockMessagesApi, text } from '../test/real-cli/mock-messages-api.js';
 import { claudeEnv } from '../test/real-cli/run-claude.js';
 import { tempDir } from '../test/helpers/repo.js';
+import { geminiAdapter } from '../scripts/lib/clis/gemini.js';
+import * as geminiApi from '../test/real-cli/mock-gemini-api.js';
+import { geminiEnv } from '../test/real-cli/run-gemini.js';
 
 /** The prompt of the one-turn session, and what the mock answers. */
 export const PROMPT = 'say hi';
@@ -52,5 +55,19 @@ const claude: BenchCli = {
   },
 };
 
+const gemini: BenchCli = {
+  cli: 'gemini',
+  async setup(bin) {
+    const api = await geminiApi.startMockGeminiApi(geminiApi.conversation([{ when: PROMPT, replies: [geminiApi.say(geminiApi.text(ANSWER))] }]));
+    const env = geminiEnv(api.url, tempDir('coven-bench-home-'), { COVEN_GEMINI: bin });
+    return {
+      env,
+      direct: (cwd) => ({ command: bin, args: geminiAdapter.command({ cwd, prompt: PROMPT, args: [] }).args, isResult: (e) => typeIs(e, 'result') }),
+      session: (cwd) => ({ cwd, prompt: PROMPT, env, cli: 'gemini' }),
+      close: () => api.close(),
+    };
+  },
+};
+
 /** The CLIs the bench knows how to run, by name. */
-export const BENCH_CLIS: Partial<Record<CliName, BenchCli>> = { claude };
+export const BENCH_CLIS: Partial<Record<CliName, BenchCli>> = { claude, gemini };

@@ -24,9 +24,7 @@
 
 import { z } from 'zod';
 import type { CliAdapter, CliCommand, CliEvent, CliRun, Refusal, RefusalReason, StreamParser } from './adapter.js';
-
-/** one argument's limit, under Linux's 128 KiB per argument (a bigger prompt goes on stdin) */
-const MAX_ARG_BYTES = 100 * 1024;
+import { bytesOf, MAX_ARG_BYTES } from './limits.js';
 
 /** What the agent asks for, as one prompt: coven's text at its head. */
 export function geminiPrompt(run: Pick<CliRun, 'prompt' | 'systemText'>): string {
@@ -35,7 +33,7 @@ export function geminiPrompt(run: Pick<CliRun, 'prompt' | 'systemText'>): string
 
 function command(run: CliRun): CliCommand {
   const prompt = geminiPrompt(run);
-  const onStdin = Buffer.byteLength(prompt, 'utf8') > MAX_ARG_BYTES;
+  const onStdin = bytesOf(prompt) > MAX_ARG_BYTES;
   const args = [...(run.resume !== undefined ? ['--resume', run.resume] : []), '-p', onStdin ? '' : prompt, '--output-format', 'stream-json', '--yolo', '--skip-trust', ...run.args];
   return { args, stdin: onStdin ? prompt : null, keepStdinOpen: false, env: {} };
 }

@@ -3,9 +3,11 @@
 
 import type { CliAdapter, CliName } from './adapter.js';
 import { claudeAdapter } from './claude.js';
+import { geminiAdapter } from './gemini.js';
 
 const adapters: Partial<Record<CliName, CliAdapter>> = {
   claude: claudeAdapter,
+  gemini: geminiAdapter,
 };
 
 export type AdapterLookup = { kind: 'adapter'; adapter: CliAdapter } | { kind: 'not-available'; cli: CliName; message: string };

@@ -1,36 +1,44 @@
 // agent-clis-setup — for the agent-clis bench: per CLI, its local mock of the model API
-// scripted for one turn ("say hi" → "hi"), an isolated HOME, the command line coven gives
-// the CLI (to spawn it alone) and the session options that run the same through coven's
-// session runner.
+// (the start functions of test/real-cli/mock-*.ts) scripted for one turn ("say hi" →
+// "hi"), an isolated HOME, the CLI's adapter (the command line coven gives it, and the
+// parser that says which line is its result) and the env the session runner needs.
 
-import { sessionArgs, userMessageLine, type SessionOptions } from '../scripts/lib/session/session-contract.js';
-import type { CliName } from '../scripts/lib/clis/adapter.js';
-import { conversation, say, startMockMessagesApi, text } from '../test/real-cli/mock-messages-api.js';
-import { claudeEnv } from '../test/real-cli/run-claude.js';
-import { tempDir } from '../test/helpers/repo.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CliAdapter, CliName } from '../scripts/lib/clis/adapter.js';
+import { codexAdapter } from '../scripts/lib/clis/codex.js';
 import { geminiAdapter } from '../scripts/lib/clis/gemini.js';
+import { opencodeAdapter } from '../scripts/lib/clis/opencode.js';
+import { sessionArgs, userMessageLine } from '../scripts/lib/session/session-contract.js';
+import * as messages from '../test/real-cli/mock-messages-api.js';
+import * as responses from '../test/real-cli/mock-responses-api.js';
 import * as geminiApi from '../test/real-cli/mock-gemini-api.js';
+import * as chat from '../test/real-cli/mock-chat-api.js';
+import { claudeEnv } from '../test/real-cli/run-claude.js';
 import { geminiEnv } from '../test/real-cli/run-gemini.js';
+import { opencodeEnv } from '../test/real-cli/run-opencode.js';
+import { tempDir } from '../test/helpers/repo.js';
 
 /** The prompt of the one-turn session, and what the mock answers. */
 export const PROMPT = 'say hi';
 export const ANSWER = 'hi';
 
-/** How to run the CLI alone. */
-export interface Direct {
-  command: string;
+/** How the CLI is started for one session, as coven starts it. */
+export interface Start {
   args: string[];
-  /** written to stdin (then closed at the result); undefined: stdin is /dev/null */
-  stdin?: string;
-  /** whether a parsed stdout line is the CLI's final result event */
-  isResult: (event: unknown) => boolean;
+  /** written to stdin, which is then closed (a steering CLI: closed at the result); null: /dev/null */
+  stdin: string | null;
+  keepStdinOpen: boolean;
+  env: Record<string, string>;
+  /** whether a stdout line is the CLI's result (null: it has none; the exit is the result) */
+  isResult: ((line: string) => boolean) | null;
 }
 
 /** One CLI ready to bench: its mock is running. */
 export interface Setup {
+  /** the CLI's environment (mock url, isolated HOME, COVEN_<CLI> = the binary) */
   env: NodeJS.ProcessEnv;
-  direct: (cwd: string) => Direct;
-  session: (cwd: string) => SessionOptions;
+  start: (cwd: string) => Start;
   close: () => Promise<void>;
 }
 
@@ -39,19 +47,45 @@ export interface BenchCli {
   setup: (bin: string) => Promise<Setup>;
 }
 
-const typeIs = (event: unknown, type: string): boolean => !!event && typeof event === 'object' && (event as { type?: unknown }).type === type;
+/** The start of a CLI with an adapter: its command, and its parser to find the result. */
+function adapterStart(adapter: CliAdapter, cwd: string, hasResult: boolean): Start {
+  const c = adapter.command({ cwd, prompt: PROMPT, args: [] });
+  const parser = adapter.parser();
+  return { ...c, isResult: hasResult ? (line) => parser.line(line).some((e) => e.kind === 'result') : null };
+}
+
+/** Only the parent's environment without a vendor's keys or endpoints. */
+function cleanEnv(drop: RegExp): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!drop.test(k)) env[k] = v;
+  return env;
+}
 
 const claude: BenchCli = {
   cli: 'claude',
   async setup(bin) {
-    const api = await startMockMessagesApi(conversation([{ when: PROMPT, replies: [say(text(ANSWER))] }]));
+    const api = await messages.startMockMessagesApi(messages.conversation([{ when: PROMPT, replies: [messages.say(messages.text(ANSWER))] }]));
     const env = claudeEnv(api.url, tempDir('coven-bench-home-'), { COVEN_CLAUDE: bin });
-    return {
-      env,
-      direct: () => ({ command: bin, args: sessionArgs({}), stdin: userMessageLine(PROMPT), isResult: (e) => typeIs(e, 'result') }),
-      session: (cwd) => ({ cwd, prompt: PROMPT, env }),
-      close: () => api.close(),
+    const isResult = (line: string): boolean => {
+      try {
+        return (JSON.parse(line) as { type?: unknown }).type === 'result';
+      } catch {
+        return false;
+      }
     };
+    return { env, start: () => ({ args: sessionArgs({}), stdin: userMessageLine(PROMPT), keepStdinOpen: true, env: {}, isResult }), close: () => api.close() };
+  },
+};
+
+const codex: BenchCli = {
+  cli: 'codex',
+  async setup(bin) {
+    const api = await responses.startMockResponsesApi(responses.conversation([{ when: PROMPT, replies: [responses.say(responses.text(ANSWER))] }]));
+    const home = tempDir('coven-bench-home-');
+    mkdirSync(join(home, '.codex'));
+    writeFileSync(join(home, '.codex', 'config.toml'), responses.codexConfig(api.baseUrl));
+    const env = { ...cleanEnv(/^(OPENAI_|CODEX_)/), HOME: home, CODEX_HOME: join(home, '.codex'), MOCK_OPENAI_KEY: 'mock-key', COVEN_CODEX: bin };
+    return { env, start: (cwd) => adapterStart(codexAdapter, cwd, true), close: () => api.close() };
   },
 };
 
@@ -60,14 +94,20 @@ const gemini: BenchCli = {
   async setup(bin) {
     const api = await geminiApi.startMockGeminiApi(geminiApi.conversation([{ when: PROMPT, replies: [geminiApi.say(geminiApi.text(ANSWER))] }]));
     const env = geminiEnv(api.url, tempDir('coven-bench-home-'), { COVEN_GEMINI: bin });
-    return {
-      env,
-      direct: (cwd) => ({ command: bin, args: geminiAdapter.command({ cwd, prompt: PROMPT, args: [] }).args, isResult: (e) => typeIs(e, 'result') }),
-      session: (cwd) => ({ cwd, prompt: PROMPT, env, cli: 'gemini' }),
-      close: () => api.close(),
-    };
+    return { env, start: (cwd) => adapterStart(geminiAdapter, cwd, true), close: () => api.close() };
+  },
+};
+
+const opencode: BenchCli = {
+  cli: 'opencode',
+  async setup(bin) {
+    const api = await chat.startMockChatApi(chat.conversation([{ when: PROMPT, replies: [chat.say(chat.text(ANSWER))] }]));
+    // in a fresh HOME, opencode installs packages for its config folder from the npm
+    // registry in the background: a dead loopback registry keeps it offline (it warns and goes on)
+    const env = { ...cleanEnv(/^(OPENCODE_|OPENAI_|npm_config_)/), ...opencodeEnv(api, tempDir('coven-bench-opencode-')), npm_config_registry: 'http://127.0.0.1:9/', COVEN_OPENCODE: bin };
+    return { env, start: (cwd) => adapterStart(opencodeAdapter, cwd, false), close: () => api.close() };
   },
 };
 
 /** The CLIs the bench knows how to run, by name. */
-export const BENCH_CLIS: Partial<Record<CliName, BenchCli>> = { claude, gemini };
+export const BENCH_CLIS: Record<CliName, BenchCli> = { claude, codex, gemini, opencode };

@@ -1,6 +1,6 @@
 // agent-clis bench — each real agent CLI against its local mock of the model API, for a
 // one-turn session ("say hi" → "hi"): start → first event, start → result and start →
-// exit for the CLI spawned directly (the same command line coven gives it), against the
+// exit for the CLI spawned directly (the command line its adapter gives it), against the
 // same session through coven's session runner (startSession: first event = the session
 // id is known, result = the outcome). Medians of 5 after one warm-up run of each, the
 // two ways taken in turns; ratios runner / alone. The CLIs come from the cache
@@ -17,7 +17,7 @@ import { CLI_NAMES, isCliName, type CliName } from '../scripts/lib/clis/adapter.
 import { startSession, type SessionOptions } from '../scripts/lib/session/runner.js';
 import { CLI_TITLES, installCli } from '../test/real-cli/install-cli.js';
 import { tempRepo } from '../test/helpers/repo.js';
-import { BENCH_CLIS, type BenchCli, type Direct } from './agent-clis-setup.js';
+import { BENCH_CLIS, PROMPT, type BenchCli, type Start } from './agent-clis-setup.js';
 
 const RUNS = Math.max(1, Number(process.env.COVEN_BENCH_RUNS ?? 5));
 
@@ -34,9 +34,9 @@ function median(xs: number[]): number {
 }
 
 /** Spawns the CLI as coven would, without coven: times its first JSON line, its result, its exit. */
-function runDirect(d: Direct, cwd: string, env: NodeJS.ProcessEnv): Promise<Times> {
+function runDirect(bin: string, s: Start, cwd: string, env: NodeJS.ProcessEnv): Promise<Times> {
   const t0 = performance.now();
-  const child = spawn(d.command, d.args, { cwd, env, stdio: [d.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const child = spawn(bin, s.args, { cwd, env: { ...env, ...s.env }, stdio: [s.stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   const times: Partial<Times> = {};
   let pending = '';
   let stderr = '';
@@ -49,28 +49,23 @@ function runDirect(d: Direct, cwd: string, env: NodeJS.ProcessEnv): Promise<Time
       pending = pending.slice(nl + 1);
       if (!line.startsWith('{')) continue;
       times.first ??= performance.now() - t0;
-      let event: unknown;
-      try {
-        event = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if (times.result === undefined && d.isResult(event)) {
+      if (times.result === undefined && s.isResult?.(line)) {
         times.result = performance.now() - t0;
         child.stdin?.end(); // a stream-json CLI waits for more input otherwise
       }
     }
   });
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  if (d.stdin !== undefined) {
+  if (s.stdin !== null) {
     child.stdin!.on('error', () => {});
-    child.stdin!.write(d.stdin);
+    child.stdin!.write(s.stdin);
+    if (!s.keepStdinOpen) child.stdin!.end();
   }
   return new Promise((done, fail) => {
     child.on('error', fail);
     child.on('close', (code) => {
       const exit = performance.now() - t0;
-      if (code !== 0 || times.first === undefined) return fail(new Error(`${d.command} exited ${code}: ${stderr.slice(-500)}`));
+      if (code !== 0 || times.first === undefined) return fail(new Error(`${bin} exited ${code}: ${stderr.slice(-500)}`));
       done({ first: times.first, result: times.result ?? exit, exit });
     });
   });
@@ -91,49 +86,56 @@ async function runThroughRunner(opts: SessionOptions): Promise<Times> {
   return { first: first ?? end, result: end, exit: end };
 }
 
+/** The session runner's options for `cli` (it runs Claude Code only until it takes a `cli`). */
+function sessionOptions(cli: CliName, cwd: string, env: NodeJS.ProcessEnv): SessionOptions | null {
+  if (cli !== 'claude') return null;
+  return { cwd, prompt: PROMPT, env };
+}
+
 interface Row {
   cli: CliName;
   version: string;
   alone: Times;
-  runner: Times;
+  runner: Times | null;
 }
+
+const medianTimes = (ts: Times[]): Times => ({ first: median(ts.map((t) => t.first)), result: median(ts.map((t) => t.result)), exit: median(ts.map((t) => t.exit)) });
 
 async function benchOne(b: BenchCli, bin: string, version: string): Promise<Row> {
   const repo = await tempRepo();
   const setup = await b.setup(bin);
   try {
-    const direct = () => runDirect(setup.direct(repo), repo, setup.env);
-    const viaRunner = () => runThroughRunner(setup.session(repo));
+    const direct = () => runDirect(bin, setup.start(repo), repo, setup.env);
+    const opts = sessionOptions(b.cli, repo, setup.env);
+    const viaRunner = opts ? () => runThroughRunner(opts) : null;
     await direct(); // warm-up: the first run in a fresh HOME writes its config
-    await viaRunner();
+    await viaRunner?.();
     const alone: Times[] = [];
     const runner: Times[] = [];
     for (let i = 0; i < RUNS; i++) {
       alone.push(await direct());
-      runner.push(await viaRunner());
+      if (viaRunner) runner.push(await viaRunner());
     }
-    const med = (ts: Times[]): Times => ({ first: median(ts.map((t) => t.first)), result: median(ts.map((t) => t.result)), exit: median(ts.map((t) => t.exit)) });
-    return { cli: b.cli, version, alone: med(alone), runner: med(runner) };
+    return { cli: b.cli, version, alone: medianTimes(alone), runner: viaRunner ? medianTimes(runner) : null };
   } finally {
     await setup.close();
   }
 }
 
 function table(rows: Row[]): string {
-  const s = (ms: number): string => (ms / 1000).toFixed(2);
+  const s = (ms: number | undefined): string => (ms === undefined ? '–' : `${(ms / 1000).toFixed(2)} s`);
+  const x = (a: number | undefined, b: number): string => (a === undefined ? '–' : `×${(a / b).toFixed(2)}`);
   const lines = [
-    '| CLI | alone: first event | alone: result | alone: exit | runner: first event | runner: outcome | first event ×| result × |',
+    '| CLI | alone: first event | alone: result | alone: exit | runner: first event | runner: outcome | first event × | outcome × (vs exit) |',
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
-    lines.push(
-      `| ${CLI_TITLES[r.cli]} ${r.version} | ${s(r.alone.first)} s | ${s(r.alone.result)} s | ${s(r.alone.exit)} s | ${s(r.runner.first)} s | ${s(r.runner.result)} s | ×${(r.runner.first / r.alone.first).toFixed(2)} | ×${(r.runner.result / r.alone.exit).toFixed(2)} |`,
-    );
+    lines.push(`| ${CLI_TITLES[r.cli]} ${r.version} | ${s(r.alone.first)} | ${s(r.alone.result)} | ${s(r.alone.exit)} | ${s(r.runner?.first)} | ${s(r.runner?.result)} | ${x(r.runner?.first, r.alone.first)} | ${x(r.runner?.result, r.alone.exit)} |`);
   }
   return lines.join('\n');
 }
 
-const wanted = (process.env.COVEN_BENCH_CLIS?.split(',').map((s) => s.trim()).filter(isCliName) ?? [...CLI_NAMES]).filter((c) => BENCH_CLIS[c]);
+const wanted = process.env.COVEN_BENCH_CLIS?.split(',').map((s) => s.trim()).filter(isCliName) ?? [...CLI_NAMES];
 const rows: Row[] = [];
 const loadBefore = loadavg()[0]!;
 for (const cli of wanted) {
@@ -142,10 +144,9 @@ for (const cli of wanted) {
     console.log(`${CLI_TITLES[cli]}: left out: ${install.reason}`);
     continue;
   }
-  const row = await benchOne(BENCH_CLIS[cli]!, install.bin, install.version);
+  const row = await benchOne(BENCH_CLIS[cli], install.bin, install.version);
   rows.push(row);
-  console.log(`${CLI_TITLES[cli]} ${install.version}: alone first event ${row.alone.first.toFixed(0)} ms, result ${row.alone.result.toFixed(0)} ms, exit ${row.alone.exit.toFixed(0)} ms; through runSession first event ${row.runner.first.toFixed(0)} ms, outcome ${row.runner.result.toFixed(0)} ms (×${(row.runner.result / row.alone.exit).toFixed(2)})`);
+  const ms = (n: number | undefined): string => (n === undefined ? '–' : `${n.toFixed(0)} ms`);
+  console.log(`${CLI_TITLES[cli]} ${install.version}: alone first event ${ms(row.alone.first)}, result ${ms(row.alone.result)}, exit ${ms(row.alone.exit)}; through the session runner first event ${ms(row.runner?.first)}, outcome ${ms(row.runner?.result)}`);
 }
-const missing = CLI_NAMES.filter((c) => !BENCH_CLIS[c]);
-if (missing.length) console.log(`not benched yet (no mock/adapter wired in bench/agent-clis-setup.ts): ${missing.join(', ')}`);
 console.log(`\nmedian of ${RUNS}, 1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after\n${table(rows)}`);

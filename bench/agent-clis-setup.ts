@@ -9,7 +9,7 @@ import type { CliAdapter, CliName } from '../scripts/lib/clis/adapter.js';
 import { codexAdapter } from '../scripts/lib/clis/codex.js';
 import { geminiAdapter } from '../scripts/lib/clis/gemini.js';
 import { opencodeAdapter } from '../scripts/lib/clis/opencode.js';
-import { sessionArgs, userMessageLine } from '../scripts/lib/session/session-contract.js';
+import { claudeAdapter } from '../scripts/lib/clis/claude.js';
 import * as messages from '../test/real-cli/mock-messages-api.js';
 import * as responses from '../test/real-cli/mock-responses-api.js';
 import * as geminiApi from '../test/real-cli/mock-gemini-api.js';
@@ -66,14 +66,7 @@ const claude: BenchCli = {
   async setup(bin) {
     const api = await messages.startMockMessagesApi(messages.conversation([{ when: PROMPT, replies: [messages.say(messages.text(ANSWER))] }]));
     const env = claudeEnv(api.url, tempDir('coven-bench-home-'), { COVEN_CLAUDE: bin });
-    const isResult = (line: string): boolean => {
-      try {
-        return (JSON.parse(line) as { type?: unknown }).type === 'result';
-      } catch {
-        return false;
-      }
-    };
-    return { env, start: () => ({ args: sessionArgs({}), stdin: userMessageLine(PROMPT), keepStdinOpen: true, env: {}, isResult }), close: () => api.close() };
+    return { env, start: (cwd) => adapterStart(claudeAdapter, cwd, true), close: () => api.close() };
   },
 };
 

@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { CLI_NAMES, isCliName, type CliName } from '../scripts/lib/clis/adapter.js';
+import { adapterFor } from '../scripts/lib/clis/index.js';
 import { startSession, type SessionOptions } from '../scripts/lib/session/runner.js';
 import { CLI_TITLES, installCli } from '../test/real-cli/install-cli.js';
 import { tempRepo } from '../test/helpers/repo.js';
@@ -86,10 +87,9 @@ async function runThroughRunner(opts: SessionOptions): Promise<Times> {
   return { first: first ?? end, result: end, exit: end };
 }
 
-/** The session runner's options for `cli` (it runs Claude Code only until it takes a `cli`). */
+/** The session runner's options for `cli`, or null while coven has no adapter for it in its index. */
 function sessionOptions(cli: CliName, cwd: string, env: NodeJS.ProcessEnv): SessionOptions | null {
-  if (cli !== 'claude') return null;
-  return { cwd, prompt: PROMPT, env };
+  return adapterFor(cli).kind === 'adapter' ? { cwd, prompt: PROMPT, env, cli } : null;
 }
 
 interface Row {

@@ -1,8 +1,8 @@
 // run-opencode — the environment that runs the real opencode CLI offline against
 // mock-chat-api.ts: an isolated HOME (and XDG folders) under a temp dir, a config that
 // names the mock as its only provider (models.dev and the package registry are never
-// asked), bash and edit allowed (headless, a permission request is rejected), no
-// autoupdate. PWD is the caller's to set (opencode takes its directory from it).
+// asked, nor the npm registry), bash and edit allowed (headless, a permission request is
+// rejected), no autoupdate. PWD is the caller's to set (opencode takes its directory from it).
 //
 //   const oc = opencodeEnv(api, tempDir());     // env for spawn, or for coven (COVEN_OPENCODE)
 //   runOpencode(bin, ['run', '--format', 'json'], { dir: repo, env: oc, input: 'prompt' })
@@ -44,6 +44,9 @@ export function opencodeEnv(api: Pick<MockChatApi, 'url'>, dir: string): Record<
     OPENCODE_DISABLE_MODELS_FETCH: '1',
     OPENCODE_DISABLE_AUTOUPDATE: '1',
     COVEN_MOCK_CHAT_KEY: 'mock-key',
+    // in a fresh HOME opencode installs packages for its config folder in the background:
+    // a dead loopback registry keeps it offline (it warns and goes on)
+    npm_config_registry: 'http://127.0.0.1:9/',
   };
 }
 

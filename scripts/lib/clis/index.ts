@@ -4,10 +4,12 @@
 import type { CliAdapter, CliName } from './adapter.js';
 import { claudeAdapter } from './claude.js';
 import { geminiAdapter } from './gemini.js';
+import { opencodeAdapter } from './opencode.js';
 
 const adapters: Partial<Record<CliName, CliAdapter>> = {
   claude: claudeAdapter,
   gemini: geminiAdapter,
+  opencode: opencodeAdapter,
 };
 
 export type AdapterLookup = { kind: 'adapter'; adapter: CliAdapter } | { kind: 'not-available'; cli: CliName; message: string };

@@ -153,8 +153,8 @@ test('start: -p with coven\'s text at the head of the prompt, stream-json, --yol
   assert.equal(c.keepStdinOpen, false);
 });
 
-test('resume: --resume <id> first, the prompt with -p', () => {
-  const c = geminiAdapter.command({ cwd: '/w', prompt: 'Fix the conflict.', resume: 'f4ef571d-76fc-402f-bd93-d558a76c970f', args: [] });
+test('resume: --resume <id> first, the prompt with -p (coven\'s text is already in the session\'s history)', () => {
+  const c = geminiAdapter.command({ cwd: '/w', prompt: 'Fix the conflict.', systemText: 'PROTOCOL', resume: 'f4ef571d-76fc-402f-bd93-d558a76c970f', args: [] });
   assert.equal(c.args, ['--resume', 'f4ef571d-76fc-402f-bd93-d558a76c970f', '-p', 'Fix the conflict.', '--output-format', 'stream-json', '--yolo', '--skip-trust']);
   assert.equal(c.stdin, null);
 });

@@ -6,9 +6,9 @@
 //         CLI keeps sessions per folder: from another folder it exits 42, "No previous
 //         sessions found for this project."). --skip-trust: every fresh worktree is an
 //         untrusted folder, where the CLI exits 55 with nothing on stdout.
-// Gemini CLI has no system prompt option: coven's text goes at the head of the prompt. A
-// prompt over MAX_ARG_BYTES goes on stdin with `-p ""` (the CLI reads piped stdin and puts
-// it before the -p text).
+// Gemini CLI has no system prompt option: coven's text goes at the head of the first prompt
+// (a resume finds it in the session's history). A prompt over MAX_ARG_BYTES goes on stdin
+// with `-p ""` (the CLI reads piped stdin and puts it before the -p text).
 //
 // Events (stream-json, one JSON object a line): init {session_id, model}, message {role,
 // content, delta} (assistant text in chunks), tool_use {tool_name, tool_id, parameters},
@@ -26,9 +26,12 @@ import { z } from 'zod';
 import type { CliAdapter, CliCommand, CliEvent, CliRun, Refusal, RefusalReason, StreamParser } from './adapter.js';
 import { bytesOf, MAX_ARG_BYTES } from './limits.js';
 
-/** What the agent asks for, as one prompt: coven's text at its head. */
-export function geminiPrompt(run: Pick<CliRun, 'prompt' | 'systemText'>): string {
-  return run.systemText === undefined ? run.prompt : `${run.systemText}\n\n---\n\n${run.prompt}`;
+/**
+ * What the agent asks for, as one prompt: coven's text at its head. Not on a resume: the
+ * session's history already holds it (Gemini CLI keeps the whole conversation).
+ */
+export function geminiPrompt(run: Pick<CliRun, 'prompt' | 'systemText' | 'resume'>): string {
+  return run.systemText === undefined || run.resume !== undefined ? run.prompt : `${run.systemText}\n\n---\n\n${run.prompt}`;
 }
 
 function command(run: CliRun): CliCommand {

@@ -216,6 +216,8 @@ test('check.ts: one line per CLI; an offline CLI skips its own files; any other 
   const env = testEnv([ok('claude', true), off], { COVEN_GEMINI_BIN: '/stale', COVEN_TEST_SKIPS: 'no' });
   assert.equal([env.COVEN_REAL_CLI, env.COVEN_TEST_SKIPS, env.COVEN_CLAUDE_BIN, env.COVEN_GEMINI_BIN], ['1', 'fail', '/cache/claude', undefined]);
   assert.equal(env.COVEN_GEMINI_UNAVAILABLE, 'the npm registry cannot be reached (code ENOTFOUND)');
+  assert.equal([env.COVEN_TEST_JOBS, env.COVEN_TEST_TIMEOUT], ['6', '300'], 'the defaults for real-CLI files');
+  assert.equal(testEnv([], { COVEN_TEST_JOBS: '2' }).COVEN_TEST_JOBS, '2', 'the caller\'s choice wins');
 });
 
 test.run();

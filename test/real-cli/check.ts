@@ -13,8 +13,10 @@
 //
 //   run:    npm run build && node dist/test/real-cli/check.js [filter]
 //   args:   filter   only test files whose path contains it (default: real-cli)
-//   env:    COVEN_CLI_CACHE, COVEN_CLAUDE_CACHE (see install-cli.ts); COVEN_TEST_JOBS
-//           (run-tests; default here 3)
+//   env:    COVEN_CLI_CACHE, COVEN_CLAUDE_CACHE (see install-cli.ts); COVEN_TEST_JOBS and
+//           COVEN_TEST_TIMEOUT (run-tests), here by default 6 files at once (they mostly
+//           wait on the CLIs and their mocks: about half a core for 3 to 6 of them) and
+//           300 s per file (a real CLI starts in seconds, more on a busy machine)
 //           sets for the test files: COVEN_REAL_CLI=1, COVEN_<CLI>_BIN or
 //           COVEN_<CLI>_UNAVAILABLE for each CLI, COVEN_TEST_SKIPS=fail
 //   prints: one line per CLI (version, from the cache or installed in N s, its size, its
@@ -58,7 +60,7 @@ export function installLine({ install: r, ms }: Installed): string {
 
 /** The env the test files run with: each CLI's executable, or why it is unavailable. */
 export function testEnv(installs: Installed[], base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base, COVEN_REAL_CLI: '1', COVEN_TEST_SKIPS: 'fail' };
+  const env: NodeJS.ProcessEnv = { COVEN_TEST_JOBS: '6', COVEN_TEST_TIMEOUT: '300', ...base, COVEN_REAL_CLI: '1', COVEN_TEST_SKIPS: 'fail' };
   for (const { install: r } of installs) {
     delete env[binEnv(r.cli)];
     delete env[unavailableEnv(r.cli)];

@@ -137,9 +137,9 @@ test('command lines: start with the prompt on stdin and PWD = the worktree; resu
   assert.is(start.stdin, 'coven rules\n\ndo the job');
   assert.is(start.keepStdinOpen, false);
   assert.equal(start.env, { PWD: '/w/t' });
-  const resume = opencodeAdapter.command({ cwd: '/w/t', prompt: 'fix it', resume: 'ses_abc', args: [] });
+  const resume = opencodeAdapter.command({ cwd: '/w/t', prompt: 'fix it', systemText: 'coven rules', resume: 'ses_abc', args: [] });
   assert.equal(resume.args, ['run', '--format', 'json', '--print-logs', '--log-level', 'WARN', '--session', 'ses_abc']);
-  assert.is(resume.stdin, 'fix it');
+  assert.is(resume.stdin, 'fix it', 'the session\'s history already holds coven\'s text');
   assert.ok(opencodeAdapter.command({ cwd: '/w', prompt: 'p', args: [], permissionMode: 'bypassPermissions' }).args.includes('--auto'));
   assert.not.ok(opencodeAdapter.command({ cwd: '/w', prompt: 'p', args: [], permissionMode: 'acceptEdits' }).args.includes('--auto'));
   assert.is(opencodeAdapter.steering, false);

@@ -5,7 +5,7 @@
 // stdin (a prompt argument with spaces reaches the model in literal quotes). Resume: the
 // same with `--session <sessionID>`. opencode takes its directory from $PWD, not from its
 // cwd, so PWD is set to the worktree for every run. It has no system prompt option: coven's
-// protocol text goes at the head of the prompt.
+// protocol text goes at the head of the first prompt (a resume's history holds it).
 //
 // The stream: `step_start`, `text`, `tool_use`, `step_finish` (tokens and cost per model
 // call), `error`, every line with `sessionID`. There is no final result event: end()
@@ -47,7 +47,8 @@ export function opencodeCommand(run: CliRun): CliCommand {
   if (run.resume) args.push('--session', run.resume);
   if (run.permissionMode === 'bypassPermissions') args.push('--auto');
   args.push(...run.args);
-  const prompt = run.systemText ? `${run.systemText}\n\n${run.prompt}` : run.prompt;
+  // a resume does not repeat coven's text: the session's history holds it
+  const prompt = run.systemText && !run.resume ? `${run.systemText}\n\n${run.prompt}` : run.prompt;
   return { args, stdin: prompt, keepStdinOpen: false, env: { PWD: run.cwd } };
 }
 

@@ -26,7 +26,7 @@
 //   There is no result event. A scripted error result is an `error` event, exit 1.
 // REFUSALS  FakeRun.refuse: what the real CLI does when its API answers 429 (quota, rate
 //   limit), 401 or 503: it retries (not a 401) at the observed intervals (2.2, 4.7, 9.5, 17,
-//   33 s) printing nothing on stdout; with --print-logs each failed attempt is one
+//   33 s; every 20 s for the rate limit, whose answer says retry-after: 20) printing nothing on stdout; with --print-logs each failed attempt is one
 //   `level=ERROR … message="stream error" … error.error="AI_APICallError: <words>"` line on
 //   stderr; at the end one `error` event with the status, exit 1.
 // SCRIPT  FAKE_OPENCODE_SCRIPT (as FAKE_CLAUDE_SCRIPT); LOG FAKE_OPENCODE_LOG (FakeInvocation).
@@ -390,7 +390,9 @@ class FakeOpencode {
 
   private refuse(reason: keyof typeof statusOf): Promise<void> {
     const status = statusOf[reason];
-    return this.failApi(status, wordsOf[reason], status === 401 ? [] : retryDelaysMs);
+    // a rate limit's retry-after (20 s, as the mock's) sets the pace of the real CLI's retries
+    const delays = status === 401 ? [] : reason === 'rate-limit' ? retryDelaysMs.map(() => 20_000) : retryDelaysMs;
+    return this.failApi(status, wordsOf[reason], delays);
   }
 
   /** A failed model call: a log line per attempt (retried after each delay), then the error event, exit 1. */

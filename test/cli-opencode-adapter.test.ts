@@ -87,6 +87,9 @@ test('refusals: 401 → auth, 429 quota → quota, 503 → overloaded, from the 
   assert.is(reasonIn('fail-401.jsonl'), 'auth');
   assert.is(reasonIn('fail-429-quota.jsonl'), 'quota');
   assert.is(reasonIn('fail-503.jsonl'), 'overloaded');
+  assert.is(reasonIn('fail-429-rate-limit.jsonl'), 'rate-limit');
+  const p = opencodeAdapter.parser();
+  assert.equal(lines('fail-429-rate-limit.stderr').flatMap((l) => p.stderr(l)).map((e) => e.kind), ['refused'], 'the rate limit at its first retry line');
 });
 
 test('a refusal is seen on the first retry, in the stderr log line, long before opencode gives up', () => {

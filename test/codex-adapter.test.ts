@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { codexAdapter, codexRefusal, innerCommand, resumeArgs } from '../scripts/lib/clis/codex.js';
+import { adapterFor } from '../scripts/lib/clis/index.js';
 import type { CliEvent } from '../scripts/lib/clis/adapter.js';
 
 const samples = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'test', 'fixtures', 'agent-cli-samples', 'codex');
@@ -164,6 +165,7 @@ test('the adapter says what Codex cannot do', () => {
   assert.equal(codexAdapter.argsKey, 'codex_args');
   assert.ok(codexAdapter.limits.some((l) => /steering/.test(l)));
   assert.ok(codexAdapter.limits.some((l) => /running token total/.test(l)));
+  assert.equal(adapterFor('codex'), { kind: 'adapter', adapter: codexAdapter }, 'registered under its name');
 });
 
 test.run();

@@ -183,7 +183,8 @@ export function readTurn(request: ResponsesRequest, sessionId: string | null): T
     .map((item) => ({ callId: String(item.call_id ?? ''), output: itemText(item.output) }));
   const tools = (request.tools ?? []).map((t) => t.name ?? t.type);
   const everything = input.map((item) => itemText(item.content)).join('\n');
-  const cwd = /<cwd>([^<]+)<\/cwd>/.exec(everything)?.[1]?.trim() ?? null;
+  // the latest one: a resume from another folder tells the model its new cwd
+  const cwd = [...everything.matchAll(/<cwd>([^<]+)<\/cwd>/g)].at(-1)?.[1]?.trim() ?? null;
   return { request, sessionId, instructions: request.instructions ?? '', prompt: prompts.at(-1) ?? '', prompts, toolOutputs, step, tools, cwd, isAgentLoop: tools.includes('exec_command') };
 }
 

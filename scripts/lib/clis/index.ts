@@ -3,11 +3,13 @@
 
 import type { CliAdapter, CliName } from './adapter.js';
 import { claudeAdapter } from './claude.js';
+import { codexAdapter } from './codex.js';
 import { geminiAdapter } from './gemini.js';
 import { opencodeAdapter } from './opencode.js';
 
 const adapters: Partial<Record<CliName, CliAdapter>> = {
   claude: claudeAdapter,
+  codex: codexAdapter,
   gemini: geminiAdapter,
   opencode: opencodeAdapter,
 };

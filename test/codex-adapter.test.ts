@@ -135,8 +135,8 @@ test('start: exec --json without sandbox, the agent args, then -- and the prompt
   assert.not.ok(cmd.args.includes('--full-auto'), 'gone from Codex (exit 2)');
 });
 
-test('resume: exec resume … -- <thread id> <prompt>; the options resume refuses are dropped, -s becomes -c sandbox_mode', () => {
-  const cmd = codexAdapter.command({ cwd: '/w', prompt: 'fix it', resume: 'T-1', args: ['-s', 'danger-full-access', '-C', '/elsewhere', '--add-dir=/x', '--oss', '-m', 'gpt-5', '-c', 'a=1'] });
+test('resume: exec resume … -- <thread id> <prompt> without coven\'s text (the thread holds it); the options resume refuses are dropped, -s becomes -c sandbox_mode', () => {
+  const cmd = codexAdapter.command({ cwd: '/w', prompt: 'fix it', systemText: 'RULES', resume: 'T-1', args: ['-s', 'danger-full-access', '-C', '/elsewhere', '--add-dir=/x', '--oss', '-m', 'gpt-5', '-c', 'a=1'] });
   assert.equal(cmd.args, ['exec', 'resume', '--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', '-c', 'sandbox_mode="danger-full-access"', '-m', 'gpt-5', '-c', 'a=1', '--', 'T-1', 'fix it']);
   assert.equal(resumeArgs(['--sandbox=read-only', '-p', 'prof', '--', '-s']), ['-c', 'sandbox_mode="read-only"', '--', '-s']);
 });

@@ -8,7 +8,7 @@
 //         the session (the CLI itself would resume from anywhere and work in its new cwd).
 // No sandbox: Codex's sandboxes cannot commit in a linked worktree, whose git dir lies
 // outside it. Codex has no system prompt option: coven's text goes at the head of the
-// prompt. A prompt over MAX_ARG_BYTES goes on stdin, with `-` in its place. `--` keeps a
+// first prompt (a resume's thread already holds it). A prompt over MAX_ARG_BYTES goes on stdin, with `-` in its place. `--` keeps a
 // prompt that starts with a dash from being read as an option.
 //
 // Events (one JSON object a line, field `type`): thread.started {thread_id}, turn.started,
@@ -34,9 +34,12 @@ const MAX_ARG_BYTES = 100 * 1024;
 /** The flags coven always gives, start and resume. */
 export const CODEX_FLAGS = ['--json', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox'] as const;
 
-/** What the agent asks for, as one prompt: coven's text at its head. */
-export function codexPrompt(run: Pick<CliRun, 'prompt' | 'systemText'>): string {
-  return run.systemText === undefined ? run.prompt : `${run.systemText}\n\n---\n\n${run.prompt}`;
+/**
+ * What the agent asks for, as one prompt: coven's text at its head. Not on a resume: the
+ * thread's history holds the first prompt, coven's text with it.
+ */
+export function codexPrompt(run: Pick<CliRun, 'prompt' | 'systemText' | 'resume'>): string {
+  return run.systemText === undefined || run.resume !== undefined ? run.prompt : `${run.systemText}\n\n---\n\n${run.prompt}`;
 }
 
 /** `codex exec` options that take a value and that `codex exec resume` refuses (exit 2). */

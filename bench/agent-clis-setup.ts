@@ -95,9 +95,8 @@ const opencode: BenchCli = {
   cli: 'opencode',
   async setup(bin) {
     const api = await chat.startMockChatApi(chat.conversation([{ when: PROMPT, replies: [chat.say(chat.text(ANSWER))] }]));
-    // in a fresh HOME, opencode installs packages for its config folder from the npm
-    // registry in the background: a dead loopback registry keeps it offline (it warns and goes on)
-    const env = { ...cleanEnv(/^(OPENCODE_|OPENAI_|npm_config_)/), ...opencodeEnv(api, tempDir('coven-bench-opencode-')), npm_config_registry: 'http://127.0.0.1:9/', COVEN_OPENCODE: bin };
+    // opencodeEnv points npm_config_registry at a dead loopback port (opencode installs packages in a fresh HOME)
+    const env = { ...cleanEnv(/^(OPENCODE_|OPENAI_|npm_config_)/), ...opencodeEnv(api, tempDir('coven-bench-opencode-')), COVEN_OPENCODE: bin };
     return { env, start: (cwd) => adapterStart(opencodeAdapter, cwd, false), close: () => api.close() };
   },
 };

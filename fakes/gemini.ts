@@ -29,7 +29,7 @@
 //   both on stderr, nothing on stdout, exit 42.
 // FAILURES  api_error {status}: the API refused the call: `Error when talking to Gemini API
 //   …` on stderr, a result with status error and `[API Error: {…}]`, exit status & 255 (400
-//   → 144, 401 → 145). refuse {reason}: quota (plain 429) / rate-limit (429 with a
+//   → 144, 401 → 145). refuse {reason}, after the steps: quota (plain 429) / rate-limit (429 with a
 //   suggested delay) / overloaded (503): the real CLI's `Attempt n failed …` lines on
 //   stderr, 10 attempts 5 s to 30 s apart (FAKE_GEMINI_RETRY_MS scales the first delay),
 //   then an error result; auth (401): an error result at once, exit 145.
@@ -261,7 +261,6 @@ class FakeGemini {
     this.ignoreSigterm = run.ignoreSigterm === true;
 
     const turn: Turn = { startedAt: Date.now(), roundTrips: 1, toolCalls: 0, text: '', lastStepWasText: false };
-    if (run.refuse) return this.refuse(run, turn);
     if (run.crashAfterStep === 0) return this.crash(run);
     const steps = run.steps ?? [];
     for (let i = 0; i < steps.length; i++) {
@@ -269,6 +268,8 @@ class FakeGemini {
       await this.step(turn, steps[i]!);
       if (run.crashAfterStep === i + 1) return this.crash(run);
     }
+    // the vendor refuses the next model call (after the steps' tool calls, if any)
+    if (run.refuse) return this.refuse(run, turn);
     if (run.hang === true || run.hang === 'before-result') await new Promise<never>(() => setInterval(() => {}, 1 << 30));
     if (run.api_error) return this.apiError(turn, run, run.api_error.status, run.api_error.message ?? `mock error ${run.api_error.status}`);
     const scripted = run.result ?? {};

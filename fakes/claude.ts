@@ -135,7 +135,7 @@ export type FakeStep =
    * 60 s): a model that takes its time while a test moves other workers along
    */
   | { wait_for_file: string; timeout_ms?: number }
-  /** `attempts` system/api_retry events at once (error: overloaded_error unless given) */
+  /** `attempts` system/api_retry events at once (error: the real CLI's for the status unless given) */
   | { api_retry: { attempts?: number; status?: number; error?: string } }
   /** writes the string to stdout as it is (partial lines, junk) */
   | { raw: string }
@@ -169,9 +169,10 @@ export interface FakeRun {
     cost_usd?: number;
   };
   /** the last model call fails: synthetic "API Error: <status> …" message, subtype success + is_error, exit 1 */
-  api_error?: { status: number; message?: string };
+  api_error?: { status: number; message?: string; /** the whole text instead (the CLI words some errors its own way: "Credit balance is too low") */ text?: string };
   /**
-   * the vendor refuses the last model call, as the real CLI shows it (each fake CLI prints
+   * the vendor refuses the model call after the steps (with none: the first call, retried
+   * before the prompt is echoed as taken), as the real CLI shows it (each fake CLI prints
    * its own CLI's signals for the same scenario): rate-limit (429),
    * auth (401) and overloaded (529) are retried (system/api_retry, 10 attempts over
    * minutes, really waited) before the API error result; quota (credit balance too low,
@@ -197,16 +198,28 @@ export interface FakeRun {
 
 type Run = FakeRun;
 
-/** What the Messages API answers for each refusal (status and body), as the CLI prints it after "API Error: <status> ". */
+/**
+ * What the real CLI (2.1.197, observed against the mock API) ends a refused call with:
+ * the API's status, and the result text ("API Error: <status> <the error's message>",
+ * or the CLI's own words). A credit balance too low is a 400 the CLI does not retry.
+ */
 const refusals = {
-  quota: { status: 400, message: '{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."}}' },
-  'rate-limit': { status: 429, message: '{"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed the rate limit for your organization of 50 requests per minute."}}' },
-  auth: { status: 401, message: '{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}' },
-  overloaded: { status: 529, message: '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}' },
+  quota: { status: 400, text: 'Credit balance is too low' },
+  'rate-limit': { status: 429, message: "This request would exceed your organization's rate limit of 50 requests per minute." },
+  auth: { status: 401, text: 'Failed to authenticate. API Error: 401 invalid x-api-key' },
+  overloaded: { status: 529, message: 'Overloaded' },
 } as const;
 
-/** The `error` of the CLI's system/api_retry for each retried refusal. */
-const retryErrors = { quota: 'billing_error', 'rate-limit': 'rate_limit', auth: 'authentication_failed', overloaded: 'overloaded_error' } as const;
+/** The `error` of the CLI's system/api_retry for each retried refusal (observed). */
+const retryErrors = { quota: 'billing_error', 'rate-limit': 'rate_limit', auth: 'authentication_failed', overloaded: 'overloaded' } as const;
+
+/** The `error` the real CLI gives a system/api_retry for an HTTP status (observed: 429, 401, 529, 500, 503). */
+function retryErrorOf(status: number): string {
+  if (status === 429) return 'rate_limit';
+  if (status === 401 || status === 403) return 'authentication_failed';
+  if (status === 529) return 'overloaded';
+  return status >= 500 ? 'server_error' : 'unknown';
+}
 type Step = FakeStep;
 
 type Check = 'string' | 'number' | 'boolean' | 'strings' | 'string[]' | { [key: string]: Check } | ((v: unknown) => boolean);
@@ -233,7 +246,7 @@ const runShape: { [key: string]: Check } = {
   'times?': (v) => v === 'unlimited' || (Number.isInteger(v) && (v as number) > 0),
   'steps?': (v) => Array.isArray(v),
   'result?': { 'subtype?': (v) => typeof v === 'string' && (v === 'success' || v.startsWith('error_')), 'is_error?': 'boolean', 'text?': 'string', 'errors?': 'string[]', 'cost_usd?': 'number' },
-  'api_error?': { status: 'number', 'message?': 'string' },
+  'api_error?': { status: 'number', 'message?': 'string', 'text?': 'string' },
   'refuse?': { reason: (v) => v === 'quota' || v === 'rate-limit' || v === 'auth' || v === 'overloaded' },
   'exit?': (v) => Number.isInteger(v),
   'hang?': (v) => v === true || v === 'before-result' || v === 'after-result',
@@ -868,6 +881,9 @@ class Fake {
 
     const turn: Turn = { number: this.turns, startedAt: Date.now(), msgId: null, blockIndex: 0, roundTrips: 0, maxTurnsHit: false, denials: [], lastText: null, lastStepWasText: false };
     this.emit(this.initEvent());
+    // a refused first call is retried before the CLI echoes the prompt as taken (observed)
+    const refusedFirst = run.refuse !== undefined && (run.steps ?? []).length === 0;
+    if (run.refuse && refusedFirst) await this.refusedCall(run.refuse.reason);
     if (messageIndex !== null) this.take(messageIndex, turn, 'turn');
     if (run.crashAfterStep === 0) return this.crash(run);
 
@@ -881,7 +897,7 @@ class Fake {
     if (run.hang === true || run.hang === 'before-result') {
       await new Promise<never>(() => setInterval(() => {}, 1 << 30));
     }
-    if (run.refuse) await this.refusedCall(run.refuse.reason);
+    if (run.refuse && !refusedFirst) await this.refusedCall(run.refuse.reason);
     const result = this.finishTurn(turn, run.refuse ? { ...run, api_error: refusals[run.refuse.reason] } : run);
     this.emitResult(result);
     this.lastExit = run.exit ?? (result.is_error ? 1 : 0);
@@ -961,7 +977,7 @@ class Fake {
     if ('api_retry' in step) {
       const attempts = step.api_retry.attempts ?? 1;
       for (let i = 1; i <= attempts; i++) {
-        this.emit({ type: 'system', subtype: 'api_retry', attempt: i, max_retries: 10, retry_delay_ms: 500 * 2 ** (i - 1), error_status: step.api_retry.status ?? 529, error: step.api_retry.error ?? 'overloaded_error', session_id: this.session!.id, uuid: randomUUID() });
+        this.emit({ type: 'system', subtype: 'api_retry', attempt: i, max_retries: 10, retry_delay_ms: 500 * 2 ** (i - 1), error_status: step.api_retry.status ?? 529, error: step.api_retry.error ?? retryErrorOf(step.api_retry.status ?? 529), session_id: this.session!.id, uuid: randomUUID() });
       }
       return true;
     }
@@ -1081,7 +1097,7 @@ class Fake {
     const scripted = run.result ?? {};
     let apiError: string | null = null;
     if (run.api_error) {
-      apiError = `API Error: ${run.api_error.status} ${run.api_error.message ?? `mock error ${run.api_error.status}`}`;
+      apiError = run.api_error.text ?? `API Error: ${run.api_error.status} ${run.api_error.message ?? `mock error ${run.api_error.status}`}`;
       this.syntheticMessage(apiError);
     } else if (!turn.maxTurnsHit) {
       const finalText = scripted.text ?? turn.lastText ?? 'Done.';

@@ -114,6 +114,11 @@ test('refusals: Claude Code\'s statuses and words for quota, rate limit, auth an
   assert.is(claudeRefusal(undefined, 'overloaded_error'), 'overloaded');
   assert.is(claudeRefusal(429, 'Claude AI usage limit reached|1760000000'), 'quota');
   assert.is(claudeRefusal(400, 'API Error: 400 Your credit balance is too low to access the Anthropic API.'), 'quota');
+  assert.is(claudeRefusal(400, 'Credit balance is too low'), 'quota', 'the real CLI\'s words for a 400 about credit (observed)');
+  assert.is(claudeRefusal(403, 'Failed to authenticate. API Error: 403 forbidden'), 'auth');
+  assert.is(claudeRefusal(undefined, 'Failed to authenticate. API Error: 401 invalid x-api-key'), 'auth');
+  assert.is(claudeRefusal(529, 'overloaded'), 'overloaded');
+  assert.is(claudeRefusal(503, 'server_error'), null, 'a 503 is retried as a server error, not a refusal');
   assert.is(claudeRefusal(400, 'API Error: 400 mock error 400'), null);
   assert.is(claudeRefusal(500, 'API Error: 500 Internal server error'), null);
 

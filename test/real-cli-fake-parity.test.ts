@@ -3,7 +3,8 @@
 // outcome, the same sequence of events in the session log, and the same tool results,
 // scenario by scenario: tool use and a commit, permission answers, file tools, error
 // results, steering messages mid-turn and at the end of a turn, resume in the same and
-// in another cwd, abort while a tool runs, a usage error. This is what keeps the fake
+// in another cwd, abort while a tool runs, a usage error, each refusal (quota, rate limit,
+// auth, overloaded). This is what keeps the fake
 // (fakes/claude.ts) faithful.
 //
 //   env:  COVEN_REAL_CLI=1 to run (`npm run test:real-cli`); otherwise skipped (see real-cli/gate.ts).
@@ -110,6 +111,11 @@ const scenarios: Scenario[] = [
     leftover: 'sleep 31.5',
   },
   { name: 'usage error', replies: [], run: {}, opts: { cliArgs: ['--frobnicate'] } },
+  // refusals: what the CLI prints for each, and the session stopped at the first sign (the real CLI would retry for minutes)
+  { name: 'refused: rate limit', replies: [apiError(429, "This request would exceed your organization's rate limit of 50 requests per minute.", 'rate_limit_error')], run: { refuse: { reason: 'rate-limit' } } },
+  { name: 'refused: overloaded', replies: [apiError(529, 'Overloaded', 'overloaded_error')], run: { refuse: { reason: 'overloaded' } } },
+  { name: 'refused: auth', replies: [apiError(401, 'invalid x-api-key', 'authentication_error')], run: { refuse: { reason: 'auth' } } },
+  { name: 'refused: quota', replies: [apiError(400, 'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.')], run: { refuse: { reason: 'quota' } } },
 ];
 const extraPlays: Play[] = [
   { when: 'STEER at the end', replies: [say(text('steered as asked'))] },
@@ -169,6 +175,8 @@ function comparable(o: SessionOutcome, repo: string): unknown {
     case 'aborted':
     case 'timed-out':
       return { kind: o.kind, sessionId: Boolean(o.sessionId) };
+    case 'refused':
+      return { kind: o.kind, refusal: o.refusal, sessionId: Boolean(o.sessionId), costUsd: o.costUsd };
     default:
       return o;
   }

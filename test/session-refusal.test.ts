@@ -47,14 +47,16 @@ test('an api_retry with 529 stops the session at once: the CLI is not left to re
 });
 
 for (const [reason, retried] of [['quota', false], ['rate-limit', true], ['auth', true], ['overloaded', true]] as const) {
-  test(`the fake's ${reason} refusal (${retried ? 'retried for minutes by the CLI' : 'not retried'}): outcome refused (${reason}) within seconds`, async () => {
-    const s = await setup([{ steps: [{ text: 'working' }], refuse: { reason } }]);
-    const started = Date.now();
-    const o = refused(await runSession(s.opts({ timeoutMs: 120_000 })));
-    assert.is(o.refusal.reason, reason);
-    assert.ok(Date.now() - started < 10_000, `stopped after ${Date.now() - started} ms`);
-    assert.ok(o.sessionId);
-  });
+  for (const when of ['first call', 'after some work'] as const) {
+    test(`the fake's ${reason} refusal at the ${when} (${retried ? 'retried for minutes by the CLI' : 'not retried'}): outcome refused (${reason}) within seconds`, async () => {
+      const s = await setup([{ ...(when === 'after some work' ? { steps: [{ text: 'working' }] } : {}), refuse: { reason } }]);
+      const started = Date.now();
+      const o = refused(await runSession(s.opts({ timeoutMs: 120_000 })));
+      assert.is(o.refusal.reason, reason);
+      assert.ok(Date.now() - started < 10_000, `stopped after ${Date.now() - started} ms`);
+      assert.ok(o.sessionId);
+    });
+  }
 }
 
 test('an API error 400 is no refusal: an agent error as before', async () => {

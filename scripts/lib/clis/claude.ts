@@ -3,9 +3,12 @@
 // events are read by lib/session/stream-json.ts and told to coven as CliEvents.
 //
 // A refusal is Claude Code's own signal that the vendor will not serve the session: a
-// `system/api_retry` with a 429 / 401 / 403 / 529 status (the CLI would retry for
-// minutes), or a final result with `api_error_status` 429 / 401 / 403 / 529 or the words
-// of a usage limit, a rate limit, a failed login or an overload. Pure.
+// `system/api_retry` with a 429 / 401 / 403 / 529 status (`error` rate_limit,
+// authentication_failed, overloaded: the CLI would retry 10 times over minutes), or a
+// final result with `api_error_status` 429 / 401 / 403 / 529 or the words of a usage
+// limit, a credit balance too low (a 400 the CLI does not retry), a failed login or an
+// overload. A 500 or 503 (`server_error`) is a retry, not a refusal. Observed with
+// 2.1.197 against the mock Messages API. Pure.
 
 import type { CliAdapter, CliCommand, CliEvent, CliRun, Refusal, RefusalReason, StreamParser } from './adapter.js';
 import { bytesOf, MAX_ARG_BYTES } from './limits.js';
@@ -46,7 +49,7 @@ export function claudeRefusal(status: number | undefined, words: string): Refusa
   if (/usage limit|hit your limit|credit balance is too low|billing|quota/i.test(words)) return 'quota';
   if (status !== undefined && refusalStatus[status]) return refusalStatus[status]!;
   if (/rate_limit/i.test(words)) return 'rate-limit';
-  if (/authentication_error|authentication_failed|invalid api key|not logged in|permission_error|oauth token/i.test(words)) return 'auth';
+  if (/authentication_error|authentication_failed|failed to authenticate|invalid api key|not logged in|permission_error|oauth token/i.test(words)) return 'auth';
   if (/overloaded/i.test(words)) return 'overloaded';
   return null;
 }

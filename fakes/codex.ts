@@ -33,11 +33,12 @@
 //   (the same message, and a line saying why): a toolkit that resumes in the wrong
 //   worktree fails its tests instead of passing them.
 // FAILURES  api_error {status}: `error` and turn.failed with the API's JSON body (no
-//   retry), exit 1. refuse {reason}: quota → `Quota exceeded. Check your plan and billing
-//   details.` at once; auth (401), rate-limit (429), overloaded (503) → five `Reconnecting...
-//   n/5 (…)` errors first, spaced as the real CLI (FAKE_CODEX_RETRY_MS sets the delay),
-//   then turn.failed; exit 1. FAKE_CODEX_OFFLINE=1: the API is unreachable, and every turn
-//   prints `Reconnecting... waiting for network (…)` for ever, as the real one.
+//   retry), exit 1. refuse {reason}: the model call after the run's steps is refused:
+//   quota → `Quota exceeded. Check your plan and billing details.` at once; auth (401),
+//   rate-limit (429), overloaded (503) → five `Reconnecting... n/5 (…)` errors first,
+//   spaced as the real CLI (FAKE_CODEX_RETRY_MS sets the delay), then turn.failed; exit 1.
+//   FAKE_CODEX_OFFLINE=1: the API is unreachable, and every turn prints `Reconnecting...
+//   waiting for network (…)` for ever, as the real one.
 // SCRIPT  FAKE_CODEX_SCRIPT=/path/run.json (the fake Claude's format, its own counter);
 //   FAKE_CODEX_LOG=/path/log.jsonl: one FakeInvocation line per run. Commands of
 //   reply_from_bash / text_from_command see the prompt in $FAKE_CODEX_PROMPT (and
@@ -227,7 +228,6 @@ class FakeCodex {
     const failed = unmetExpectations(run, { prompt: this.prompt, history: this.history, resumed, cwd: this.cwd, argv: this.argv, permissionMode: this.args.sandbox, systemPrompt: this.prompt });
     if (failed.length > 0) return void this.scriptProblem(`expectation failed (run #${picked.index}): ${failed.join('; ')}`);
     this.ignoreSigterm = run.ignoreSigterm === true;
-    if (run.refuse) return this.refuse(run.refuse.reason, run);
     if (run.crashAfterStep === 0) return this.crash(run);
     const steps = run.steps ?? [];
     for (let i = 0; i < steps.length; i++) {
@@ -236,6 +236,8 @@ class FakeCodex {
       if (run.crashAfterStep === i + 1) return this.crash(run);
     }
     if (run.hang === true || run.hang === 'before-result') await new Promise<never>(() => setInterval(() => {}, 1 << 30));
+    // the model call after the steps is refused (as in the fake Claude)
+    if (run.refuse) return this.refuse(run.refuse.reason, run);
     if (run.api_error) return this.turnFailed(JSON.stringify({ error: { message: run.api_error.message ?? `mock error ${run.api_error.status}`, type: 'invalid_request_error', param: null, code: null } }), run);
     const scripted = run.result ?? {};
     const finalText = scripted.text ?? turn.text ?? 'Done.';

@@ -145,6 +145,15 @@ test('refusals print what the real CLI prints (retries included) and the adapter
   }
 });
 
+test('a refusal comes at the model call after the steps: what the steps did stays', async () => {
+  const repo = await tempRepo();
+  const env = { ...fakeCodexEnv([{ steps: [{ bash: 'echo hi > x.txt' }], refuse: { reason: 'quota' } }]), FAKE_CODEX_RETRY_MS: '0' };
+  const r = await runFakeCodex(codexStart('hello'), { cwd: repo, env });
+  assert.equal(r.code, 1);
+  assert.equal(events(r.stdout).map((e) => e.type).slice(-4), ['item.started', 'item.completed', 'error', 'turn.failed']);
+  assert.equal(readFileSync(join(repo, 'x.txt'), 'utf8'), 'hi\n');
+});
+
 test('an API error (400) is an error and a turn.failed, as captured; exit 1', async () => {
   const repo = await tempRepo();
   const env = fakeCodexEnv([{ api_error: { status: 400, message: 'mock bad request (FAIL400)' } }]);

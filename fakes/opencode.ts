@@ -24,7 +24,8 @@
 // STREAM  step_start · text · tool_use · step_finish (reason tool-calls after a tool call,
 //   stop at the end; 111 input and 22 output tokens, cost 0, per model call) · error.
 //   There is no result event. A scripted error result is an `error` event, exit 1.
-// REFUSALS  FakeRun.refuse: what the real CLI does when its API answers 429 (quota, rate
+// REFUSALS  FakeRun.refuse (the model call after the run's steps is refused; with no
+//   steps, the first): what the real CLI does when its API answers 429 (quota, rate
 //   limit), 401 or 503: it retries (not a 401) at the observed intervals (2.2, 4.7, 9.5, 17,
 //   33 s; every 20 s for the rate limit, whose answer says retry-after: 20) printing nothing on stdout; with --print-logs each failed attempt is one
 //   `level=ERROR … message="stream error" … error.error="AI_APICallError: <words>"` line on
@@ -251,7 +252,7 @@ class FakeOpencode {
   }
 
   private async turn(run: FakeRun): Promise<void> {
-    if (run.refuse) return this.refuse(run.refuse.reason);
+    if (run.refuse && (run.steps ?? []).length === 0) return this.refuse(run.refuse.reason);
     if (run.api_error) return this.failApi(run.api_error.status, run.api_error.message ?? `mock error ${run.api_error.status}`, []);
     const steps = run.steps ?? [];
     for (let i = 0; i < steps.length; i++) {
@@ -261,6 +262,12 @@ class FakeOpencode {
       if (run.crashAfterStep === i + 1) return this.crash(run);
     }
     if (run.crashAfterStep === 0) return this.crash(run);
+    if (run.refuse) {
+      // the model call after the steps is refused (what the steps did stays); a step still
+      // open (text last) was a call that asked for more
+      this.closeStep('tool-calls');
+      return this.refuse(run.refuse.reason);
+    }
     if (run.hang === true || run.hang === 'before-result') return this.hang();
     const scripted = run.result ?? {};
     if ((scripted.subtype && scripted.subtype !== 'success') || scripted.is_error) {

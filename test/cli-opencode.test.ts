@@ -92,6 +92,14 @@ for (const reason of ['quota', 'rate-limit', 'auth', 'overloaded'] as const) {
   });
 }
 
+test('a refusal after some work: what the steps did stays (their events came first), the outcome is refused with the session id', async () => {
+  const s = await worktreeSetup([{ steps: [{ write: { path: 'a.txt', content: 'a\n' } }, { commit: 'add a' }], refuse: { reason: 'overloaded' } }]);
+  const o = kindOf(await runSession(s.opts({ timeoutMs: 120_000 })), 'refused');
+  assert.is(o.refusal.reason, 'overloaded');
+  assert.match(o.sessionId ?? '', /^ses_/);
+  assert.is(await sh(s.worktree, 'log', '-1', '--format=%s'), 'add a');
+});
+
 test('a resume in another worktree would hang silently (as the real opencode): only the timeout ends it', async () => {
   const s = await worktreeSetup([{ steps: [{ text: 'one' }] }, { steps: [{ text: 'two' }] }]);
   const first = kindOf(await runSession(s.opts()), 'success');

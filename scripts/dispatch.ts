@@ -22,7 +22,8 @@ Takes the repository's dispatch lock first, so only one dispatch runs at a time.
   --no-lock             do not take the dispatch lock
   -- <args>             extra arguments for claude
 
-env:    COVEN_CLAUDE (the agent CLI; default: claude on PATH)
+env:    COVEN_CLAUDE, COVEN_CODEX, COVEN_GEMINI, COVEN_OPENCODE (each agent
+        CLI's binary; default: its command on PATH; the agent file's cli says which)
 reads:  .coven/agents/*.md; <state dir>/workers/*.json (what the others do)
 writes: the decision file (--out, else stdout); <state dir>/logs/<worker>/ (the raw
         stream of each session); <state dir>/locks/dispatch while it runs

@@ -4,10 +4,12 @@
 const usage = `usage: coven resolve --session FILE [--worktree DIR]
 
 After \`coven land\` stopped on a conflict (exit 3, the rebase left open), resumes the
-agent session recorded in FILE (written by coven run-agent): the same session id,
-from the same worktree, with the agent's claude_args (from its agent file as the
-branch it lands on has it — never the worktree's, which holds the agent's own
-commits — else the record's cli_args). The prompt names the conflicted files,
+agent session recorded in FILE (written by coven run-agent): the same CLI (the
+record's cli: the one that ran last, after a fallback; none recorded: claude), the
+same session id, from the same worktree, with the agent's arguments for that CLI
+(claude_args, codex_args …, from its agent file as the branch it lands on has it —
+never the worktree's, which holds the agent's own commits — else the record's
+cli_args). The prompt names the conflicted files,
 both sides' commits and the commands to finish. At most 3 rounds that do not resolve
 it; once resolved, it lands (rebase + fast-forward, keeping the worktree and branch).
 Then FILE is rewritten with the session it ended with and the added cost.
@@ -16,7 +18,8 @@ Then FILE is rewritten with the session it ended with and the added cost.
   --worktree DIR   the worktree (default: the current directory); it must be the
                    record's cwd
 
-env:    COVEN_CLAUDE (the agent CLI; default: claude on PATH)
+env:    COVEN_CLAUDE, COVEN_CODEX, COVEN_GEMINI, COVEN_OPENCODE (the agent CLI's
+        binary; default: its command on PATH)
 reads:  the session record; the open rebase; the agent's file on the branch it lands on
 writes: the session record (updated); git: the resolution's commits, main (landed);
         refs/coven/unfinished/… (how far a resolution got, when it gave up),
@@ -37,7 +40,7 @@ import { findRepo } from './lib/git/runner.js';
 import { exitWithProblem, shellQuote } from './lib/ui/problem.js';
 import { samePath } from './lib/files/same-path.js';
 import { refuseIfOwned } from './lib/worker/owner.js';
-import { readSessionRecord, writeSessionRecord, type SessionRecord } from './lib/steps/session-record.js';
+import { cliOfRecord, readSessionRecord, writeSessionRecord, type SessionRecord } from './lib/steps/session-record.js';
 import { agentAt } from './lib/land/coven-changes.js';
 import { openConflict } from './lib/land/open-conflict.js';
 import { abortRebaseIfAny, resolveConflict, type Conflict, type ResolveOutcome } from './lib/land/resolve-conflict.js';
@@ -69,8 +72,9 @@ export async function main(argv: string[]): Promise<number> {
 
   const stopper = stopSessionsOnSignals();
   // the agent file as main has it: the worktree, mid-rebase, holds the agent's own commits
-  const cliArgs = (await agentAt(worktree, `refs/heads/${open.conflict.onto}`, record.agent))?.claudeArgs ?? record.cli_args;
-  process.stdout.write(`coven: rebasing ${record.branch} onto ${open.conflict.onto} stopped on a conflict in ${open.conflict.files.join(', ') || 'a commit git could not apply'}; resuming session ${record.session_id ?? '(none: a fresh one)'} of ${record.agent} to resolve it\n`);
+  const cli = cliOfRecord(record);
+  const cliArgs = (await agentAt(worktree, `refs/heads/${open.conflict.onto}`, record.agent))?.cliArgs[cli] ?? record.cli_args;
+  process.stdout.write(`coven: rebasing ${record.branch} onto ${open.conflict.onto} stopped on a conflict in ${open.conflict.files.join(', ') || 'a commit git could not apply'}; resuming ${cli} session ${record.session_id ?? '(none: a fresh one)'} of ${record.agent} to resolve it\n`);
   const resolved = await resolveConflict({
     stateDir: repo.paths.stateDir,
     worker: record.worker,
@@ -80,6 +84,7 @@ export async function main(argv: string[]): Promise<number> {
     branch: record.branch,
     conflict: open.conflict,
     agentName: record.agent,
+    cli,
     cliArgs,
     sessionId: record.session_id,
     signal: stopper.signal,

@@ -19,7 +19,8 @@ that is coven land.
   --timeout MINUTES    wall-clock limit of the session (default 60, at most 35000)
   -- <args>            extra arguments for claude
 
-env:    COVEN_CLAUDE (the agent CLI; default: claude on PATH)
+env:    COVEN_CLAUDE, COVEN_CODEX, COVEN_GEMINI, COVEN_OPENCODE (each agent
+        CLI's binary; default: its command on PATH; the agent file's cli says which)
 reads:  the decision file; .coven/agents/*.md
 writes: the session record (--out); the agent's commits on the worktree's branch;
         refs/coven/… (work kept aside); <state dir>/logs/<worker>/ (the raw stream);

@@ -45,7 +45,11 @@ env: COVEN_CLAUDE (the claude binary), COVEN_WORKTREE_BASE, COVEN_TRACE (a file:
      COVEN_STEP_LAND (also _DISPATCH, _RUN_AGENT, _RESOLVE_CONFLICT): an executable
      run instead of that step (wins over .coven/steps/<step>; see docs/steps.md),
      COVEN_RETRY_MS (first wait after a failed dispatch or a put-off land, default
-     30000), COVEN_SAFETY_INTERVAL_MS (the sleeper's re-check, default 60000)
+     30000), COVEN_SAFETY_INTERVAL_MS (the sleeper's re-check, default 60000),
+     COVEN_REFUSED_RETRY_MS (first wait after every CLI of an agent refused —
+     quota, rate limit, auth, overloaded — default 60000, doubling up to 30 min;
+     the job then runs again in the same worktree; with --once it does not wait), COVEN_CODEX, COVEN_GEMINI,
+     COVEN_OPENCODE (the other agent CLIs' binaries, for agents with cli: …)
 
 files: reads .coven/agents/*.md (from its worktree, at every dispatch) and
        .coven/steps/<step> (from the main worktree, at start: a replaced step);
@@ -75,7 +79,7 @@ import { finish, recreateWorktree, worktreeBack } from './lib/worker/finish.js';
 import { runJob } from './lib/worker/job.js';
 import { landAndResolve, landPending } from './lib/worker/land.js';
 import { cycle as say, job as sayJob, signals, stop as sayStop } from './lib/worker/messages.js';
-import { cycleStarted, dispatchFailed, dispatchRetryWait, exitCodes, jobDone, jobStarted, landsPendingFirst, loopStart, sleepDecided, woken, type LoopEnd, type LoopState } from './lib/worker/policy.js';
+import { cycleStarted, dispatchFailed, dispatchRetryWait, refusedRetryWait, exitCodes, jobDone, jobStarted, landsPendingFirst, loopStart, sleepDecided, woken, type LoopEnd, type LoopState } from './lib/worker/policy.js';
 import { startWorker } from './lib/worker/start.js';
 import { waitForMainToMove } from './lib/worker/wait-for-main.js';
 
@@ -140,8 +144,8 @@ async function cycle(w: Worker, s0: LoopState): Promise<Turn> {
       return end('dispatch-failed');
     }
     const failed = dispatchFailed(s);
-    const wait = dispatchRetryWait(failed.failures, opts.retryMs);
-    w.ui.problem(say.dispatchRetry(decided.message, wait));
+    const wait = decided.refused ? refusedRetryWait(failed.failures, opts.refusedRetryMs) : dispatchRetryWait(failed.failures, opts.retryMs);
+    w.ui.problem(decided.refused ? `${decided.message}\n${sayJob.allRefused(decided.refused, new Date(Date.now() + wait), wait, w)}` : say.dispatchRetry(decided.message, wait));
     await setPhase(w, 'sleeping', { waiting_on: null });
     await sleepFor(wait, stop.signal);
     return { kind: 'next', state: failed };
@@ -254,6 +258,7 @@ function workerOptions(args: Record<string, unknown>): WorkerOptions | string {
     onPark,
     retryMs: numberFromEnv('COVEN_RETRY_MS'),
     safetyIntervalMs: numberFromEnv('COVEN_SAFETY_INTERVAL_MS'),
+    refusedRetryMs: numberFromEnv('COVEN_REFUSED_RETRY_MS'),
   };
 }
 

@@ -9,7 +9,12 @@ import { refusedRetryWait } from '../scripts/lib/worker/policy.js';
 import { headerLine } from '../scripts/lib/ui/worker-ui.js';
 import { handoffPrompt } from '../scripts/lib/agents/cli-handoff.js';
 import { renderStatus } from '../scripts/status.js';
-import { commitFile, coven, tempRepo } from './helpers/repo.js';
+import { commitFile, coven, sh, tempDir, tempRepo } from './helpers/repo.js';
+import { covenRepo, issueFile } from './helpers/coven-repo.js';
+import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
+import { fakeCodexEnv, readCodexLog } from './helpers/fake-codex.js';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 
 const agentFile = (front: string) => `---\ndescription: Implements one issue\n${front}---\nImplement it.\n`;
 
@@ -84,7 +89,10 @@ test('coven status and the worker\'s header say which CLI the job runs on and wh
   assert.match(statusOf(s), /^WORKER\s+PHASE\s+AGENT\s+SINCE\s+LANDED\s+COST\s+CLI$/m);
   assert.match(statusOf(s), /^w1\s+running\s+implement issue=issues\/a\.md\s+\S+\s+0\s+\$0\.00\s+codex \(claude refused: quota\)$/m);
   assert.match(headerLine(s), /^── w1 · running implement \(issue: issues\/a\.md\) on codex \(claude refused: quota\) · /);
-  assert.match(headerLine(running({ cli: 'claude' })), /running implement \(issue: issues\/a\.md\) on claude · /);
+  assert.match(headerLine(running({ cli: 'codex' })), /running implement \(issue: issues\/a\.md\) on codex · /);
+  // claude, the default, is named only when it is not the agent's first
+  assert.match(headerLine(running({ cli: 'claude' })), /running implement \(issue: issues\/a\.md\) · /);
+  assert.match(headerLine(running({ cli: 'claude', cli_note: 'codex refused: auth' })), /running implement \(issue: issues\/a\.md\) on claude \(codex refused: auth\) · /);
   // an older state file has no cli: nothing is said about it
   assert.match(statusOf(running({})), /^w1\s+running\s+implement issue=issues\/a\.md\s+\S+\s+0\s+\$0\.00$/m);
 });
@@ -108,6 +116,153 @@ test('the handoff prompt is the job\'s prompt, then what each refused session di
   assert.match(text, /A Claude Code session worked on this before and stopped because its quota ran out \(API Error: 429 usage limit reached\); its commits abc1234 half of a and its uncommitted changes \(b\.txt\) are kept in this worktree; go on from there\./);
   assert.match(handoffPrompt('x', [{ cli: 'codex', label: 'Codex', refusal: { reason: 'auth', message: '' }, commits: [], dirty: [] }]), /A Codex session worked on this before and stopped because its vendor refused its credentials; it left no commit and no change/);
   assert.is(handoffPrompt('x', []), 'x');
+});
+
+// ---- the worker: a job goes on with the next CLI --------------------------------
+
+const choose = (...lines: string[]): FakeRun => ({ match: { promptIncludes: 'Choose the next job' }, steps: [{ text: `<dispatch>\n${lines.join('\n')}\n</dispatch>` }] });
+const implementOn = (cli: string) => `---
+description: implements one issue
+args:
+  - name: issue
+    description: path of the issue file
+cli: ${cli}
+claude_args: ["--allowedTools=Bash(git *),Read,Edit,Write"]
+---
+Implement the issue in {{issue}}.
+`;
+
+/** A repository whose implement agent runs on `cli`, the fakes of Claude and Codex scripted, a worker --once run. */
+async function workerOnce(cli: string, claude: FakeRun[], codex: FakeRun[] | null, env: NodeJS.ProcessEnv = {}, files: Record<string, string> = {}, args = ['--once']) {
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a'), 'greeting.txt': 'hello\n', '.coven/agents/implement.md': implementOn(cli), ...files });
+  const base = tempDir('coven-wt-');
+  const claudeEnv = fakeClaudeEnv(claude);
+  const codexEnv = fakeCodexEnv(codex);
+  const r = await coven(['worker', ...args, '--name', 'w1'], { cwd: repo, env: { ...claudeEnv, ...codexEnv, COVEN_WORKTREE_BASE: base, MAIN_REPO: repo, ...env } });
+  return { repo, worktree: join(base, 'project', 'coven', 'w1'), r, claude: () => readFakeLog(claudeEnv), codex: () => readCodexLog(codexEnv) };
+}
+
+const halfDone: FakeRun = {
+  match: { promptIncludes: 'Implement the issue in issues/a.md' },
+  steps: [{ write: { path: 'a.txt', content: 'half\n' } }, { commit: 'half of a' }, { write: { path: 'b.txt', content: 'not committed yet\n' } }],
+  refuse: { reason: 'quota' },
+};
+
+test('quota from claude: the job goes on with codex in the same worktree, told what claude did, and lands both sessions\' work', async () => {
+  const o = await workerOnce('[claude, codex]', [choose('agent: implement', 'issue: issues/a.md'), halfDone], [
+    {
+      expect: { promptIncludes: ['Implement the issue in issues/a.md', 'A Claude Code session worked on this before and stopped because its quota ran out', 'half of a', 'its uncommitted changes (b.txt)', 'go on from there'] },
+      steps: [{ bash: 'test "$(cat b.txt)" = "not committed yet" && git log -1 --format=%s | grep -qx "half of a"' }, { write: { path: 'a.txt', content: 'whole\n' } }, { commit: 'rest of a' }, { text: 'Done.' }],
+    },
+  ]);
+  assert.is(o.r.code, 0, o.r.stderr + o.r.stdout + JSON.stringify(o.codex()));
+  assert.is(await sh(o.repo, 'log', '--format=%s', '-2', 'main'), 'rest of a\nhalf of a');
+  assert.is(readFileSync(join(o.repo, 'b.txt'), 'utf8'), 'not committed yet\n', 'the uncommitted change claude left landed through codex');
+  const [claudeRun, codexRun] = [o.claude()[1]!, o.codex()[0]!];
+  assert.equal(o.codex().map((c) => c.problems), [[]], 'codex saw the handoff prompt and found the worktree as claude left it');
+  assert.is(codexRun.cwd, claudeRun.cwd, 'the same worktree');
+  assert.is(codexRun.cwd, o.worktree);
+  assert.match(o.r.stdout, /coven: claude refused the implement session \(quota: .*\); implement goes on with codex in the same worktree, its commits and changes kept/);
+  assert.match(o.r.stdout, /── w1 · running implement \(issue: issues\/a\.md\) on codex \(claude refused: quota\)/);
+});
+
+test('a conflict after a fallback is resolved by resuming the codex session that ran last, in the same worktree', async () => {
+  const o = await workerOnce('[claude, codex]', [choose('agent: implement', 'issue: issues/a.md'), halfDone], [
+    {
+      match: { promptIncludes: 'worked on this before' },
+      steps: [
+        { write: { path: 'greeting.txt', content: 'bonjour\n' } },
+        { commit: 'a: greet in French' },
+        // meanwhile main changes the same line (as another worker's land would)
+        { bash: 'cd "$MAIN_REPO" && printf "hallo\\n" > greeting.txt && git commit -qam "b: greet in German"' },
+        { text: 'Done.' },
+      ],
+    },
+    {
+      match: { promptIncludes: 'rebase conflict' },
+      expect: { resume: true, promptIncludes: ['greeting.txt'] },
+      steps: [{ write: { path: 'greeting.txt', content: 'bonjour\nhallo\n' } }, { bash: 'git add greeting.txt && git -c core.editor=true rebase --continue' }, { text: 'Kept both.' }],
+    },
+  ]);
+  assert.is(o.r.code, 0, o.r.stderr + o.r.stdout + JSON.stringify(o.codex()));
+  assert.is(await sh(o.repo, 'show', 'main:greeting.txt'), 'bonjour\nhallo');
+  const [job, resolve] = o.codex();
+  assert.equal(o.codex().map((c) => c.problems), [[], []]);
+  assert.is(resolve!.resumed, true);
+  assert.ok(resolve!.argv.includes(job!.sessionId!), `the resume names codex's own session ${job!.sessionId}: ${resolve!.argv.join(' ')}`);
+  assert.is(resolve!.cwd, job!.cwd);
+  assert.is(o.claude().length, 2, 'claude ran dispatch and the refused session only');
+  assert.match(o.r.stdout, /conflict resolved in 1 round/);
+});
+
+test('an agent on one CLI only: every CLI refused, the worker says when it tries again, and the job is done after the wait', async () => {
+  const o = await workerOnce(
+    'claude',
+    [
+      choose('agent: implement', 'issue: issues/a.md'),
+      halfDone,
+      { match: { promptIncludes: 'worked on this before' }, expect: { promptIncludes: ['Implement the issue in issues/a.md', 'its quota ran out', 'half of a', 'b.txt'] }, steps: [{ commit: 'rest of a' }, { text: 'Done.' }] },
+    ],
+    null,
+    { COVEN_REFUSED_RETRY_MS: '400' },
+    {},
+    ['--max-cycles', '1'],
+  );
+  assert.is(o.r.code, 0, o.r.stderr + o.r.stdout);
+  assert.match(o.r.stderr, /coven: every CLI of agent implement refused \(claude: quota\); trying again at \d\d:\d\d \(in 400ms\)\. Nothing is lost/);
+  assert.match(o.r.stdout, /coven: trying implement again/);
+  assert.is(await sh(o.repo, 'log', '--format=%s', '-2', 'main'), 'rest of a\nhalf of a');
+  assert.is(readFileSync(join(o.repo, 'b.txt'), 'utf8'), 'not committed yet\n', 'the change left uncommitted by the refused session was kept for the retry');
+  assert.equal(o.claude().map((c) => c.problems), [[], [], []]);
+});
+
+test('dispatch on [claude, codex]: claude refused (overloaded), codex chooses the job, which runs on claude', async () => {
+  const o = await workerOnce(
+    'claude',
+    [{ match: { promptIncludes: 'Choose the next job' }, refuse: { reason: 'overloaded' } }, { match: { promptIncludes: 'Implement the issue' }, steps: [{ write: { path: 'a.txt', content: 'a\n' } }, { commit: 'a' }] }],
+    [{ match: { promptIncludes: 'Choose the next job' }, steps: [{ text: '<dispatch>\nagent: implement\nissue: issues/a.md\n</dispatch>' }] }],
+    {},
+    { '.coven/agents/dispatch.md': '---\ndescription: chooses the next job\ncli: [claude, codex]\n---\nChoose the next job. Run coven issues.\n' },
+  );
+  assert.is(o.r.code, 0, o.r.stderr + o.r.stdout);
+  assert.match(o.r.stdout, /coven: claude refused the dispatch session \(overloaded: .*\); dispatch goes on with codex in the same worktree\n/, o.r.stdout);
+  assert.is(await sh(o.repo, 'log', '-1', '--format=%s', 'main'), 'a');
+  assert.equal(o.codex().map((c) => c.problems), [[]]);
+});
+
+test('with --once the worker does not wait after every CLI refused: the cycle ends (exit 5) and what was committed lands', async () => {
+  const o = await workerOnce('claude', [choose('agent: implement', 'issue: issues/a.md'), halfDone], null);
+  assert.is(o.r.code, 0, o.r.stderr + o.r.stdout);
+  assert.match(o.r.stderr, /coven: every CLI of agent implement refused \(claude: quota\); with --once the worker does not wait to try again/);
+  assert.is(await sh(o.repo, 'log', '-1', '--format=%s', 'main'), 'half of a');
+  const o2 = await workerOnce('claude', [choose('agent: implement', 'issue: issues/a.md'), { match: { promptIncludes: 'Implement the issue' }, refuse: { reason: 'auth' } }], null);
+  assert.is(o2.r.code, 5, o2.r.stderr + o2.r.stdout);
+  assert.match(o2.r.stderr, /every CLI of agent implement refused \(claude: auth\)/);
+});
+
+test('the worker does not start when none of the dispatch agent\'s CLIs is there; it names each, its env var and install command', async () => {
+  const repo = await covenRepo({ '.coven/agents/dispatch.md': '---\ndescription: chooses\ncli: [codex, claude]\n---\nChoose the next job.\n' });
+  const base = tempDir('coven-wt-');
+  const r = await coven(['worker', '--once', '--name', 'w1'], { cwd: repo, env: { COVEN_CLAUDE: '/nowhere/claude', COVEN_CODEX: '/nowhere/codex', COVEN_WORKTREE_BASE: base } });
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /none of the dispatch agent's CLIs \(codex, claude\) can run/);
+  assert.match(r.stderr, /the agent CLI '\/nowhere\/codex' does not exist/);
+  assert.match(r.stderr, /COVEN_CODEX=\/path\/to\/codex coven worker/);
+  assert.match(r.stderr, /COVEN_CLAUDE=\/path\/to\/claude coven worker/);
+  assert.match(r.stderr, /npm install -g @openai\/codex/);
+  assert.match(r.stderr, /Nothing was created or changed/);
+});
+
+test('a missing first CLI with a later one there is a warning; the job starts on the later one', async () => {
+  const o = await workerOnce(
+    '[codex, claude]',
+    [choose('agent: implement', 'issue: issues/a.md'), { match: { promptIncludes: 'Implement the issue' }, steps: [{ write: { path: 'a.txt', content: 'a\n' } }, { commit: 'a' }] }],
+    null,
+    { COVEN_CODEX: '/nowhere/codex' },
+  );
+  assert.is(o.r.code, 0, o.r.stderr + o.r.stdout);
+  assert.match(o.r.stderr, /coven: agent implement starts on claude: the agent CLI '\/nowhere\/codex' does not exist/);
+  assert.is(await sh(o.repo, 'log', '-1', '--format=%s', 'main'), 'a');
 });
 
 test.run();

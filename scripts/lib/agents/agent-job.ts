@@ -27,6 +27,8 @@ import { covenRef, discardSavedChanges, saveUncommittedWork, type SaveResult } f
 import { keepReflogOnly, settleWorktree, type SettleOptions } from '../worktree/settle.js';
 import { reserveLogFile, startSession, type SessionHandle, type SessionOutcome } from '../session/runner.js';
 import type { CliName } from '../clis/adapter.js';
+import type { Handoff } from './cli-handoff.js';
+import { runOnClis, type Refused } from './cli-fallback.js';
 
 export interface SessionSettings {
   stateDir: string;
@@ -45,14 +47,29 @@ export interface JobOptions extends SessionSettings {
   branch: string;
   agent: AgentDef;
   args: Record<string, string>;
+  /** the refused sessions of an earlier try of this job: the next session is told what they did */
+  earlier?: readonly Handoff[];
+  /** a session of the job is about to start on `cli`; `refused`: the CLIs that refused before it */
+  onCli?: (cli: CliName, refused: readonly Refused[]) => void | Promise<void>;
+  /** every CLI refused: leave the uncommitted changes in the worktree for the next try (the worker retries there) instead of saving them under refs/coven/wip/ */
+  keepChangesWhenRefused?: boolean;
+}
+
+/** Which CLI ran the job's last session, and the ones that refused before it. */
+export interface CliRan {
+  cli: CliName;
+  /** the CLIs whose vendor refused (the last one too when `session` is refused) */
+  refused: Refused[];
+  /** what each refused session did, for the next try */
+  handoffs: Handoff[];
 }
 
 export type JobOutcome =
   | Finished
   /** the worktree folder was deleted during the session (by hand): nothing more was done there */
-  | { kind: 'worktree-gone'; session: SessionOutcome; sessionId: string | null; costUsd: number };
+  | ({ kind: 'worktree-gone'; session: SessionOutcome; sessionId: string | null; costUsd: number } & CliRan);
 
-type Finished = {
+type Finished = CliRan & {
   kind: 'finished';
   /** the agent's session (success or not); `sessionId` for a later resume */
   session: SessionOutcome;
@@ -136,15 +153,32 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
   if (rendered.kind === 'missing-args') return { kind: 'bad-args', missing: rendered.names, unknown: [] };
   if (rendered.kind === 'unknown-args') return { kind: 'bad-args', missing: [], unknown: rendered.names };
 
-  const base = { ...o, cwd: o.worktree, agentName: o.agent.name, cliArgs: o.agent.claudeArgs };
   const onto = await localUpstreamOf(o.worktree, o.branch);
   const mark = onto ? await markJob(o.worktree, onto) : null;
   const historyMark = await markHistory(o.worktree);
   const before = await revParse(o.worktree, `refs/heads/${o.branch}`);
-  const session = await runAgentSession({ ...base, prompt: rendered.text });
+  let costUsd = 0;
+  // the agent's CLIs in turn while their vendors refuse, all in this worktree (cli-fallback.ts)
+  const ran = await runOnClis({
+    agentName: o.agent.name,
+    clis: o.agent.clis,
+    prompt: rendered.text,
+    worktree: o.worktree,
+    earlier: o.earlier,
+    display: o.display,
+    onCli: o.onCli,
+    goOn: () => worktreeKept(o),
+    run: async (cli, prompt) => {
+      const outcome = await runAgentSession({ ...o, cwd: o.worktree, agentName: o.agent.name, cli, cliArgs: o.agent.cliArgs[cli] ?? [], prompt });
+      costUsd += runCost(outcome);
+      return outcome;
+    },
+  });
+  const { session, cli } = ran;
+  const base = { ...o, cwd: o.worktree, agentName: o.agent.name, cli, cliArgs: o.agent.cliArgs[cli] ?? [] };
+  const cliRan: CliRan = { cli, refused: ran.refused, handoffs: ran.handoffs };
   const sessionId = sessionIdOf(session);
-  let costUsd = runCost(session);
-  if (!(await worktreeKept(o))) return { kind: 'worktree-gone', session, sessionId, costUsd };
+  if (!(await worktreeKept(o))) return { kind: 'worktree-gone', session, sessionId, costUsd, ...cliRan };
   const settle: SettleOptions = { worktree: o.worktree, branch: o.branch, worker: o.worker, main: onto, stateDir: o.stateDir, before };
   // back on the worker's branch, out of any odd git state the agent left (lib/worktree/settle.ts)
   const settleAndSay = async (): Promise<string | null> => {
@@ -159,7 +193,7 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
     o.display?.(`coven: the agent left ${files.length} uncommitted file(s); asking it to commit or discard them`);
     const again = await runAgentSession({ ...base, prompt: COMMIT_OR_DISCARD(files), resume: sessionId });
     costUsd += runCost(again);
-    if (!(await worktreeKept(o))) return { kind: 'worktree-gone', session, sessionId, costUsd };
+    if (!(await worktreeKept(o))) return { kind: 'worktree-gone', session, sessionId, costUsd, ...cliRan };
     stray ??= await settleAndSay();
     files = await dirtyFiles(o.worktree);
   }
@@ -168,8 +202,10 @@ export async function runAgentJob(o: JobOptions): Promise<JobOutcome | { kind: '
   // whatever else left commits on no ref (a branch deleted, a detached HEAD moved on)
   const unreachable = await keepReflogOnly(o.worktree, o.worker, o.branch);
   if (unreachable.length > 0) kept.unreachable = unreachable;
-  const saved = files.length > 0 ? await saveAndClean(o.worktree, o.worker, 'wip', `coven: uncommitted work left by ${o.agent.name}`) : ({ kind: 'clean' } as const);
-  return { kind: 'finished', session, sessionId, costUsd, saved, stray, kept, history };
+  // every CLI refused and the worker tries the job again here: what the sessions changed stays for it
+  const keepForRetry = session.kind === 'refused' && o.keepChangesWhenRefused === true;
+  const saved = files.length > 0 && !keepForRetry ? await saveAndClean(o.worktree, o.worker, 'wip', `coven: uncommitted work left by ${o.agent.name}`) : ({ kind: 'clean' } as const);
+  return { kind: 'finished', session, sessionId, costUsd, saved, stray, kept, history, ...cliRan };
 }
 
 /**

@@ -6,13 +6,17 @@
 // `.coven/agents/dispatch.md` with coven's protocol appended (the `<dispatch>` syntax,
 // the catalog of agents, what the other workers are doing), then parses and validates
 // the last `<dispatch>` block. An invalid block gets a corrective resume of the same
-// session, at most 3 times. Nothing is ever run from an unvalidated answer.
+// session, at most 3 times. Nothing is ever run from an unvalidated answer. The first
+// session runs on the dispatch agent's CLIs in turn while their vendors refuse it
+// (cli-fallback.ts); the corrective resumes use the CLI that answered.
 
 import { acquireLock, dispatchLockPath, type WaitProgress } from '../locks/dispatch-lock.js';
 import { checkDispatchOutput, correctiveMessage, dispatchProtocol, DISPATCH_AGENT, type Decision } from './dispatch-decision.js';
 import { loadRegistry, formatFileProblem, renderTemplate, type Registry } from './registry.js';
 import { formatProblem } from '../ui/problem.js';
-import { runAgentSession, type SessionSettings } from './agent-job.js';
+import { runAgentSession, runCost, type SessionSettings } from './agent-job.js';
+import { runOnClis, type Refused } from './cli-fallback.js';
+import type { CliName } from '../clis/adapter.js';
 import type { SessionOutcome } from '../session/runner.js';
 import { readWorkerStates, type WorkerEntry } from '../worker/state.js';
 import { humanDuration } from '../ui/human-duration.js';
@@ -41,7 +45,8 @@ export type DispatchOutcome =
   | { kind: 'decided'; decision: Decision; sessionId: string; costUsd: number; corrections: number }
   | { kind: 'invalid'; problems: string[]; sessionId: string; costUsd: number; corrections: number }
   | { kind: 'no-dispatch-agent'; problems: string[] }
-  | { kind: 'session-failed'; outcome: SessionOutcome; costUsd: number }
+  /** `refused`: the CLIs whose vendor refused (every one of the agent's, when `outcome` is refused) */
+  | { kind: 'session-failed'; outcome: SessionOutcome; costUsd: number; refused: Refused[] }
   | { kind: 'aborted' };
 
 /** One line per other live worker, for the dispatch prompt. */
@@ -87,15 +92,32 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchOutcome> 
   }
   try {
     const others = describeOtherWorkers(opts.workers ?? (await readWorkerStates(opts.stateDir)), opts.worker);
-    const session = (prompt: string, resume?: string): Promise<SessionOutcome> =>
-      runAgentSession({ ...opts, cwd: opts.worktree, agentName: DISPATCH_AGENT, prompt, resume, cliArgs: agent.claudeArgs, systemText: dispatchProtocol(registry.agents) });
+    const session = (cli: CliName, prompt: string, resume?: string): Promise<SessionOutcome> =>
+      runAgentSession({ ...opts, cwd: opts.worktree, agentName: DISPATCH_AGENT, prompt, resume, cli, cliArgs: agent.cliArgs[cli] ?? [], systemText: dispatchProtocol(registry.agents) });
 
-    let outcome = await session(dispatchPrompt(rendered.text, others));
+    // the sessions a vendor refused cost what they cost; the last one is counted below
     let costUsd = 0;
+    let lastCost = 0;
+    const first = await runOnClis({
+      agentName: DISPATCH_AGENT,
+      clis: agent.clis,
+      prompt: dispatchPrompt(rendered.text, others),
+      worktree: opts.worktree,
+      handoff: false,
+      display: opts.display,
+      goOn: () => !opts.signal?.aborted,
+      run: async (cli, prompt) => {
+        costUsd += lastCost;
+        const outcome = await session(cli, prompt);
+        lastCost = runCost(outcome);
+        return outcome;
+      },
+    });
+    let outcome = first.session;
     for (let corrections = 0; ; corrections++) {
       if (opts.signal?.aborted) return { kind: 'aborted' };
       if (outcome.kind === 'aborted') return { kind: 'aborted' };
-      if (outcome.kind !== 'success') return { kind: 'session-failed', outcome, costUsd: costUsd + costOf(outcome) };
+      if (outcome.kind !== 'success') return { kind: 'session-failed', outcome, costUsd: costUsd + costOf(outcome), refused: first.refused };
       costUsd += outcome.costUsd; // a resumed run reports only its own cost
       const check = checkDispatchOutput(outcome.text, registry.agents);
       if (check.kind === 'valid') return { kind: 'decided', decision: check.decision, sessionId: outcome.sessionId, costUsd, corrections };
@@ -103,7 +125,7 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchOutcome> 
         return { kind: 'invalid', problems: check.problems, sessionId: outcome.sessionId, costUsd, corrections };
       }
       opts.display?.(`coven: the dispatch answer was invalid (${check.problems[0]}); asking again (${corrections + 1}/${opts.maxCorrections ?? MAX_CORRECTIONS})`);
-      outcome = await session(correctiveMessage(check.problems, registry.agents), outcome.sessionId);
+      outcome = await session(first.cli, correctiveMessage(check.problems, registry.agents), outcome.sessionId);
     }
   } finally {
     await release?.();

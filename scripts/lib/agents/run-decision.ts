@@ -8,13 +8,12 @@
 import type { DecisionFile } from '../steps/decision-file.js';
 import type { SessionRecord } from '../steps/session-record.js';
 import { acquireSlot, describeWait } from '../locks/dispatch-lock.js';
-import { agentCommand } from '../session/runner.js';
 import { renderOutcome } from '../session/render.js';
 import { checkRunChoice } from './dispatch-decision.js';
 import { loadRegistry, type AgentDef, type Registry } from './registry.js';
-import { runAgentJob, type JobOutcome, type SessionSettings } from './agent-job.js';
+import { runAgentJob, type JobOptions, type JobOutcome, type SessionSettings } from './agent-job.js';
 
-export interface RunDecisionOptions extends SessionSettings {
+export interface RunDecisionOptions extends SessionSettings, Pick<JobOptions, 'earlier' | 'onCli' | 'keepChangesWhenRefused'> {
   /** the decision as dispatch made it, or as read from a decision file (checked again here) */
   decision: DecisionFile;
   /** the worktree the job runs in, and its branch */
@@ -53,7 +52,7 @@ export async function runDecision(o: RunDecisionOptions): Promise<RunDecisionRes
     const startedAt = new Date().toISOString();
     const job = await runAgentJob({ ...o, agent, args });
     if (job.kind === 'bad-args') return { kind: 'refused', problems: [`${agent.name}: missing ${job.missing.join(', ') || '-'}, unknown ${job.unknown.join(', ') || '-'}`] };
-    const record = sessionRecordOf({ agent, args, job, worktree: o.worktree, branch: o.branch, worker: o.worker, cli: agentCommand(o.env ?? process.env), startedAt });
+    const record = sessionRecordOf({ agent, args, job, worktree: o.worktree, branch: o.branch, worker: o.worker, startedAt });
     return { kind: 'ran', agent, args, job, record };
   } finally {
     await release?.();
@@ -84,19 +83,20 @@ export function keptRefs(job: JobOutcome): string[] {
   return [job.stray, job.saved.kind === 'saved' ? job.saved.ref : null, ...job.kept.dropped, ...(job.kept.unreachable ?? []), job.kept.rewound?.ref ?? null].filter((r): r is string => r !== null);
 }
 
-export function sessionRecordOf(x: { agent: AgentDef; args: Record<string, string>; job: JobOutcome; worktree: string; branch: string; worker: string; cli: string; startedAt: string }): SessionRecord {
+export function sessionRecordOf(x: { agent: AgentDef; args: Record<string, string>; job: JobOutcome; worktree: string; branch: string; worker: string; startedAt: string }): SessionRecord {
   return {
     coven: 'session/1',
-    cli: x.cli,
+    // the CLI that ran last: a conflict resumes its session (the refused ones are in `detail`)
+    cli: x.job.cli,
     agent: x.agent.name,
     args: x.args,
-    cli_args: [...x.agent.claudeArgs],
+    cli_args: [...(x.agent.cliArgs[x.job.cli] ?? [])],
     session_id: x.job.sessionId,
     cwd: x.worktree,
     branch: x.branch,
     worker: x.worker,
     outcome: outcomeOf(x.job),
-    detail: renderOutcome(x.job.session).trim(),
+    detail: [x.job.refused.length > 0 ? `refused: ${x.job.refused.map((r) => `${r.cli} (${r.refusal.reason})`).join(', ')}` : '', renderOutcome(x.job.session).trim()].filter((l) => l !== '').join('\n'),
     cost_usd: x.job.costUsd,
     kept: keptRefs(x.job),
     started_at: x.startedAt,

@@ -31,6 +31,7 @@ import { covenRef, keepAt, snapshotCommit } from '../worktree/save-work.js';
 import type { AcquiredLock } from '../locks/dispatch-lock.js';
 import { acquireLandLock } from '../locks/land-lock.js';
 import type { SessionOutcome } from '../session/runner.js';
+import type { CliName } from '../clis/adapter.js';
 
 export type Conflict = Extract<LandResult, { kind: 'conflict' }>;
 
@@ -58,8 +59,9 @@ export interface ResolveOptions extends SessionSettings {
   worktree: string;
   branch: string;
   conflict: Conflict;
-  /** the agent whose session made the commits (its claude_args are reused) */
+  /** the agent whose session made the commits, the CLI that ran it (default claude: after a fallback, not the agent's first) and its arguments for that CLI */
   agentName: string;
+  cli?: CliName;
   cliArgs: readonly string[];
   sessionId: string | null;
   /** the land after a resolution may change `.coven/` (see LandOptions.approveCoven) */
@@ -73,7 +75,7 @@ export interface ResolveOptions extends SessionSettings {
   signal?: AbortSignal;
 }
 
-/** What the agent may need to resolve, on top of its own claude_args. */
+/** What the agent may need to resolve, on top of its own claude_args (Claude Code only: the others have no such flag). */
 export const RESOLVE_TOOLS = '--allowedTools=Bash(git *),Read,Edit,Write,Glob,Grep';
 
 export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome> {
@@ -182,7 +184,7 @@ async function finishedRound(o: ResolveOptions, branchAtStart: string, onto: str
 
 /** One resolution session: the agent's own session resumed, or a fresh one with the same instructions when it cannot be. */
 async function resolveSession(o: ResolveOptions, sessionId: string | null, prompt: string): Promise<SessionOutcome> {
-  const settings = { ...o, cwd: o.worktree, agentName: `${o.agentName}-resolve`, cliArgs: [...o.cliArgs, RESOLVE_TOOLS], prompt };
+  const settings = { ...o, cwd: o.worktree, agentName: `${o.agentName}-resolve`, cliArgs: (o.cli ?? 'claude') === 'claude' ? [...o.cliArgs, RESOLVE_TOOLS] : [...o.cliArgs], prompt };
   const outcome = await runAgentSession(sessionId ? { ...settings, resume: sessionId } : settings);
   if (!sessionId || !cannotResume(outcome)) return outcome;
   o.display?.(`coven: session ${sessionId} cannot be resumed here; starting a fresh session with the same instructions`);

@@ -9,6 +9,9 @@
 //    "worker": "brave-otter", "outcome": "success", "detail": "",
 //    "cost_usd": 0.12, "kept": [], "started_at": "…", "ended_at": "…"}
 //
+// `cli` is the CLI that ran the job's last session (after a fallback, not the agent's
+// first): a resume uses it. A record without it (or with a command path, as older ones
+// have) means claude.
 // `outcome` is how the session ended, judged by its events (not the exit code);
 // `kept` lists the refs under refs/coven/ where work that could not stay on the branch
 // was saved. resolve-conflict rewrites the record with the session it ended with.
@@ -17,6 +20,7 @@ import { z } from 'zod';
 import { WORKER_NAME } from '../worker/name.js';
 import { writeAtomic } from '../files/write-atomic.js';
 import { parseStepFile } from './decision-file.js';
+import { isCliName, type CliName } from '../clis/adapter.js';
 
 export const SESSION_FORMAT = 'session/1';
 
@@ -24,7 +28,7 @@ export const SESSION_OUTCOMES = ['success', 'agent-error', 'crashed', 'timed-out
 
 export const SessionRecordSchema = z.object({
   coven: z.literal(SESSION_FORMAT),
-  cli: z.string().min(1),
+  cli: z.string().min(1).default('claude'),
   agent: z.string().min(1).max(100),
   args: z.record(z.string(), z.string().max(1000)),
   cli_args: z.array(z.string()).default([]),
@@ -41,6 +45,11 @@ export const SessionRecordSchema = z.object({
 });
 
 export type SessionRecord = z.infer<typeof SessionRecordSchema>;
+
+/** The CLI whose session the record names (`claude` for a record without one, or an older one that held the command). */
+export function cliOfRecord(r: Pick<SessionRecord, 'cli'>): CliName {
+  return isCliName(r.cli) ? r.cli : 'claude';
+}
 
 export async function writeSessionRecord(path: string, r: SessionRecord): Promise<void> {
   await writeAtomic(path, JSON.stringify(SessionRecordSchema.parse(r), null, 2) + '\n');

@@ -31,9 +31,12 @@ export function describeCli(state: Pick<WorkerState, 'cli' | 'cli_note'>): strin
   return state.cli_note ? `${state.cli} (${state.cli_note})` : state.cli;
 }
 
-/** `── brave-otter · running implement (issue: review/a.md) on codex · 4m05s · $0.0312 ──` */
+/**
+ * `── brave-otter · running implement (issue: review/a.md) on codex · 4m05s · $0.0312 ──`
+ * (the CLI is named when it is not claude, the default, or when it changed)
+ */
 export function headerLine(state: WorkerState, now = Date.now()): string {
-  const cli = state.agent ? describeCli(state) : '';
+  const cli = state.agent && (state.cli !== 'claude' || state.cli_note) ? describeCli(state) : '';
   const job = describeJob(state) + (cli ? ` on ${cli}` : '');
   const elapsed = humanDuration(now - Date.parse(state.started));
   const parts = [state.name, job ? `${state.phase} ${job}` : state.phase, elapsed, `$${state.cost_usd.toFixed(4)}`];

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { SessionSettings } from '../agents/agent-job.js';
 import type { RepoPaths } from '../git/runner.js';
+import type { CliName } from '../clis/adapter.js';
 import { processStartTime } from '../locks/process-identity.js';
 import type { SessionHandle } from '../session/runner.js';
 import type { ReplaceableStep } from '../steps/overrides.js';
@@ -36,6 +37,8 @@ export interface WorkerOptions {
   retryMs?: number;
   /** the waiter's safety re-check when no hook fires (default 60 s) */
   safetyIntervalMs?: number;
+  /** the first wait after every CLI of an agent refused (grows ×2, at most 30 min; default 1 min) */
+  refusedRetryMs?: number;
 }
 
 export type WorkerExit =
@@ -71,6 +74,9 @@ export class StopControl {
 /** The agent whose session made the commits being landed: its conflicts are resolved with its CLI arguments. */
 export interface JobAgent {
   name: string;
+  /** the CLI whose session made the commits (a resume uses it); absent: claude */
+  cli?: CliName;
+  /** that CLI's arguments, from the agent's file */
   cliArgs: readonly string[];
   /** this worker ran the job (not adopted commits, not a replaced run-agent): only then may its agent's opt-in approve a change to `.coven/` (coven-hold.ts) */
   ranHere?: boolean;

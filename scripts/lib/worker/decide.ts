@@ -5,7 +5,7 @@
 
 import { decisionFileOf, describeAgentProblems, dispatch, type DispatchOutcome } from '../agents/dispatch.js';
 import { saveAndClean } from '../agents/agent-job.js';
-import { loadRegistry, type AgentDef, type Registry } from '../agents/registry.js';
+import { DISPATCH_AGENT, loadRegistry, type AgentDef, type Registry } from '../agents/registry.js';
 import { DECISION_FORMAT, type DecisionFile } from '../steps/decision-file.js';
 import { git } from '../git/runner.js';
 import { syncWorktreeWithMain, type SyncResult } from '../land/land.js';
@@ -14,7 +14,7 @@ import { renderOutcome } from '../session/render.js';
 import { trace, traceNow } from '../ui/trace.js';
 import { sessionSettings, setPhase, updateState, type Worker } from './context.js';
 import { busyOthers, recordedSleep } from './herd-guard.js';
-import { cycle as say } from './messages.js';
+import { cycle as say, job as sayJob } from './messages.js';
 import { readWorkerStates, type WorkerEntry } from './state.js';
 import { dispatchByStep } from './replaced-steps.js';
 import { writeStepDecision } from './step-files.js';
@@ -25,7 +25,8 @@ export type Decided =
   | { kind: 'run'; agent: AgentDef; args: Record<string, string>; file: Extract<DecisionFile, { kind: 'run' }>; registry: Registry }
   /** baseline: main's tip when dispatch looked; a move away from it wakes the worker */
   | { kind: 'sleep'; reason: string; baseline: string }
-  | { kind: 'failed'; message: string }
+  /** `refused`: every CLI of the dispatch agent refused (why, in a few words): the retry waits as after a job's refusals */
+  | { kind: 'failed'; message: string; refused?: string }
   /** the worktree has commits that are not on main: land them before dispatching */
   | { kind: 'pending' }
   | { kind: 'aborted' };
@@ -111,8 +112,11 @@ async function decisionOf(w: Worker, outcome: DispatchOutcome, baseline: string)
       return { kind: 'failed', message: say.noDispatchAgent(w.worktree, outcome.problems) };
     case 'invalid':
       return { kind: 'failed', message: say.invalidDecision(outcome.corrections, outcome.problems) };
-    case 'session-failed':
-      return { kind: 'failed', message: say.dispatchSessionFailed(renderOutcome(outcome.outcome)) };
+    case 'session-failed': {
+      const message = say.dispatchSessionFailed(renderOutcome(outcome.outcome));
+      if (outcome.outcome.kind !== 'refused') return { kind: 'failed', message };
+      return { kind: 'failed', message, refused: sayJob.allRefusedWhy(DISPATCH_AGENT, outcome.refused.map((r) => ({ cli: r.cli, reason: r.refusal.reason }))) };
+    }
     case 'decided': {
       // its reasoning was shown live with the session's text
       // the decision as a file, as `coven dispatch --out` writes it (a replaced step reads it)

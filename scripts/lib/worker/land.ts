@@ -80,7 +80,7 @@ async function resolve(w: Worker, conflict: Conflict, agent: JobAgent, approveCo
     if (by === 'pending') await undoRebase(w);
     return { kind: 'ended', end: by === 'gave-up' ? await park(w, conflict, sayPark.stepGaveUp) : by };
   }
-  const resolved = await resolveConflict({ ...sessionSettings(w), worktree: w.worktree, branch: w.branch, conflict, agentName: agent.name, cliArgs: agent.cliArgs, sessionId: w.state.session_id, approveCoven, signal: w.stop.signal });
+  const resolved = await resolveConflict({ ...sessionSettings(w), worktree: w.worktree, branch: w.branch, conflict, agentName: agent.name, cli: agent.cli, cliArgs: agent.cliArgs, sessionId: w.state.session_id, approveCoven, signal: w.stop.signal });
   await updateState(w, { cost_usd: w.state.cost_usd + resolved.costUsd, session_id: resolved.sessionId });
   await recordResolution(w.paths.stateDir, w.name, w.branch, resolved);
   if (resolved.kind === 'stopped' || resolved.kind === 'skipped') {
@@ -183,6 +183,8 @@ async function jobAgent(w: Worker): Promise<JobAgent> {
   if (w.job) return w.job;
   const name = w.state.agent;
   const agent = name ? await agentAt(w.paths.mainWorktree, `refs/heads/${w.main}`, name) : null;
-  w.job = { name: name ?? 'agent', cliArgs: agent?.claudeArgs ?? [] };
+  // the CLI its session ran on, as the state recorded it (older states: claude)
+  const cli = w.state.cli ?? 'claude';
+  w.job = { name: name ?? 'agent', cli, cliArgs: agent?.cliArgs[cli] ?? [] };
   return w.job;
 }

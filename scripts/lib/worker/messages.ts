@@ -28,7 +28,11 @@ export const cannotStart = {
   }),
   detached: (mainWorktree: string) => ({ what: `the main worktree ${mainWorktree} has no branch checked out (detached HEAD), so coven cannot tell which branch is main.`, next: [`git -C ${q(mainWorktree)} switch <your main branch>`] }),
   noCommits: (main: string, mainWorktree: string) => ({ what: `the main branch ${main} has no commits yet, so a worker has nothing to start from.`, next: [`git -C ${q(mainWorktree)} commit --allow-empty -m "initial commit"`, 'coven worker'] }),
-  noCli: (message: string) => ({ what: message, next: ['npm install -g @anthropic-ai/claude-code   (then: claude, to log in once)', 'COVEN_CLAUDE=/path/to/claude coven worker   (if it is installed elsewhere)'] }),
+  /** none of the dispatch agent's CLIs is there: `messages` says why for each, `clis` how to get them */
+  noCli: (messages: string[], clis: { name: string; install: string; envVar: string; command: string }[]) => ({
+    what: messages.length === 1 ? (messages[0] ?? '') : `none of the dispatch agent's CLIs (${clis.map((c) => c.name).join(', ')}) can run:\n${messages.map((m) => `  ${m}`).join('\n')}`,
+    next: clis.flatMap((c) => [`${c.install}   (then: ${c.command}, to log in once)`, `${c.envVar}=/path/to/${c.command} coven worker   (if it is installed elsewhere)`]),
+  }),
   badName: (name: string) => ({ what: `'${name}' is not a valid worker name (lower case letters, digits and -, starting with a letter, at most 40).`, next: [] }),
   nameTaken: (name: string) => ({ what: `a worker named ${name} is already running.`, next: ['coven status', `coven worker --name <another name>`] }),
   notCovens: (branch: string, worktree: string, planned: string) => ({
@@ -94,6 +98,7 @@ export const job = {
   allRefused: (why: string, at: Date, waitMs: number, h: Pick<Here, 'branch'>) =>
     `coven: ${why}; trying again at ${clockTime(at)} (in ${humanDuration(waitMs)}). Nothing is lost: what the sessions did stays in the worktree, on ${h.branch}.`,
   retries: (agent: string) => `coven: trying ${agent} again`,
+  allRefusedOnce: (why: string) => `coven: ${why}; with --once the worker does not wait to try again (without it, it would)`,
 };
 
 // ------------------------------------------------------------------ land and resolve

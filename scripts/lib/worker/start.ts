@@ -11,6 +11,10 @@ import { branchBeingRebased } from '../git/operation.js';
 import { clearStaleGitLocks } from '../git/stale-locks.js';
 import { undoLeftBySession } from '../git/setup-guard.js';
 import { locateAgentCli } from '../session/agent-cli.js';
+import { adapterFor } from '../clis/index.js';
+import { loadRegistry } from '../agents/registry.js';
+import { checkAgentClis } from './cli-check.js';
+import { cliOfRecord } from '../steps/session-record.js';
 import { acquireLock, nameLockPath } from '../locks/dispatch-lock.js';
 import { findStepOverrides } from '../steps/overrides.js';
 import { endOrphanedSession } from '../session/orphan.js';
@@ -39,8 +43,8 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
   const main = await mainBranchOf(paths);
   if (main.kind !== 'branch') return cannot(cannotStart.detached(paths.mainWorktree));
   if ((await revParse(paths.mainWorktree, `refs/heads/${main.name}`)) === null) return cannot(cannotStart.noCommits(main.name, paths.mainWorktree));
-  const cli = locateAgentCli(opts.env ?? process.env, paths.mainWorktree);
-  if (cli.kind !== 'found') return cannot(cannotStart.noCli(cli.message));
+  const clis = await checkClis(paths, opts, ui);
+  if (clis) return cannot(clis);
   const overrides = findStepOverrides(paths.mainWorktree, opts.env ?? process.env);
   if (overrides.kind === 'bad') return cannot(sayReplaced.badOverride(overrides.problem));
   const badState = await stateDirProblem(paths.stateDir);
@@ -62,6 +66,24 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
   } finally {
     await claim?.release();
   }
+}
+
+/**
+ * The agent CLIs the agents name (as the main worktree has them): none of the dispatch
+ * agent's there is a reason not to start; any other missing one is a warning (cli-check.ts).
+ */
+async function checkClis(paths: RepoPaths, opts: WorkerOptions, ui: WorkerUi): Promise<{ what: string; next: string[] } | null> {
+  const env = opts.env ?? process.env;
+  const check = checkAgentClis((await loadRegistry(paths.mainWorktree)).agents, (cli) => locateAgentCli(env, paths.mainWorktree, cli));
+  if (check.kind === 'ok') {
+    for (const w of check.warnings) ui.problem(w);
+    return null;
+  }
+  const how = check.clis.flatMap((cli) => {
+    const a = adapterFor(cli);
+    return a.kind === 'adapter' ? [{ name: cli, install: a.adapter.install, envVar: a.adapter.envVar, command: a.adapter.defaultCommand }] : [];
+  });
+  return cannotStart.noCli(check.messages, how);
 }
 
 /** Gives the worker named `name` its worktree (adopted or new) and writes its first state. */
@@ -183,9 +205,9 @@ async function takeOverFrom(paths: RepoPaths, name: string, branch: string, work
   // cleared the agent (killed at the next dispatch); one that names another agent is stale
   const record = await readStepSession(paths.stateDir, name, branch);
   if (record && (dead.agent === null || dead.agent === record.agent)) {
-    return { inherited: { agent: record.agent, args: dead.agent ? dead.args : record.args, session_id: record.session_id ?? dead.session_id }, job: jobOfRecord(record) };
+    return { inherited: { agent: record.agent, args: dead.agent ? dead.args : record.args, session_id: record.session_id ?? dead.session_id, cli: cliOfRecord(record) }, job: jobOfRecord(record) };
   }
-  return { inherited: { agent: dead.agent, args: dead.args, session_id: dead.session_id }, job: null };
+  return { inherited: { agent: dead.agent, args: dead.args, session_id: dead.session_id, cli: dead.cli ?? null }, job: null };
 }
 
 async function takenNames(paths: RepoPaths): Promise<{ all: Set<string>; live: Set<string> }> {

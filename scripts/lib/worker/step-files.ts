@@ -8,7 +8,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeDecisionFile, type DecisionFile } from '../steps/decision-file.js';
-import { readSessionRecord, writeSessionRecord, type SessionRecord } from '../steps/session-record.js';
+import { cliOfRecord, readSessionRecord, writeSessionRecord, type SessionRecord } from '../steps/session-record.js';
 import type { JobAgent } from './context.js';
 
 export function stepFilePaths(stateDir: string, worker: string): { dir: string; decision: string; session: string } {
@@ -50,5 +50,5 @@ export async function recordResolution(stateDir: string, worker: string, branch:
 }
 
 export function jobOfRecord(r: SessionRecord): JobAgent {
-  return { name: r.agent, cliArgs: r.cli_args };
+  return { name: r.agent, cli: cliOfRecord(r), cliArgs: r.cli_args };
 }

@@ -5,7 +5,8 @@ const help = `usage: coven agents [--json] [--dir <worktree>]
 
 Lists the agents in .coven/agents/*.md of the worktree you are in, with their
 arguments and the agent CLI(s) each runs on (\`cli: claude → codex\`: codex when the
-vendor of claude refuses), then every invalid agent file with the reason.
+vendor of claude refuses), what those CLIs cannot do, then every invalid agent file
+with the reason.
 
   --json          print {"agents": [...], "invalid": [...], "warnings": [...]}
   --dir <path>    use the worktree containing <path> instead of the current one
@@ -21,6 +22,8 @@ import { resolve } from 'node:path';
 import { findRepo } from './lib/git/runner.js';
 import { formatAgentCatalog, formatFileProblem, loadRegistry, type Registry } from './lib/agents/registry.js';
 import { describeClis } from './lib/agents/agent-clis.js';
+import { CLI_NAMES } from './lib/clis/adapter.js';
+import { adapterFor } from './lib/clis/index.js';
 import { runAsEntry } from './lib/ui/entry.js';
 import { formatProblem } from './lib/ui/problem.js';
 
@@ -69,6 +72,8 @@ export async function main(argv: string[]): Promise<number> {
 export function formatListing(registry: Registry): string {
   const out: string[] = [`agents in ${registry.dir} (${registry.agents.length}):`];
   for (const agent of registry.agents) out.push(formatAgentCatalog([agent]), `    cli: ${describeClis(agent.clis)}`);
+  const limits = limitsOfClis(registry);
+  if (limits.length > 0) out.push('', 'what the CLIs in use cannot do (docs/agent-clis.md):', ...limits.map((l) => `  ${l}`));
   if (registry.invalid.length > 0) {
     out.push('', `invalid agent files (${new Set(registry.invalid.map((p) => p.file)).size}):`);
     for (const p of registry.invalid) out.push(`  ${formatFileProblem(p)}`);
@@ -78,6 +83,15 @@ export function formatListing(registry: Registry): string {
     for (const w of registry.warnings) out.push(`  ${w}`);
   }
   return out.join('\n') + '\n';
+}
+
+/** `codex: no steering: …`, one line per limit of each CLI an agent uses (in CLI_NAMES order). */
+function limitsOfClis(registry: Registry): string[] {
+  const used = new Set(registry.agents.flatMap((a) => a.clis));
+  return CLI_NAMES.filter((cli) => used.has(cli)).flatMap((cli) => {
+    const a = adapterFor(cli);
+    return a.kind === 'adapter' ? a.adapter.limits.map((l) => `${cli}: ${l}`) : [`${cli}: ${a.message}`];
+  });
 }
 
 runAsEntry(import.meta.url, main);

@@ -9,6 +9,7 @@ import { refusedRetryWait } from '../scripts/lib/worker/policy.js';
 import { headerLine } from '../scripts/lib/ui/worker-ui.js';
 import { handoffPrompt } from '../scripts/lib/agents/cli-handoff.js';
 import { renderStatus } from '../scripts/status.js';
+import { cliOfRecord, SessionRecordSchema } from '../scripts/lib/steps/session-record.js';
 import { commitFile, coven, sh, tempDir, tempRepo } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
@@ -76,6 +77,8 @@ test('coven agents shows the CLIs of each agent, and a bad cli as a problem of i
   assert.match(r.stdout, /^implement — Implements one issue\n {4}\(no arguments\)\n {4}cli: claude → codex$/m);
   assert.match(r.stdout, /^review — Implements one issue\n {4}\(no arguments\)\n {4}cli: gemini$/m);
   assert.match(r.stdout, /^ {2}\.coven\/agents\/typo\.md: cli\[1\]: unknown CLI 'codx'/m);
+  assert.match(r.stdout, /^what the CLIs in use cannot do \(docs\/agent-clis\.md\):\n {2}codex: no steering/m);
+  assert.match(r.stdout, /^ {2}gemini: /m);
   const json = await coven(['agents', '--json'], { cwd: repo });
   const agents = (JSON.parse(json.stdout) as { agents: { name: string; clis: string[] }[] }).agents;
   assert.equal(agents.map((a) => [a.name, a.clis]), [['implement', ['claude', 'codex']], ['review', ['gemini']]]);
@@ -238,6 +241,31 @@ test('with --once the worker does not wait after every CLI refused: the cycle en
   const o2 = await workerOnce('claude', [choose('agent: implement', 'issue: issues/a.md'), { match: { promptIncludes: 'Implement the issue' }, refuse: { reason: 'auth' } }], null);
   assert.is(o2.r.code, 5, o2.r.stderr + o2.r.stdout);
   assert.match(o2.r.stderr, /every CLI of agent implement refused \(claude: auth\)/);
+});
+
+test('every CLI of the dispatch agent refused: the worker says when it tries again, and dispatches then', async () => {
+  const o = await workerOnce(
+    'claude',
+    [
+      { match: { promptIncludes: 'Choose the next job' }, refuse: { reason: 'rate-limit' } },
+      choose('agent: implement', 'issue: issues/a.md'),
+      { match: { promptIncludes: 'Implement the issue' }, steps: [{ write: { path: 'a.txt', content: 'a\n' } }, { commit: 'a' }] },
+    ],
+    null,
+    { COVEN_REFUSED_RETRY_MS: '300' },
+    {},
+    ['--max-cycles', '1'],
+  );
+  assert.is(o.r.code, 0, o.r.stderr + o.r.stdout);
+  assert.match(o.r.stderr, /coven: every CLI of agent dispatch refused \(claude: rate-limit\); trying again at \d\d:\d\d \(in 300ms\)/);
+  assert.is(await sh(o.repo, 'log', '-1', '--format=%s', 'main'), 'a');
+});
+
+test('a session record names the CLI that ran last; one without it, or with the command as older ones have, means claude', () => {
+  const record = { coven: 'session/1', agent: 'implement', args: {}, session_id: 's1', cwd: '/wt', branch: 'coven/w1', worker: 'w1', outcome: 'success', started_at: 'a', ended_at: 'b' };
+  assert.is(cliOfRecord(SessionRecordSchema.parse({ ...record, cli: 'codex' })), 'codex');
+  assert.is(cliOfRecord(SessionRecordSchema.parse(record)), 'claude');
+  assert.is(cliOfRecord(SessionRecordSchema.parse({ ...record, cli: '/usr/local/bin/claude' })), 'claude');
 });
 
 test('the worker does not start when none of the dispatch agent\'s CLIs is there; it names each, its env var and install command', async () => {

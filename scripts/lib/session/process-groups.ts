@@ -61,14 +61,16 @@ export class ProcessGroups {
     this.signal('SIGCONT');
   }
 
+  /** Something of the groups still runs (a zombie, which holds no pipe and no file, does not count). */
   alive(): boolean {
     for (const g of this.groups) {
       try {
         process.kill(-g, 0);
-        return true;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EPERM') return true;
+        continue;
       }
+      if (livingMember(g)) return true;
     }
     return false;
   }
@@ -144,15 +146,41 @@ export function markedGroups(mark: string): number[] {
   return [...found];
 }
 
-/** The process group from /proc/<pid>/stat (the fifth field; the name in parentheses may hold spaces). */
-function groupOf(pid: string): number | null {
+/**
+ * Whether the group has a member that is not a zombie (Linux: /proc; elsewhere every
+ * group a signal reaches counts). A CLI can leave a zombie child whose parent was
+ * already gone: it waits for init to reap it, which some machines do late (Codex left
+ * one `git` each session, and the session waited a second for nothing).
+ */
+export function livingMember(group: number): boolean {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return true;
+  }
+  for (const pid of pids) {
+    const stat = statOf(pid);
+    if (stat !== null && stat.group === group && stat.state !== 'Z' && stat.state !== 'X') return true;
+  }
+  return false;
+}
+
+/** The state letter and the process group from /proc/<pid>/stat (after the name in parentheses, which may hold spaces). */
+function statOf(pid: string): { state: string; group: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-    return Number.isInteger(group) ? group : null;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const group = Number(fields[2]);
+    return Number.isInteger(group) ? { state: fields[0] ?? '', group } : null;
   } catch {
     return null;
   }
+}
+
+/** The process group from /proc/<pid>/stat (the fifth field; the name in parentheses may hold spaces). */
+function groupOf(pid: string): number | null {
+  return statOf(pid)?.group ?? null;
 }
 
 function sleep(ms: number): Promise<void> {

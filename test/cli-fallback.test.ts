@@ -15,7 +15,7 @@ import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
 import { fakeCodexEnv, readCodexLog } from './helpers/fake-codex.js';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const agentFile = (front: string) => `---\ndescription: Implements one issue\n${front}---\nImplement it.\n`;
 
@@ -241,6 +241,39 @@ test('with --once the worker does not wait after every CLI refused: the cycle en
   const o2 = await workerOnce('claude', [choose('agent: implement', 'issue: issues/a.md'), { match: { promptIncludes: 'Implement the issue' }, refuse: { reason: 'auth' } }], null);
   assert.is(o2.r.code, 5, o2.r.stderr + o2.r.stdout);
   assert.match(o2.r.stderr, /every CLI of agent implement refused \(claude: auth\)/);
+});
+
+test('the steps by hand: run-agent records the CLI that ran last (codex after claude refused), and coven resolve resumes that codex session', async () => {
+  const repo = await covenRepo({ 'issues/a.md': issueFile('Fix a'), 'greeting.txt': 'hello\n', '.coven/agents/implement.md': implementOn('[claude, codex]').replace('cli: [claude, codex]', 'cli: [claude, codex]\ncodex_args: ["-c", "model_reasoning_effort=low"]') });
+  const claudeEnv = fakeClaudeEnv([{ ...halfDone, match: { promptIncludes: 'Implement the issue' } }]);
+  const codexEnv = fakeCodexEnv([
+    { match: { promptIncludes: 'worked on this before' }, steps: [{ write: { path: 'greeting.txt', content: 'bonjour\n' } }, { commit: 'a: greet in French' }] },
+    { match: { promptIncludes: 'rebase conflict' }, expect: { resume: true }, steps: [{ write: { path: 'greeting.txt', content: 'bonjour\nhallo\n' } }, { bash: 'git add greeting.txt && git -c core.editor=true rebase --continue' }] },
+  ]);
+  const env = { ...claudeEnv, ...codexEnv, COVEN_WORKTREE_BASE: tempDir('coven-wt-') };
+  const wt = (await coven(['spawn', 'coven/w1'], { cwd: repo, env })).stdout.trim().split('\n').pop()!;
+  const dir = tempDir('coven-steps-');
+  const decision = join(dir, 'decision.json');
+  const record = join(dir, 'session.json');
+  writeFileSync(decision, JSON.stringify({ coven: 'decision/1', kind: 'run', agent: 'implement', args: { issue: 'issues/a.md' }, reasoning: '', worktree: wt, worker: 'w1', main_tip: '', session_id: null, cost_usd: 0, corrections: 0, at: new Date().toISOString() }));
+  const ran = await coven(['run-agent', '--decision', decision, '--out', record], { cwd: wt, env });
+  assert.is(ran.code, 0, ran.stderr + ran.stdout);
+  const rec = JSON.parse(readFileSync(record, 'utf8')) as { cli: string; cli_args: string[]; session_id: string; detail: string };
+  const [job] = readCodexLog(codexEnv);
+  assert.equal([rec.cli, rec.cli_args, rec.session_id], ['codex', ['-c', 'model_reasoning_effort=low'], job!.sessionId]);
+  assert.match(rec.detail, /^refused: claude \(quota\)/);
+
+  await commitFile(repo, 'greeting.txt', 'hallo\n', 'b: greet in German');
+  const land = await coven(['land', '--keep'], { cwd: wt, env });
+  assert.is(land.code, 3, land.stderr + land.stdout);
+  const resolved = await coven(['resolve', '--session', record], { cwd: wt, env });
+  assert.is(resolved.code, 0, resolved.stderr + resolved.stdout);
+  assert.match(resolved.stdout, /resuming codex session /);
+  const [, resume] = readCodexLog(codexEnv);
+  assert.equal(resume!.problems, []);
+  assert.ok(resume!.resumed && resume!.argv.includes(job!.sessionId!), resume!.argv.join(' '));
+  assert.is(resume!.cwd, wt);
+  assert.is(await sh(repo, 'show', 'main:greeting.txt'), 'bonjour\nhallo');
 });
 
 test('every CLI of the dispatch agent refused: the worker says when it tries again, and dispatches then', async () => {

@@ -2,19 +2,23 @@
 // demo — `coven demo`: watch coven do its job on a tiny project, in under a minute.
 //
 // In a new temporary repository it runs `coven init`, commits four issues (two
-// approved, two new) and starts three workers. By default the agents are a scripted
-// stand-in for claude (a simulation: no model, no network, no login; its script is in
-// demo/project.ts), so that what happens is always the same story: dispatch picks
-// jobs, two implementations land (the second after a rebase conflict that its own
-// session resolves when resumed), two plans move to review/, every worker goes to
-// sleep, the demo plays the human and approves one plan, a worker wakes for that
-// commit and implements it. Then the workers are stopped and a summary printed.
-//   args:   --real      the same with the real `claude` (uses your login; costs tokens)
+// approved, two new) and starts three workers. By default the agents are scripted
+// stand-ins for the agent CLIs (a simulation: no model, no network, no login; coven's
+// test fakes, their script in demo/project.ts), and the team is mixed: dispatch on
+// Claude Code, plan on Gemini CLI, implement on Codex then opencode. What happens is
+// always the same story: dispatch picks jobs, Codex's vendor refuses one
+// implementation (quota) and opencode takes it over in the same worktree, two
+// implementations land (the second after a rebase conflict that its own session
+// resolves when resumed), two plans move to review/, every worker goes to sleep, the
+// demo plays the human and approves one plan, a worker wakes for that commit and
+// implements it. Then the workers are stopped and a summary printed.
+//   args:   --real      the same with the real `claude` for every agent (uses your login; costs tokens)
 //           --dir DIR   build the demo in DIR (new or empty; default: a new temp folder)
-//   env:    COVEN_CLAUDE (with --real: the claude binary; default `claude` on PATH)
+//   env:    COVEN_CLAUDE (with --real: the claude binary; default `claude` on PATH); the
+//           simulation sets COVEN_CLAUDE, COVEN_CODEX, COVEN_GEMINI, COVEN_OPENCODE for its workers
 //   prints: every worker's lines, prefixed with its name; the summary; the repository path
 //   files:  DIR/hello (the repository, kept for you to look at), DIR/worktrees,
-//           DIR/stand-in (the simulation's script, log and sessions)
+//           DIR/stand-in (the simulation's script, the fakes' logs and sessions)
 //   exit:   0 the story ran to its end · 1 it did not finish in time · 2 cannot start
 //           (no claude for --real, DIR not empty) · 64 bad usage
 
@@ -22,14 +26,14 @@ import { parseCommandLine } from '../scripts/lib/ui/command-line.js';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { initRepo } from '../scripts/init.js';
 import { runWorker, StopControl, type WorkerExit } from '../scripts/worker-loop.js';
-import { APPROVED_BY_DEMO, issues, issueText, PROJECT_NAME, projectFiles, standInScript } from './project.js';
+import { APPROVED_BY_DEMO, issues, issueText, PROJECT_NAME, projectFiles, standInScript, TEAM_CLIS } from './project.js';
 import { runAsEntry } from '../scripts/lib/ui/entry.js';
 import { gitOut } from '../scripts/lib/git/runner.js';
 import { formatProblem, shellQuote } from '../scripts/lib/ui/problem.js';
-import { describeJob, escapesAllowed, type WorkerUi } from '../scripts/lib/ui/worker-ui.js';
+import { describeCli, describeJob, escapesAllowed, type WorkerUi } from '../scripts/lib/ui/worker-ui.js';
 import type { Phase, WorkerState } from '../scripts/lib/worker/state.js';
 
 const WORKERS = ['amber-fox', 'brave-otter', 'calm-heron'];
@@ -49,6 +53,10 @@ export interface DemoOptions {
 
 export interface Summary {
   jobs: Record<string, number>;
+  /** `implement on codex` → how many sessions; a job whose CLI was refused counts on both */
+  clis: Record<string, number>;
+  /** `implement on opencode (codex refused: quota)`: each time a job changed CLI */
+  changes: string[];
   dispatches: number;
   landed: number;
   conflicts: number;
@@ -72,9 +80,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   mkdirSync(dir, { recursive: true });
 
   const say = prefixer(out, 'demo');
-  say(opts.real ? `coven demo with the real claude (${claude}): it uses your login and costs tokens.` : 'coven demo — a SIMULATION: a scripted stand-in plays claude (no model, no network, no login; the costs shown are made up).');
-  say('Watch for: dispatch choosing work · plans moving to review/ · implementations landing · a conflict resolved by resuming a session · workers sleeping, and waking when main moves.');
-  const repo = await setUpRepository(dir, say);
+  say(opts.real ? `coven demo with the real claude (${claude}): it uses your login and costs tokens.` : 'coven demo — a SIMULATION: scripted stand-ins play claude, codex, gemini and opencode (no model, no network, no login; the costs shown are made up).');
+  say(`Watch for: dispatch choosing work · plans moving to review/ · implementations landing · a conflict resolved by resuming a session${opts.real ? '' : ' · a job moving to the next CLI when its vendor refuses'} · workers sleeping, and waking when main moves.`);
+  const repo = await setUpRepository(dir, say, !opts.real);
   const env = opts.real ? { ...process.env } : standInEnv(dir);
 
   // the director watches every worker's phase through its ui
@@ -114,7 +122,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
 // ---------------------------------------------------------------------------------
 // the repository
 
-async function setUpRepository(dir: string, say: (line: string) => void): Promise<string> {
+async function setUpRepository(dir: string, say: (line: string) => void, mixed: boolean): Promise<string> {
   const repo = join(dir, PROJECT_NAME);
   mkdirSync(repo);
   const git = (...args: string[]) => gitOut(repo, args);
@@ -136,6 +144,7 @@ async function setUpRepository(dir: string, say: (line: string) => void): Promis
   rmSync(join(repo, '.coven', 'agents', 'audit.md'));
   const workflow = join(repo, '.coven', 'workflow.md');
   writeFileSync(workflow, readFileSync(workflow, 'utf8').replace(/^- Run the tests: .*$/m, '- Run the tests: `npm test`'));
+  if (mixed) chooseTeamClis(repo, say);
   await git('add', '-A');
   await git('commit', '-q', '-m', 'Set up coven');
 
@@ -145,6 +154,16 @@ async function setUpRepository(dir: string, say: (line: string) => void): Promis
   const width = Math.max(...issues.map((i) => i.name.length));
   for (const i of issues) say(`issue: issues/${`${i.name}.md`.padEnd(width + 3)}  ${i.state.padEnd(8)}  ${i.priority}  ${i.title}`);
   return repo;
+}
+
+/** The mixed team: each agent of TEAM_CLIS gets its `cli:` in place of its `claude_args`. */
+function chooseTeamClis(repo: string, say: (line: string) => void): void {
+  for (const [agent, cli] of Object.entries(TEAM_CLIS)) {
+    const file = join(repo, '.coven', 'agents', `${agent}.md`);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^claude_args: .*$/m, `cli: ${cli}`));
+  }
+  const team = Object.entries(TEAM_CLIS).map(([agent, cli]) => `${agent} on ${cli.replace(/^\[|\]$/g, '').replace(', ', ', then ')}`);
+  say(`a mixed team: dispatch on claude, ${team.join(', ')} (cli: in each .coven/agents file); codex's vendor will refuse one job for quota`);
 }
 
 function writeFiles(root: string, files: Record<string, string>): void {
@@ -176,16 +195,42 @@ async function quiet(repo: string, board: Board): Promise<boolean> {
 // ---------------------------------------------------------------------------------
 // the stand-in for claude
 
+/** the CLIs the simulation plays, each by coven's test fake (fakes/<cli>.ts) */
+const STAND_INS = ['claude', 'codex', 'gemini', 'opencode'] as const;
+
+/**
+ * The environment of the simulation: each CLI's binary (COVEN_CLAUDE, COVEN_CODEX …) is
+ * a shim that runs its fake; the fakes share one script (each run is used once, by
+ * whichever CLI's turn matches it first) and each writes its own log; their sessions
+ * are kept under DIR/stand-in, never in the user's home.
+ */
 function standInEnv(dir: string): NodeJS.ProcessEnv {
   const home = join(dir, 'stand-in');
   mkdirSync(home, { recursive: true });
   const node = shellQuote(process.execPath);
-  const shim = join(home, 'claude');
-  writeFileSync(shim, `#!/bin/sh\n# the stand-in for claude in coven demo: coven's test fake, run by node\nexec ${node} ${shellQuote(join(dist, 'fakes', 'claude.js'))} "$@"\n`);
-  chmodSync(shim, 0o755);
   const script = join(home, 'script.json');
   writeFileSync(script, JSON.stringify(standInScript(`${node} ${shellQuote(join(dist, 'demo', 'stand-in.js'))}`), null, 2));
-  return { ...process.env, COVEN_CLAUDE: shim, FAKE_CLAUDE_SCRIPT: script, FAKE_CLAUDE_LOG: join(home, 'log.jsonl'), CLAUDE_CONFIG_DIR: join(home, 'claude-config') };
+  const env: NodeJS.ProcessEnv = { ...process.env, CLAUDE_CONFIG_DIR: join(home, 'claude-config'), CODEX_HOME: join(home, 'codex-home'), XDG_DATA_HOME: join(home, 'data'), GEMINI_CLI_HOME: join(home, 'gemini-home') };
+  for (const cli of STAND_INS) {
+    const shim = join(home, cli);
+    writeFileSync(shim, shimText(cli, node));
+    chmodSync(shim, 0o755);
+    const upper = cli.toUpperCase();
+    Object.assign(env, { [`COVEN_${upper}`]: shim, [`FAKE_${upper}_SCRIPT`]: script, [`FAKE_${upper}_LOG`]: join(home, cli === 'claude' ? 'log.jsonl' : `log-${cli}.jsonl`) });
+  }
+  return env;
+}
+
+/**
+ * The shim that runs CLI's fake with this node. opencode's is a node script: a /bin/sh
+ * one would reset $PWD, from which opencode (and its fake) takes its directory.
+ */
+function shimText(cli: string, node: string): string {
+  const fake = join(dist, 'fakes', `${cli}.js`);
+  const said = `the stand-in for ${cli} in coven demo: coven's test fake`;
+  if (cli !== 'opencode') return `#!/bin/sh\n# ${said}, run by node\nexec ${node} ${shellQuote(fake)} "$@"\n`;
+  const shebang = /\s/.test(process.execPath) ? '/usr/bin/env node' : process.execPath;
+  return `#!${shebang}\n// ${said}\nimport(${JSON.stringify(pathToFileURL(fake).href)}).then((fake) => fake.runFakeOpencode(process.argv.slice(2)));\n`;
 }
 
 const noClaude = {
@@ -219,14 +264,23 @@ class Board {
   readonly states = new Map<string, WorkerState>();
   private readonly counts = { dispatches: 0, conflicts: 0, parked: 0, wakes: 0 };
   private readonly jobs: Record<string, number> = {};
+  private readonly clis: Record<string, number> = {};
+  private readonly changes: string[] = [];
   private changed: () => void = () => {};
 
   update(state: WorkerState): void {
-    const before: Phase | undefined = this.states.get(state.name)?.phase;
+    const last = this.states.get(state.name);
+    const before: Phase | undefined = last?.phase;
     this.states.set(state.name, state);
     if (state.phase === 'dispatching') this.counts.dispatches++;
     if (state.phase === 'dispatching' && before === 'sleeping') this.counts.wakes++;
-    if (state.phase === 'running' && state.agent) this.jobs[state.agent] = (this.jobs[state.agent] ?? 0) + 1;
+    const newJob = state.phase === 'running' && before !== 'running';
+    if (newJob && state.agent) this.jobs[state.agent] = (this.jobs[state.agent] ?? 0) + 1;
+    if (state.phase === 'running' && state.agent && state.cli && (newJob || state.cli !== last?.cli)) {
+      const on = `${state.agent} on ${state.cli}`;
+      this.clis[on] = (this.clis[on] ?? 0) + 1;
+      if (state.cli_note) this.changes.push(`${on} (${state.cli_note})`);
+    }
     if (state.phase === 'resolving') this.counts.conflicts++;
     if (state.phase === 'parked') this.counts.parked++;
     this.changed();
@@ -256,6 +310,8 @@ class Board {
     const all = [...this.states.values()];
     return {
       jobs: { ...this.jobs },
+      clis: { ...this.clis },
+      changes: [...this.changes],
       dispatches: this.counts.dispatches,
       landed: all.reduce((n, s) => n + s.landed, 0),
       conflicts: this.counts.conflicts,
@@ -290,7 +346,8 @@ function workerUi(write: (text: string) => void, board: Board): WorkerUi {
     header(state) {
       board.update(state);
       const job = describeJob(state);
-      write(`── ${state.phase}${job ? ` ${job}` : ''} ──`);
+      const cli = job ? describeCli(state) : '';
+      write(`── ${state.phase}${job ? ` ${job}` : ''}${cli ? ` on ${cli}` : ''} ──`);
     },
     line(text) {
       const t = text.trim();
@@ -317,6 +374,8 @@ export function formatSummary(r: Extract<DemoResult, { kind: 'finished' | 'timed
   return [
     `── summary${real ? '' : ' (simulation)'} ──`,
     `jobs run:           ${total} (${jobs || 'none'})`,
+    ...(Object.keys(s.clis).length > 0 ? [`sessions per CLI:   ${Object.entries(s.clis).sort(([a], [b]) => (a < b ? -1 : 1)).map(([on, n]) => `${n} ${on}`).join(', ')}`] : []),
+    ...s.changes.map((c) => `CLI changed:        ${c}, in the same worktree`),
     `dispatch decisions: ${s.dispatches}`,
     `commits landed:     ${s.landed}`,
     `conflicts resolved: ${s.resolved} of ${s.conflicts} (by resuming the session that wrote the change)`,
@@ -343,9 +402,12 @@ plays the human and approves one), implementations landing, a rebase conflict
 resolved by resuming the agent's session, workers sleeping, and a worker woken by a
 new commit on main. Then a summary, and the repository to look at.
 
-By default the agents are a scripted stand-in for claude (a simulation: no login).
+By default the agents are scripted stand-ins (a simulation: no login) for a mixed
+team: dispatch on claude, plan on gemini, implement on codex, and on opencode when
+codex's vendor refuses a job (quota), which it does once.
 
-  --real      the same with the real claude CLI (your login; costs tokens; minutes)
+  --real      the same with the real claude CLI for every agent (your login;
+              costs tokens; minutes)
   --dir DIR   build the demo in DIR (new or empty) instead of a temp folder
 
 exit: 0 finished · 1 did not finish in time · 2 cannot start · 64 bad usage

@@ -1,11 +1,14 @@
 // demo-project — what `coven demo` works on: a tiny project ("hello"), its four issues,
-// and, for the simulation, the script of the stand-in for claude: what each session
-// "does" (really editing files and committing in its worktree).
+// and, for the simulation, the script of the stand-ins (coven's fake CLIs, which share
+// it): what each session "does" (really editing files and committing in its worktree).
 //
 // The story: two approved issues change the same line of hello.js, so whichever lands
-// second stops on a rebase conflict, which its session resolves when resumed. Two new
-// issues get planned and move to review/; the demo approves one, whose implementation
-// lands after a sleeping worker wakes for the approval commit.
+// second stops on a rebase conflict, which its session resolves when resumed. The
+// French one starts on Codex, whose vendor refuses it (quota) after its edit and before
+// its commit; opencode, next in the implement agent's list, goes on from that edit in
+// the same worktree. Two new issues get planned (on Gemini CLI) and move to review/;
+// the demo approves one, whose implementation lands after a sleeping worker wakes for
+// the approval commit.
 // Pure data and text; no I/O.
 
 import type { FakeRun } from '../fakes/claude.js';
@@ -71,6 +74,15 @@ export const issues: DemoIssue[] = [
 /** The issue the demo, playing the human, approves once its plan is in review/. */
 export const APPROVED_BY_DEMO = 'shout-flag';
 
+/**
+ * The simulation's mixed team: the `cli:` each agent file gets in place of its
+ * `claude_args` (dispatch keeps Claude Code). The French implementation's first CLI
+ * (Codex) is refused for quota, so the job goes to the next one in the list.
+ */
+export const TEAM_CLIS: Readonly<Record<string, string>> = { plan: 'gemini', implement: '[codex, opencode]' };
+/** the job whose first CLI the vendor refuses (quota) */
+export const REFUSED_ISSUE = 'add-french';
+
 export function issueText(i: DemoIssue, state: string = i.state, extra = ''): string {
   return `---\npriority: ${i.priority}\nstate: ${state}\n---\n# ${i.title}\n\n${i.body}\n${extra}`;
 }
@@ -118,8 +130,9 @@ const planSummaries: Record<string, string> = {
 const MERGED_GREETINGS = "const greetings = ['Hello', 'Bonjour', 'Hallo'];";
 
 /**
- * The stand-in's script: one run per kind of session, matched by what the prompt says
- * (the prompts are coven init's templates). `standIn` is the command that runs
+ * The stand-ins' script: one run per kind of session, matched by what the prompt says
+ * (the prompts are coven init's templates), each used once by whichever fake's turn
+ * matches it first. `standIn` is the command that runs
  * demo/stand-in.js (the dispatcher's reasoning, and the French
  * implementer's wait for the German one, so that both start from the same main).
  */
@@ -139,10 +152,9 @@ export function standInScript(standIn: string): FakeRun[] {
       ],
     };
   };
-  const greet = (name: string, word: string, first: FakeRun['steps'] = []): FakeRun => ({
+  const greet = (name: string, word: string): FakeRun => ({
     match: { promptIncludes: ['You are the implementing agent', `\`issues/${name}.md\``] },
     steps: [
-      ...(first ?? []),
       { read: `issues/${name}.md` },
       { read: 'hello.js' },
       { edit: { path: 'hello.js', old: "['Hello']", new: `['Hello', '${word}']` } },
@@ -157,7 +169,29 @@ export function standInScript(standIn: string): FakeRun[] {
       times: 'unlimited',
       steps: [{ bash: 'coven issues' }, { text_from_command: `${standIn} dispatch` }],
     },
-    greet('add-french', 'Bonjour', [{ text_from_command: `${standIn} wait-for-job issues/add-german.md "Reading the issue and hello.js."` }]),
+    {
+      // Codex starts the French job, and its vendor refuses the next model call (quota)
+      // before anything is committed: the job goes on with the next CLI of the agent
+      match: { promptIncludes: ['You are the implementing agent', `\`issues/${REFUSED_ISSUE}.md\``] },
+      steps: [
+        { text_from_command: `${standIn} wait-for-job issues/add-german.md "Reading the issue and hello.js."` },
+        { read: `issues/${REFUSED_ISSUE}.md` },
+        { read: 'hello.js' },
+        { edit: { path: 'hello.js', old: "['Hello']", new: "['Hello', 'Bonjour']" } },
+      ],
+      refuse: { reason: 'quota' },
+    },
+    {
+      // opencode goes on from what Codex left in the worktree (its prompt says so)
+      match: { promptIncludes: ['You are the implementing agent', `\`issues/${REFUSED_ISSUE}.md\``, '## Before you'] },
+      steps: [
+        { bash: 'git status --short' },
+        { bash: 'git diff hello.js' },
+        { bash: `git rm -q issues/${REFUSED_ISSUE}.md` },
+        { commit: byIssue(REFUSED_ISSUE).title },
+        { text: "Codex had added 'Bonjour' to hello.js before its quota ran out; kept it, deleted the issue file and committed." },
+      ],
+    },
     greet('add-german', 'Hallo'),
     plan('readme-usage'),
     plan('shout-flag'),

@@ -99,7 +99,9 @@ test('the runner starts what the adapter says, closes stdin of a CLI with no ste
   assert.ok(s.lines.includes('    ✗ no such file'), s.lines.join('\n'));
   assert.ok(s.lines.includes('  WARN slow'), s.lines.join('\n'));
   assert.ok(s.lines.includes('  hello protocol'), s.lines.join('\n'));
-  assert.match(s.lines.at(-1)!, /^ {2}✓ done · 12\.3k tokens · 0 turns · /, 'no price: the tokens are shown');
+  assert.match(s.lines.at(-1)!, /^ {2}✓ done · 12\.3k tokens · (\d+ms|\d+s)$/, 'no price: the tokens are shown; no turns part when the CLI counts none');
+  assert.not.match(s.lines.at(-1)!, / 0ms$/, 'a CLI that reports no duration is timed from spawn to exit');
+  assert.ok(o.kind === 'success' && o.durationMs > 0, 'the outcome carries the wall-clock time');
 });
 
 test('COVEN_PRICE_<CLI> prices the tokens; a bad one is named and the cost is 0', async () => {

@@ -69,10 +69,14 @@ export function renderOutcome(outcome: SessionOutcome): string {
   }
 }
 
-/** `$0.0123 · 4 turns · 12s`; with no price (0 dollars but tokens counted): `12.3k tokens · …` */
+/**
+ * `$0.0123 · 4 turns · 12s`; with no price (0 dollars but tokens counted): `12.3k tokens · …`;
+ * no turns part when the CLI does not count them (Codex, Gemini CLI, opencode)
+ */
 function figures(costUsd: number, tokens: TokenCounts | undefined, turns: number, durationMs: number): string {
   const cost = costUsd === 0 && tokens && tokens.input + tokens.output > 0 ? formatTokens(tokens) : `$${costUsd.toFixed(4)}`;
-  return `${cost} · ${turns} turn${turns === 1 ? '' : 's'} · ${humanDuration(durationMs)}`;
+  const turnsPart = turns > 0 ? ` · ${turns} turn${turns === 1 ? '' : 's'}` : '';
+  return `${cost}${turnsPart} · ${humanDuration(durationMs)}`;
 }
 
 function textLines(text: string): string[] {

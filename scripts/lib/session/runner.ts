@@ -365,7 +365,7 @@ class Session {
   }
 
   private decide(): SessionOutcome {
-    const { outcome, priceProblem } = judgeSession({ heard: this.heard, adapter: this.adapter, command: this.command, env: this.env, stderrTail: this.stderrTail, spawnError: this.spawnError, timedOut: this.timedOut, timeoutMs: this.timeoutMs, aborted: this.aborted, exitCode: this.exitCode, exitSignal: this.exitSignal });
+    const { outcome, priceProblem } = judgeSession({ heard: this.heard, adapter: this.adapter, command: this.command, env: this.env, stderrTail: this.stderrTail, spawnError: this.spawnError, timedOut: this.timedOut, timeoutMs: this.timeoutMs, aborted: this.aborted, exitCode: this.exitCode, exitSignal: this.exitSignal, wallMs: (this.exited ? this.exitedAt : traceNow()) - this.spawnedAt });
     if (priceProblem) this.display(`  (${priceProblem})`);
     return outcome;
   }

@@ -19,6 +19,8 @@ export interface SessionFacts {
   exitCode: number | null;
   exitSignal: NodeJS.Signals | null;
   stderrTail: readonly string[];
+  /** from spawn to exit: the session's time when the CLI reports none (Codex, opencode) */
+  wallMs: number;
 }
 
 /** The outcome, and a bad COVEN_PRICE_<CLI> to show. */
@@ -42,12 +44,12 @@ export function judgeSession(f: SessionFacts): { outcome: SessionOutcome; priceP
   if (f.aborted) return { outcome: { kind: 'aborted', ...(sessionId ? { sessionId } : {}) } };
   const result = f.heard.lastResult;
   // (when not every message was answered: the CLI exited before a steering turn)
-  if (result) return { outcome: judgeResult(result, f.heard, cost.costUsd), ...problem };
+  if (result) return { outcome: judgeResult(result, f.heard, cost.costUsd, f.wallMs), ...problem };
   return { outcome: { kind: 'crashed', exitCode: f.exitCode, signal: f.exitSignal, stderrTail: [...f.stderrTail], ...(sessionId ? { sessionId } : {}) } };
 }
 
-function judgeResult(r: ResultOf, h: SessionEvents, costUsd: number): SessionOutcome {
-  const figures = { sessionId: h.sessionId ?? '', costUsd, turns: h.turns, durationMs: h.durationMs, ...(h.tokens ? { tokens: h.tokens } : {}) };
+function judgeResult(r: ResultOf, h: SessionEvents, costUsd: number, wallMs: number): SessionOutcome {
+  const figures = { sessionId: h.sessionId ?? '', costUsd, turns: h.turns, durationMs: h.durationMs > 0 ? h.durationMs : wallMs, ...(h.tokens ? { tokens: h.tokens } : {}) };
   if (r.ok) return { kind: 'success', text: r.text ?? h.lastText ?? '', ...figures };
   return { kind: 'agent-error', subtype: r.subtype, errors: r.errors, ...(r.text !== undefined ? { text: r.text } : {}), ...figures };
 }

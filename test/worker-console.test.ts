@@ -130,6 +130,8 @@ class FakeSession implements SessionHandle {
   sent: string[] = [];
   calls: string[] = [];
   open = true;
+  cliLabel = 'Claude Code';
+  steering = true;
   readonly outcome = new Promise<SessionOutcome>(() => {});
   sessionId = () => 'sid';
   send = (text: string) => (this.open ? (this.sent.push(text), true) : false);
@@ -169,6 +171,18 @@ test('shell: a typed line reaches the running session and is confirmed; between 
   t.control.session = session; // a dispatch session is not steered
   await t.type('pick b\n');
   assert.equal(session.sent, ['use tabs']);
+  t.c.close();
+});
+
+test('shell: a line typed for a CLI that takes no message mid-session is not sent, and the reason is the CLI, not an ended session', async () => {
+  const t = shell({ tty: false });
+  const session = Object.assign(new FakeSession(), { cliLabel: 'Codex', steering: false });
+  t.c.ui.header(state({ phase: 'running', agent: 'plan' }));
+  t.control.session = session;
+  await t.type('use tabs\n');
+  assert.equal(session.sent, []);
+  assert.match(t.err.text, /coven: not sent: Codex takes no message while its session runs \(only Claude Code does\); plan goes on: use tabs/);
+  assert.not.match(t.err.text, /has ended/);
   t.c.close();
 });
 

@@ -87,7 +87,7 @@ export function startSession(opts: SessionOptions): SessionHandle {
 /** The handle of a session whose CLI was never started. */
 function endedBeforeStart(opts: SessionOptions, outcome: SessionOutcome): SessionHandle {
   opts.display?.(renderOutcome(outcome));
-  return { outcome: Promise.resolve(outcome), sessionId: () => undefined, send: () => false, abort: () => {}, pause: () => false, resume: () => {} };
+  return { outcome: Promise.resolve(outcome), cliLabel: opts.cli ?? 'claude', steering: false, sessionId: () => undefined, send: () => false, abort: () => {}, pause: () => false, resume: () => {} };
 }
 
 class Session {
@@ -167,6 +167,8 @@ class Session {
     return {
       outcome: this.outcome,
       pid: this.pgid,
+      cliLabel: this.adapter.label,
+      steering: this.adapter.steering,
       sessionId: () => this.heard.sessionId,
       send: (text) => this.write(text),
       abort: () => {

@@ -57,6 +57,10 @@ export interface SessionHandle {
   readonly outcome: Promise<SessionOutcome>;
   /** the CLI's pid, which is also its process group (undefined if it could not start) */
   readonly pid?: number;
+  /** the CLI's name for people (`Codex`) */
+  readonly cliLabel: string;
+  /** the CLI takes further user messages mid-session (send() can work); only Claude Code does */
+  readonly steering: boolean;
   /** the session id, as soon as the CLI's `init` has named it */
   sessionId(): string | undefined;
   /** sends a further user message (steering); false when the session no longer reads stdin */

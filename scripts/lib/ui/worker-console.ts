@@ -256,7 +256,8 @@ class AttachedConsole implements WorkerConsole {
       case 'say':
         return this.say(a.text);
       case 'send':
-        if (session?.send(a.text)) this.say(`coven: sent to ${this.agentName()}: ${clip(a.text)}`);
+        if (session && !session.steering) this.say(`coven: not sent: ${session.cliLabel} takes no message while its session runs (only Claude Code does); ${this.agentName()} goes on: ${clip(a.text)}`);
+        else if (session?.send(a.text)) this.say(`coven: sent to ${this.agentName()}: ${clip(a.text)}`);
         else this.say(`coven: not sent (the session of ${this.agentName()} has ended): ${clip(a.text)}`);
         return;
       case 'pause':

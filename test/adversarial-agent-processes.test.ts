@@ -10,12 +10,17 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sh, tempDir } from './helpers/repo.js';
+import { alive } from './helpers/alive.js';
 import { shellJob, shellRepo, workerOnce } from './helpers/hostile-job.js';
 
-/** Ends a process the test's agent left running (by the pid it wrote), if it still runs. */
+/**
+ * Ends a process the test's agent left running (by the pid it wrote), if it still runs.
+ * A zombie does not run: it is dead and waits for pid 1, which may reap it late.
+ */
 function stopDaemon(pidFile: string): boolean {
   if (!existsSync(pidFile)) return false;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!alive(pid)) return false;
   try {
     process.kill(pid, 'SIGKILL');
     return true;

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { coven, sh, tempDir } from './helpers/repo.js';
+import { alive } from './helpers/alive.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, type FakeRun, type FakeStep } from './helpers/fake-claude.js';
 import { startCoven, until } from './helpers/worker-process.js';
@@ -91,14 +92,7 @@ Plan the issue in {{issue}}.
   assert.is(await sh(repo, 'log', '-1', '--format=%s', 'main'), 'plan a');
   assert.match(out, /w1 sleeps: nothing left/, 'the worker went on to the next dispatch');
   const sleeper = Number(readFileSync(join(pids, 'sleep.pid'), 'utf8'));
-  await until(() => {
-    try {
-      process.kill(sleeper, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, 'the sleep the agent started to end');
+  await until(() => !alive(sleeper), 'the sleep the agent started to end');
 });
 
 test.run();

@@ -2,7 +2,7 @@
 // dispatch — ask the dispatch agent what this worker should do next.
 
 const usage = `usage: coven dispatch [--out FILE] [--worker NAME] [--permission-mode MODE]
-                      [--timeout MINUTES] [--no-lock] [-- <extra claude args>]
+                      [--timeout MINUTES] [--no-lock] [-- <extra CLI args>]
 
 Asks the dispatch agent (.coven/agents/dispatch.md) what to do next, in the worktree
 you are in, and writes the validated decision as a decision file (to FILE, or on
@@ -20,7 +20,7 @@ Takes the repository's dispatch lock first, so only one dispatch runs at a time.
   --permission-mode M   claude's --permission-mode (default acceptEdits)
   --timeout MINUTES     wall-clock limit of the session (default 60, at most 35000)
   --no-lock             do not take the dispatch lock
-  -- <args>             extra arguments for claude
+  -- <args>             extra arguments for the dispatch agent's CLI
 
 env:    COVEN_CLAUDE, COVEN_CODEX, COVEN_GEMINI, COVEN_OPENCODE (each agent
         CLI's binary; default: its command on PATH; the agent file's cli says which)

@@ -2,7 +2,7 @@
 // run-agent — one agent session for a decision, recorded for the steps after it.
 
 const usage = `usage: coven run-agent --decision FILE --out FILE [--worktree DIR]
-                       [--permission-mode MODE] [--timeout MINUTES] [-- <claude args>]
+                       [--permission-mode MODE] [--timeout MINUTES] [-- <CLI args>]
 
 Runs the agent that a decision file (written by coven dispatch) names, in this
 worktree, for one session, and writes how it went as a session record. The agent and
@@ -17,7 +17,7 @@ that is coven land.
                        decision's
   --permission-mode M  claude's --permission-mode (default acceptEdits)
   --timeout MINUTES    wall-clock limit of the session (default 60, at most 35000)
-  -- <args>            extra arguments for claude
+  -- <args>            extra arguments for the agent's CLI (every CLI it falls back to too)
 
 env:    COVEN_CLAUDE, COVEN_CODEX, COVEN_GEMINI, COVEN_OPENCODE (each agent
         CLI's binary; default: its command on PATH; the agent file's cli says which)

@@ -6,7 +6,7 @@
 const usage = `usage: coven worker [--once] [--name NAME] [--worktree-base DIR]
                     [--permission-mode MODE] [--max-idle N] [--exit-when-idle DURATION]
                     [--max-cycles N] [--timeout MINUTES] [--on-park wait|continue]
-                    [-- <claude args>]
+                    [-- <CLI args>]
 
 Starts a worker: its own worktree and branch (coven/NAME), then dispatch → run the
 chosen agent → land on the main branch, again and again. When dispatch says there is
@@ -26,7 +26,8 @@ running agent. When stdout is not a terminal (or TERM=dumb): plain lines, no tit
                       the name of a stopped or dead worker adopts its worktree
   --worktree-base DIR where the worktree goes (default: $COVEN_WORKTREE_BASE, else
                       ~/worktrees)
-  --permission-mode M claude's --permission-mode (default acceptEdits)
+  --permission-mode M Claude Code's --permission-mode (default acceptEdits; opencode:
+                      bypassPermissions gives --auto; the others always run unattended)
   --max-idle N        exit after N sleep DECISIONS in a row (dispatch said sleep N
                       times with no job between); it counts decisions, not time: a
                       worker that sleeps once and is never woken never exits
@@ -38,9 +39,11 @@ running agent. When stdout is not a terminal (or TERM=dumb): plain lines, no tit
   --on-park MODE      after 3 failed conflict resolutions: wait (default: stay parked
                       until the branch has nothing left to land; with --once, exit) or
                       continue (set the branch aside as coven/parked/…, go on at once)
-  -- <claude args>    extra arguments for every claude session
+  -- <CLI args>       extra arguments for every agent session, whatever its CLI
+                      (per-CLI arguments go in agent files: claude_args, codex_args …)
 
-env: COVEN_CLAUDE (the claude binary), COVEN_WORKTREE_BASE, COVEN_TRACE (a file:
+env: COVEN_CLAUDE, COVEN_CODEX, COVEN_GEMINI, COVEN_OPENCODE (each CLI's binary; default: on
+     PATH), COVEN_PRICE_<CLI>, COVEN_REFUSED_RETRY_MS, COVEN_WORKTREE_BASE, COVEN_TRACE (a file:
      one JSON line per phase change, lock wait, session and land),
      COVEN_STEP_LAND (also _DISPATCH, _RUN_AGENT, _RESOLVE_CONFLICT): an executable
      run instead of that step (wins over .coven/steps/<step>; see docs/steps.md),

@@ -17,10 +17,9 @@
 //   env:    none; a session whose working directory (as opencode tells the model) is
 //           inside coven's own checkout gets a 400, unless FAKE_CLAUDE_ALLOW_PROJECT_CWD=1
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { ALLOW_PROJECT_CWD, covenCheckoutAround } from '../../fakes/claude.js';
+import { parseBody, projectCwdRefusal, readBody, sendJson, serveOnLoopback } from './mock-http.js';
 
 // ---- what the CLI sends (only the parts we read)
 
@@ -166,21 +165,6 @@ export function chatChunks(reply: Extract<ChatReply, { parts: ReplyPart[] }>, mo
   return out;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(data)), ...headers });
-  res.end(data);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((done, fail) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', fail);
-  });
-}
-
 export interface MockChatApi {
   /** http://127.0.0.1:<port> (the provider's baseURL is this + /v1) */
   url: string;
@@ -199,12 +183,7 @@ export async function startMockChatApi(script: ChatScript): Promise<MockChatApi>
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
     const path = req.url ?? '/';
-    let body: unknown = raw;
-    try {
-      body = raw ? JSON.parse(raw) : null;
-    } catch {
-      // keep the raw text
-    }
+    const body = parseBody(raw);
     const logged: LoggedRequest = { method: req.method ?? 'GET', path, body, at: Date.now() - started };
     requests.push(logged);
     if (req.method !== 'POST' || path.split('?')[0] !== '/v1/chat/completions') {
@@ -214,10 +193,8 @@ export async function startMockChatApi(script: ChatScript): Promise<MockChatApi>
     const request = body as ChatRequest;
     const turn = readChatTurn(request);
     logged.turn = turn;
-    const checkout = turn.cwd && process.env[ALLOW_PROJECT_CWD] !== '1' ? covenCheckoutAround(turn.cwd) : null;
-    if (checkout) {
-      const message = `mock: refusing to answer a session whose working directory ${turn.cwd} is inside the coven project's own checkout (${checkout}); a test's agent works in a temporary repository`;
-      process.stderr.write(`${message}\n`);
+    const message = projectCwdRefusal(turn.cwd);
+    if (message) {
       sendJson(res, 400, { error: { message, type: 'invalid_request_error', code: 'mock_fail' } });
       return;
     }
@@ -238,22 +215,13 @@ export async function startMockChatApi(script: ChatScript): Promise<MockChatApi>
     res.end('data: [DONE]\n\n');
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      sendJson(res, 500, { error: { message: `mock crashed: ${err instanceof Error ? err.message : String(err)}`, type: 'server_error' } });
-    });
-  });
-  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
-  const port = (server.address() as AddressInfo).port;
+  const server = await serveOnLoopback(handle, (message) => ({ error: { message, type: 'server_error' } }));
+  const port = server.port;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
     agentTurns: () => requests.flatMap((r) => (r.turn?.isAgentLoop ? [r.turn] : [])),
-    close: () =>
-      new Promise<void>((closed) => {
-        server.closeAllConnections();
-        server.close(() => closed());
-      }),
+    close: () => server.close(),
   };
 }

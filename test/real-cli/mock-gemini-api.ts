@@ -22,9 +22,8 @@
 //   env:    none (the caller sets the CLI's env); a session whose working directory is
 //           inside coven's own checkout gets a 400 unless FAKE_CLAUDE_ALLOW_PROJECT_CWD=1
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { ALLOW_PROJECT_CWD, covenCheckoutAround } from '../../fakes/claude.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseBody, projectCwdRefusal, readBody, sendJson as sendJsonBody, serveOnLoopback } from './mock-http.js';
 
 // ---- what the CLI sends (only the parts we read)
 
@@ -245,18 +244,7 @@ export function streamChunks(reply: Extract<Reply, { parts: ReplyPart[] }>, mode
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(data) });
-  res.end(data);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((done, fail) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', fail);
-  });
+  sendJsonBody(res, status, body, { 'content-type': 'application/json; charset=UTF-8' });
 }
 
 export interface MockGeminiApi {
@@ -279,12 +267,7 @@ export async function startMockGeminiApi(script: Script): Promise<MockGeminiApi>
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
     const path = req.url ?? '/';
-    let body: unknown = raw;
-    try {
-      body = raw ? JSON.parse(raw) : null;
-    } catch {
-      // keep the raw text
-    }
+    const body = parseBody(raw);
     const logged: LoggedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, at: Date.now() };
     requests.push(logged);
     const m = generatePath.exec(path.split('?')[0] ?? '');
@@ -301,10 +284,8 @@ export async function startMockGeminiApi(script: Script): Promise<MockGeminiApi>
     const stream = method === 'streamGenerateContent';
     const turn = readTurn(request, model, stream);
     logged.turn = turn;
-    const checkout = turn.cwd && process.env[ALLOW_PROJECT_CWD] !== '1' ? covenCheckoutAround(turn.cwd) : null;
-    if (checkout) {
-      const message = `mock: refusing to answer a session whose working directory ${turn.cwd} is inside the coven project's own checkout (${checkout}); a test's agent works in a temporary repository`;
-      process.stderr.write(`${message}\n`);
+    const message = projectCwdRefusal(turn.cwd);
+    if (message) {
       sendJson(res, 400, { error: { code: 400, message, status: 'INVALID_ARGUMENT' } });
       return;
     }
@@ -324,22 +305,13 @@ export async function startMockGeminiApi(script: Script): Promise<MockGeminiApi>
     res.end();
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      sendJson(res, 500, { error: { code: 500, message: `mock crashed: ${err instanceof Error ? err.message : String(err)}`, status: 'INTERNAL' } });
-    });
-  });
-  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
-  const port = (server.address() as AddressInfo).port;
+  const server = await serveOnLoopback(handle, (message) => ({ error: { code: 500, message, status: 'INTERNAL' } }));
+  const port = server.port;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
     agentTurns: () => requests.flatMap((r) => (r.turn?.isAgentLoop ? [r.turn] : [])),
-    close: () =>
-      new Promise<void>((closed) => {
-        server.closeAllConnections();
-        server.close(() => closed());
-      }),
+    close: () => server.close(),
   };
 }

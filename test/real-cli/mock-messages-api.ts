@@ -20,10 +20,9 @@
 //           working directory is inside coven's own checkout gets a 400 (as the fake
 //           CLI refuses it) unless FAKE_CLAUDE_ALLOW_PROJECT_CWD=1
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { ALLOW_PROJECT_CWD, covenCheckoutAround } from '../../fakes/claude.js';
+import { parseBody, projectCwdRefusal, readBody, sendJson as sendJsonBody, serveOnLoopback } from './mock-http.js';
 
 // ---- what the CLI sends (only the parts we read; everything else is kept as unknown)
 
@@ -262,18 +261,7 @@ export function streamEvents(message: BuiltMessage): { type: string; [k: string]
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), 'request-id': `req_mock${hex(8)}` });
-  res.end(data);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((done, fail) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', fail);
-  });
+  sendJsonBody(res, status, body, { 'request-id': `req_mock${hex(8)}` });
 }
 
 export interface MockApi {
@@ -294,12 +282,7 @@ export async function startMockMessagesApi(script: Script): Promise<MockApi> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
     const path = req.url ?? '/';
-    let body: unknown = raw;
-    try {
-      body = raw ? JSON.parse(raw) : null;
-    } catch {
-      // keep the raw text
-    }
+    const body = parseBody(raw);
     const logged: LoggedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body };
     requests.push(logged);
     const pathname = path.split('?')[0];
@@ -321,12 +304,9 @@ export async function startMockMessagesApi(script: Script): Promise<MockApi> {
     const session = req.headers['x-claude-code-session-id'];
     const turn = readTurn(request, typeof session === 'string' ? session : null);
     logged.turn = turn;
-    // as the fake CLI does: an agent never works in coven's own checkout (a test's cwd bug would change the project)
-    const checkout = turn.cwd && process.env[ALLOW_PROJECT_CWD] !== '1' ? covenCheckoutAround(turn.cwd) : null;
-    if (checkout) {
-      const message = `mock: refusing to answer a session whose working directory ${turn.cwd} is inside the coven project's own checkout (${checkout}); a test's agent works in a temporary repository; a test that means this sets ${ALLOW_PROJECT_CWD}=1`;
-      process.stderr.write(`${message}\n`);
-      sendJson(res, 400, { type: 'error', error: { type: 'invalid_request_error', message } });
+    const refusal = projectCwdRefusal(turn.cwd);
+    if (refusal) {
+      sendJson(res, 400, { type: 'error', error: { type: 'invalid_request_error', message: refusal } });
       return;
     }
     const reply = await script(turn);
@@ -345,22 +325,13 @@ export async function startMockMessagesApi(script: Script): Promise<MockApi> {
     res.end();
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      sendJson(res, 500, { type: 'error', error: { type: 'api_error', message: `mock crashed: ${err instanceof Error ? err.message : String(err)}` } });
-    });
-  });
-  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
-  const port = (server.address() as AddressInfo).port;
+  const server = await serveOnLoopback(handle, (message) => ({ type: 'error', error: { type: 'api_error', message } }));
+  const port = server.port;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
     agentTurns: () => requests.flatMap((r) => (r.turn?.isAgentLoop ? [r.turn] : [])),
-    close: () =>
-      new Promise<void>((closed) => {
-        server.closeAllConnections();
-        server.close(() => closed());
-      }),
+    close: () => server.close(),
   };
 }

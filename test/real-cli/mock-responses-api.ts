@@ -20,10 +20,9 @@
 //   env:    none (the caller sets the CLI's env); a session whose working directory is
 //           inside coven's own checkout gets a 400 unless FAKE_CLAUDE_ALLOW_PROJECT_CWD=1
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { ALLOW_PROJECT_CWD, covenCheckoutAround } from '../../fakes/claude.js';
+import { parseBody, projectCwdRefusal, readBody, sendJson as sendJsonBody, serveOnLoopback } from './mock-http.js';
 
 // ---- what the CLI sends (only the parts we read)
 
@@ -226,18 +225,7 @@ export function streamEvents(reply: Extract<Reply, { items: ReplyItem[] }>, mode
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), 'x-request-id': `req_mock${hex(8)}`, ...headers });
-  res.end(data);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((done, fail) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', fail);
-  });
+  sendJsonBody(res, status, body, { 'x-request-id': `req_mock${hex(8)}`, ...headers });
 }
 
 export interface MockResponsesApi {
@@ -257,12 +245,7 @@ export async function startMockResponsesApi(script: Script): Promise<MockRespons
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
     const path = req.url ?? '/';
-    let body: unknown = raw;
-    try {
-      body = raw ? JSON.parse(raw) : null;
-    } catch {
-      // keep the raw text
-    }
+    const body = parseBody(raw);
     const logged: LoggedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body };
     requests.push(logged);
     const answer = (status: number, json: unknown, headers?: Record<string, string>): void => {
@@ -277,10 +260,8 @@ export async function startMockResponsesApi(script: Script): Promise<MockRespons
     const session = req.headers.session_id ?? req.headers['session-id'];
     const turn = readTurn(request, typeof session === 'string' ? session : null);
     logged.turn = turn;
-    const checkout = turn.cwd && process.env[ALLOW_PROJECT_CWD] !== '1' ? covenCheckoutAround(turn.cwd) : null;
-    if (checkout) {
-      const message = `mock: refusing to answer a session whose working directory ${turn.cwd} is inside the coven project's own checkout (${checkout}); a test's agent works in a temporary repository; a test that means this sets ${ALLOW_PROJECT_CWD}=1`;
-      process.stderr.write(`${message}\n`);
+    const message = projectCwdRefusal(turn.cwd);
+    if (message) {
       answer(400, { error: { message, type: 'invalid_request_error', param: null, code: null } });
       return;
     }
@@ -296,23 +277,14 @@ export async function startMockResponsesApi(script: Script): Promise<MockRespons
     res.end();
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      sendJson(res, 500, { error: { message: `mock crashed: ${err instanceof Error ? err.message : String(err)}`, type: 'server_error', param: null, code: null } });
-    });
-  });
-  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
-  const port = (server.address() as AddressInfo).port;
+  const server = await serveOnLoopback(handle, (message) => ({ error: { message, type: 'server_error', param: null, code: null } }));
+  const port = server.port;
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     port,
     requests,
     agentTurns: () => requests.flatMap((r) => (r.turn?.isAgentLoop ? [r.turn] : [])),
-    close: () =>
-      new Promise<void>((closed) => {
-        server.closeAllConnections();
-        server.close(() => closed());
-      }),
+    close: () => server.close(),
   };
 }
 

@@ -98,6 +98,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { exitFlushed, logInvocation } from './invocation-end.js';
 
 // ====================================================================== script format
 // (validated by hand below rather than with zod: the fake starts for every session of
@@ -1249,18 +1250,8 @@ class Fake {
     this.record.endedAt = new Date().toISOString();
     this.record.exitCode = code;
     if (signal) this.record.signal = signal;
-    const log = process.env.FAKE_CLAUDE_LOG;
-    if (log) {
-      try {
-        mkdirSync(dirname(log), { recursive: true });
-        appendFileSync(log, `${JSON.stringify(this.record)}\n`);
-      } catch (err) {
-        process.stderr.write(`fake claude: cannot write FAKE_CLAUDE_LOG: ${String(err)}\n`);
-      }
-    }
-    const exit = (): never => process.exit(code);
-    setTimeout(exit, 500).unref();
-    process.stdout.write('', () => exit());
+    logInvocation('claude', 'FAKE_CLAUDE_LOG', this.record);
+    exitFlushed(code);
   }
 }
 

@@ -56,6 +56,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ALLOW_PROJECT_CWD, covenCheckoutAround, editTool, pickRun, runCommit, runShell, shellQuote, sleep, unmetExpectations, writeOut, writeTool, type FakeInvocation, type FakeRun, type FakeStep, type ToolOutcome } from './claude.js';
 import { parseCodexArgs, usageError, type CodexArgs } from './codex-args.js';
+import { exitFlushed, logInvocation } from './invocation-end.js';
 
 const version = '0.171.0';
 const defaultModel = 'gpt-5.5';
@@ -411,22 +412,8 @@ class FakeCodex {
     this.record.endedAt = new Date().toISOString();
     this.record.exitCode = code;
     if (signal) this.record.signal = signal;
-    const log = process.env.FAKE_CODEX_LOG;
-    if (log) {
-      try {
-        mkdirSync(dirname(log), { recursive: true });
-        appendFileSync(log, `${JSON.stringify(this.record)}\n`);
-      } catch (err) {
-        process.stderr.write(`fake codex: cannot write FAKE_CODEX_LOG: ${String(err)}\n`);
-      }
-    }
-    const exit = (): void => {
-      if (!signal) process.exit(code);
-      process.removeAllListeners(signal);
-      process.kill(process.pid, signal);
-    };
-    setTimeout(exit, 500).unref();
-    process.stdout.write('', () => exit());
+    logInvocation('codex', 'FAKE_CODEX_LOG', this.record);
+    exitFlushed(code, signal);
   }
 }
 

@@ -46,9 +46,10 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ALLOW_PROJECT_CWD, covenCheckoutAround, editTool, pickRun, readTool, runCommit, runShell, sleep, unmetExpectations, writeOut, writeTool, type FakeInvocation, type FakeRun, type FakeStep, type ToolOutcome } from './claude.js';
+import { exitFlushed, logInvocation } from './invocation-end.js';
 
 const version = '0.61.0';
 const routerModel = 'gemini-3.5-flash-lite';
@@ -462,18 +463,8 @@ class FakeGemini {
     this.record.endedAt = new Date().toISOString();
     this.record.exitCode = code;
     if (signal) this.record.signal = signal;
-    const log = process.env.FAKE_GEMINI_LOG;
-    if (log) {
-      try {
-        mkdirSync(dirname(log), { recursive: true });
-        appendFileSync(log, `${JSON.stringify(this.record)}\n`);
-      } catch (err) {
-        process.stderr.write(`fake gemini: cannot write FAKE_GEMINI_LOG: ${String(err)}\n`);
-      }
-    }
-    const exit = (): never => process.exit(code);
-    setTimeout(exit, 500).unref();
-    process.stdout.write('', () => exit());
+    logInvocation('gemini', 'FAKE_GEMINI_LOG', this.record);
+    exitFlushed(code);
   }
 }
 

@@ -40,11 +40,12 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ALLOW_PROJECT_CWD, covenCheckoutAround, editTool, pickRun, readTool, shellQuote, sleep, unmetExpectations, writeOut, writeTool, type FakeInvocation, type FakeRun, type FakeStep } from './claude.js';
+import { exitFlushed, logInvocation } from './invocation-end.js';
 
 export const SCRIPT_ENV = 'FAKE_OPENCODE_SCRIPT';
 export const LOG_ENV = 'FAKE_OPENCODE_LOG';
@@ -461,23 +462,8 @@ class FakeOpencode {
     if (this.silent && !signal) return this.hang(); // the real CLI never ends a resume from another directory
     this.finished = true;
     Object.assign(this.record, { endedAt: new Date().toISOString(), exitCode: code }, signal ? { signal } : {});
-    const log = process.env[LOG_ENV];
-    if (log) {
-      try {
-        mkdirSync(dirname(log), { recursive: true });
-        appendFileSync(log, `${JSON.stringify(this.record)}\n`);
-      } catch (err) {
-        process.stderr.write(`fake opencode: cannot write ${LOG_ENV}: ${String(err)}\n`);
-      }
-    }
-    // the real CLI dies of a SIGTERM (no exit code of its own)
-    const exit = (): void => {
-      if (!signal) process.exit(code);
-      process.removeAllListeners(signal);
-      process.kill(process.pid, signal);
-    };
-    setTimeout(exit, 500).unref();
-    process.stdout.write('', () => exit());
+    logInvocation('opencode', LOG_ENV, this.record);
+    exitFlushed(code, signal); // the real CLI dies of a SIGTERM (no exit code of its own)
   }
 }
 

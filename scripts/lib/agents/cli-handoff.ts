@@ -9,6 +9,7 @@
 
 import type { CliName, Refusal, RefusalReason } from '../clis/adapter.js';
 import { dirtyFiles, git } from '../git/runner.js';
+import { oneLine as oneLineOf } from '../clis/words.js';
 
 /** One refused session, as the next one is told about it. */
 export interface Handoff {
@@ -62,7 +63,5 @@ function cap(list: string[]): string[] {
   return list.length <= 20 ? list : [...list.slice(0, 20), `and ${list.length - 20} more`];
 }
 
-function oneLine(s: string): string {
-  const line = s.replace(/\s+/g, ' ').trim();
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
-}
+/** one line of at most 200 characters and the `…` */
+const oneLine = (s: string): string => oneLineOf(s, 201);

@@ -14,6 +14,7 @@ import type { CliAdapter, CliCommand, CliEvent, CliRun, Refusal, RefusalReason, 
 import { bytesOf, MAX_ARG_BYTES } from './limits.js';
 import { toolCallSummary } from './claude-tools.js';
 import { isSuccess, parseStreamLine, type ResultEvent, type StreamEvent } from '../session/stream-json.js';
+import { firstLine } from './words.js';
 
 /** One stream-json user message, as the CLI reads it on stdin. */
 export function userMessageLine(text: string): string {
@@ -132,10 +133,6 @@ function refuse(st: ClaudeParseState, refusal: Refusal): CliEvent[] {
   if (st.refused) return [];
   st.refused = true;
   return [{ kind: 'refused', refusal }];
-}
-
-function firstLine(text: string): string {
-  return text.trim().split(/\r?\n/)[0] ?? '';
 }
 
 function parser(): StreamParser {

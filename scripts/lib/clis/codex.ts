@@ -27,6 +27,7 @@
 
 import { z } from 'zod';
 import type { CliAdapter, CliCommand, CliEvent, CliRun, Refusal, RefusalReason, StreamParser, TokenCounts } from './adapter.js';
+import { cut, firstLine } from './words.js';
 
 /** one argument's limit, under Linux's 128 KiB per argument (a bigger prompt goes on stdin) */
 const MAX_ARG_BYTES = 100 * 1024;
@@ -197,11 +198,11 @@ function unquoteShellWord(word: string): string {
 export function codexToolSummary(item: CodexItem): string {
   if (item.type === 'command_execution') {
     const cmd = innerCommand(item.command ?? '').trim();
-    return clip(`Shell: ${firstLine(cmd)}${cmd.includes('\n') ? ' …' : ''}`);
+    return cut(`Shell: ${firstLine(cmd)}${cmd.includes('\n') ? ' …' : ''}`);
   }
-  if (item.type === 'file_change') return clip(`Edit: ${(item.changes ?? []).map((c) => c.path).join(', ') || '(no file)'}`);
-  if (item.type === 'mcp_tool_call') return clip(`mcp: ${item.server ?? '?'}/${item.tool ?? '?'}`);
-  if (item.type === 'web_search') return clip(`WebSearch: ${item.query ?? ''}`);
+  if (item.type === 'file_change') return cut(`Edit: ${(item.changes ?? []).map((c) => c.path).join(', ') || '(no file)'}`);
+  if (item.type === 'mcp_tool_call') return cut(`mcp: ${item.server ?? '?'}/${item.tool ?? '?'}`);
+  if (item.type === 'web_search') return cut(`WebSearch: ${item.query ?? ''}`);
   return item.type;
 }
 
@@ -218,7 +219,7 @@ function itemEvents(type: 'item.started' | 'item.updated' | 'item.completed', it
     if (type === 'item.completed' && (item.status === 'failed' || item.status === 'declined' || (item.exit_code !== undefined && item.exit_code !== null && item.exit_code !== 0))) {
       const why = item.exit_code !== undefined && item.exit_code !== null ? `exit ${item.exit_code}` : (item.status ?? 'failed');
       const output = firstLine(item.aggregated_output ?? '');
-      out.push({ kind: 'tool-failed', summary: clip(`${codexToolSummary(item)} → ${why}${output ? `: ${output}` : ''}`) });
+      out.push({ kind: 'tool-failed', summary: cut(`${codexToolSummary(item)} → ${why}${output ? `: ${output}` : ''}`) });
     }
     return out;
   }
@@ -227,7 +228,7 @@ function itemEvents(type: 'item.started' | 'item.updated' | 'item.completed', it
     st.text = item.text;
     return [{ kind: 'text', text: item.text }];
   }
-  if (item.type === 'error') return [{ kind: 'notice', text: clip(`warning: ${firstLine(item.message ?? '')}`) }];
+  if (item.type === 'error') return [{ kind: 'notice', text: cut(`warning: ${firstLine(item.message ?? '')}`) }];
   return [];
 }
 
@@ -237,11 +238,11 @@ function errorEvents(message: string, st: ParseState): CliEvent[] {
   const reason = codexRefusal(why);
   if (reason !== null) {
     const retrying = retry ? `; Codex would retry${retry[1] ? ` (${retry[1]}/${retry[2]})` : ''}` : '';
-    return refuse(st, { reason, message: clip(`${firstLine(why)}${retrying}`, 300) });
+    return refuse(st, { reason, message: cut(`${firstLine(why)}${retrying}`, 300) });
   }
-  if (retry) return [{ kind: 'notice', text: clip(`… ${retry[1] ? `the API failed, Codex retries (${retry[1]}/${retry[2]})` : 'the API cannot be reached, Codex waits for the network'}: ${firstLine(why)}`) }];
+  if (retry) return [{ kind: 'notice', text: cut(`… ${retry[1] ? `the API failed, Codex retries (${retry[1]}/${retry[2]})` : 'the API cannot be reached, Codex waits for the network'}: ${firstLine(why)}`) }];
   st.lastError = message;
-  return [{ kind: 'notice', text: clip(`error: ${firstLine(message)}`) }];
+  return [{ kind: 'notice', text: cut(`error: ${firstLine(message)}`) }];
 }
 
 /** Codex's running usage as coven's token counts (reasoning tokens are output tokens). */
@@ -271,7 +272,7 @@ function eventsOf(e: CodexEvent, st: ParseState): CliEvent[] {
       st.resultSeen = true;
       const message = e.error?.message ?? st.lastError ?? 'the turn failed';
       const reason = codexRefusal(message);
-      const out = reason !== null ? refuse(st, { reason, message: clip(firstLine(message), 300) }) : [];
+      const out = reason !== null ? refuse(st, { reason, message: cut(firstLine(message), 300) }) : [];
       out.push({ kind: 'result', ok: false, subtype: 'turn.failed', text: st.text, errors: [message] });
       return out;
     }
@@ -292,7 +293,7 @@ function parser(): StreamParser {
       return e === null ? [] : eventsOf(e, st);
     },
     stderr(line) {
-      if (st.fatal === null && fatalLine.test(line)) st.fatal = clip(line, 300);
+      if (st.fatal === null && fatalLine.test(line)) st.fatal = cut(line, 300);
       return [];
     },
     end(exit) {
@@ -302,14 +303,6 @@ function parser(): StreamParser {
       return [{ kind: 'result', ok: false, subtype: 'error', text: st.text, errors: [why] }];
     },
   };
-}
-
-function firstLine(text: string): string {
-  return text.trim().split(/\r?\n/)[0] ?? '';
-}
-
-function clip(text: string, max = 200): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 export const codexAdapter: CliAdapter = {

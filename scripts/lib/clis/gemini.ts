@@ -25,6 +25,7 @@
 import { z } from 'zod';
 import type { CliAdapter, CliCommand, CliEvent, CliRun, Refusal, RefusalReason, StreamParser } from './adapter.js';
 import { bytesOf, MAX_ARG_BYTES } from './limits.js';
+import { cut, firstLine } from './words.js';
 
 /**
  * What the agent asks for, as one prompt: coven's text at its head. Not on a resume: the
@@ -112,11 +113,11 @@ export function readStderrLine(line: string): StderrFinding | null {
     const withDelay = status === undefined && retry[3] === undefined && /exhausted|quota|rate/i.test(line) ? 'rate-limit' : null;
     const refusal = geminiRefusal(status, line) ?? withDelay;
     const why = jsonMessage(line) ?? retry[4]?.replace(/\.{1,2} (Retrying|Max attempts).*$/, '') ?? '';
-    return { refusal, message: clip(`the Gemini API answered ${status ?? 'an error'}${why ? ` (${why})` : ''}; Gemini CLI retries (attempt ${retry[1]})`) };
+    return { refusal, message: cut(`the Gemini API answered ${status ?? 'an error'}${why ? ` (${why})` : ''}; Gemini CLI retries (attempt ${retry[1]})`) };
   }
   if (apiErrorLine.test(line)) {
     const refusal = geminiRefusal(undefined, line);
-    return refusal ? { refusal, message: clip(`the Gemini API failed: ${jsonMessage(line) ?? line.replace(/^.*?(\w*Error): /, '')}`) } : null;
+    return refusal ? { refusal, message: cut(`the Gemini API failed: ${jsonMessage(line) ?? line.replace(/^.*?(\w*Error): /, '')}`) } : null;
   }
   return null;
 }
@@ -162,7 +163,7 @@ const toolLabels: Record<string, [string, string]> = {
 export function geminiToolSummary(name: string, parameters: Record<string, unknown> = {}): string {
   const [label, key] = toolLabels[name] ?? [name, ''];
   const value = parameters[key] ?? Object.values(parameters).find((v) => typeof v === 'string');
-  return typeof value === 'string' && value.trim() ? clip(`${label}: ${value.trim().split('\n')[0]}${value.trim().includes('\n') ? ' …' : ''}`) : label;
+  return typeof value === 'string' && value.trim() ? cut(`${label}: ${value.trim().split('\n')[0]}${value.trim().includes('\n') ? ' …' : ''}`) : label;
 }
 
 function eventsOf(e: GeminiEvent, st: ParseState): CliEvent[] {
@@ -181,13 +182,13 @@ function eventsOf(e: GeminiEvent, st: ParseState): CliEvent[] {
     case 'tool_result': {
       if (e.status === 'success') return [];
       const name = (e.tool_id !== undefined ? st.toolNames.get(e.tool_id) : undefined) ?? 'tool';
-      return [{ kind: 'tool-failed', summary: clip(`${name}: ${firstLine(e.error?.message ?? e.output ?? e.status)}`) }];
+      return [{ kind: 'tool-failed', summary: cut(`${name}: ${firstLine(e.error?.message ?? e.output ?? e.status)}`) }];
     }
     case 'error': {
       // the CLI gives an API error's event severity "error" only for RESOURCE_EXHAUSTED
       const reason = e.severity === 'warning' ? null : (geminiRefusal(undefined, e.message) ?? (/quota/i.test(e.message) ? 'quota' : /rate.?limit|exhausted/i.test(e.message) ? 'rate-limit' : null));
-      if (reason !== null) return refuse(st, { reason, message: clip(firstLine(e.message)) });
-      return [{ kind: 'notice', text: clip(`${e.severity === 'warning' ? 'warning' : 'error'}: ${firstLine(e.message)}`) }];
+      if (reason !== null) return refuse(st, { reason, message: cut(firstLine(e.message)) });
+      return [{ kind: 'notice', text: cut(`${e.severity === 'warning' ? 'warning' : 'error'}: ${firstLine(e.message)}`) }];
     }
     case 'result':
       return resultEvents(e, st);
@@ -201,7 +202,7 @@ function resultEvents(e: Extract<GeminiEvent, { type: 'result' }>, st: ParseStat
   const message = e.error?.message;
   if (!ok && message !== undefined) {
     const reason = geminiRefusal(undefined, message);
-    if (reason !== null) out.push(...refuse(st, { reason, message: clip(firstLine(message)) }));
+    if (reason !== null) out.push(...refuse(st, { reason, message: cut(firstLine(message)) }));
   }
   const s = e.stats;
   const tokens = s && (s.input_tokens !== undefined || s.output_tokens !== undefined) ? { input: s.input_tokens ?? 0, output: s.output_tokens ?? 0, cachedInput: s.cached ?? 0 } : undefined;
@@ -235,7 +236,7 @@ function parser(): StreamParser {
       const found = readStderrLine(line);
       if (found?.refusal) return refuse(st, { reason: found.refusal, message: found.message });
       if (found) return [{ kind: 'notice', text: `… ${found.message}` }];
-      if (fatalLine.test(line)) st.fatal = clip(line);
+      if (fatalLine.test(line)) st.fatal = cut(line);
       return [];
     },
     end(exit) {
@@ -245,14 +246,6 @@ function parser(): StreamParser {
       return [{ kind: 'result', ok: false, subtype: 'error', text: st.text, errors: [st.fatal] }];
     },
   };
-}
-
-function firstLine(text: string): string {
-  return text.trim().split(/\r?\n/)[0] ?? '';
-}
-
-function clip(text: string, max = 200): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 export const geminiAdapter: CliAdapter = {

@@ -20,6 +20,7 @@
 
 import { z } from 'zod';
 import type { CliAdapter, CliCommand, CliEvent, CliRun, Refusal, RefusalReason, StreamParser, TokenCounts } from './adapter.js';
+import { oneLine } from './words.js';
 
 export const opencodeAdapter: CliAdapter = {
   name: 'opencode',
@@ -226,7 +227,3 @@ class OpencodeParser implements StreamParser {
   }
 }
 
-function oneLine(s: string): string {
-  const line = s.replace(/\s+/g, ' ').trim();
-  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
-}

@@ -10,6 +10,4 @@ export function clip(text: string): string {
   return line.length > maxWidth ? `${line.slice(0, maxWidth - 1)}…` : line;
 }
 
-export function firstLine(text: string): string {
-  return text.trim().split(/\r?\n/)[0] ?? '';
-}
+export { firstLine } from '../clis/words.js';

@@ -114,6 +114,14 @@ async function report(r: ResolveOutcome, c: Conflict, file: string, worker: stri
         next: [`cd ${shellQuote(c.worktree)} && git rebase ${shellQuote(c.onto)}   (resolve by hand: git add, git -c core.editor=true rebase --continue)`, 'coven land --keep'],
       });
     }
+    case 'refused': {
+      const undone = await abortRebaseIfAny(c.worktree, worker);
+      return exitWithProblem(3, {
+        what: `the ${r.refusal.reason === 'auth' ? 'credentials' : r.refusal.reason} refusal of the agent CLI's vendor stopped the conflict resolution: ${r.refusal.message}`,
+        kept: `The rebase is undone: ${c.branch} keeps its ${c.commits} commit(s) as they were${undone.kept ? `; how far it had got is kept as ${undone.kept}` : ''}; ${c.onto} is unchanged.`,
+        next: [`coven resolve --session ${shellQuote(file)}   (again, once the vendor serves again)`, `cd ${shellQuote(c.worktree)} && git rebase ${shellQuote(c.onto)}   (or resolve by hand)`],
+      });
+    }
     case 'stopped':
     case 'skipped': {
       const undone = await abortRebaseIfAny(c.worktree, worker);

@@ -8,6 +8,7 @@ import { newWorkerState, type WorkerState } from '../scripts/lib/worker/state.js
 import { refusedRetryWait } from '../scripts/lib/worker/policy.js';
 import { headerLine } from '../scripts/lib/ui/worker-ui.js';
 import { handoffPrompt } from '../scripts/lib/agents/cli-handoff.js';
+import { addHandoff } from '../scripts/lib/agents/cli-fallback.js';
 import { renderStatus } from '../scripts/status.js';
 import { cliOfRecord, SessionRecordSchema } from '../scripts/lib/steps/session-record.js';
 import { commitFile, coven, sh, tempDir, tempRepo } from './helpers/repo.js';
@@ -196,6 +197,48 @@ test('a conflict after a fallback is resolved by resuming the codex session that
   assert.is(resolve!.cwd, job!.cwd);
   assert.is(o.claude().length, 2, 'claude ran dispatch and the refused session only');
   assert.match(o.r.stdout, /conflict resolved in 1 round/);
+});
+
+test('a conflict resolution whose vendor refuses (quota) is not a failed round: nothing is parked, the rebase is undone and the branch keeps its commit', async () => {
+  const o = await workerOnce('[claude, codex]', [choose('agent: implement', 'issue: issues/a.md'), halfDone], [
+    {
+      match: { promptIncludes: 'worked on this before' },
+      steps: [
+        { write: { path: 'greeting.txt', content: 'bonjour\n' } },
+        { commit: 'a: greet in French' },
+        { bash: 'cd "$MAIN_REPO" && printf "hallo\\n" > greeting.txt && git commit -qam "b: greet in German"' },
+        { text: 'Done.' },
+      ],
+    },
+    { match: { promptIncludes: 'rebase conflict' }, times: 'unlimited', refuse: { reason: 'quota' } },
+  ]);
+  const out = o.r.stderr + o.r.stdout;
+  assert.match(out, /coven: the codex session resolving the conflict was refused \(quota: [^)]*\): the rebase is undone and coven\/w1 keeps its 2 commit\(s\)/, out);
+  assert.not.match(out, /parked|did not fix|resolution rounds?/i, 'a refusal is not a failed round');
+  assert.is(o.codex().filter((c) => c.resumed).length, 1, 'one resolution session, refused; not three rounds');
+  assert.is(await sh(o.repo, 'log', '-1', '--format=%s', 'main'), 'b: greet in German');
+  assert.is(await sh(o.repo, 'log', '-1', '--format=%s', 'coven/w1'), 'a: greet in French', 'the branch keeps its commits for the next land');
+  assert.is(await sh(o.worktree, 'status', '--porcelain'), '', 'no rebase left open');
+});
+
+test('claude refused, then codex not installed: the job counts as refused (the worker waits and tries again), not as a missing CLI', async () => {
+  const o = await workerOnce('[claude, codex]', [choose('agent: implement', 'issue: issues/a.md'), halfDone], null, { COVEN_CODEX: '/nonexistent/codex' });
+  const out = o.r.stderr + o.r.stdout;
+  assert.match(out, /agent implement has no fallback on codex: the agent CLI '\/nonexistent\/codex' does not exist/, out);
+  assert.match(out, /coven: every CLI of agent implement refused \(claude: quota\); with --once the worker does not wait to try again/, out);
+  assert.is(await sh(o.repo, 'log', '-1', '--format=%s', 'main'), 'half of a', 'what the refused session committed lands');
+});
+
+test('a CLI refused on several tries is one paragraph of the next prompt, with the commits of every try', () => {
+  const h = (commits: string[], dirty: string[]) => ({ cli: 'claude' as const, label: 'Claude Code', refusal: { reason: 'quota' as const, message: 'out' }, commits, dirty });
+  const list: Parameters<typeof addHandoff>[0] = [];
+  addHandoff(list, h(['a1 first'], ['b.txt']));
+  addHandoff(list, { ...h([], []), cli: 'codex', label: 'Codex' });
+  addHandoff(list, h(['a2 second'], ['c.txt']));
+  assert.equal(list.map((x) => x.cli), ['codex', 'claude']);
+  assert.equal(list[1]!.commits, ['a1 first', 'a2 second']);
+  assert.equal(list[1]!.dirty, ['c.txt'], 'what is uncommitted now');
+  assert.is(handoffPrompt('x', list).match(/A Claude Code session worked on this before/g)?.length, 1);
 });
 
 test('an agent on one CLI only: every CLI refused, the worker says when it tries again, and the job is done after the wait', async () => {

@@ -58,7 +58,7 @@ test('a worker cycle whose agent says cli: gemini: the Gemini session commits in
   assertFakeRunsOk(claude);
   const [job] = assertGeminiRunsOk(gemini);
   assert.is(job!.cwd, join(base, 'project', 'coven', 'w1'));
-  assert.ok(job!.argv.includes('-p'));
+  assert.ok(job!.argv.some((a) => a.startsWith('--prompt=')), 'the prompt goes as one --prompt= value');
 });
 
 test('a dispatch on Gemini CLI whose first answer is invalid is corrected by resuming the same session in the same folder', async () => {

@@ -141,28 +141,36 @@ test('a run that ends without a result fails with what it said on stderr (a resu
   assert.equal(resultOf(parse([], sample('resume-other-cwd.stderr.txt'), { code: null, signal: 'SIGKILL' })), undefined);
 });
 
+test('a prompt that starts with a dash or holds option-like lines stays one --prompt= value (yargs would read "-p", "- fix" as options)', () => {
+  for (const prompt of ['- fix the bug\n--yolo', '--model=x', '--help please', '-v is broken']) {
+    const c = geminiAdapter.command({ cwd: '/w', prompt, args: [] });
+    assert.equal(c.args[0], `--prompt=${prompt}`, prompt);
+    assert.not.ok(c.args.includes(prompt), 'never a bare argument');
+  }
+});
+
 test('junk and unknown events are ignored', () => {
   const p = geminiAdapter.parser();
   for (const line of ['', 'not json', '{"type":"future_event","x":1}', '{"type":"init"}', '[1,2]']) assert.equal(p.line(line), [], line);
 });
 
-test('start: -p with coven\'s text at the head of the prompt, stream-json, --yolo, --skip-trust, then the agent\'s args; stdin closed', () => {
+test('start: --prompt= with coven\'s text at the head of the prompt, stream-json, --yolo, --skip-trust, then the agent\'s args; stdin closed', () => {
   const c = geminiAdapter.command({ cwd: '/w', prompt: 'Do it.', systemText: 'PROTOCOL', args: ['-m', 'gemini-2.5-pro'] });
-  assert.equal(c.args, ['-p', 'PROTOCOL\n\n---\n\nDo it.', '--output-format', 'stream-json', '--yolo', '--skip-trust', '-m', 'gemini-2.5-pro']);
+  assert.equal(c.args, ['--prompt=PROTOCOL\n\n---\n\nDo it.', '--output-format', 'stream-json', '--yolo', '--skip-trust', '-m', 'gemini-2.5-pro']);
   assert.equal(c.stdin, null);
   assert.equal(c.keepStdinOpen, false);
 });
 
-test('resume: --resume <id> first, the prompt with -p (coven\'s text is already in the session\'s history)', () => {
+test('resume: --resume <id> first, the prompt with --prompt= (coven\'s text is already in the session\'s history)', () => {
   const c = geminiAdapter.command({ cwd: '/w', prompt: 'Fix the conflict.', systemText: 'PROTOCOL', resume: 'f4ef571d-76fc-402f-bd93-d558a76c970f', args: [] });
-  assert.equal(c.args, ['--resume', 'f4ef571d-76fc-402f-bd93-d558a76c970f', '-p', 'Fix the conflict.', '--output-format', 'stream-json', '--yolo', '--skip-trust']);
+  assert.equal(c.args, ['--resume', 'f4ef571d-76fc-402f-bd93-d558a76c970f', '--prompt=Fix the conflict.', '--output-format', 'stream-json', '--yolo', '--skip-trust']);
   assert.equal(c.stdin, null);
 });
 
-test('a prompt over 100 KB goes on stdin with -p "" (the CLI puts piped stdin before the -p text)', () => {
+test('a prompt over 100 KB goes on stdin with an empty --prompt= (the CLI puts piped stdin before the -p text)', () => {
   const big = 'x'.repeat(150 * 1024);
   const c = geminiAdapter.command({ cwd: '/w', prompt: big, systemText: 'PROTOCOL', args: [] });
-  assert.equal(c.args.slice(0, 2), ['-p', '']);
+  assert.equal(c.args.slice(0, 1), ['--prompt=']);
   assert.equal(c.stdin, `PROTOCOL\n\n---\n\n${big}`);
   assert.equal(c.keepStdinOpen, false);
   assert.ok(c.args.every((a) => a.length < 1000));

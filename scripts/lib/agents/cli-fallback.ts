@@ -53,14 +53,16 @@ export async function runOnClis(o: FallbackOptions): Promise<FallbackResult> {
   const refused: Refused[] = [];
   const handoffs: Handoff[] = [...(o.earlier ?? [])];
   let last: { session: SessionOutcome; cli: CliName } | null = null;
+  let lastRefused: { session: SessionOutcome; cli: CliName } | null = null;
   for (const [i, cli] of o.clis.entries()) {
     await o.onCli?.(cli, refused);
     const before = o.handoff === false ? null : await revParse(o.worktree, 'HEAD');
     const session = await o.run(cli, o.handoff === false ? o.prompt : handoffPrompt(o.prompt, handoffs));
     last = { session, cli };
     if (session.kind === 'refused') {
+      lastRefused = last;
       refused.push({ cli, refusal: session.refusal });
-      if (o.handoff !== false) handoffs.push({ cli, label: labelOf(cli), refusal: session.refusal, ...(await whatWasLeft(o.worktree, before)) });
+      if (o.handoff !== false) addHandoff(handoffs, { cli, label: labelOf(cli), refusal: session.refusal, ...(await whatWasLeft(o.worktree, before)) });
     }
     const next = o.clis[i + 1];
     if (next === undefined || (o.goOn && !(await o.goOn()))) break;
@@ -69,7 +71,25 @@ export async function runOnClis(o: FallbackOptions): Promise<FallbackResult> {
     else break;
   }
   if (last === null) throw new Error(`agent ${o.agentName} names no CLI`); // the registry never gives an empty list
+  // a refusal, then a CLI that is not installed: the job was refused (the worker waits and
+  // tries again), not a missing CLI (which would drop the refused session's work)
+  if (last.session.kind === 'cli-not-found' && lastRefused !== null) return { ...lastRefused, refused, handoffs };
   return { ...last, refused, handoffs };
+}
+
+/**
+ * One paragraph per CLI in the next prompt, whatever the number of tries: a CLI refused
+ * again replaces its earlier paragraph, with the commits of both.
+ */
+export function addHandoff(handoffs: Handoff[], h: Handoff): void {
+  const i = handoffs.findIndex((x) => x.cli === h.cli);
+  if (i < 0) {
+    handoffs.push(h);
+    return;
+  }
+  const before = handoffs[i]!;
+  handoffs.splice(i, 1);
+  handoffs.push({ ...h, commits: [...before.commits, ...h.commits.filter((c) => !before.commits.includes(c))] });
 }
 
 function labelOf(cli: CliName): string {

@@ -38,7 +38,7 @@ export function geminiPrompt(run: Pick<CliRun, 'prompt' | 'systemText' | 'resume
 function command(run: CliRun): CliCommand {
   const prompt = geminiPrompt(run);
   const onStdin = bytesOf(prompt) > MAX_ARG_BYTES;
-  const args = [...(run.resume !== undefined ? ['--resume', run.resume] : []), '-p', onStdin ? '' : prompt, '--output-format', 'stream-json', '--yolo', '--skip-trust', ...run.args];
+  const args = [...(run.resume !== undefined ? ['--resume', run.resume] : []), `--prompt=${onStdin ? '' : prompt}`, '--output-format', 'stream-json', '--yolo', '--skip-trust', ...run.args];
   return { args, stdin: onStdin ? prompt : null, keepStdinOpen: false, env: {} };
 }
 

@@ -69,7 +69,7 @@ const toolPart = z.object({
     }),
   }),
 });
-const count = z.number().catch(0);
+const count = z.number().nonnegative().catch(0);
 const stepFinish = z.object({
   part: z.object({
     reason: z.string().catch('unknown'),

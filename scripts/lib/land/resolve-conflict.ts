@@ -32,6 +32,7 @@ import type { AcquiredLock } from '../locks/dispatch-lock.js';
 import { acquireLandLock } from '../locks/land-lock.js';
 import type { SessionOutcome } from '../session/runner.js';
 import type { CliName } from '../clis/adapter.js';
+import type { Refusal } from '../clis/adapter.js';
 
 export type Conflict = Extract<LandResult, { kind: 'conflict' }>;
 
@@ -53,7 +54,9 @@ export type ResolveOutcome =
   /** the worker is stopping (its signal); the rebase is left to the caller */
   | { kind: 'stopped'; rounds: number; costUsd: number; sessionId: string | null }
   /** the human ended the session (s in the Ctrl-C menu); the rebase is left to the caller */
-  | { kind: 'skipped'; rounds: number; costUsd: number; sessionId: string | null };
+  | { kind: 'skipped'; rounds: number; costUsd: number; sessionId: string | null }
+  /** the CLI's vendor refused the session (quota …): not a failed round; the rebase is left to the caller */
+  | { kind: 'refused'; refusal: Refusal; rounds: number; costUsd: number; sessionId: string | null };
 
 export interface ResolveOptions extends SessionSettings {
   worktree: string;
@@ -118,6 +121,7 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
       costUsd += runCost(outcome);
       sessionId = sessionIdOf(outcome) ?? sessionId;
       if (o.signal?.aborted || outcome.kind === 'aborted') return { kind: o.signal?.aborted ? 'stopped' : 'skipped', rounds: round, costUsd, sessionId };
+      if (outcome.kind === 'refused') return { kind: 'refused', refusal: outcome.refusal, rounds: round, costUsd, sessionId };
 
       const next = await finishRebaseIfReady(o.worktree);
       if (next.kind === 'conflict') {
@@ -244,8 +248,12 @@ async function backupIfDropped(o: ResolveOptions, tipBefore: string, land: LandR
   return { ref, before: original.length, after };
 }
 
+/** Each CLI's words for a session id it does not know (Claude Code, Codex, Gemini CLI, opencode). */
+const unknownSession = /No conversation found|no rollout found for thread id|No previous sessions found|Session not found/i;
+
 function cannotResume(outcome: SessionOutcome): boolean {
-  return outcome.kind === 'agent-error' && outcome.errors.some((e) => /No conversation found/i.test(e));
+  if (outcome.kind === 'agent-error') return outcome.errors.some((e) => unknownSession.test(e));
+  return outcome.kind === 'crashed' && outcome.stderrTail.some((l) => unknownSession.test(l));
 }
 
 type RebaseState = { kind: 'done' } | { kind: 'conflict'; files: string[]; commit: string; subject: string };

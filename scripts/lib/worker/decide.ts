@@ -146,6 +146,6 @@ async function agentsUncommitted(w: Worker): Promise<boolean> {
 async function record(w: Worker, d: { kind: 'sleep'; reason: string } | { kind: 'run'; agent: AgentDef; args: Record<string, string> }, tip: string, busy: string[]): Promise<void> {
   const last_sleep = d.kind === 'sleep' ? { main_tip: tip, busy, reason: d.reason, at: new Date().toISOString() } : null;
   // a run decision marks the worker busy before the lock is released, so the next dispatch sees it
-  if (d.kind === 'run') await setPhase(w, 'running', { agent: d.agent.name, args: d.args, last_sleep, cli: d.agent.clis[0] ?? 'claude', cli_note: null });
+  if (d.kind === 'run') await setPhase(w, 'running', { agent: d.agent.name, args: d.args, last_sleep, cli: d.agent.clis[0] ?? 'claude', cli_note: null, session_id: null });
   else await updateState(w, { last_sleep });
 }

@@ -31,12 +31,15 @@ export interface JobEnd {
 }
 
 export async function runJob(w: Worker, decision: Extract<DecisionFile, { kind: 'run' }>, registry: Registry): Promise<JobEnd> {
-  // a new job: the last record no longer describes the branch's newest commits (a worker
-  // that takes over after a kill during this job must not resume an earlier session)
-  await clearStepSession(w.paths.stateDir, w.name);
-  if (w.steps['run-agent']) return runAgentByStep(w, w.steps['run-agent'], decision);
+  if (w.steps['run-agent']) {
+    await clearStepSession(w.paths.stateDir, w.name);
+    return runAgentByStep(w, w.steps['run-agent'], decision);
+  }
   let earlier: Handoff[] = [];
   for (let attempt = 1; ; attempt++) {
+    // a new job, or a new try of it: the last record no longer describes the branch's newest
+    // commits (a worker that takes over after a kill must not resume an earlier session)
+    await clearStepSession(w.paths.stateDir, w.name);
     let agentDef: AgentDef | null = null;
     const ran = await runDecision({
       ...sessionSettings(w),

@@ -83,9 +83,12 @@ async function resolve(w: Worker, conflict: Conflict, agent: JobAgent, approveCo
   const resolved = await resolveConflict({ ...sessionSettings(w), worktree: w.worktree, branch: w.branch, conflict, agentName: agent.name, cli: agent.cli, cliArgs: agent.cliArgs, sessionId: w.state.session_id, approveCoven, signal: w.stop.signal });
   await updateState(w, { cost_usd: w.state.cost_usd + resolved.costUsd, session_id: resolved.sessionId });
   await recordResolution(w.paths.stateDir, w.name, w.branch, resolved);
-  if (resolved.kind === 'stopped' || resolved.kind === 'skipped') {
+  if (resolved.kind === 'stopped' || resolved.kind === 'skipped' || resolved.kind === 'refused') {
     await undoRebase(w);
-    if (resolved.kind === 'skipped') w.ui.line(say.resolutionSkipped(here(w), conflict.commits, w.opts.once ? null : landRetryWait(1, w.opts.retryMs)));
+    const retry = w.opts.once ? null : landRetryWait(1, w.opts.retryMs);
+    if (resolved.kind === 'skipped') w.ui.line(say.resolutionSkipped(here(w), conflict.commits, retry));
+    // a vendor's refusal is not a failed round: nothing is parked, the land is tried again
+    if (resolved.kind === 'refused') w.ui.problem(say.resolutionRefused(here(w), agent.cli ?? 'claude', resolved.refusal, conflict.commits, retry));
     return { kind: 'ended', end: 'pending' };
   }
   if (resolved.kind === 'gave-up') return { kind: 'ended', end: await park(w, resolved.last, say.gaveUpRounds(resolved, conflict.onto), resolved.unfinished) };

@@ -105,6 +105,8 @@ export const job = {
 
 export const land = {
   conflict: (onto: string, files: string[]) => `coven: rebasing onto ${onto} stopped on a conflict in ${files.join(', ') || 'a commit git could not apply'}; resuming the session that made the commits to resolve it`,
+  resolutionRefused: (h: Here, cli: string, r: { reason: string; message: string }, commits: number, retryMs: number | null) =>
+    `coven: the ${cli} session resolving the conflict was refused (${r.reason}: ${r.message}): the rebase is undone and ${h.branch} keeps its ${commits} commit(s)${retryMs === null ? '' : `; ${h.name} tries the land again once ${h.main} moves, or in ${humanDuration(retryMs)}`}`,
   resolutionSkipped: (h: Here, commits: number, retryMs: number | null) =>
     `coven: conflict resolution skipped: the rebase is undone and ${h.branch} keeps its ${commits} commit(s)${retryMs === null ? '' : `; ${h.name} tries the land again once ${h.main} moves, or in ${humanDuration(retryMs)}`}`,
   gaveUpRounds: (r: { why: string; rounds: number; failed: number; markers: string[] }, onto: string) => {

@@ -125,4 +125,6 @@ export interface CliAdapter {
   parser(): StreamParser;
   /** a steering message as the CLI reads it on stdin (steering CLIs only) */
   steerLine?(text: string): string;
+  /** the CLI's words for a session id it does not know: a resume that fails so starts a fresh session */
+  readonly unknownSession?: RegExp;
 }

@@ -161,5 +161,6 @@ export const claudeAdapter: CliAdapter = {
   limits: [],
   command,
   parser,
+  unknownSession: /No conversation found/i,
   steerLine: userMessageLine,
 };

@@ -325,4 +325,5 @@ export const codexAdapter: CliAdapter = {
   ],
   command,
   parser,
+  unknownSession: /no rollout found for thread id/i,
 };

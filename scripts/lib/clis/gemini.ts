@@ -266,4 +266,5 @@ export const geminiAdapter: CliAdapter = {
   ],
   command,
   parser,
+  unknownSession: /No previous sessions found/i,
 };

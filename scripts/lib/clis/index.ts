@@ -2,6 +2,7 @@
 // with no adapter yet is a typed answer, not a throw.
 
 import type { CliAdapter, CliName } from './adapter.js';
+import type { SessionOutcome } from '../session/session-contract.js';
 import { claudeAdapter } from './claude.js';
 import { codexAdapter } from './codex.js';
 import { geminiAdapter } from './gemini.js';
@@ -20,6 +21,15 @@ export function adapterFor(name: CliName): AdapterLookup {
   const adapter = adapters[name];
   if (adapter) return { kind: 'adapter', adapter };
   return { kind: 'not-available', cli: name, message: `coven has no adapter for the CLI '${name}' yet (it drives: ${availableClis().join(', ')})` };
+}
+
+/** The session ended because `cli` does not know the session id it was asked to resume (in its own words). */
+export function sessionUnknown(outcome: SessionOutcome, cli: CliName): boolean {
+  const a = adapterFor(cli);
+  const words = a.kind === 'adapter' ? a.adapter.unknownSession : undefined;
+  if (!words) return false;
+  if (outcome.kind === 'agent-error') return outcome.errors.some((e) => words.test(e));
+  return outcome.kind === 'crashed' && outcome.stderrTail.some((l) => words.test(l));
 }
 
 /** The CLIs that have an adapter. */

@@ -41,6 +41,7 @@ export const opencodeAdapter: CliAdapter = {
   ],
   command: opencodeCommand,
   parser: () => new OpencodeParser(),
+  unknownSession: /Session not found/i,
 };
 
 export function opencodeCommand(run: CliRun): CliCommand {

@@ -10,13 +10,12 @@
 // a failure; those are bounded separately (`movedRounds`, default 10), so a busy main
 // does not park a worker whose agent resolves every conflict it is given. After
 // `priorityAfter` (default 2) such rounds in a row the worker takes the land lock and
-// holds it through the next resolution and its land: the other workers' lands wait,
-// so its resolution can no longer be overtaken (without this, a worker could lose the
-// race to main indefinitely while the others keep landing). If the
-// session cannot be resumed (its transcript is gone), a fresh session gets the same
-// instructions. After the last round a rebase still in progress is aborted, which puts
-// the branch back exactly as it was: every commit stays on the branch. Nothing is
-// reset or discarded.
+// holds it through the next resolution and its land: the other workers' lands wait, so
+// its resolution can no longer be overtaken. If the CLI does not know the session any
+// more, a fresh session gets the same instructions; if its vendor refuses, that is not
+// a round (the caller tries the land again later). After the last round a rebase still
+// in progress is aborted, which puts the branch back exactly as it was: every commit
+// stays on the branch. Nothing is reset or discarded.
 // Inputs: the worker's worktree, the conflict, the session to resume.
 // Outputs: ResolveOutcome (resolved = landed, or gave-up with the branch kept).
 
@@ -31,8 +30,8 @@ import { covenRef, keepAt, snapshotCommit } from '../worktree/save-work.js';
 import type { AcquiredLock } from '../locks/dispatch-lock.js';
 import { acquireLandLock } from '../locks/land-lock.js';
 import type { SessionOutcome } from '../session/runner.js';
-import type { CliName } from '../clis/adapter.js';
-import type { Refusal } from '../clis/adapter.js';
+import type { CliName, Refusal } from '../clis/adapter.js';
+import { sessionUnknown } from '../clis/index.js';
 
 export type Conflict = Extract<LandResult, { kind: 'conflict' }>;
 
@@ -190,7 +189,7 @@ async function finishedRound(o: ResolveOptions, branchAtStart: string, onto: str
 async function resolveSession(o: ResolveOptions, sessionId: string | null, prompt: string): Promise<SessionOutcome> {
   const settings = { ...o, cwd: o.worktree, agentName: `${o.agentName}-resolve`, cliArgs: (o.cli ?? 'claude') === 'claude' ? [...o.cliArgs, RESOLVE_TOOLS] : [...o.cliArgs], prompt };
   const outcome = await runAgentSession(sessionId ? { ...settings, resume: sessionId } : settings);
-  if (!sessionId || !cannotResume(outcome)) return outcome;
+  if (!sessionId || !sessionUnknown(outcome, o.cli ?? 'claude')) return outcome;
   o.display?.(`coven: session ${sessionId} cannot be resumed here; starting a fresh session with the same instructions`);
   return runAgentSession(settings);
 }
@@ -248,13 +247,6 @@ async function backupIfDropped(o: ResolveOptions, tipBefore: string, land: LandR
   return { ref, before: original.length, after };
 }
 
-/** Each CLI's words for a session id it does not know (Claude Code, Codex, Gemini CLI, opencode). */
-const unknownSession = /No conversation found|no rollout found for thread id|No previous sessions found|Session not found/i;
-
-function cannotResume(outcome: SessionOutcome): boolean {
-  if (outcome.kind === 'agent-error') return outcome.errors.some((e) => unknownSession.test(e));
-  return outcome.kind === 'crashed' && outcome.stderrTail.some((l) => unknownSession.test(l));
-}
 
 type RebaseState = { kind: 'done' } | { kind: 'conflict'; files: string[]; commit: string; subject: string };
 

@@ -128,3 +128,13 @@ export interface CliAdapter {
   /** the CLI's words for a session id it does not know: a resume that fails so starts a fresh session */
   readonly unknownSession?: RegExp;
 }
+
+/**
+ * The first refusal of a session as its event, none after it: a parser emits at most one
+ * (`st.refused` is the parser's own flag), however many retry lines the CLI prints.
+ */
+export function refuseOnce(st: { refused: boolean }, refusal: Refusal): CliEvent[] {
+  if (st.refused) return [];
+  st.refused = true;
+  return [{ kind: 'refused', refusal }];
+}

@@ -10,7 +10,8 @@
 // overload. A 500 or 503 (`server_error`) is a retry, not a refusal. Observed with
 // 2.1.197 against the mock Messages API. Pure.
 
-import type { CliAdapter, CliCommand, CliEvent, CliRun, Refusal, RefusalReason, StreamParser } from './adapter.js';
+import type { CliAdapter, CliCommand, CliEvent, CliRun, RefusalReason, StreamParser } from './adapter.js';
+import { refuseOnce } from './adapter.js';
 import { bytesOf, MAX_ARG_BYTES } from './limits.js';
 import { toolCallSummary } from './claude-tools.js';
 import { isSuccess, parseStreamLine, type ResultEvent, type StreamEvent } from '../session/stream-json.js';
@@ -93,7 +94,7 @@ export function claudeEvents(e: StreamEvent, st: ClaudeParseState): CliEvent[] {
       if (e.subtype !== 'api_retry') return [];
       const reason = claudeRefusal(e.errorStatus, e.error ?? '');
       if (reason === null) return [{ kind: 'notice', text: '… API error, the CLI is retrying' }];
-      return refuse(st, { reason, message: `the API answered ${e.errorStatus ?? 'an error'}${e.error ? ` (${e.error})` : ''}; the CLI would retry` });
+      return refuseOnce(st, { reason, message: `the API answered ${e.errorStatus ?? 'an error'}${e.error ? ` (${e.error})` : ''}; the CLI would retry` });
     }
     case 'result':
       return resultEvents(e.result, st);
@@ -113,7 +114,7 @@ function resultEvents(r: ResultEvent, st: ClaudeParseState): CliEvent[] {
   const words = [r.text ?? '', ...r.errors].join('\n');
   if (!ok && (r.apiErrorStatus !== undefined || /^API Error|not logged in|usage limit|hit your limit|credit balance/i.test(words))) {
     const reason = claudeRefusal(r.apiErrorStatus, words);
-    if (reason !== null) out.push(...refuse(st, { reason, message: firstLine(words).slice(0, 300) }));
+    if (reason !== null) out.push(...refuseOnce(st, { reason, message: firstLine(words).slice(0, 300) }));
   }
   out.push({
     kind: 'result',
@@ -127,12 +128,6 @@ function resultEvents(r: ResultEvent, st: ClaudeParseState): CliEvent[] {
     durationMs: r.durationMs,
   });
   return out;
-}
-
-function refuse(st: ClaudeParseState, refusal: Refusal): CliEvent[] {
-  if (st.refused) return [];
-  st.refused = true;
-  return [{ kind: 'refused', refusal }];
 }
 
 function parser(): StreamParser {

@@ -26,7 +26,8 @@
 // the network is a notice (only the wall-clock timeout bounds it). Pure.
 
 import { z } from 'zod';
-import type { CliAdapter, CliCommand, CliEvent, CliRun, Refusal, RefusalReason, StreamParser, TokenCounts } from './adapter.js';
+import type { CliAdapter, CliCommand, CliEvent, CliRun, RefusalReason, StreamParser, TokenCounts } from './adapter.js';
+import { refuseOnce } from './adapter.js';
 import { cut, firstLine } from './words.js';
 
 /** one argument's limit, under Linux's 128 KiB per argument (a bigger prompt goes on stdin) */
@@ -238,7 +239,7 @@ function errorEvents(message: string, st: ParseState): CliEvent[] {
   const reason = codexRefusal(why);
   if (reason !== null) {
     const retrying = retry ? `; Codex would retry${retry[1] ? ` (${retry[1]}/${retry[2]})` : ''}` : '';
-    return refuse(st, { reason, message: cut(`${firstLine(why)}${retrying}`, 300) });
+    return refuseOnce(st, { reason, message: cut(`${firstLine(why)}${retrying}`, 300) });
   }
   if (retry) return [{ kind: 'notice', text: cut(`… ${retry[1] ? `the API failed, Codex retries (${retry[1]}/${retry[2]})` : 'the API cannot be reached, Codex waits for the network'}: ${firstLine(why)}`) }];
   st.lastError = message;
@@ -272,17 +273,11 @@ function eventsOf(e: CodexEvent, st: ParseState): CliEvent[] {
       st.resultSeen = true;
       const message = e.error?.message ?? st.lastError ?? 'the turn failed';
       const reason = codexRefusal(message);
-      const out = reason !== null ? refuse(st, { reason, message: cut(firstLine(message), 300) }) : [];
+      const out = reason !== null ? refuseOnce(st, { reason, message: cut(firstLine(message), 300) }) : [];
       out.push({ kind: 'result', ok: false, subtype: 'turn.failed', text: st.text, errors: [message] });
       return out;
     }
   }
-}
-
-function refuse(st: ParseState, refusal: Refusal): CliEvent[] {
-  if (st.refused) return [];
-  st.refused = true;
-  return [{ kind: 'refused', refusal }];
 }
 
 function parser(): StreamParser {

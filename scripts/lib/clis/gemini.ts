@@ -23,7 +23,8 @@
 // first of these is a `refused` event, so the runner stops the CLI instead of waiting. Pure.
 
 import { z } from 'zod';
-import type { CliAdapter, CliCommand, CliEvent, CliRun, Refusal, RefusalReason, StreamParser } from './adapter.js';
+import type { CliAdapter, CliCommand, CliEvent, CliRun, RefusalReason, StreamParser } from './adapter.js';
+import { refuseOnce } from './adapter.js';
 import { bytesOf, MAX_ARG_BYTES } from './limits.js';
 import { cut, firstLine } from './words.js';
 
@@ -187,7 +188,7 @@ function eventsOf(e: GeminiEvent, st: ParseState): CliEvent[] {
     case 'error': {
       // the CLI gives an API error's event severity "error" only for RESOURCE_EXHAUSTED
       const reason = e.severity === 'warning' ? null : (geminiRefusal(undefined, e.message) ?? (/quota/i.test(e.message) ? 'quota' : /rate.?limit|exhausted/i.test(e.message) ? 'rate-limit' : null));
-      if (reason !== null) return refuse(st, { reason, message: cut(firstLine(e.message)) });
+      if (reason !== null) return refuseOnce(st, { reason, message: cut(firstLine(e.message)) });
       return [{ kind: 'notice', text: cut(`${e.severity === 'warning' ? 'warning' : 'error'}: ${firstLine(e.message)}`) }];
     }
     case 'result':
@@ -202,7 +203,7 @@ function resultEvents(e: Extract<GeminiEvent, { type: 'result' }>, st: ParseStat
   const message = e.error?.message;
   if (!ok && message !== undefined) {
     const reason = geminiRefusal(undefined, message);
-    if (reason !== null) out.push(...refuse(st, { reason, message: cut(firstLine(message)) }));
+    if (reason !== null) out.push(...refuseOnce(st, { reason, message: cut(firstLine(message)) }));
   }
   const s = e.stats;
   const tokens = s && (s.input_tokens !== undefined || s.output_tokens !== undefined) ? { input: s.input_tokens ?? 0, output: s.output_tokens ?? 0, cachedInput: s.cached ?? 0 } : undefined;
@@ -219,12 +220,6 @@ function resultEvents(e: Extract<GeminiEvent, { type: 'result' }>, st: ParseStat
   return out;
 }
 
-function refuse(st: ParseState, refusal: Refusal): CliEvent[] {
-  if (st.refused) return [];
-  st.refused = true;
-  return [{ kind: 'refused', refusal }];
-}
-
 function parser(): StreamParser {
   const st: ParseState = { sessionSeen: false, text: '', toolNames: new Map(), refused: false, resultSeen: false, fatal: null };
   return {
@@ -234,7 +229,7 @@ function parser(): StreamParser {
     },
     stderr(line) {
       const found = readStderrLine(line);
-      if (found?.refusal) return refuse(st, { reason: found.refusal, message: found.message });
+      if (found?.refusal) return refuseOnce(st, { reason: found.refusal, message: found.message });
       if (found) return [{ kind: 'notice', text: `… ${found.message}` }];
       if (fatalLine.test(line)) st.fatal = cut(line);
       return [];

@@ -19,7 +19,8 @@
 // `error` event has the status (a 401 comes at once, without retries).
 
 import { z } from 'zod';
-import type { CliAdapter, CliCommand, CliEvent, CliRun, Refusal, RefusalReason, StreamParser, TokenCounts } from './adapter.js';
+import type { CliAdapter, CliCommand, CliEvent, CliRun, RefusalReason, StreamParser, TokenCounts } from './adapter.js';
+import { refuseOnce } from './adapter.js';
 import { oneLine } from './words.js';
 
 export const opencodeAdapter: CliAdapter = {
@@ -107,7 +108,8 @@ class OpencodeParser implements StreamParser {
   private cost = 0;
   private errors: string[] = [];
   private errorName: string | null = null;
-  private refused = false;
+  /** a refusal was emitted (refuseOnce) */
+  refused = false;
 
   line(line: string): CliEvent[] {
     let json: unknown;
@@ -176,10 +178,7 @@ class OpencodeParser implements StreamParser {
   }
 
   private refuse(reason: RefusalReason, message: string): CliEvent[] {
-    if (this.refused) return [];
-    this.refused = true;
-    const refusal: Refusal = { reason, message };
-    return [{ kind: 'refused', refusal }];
+    return refuseOnce(this, { reason, message });
   }
 
   stderr(raw: string): CliEvent[] {

@@ -20,6 +20,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { parseBody, projectCwdRefusal, readBody, sendJson, serveOnLoopback } from './mock-http.js';
+import { playScript, type PlayOf } from './mock-http.js';
 
 // ---- what the CLI sends (only the parts we read)
 
@@ -96,10 +97,7 @@ export const refusals = {
   overloaded: (): ChatReply => ({ error: { status: 503, message: 'The server is overloaded. Please try again later.', type: 'server_error', code: 'overloaded' } }),
 };
 
-export interface Play {
-  when: RegExp | string | ((turn: ChatTurn) => boolean);
-  replies: (ChatReply | ((turn: ChatTurn) => ChatReply | Promise<ChatReply>))[];
-}
+export type Play = PlayOf<ChatTurn, ChatReply>;
 
 /**
  * A script from plays: the first play whose `when` matches the prompt answers with its
@@ -107,14 +105,7 @@ export interface Play {
  * step past the last reply, gets a 400 saying so.
  */
 export function conversation(plays: Play[], sideReply: ChatReply = say(text('A session'))): ChatScript {
-  return (turn) => {
-    if (!turn.isAgentLoop) return sideReply;
-    const play = plays.find((p) => (typeof p.when === 'string' ? turn.prompt.includes(p.when) : p.when instanceof RegExp ? p.when.test(turn.prompt) : p.when(turn)));
-    if (!play) return chatError(400, `mock: no play matches the prompt ${JSON.stringify(turn.prompt.slice(0, 200))}`);
-    const reply = play.replies[turn.step];
-    if (!reply) return chatError(400, `mock: the play for ${JSON.stringify(turn.prompt.slice(0, 80))} has no reply number ${turn.step}`);
-    return typeof reply === 'function' ? reply(turn) : reply;
-  };
+  return playScript(plays, () => sideReply, (m) => chatError(400, m));
 }
 
 // ---- reading a request

@@ -24,6 +24,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseBody, projectCwdRefusal, readBody, sendJson as sendJsonBody, serveOnLoopback } from './mock-http.js';
+import { playScript, type PlayOf } from './mock-http.js';
 
 // ---- what the CLI sends (only the parts we read)
 
@@ -127,10 +128,7 @@ export const authError = (): Reply => apiError(401, 'API key not valid. Please p
 export const overloadedError = (): Reply => apiError(503, 'The model is overloaded. Please try again later.');
 
 /** One scripted session: the replies, in order, to a prompt that `when` accepts. */
-export interface Play {
-  when: RegExp | string | ((turn: Turn) => boolean);
-  replies: (Reply | ((turn: Turn) => Reply | Promise<Reply>))[];
-}
+export type Play = PlayOf<Turn, Reply>;
 
 /**
  * A script from plays: the first play whose `when` matches the prompt answers with its
@@ -139,14 +137,7 @@ export interface Play {
  * past the last reply, gets a 400 whose message says so.
  */
 export function conversation(plays: Play[], sideReply: (turn: Turn) => Reply = sideAnswer): Script {
-  return (turn) => {
-    if (!turn.isAgentLoop) return sideReply(turn);
-    const play = plays.find((p) => matches(p.when, turn));
-    if (!play) return apiError(400, `mock: no play matches the prompt ${JSON.stringify(turn.prompt.slice(0, 200))}`);
-    const reply = play.replies[turn.step];
-    if (!reply) return apiError(400, `mock: the play for ${JSON.stringify(turn.prompt.slice(0, 80))} has no reply number ${turn.step}`);
-    return typeof reply === 'function' ? reply(turn) : reply;
-  };
+  return playScript(plays, sideReply, (m) => apiError(400, m));
 }
 
 /** A side call's answer: a JSON object with every property its schema asks for, else "ok". */
@@ -161,11 +152,6 @@ export function sideAnswer(turn: Turn): Reply {
   return say(text(JSON.stringify(answer)));
 }
 
-function matches(when: Play['when'], turn: Turn): boolean {
-  if (typeof when === 'string') return turn.prompt.includes(when);
-  if (when instanceof RegExp) return when.test(turn.prompt);
-  return when(turn);
-}
 
 // ---- reading a request
 

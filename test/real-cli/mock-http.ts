@@ -62,3 +62,35 @@ export async function serveOnLoopback(handle: (req: IncomingMessage, res: Server
       }),
   };
 }
+
+/** What a scripted conversation needs of a turn: its prompt, which model call of that prompt, and whether the agent loop asks. */
+export interface ScriptedTurn {
+  prompt: string;
+  step: number;
+  isAgentLoop: boolean;
+}
+
+/** One scripted session: the replies, in order, to a prompt that `when` accepts. */
+export interface PlayOf<T, R> {
+  /** a regexp or a substring of the prompt, or a predicate on the whole turn */
+  when: RegExp | string | ((turn: T) => boolean);
+  /** reply n answers model call n of that prompt; a function gets the turn and may answer later */
+  replies: (R | ((turn: T) => R | Promise<R>))[];
+}
+
+/**
+ * A script from plays: the first play whose `when` matches the prompt answers with its
+ * reply number `turn.step`. A side request (not the agent loop: a title, a router) gets
+ * `side`. A prompt no play matches, or a step past the last reply, is a mistake in the
+ * test: `mistake` turns the message saying so into the API's error (a 400).
+ */
+export function playScript<T extends ScriptedTurn, R>(plays: PlayOf<T, R>[], side: (turn: T) => R, mistake: (message: string) => R): (turn: T) => R | Promise<R> {
+  return (turn) => {
+    if (!turn.isAgentLoop) return side(turn);
+    const play = plays.find((p) => (typeof p.when === 'string' ? turn.prompt.includes(p.when) : p.when instanceof RegExp ? p.when.test(turn.prompt) : p.when(turn)));
+    if (!play) return mistake(`mock: no play matches the prompt ${JSON.stringify(turn.prompt.slice(0, 200))}`);
+    const reply = play.replies[turn.step];
+    if (reply === undefined) return mistake(`mock: the play for ${JSON.stringify(turn.prompt.slice(0, 80))} has no reply number ${turn.step}`);
+    return typeof reply === 'function' ? (reply as (turn: T) => R | Promise<R>)(turn) : reply;
+  };
+}

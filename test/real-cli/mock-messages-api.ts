@@ -23,6 +23,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { parseBody, projectCwdRefusal, readBody, sendJson as sendJsonBody, serveOnLoopback } from './mock-http.js';
+import { playScript, type PlayOf } from './mock-http.js';
 
 // ---- what the CLI sends (only the parts we read; everything else is kept as unknown)
 
@@ -112,14 +113,7 @@ export const say = (...content: ReplyBlock[]): Reply => ({ content });
 export const apiError = (status: number, message: string, type = 'invalid_request_error'): Reply => ({ error: { status, type, message } });
 
 /** One scripted session: the replies, in order, to a prompt that `when` accepts. */
-export interface Play {
-  /** a regexp or a substring of the prompt, or a predicate on the whole turn */
-  when: RegExp | string | ((turn: Turn) => boolean);
-  /** reply n answers model call n of that prompt (after the tool results of reply n-1);
-   *  a function gets the turn, e.g. to name files under `turn.cwd` or to read tool
-   *  results, and may answer later (a promise: a slow model, or one that waits for a test) */
-  replies: (Reply | ((turn: Turn) => Reply | Promise<Reply>))[];
-}
+export type Play = PlayOf<Turn, Reply>;
 
 /**
  * A script from plays: the first play whose `when` matches the prompt answers with
@@ -129,21 +123,9 @@ export interface Play {
  * CLI turns into an "API Error" result.
  */
 export function conversation(plays: Play[], sideReply: Reply = say(text('ok'))): Script {
-  return (turn) => {
-    if (!turn.isAgentLoop) return sideReply;
-    const play = plays.find((p) => matches(p.when, turn));
-    if (!play) return apiError(400, `mock: no play matches the prompt ${JSON.stringify(turn.prompt.slice(0, 200))}`);
-    const reply = play.replies[turn.step];
-    if (!reply) return apiError(400, `mock: the play for ${JSON.stringify(turn.prompt.slice(0, 80))} has no reply number ${turn.step}`);
-    return typeof reply === 'function' ? reply(turn) : reply;
-  };
+  return playScript(plays, () => sideReply, (m) => apiError(400, m));
 }
 
-function matches(when: Play['when'], turn: Turn): boolean {
-  if (typeof when === 'string') return turn.prompt.includes(when);
-  if (when instanceof RegExp) return when.test(turn.prompt);
-  return when(turn);
-}
 
 // ---- reading a request
 

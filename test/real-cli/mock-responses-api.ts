@@ -23,6 +23,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { parseBody, projectCwdRefusal, readBody, sendJson as sendJsonBody, serveOnLoopback } from './mock-http.js';
+import { playScript, type PlayOf } from './mock-http.js';
 
 // ---- what the CLI sends (only the parts we read)
 
@@ -112,11 +113,7 @@ export const authError = (): Reply => apiError(401, 'Incorrect API key provided:
 export const overloadedError = (): Reply => apiError(503, 'The server is overloaded or not ready yet.', 'server_error', null);
 
 /** One scripted session: the replies, in order, to a prompt that `when` accepts. */
-export interface Play {
-  when: RegExp | string | ((turn: Turn) => boolean);
-  /** reply n answers model call n of that prompt (after the tool outputs of reply n-1) */
-  replies: (Reply | ((turn: Turn) => Reply | Promise<Reply>))[];
-}
+export type Play = PlayOf<Turn, Reply>;
 
 /**
  * A script from plays: the first play whose `when` matches the prompt answers with its
@@ -124,21 +121,9 @@ export interface Play {
  * step past the last reply, gets a 400 whose message says so.
  */
 export function conversation(plays: Play[], sideReply: Reply = say(text('ok'))): Script {
-  return (turn) => {
-    if (!turn.isAgentLoop) return sideReply;
-    const play = plays.find((p) => matches(p.when, turn));
-    if (!play) return apiError(400, `mock: no play matches the prompt ${JSON.stringify(turn.prompt.slice(0, 200))}`);
-    const reply = play.replies[turn.step];
-    if (!reply) return apiError(400, `mock: the play for ${JSON.stringify(turn.prompt.slice(0, 80))} has no reply number ${turn.step}`);
-    return typeof reply === 'function' ? reply(turn) : reply;
-  };
+  return playScript(plays, () => sideReply, (m) => apiError(400, m));
 }
 
-function matches(when: Play['when'], turn: Turn): boolean {
-  if (typeof when === 'string') return turn.prompt.includes(when);
-  if (when instanceof RegExp) return when.test(turn.prompt);
-  return when(turn);
-}
 
 // ---- reading a request
 

@@ -110,16 +110,29 @@ export function pinnedGitDir(worktree: string): string | undefined {
  * worker, which decides what to stop, and never cuts a rebase or a fast-forward of
  * the user's checkout in half.
  */
-export async function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<GitResult> {
-  const r = await gitBytes(cwd, args, env);
+export async function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv, limits?: GitLimits): Promise<GitResult> {
+  const r = await gitBytes(cwd, args, env, limits);
   return { ...r, stdout: r.stdout.toString('utf8') };
 }
+
+/**
+ * For git that talks to a remote: a network that hangs must not hang the worker. After
+ * `timeoutMs` (or when `signal` aborts) git's whole process group is killed and the result
+ * is a failure with code TIMED_OUT and a stderr that says so.
+ */
+export interface GitLimits {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** The exit code of a git that coven ended for taking longer than its limit (as timeout(1)). */
+export const TIMED_OUT = 124;
 
 /**
  * `git()` with stdout as git wrote it: the bytes of a path that is not UTF-8 (which a
  * string would turn into U+FFFD) stay as they are, for a path handed back to git.
  */
-export function gitBytes(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Omit<GitResult, 'stdout'> & { stdout: Buffer }> {
+export function gitBytes(cwd: string, args: string[], env?: NodeJS.ProcessEnv, limits: GitLimits = {}): Promise<Omit<GitResult, 'stdout'> & { stdout: Buffer }> {
   const pin = pinned.get(resolve(cwd));
   if (pin) env = { ...env, GIT_DIR: pin, GIT_WORK_TREE: resolve(cwd) };
   return new Promise((done) => {
@@ -129,10 +142,27 @@ export function gitBytes(cwd: string, args: string[], env?: NodeJS.ProcessEnv): 
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     let failed: NodeJS.ErrnoException | null = null;
+    let ended: string | null = null;
+    const end = (why: string): void => {
+      if (ended !== null || child.pid === undefined) return;
+      ended = why;
+      try {
+        process.kill(-child.pid, 'SIGKILL'); // git and the helpers it started (ssh, remote-http)
+      } catch {
+        // already gone
+      }
+    };
+    const timer = limits.timeoutMs === undefined ? null : setTimeout(() => end(`timed out after ${Math.round(limits.timeoutMs! / 1000)}s`), limits.timeoutMs);
+    const onAbort = (): void => end('stopped');
+    limits.signal?.addEventListener('abort', onAbort, { once: true });
+    if (limits.signal?.aborted) onAbort();
     child.on('error', (e) => (failed = e)); // e.g. cwd is gone: `close` follows
     child.on('close', (code) => {
-      const exit = failed ? (typeof failed.errno === 'number' ? failed.errno : 1) : (code ?? 1);
-      done({ ok: exit === 0, code: exit, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
+      if (timer) clearTimeout(timer);
+      limits.signal?.removeEventListener('abort', onAbort);
+      const exit = ended !== null ? TIMED_OUT : failed ? (typeof failed.errno === 'number' ? failed.errno : 1) : (code ?? 1);
+      const stderr = Buffer.concat(err).toString('utf8') + (ended !== null ? `coven: git ${args[0] ?? ''} ${ended}\n` : '');
+      done({ ok: exit === 0, code: exit, stdout: Buffer.concat(out), stderr });
     });
   });
 }

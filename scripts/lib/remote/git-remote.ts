@@ -1,0 +1,144 @@
+// git-remote — the few git commands that talk to a remote, for remote mode (docs/remote.md):
+// fetch, ls-remote of a few refs, and an atomic push of several ref updates, each with the
+// value it expects on the remote (a compare-and-swap the server does under its ref lock).
+// Every one of them runs through the git runner with a time limit, so a network that
+// hangs cannot hang a worker, and its failure comes back as a value: `unreachable` (the
+// remote did not answer: down, refused, timed out) or, for a push, which ref was refused
+// and why. Nothing here decides what to do about it.
+//
+// Inputs: a repository (any folder in it), a remote's name, refs. Outputs: values.
+
+import { git, gitMessage, TIMED_OUT, type GitLimits } from '../git/runner.js';
+
+/** How long one remote command may take before it is ended (COVEN_REMOTE_TIMEOUT_MS, default 60 s). */
+export function remoteTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.COVEN_REMOTE_TIMEOUT_MS);
+  return v > 0 ? Math.min(v, 3_600_000) : 60_000;
+}
+
+export const ZERO_ID = '0000000000000000000000000000000000000000';
+
+/** The remote did not answer (down, connection refused, timed out); what git said, in one line. */
+export interface Unreachable {
+  kind: 'unreachable';
+  remote: string;
+  message: string;
+}
+
+/**
+ * One ref to change on the remote.
+ *   to:     the commit to set it to; null deletes it
+ *   expect: 'fast-forward' → only a fast-forward of what the remote has (never forced);
+ *           a commit id    → only if the remote has exactly that (compare-and-swap; may rewind);
+ *           null           → only if the remote has no such ref (create)
+ */
+export interface RefUpdate {
+  ref: string;
+  to: string | null;
+  expect: 'fast-forward' | string | null;
+}
+
+/** Why the remote refused one ref of a push. */
+export type RefusedWhy =
+  /** the remote's ref is not an ancestor of ours (main moved): fetch, rebase, push again */
+  | 'non-fast-forward'
+  /** the remote's ref is not what we expected (a compare-and-swap lost) */
+  | 'stale'
+  /** this ref was fine, but another ref of the same atomic push was refused */
+  | 'atomic'
+  /** the server refused it (a hook, a protected branch, permissions): `message` says */
+  | 'remote-rejected'
+  | 'other';
+
+export type PushOutcome =
+  | { kind: 'pushed' }
+  /** nothing was changed on the remote (the push is atomic) */
+  | { kind: 'refused'; refs: { ref: string; why: RefusedWhy; message: string }[] }
+  | Unreachable
+  /** git failed for another reason (a bad ref name, a missing object): a bug or a broken repo */
+  | { kind: 'failed'; message: string };
+
+const NO_HOOKS_NO_GC = ['-c', 'gc.auto=0', '-c', 'maintenance.auto=false'];
+
+function limits(extra?: GitLimits): GitLimits {
+  return { timeoutMs: extra?.timeoutMs ?? remoteTimeoutMs(), signal: extra?.signal };
+}
+
+/** Whether a failed remote command failed because the remote did not answer. */
+function unreachable(remote: string, r: { code: number; stderr: string; stdout: string }): Unreachable | null {
+  const text = `${r.stderr}\n${r.stdout}`;
+  const network = /could not read from remote|unable to connect|connection refused|connection reset|connection timed out|could not resolve host|network is unreachable|the remote end hung up|early eof|broken pipe|failed to connect|no route to host|timed out/i;
+  if (r.code !== TIMED_OUT && !network.test(text)) return null;
+  const line = text.split('\n').map((l) => l.replace(/^(fatal|error): /, '').trim()).find((l) => l !== '') ?? `git exited with ${r.code}`;
+  return { kind: 'unreachable', remote, message: line.slice(0, 300) };
+}
+
+/**
+ * `git fetch <remote> <refspecs…>` without tags, hooks or auto-gc; `prune` removes local
+ * copies of refs the remote no longer has (only under the refspecs' destinations).
+ */
+export async function fetchRemote(repo: string, remote: string, refspecs: string[], opts: GitLimits & { prune?: boolean } = {}): Promise<{ kind: 'fetched' } | Unreachable | { kind: 'failed'; message: string }> {
+  const args = [...NO_HOOKS_NO_GC, 'fetch', '--quiet', '--no-tags', '--no-recurse-submodules', '--no-write-fetch-head', ...(opts.prune ? ['--prune'] : []), remote, ...refspecs];
+  const r = await git(repo, args, undefined, limits(opts));
+  if (r.ok) return { kind: 'fetched' };
+  return unreachable(remote, r) ?? { kind: 'failed', message: gitMessage(r, { strip: true }) };
+}
+
+/**
+ * The remote's refs matching `patterns` (full ref names, or `refs/coven/claims/*`):
+ * one cheap request, no objects fetched. Only exact matches of a plain pattern count.
+ */
+export async function lsRemote(repo: string, remote: string, patterns: string[], opts: GitLimits = {}): Promise<{ kind: 'listed'; refs: Map<string, string> } | Unreachable | { kind: 'failed'; message: string }> {
+  const r = await git(repo, ['ls-remote', '--refs', remote, ...patterns], undefined, limits(opts));
+  if (!r.ok) return unreachable(remote, r) ?? { kind: 'failed', message: gitMessage(r, { strip: true }) };
+  const refs = new Map<string, string>();
+  for (const line of r.stdout.split('\n')) {
+    const m = /^([0-9a-f]{40,64})\t(refs\/\S+)$/.exec(line);
+    if (!m) continue;
+    const [, sha = '', ref = ''] = m;
+    if (patterns.some((p) => (p.endsWith('/*') ? ref.startsWith(p.slice(0, -1)) : ref === p))) refs.set(ref, sha);
+  }
+  return { kind: 'listed', refs };
+}
+
+/**
+ * Pushes every update at once (`git push --atomic --porcelain`): the remote applies all of
+ * them or none. Each is checked against what it expects (see RefUpdate); the server
+ * re-checks the old value under its ref lock, so two machines racing on one ref can never
+ * both win. No pre-push hook runs (`--no-verify`): the commits were made, under the
+ * repository's commit hooks, in a worker's worktree.
+ */
+export async function pushAtomic(repo: string, remote: string, updates: RefUpdate[], opts: GitLimits = {}): Promise<PushOutcome> {
+  if (updates.length === 0) return { kind: 'pushed' };
+  const args = [...NO_HOOKS_NO_GC, 'push', '--atomic', '--porcelain', '--no-verify', '--quiet'];
+  const specs: string[] = [];
+  for (const u of updates) {
+    if (u.expect !== 'fast-forward') args.push(`--force-with-lease=${u.ref}:${u.expect ?? ZERO_ID}`);
+    // never `+`: a forced refspec would win over its lease
+    specs.push(`${u.to ?? ''}:${u.ref}`);
+  }
+  const r = await git(repo, [...args, remote, ...specs], undefined, limits(opts));
+  const refs = parsePorcelain(r.stdout);
+  if (r.ok) return { kind: 'pushed' };
+  const refused = refs.filter((x) => x.flag === '!');
+  if (refused.length > 0) return { kind: 'refused', refs: refused.map((x) => ({ ref: x.ref, why: refusedWhy(x.summary), message: x.summary })) };
+  return unreachable(remote, r) ?? { kind: 'failed', message: gitMessage(r, { strip: true }) };
+}
+
+/** `<flag>\t<from>:<to>\t<summary>` lines of `git push --porcelain`. */
+function parsePorcelain(out: string): { flag: string; ref: string; summary: string }[] {
+  const lines: { flag: string; ref: string; summary: string }[] = [];
+  for (const line of out.split('\n')) {
+    const m = /^([ +\-*!=])\t([^\t]*):([^\t]+)\t(.*)$/.exec(line);
+    if (m) lines.push({ flag: m[1] ?? '', ref: m[3] ?? '', summary: m[4] ?? '' });
+  }
+  return lines;
+}
+
+function refusedWhy(summary: string): RefusedWhy {
+  if (/stale info/.test(summary)) return 'stale';
+  if (/atomic/.test(summary)) return 'atomic';
+  if (/non-fast-forward|fetch first/.test(summary)) return 'non-fast-forward';
+  if (/remote rejected/.test(summary)) return 'remote-rejected';
+  return 'other';
+}

@@ -1,0 +1,98 @@
+// git-remote — fetch, ls-remote and the atomic push against a real git server (git daemon
+// on loopback): each compare-and-swap wins once, an atomic push changes all refs or none,
+// and a stopped server is `unreachable` in well under the time limit.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { fetchRemote, lsRemote, pushAtomic } from '../scripts/lib/remote/git-remote.js';
+import { resolveRemote } from '../scripts/lib/remote/target.js';
+import { machineClone, serveRepository, startGitDaemon } from './helpers/git-daemon.js';
+import { commitFile, sh, tempRepo } from './helpers/repo.js';
+
+async function setup() {
+  const daemon = await startGitDaemon();
+  const url = await serveRepository(daemon, await tempRepo());
+  const a = await machineClone(url, 'a');
+  const b = await machineClone(url, 'b');
+  return { daemon, a, b };
+}
+
+async function emptyCommit(repo: string, message: string): Promise<string> {
+  const tree = await sh(repo, 'hash-object', '-t', 'tree', '-w', '/dev/null');
+  return sh(repo, 'commit-tree', tree, '-m', message);
+}
+
+test('a ref created with expect null is created once: the second machine loses, and a CAS from the right commit wins', async () => {
+  const { daemon, a, b } = await setup();
+  try {
+    const ca = await emptyCommit(a, 'a');
+    const cb = await emptyCommit(b, 'b');
+    assert.equal(await pushAtomic(a, 'origin', [{ ref: 'refs/coven/claims/x', to: ca, expect: null }]), { kind: 'pushed' });
+    const lost = await pushAtomic(b, 'origin', [{ ref: 'refs/coven/claims/x', to: cb, expect: null }]);
+    assert.is(lost.kind, 'refused');
+    if (lost.kind === 'refused') assert.is(lost.refs[0]?.why, 'stale');
+    assert.equal(await pushAtomic(b, 'origin', [{ ref: 'refs/coven/claims/x', to: cb, expect: ca }]), { kind: 'pushed' });
+    const listed = await lsRemote(b, 'origin', ['refs/coven/claims/*', 'refs/heads/main']);
+    assert.is(listed.kind, 'listed');
+    if (listed.kind === 'listed') {
+      assert.is(listed.refs.get('refs/coven/claims/x'), cb);
+      assert.ok(listed.refs.has('refs/heads/main'));
+    }
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('an atomic push whose main is not a fast-forward changes nothing, the claim included', async () => {
+  const { daemon, a, b } = await setup();
+  try {
+    await commitFile(a, 'a.txt', 'a\n');
+    assert.equal(await pushAtomic(a, 'origin', [{ ref: 'refs/heads/main', to: await sh(a, 'rev-parse', 'HEAD'), expect: 'fast-forward' }]), { kind: 'pushed' });
+    const claim = await emptyCommit(b, 'claim');
+    const mine = await commitFile(b, 'b.txt', 'b\n');
+    const r = await pushAtomic(b, 'origin', [
+      { ref: 'refs/heads/main', to: mine, expect: 'fast-forward' },
+      { ref: 'refs/coven/claims/y', to: claim, expect: null },
+    ]);
+    assert.is(r.kind, 'refused');
+    if (r.kind === 'refused') assert.is(r.refs.find((x) => x.ref === 'refs/heads/main')?.why, 'non-fast-forward');
+    const listed = await lsRemote(b, 'origin', ['refs/coven/claims/*']);
+    assert.equal(listed.kind === 'listed' ? [...listed.refs.keys()] : null, []);
+    assert.equal(await fetchRemote(b, 'origin', ['+refs/heads/main:refs/remotes/origin/main']), { kind: 'fetched' });
+    assert.is(await sh(b, 'rev-parse', 'origin/main'), await sh(a, 'rev-parse', 'HEAD'));
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('a stopped server is unreachable for fetch, ls-remote and push, at once; started again, it answers', async () => {
+  const { daemon, a } = await setup();
+  await daemon.stop();
+  const t0 = Date.now();
+  const f = await fetchRemote(a, 'origin', ['+refs/heads/main:refs/remotes/origin/main']);
+  const l = await lsRemote(a, 'origin', ['refs/heads/main']);
+  const p = await pushAtomic(a, 'origin', [{ ref: 'refs/heads/main', to: await sh(a, 'rev-parse', 'HEAD'), expect: 'fast-forward' }]);
+  assert.ok(Date.now() - t0 < 10_000);
+  assert.is(f.kind, 'unreachable');
+  assert.is(l.kind, 'unreachable');
+  assert.is(p.kind, 'unreachable');
+  if (p.kind === 'unreachable') assert.match(p.message, /connect|refused|remote/i);
+  await daemon.start();
+  assert.is((await lsRemote(a, 'origin', ['refs/heads/main'])).kind, 'listed');
+  await daemon.stop();
+});
+
+test('the remote is --remote, else git config coven.remote, else local mode; a remote the clone lacks is named with the fix', async () => {
+  const { daemon, a } = await setup();
+  await daemon.stop();
+  assert.equal(await resolveRemote(a, 'main', undefined), { kind: 'local' });
+  const r = await resolveRemote(a, 'main', 'origin', { COVEN_MACHINE: 'box-1' });
+  assert.is(r.kind, 'remote');
+  if (r.kind === 'remote') assert.equal([r.target.name, r.target.machine, r.target.main], ['origin', 'box-1', 'main']);
+  await sh(a, 'config', 'coven.remote', 'upstream');
+  const bad = await resolveRemote(a, 'main', undefined);
+  assert.is(bad.kind, 'problem');
+  if (bad.kind === 'problem') assert.match(bad.message, /git config coven.remote names the remote "upstream", which this clone does not have \(its remotes: origin\); add it with: git remote add upstream <url>/);
+});
+
+test.run();

@@ -6,7 +6,7 @@
 const usage = `usage: coven worker [--once] [--name NAME] [--worktree-base DIR]
                     [--permission-mode MODE] [--max-idle N] [--exit-when-idle DURATION]
                     [--max-cycles N] [--timeout MINUTES] [--on-park wait|continue]
-                    [-- <CLI args>]
+                    [--remote NAME] [-- <CLI args>]
 
 Starts a worker: its own worktree and branch (coven/NAME), then dispatch → run the
 chosen agent → land on the main branch, again and again. When dispatch says there is
@@ -39,6 +39,10 @@ running agent. When stdout is not a terminal (or TERM=dumb): plain lines, no tit
   --on-park MODE      after 3 failed conflict resolutions: wait (default: stay parked
                       until the branch has nothing left to land; with --once, exit) or
                       continue (set the branch aside as coven/parked/…, go on at once)
+  --remote NAME       remote mode (docs/remote.md): coordinate with workers on other
+                      machines only through this git remote: land by pushing its main
+                      branch, claim jobs and publish the worker's state there (default:
+                      git config coven.remote; without either: local mode)
   -- <CLI args>       extra arguments for every agent session, whatever its CLI
                       (per-CLI arguments go in agent files: claude_args, codex_args …)
 
@@ -197,7 +201,7 @@ async function sleepUntilMainMoves(w: Worker, baseline: string): Promise<'woke' 
 // command line
 
 export async function main(argv: string[]): Promise<number> {
-  const valued = ['name', 'worktree-base', 'permission-mode', 'max-idle', 'exit-when-idle', 'max-cycles', 'timeout', 'on-park'];
+  const valued = ['name', 'worktree-base', 'permission-mode', 'max-idle', 'exit-when-idle', 'max-cycles', 'timeout', 'on-park', 'remote'];
   const spec = { command: 'coven worker', usage, string: valued, boolean: ['once'], passThrough: true };
   const cl = parseCommandLine(argv, spec);
   if (cl.kind === 'exit') return cl.code;
@@ -259,6 +263,7 @@ function workerOptions(args: Record<string, unknown>): WorkerOptions | string {
     extraArgs: (args['--'] as string[] | undefined) ?? [],
     timeoutMs: timeout == null ? undefined : timeout * 60_000,
     onPark,
+    remote: args.remote as string | undefined,
     retryMs: numberFromEnv('COVEN_RETRY_MS'),
     safetyIntervalMs: numberFromEnv('COVEN_SAFETY_INTERVAL_MS'),
     refusedRetryMs: numberFromEnv('COVEN_REFUSED_RETRY_MS'),

@@ -13,6 +13,8 @@ import type { CliName } from '../clis/adapter.js';
 import { processStartTime } from '../locks/process-identity.js';
 import type { SessionHandle } from '../session/runner.js';
 import type { ReplaceableStep } from '../steps/overrides.js';
+import type { HeldClaim } from '../claims/claim.js';
+import type { RemoteTarget } from '../remote/target.js';
 import { trace } from '../ui/trace.js';
 import type { WorkerUi } from '../ui/worker-ui.js';
 import type { Here } from './messages.js';
@@ -39,6 +41,8 @@ export interface WorkerOptions {
   safetyIntervalMs?: number;
   /** the first wait after every CLI of an agent refused (grows ×2, at most 30 min; default 1 min) */
   refusedRetryMs?: number;
+  /** remote mode: the remote to coordinate through (`--remote NAME`; else `git config coven.remote`; docs/remote.md) */
+  remote?: string;
 }
 
 export type WorkerExit =
@@ -100,6 +104,10 @@ export interface Worker {
   job: JobAgent | null;
   /** the steps this repository replaced with its own executables, looked up at start (lib/steps/overrides.ts) */
   steps: Partial<Record<ReplaceableStep, string>>;
+  /** remote mode: the remote this worker coordinates through (lands by push, claims there); null: local mode */
+  remote: RemoteTarget | null;
+  /** the claim on the job this worker runs now (lib/claims/claim.ts), from the dispatch that took it until its land or give-up */
+  claim: HeldClaim | null;
 }
 
 /** Where the worker is, for its messages. */

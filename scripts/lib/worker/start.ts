@@ -28,6 +28,7 @@ import { cannotStart, cannotStartText, replaced as sayReplaced, rerunCommand, st
 import { randomWorkerName, WORKER_NAME } from './name.js';
 import { pinWorkerWorktree } from './worktree-identity.js';
 import { stateDirProblem } from './state-dir.js';
+import { resolveRemote, type RemoteTarget } from '../remote/target.js';
 import { jobOfRecord, readStepSession } from './step-files.js';
 import { newWorkerState, readWorkerState, readWorkerStates, removeWorkerState, writeWorkerState, type WorkerState } from './state.js';
 
@@ -47,6 +48,8 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
   if (clis) return cannot(clis);
   const overrides = findStepOverrides(paths.mainWorktree, opts.env ?? process.env);
   if (overrides.kind === 'bad') return cannot(sayReplaced.badOverride(overrides.problem));
+  const remote = await resolveRemote(paths.mainWorktree, main.name, opts.remote, opts.env ?? process.env);
+  if (remote.kind === 'problem') return cannot({ what: `${remote.message}. Nothing was created.`, next: ['git remote -v   (the remotes this clone has)'] });
   const badState = await stateDirProblem(paths.stateDir);
   if (badState) return cannot({ what: `${badState.what}. Nothing was created.`, next: [`${badState.next}   (then start the worker again)`] });
 
@@ -62,7 +65,7 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
   try {
     const now = await readWorkerState(paths.stateDir, name);
     if (taken.live.has(name) || (now?.kind === 'worker' && now.liveness === 'alive')) return cannot(cannotStart.nameTaken(name));
-    return await placeAndRecord(paths, main.name, name, opts, ui, stop, overrides);
+    return await placeAndRecord(paths, main.name, name, opts, ui, stop, { ...overrides, remote: remote.kind === 'remote' ? remote.target : null });
   } finally {
     await claim?.release();
   }
@@ -87,7 +90,7 @@ async function checkClis(paths: RepoPaths, opts: WorkerOptions, ui: WorkerUi): P
 }
 
 /** Gives the worker named `name` its worktree (adopted or new) and writes its first state. */
-async function placeAndRecord(paths: RepoPaths, main: string, name: string, opts: WorkerOptions, ui: WorkerUi, stop: StopControl, overrides: { steps: Worker['steps']; via: string[] }): Promise<{ kind: 'started'; worker: Worker } | CannotStart> {
+async function placeAndRecord(paths: RepoPaths, main: string, name: string, opts: WorkerOptions, ui: WorkerUi, stop: StopControl, overrides: { steps: Worker['steps']; via: string[]; remote: RemoteTarget | null }): Promise<{ kind: 'started'; worker: Worker } | CannotStart> {
   const branch = `coven/${name}`;
   const placed = await placeWorktree(paths, main, name, branch, opts, ui);
   if (placed.kind !== 'placed') return placed;
@@ -101,7 +104,7 @@ async function placeAndRecord(paths: RepoPaths, main: string, name: string, opts
   await recordMainBranch(paths.stateDir, main);
   trace('worker', { worker: name, process_start: performance.timeOrigin });
   trace('phase', { worker: name, phase: state.phase });
-  const w: Worker = { paths, main, name, branch, worktree: placed.worktree, state, ui, opts, stop, agentProblems: '', saved: [], job: placed.job, steps: overrides.steps };
+  const w: Worker = { paths, main, name, branch, worktree: placed.worktree, state, ui, opts, stop, agentProblems: '', saved: [], job: placed.job, steps: overrides.steps, remote: overrides.remote, claim: null };
   ui.header(state);
   if (overrides.via.length > 0) ui.line(sayReplaced.inUse(overrides.via));
   return { kind: 'started', worker: w };

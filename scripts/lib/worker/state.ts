@@ -81,6 +81,10 @@ export const WorkerStateSchema = z.object({
   cli_note: z.string().max(1000).nullable().optional(),
   /** every CLI of the job's agent refused: the worker waits until `at` (ISO 8601), then runs the job again */
   retry: z.object({ at: z.string(), why: z.string().max(1000) }).nullable().optional(),
+  /** the claim on the job it runs (lib/claims/claim.ts): a worker that adopts this worktree takes it over at once */
+  claim: z.object({ key: z.string().max(300), ref: z.string().max(400), sha: z.string().max(64) }).nullable().optional(),
+  /** remote mode: the remote's name, and this machine's name there (absent: local mode) */
+  remote: z.object({ name: z.string().max(100), machine: z.string().max(100) }).nullable().optional(),
 });
 
 export type WorkerState = z.infer<typeof WorkerStateSchema>;

@@ -152,7 +152,8 @@ export function gitBytes(cwd: string, args: string[], env?: NodeJS.ProcessEnv, l
         // already gone
       }
     };
-    const timer = limits.timeoutMs === undefined ? null : setTimeout(() => end(`timed out after ${Math.round(limits.timeoutMs! / 1000)}s`), limits.timeoutMs);
+    const ms = limits.timeoutMs;
+    const timer = ms === undefined ? null : setTimeout(() => end(`timed out after ${Math.round(ms / 1000)}s`), ms);
     const onAbort = (): void => end('stopped');
     limits.signal?.addEventListener('abort', onAbort, { once: true });
     if (limits.signal?.aborted) onAbort();

@@ -2,6 +2,7 @@
 // on loopback): each compare-and-swap wins once, an atomic push changes all refs or none,
 // and a stopped server is `unreachable` in well under the time limit.
 
+import { createServer, type Socket } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fetchRemote, lsRemote, pushAtomic } from '../scripts/lib/remote/git-remote.js';
@@ -80,6 +81,26 @@ test('a stopped server is unreachable for fetch, ls-remote and push, at once; st
   await daemon.start();
   assert.is((await lsRemote(a, 'origin', ['refs/heads/main'])).kind, 'listed');
   await daemon.stop();
+});
+
+test('a server that accepts and never answers is ended at the time limit: unreachable, "timed out"', async () => {
+  const held: Socket[] = [];
+  const server = createServer((s) => held.push(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const repo = await tempRepo();
+  await sh(repo, 'remote', 'add', 'origin', `git://127.0.0.1:${port}/x.git`);
+  try {
+    const t0 = Date.now();
+    const r = await lsRemote(repo, 'origin', ['refs/heads/main'], { timeoutMs: 700 });
+    assert.ok(Date.now() - t0 < 5_000, `took ${Date.now() - t0} ms`);
+    assert.is(r.kind, 'unreachable');
+    if (r.kind === 'unreachable') assert.match(r.message, /timed out/);
+  } finally {
+    for (const s of held) s.destroy();
+    server.close();
+  }
 });
 
 test('the remote is --remote, else git config coven.remote, else local mode; a remote the clone lacks is named with the fix', async () => {

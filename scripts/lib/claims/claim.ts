@@ -77,8 +77,16 @@ export type ClaimRecord = z.infer<typeof ClaimRecordSchema>;
 
 /** One claim ref as read: its record, or why it could not be read (a damaged ref counts as held, and expires like one). */
 export type ClaimRead =
-  | { kind: 'claim'; key: string; ref: string; sha: string; record: ClaimRecord; expired: boolean }
-  | { kind: 'corrupt'; key: string; ref: string; sha: string; reason: string; expired: boolean };
+  | ({ kind: 'claim'; key: string; ref: string; sha: string; record: ClaimRecord; expired: boolean } & ReadLease)
+  | ({ kind: 'corrupt'; key: string; ref: string; sha: string; reason: string; expired: boolean } & ReadLease);
+
+/** What the observer that read a claim judged (lease.ts), for messages and `coven gc`. */
+export interface ReadLease {
+  /** why it is expired: the lease ran out (by this observer's clock), or the holder's process on this host is gone */
+  expired_why?: 'lease-expired' | 'holder-dead' | null;
+  /** how long this observer has seen the ref at this very commit (0: just now, for the first time) */
+  unchanged_ms?: number;
+}
 
 /** A claim this worker holds now: what it must quote to heartbeat or release it. */
 export interface HeldClaim {
@@ -91,8 +99,8 @@ export interface HeldClaim {
 }
 
 export type TakeResult =
-  /** over: the holder this take replaced (a lease that ran out, a dead process, a tombstone) */
-  | { kind: 'taken'; claim: HeldClaim; over: { holder: Holder; why: 'lease-expired' | 'holder-dead' | 'landed-before' | 'given-up' | 'own' } | null }
+  /** over: the holder this take replaced (a lease that ran out, a dead process, a tombstone); damaged: why the claim it replaced could not be read (its lease ran out) */
+  | { kind: 'taken'; claim: HeldClaim; over: { holder: Holder; why: 'lease-expired' | 'holder-dead' | 'landed-before' | 'given-up' | 'own' } | null; damaged?: string }
   /** someone else holds it and is alive: choose another job */
   | { kind: 'lost'; holder: Holder; record: ClaimRecord | null }
   /** the job landed after the main this dispatch saw (`landed`): sync and dispatch again */
@@ -126,6 +134,8 @@ export interface ClaimStore {
    * (the land and the release happen together or not at all): makes the commit object here.
    */
   releaseUpdate(claim: HeldClaim, end: ReleaseEnd): Promise<{ ref: string; to: string; expect: string }>;
+  /** Deletes a claim ref by CAS from `read.sha` (coven gc: old tombstones, damaged refs). */
+  drop?(read: ClaimRead): Promise<{ kind: 'dropped' } | { kind: 'lost' } | Unreachable | { kind: 'failed'; message: string }>;
 }
 
 /**

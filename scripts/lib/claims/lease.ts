@@ -1,0 +1,124 @@
+// lease — whether a claim's holder is gone, judged by this observer (claim.ts, "Lease").
+//
+// Each observer keeps a book, <state dir>/claims-seen.json: for every claim ref it read,
+// the commit the ref pointed at and when (on this observer's clock) it first saw that
+// commit. A claim whose ref has pointed at the same commit for lease_ms since then has
+// not been heartbeaten: its lease ran out. The holder's own clock (heartbeat_at) is never
+// used: machines may disagree by minutes, or hours. A holder on this host is judged by
+// its process instead, at once: a dead or reused pid is gone; a live one is never expired.
+// A damaged claim (no record) is judged by the book alone, with the default lease.
+//
+// The book is written whole and atomically; a damaged book reads as empty (every claim
+// is then seen for the first time: leases only start again, never end early). Two
+// observers writing at once may lose an entry of the other's: it is seen again later,
+// which again only makes a lease look longer.
+//
+// Inputs: the state dir, claim refs as read, the time. Outputs: values.
+
+import { join } from 'node:path';
+import { z } from 'zod';
+import { readCapped } from '../files/read-capped.js';
+import { writeAtomic } from '../files/write-atomic.js';
+import { livenessOf } from '../locks/process-identity.js';
+import { leaseMs, type Holder } from './claim.js';
+import type { ClaimRaw } from './claim-object.js';
+
+export const BOOK_FILE = 'claims-seen.json';
+const BOOK_FORMAT = 'claims-seen/1';
+/** entries kept at most (the oldest observations go first); far more claims than a repository has jobs */
+export const MAX_BOOK_ENTRIES = 5_000;
+const MAX_BOOK_BYTES = 4 * 1024 * 1024;
+const MAX_LEASE_MS = 86_400_000;
+
+export interface Seen {
+  sha: string;
+  first_seen_ms: number;
+}
+/** ref (as read here: a mirror ref for a remote's claim) → what this observer saw there first, and when */
+export type Book = Map<string, Seen>;
+
+const BookSchema = z.object({
+  coven: z.literal(BOOK_FORMAT),
+  seen: z.record(z.string().max(1000), z.object({ sha: z.string().regex(/^[0-9a-f]{40,64}$/), first_seen_ms: z.number().finite() })),
+});
+
+export function bookPath(stateDir: string): string {
+  return join(stateDir, BOOK_FILE);
+}
+
+/** The book; empty when missing or damaged. */
+export async function readBook(stateDir: string): Promise<Book> {
+  const r = await readCapped(bookPath(stateDir), MAX_BOOK_BYTES);
+  if (r.kind !== 'read') return new Map();
+  try {
+    const parsed = BookSchema.safeParse(JSON.parse(r.text));
+    return parsed.success ? new Map(Object.entries(parsed.data.seen)) : new Map();
+  } catch {
+    return new Map();
+  }
+}
+
+export async function writeBook(stateDir: string, book: Book): Promise<void> {
+  const entries = [...book.entries()].sort((a, b) => b[1].first_seen_ms - a[1].first_seen_ms).slice(0, MAX_BOOK_ENTRIES);
+  await writeAtomic(bookPath(stateDir), JSON.stringify({ coven: BOOK_FORMAT, seen: Object.fromEntries(entries) }) + '\n');
+}
+
+/**
+ * Notes what was read into the book and returns it: a ref at a commit not seen there
+ * before is first seen `now`. `scope`: the refs this read covered (a prefix, or one ref);
+ * entries in scope that were not read are gone from the book. Written only when changed.
+ */
+export async function observe(stateDir: string, raws: ClaimRaw[], scope: { prefix: string } | { ref: string }, now: number): Promise<Book> {
+  const book = await readBook(stateDir);
+  let changed = false;
+  const read = new Set(raws.map((r) => r.ref));
+  for (const ref of [...book.keys()]) {
+    const inScope = 'prefix' in scope ? ref.startsWith(scope.prefix) : ref === scope.ref;
+    if (inScope && !read.has(ref)) changed = book.delete(ref) || changed;
+  }
+  for (const raw of raws) {
+    if (book.get(raw.ref)?.sha === raw.sha) continue;
+    book.set(raw.ref, { sha: raw.sha, first_seen_ms: now });
+    changed = true;
+  }
+  if (changed) await writeBook(stateDir, book).catch(() => undefined); // an unwritable book: leases start again next time
+  return book;
+}
+
+/** Whether a holder's process runs: on this host it can be checked; elsewhere it cannot. */
+export type HolderLiveness = (h: Holder) => 'alive' | 'dead' | 'elsewhere';
+
+export const holderAliveHere: HolderLiveness = (h) => {
+  const l = livenessOf({ host: h.host, pid: h.pid, start: h.pid_start });
+  return l.kind === 'unknown' ? 'elsewhere' : l.kind;
+};
+
+export interface LeaseJudgement {
+  expired: boolean;
+  why: 'lease-expired' | 'holder-dead' | null;
+  /** how long this observer has seen the ref at this very commit */
+  unchanged_ms: number;
+}
+
+/**
+ * The lease of one claim as read. Released claims (tombstones) never expire: what may be
+ * done with them is the take's business. `now`: this observer's clock.
+ */
+export function judgeLease(raw: ClaimRaw, book: Book, now: number, alive: HolderLiveness = holderAliveHere, env: NodeJS.ProcessEnv = process.env): LeaseJudgement {
+  const seen = book.get(raw.ref);
+  const unchanged_ms = seen && seen.sha === raw.sha ? Math.max(0, now - seen.first_seen_ms) : 0;
+  const record = raw.record;
+  if (record && record.state !== 'held') return { expired: false, why: null, unchanged_ms };
+  if (record) {
+    const here = alive(record.holder);
+    if (here === 'dead') return { expired: true, why: 'holder-dead', unchanged_ms };
+    if (here === 'alive') return { expired: false, why: null, unchanged_ms };
+  }
+  const lease = Math.min(record?.lease_ms ?? leaseMs(env), MAX_LEASE_MS);
+  return unchanged_ms >= lease ? { expired: true, why: 'lease-expired', unchanged_ms } : { expired: false, why: null, unchanged_ms };
+}
+
+/** Whether a claim is expired for this observer (judgeLease, as a yes or no). */
+export function expired(raw: ClaimRaw, book: Book, now: number, alive: HolderLiveness = holderAliveHere): boolean {
+  return judgeLease(raw, book, now, alive).expired;
+}

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { jobKey, type Holder, type Job } from '../scripts/lib/claims/claim.js';
 import { describeClaims, openClaimStore } from '../scripts/lib/claims/index.js';
 import { processStartTime } from '../scripts/lib/locks/process-identity.js';
+import { keepWhatTheJobDropped, markJob } from '../scripts/lib/worktree/job-guard.js';
 import { distRoot, sh, tempDir, tempRepo, commitFile } from './helpers/repo.js';
 
 const job: Job = { agent: 'implement', args: { issue: 'issues/a.md' } };
@@ -88,6 +89,22 @@ test('a live holder on this host is not taken over, whatever the time; describeC
   const listed = await store.list();
   assert.ok(Array.isArray(listed));
   if (Array.isArray(listed)) assert.match(describeClaims(listed)[0] ?? '', /^- implement \(issue: issues\/a\.md\): held by brave-otter on box-1, heartbeat/);
+});
+
+test('a claim that changes during an agent session is not put back by the job guard (other workers change claims meanwhile)', async () => {
+  const { repo, store, main, tick } = await setup();
+  const t = await store.take(job, me('brave-otter'), main);
+  assert.is(t.kind, 'taken');
+  if (t.kind !== 'taken') return;
+  await sh(repo, 'update-ref', 'refs/coven/wip/x', main);
+  const mark = await markJob(repo, 'main');
+  tick(100_000);
+  const hb = await store.heartbeat(t.claim);
+  assert.is(hb.kind, 'held');
+  await sh(repo, 'update-ref', '-d', 'refs/coven/wip/x');
+  const kept = await keepWhatTheJobDropped(repo, 'brave-otter', 'main', mark);
+  assert.equal(kept.covenRefs, { restored: ['refs/coven/wip/x'], lost: [] });
+  assert.is(await sh(repo, 'rev-parse', `refs/coven/claims/${jobKey(job)}`), hb.kind === 'held' ? hb.claim.sha : '');
 });
 
 test.run();

@@ -19,6 +19,7 @@ import { git, gitOut } from '../git/runner.js';
 import { localUpstreamOf } from '../git/main-branch.js';
 import { covenRef, keepAt } from './save-work.js';
 import { refsUnder } from '../git/refs.js';
+import { CLAIM_PREFIX } from '../claims/claim.js';
 
 export interface JobMark {
   /** entries in the worktree's HEAD reflog before the session */
@@ -114,7 +115,9 @@ async function restoreCovenRefs(worktree: string, before: Map<string, string>): 
   const now = await refsUnder(worktree, 'refs/coven/');
   const out = { restored: [] as string[], lost: [] as string[] };
   for (const [ref, oid] of before) {
-    if (now.get(ref) === oid) continue;
+    // claims change under every session (other workers take, heartbeat and release them
+    // by compare-and-swap): putting one back would undo another worker's claim
+    if (now.get(ref) === oid || ref.startsWith(CLAIM_PREFIX)) continue;
     const r = await git(worktree, ['update-ref', '-m', 'coven: put back a ref the agent deleted or moved', ref, oid]);
     (r.ok ? out.restored : out.lost).push(ref);
   }

@@ -100,20 +100,20 @@ export interface ChaosReport {
 // ---------------------------------------------------------------------------------
 // the repository and the fake agent
 
-const SHARED = ['shared/a.txt', 'shared/b.txt', 'shared/c.txt'];
+export const SHARED = ['shared/a.txt', 'shared/b.txt', 'shared/c.txt'];
 /** touched by two issues only; the user keeps an uncommitted edit of it for a while */
-const RARE = 'shared/rare.txt';
+export const RARE = 'shared/rare.txt';
 
-const issueId = (k: number) => `i${String(k).padStart(2, '0')}`;
+export const issueId = (k: number) => `i${String(k).padStart(2, '0')}`;
 
 /** The two files issue k appends to. */
-function filesOf(k: number): [string, string] {
+export function filesOf(k: number): [string, string] {
   const first = SHARED[k % SHARED.length]!;
   const second = k <= 2 ? RARE : SHARED[(k + 1) % SHARED.length]!;
   return [first, second];
 }
 
-const agents = {
+export const agents = {
   '.coven/agents/dispatch.md': `---
 description: picks a chaos issue
 claude_args: ["--allowedTools=Bash"]
@@ -131,7 +131,7 @@ Implement {{issue}}.
 `,
 };
 
-const scripts = {
+export const scripts = {
   'dispatch.sh': `#!/bin/sh
 # an open issue that no other worker holds (they are named in the prompt), else sleep;
 # which one: the n-th dispatch takes the n-th number of the seeded file random.bin
@@ -182,7 +182,7 @@ echo resolved
 `,
 };
 
-function fakeScript(o: ChaosOptions, dir: string, random: () => number): FakeRun[] {
+export function fakeScript(o: Pick<ChaosOptions, 'issues' | 'maxDelayMs'>, dir: string, random: () => number): FakeRun[] {
   const delay = () => Math.floor(random() * (o.maxDelayMs ?? 800));
   const runs: FakeRun[] = [{ match: { promptIncludes: 'Pick a chaos issue' }, times: 'unlimited', steps: [{ reply_from_bash: `sh ${dir}/dispatch.sh` }] }];
   for (let k = 1; k <= o.issues; k++) {
@@ -472,7 +472,7 @@ const recoveryLines: Record<string, RegExp> = {
   'workers parked': /^coven: \S+ is parked/,
 };
 
-function countRecoveries(logs: string): Record<string, number> {
+export function countRecoveries(logs: string): Record<string, number> {
   const counts = Object.fromEntries(Object.keys(recoveryLines).map((k) => [k, 0]));
   for (const f of readdirSync(logs)) {
     for (const line of readFileSync(join(logs, f), 'utf8').split('\n')) {
@@ -546,32 +546,45 @@ async function checkLeftovers(repo: string, stateDir: string): Promise<string[]>
 /** Every recorded agent commit is kept (by its marker); every marker on main is a line of main's files. */
 async function checkCommits(repo: string, commitsLog: string): Promise<{ problems: string[]; made: number; onMain: number }> {
   const problems: string[] = [];
-  const recorded = readFileSync(commitsLog, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const [id = '', marker = '', where = ''] = l.split(' ');
-      return { id, marker, where };
-    });
-  const markersIn = async (...revs: string[]) => {
-    const out = await sh(repo, 'log', '--format=%B', ...revs);
-    return new Set([...out.matchAll(/^chaos-marker: ([0-9a-f]+)$/gm)].map((m) => m[1]!));
-  };
+  const recorded = readRecorded(commitsLog);
+  const markersIn = (...revs: string[]) => markersOf(repo, ...revs);
   const onMain = await markersIn('main');
   const kept = await markersIn('main', '--branches=coven/', '--glob=refs/coven/*');
   for (const c of recorded) if (!kept.has(c.marker)) problems.push(`agent commit ${c.id.slice(0, 10)} (marker ${c.marker}, made in ${c.where}) is not reachable from main, a coven/ branch or refs/coven/`);
 
   // commits that exist but were never recorded (a commit cut short by a kill): say so if they are lost too
-  const all = await sh(repo, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname) %(objecttype)');
-  const commitIds = all.split('\n').filter((l) => l.endsWith(' commit')).map((l) => l.split(' ')[0]!);
-  const bodies = await run('git', ['cat-file', '--batch'], { cwd: repo, input: commitIds.join('\n') + '\n' });
-  const everMarker = new Set([...bodies.stdout.matchAll(/^chaos-marker: ([0-9a-f]+)$/gm)].map((m) => m[1]!));
+  const everMarker = await everyMarker(repo);
   const recordedMarkers = new Set(recorded.map((c) => c.marker));
   for (const m of everMarker) if (!kept.has(m) && !recordedMarkers.has(m)) problems.push(`a commit with marker ${m} exists, unrecorded and unreachable (a commit cut short?)`);
 
   const lines = new Set((await sh(repo, 'grep', '-h', '-e', '.', 'main', '--', 'shared/')).split('\n').map((l) => l.split(' ')[1]));
   for (const m of onMain) if (!lines.has(m)) problems.push(`marker ${m} is on main's history but its line is missing from main's files (a resolution dropped it)`);
   return { problems, made: recordedMarkers.size, onMain: [...recordedMarkers].filter((m) => onMain.has(m)).length };
+}
+
+/** The agent commits commit.sh recorded: id, marker, and the worktree it was made in. */
+export function readRecorded(commitsLog: string): Array<{ id: string; marker: string; where: string }> {
+  return readFileSync(commitsLog, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [id = '', marker = '', where = ''] = l.split(' ');
+      return { id, marker, where };
+    });
+}
+
+/** The chaos markers of the commits reachable from `revs` (git log arguments). */
+export async function markersOf(repo: string, ...revs: string[]): Promise<Set<string>> {
+  const out = await sh(repo, 'log', '--format=%B', ...revs);
+  return new Set([...out.matchAll(/^chaos-marker: ([0-9a-f]+)$/gm)].map((m) => m[1]!));
+}
+
+/** The markers of every commit object in the repository, reachable or not. */
+export async function everyMarker(repo: string): Promise<Set<string>> {
+  const all = await sh(repo, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname) %(objecttype)');
+  const commitIds = all.split('\n').filter((l) => l.endsWith(' commit')).map((l) => l.split(' ')[0]!);
+  const bodies = await run('git', ['cat-file', '--batch'], { cwd: repo, input: commitIds.join('\n') + '\n' });
+  return new Set([...bodies.stdout.matchAll(/^chaos-marker: ([0-9a-f]+)$/gm)].map((m) => m[1]!));
 }
 
 /** Main is linear, has every issue done, and every commit the user made on it. */
@@ -647,7 +660,7 @@ async function waitForPhase(stateDir: string, procs: WorkerProc[], phase: KillMo
 }
 
 /** `p`, or `fallback` after `ms` (the timer does not keep the process alive after `p`). */
-async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+export async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<T>((r) => (timer = setTimeout(() => r(fallback), ms)));
   try {
@@ -657,7 +670,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T
   }
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.max(0, ms)));
 }
 

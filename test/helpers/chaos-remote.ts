@@ -1,0 +1,441 @@
+// chaos-remote (helper) — the remote chaos run of test/chaos-remote.test.ts: a bare
+// repository served by `git daemon --enable=receive-pack` on loopback, several "machines"
+// (clones, each with its own git dir, state dir and worktree folder, COVEN_MACHINE=m1…)
+// each running `coven worker --remote origin` processes with the fake agent of the local
+// chaos run (test/helpers/chaos.ts: its issues, its dispatch, commit and resolve scripts).
+// Meanwhile four actors, each with its own seeded random stream:
+//   killer   kill -9 of one worker at a chosen phase (its process, or its process group),
+//            and of a whole machine (both workers and their agent sessions); each is
+//            started again under the same name (it adopts its worktree), soon or only
+//            after its claims' lease ran out (so another machine may take its job over)
+//   network  stops the daemon for a few seconds, several times, aimed at moments when a
+//            worker is landing (a push in flight) or dispatching (a claim in flight)
+//   human    a 4th clone pushing to the remote's main: notes, and commits appending to a
+//            shared file the jobs append to too (their lands then conflict)
+//   watch    samples the remote's main (ls-remote of the bare repository) and its claims
+// At the end every worker is stopped (SIGTERM) and the guarantees are checked
+// (chaos-remote-checks.ts): (a) no commit lost, (b) main forward and linear, (c) no job
+// done twice, (d) no claim stuck, (e) the messages say what happened and what was kept.
+//
+//   runRemoteChaos(options) → { figures, problems, dirs }
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readWorkerStates, type WorkerState } from '../../scripts/lib/worker/state.js';
+import { agents, everyMarker, fakeScript, issueId, markersOf, mulberry32, RARE, readRecorded, scripts, SHARED, sleep, withTimeout } from './chaos.js';
+import { claimsOn, mainForwardLinear, messagesSay, noClaimStuck, noCommitLost, noJobTwice, takeovers, type MachineDirs, type MessageRule } from './chaos-remote-checks.js';
+import { covenRepo, issueFile } from './coven-repo.js';
+import { fakeClaudeEnv, readFakeLog } from './fake-claude.js';
+import { machineClone, serveRepository, startGitDaemon } from './git-daemon.js';
+import { coven, covenBin, run, sh, tempDir } from './repo.js';
+
+export interface RemoteChaosOptions {
+  machines: number;
+  workersPerMachine: number;
+  issues: number;
+  /** kill -9s of one worker, and of whole machines */
+  kills: number;
+  machineKills: number;
+  /** daemon stops, and how many pushes the human makes (of which `humanConflicts` touch a shared file) */
+  outages: number;
+  humanPushes: number;
+  humanConflicts: number;
+  seed: number;
+  deadlineMs: number;
+  maxDelayMs: number;
+  /** COVEN_CLAIM_LEASE_MS and COVEN_REMOTE_POLL_MS of every worker */
+  leaseMs: number;
+  pollMs: number;
+  progress?: (line: string) => void;
+}
+
+export interface RemoteKill {
+  workers: string[];
+  machine: string;
+  phase: string;
+  how: 'pid' | 'group' | 'machine';
+  /** ms until the same names were started again */
+  restartAfterMs: number;
+  atMs: number;
+}
+
+export interface Outage {
+  atMs: number;
+  ms: number;
+  /** the busy phases of the workers when the daemon stopped */
+  during: string[];
+}
+
+export interface RemoteChaosFigures {
+  seed: number;
+  seconds: number;
+  jobs: number;
+  workersStarted: number;
+  kills: RemoteKill[];
+  outages: Outage[];
+  humanPushes: number;
+  humanConflictPushes: number;
+  resolveSessions: number;
+  takenOver: number;
+  ownBack: number;
+  commitsMade: number;
+  agentCommitsOnMain: number;
+  /** agent commits kept in a clone but not on the remote's main */
+  keptNotLanded: number;
+  mainSamples: number;
+}
+
+export interface RemoteChaosReport {
+  figures: RemoteChaosFigures;
+  problems: string[];
+  dirs: { bare: string; logs: string; clones: string[] };
+}
+
+interface WorkerProc {
+  name: string;
+  machine: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  alive: boolean;
+  endedBy: 'kill' | 'stop' | null;
+  log: string;
+}
+
+/** What the workers must say at least once in a run (check (e)). */
+export const MESSAGE_RULES: MessageRule[] = [
+  { what: 'that the remote did not answer, and what it kept', line: /(unreachable|did not answer|could not reach)[^\n]*(kept|put off|nothing (is )?lost|will try)/i },
+  { what: 'that a land stopped on a conflict and was resolved', line: /conflict/i },
+  { what: 'that a restarted worker adopted its worktree', line: /adopting the existing worktree/i },
+];
+
+const BUSY = ['dispatching', 'running', 'landing', 'resolving'];
+
+export async function runRemoteChaos(o: RemoteChaosOptions): Promise<RemoteChaosReport> {
+  const started = Date.now();
+  const [forFake, forHuman, forKiller, forDispatch, forNet] = [1, 2, 3, 4, 5].map((k) => mulberry32(o.seed + k * 0x9e3779b9));
+  const between = (lo: number, hi: number, r: () => number) => lo + Math.floor(r() * (hi - lo + 1));
+  const say = o.progress ?? (() => {});
+  const at = () => Date.now() - started;
+  const problems: string[] = [];
+  let finished = false;
+
+  // the remote, the machines, the human
+  const files: Record<string, string> = { ...agents, 'human/notes.txt': 'notes\n', [RARE]: '# rare\n' };
+  for (const f of SHARED) files[f] = `# ${f}\n`;
+  const ids = Array.from({ length: o.issues }, (_, i) => issueId(i + 1));
+  for (const id of ids) files[`issues/${id}.md`] = issueFile(`Chaos issue ${id}`);
+  const seedRepo = await covenRepo(files);
+  const daemon = await startGitDaemon();
+  const url = await serveRepository(daemon, seedRepo);
+  const bare = join(daemon.base, 'project.git');
+  await sh(bare, 'config', 'core.logAllRefUpdates', 'always');
+  const machines: MachineDirs[] = [];
+  for (let k = 1; k <= o.machines; k++) {
+    const clone = await machineClone(url, `m${k}`);
+    await sh(clone, 'config', 'gc.auto', '0');
+    const hooks = await coven(['hooks', 'install'], { cwd: clone });
+    if (hooks.code !== 0) throw new Error(`coven hooks install failed on m${k}: ${hooks.stderr}`);
+    machines.push({ machine: `m${k}`, clone, worktreeBase: tempDir(`coven-rchaos-wt-m${k}-`) });
+  }
+  const human = await machineClone(url, 'human');
+
+  const dir = tempDir('coven-rchaos-');
+  for (const [name, text] of Object.entries(scripts)) writeFileSync(join(dir, name), text);
+  writeFileSync(join(dir, 'random.bin'), Uint8Array.from({ length: 4096 + 2 }, () => Math.floor(forDispatch!() * 256)));
+  const logs = join(dir, 'logs');
+  mkdirSync(logs);
+  const commitsLog = join(dir, 'commits.txt');
+  writeFileSync(commitsLog, '');
+  const fake = fakeClaudeEnv(fakeScript(o, dir, forFake!), dir);
+  const env = {
+    ...process.env,
+    ...fake,
+    COVEN_RETRY_MS: '300',
+    COVEN_SAFETY_INTERVAL_MS: '1000',
+    COVEN_CLAIM_LEASE_MS: String(o.leaseMs),
+    COVEN_REMOTE_POLL_MS: String(o.pollMs),
+    COVEN_REMOTE_TIMEOUT_MS: '15000',
+    CHAOS_COMMITS: commitsLog,
+    CHAOS_RESOLVE_LOG: join(dir, 'resolve.log'),
+  };
+
+  // workers
+  const procs: WorkerProc[] = [];
+  let spawned = 0;
+  const startWorker = (name: string, machine: MachineDirs): WorkerProc => {
+    spawned++;
+    const log = join(logs, `${String(spawned).padStart(2, '0')}-${name}.log`);
+    const out = openSync(log, 'a');
+    const child = spawn(process.execPath, [covenBin, 'worker', '--name', name, '--remote', 'origin'], {
+      cwd: machine.clone,
+      env: { ...env, COVEN_MACHINE: machine.machine, COVEN_WORKTREE_BASE: machine.worktreeBase },
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
+    closeSync(out);
+    const p: WorkerProc = { name, machine: machine.machine, child, alive: true, endedBy: null, log, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
+    void p.exited.then(() => (p.alive = false));
+    procs.push(p);
+    return p;
+  };
+  const machineOf = (name: string) => machines.find((m) => m.machine === name)!;
+  for (const m of machines) for (let i = 1; i <= o.workersPerMachine; i++) startWorker(`${m.machine}w${i}`, m);
+
+  /** every live worker's state, with its machine */
+  const liveStates = async (): Promise<Array<{ proc: WorkerProc; state: WorkerState }>> => {
+    const live = new Map(procs.filter((p) => p.alive).map((p) => [p.child.pid, p]));
+    const out: Array<{ proc: WorkerProc; state: WorkerState }> = [];
+    for (const m of machines) {
+      for (const e of await readWorkerStates(join(m.clone, '.git', 'coven'))) {
+        const proc = e.kind === 'worker' ? live.get(e.state.pid) : undefined;
+        if (proc && e.kind === 'worker') out.push({ proc, state: e.state });
+      }
+    }
+    return out.sort((a, b) => a.proc.name.localeCompare(b.proc.name));
+  };
+  /** a live worker in `phase` ('any': any busy phase), waiting up to `ms` */
+  const waitForPhase = async (phase: string, ms: number, random: () => number) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until && !finished) {
+      const fits = (await liveStates()).filter((s) => (phase === 'any' ? BUSY.includes(s.state.phase) : s.state.phase === phase));
+      if (fits.length > 0) return fits[Math.floor(random() * fits.length)]!;
+      await sleep(20);
+    }
+    return null;
+  };
+
+  const workDone = async () => {
+    const tree = (await run('git', ['ls-tree', '-r', '--name-only', 'refs/heads/main'], { cwd: bare })).stdout.split('\n');
+    return !tree.some((f) => f.startsWith('issues/')) && tree.filter((f) => f.startsWith('done/')).length === o.issues;
+  };
+
+  // the watch: the remote's main and its claims
+  const samples: string[] = [];
+  const stuck: string[] = [];
+  const watching = (async () => {
+    const deadSince = new Map<string, number>();
+    for (let round = 0; !finished; round++) {
+      const tip = /^([0-9a-f]{40})/.exec((await run('git', ['ls-remote', bare, 'refs/heads/main'])).stdout)?.[1];
+      if (tip && samples[samples.length - 1] !== tip) samples.push(tip);
+      if (round % 4 === 0) {
+        const alive = new Set(procs.filter((p) => p.alive).map((p) => p.child.pid));
+        for (const c of await claimsOn(bare).catch(() => [])) {
+          if (c.record?.state !== 'held' || alive.has(c.record.holder.pid)) continue;
+          const key = `${c.ref} ${c.record.holder.pid} ${c.record.heartbeat_at}`;
+          const since = deadSince.get(key) ?? Date.now();
+          deadSince.set(key, since);
+          const limit = 3 * o.leaseMs + 20_000;
+          if (Date.now() - since > limit && !stuck.some((s) => s.includes(key))) stuck.push(`(d) no claim stuck: ${c.ref} stayed held by ${c.record.holder.worker} on ${c.record.holder.machine}, not running, for over ${limit / 1000} s during the run (${key})`);
+        }
+      }
+      await sleep(250);
+    }
+  })();
+
+  // the killer
+  const kills: RemoteKill[] = [];
+  const restarts: Promise<void>[] = [];
+  const restart = (names: Array<{ name: string; machine: string }>, afterMs: number) => {
+    restarts.push(sleep(afterMs).then(() => void names.forEach((n) => startWorker(n.name, machineOf(n.machine)))));
+  };
+  const killer = (async () => {
+    const random = forKiller!;
+    const aims = ['running', 'landing', 'dispatching', 'resolving', 'running', 'landing'];
+    const total = o.kills + o.machineKills;
+    const machineSlots = new Set(Array.from({ length: o.machineKills }, (_, i) => Math.floor(((i + 1) * total) / (o.machineKills + 1))));
+    for (let i = 0; i < total && !finished; i++) {
+      await sleep(between(2500, 6000, random));
+      if (finished) break;
+      // half the restarts come soon (the worker takes its own claim back), half after the lease ran out
+      const late = random() < 0.5;
+      const restartAfterMs = late ? o.leaseMs + between(500, 2500, random) : between(200, 1200, random);
+      if (machineSlots.has(i)) {
+        const m = machines[Math.floor(random() * machines.length)]!;
+        const states = (await liveStates()).filter((s) => s.proc.machine === m.machine);
+        const victims = procs.filter((p) => p.alive && p.machine === m.machine);
+        if (victims.length === 0) continue;
+        for (const p of victims) {
+          p.endedBy = 'kill';
+          sigkill(-p.child.pid!);
+        }
+        for (const s of states) if (s.state.session_process) sigkill(-s.state.session_process.pid);
+        await Promise.all(victims.map((p) => p.exited));
+        kills.push({ workers: victims.map((p) => p.name), machine: m.machine, phase: states.map((s) => `${s.proc.name}:${s.state.phase}`).join(' ') || '?', how: 'machine', restartAfterMs, atMs: at() });
+        say(`rchaos ${(at() / 1000).toFixed(1)}s: killed machine ${m.machine} (${victims.map((p) => p.name).join(', ')}); back in ${restartAfterMs} ms`);
+        restart(victims, restartAfterMs);
+        continue;
+      }
+      const wanted = aims[i % aims.length]!;
+      const victim = (await waitForPhase(wanted, 6000, random)) ?? (await waitForPhase('any', 3000, random));
+      if (!victim || !victim.proc.alive) continue;
+      await sleep(between(0, wanted === 'landing' ? 40 : 250, random));
+      const how = random() < 0.3 ? 'group' : 'pid';
+      const phase = (await liveStates()).find((s) => s.proc === victim.proc)?.state.phase ?? victim.state.phase;
+      victim.proc.endedBy = 'kill';
+      sigkill(how === 'group' ? -victim.proc.child.pid! : victim.proc.child.pid!);
+      await victim.proc.exited;
+      kills.push({ workers: [victim.proc.name], machine: victim.proc.machine, phase, how, restartAfterMs, atMs: at() });
+      say(`rchaos ${(at() / 1000).toFixed(1)}s: killed ${victim.proc.name} (${how}) while ${phase}; back in ${restartAfterMs} ms`);
+      restart([victim.proc], restartAfterMs);
+    }
+  })();
+
+  // the network
+  const outages: Outage[] = [];
+  const network = (async () => {
+    const random = forNet!;
+    const aims = ['landing', 'dispatching', 'any', 'landing', 'dispatching'];
+    for (let i = 0; i < o.outages && !finished; i++) {
+      await sleep(between(3000, 8000, random));
+      const hit = await waitForPhase(aims[i % aims.length]!, 6000, random);
+      if (finished) break;
+      await sleep(between(0, 150, random));
+      const during = (await liveStates()).filter((s) => BUSY.includes(s.state.phase)).map((s) => `${s.proc.name}:${s.state.phase}`);
+      const ms = between(2000, 5000, random);
+      await daemon.stop();
+      outages.push({ atMs: at(), ms, during });
+      say(`rchaos ${(at() / 1000).toFixed(1)}s: the remote is down for ${ms} ms (aimed at ${aims[i % aims.length]}${hit ? `: ${hit.proc.name}` : ''}; busy: ${during.join(' ') || 'none'})`);
+      await sleep(ms);
+      await daemon.start();
+    }
+  })();
+
+  // the human
+  const humanPushed: string[] = [];
+  let humanConflictPushes = 0;
+  const humanActor = (async () => {
+    const random = forHuman!;
+    const conflictSlots = new Set(Array.from({ length: o.humanConflicts }, (_, i) => 1 + i * 2));
+    for (let i = 0; i < o.humanPushes && !finished; i++) {
+      await sleep(between(2500, 7000, random));
+      const file = conflictSlots.has(i) ? SHARED[i % SHARED.length]! : 'human/notes.txt';
+      const id = await humanPush(human, file, `human ${i + 1}`, () => finished);
+      if (!id) continue;
+      humanPushed.push(id);
+      if (file !== 'human/notes.txt') humanConflictPushes++;
+      say(`rchaos ${(at() / 1000).toFixed(1)}s: the human pushed ${id.slice(0, 10)} (${file})`);
+    }
+  })();
+
+  // wait for the work and the actors, or the deadline
+  const deadline = started + o.deadlineMs;
+  let actorsDone = false;
+  void Promise.all([humanActor, network]).then(() => (actorsDone = true));
+  while (!((await workDone()) && actorsDone)) {
+    if (Date.now() > deadline) {
+      problems.push(`the work was not done after ${Math.round(o.deadlineMs / 1000)} s (the actors ${actorsDone ? 'had' : 'had not'} finished)`);
+      break;
+    }
+    await sleep(300);
+  }
+  finished = true;
+  await Promise.all([killer, network, humanActor, watching]);
+  if (!daemon.running) await daemon.start();
+  await Promise.all(restarts);
+  problems.push(...stuck, ...(await stopAll(procs)));
+
+  // the guarantees
+  problems.push(...(await noCommitLost(bare, machines, commitsLog, humanPushed)));
+  problems.push(...(await mainForwardLinear(bare, samples)));
+  problems.push(...(await noJobTwice(bare, ids)));
+  problems.push(...(await noClaimStuck(bare, (h) => procs.some((p) => p.alive && p.child.pid === h.pid))));
+  problems.push(...messagesSay(logs, MESSAGE_RULES));
+  if (problems.length === 0 && kills.length === 0) problems.push('no worker was killed: the run did not test kills');
+  if (problems.length === 0 && outages.length === 0) problems.push('the remote never went down: the run did not test outages');
+  await daemon.stop();
+
+  const onMain = await markersOf(bare, 'refs/heads/main');
+  const recorded = readRecorded(commitsLog);
+  const { takenOver, ownBack } = await takeovers(bare);
+  let everKept = 0;
+  for (const m of machines) everKept += [...(await everyMarker(m.clone))].filter((x) => !onMain.has(x)).length;
+  return {
+    figures: {
+      seed: o.seed,
+      seconds: at() / 1000,
+      jobs: (await sh(bare, 'ls-tree', '--name-only', 'refs/heads/main', 'done/')).split('\n').filter(Boolean).length,
+      workersStarted: spawned,
+      kills,
+      outages,
+      humanPushes: humanPushed.length,
+      humanConflictPushes,
+      resolveSessions: readFakeLog(fake).filter((c) => c.prompts.some((p) => p.includes('stopped on a rebase conflict'))).length,
+      takenOver,
+      ownBack,
+      commitsMade: recorded.length,
+      agentCommitsOnMain: recorded.filter((c) => onMain.has(c.marker)).length,
+      keptNotLanded: everKept,
+      mainSamples: samples.length,
+    },
+    problems,
+    dirs: { bare, logs, clones: machines.map((m) => m.clone) },
+  };
+}
+
+/** kill -9 of a process (pid) or a process group (-pid). */
+function sigkill(target: number): void {
+  try {
+    process.kill(target, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}
+
+/** SIGTERM to every live worker; a worker that ended by itself, or not within 60 s, is a problem. */
+async function stopAll(procs: WorkerProc[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const p of procs) {
+    if (p.alive || p.endedBy !== null) continue;
+    const tail = readFileSync(p.log, 'utf8').trimEnd().split('\n').slice(-6).join('\n    ');
+    problems.push(`worker ${p.name} exited by itself with ${p.child.exitCode ?? p.child.signalCode}:\n    ${tail}`);
+  }
+  for (const p of procs) {
+    if (!p.alive) continue;
+    p.endedBy = 'stop';
+    p.child.kill('SIGTERM');
+  }
+  const stopped = await withTimeout(Promise.all(procs.map((p) => p.exited)).then(() => true), 60_000, false);
+  if (!stopped) {
+    problems.push(`workers still running 60 s after SIGTERM: ${procs.filter((p) => p.alive).map((p) => p.name).join(', ')}`);
+    for (const p of procs) if (p.alive) sigkill(-p.child.pid!);
+  }
+  for (const p of procs) {
+    const code = p.child.exitCode;
+    if (p.endedBy === 'stop' && code !== 0 && code !== 3) problems.push(`worker ${p.name} exited with ${code ?? p.child.signalCode} when stopped`);
+  }
+  return problems;
+}
+
+/**
+ * The human: fetch the remote's main, append a line to `file` on it, commit, push; again
+ * from the fetch while the push fails (the remote down, or main moved). The pushed commit's id.
+ */
+export async function humanPush(clone: string, file: string, line: string, stop: () => boolean = () => false): Promise<string | null> {
+  for (let attempt = 0; attempt < 200 && !stop(); attempt++) {
+    if (attempt > 0) await sleep(300);
+    if ((await run('git', ['fetch', '-q', 'origin', 'main'], { cwd: clone })).code !== 0) continue;
+    await sh(clone, 'reset', '-q', '--hard', 'origin/main');
+    appendFileSync(join(clone, file), `${line}\n`);
+    await sh(clone, 'add', '--', file);
+    await sh(clone, 'commit', '-q', '-m', `${line}: ${file}`);
+    const id = await sh(clone, 'rev-parse', 'HEAD');
+    if ((await run('git', ['push', '-q', 'origin', 'HEAD:refs/heads/main'], { cwd: clone })).code === 0) return id;
+  }
+  return null;
+}
+
+export function renderRemoteFigures(f: RemoteChaosFigures): string {
+  const single = f.kills.filter((k) => k.how !== 'machine');
+  const byPhase = new Map<string, number>();
+  for (const k of single) byPhase.set(k.phase, (byPhase.get(k.phase) ?? 0) + 1);
+  const late = f.kills.filter((k) => k.restartAfterMs > 2000).length;
+  return [
+    `remote chaos (seed ${f.seed}): ${f.jobs} jobs done in ${f.seconds.toFixed(1)} s; ${f.workersStarted} workers started`,
+    `  kills: ${single.length} workers (${[...byPhase].map(([p, n]) => `${p} ${n}`).join(', ') || 'none'}), ${f.kills.length - single.length} whole machines; ${late} restarted after the lease ran out`,
+    `  outages: ${f.outages.length} (${f.outages.map((o) => `${(o.ms / 1000).toFixed(1)} s at ${(o.atMs / 1000).toFixed(0)} s${o.during.some((d) => d.endsWith(':landing')) ? ' mid-land' : ''}${o.during.some((d) => d.endsWith(':dispatching')) ? ' mid-dispatch' : ''}`).join(', ')})`,
+    `  human pushes: ${f.humanPushes} (${f.humanConflictPushes} to a shared file); conflict resolution sessions: ${f.resolveSessions}`,
+    `  claims: ${f.takenOver} taken over from another holder, ${f.ownBack} taken back by a restarted worker`,
+    `  agent commits: ${f.commitsMade} made, ${f.agentCommitsOnMain} on the remote's main, ${f.keptNotLanded} kept in clones only; main sampled ${f.mainSamples} times`,
+  ].join('\n');
+}

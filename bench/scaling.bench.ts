@@ -29,12 +29,14 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { covenBin, projectRoot, sh, tempDir, tempRepo } from '../test/helpers/repo.js';
 import { writeFiles } from '../test/helpers/coven-repo.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun } from '../test/helpers/fake-claude.js';
 import { traceNow } from '../scripts/lib/ui/trace.js';
 import { median, phaseWindows, quantile, readTrace, sum, type PhaseWindow } from './trace-events.js';
 import { scalingChart, type ScalingPoint } from './scaling-chart.js';
+import { spreadOverMachines } from './scaling-remote.js';
 
 const jobs = Number(process.env.SCALING_JOBS ?? 40);
 const workerCounts = (process.env.SCALING_WORKERS ?? '1,2,4,8,16').split(',').map(Number);
@@ -49,7 +51,7 @@ const agents: Record<string, string> = {
 
 const pickSh = `# the first issue on main that no other worker holds
 taken=$(printf '%s\\n' "$FAKE_CLAUDE_PROMPT" | grep -o 'issues/[a-z0-9-]*\\.md' | sort -u)
-for f in $(git ls-tree --name-only main issues/); do
+for f in $(git ls-tree --name-only "\${PICK_REF:-main}" issues/); do
   case "$f" in *.md) ;; *) continue ;; esac
   if ! printf '%s\\n' "$taken" | grep -qx "$f"; then
     printf 'Nobody holds %s.\\n<dispatch>\\nagent: implement\\nissue: %s\\n</dispatch>\\n' "$f" "$f"
@@ -59,16 +61,18 @@ done
 printf '<dispatch>\\nsleep: every open issue is taken or done\\n</dispatch>\\n'
 `;
 
-/** The implement job; `mainWorktree` is where the user commits for a conflicting job. */
-const workSh = (mainWorktree: string) => `set -e
+/**
+ * The implement job; `mainWorktree` is where the user commits for a conflicting job (in
+ * remote mode, a clone of the user's own: the edit is pushed to the remote's main).
+ */
+const workSh = (mainWorktree: string, remote = false) => `set -e
 issue=$(printf '%s\\n' "$FAKE_CLAUDE_PROMPT" | grep -o 'issues/[a-z0-9-]*\\.md' | head -n 1)
 id=$(basename "$issue" .md)
 case "$id" in
   *-hot*)
     hot="hot/\${id##*-}.txt"
     # meanwhile the user rewrites the same line on main (retrying while a land holds the index)
-    ( cd '${mainWorktree}' && printf 'user edit\\n' > "$hot" && i=0 &&
-      until git commit -q -m "user: edit $hot" -- "$hot" 2> /dev/null; do i=$((i + 1)); [ "$i" -lt 100 ] || exit 1; sleep 0.05; done )
+    ( cd '${mainWorktree}' && ${remote ? userPushes : userCommits} )
     printf '%s\\n' "$id" > "$hot" ;;
   *) mkdir -p out && printf '%s\\n' "$id" > "out/$id.txt" ;;
 esac
@@ -78,6 +82,11 @@ git add -A
 git commit -q -m "implement $id"
 echo "Implemented $id."
 `;
+
+const userCommits = `printf 'user edit\\n' > "$hot" && i=0 &&
+      until git commit -q -m "user: edit $hot" -- "$hot" 2> /dev/null; do i=$((i + 1)); [ "$i" -lt 100 ] || exit 1; sleep 0.05; done`;
+const userPushes = `i=0 && until git fetch -q origin main && git reset -q --hard origin/main && printf 'user edit\\n' > "$hot" &&
+      git commit -q -m "user: edit $hot" -- "$hot" && git push -q origin HEAD:refs/heads/main 2> /dev/null; do i=$((i + 1)); [ "$i" -lt 100 ] || exit 1; sleep 0.05; done`;
 
 const resolveSh = `set -e
 for f in $(git diff --name-only --diff-filter=U); do
@@ -97,8 +106,10 @@ function issueIds(conflicts: boolean): string[] {
   });
 }
 
-interface RunFigures {
+export interface RunFigures {
   workers: number;
+  /** remote mode: how many machines the workers were spread over; 0: local mode */
+  machines: number;
   conflicts: boolean;
   landed: number;
   left: number;
@@ -118,7 +129,8 @@ interface RunFigures {
   stray: string[];
 }
 
-async function runOnce(workers: number, conflicts: boolean): Promise<RunFigures> {
+/** One run of `workers` workers: on one repository, or (`machines` > 0) spread over that many clones of a remote (scaling-remote.ts). */
+export async function runOnce(workers: number, conflicts: boolean, machines = 0): Promise<RunFigures> {
   const repo = await tempRepo('project');
   writeFiles(join(repo, '.coven', 'agents'), agents);
   const ids = issueIds(conflicts);
@@ -129,8 +141,9 @@ async function runOnce(workers: number, conflicts: boolean): Promise<RunFigures>
   await sh(repo, 'add', '-A');
   await sh(repo, 'commit', '-q', '-m', 'issues');
 
+  const remote = machines > 0 ? await spreadOverMachines(repo, machines) : null;
   const dir = tempDir('coven-scaling-');
-  writeFiles(dir, { 'pick.sh': pickSh, 'work.sh': workSh(repo), 'resolve.sh': resolveSh });
+  writeFiles(dir, { 'pick.sh': pickSh, 'work.sh': remote ? workSh(remote.human, true) : workSh(repo), 'resolve.sh': resolveSh });
   const script: FakeRun[] = [
     { match: { promptIncludes: 'Choose the next job' }, times: 'unlimited', steps: [{ reply_from_bash: `sh ${join(dir, 'pick.sh')}` }] },
     { match: { promptIncludes: 'stopped on a rebase conflict' }, times: 'unlimited', steps: [{ reply_from_bash: `sh ${join(dir, 'resolve.sh')}` }] },
@@ -138,12 +151,13 @@ async function runOnce(workers: number, conflicts: boolean): Promise<RunFigures>
   ];
   const traceFile = join(dir, 'trace.jsonl');
   const fake = fakeClaudeEnv(script, join(dir, 'fake'));
-  const env = { ...process.env, ...fake, COVEN_WORKTREE_BASE: join(dir, 'wt'), COVEN_TRACE: traceFile };
+  const env = { ...process.env, ...fake, COVEN_WORKTREE_BASE: join(dir, 'wt'), COVEN_TRACE: traceFile, ...(remote ? { PICK_REF: 'refs/remotes/origin/main' } : {}) };
 
   const loadBefore = loadavg()[0]!;
   const t0 = traceNow();
   const exits = Array.from({ length: workers }, (_, i) => {
-    const child = spawn(process.execPath, [covenBin, 'worker', '--name', `w${i + 1}`, '--max-idle', '1', '--on-park', 'continue'], { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const at = remote?.place(i) ?? { cwd: repo, args: [], env: {} };
+    const child = spawn(process.execPath, [covenBin, 'worker', '--name', `w${i + 1}`, '--max-idle', '1', '--on-park', 'continue', ...at.args], { cwd: at.cwd, env: { ...env, ...at.env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const limit = setTimeout(() => child.kill('SIGTERM'), runLimitMs);
@@ -165,11 +179,14 @@ async function runOnce(workers: number, conflicts: boolean): Promise<RunFigures>
   const landedEvents = events.filter((e) => e.event === 'landed');
   const lastLand = Math.max(...landedEvents.map((e) => e.t));
   const firstLand = Math.min(...landedEvents.map((e) => e.t));
-  const left = (await sh(repo, 'ls-tree', '--name-only', 'main', 'issues/')).split('\n').filter(Boolean).length;
+  const left = (await sh(remote?.bare ?? repo, 'ls-tree', '--name-only', 'main', 'issues/')).split('\n').filter(Boolean).length;
   const wallMs = lastLand - t0;
-  const stray = (await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/')).split('\n').filter(Boolean);
+  // claims' tombstones stay by design (coven gc removes them after a day)
+  const stray = (await sh(remote?.bare ?? repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/')).split('\n').filter((r) => r && !r.startsWith('refs/coven/claims/'));
+  await remote?.stop();
   return {
     workers,
+    machines,
     conflicts,
     landed: landedEvents.length,
     left,
@@ -226,12 +243,12 @@ const durations = (r: RunFigures, phase: string) => r.windows.filter((w) => w.ph
 const heldDispatch = (r: RunFigures) => r.windows.filter((w) => w.phase === 'dispatching').map((w) => w.to - w.from - w.lockWaitMs.dispatch);
 const workload = (r: RunFigures) => (r.conflicts ? '20% conflicts' : 'no conflicts ');
 
-function report(r: RunFigures): void {
+export function report(r: RunFigures): void {
   const t = timePerJob(r);
   const perJob = t.agentCli + t.dispatchLockWait + t.land + t.otherCoven;
   const coordination = t.dispatchLockWait + t.land + t.otherCoven;
   console.log(
-    `N=${String(r.workers).padStart(2)} ${workload(r)}: ${r.landed}/${jobs} landed (${r.left} left) in ${fmt(r.wallMs)} → ${r.jobsPerMin.toFixed(1)} jobs/min (first → last land ${r.steadyPerMin.toFixed(1)});` +
+    `N=${String(r.workers).padStart(2)}${r.machines ? ` over ${r.machines} machine${r.machines > 1 ? 's' : ''} (remote)` : ''} ${workload(r)}: ${r.landed}/${jobs} landed (${r.left} left) in ${fmt(r.wallMs)} → ${r.jobsPerMin.toFixed(1)} jobs/min (first → last land ${r.steadyPerMin.toFixed(1)});` +
       ` conflicts ${r.resolutions} (resolution sessions ${r.resolveSessions}), parked ${r.parked}${r.stray.length ? `, refs/coven: ${r.stray.length}` : ''}; load ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}`,
   );
   console.log(`   phase p50/p95: ${PHASES.map(([label, phase]) => `${label} ${p50p95(durations(r, phase))}`).join(' · ')}`);
@@ -245,13 +262,13 @@ function report(r: RunFigures): void {
 }
 
 /** Every run as one row of a markdown table (the shape of docs/benchmarks.md's), p50 / p95 per phase. */
-function summary(runs: RunFigures[]): string {
+export function summary(runs: RunFigures[]): string {
   const head = ['workers', 'jobs', 'jobs/min', 'conflicts (sessions)', ...PHASES.map(([label]) => `${label} p50 / p95`), 'dispatch-lock wait p50 / p95', 'lock held p50', 'worker time per job: agent CLI / lock wait / land / other coven', 'coordination share'];
   const rows = runs.map((r) => {
     const t = timePerJob(r);
     const perJob = t.agentCli + t.dispatchLockWait + t.land + t.otherCoven;
     return [
-      String(r.workers),
+      r.machines ? `${r.workers} over ${r.machines} (remote)` : String(r.workers),
       r.conflicts ? '20% conflict' : 'plain',
       r.jobsPerMin.toFixed(0),
       `${r.resolutions} (${r.resolveSessions})`,
@@ -273,22 +290,28 @@ function machineNote(): string {
 }
 
 // for each N both workloads, one after the other, so that both see the machine in the same state
-const points: ScalingPoint[] = [];
-const runs: RunFigures[] = [];
-const loads: number[] = [];
-for (const n of workerCounts) {
-  for (const conflicts of [false, true].filter((c) => modes.includes(c ? 'conflicts' : 'plain'))) {
-    const r = await runOnce(n, conflicts);
-    runs.push(r);
-    loads.push(...r.load);
-    report(r);
-    points.push({ workers: n, conflicts, jobsPerMin: r.jobsPerMin, perJob: timePerJob(r), dispatchP50: median(durations(r, 'dispatching')), landP50: median(durations(r, 'landing')) });
+// (only when run as the benchmark: scaling-remote.bench.ts imports runOnce)
+const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isEntry) await scalingLocal();
+
+async function scalingLocal(): Promise<void> {
+  const points: ScalingPoint[] = [];
+  const runs: RunFigures[] = [];
+  const loads: number[] = [];
+  for (const n of workerCounts) {
+    for (const conflicts of [false, true].filter((c) => modes.includes(c ? 'conflicts' : 'plain'))) {
+      const r = await runOnce(n, conflicts);
+      runs.push(r);
+      loads.push(...r.load);
+      report(r);
+      points.push({ workers: n, conflicts, jobsPerMin: r.jobsPerMin, perJob: timePerJob(r), dispatchP50: median(durations(r, 'dispatching')), landP50: median(durations(r, 'landing')) });
+    }
   }
-}
-console.log(`\nsummary (${jobs} jobs per run; p50 / p95 over each run's phases):\n${summary(runs)}`);
-if (svgFile) {
-  mkdirSync(join(svgFile, '..'), { recursive: true });
-  const load = `load ${Math.min(...loads).toFixed(0)}–${Math.max(...loads).toFixed(0)}`;
-  writeFileSync(svgFile, scalingChart(points, { jobs, note: `${machineNote()} · fake claude answering at once · ${jobs} jobs per run · ${load} during the runs` }));
-  console.log(`chart: ${svgFile}`);
+  console.log(`\nsummary (${jobs} jobs per run; p50 / p95 over each run's phases):\n${summary(runs)}`);
+  if (svgFile) {
+    mkdirSync(join(svgFile, '..'), { recursive: true });
+    const load = `load ${Math.min(...loads).toFixed(0)}–${Math.max(...loads).toFixed(0)}`;
+    writeFileSync(svgFile, scalingChart(points, { jobs, note: `${machineNote()} · fake claude answering at once · ${jobs} jobs per run · ${load} during the runs` }));
+    console.log(`chart: ${svgFile}`);
+  }
 }

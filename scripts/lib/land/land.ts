@@ -33,22 +33,27 @@
 //   main moved meanwhile: rebase again onto its new tip (at most 10 times)
 //   without --keep: git rev-list --count ; git worktree remove ; git branch -d   remove.ts
 
-import { dirtyFiles, git, gitMessage, gitOut } from '../git/runner.js';
-import { inspectWorktree, type Refusal, type WorktreeInfo } from './inspect.js';
-import { rebaseOnto, rebasedHead, changesBetween } from './rebase.js';
+import { dirtyFiles, git, gitMessage, gitOut, revParse } from '../git/runner.js';
+import { inspectWorktree, type Refusal } from './inspect.js';
 import { fastForwardMain, type Busy } from './fast-forward.js';
-import { plural, removeLandedWorktree, type Removal } from './remove.js';
-import { covenPaths } from './coven-changes.js';
+import { plural, type Removal } from './remove.js';
+import { rebaseRound, removeUnlessKept, roundBackoff, short, untouchedCheckout } from './rebase-round.js';
+import { landByPush, type LocalMain, type RemoteLand } from './push-main.js';
+import { fetchRemoteMain } from './remote-main.js';
+import { trackingRef, type RemoteTarget } from '../remote/target.js';
+import type { Unreachable } from '../remote/git-remote.js';
 
 export { removeLandedWorktree, type Removal } from './remove.js';
 export type { Refusal } from './inspect.js';
 export type { Busy } from './fast-forward.js';
+export type { LocalMain, RemoteLand } from './push-main.js';
 
 export type LandResult =
   /** leftOut: commits `onto` had dropped (it was moved back) were left out; the branch as it was is kept at this ref */
   /** hooksNotRun: the land wrote these hooks into the main worktree's (committed) hooks folder, so it ran no hook */
   /** untouched: `onto` was checked out nowhere, so only its ref moved; what the main worktree has checked out instead (a branch, or "a detached HEAD") */
-  | { kind: 'landed'; worktree: string; branch: string; onto: string; commits: number; main: string; retries: number; removal: Removal; leftOut?: string; hooksNotRun?: string[]; untouched?: string }
+  /** remote mode (push-main.ts): `remote`, the remote whose main it was pushed to; `local`, what the clone's local main did */
+  | { kind: 'landed'; worktree: string; branch: string; onto: string; commits: number; main: string; retries: number; removal: Removal; leftOut?: string; hooksNotRun?: string[]; untouched?: string; remote?: string; local?: LocalMain }
   | { kind: 'nothing-to-land'; worktree: string; branch: string; onto: string; removal: Removal; leftOut?: string }
   | { kind: 'dirty'; worktree: string; branch: string; files: string[] }
   | { kind: 'conflict'; worktree: string; branch: string; onto: string; commits: number; files: string[]; commit: string; subject: string }
@@ -56,6 +61,12 @@ export type LandResult =
   | { kind: 'main-busy'; worktree: string; branch: string; onto: string; commits: number; busy: Busy }
   /** the commits change `.coven/` (files: those paths) and nobody approved it: held for the human, main untouched */
   | { kind: 'coven-held'; worktree: string; branch: string; onto: string; commits: number; files: string[] }
+  /** remote mode: the remote did not answer (the fetch or the push); nothing was pushed, the branch keeps its commits: try again later */
+  | { kind: 'unreachable'; worktree: string; branch: string; onto: string; commits: number; remote: string; message: string }
+  /** remote mode: an update pushed with main (the job's claim, `ref`) was not what it expected there: the claim is no longer this worker's. Nothing was pushed */
+  | { kind: 'lease-lost'; worktree: string; branch: string; onto: string; commits: number; remote: string; ref: string; message: string }
+  /** remote mode: the server refused the push (a protected branch, a hook): its words in `message`. Nothing was pushed */
+  | { kind: 'push-refused'; worktree: string; branch: string; onto: string; commits: number; remote: string; ref: string; message: string }
   | Refusal;
 
 export interface LandOptions {
@@ -75,20 +86,23 @@ export interface LandOptions {
    * Otherwise such a land is held: `coven-held`, main untouched (coven-changes.ts).
    */
   approveCoven?: boolean;
+  /** remote mode: land by pushing to the remote's main instead of moving the local one (push-main.ts) */
+  remote?: RemoteLand;
 }
 
 export async function landWorktree(opts: LandOptions): Promise<LandResult> {
   const log = opts.log ?? (() => {});
   const maxRetries = opts.maxRetries ?? 10;
-  const [found, dirty] = await Promise.all([inspectWorktree(opts.worktree, opts.onto), dirtyFiles(opts.worktree).catch(() => [])]);
+  const [found, dirty] = await Promise.all([inspectWorktree(opts.worktree, opts.onto ?? opts.remote?.target.main), dirtyFiles(opts.worktree).catch(() => [])]);
   if (found.kind !== 'ready') return found;
   const info = found.info;
   const { worktree, branch, onto } = info;
   if (dirty.length > 0) return { kind: 'dirty', worktree, branch, files: dirty };
 
+  if (opts.remote) return landByPush(opts, opts.remote, info);
   let tip = info.ontoTip;
   let commits = info.ahead ?? (await aheadBehind(worktree, tip, info.head)).ahead;
-  if (commits === 0) return { kind: 'nothing-to-land', worktree, branch, onto, removal: await removeUnlessKept(opts.keep, info, log) };
+  if (commits === 0) return { kind: 'nothing-to-land', worktree, branch, onto, removal: await removeUnlessKept(opts, info) };
 
   let retries = 0;
   let leftOut: { leftOut?: string } = {};
@@ -97,22 +111,16 @@ export async function landWorktree(opts: LandOptions): Promise<LandResult> {
     log(`rebasing ${branch} onto ${onto} (${short(tip)})`);
     // like `git rebase` without arguments, only against the branch's own upstream: a branch
     // the user made on main and then took main back from holds those commits on purpose
-    const r = await rebaseOnto(worktree, tip, info.gitDir, info.ontoIsUpstream ? onto : undefined);
-    if (r.kind === 'conflict') return { kind: 'conflict', worktree, branch, onto, commits, files: r.files, commit: r.commit, subject: r.subject };
-    if (r.kind === 'failed') return { kind: 'failed', worktree, branch, step: 'rebase', message: r.message };
-    if (r.leftOut) leftOut = { leftOut: r.leftOut };
-    const [rebased, changes] = await Promise.all([rebasedHead(worktree, tip), changesBetween(worktree, tip, 'HEAD')]);
-    commits = rebased.commits;
-    if (commits === 0) return { kind: 'nothing-to-land', worktree, branch, onto, removal: await removeUnlessKept(opts.keep, info, log), ...leftOut };
-    // exactly what main's tree would change by: a change the branch made and undid does not count
-    const held = opts.approveCoven ? [] : covenPaths(changes);
-    if (held.length > 0) return { kind: 'coven-held', worktree, branch, onto, commits, files: held };
+    const round = await rebaseRound(opts, info, tip, info.ontoIsUpstream ? `refs/heads/${onto}` : undefined, leftOut, commits);
+    if (round.kind !== 'rebased') return round;
+    ({ commits, leftOut } = round);
+    const { head, changes } = round;
 
-    log(`fast-forwarding ${onto} to ${short(rebased.head)} (${plural(commits, 'commit')})`);
+    log(`fast-forwarding ${onto} to ${short(head)} (${plural(commits, 'commit')})`);
     const reason = `coven land ${branch}`;
-    const ff = await fastForwardMain({ repo: worktree, stateDir: info.stateDir, onto, from: tip, to: rebased.head, reason, worktrees: info.worktrees, changes, landLockHeld: opts.landLockHeld });
+    const ff = await fastForwardMain({ repo: worktree, stateDir: info.stateDir, onto, from: tip, to: head, reason, worktrees: info.worktrees, changes, landLockHeld: opts.landLockHeld });
     if (ff.kind === 'fast-forwarded') {
-      const removal = await removeUnlessKept(opts.keep, info, log);
+      const removal = await removeUnlessKept(opts, info);
       return { kind: 'landed', worktree, branch, onto, commits, main: ff.main, retries, removal, ...leftOut, ...(ff.hooksNotRun ? { hooksNotRun: ff.hooksNotRun } : {}), ...untouchedCheckout(ff.checkout, info) };
     }
     if (ff.kind === 'main-blocked') return { kind: 'main-blocked', worktree, branch, onto, commits, files: ff.files, mainWorktree: ff.mainWorktree };
@@ -129,43 +137,57 @@ export async function landWorktree(opts: LandOptions): Promise<LandResult> {
     } else {
       log(`the checkout of ${onto} is busy (index.lock); retrying (retry ${retries})`);
     }
-    await sleep(backoffMs(retries));
+    await roundBackoff(retries);
   }
 }
 
-/** The commits on the worktree's branch that are not on the branch it lands on, oldest first. */
-export async function unlandedCommits(worktree: string, onto?: string): Promise<{ kind: 'unlanded'; onto: string; branch: string; commits: string[] } | Refusal> {
-  const found = await inspectWorktree(worktree, onto);
+/**
+ * The commits on the worktree's branch that are not on the branch it lands on, oldest
+ * first. `remote`: not on the remote's main as last fetched (nothing is fetched here).
+ */
+export async function unlandedCommits(worktree: string, onto?: string, remote?: RemoteTarget | null): Promise<{ kind: 'unlanded'; onto: string; branch: string; commits: string[] } | Refusal> {
+  const found = await inspectWorktree(worktree, onto ?? remote?.main);
   if (found.kind !== 'ready') return found;
   const { info } = found;
-  const out = await gitOut(info.worktree, ['rev-list', '--reverse', `${info.ontoTip}..${info.head}`]);
+  const tip = remote ? ((await revParse(info.worktree, trackingRef(remote))) ?? info.ontoTip) : info.ontoTip;
+  const out = await gitOut(info.worktree, ['rev-list', '--reverse', `${tip}..${info.head}`]);
   return { kind: 'unlanded', onto: info.onto, branch: info.branch, commits: out.split('\n').filter(Boolean) };
 }
 
+/** offline: remote mode, the remote did not answer; the sync used its main as last fetched */
 export type SyncResult =
-  | { kind: 'synced'; from: string; to: string; onto: string }
-  | { kind: 'up-to-date'; onto: string }
-  | { kind: 'unlanded'; onto: string; commits: number }
+  | { kind: 'synced'; from: string; to: string; onto: string; offline?: Unreachable }
+  | { kind: 'up-to-date'; onto: string; offline?: Unreachable }
+  | { kind: 'unlanded'; onto: string; commits: number; offline?: Unreachable }
   | { kind: 'dirty'; worktree: string; branch: string; files: string[] }
   | Refusal;
 
 /**
  * Brings a clean worktree with nothing unlanded up to main's tip (a fast-forward of the
  * worktree's branch). A worktree with unlanded commits is left alone: land it instead.
+ * `remote` (remote mode): main's tip is the remote's, fetched first; a remote that does
+ * not answer does not stop the sync: it uses what was fetched last, and says so.
  */
-export async function syncWorktreeWithMain(worktree: string, onto?: string): Promise<SyncResult> {
-  const found = await inspectWorktree(worktree, onto);
+export async function syncWorktreeWithMain(worktree: string, onto?: string, remote?: RemoteTarget | null): Promise<SyncResult> {
+  const found = await inspectWorktree(worktree, onto ?? remote?.main);
   if (found.kind !== 'ready') return found;
   const { info } = found;
   const dirty = await dirtyFiles(info.worktree);
   if (dirty.length > 0) return { kind: 'dirty', worktree: info.worktree, branch: info.branch, files: dirty };
+  const fetched = remote ? await fetchRemoteMain(info.worktree, remote) : null;
+  if (fetched && fetched.kind !== 'tip') {
+    return { kind: 'failed', worktree: info.worktree, branch: info.branch, step: `fetch ${remote?.main} from ${remote?.name}`, message: fetched.message };
+  }
+  const tip = fetched ? fetched.tip : info.ontoTip;
+  const offline = fetched?.offline ? { offline: fetched.offline } : {};
   // known from the first round when `onto` is the upstream
-  const { ahead, behind } = info.ahead !== null && info.behind !== null ? { ahead: info.ahead, behind: info.behind } : await aheadBehind(info.worktree, info.ontoTip, info.head);
-  if (ahead > 0) return { kind: 'unlanded', onto: info.onto, commits: ahead };
-  if (behind === 0) return { kind: 'up-to-date', onto: info.onto };
-  const r = await git(info.worktree, ['merge', '--ff-only', '--no-overwrite-ignore', '--quiet', info.ontoTip]);
+  const known = !fetched && info.ahead !== null && info.behind !== null;
+  const { ahead, behind } = known ? { ahead: info.ahead ?? 0, behind: info.behind ?? 0 } : await aheadBehind(info.worktree, tip, info.head);
+  if (ahead > 0) return { kind: 'unlanded', onto: info.onto, commits: ahead, ...offline };
+  if (behind === 0) return { kind: 'up-to-date', onto: info.onto, ...offline };
+  const r = await git(info.worktree, ['merge', '--ff-only', '--no-overwrite-ignore', '--quiet', tip]);
   if (!r.ok) return { kind: 'failed', worktree: info.worktree, branch: info.branch, step: 'fast-forward the worktree', message: gitMessage(r, { strip: true }) };
-  return { kind: 'synced', from: info.head, to: info.ontoTip, onto: info.onto };
+  return { kind: 'synced', from: info.head, to: tip, onto: info.onto, ...offline };
 }
 
 async function aheadBehind(cwd: string, tip: string, head: string): Promise<{ ahead: number; behind: number }> {
@@ -174,29 +196,4 @@ async function aheadBehind(cwd: string, tip: string, head: string): Promise<{ ah
   return { ahead: ahead ?? 0, behind: behind ?? 0 };
 }
 
-async function removeUnlessKept(keep: boolean, info: WorktreeInfo, log: (line: string) => void): Promise<Removal> {
-  if (keep) return { kind: 'kept' };
-  log(`removing the worktree ${info.worktree} and the branch ${info.branch}`);
-  return removeLandedWorktree(info);
-}
-
-/** When the land moved `onto`'s ref alone: what the main worktree has checked out instead (left as it was). */
-function untouchedCheckout(checkout: string | null, info: WorktreeInfo): { untouched?: string } {
-  if (checkout !== null) return {};
-  const ref = info.worktrees[0]?.branch;
-  return { untouched: ref ? ref.replace(/^refs\/heads\//, '') : 'a detached HEAD' };
-}
-
-/** Small jittered backoff so that racing workers spread out: ~10–60 ms, growing. */
-function backoffMs(attempt: number): number {
-  return Math.round((10 + Math.random() * 50) * Math.min(attempt, 6));
-}
-
-/** A commit id as the land's messages show it. */
-export function short(id: string): string {
-  return id.slice(0, 9);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { short } from './rebase-round.js';

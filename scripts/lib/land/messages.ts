@@ -3,7 +3,7 @@
 
 import { operationCommands } from '../git/operation.js';
 import { formatProblem, shellQuote, type Problem } from '../ui/problem.js';
-import { short, type LandResult, type Refusal, type Removal } from './land.js';
+import { short, type LandResult, type LocalMain, type Refusal, type Removal } from './land.js';
 import { plural } from './remove.js';
 
 /** What a land says when it left out commits that `onto` had dropped (it was moved back). */
@@ -32,7 +32,7 @@ export function describeLand(r: LandResult, how: { self: string; againArgs: stri
     case 'nothing-to-land': {
       const head =
         r.kind === 'landed'
-          ? `coven: landed ${plural(r.commits, 'commit')} from ${r.branch} on ${r.onto} (now ${short(r.main)})${r.retries ? `, after ${plural(r.retries, 'retry', 'retries')}` : ''}.${r.untouched ? `\n${describeUntouched(r.onto, r.untouched)}` : ''}`
+          ? `coven: landed ${plural(r.commits, 'commit')} from ${r.branch} on ${r.onto}${r.remote ? ` at ${r.remote}` : ''} (now ${short(r.main)})${r.retries ? `, after ${plural(r.retries, 'retry', 'retries')}` : ''}.${r.untouched ? `\n${describeUntouched(r.onto, r.untouched)}` : ''}${r.remote && r.local ? localMainLine(r.local, r.onto, r.remote, r.main) : ''}`
           : `coven: nothing to land: every commit of ${r.branch} is already on ${r.onto}.`;
       return { ok: true, code: 0, text: `${head}${r.leftOut ? `\n${describeLeftOut(r.onto, r.leftOut)}` : ''}\n${describeRemoval(r.removal, r.worktree, r.branch)}` };
     }
@@ -65,9 +65,63 @@ export function describeLand(r: LandResult, how: { self: string; againArgs: stri
       return problem(4, describeBusy(r, again(r.worktree)));
     case 'coven-held':
       return problem(5, describeHeld(r, again(r.worktree)));
+    case 'unreachable':
+    case 'lease-lost':
+    case 'push-refused':
+      return problem(PUSH_CODES[r.kind], describePushProblem(r, again(r.worktree)));
     default:
       return problem(1, describeRefusal(r, again, how.self));
   }
+}
+
+/** The exit codes of a land by push that did not push (land-worktree's usage text). */
+const PUSH_CODES = { unreachable: 6, 'lease-lost': 7, 'push-refused': 1 } as const;
+
+type PushProblem = Extract<LandResult, { kind: 'unreachable' | 'lease-lost' | 'push-refused' }>;
+
+/** Remote mode: a land whose push did not happen (nothing was pushed: the push is atomic). */
+export function describePushProblem(r: PushProblem, again: string): Problem {
+  const main = `${r.remote}/${r.onto}`;
+  const kept = `Nothing was pushed: ${r.onto} on ${r.remote} was not changed; ${stay(r.commits)} on ${r.branch}.`;
+  switch (r.kind) {
+    case 'unreachable':
+      return {
+        what: `cannot land ${r.branch}: the remote ${r.remote} did not answer (${r.message}).`,
+        kept,
+        next: [`git ls-remote ${shellQuote(r.remote)} ${shellQuote(`refs/heads/${r.onto}`)}    # answers once the network or the server is back`, again],
+      };
+    case 'lease-lost':
+      return {
+        what: `cannot land ${r.branch}: the job's claim ${r.ref} on ${r.remote} is no longer this worker's (its lease ran out and another worker took the job over), so the push was refused (${r.message}).`,
+        kept: `${kept} The other worker lands the job; these commits must not land over it.`,
+        next: [`git -C ${shellQuote(r.worktree)} log --oneline ${shellQuote(main)}..${shellQuote(r.branch)}    # what would have landed`, `git fetch ${shellQuote(r.remote)} && git log ${shellQuote(main)}    # what the other worker landed`],
+      };
+    case 'push-refused':
+      return {
+        what: `cannot land ${r.branch}: ${r.remote} refused the push of ${r.ref}: ${r.message}`,
+        kept: `${kept} A protected branch or a server hook refuses such pushes; coven never forces one.`,
+        next: [`allow pushes to ${r.onto} for this account on ${r.remote} (or replace the land step: docs/steps.md, "Replacing a step"), then run:`, again],
+      };
+  }
+}
+
+/** Remote mode: after a push, what the clone's local main did (nothing to say when it followed). */
+export function describeLocalMain(local: LocalMain, onto: string, remote: string, pushed: string): string | null {
+  const q = shellQuote;
+  switch (local.kind) {
+    case 'followed':
+    case 'level':
+      return null;
+    case 'own-commits':
+      return `coven: your local ${onto} has ${plural(local.commits, 'commit')} that ${local.commits === 1 ? 'is' : 'are'} not on ${remote} (now ${short(pushed)}); it was left as it is, nothing lost. To put ${local.commits === 1 ? 'it' : 'them'} on ${remote}: git -C ${q(local.mainWorktree)} pull --rebase ${q(remote)} ${q(onto)} && git -C ${q(local.mainWorktree)} push ${q(remote)} ${q(onto)}`;
+    case 'not-followed':
+      return `coven: your local ${onto} was not moved to ${remote}'s (now ${short(pushed)}): ${local.why}. Nothing lost; it follows at a later land, or: git -C ${q(local.mainWorktree)} merge --ff-only ${q(`${remote}/${onto}`)}`;
+  }
+}
+
+function localMainLine(local: LocalMain, onto: string, remote: string, pushed: string): string {
+  const line = describeLocalMain(local, onto, remote, pushed);
+  return line ? `\n${line}` : '';
 }
 
 /** Why a worktree cannot be landed at all (every refusal exits 1). */

@@ -19,11 +19,11 @@ export type RebaseResult =
 /**
  * Rebases the worktree's branch onto `tip` (pin a commit id, not a name). A conflict
  * leaves the rebase in progress for a resolver; any other stop is aborted, which puts
- * the branch back exactly as it was. With `onto` (the branch's upstream), a rewind of
- * `onto` is honoured (rewoundForkPoint).
+ * the branch back exactly as it was. With `ontoRef` (the full name of the branch's
+ * upstream, or of the remote's main as fetched), a rewind of it is honoured (rewoundForkPoint).
  */
-export async function rebaseOnto(worktree: string, tip: string, gitDir: string, onto?: string): Promise<RebaseResult> {
-  const rewound = onto ? await rewoundForkPoint(worktree, tip, onto) : null;
+export async function rebaseOnto(worktree: string, tip: string, gitDir: string, ontoRef?: string): Promise<RebaseResult> {
+  const rewound = ontoRef ? await rewoundForkPoint(worktree, tip, ontoRef) : null;
   const r = await git(worktree, ['rebase', '--no-update-refs', '--no-autostash', ...(rewound ? ['--onto', tip, rewound.from] : [tip])]);
   if (r.ok) return { kind: 'rebased', leftOut: rewound?.kept ?? null };
   if (operationInProgress(gitDir) !== 'rebase') return { kind: 'failed', message: gitMessage(r, { strip: true }) };
@@ -49,8 +49,9 @@ export async function rebaseOnto(worktree: string, tip: string, gitDir: string, 
  * stands. The branch as it was is kept under refs/coven/rewound/… first. Returns the
  * commit to rebase from and that ref, or null for a plain rebase.
  */
-async function rewoundForkPoint(worktree: string, tip: string, onto: string): Promise<{ from: string; kept: string } | null> {
-  const [fork, base] = await Promise.all([git(worktree, ['merge-base', '--fork-point', `refs/heads/${onto}`, 'HEAD']), git(worktree, ['merge-base', tip, 'HEAD'])]);
+async function rewoundForkPoint(worktree: string, tip: string, ontoRef: string): Promise<{ from: string; kept: string } | null> {
+  const onto = ontoRef.replace(/^refs\/(heads|remotes)\//, '');
+  const [fork, base] = await Promise.all([git(worktree, ['merge-base', '--fork-point', ontoRef, 'HEAD']), git(worktree, ['merge-base', tip, 'HEAD'])]);
   const forkPoint = fork.stdout.trim();
   const mergeBase = base.stdout.trim();
   if (!fork.ok || !base.ok || !forkPoint || forkPoint === mergeBase) return null;

@@ -16,6 +16,8 @@ export interface RemovalTarget {
   worktree: string;
   branch: string;
   onto: string;
+  /** the ref the commits must be on, when not `refs/heads/<onto>` (remote mode: the remote's main as fetched) */
+  ontoRef?: string;
   /** `git worktree list` if already read (its first entry, the main worktree, never moves) */
   worktrees?: WorktreeEntry[];
 }
@@ -27,8 +29,9 @@ export interface RemovalTarget {
  */
 export async function removeLandedWorktree(target: RemovalTarget): Promise<Removal> {
   const { worktree, branch, onto } = target;
+  const ontoRef = target.ontoRef ?? `refs/heads/${onto}`;
   const [unlanded, worktrees] = await Promise.all([
-    gitOut(worktree, ['rev-list', '--count', `refs/heads/${onto}..refs/heads/${branch}`]),
+    gitOut(worktree, ['rev-list', '--count', `${ontoRef}..refs/heads/${branch}`]),
     target.worktrees ?? listWorktrees(worktree),
   ]);
   if (unlanded.trim() !== '0') return { kind: 'not-removed', reason: `${branch} has ${plural(Number(unlanded), 'commit')} not on ${onto}` };
@@ -49,7 +52,7 @@ export async function removeLandedWorktree(target: RemovalTarget): Promise<Remov
   const deleted = await git(mainWorktree, ['branch', '-d', branch]);
   if (!deleted.ok) {
     // -d compares with the upstream or the current HEAD; we compare with `onto` ourselves
-    const merged = await git(mainWorktree, ['merge-base', '--is-ancestor', `refs/heads/${branch}`, `refs/heads/${onto}`]);
+    const merged = await git(mainWorktree, ['merge-base', '--is-ancestor', `refs/heads/${branch}`, ontoRef]);
     const forced = merged.ok ? await git(mainWorktree, ['branch', '-D', branch]) : deleted;
     if (!forced.ok) return { kind: 'not-removed', reason: `the worktree was removed, but the branch was kept: ${gitMessage(forced, { strip: true })}` };
   }

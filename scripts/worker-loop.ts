@@ -10,7 +10,8 @@ const usage = `usage: coven worker [--once] [--name NAME] [--worktree-base DIR]
 
 Starts a worker: its own worktree and branch (coven/NAME), then dispatch → run the
 chosen agent → land on the main branch, again and again. When dispatch says there is
-nothing to do, the worker sleeps until the main branch moves (git hooks wake it).
+nothing to do, the worker sleeps until the main branch moves (git hooks wake it; in
+remote mode it also asks the remote for its main branch every 30 s, ±20 %).
 Ctrl-C (or SIGTERM) stops it once the current step is safe; a second one stops at once.
 
 While an agent runs, a line you type is sent to it as a message (it sees it at its
@@ -53,6 +54,10 @@ env: COVEN_CLAUDE, COVEN_CODEX, COVEN_GEMINI, COVEN_OPENCODE (each CLI's binary;
      run instead of that step (wins over .coven/steps/<step>; see docs/steps.md),
      COVEN_RETRY_MS (first wait after a failed dispatch or a put-off land, default
      30000), COVEN_SAFETY_INTERVAL_MS (the sleeper's re-check, default 60000),
+     COVEN_REMOTE_POLL_MS (remote mode: how often a sleeper asks the remote for its
+     main branch with git ls-remote, default 30000, each wait ±20 % at random; at least
+     2000, at most 600000), COVEN_MACHINE (remote mode: this machine's name there;
+     default: the host name),
      COVEN_REFUSED_RETRY_MS (first wait after every CLI of an agent refused —
      quota, rate limit, auth, overloaded — default 60000, doubling up to 30 min;
      the job then runs again in the same worktree; with --once it does not wait), COVEN_CODEX, COVEN_GEMINI,
@@ -89,6 +94,7 @@ import { cycle as say, job as sayJob, signals, stop as sayStop } from './lib/wor
 import { cycleStarted, dispatchFailed, dispatchRetryWait, refusedRetryWait, exitCodes, jobDone, jobStarted, landsPendingFirst, loopStart, sleepDecided, woken, type LoopEnd, type LoopState } from './lib/worker/policy.js';
 import { startWorker } from './lib/worker/start.js';
 import { waitForMainToMove } from './lib/worker/wait-for-main.js';
+import { fetchRemoteMain, remoteMainWatch } from './lib/worker/remote-sleep.js';
 
 export { StopControl, exitCodes, type WorkerExit, type WorkerOptions };
 
@@ -182,7 +188,8 @@ async function sleepUntilMainMoves(w: Worker, baseline: string): Promise<'woke' 
   const limit = w.opts.exitWhenIdleMs;
   await setPhase(w, 'sleeping', { waiting_on: baseline, agent: null, args: {} });
   const signal = limit === undefined ? w.stop.signal : AbortSignal.any([w.stop.signal, AbortSignal.timeout(limit)]);
-  const moved = await waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline, signal, safetyIntervalMs: w.opts.safetyIntervalMs });
+  const remote = await remoteMainWatch(w); // remote mode: the remote's main is polled too
+  const moved = await waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline, signal, safetyIntervalMs: w.opts.safetyIntervalMs, remote });
   if (moved.kind === 'aborted') {
     if (w.stop.stopping || limit === undefined) return 'stopped';
     w.ui.line(say.idleExit(w.name, w.main, limit));
@@ -193,7 +200,8 @@ async function sleepUntilMainMoves(w: Worker, baseline: string): Promise<'woke' 
     w.ui.problem(say.mainGone(w.name, w.main, w.paths.mainWorktree));
     return 'stopped';
   }
-  w.ui.line(say.wakes(w.main, moved.tip, w.name));
+  if (moved.via === 'remote') await fetchRemoteMain(w);
+  w.ui.line(say.wakes(moved.via === 'remote' ? `${w.remote?.name ?? 'the remote'}'s ${w.main}` : w.main, moved.tip, w.name));
   return 'woke';
 }
 

@@ -7,20 +7,24 @@
 //   - the branch's loose ref file and packed-refs (their folders are watched, since
 //     git replaces those files by rename), for repos without the hooks;
 //   - a slow safety re-check every safetyIntervalMs (default 60 s), for whatever the
-//     watches miss (network filesystems, a folder created later).
+//     watches miss (network filesystems, a folder created later);
+//   - in remote mode (`remote`), beside all of the above: the remote's main, by one
+//     `git ls-remote` every interval with jitter (lib/remote/remote-poll.ts).
 // Each event costs one `git rev-parse`. Creates the state dir if missing and records
 // the main branch for the hooks (wake.ts).
 // Inputs: repo (any folder inside it), mainBranch (short name), baseline (commit id).
 // Output: { moved, tip } | { missing } (the branch no longer resolves) | { aborted }.
+// A move of the remote's main comes back as { moved, tip: the remote's tip, via: 'remote' }.
 
 import { watch, type FSWatcher } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { git, gitOut } from '../git/runner.js';
 import { recordMainBranch } from './wake.js';
+import { pollRemoteMain, type RemoteMainWatch } from '../remote/remote-poll.js';
 
-/** What noticed the move: the first look, the wake file, the ref files, the slow safety check, or the 1 s poll used when a folder cannot be watched. */
-export type WokenBy = 'first-look' | 'wake' | 'ref' | 'safety' | 'poll';
+/** What noticed the move: the first look, the wake file, the ref files, the slow safety check, the 1 s poll used when a folder cannot be watched, or the remote's main (remote mode). */
+export type WokenBy = 'first-look' | 'wake' | 'ref' | 'safety' | 'poll' | 'remote';
 export type MainMoved = { kind: 'moved'; tip: string; via: WokenBy } | { kind: 'missing' } | { kind: 'aborted' };
 
 export interface WaitForMainOptions {
@@ -34,6 +38,8 @@ export interface WaitForMainOptions {
    * lives (fs.watch on some network filesystems); the safety re-check always runs.
    */
   watch?: { wake?: boolean; refs?: boolean };
+  /** remote mode: also wake when the remote's main moves away from `remote.baseline` */
+  remote?: RemoteMainWatch;
   /** called once the watches are up and the first look found main unmoved (tests wait for it) */
   onWatching?: () => void;
 }
@@ -57,10 +63,11 @@ export async function waitForMainToMove(opts: WaitForMainOptions): Promise<MainM
     // the safety check still work
   }
   return new Promise<MainMoved>((finish) => {
-    const w: Waiter = { opts, commonDir, loose: join(commonDir, 'refs', 'heads', mainBranch), finish, watchers: [], settled: false, checking: false, again: false, againVia: 'first-look', poll: null, safety: null, refWatch: null, onAbort: () => done(w, { kind: 'aborted' }) };
+    const w: Waiter = { opts, commonDir, loose: join(commonDir, 'refs', 'heads', mainBranch), finish, watchers: [], settled: false, checking: false, again: false, againVia: 'first-look', poll: null, safety: null, refWatch: null, remotePoll: new AbortController(), onAbort: () => done(w, { kind: 'aborted' }) };
     signal?.addEventListener('abort', w.onAbort, { once: true });
     w.safety = setInterval(() => void check(w, 'safety'), opts.safetyIntervalMs ?? 60_000);
     if (signal?.aborted) return w.onAbort(); // aborted during the git call above: no event will come
+    if (opts.remote) void pollRemoteMain(opts.remote, w.remotePoll.signal, (tip) => done(w, { kind: 'moved', tip, via: 'remote' }));
     void (async () => {
       if (opts.watch?.wake !== false) watchFolder(w, stateDir, (f) => (f === null || f === 'wake' ? void check(w, 'wake') : undefined));
       if (opts.watch?.refs !== false) {
@@ -90,6 +97,8 @@ interface Waiter {
   poll: NodeJS.Timeout | null;
   safety: NodeJS.Timeout | null;
   refWatch: { dir: string; watcher: FSWatcher | null } | null;
+  /** ends the remote poll (remote mode) */
+  remotePoll: AbortController;
   onAbort: () => void;
 }
 
@@ -99,6 +108,7 @@ function done(w: Waiter, result: MainMoved): void {
   for (const watcher of w.watchers) watcher.close();
   if (w.safety) clearInterval(w.safety);
   if (w.poll) clearInterval(w.poll);
+  w.remotePoll.abort();
   w.opts.signal?.removeEventListener('abort', w.onAbort);
   w.finish(result);
 }

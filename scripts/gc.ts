@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // gc — clean up after dead workers; its contract is the usage text below (--help).
 
-const help = `usage: coven gc [--dry-run] [--force]
+const help = `usage: coven gc [--dry-run] [--force] [--remote NAME]
 
 Cleans up after dead workers (state file whose process is gone): removes the worktree,
 the branch and the state file when all of its commits are on main and it has no
@@ -12,6 +12,12 @@ before saving them) are kept under refs/coven/reflog/<worker>/<time>. Also clear
 held by dead processes. Never touches worktrees coven did not create.
   --dry-run   show what would happen, change nothing
   --force     save unlanded work under refs/coven/gc/… and remove those workers too
+  --remote NAME  also clean up on that remote: its claims released (landed, given up)
+              and its worker state refs (refs/coven/workers/…) unchanged for a day
+Claims released (landed, given up) or damaged that this clone has seen unchanged for a
+day are deleted (refs/coven/claims/…, each by compare-and-swap: one taken again meanwhile
+stays). Ages are this clone's own observations (<state dir>/claims-seen.json): a claim
+first seen now is deleted a day later at the earliest.
 Only touches what coven made: a worker named in a state file whose process is dead,
 whose branch is under coven/, and whose worktree is the one its state file records.
 Never the main worktree, a live worker, or a worktree someone else made for the branch.
@@ -28,7 +34,8 @@ writes: refs/coven/gc/<worker>/<time> (--force: one commit, the uncommitted chan
         the git setup as it was before a dead worker's session (config entries, hooks:
         a changed hook goes to <state dir>/quarantine/)
 removes: <state dir>/workers/<name>.json, steps/<name>/, dead holders' <state dir>/locks/*,
-        <state dir>/git-setup/<name>.json
+        <state dir>/git-setup/<name>.json, old released claims (refs/coven/claims/…);
+        with --remote: the same on the remote, and refs/coven/workers/… unchanged for a day
 exit: 0 done · 2 not in a git work tree · 3 some workers kept (unlanded work) · 64 bad usage
       1 error
 `;
@@ -51,6 +58,7 @@ import { readWorkerStates, removeWorkerState, type WorkerState } from './lib/wor
 import { removeStepFiles } from './lib/worker/step-files.js';
 import { samePath } from './lib/files/same-path.js';
 import { undoLeftBySession } from './lib/git/setup-guard.js';
+import { gcClaims } from './lib/claims/gc-claims.js';
 
 export type GcAction =
   /**
@@ -74,9 +82,11 @@ export interface GcReport {
   links: string[];
   /** what a dead worker's agent changed in the git setup during the session cut short, now undone */
   setup: string[];
+  /** claims released (or damaged) long ago, deleted (lib/claims/gc-claims.ts): one line each */
+  claims?: string[];
 }
 
-export async function gc(paths: RepoPaths, opts: { dryRun?: boolean; force?: boolean; now?: Date } = {}): Promise<GcReport> {
+export async function gc(paths: RepoPaths, opts: { dryRun?: boolean; force?: boolean; now?: Date; remote?: string; clock?: () => number } = {}): Promise<GcReport> {
   const dryRun = opts.dryRun ?? false;
   const entries = await readWorkerStates(paths.stateDir);
   const report: GcReport = { dryRun, actions: [], locks: [], corrupt: [], alive: [], links: [], setup: [] };
@@ -97,6 +107,7 @@ export async function gc(paths: RepoPaths, opts: { dryRun?: boolean; force?: boo
     else report.actions.push(await collectWorker(paths, worktrees, e.state, { dryRun, force: opts.force ?? false, now: opts.now ?? new Date() }));
   }
   report.locks = await clearStaleLocks(locksDirOf(paths.stateDir), { dryRun });
+  report.claims = await gcClaims(paths, await mainBranchOfName(paths), { dryRun, ...(opts.remote !== undefined ? { remote: opts.remote } : {}), ...(opts.clock ? { now: opts.clock } : {}) });
   return report;
 }
 
@@ -243,7 +254,7 @@ async function saveWork(paths: RepoPaths, s: WorkerState, worktree: string | nul
 
 export function renderGc(r: GcReport): string {
   const would = r.dryRun ? 'would remove' : 'removed';
-  const lines: string[] = [...r.links, ...r.setup];
+  const lines: string[] = [...r.links, ...r.setup, ...(r.claims ?? [])];
   for (const a of r.actions) {
     if (a.kind === 'removed') {
       lines.push(`${a.worker}: ${would} ${a.worktree ? `worktree ${a.worktree}, ` : ''}branch ${a.branch} and its state file`);
@@ -283,7 +294,7 @@ export function renderGc(r: GcReport): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const cl = parseCommandLine(argv, { command: 'coven gc', usage: help, boolean: ['dry-run', 'force'], alias: { n: 'dry-run' } });
+  const cl = parseCommandLine(argv, { command: 'coven gc', usage: help, boolean: ['dry-run', 'force'], string: ['remote'], alias: { n: 'dry-run' } });
   if (cl.kind === 'exit') return cl.code;
   const args = cl.args;
   const repo = await findRepo(process.cwd());
@@ -291,7 +302,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(formatProblem({ what: `${process.cwd()} is not inside a git work tree.`, next: ['cd <your repository> && coven gc'] }) + '\n');
     return 2;
   }
-  const report = await gc(repo.paths, { dryRun: args['dry-run'] === true, force: args.force === true });
+  const remote = typeof args.remote === 'string' ? args.remote : undefined;
+  const report = await gc(repo.paths, { dryRun: args['dry-run'] === true, force: args.force === true, ...(remote !== undefined ? { remote } : {}) });
   process.stdout.write(renderGc(report));
   return report.actions.some((a) => a.kind === 'kept') ? 3 : 0;
 }

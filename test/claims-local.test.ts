@@ -11,6 +11,10 @@ import { jobKey, type Holder, type Job } from '../scripts/lib/claims/claim.js';
 import { describeClaims, openClaimStore } from '../scripts/lib/claims/index.js';
 import { processStartTime } from '../scripts/lib/locks/process-identity.js';
 import { keepWhatTheJobDropped, markJob } from '../scripts/lib/worktree/job-guard.js';
+import { writeFileSync } from 'node:fs';
+import { MAX_BOOK_ENTRIES, readBook, writeBook } from '../scripts/lib/claims/lease.js';
+import { DAY_MS, pruneTombstones } from '../scripts/lib/claims/prune.js';
+import { gcClaims } from '../scripts/lib/claims/gc-claims.js';
 import { distRoot, sh, tempDir, tempRepo, commitFile } from './helpers/repo.js';
 
 const job: Job = { agent: 'implement', args: { issue: 'issues/a.md' } };
@@ -20,7 +24,7 @@ function me(worker: string, machine = 'box-1', extra: Partial<Holder> = {}): Hol
 }
 
 /** a holder on another host: its process cannot be checked from here */
-export function elsewhere(worker: string, machine = 'box-2'): Holder {
+function elsewhere(worker: string, machine = 'box-2'): Holder {
   return { worker, machine, host: 'other-host.example', pid: 4242, pid_start: null };
 }
 
@@ -105,6 +109,183 @@ test('a claim that changes during an agent session is not put back by the job gu
   const kept = await keepWhatTheJobDropped(repo, 'brave-otter', 'main', mark);
   assert.equal(kept.covenRefs, { restored: ['refs/coven/wip/x'], lost: [] });
   assert.is(await sh(repo, 'rev-parse', `refs/coven/claims/${jobKey(job)}`), hb.kind === 'held' ? hb.claim.sha : '');
+});
+
+test('a holder on another host loses its claim when this observer has seen it unchanged for the lease, by this observer\'s clock', async () => {
+  const { store, main, tick } = await setup();
+  const lease = 300_000;
+  assert.is((await store.take(job, elsewhere('brave-otter'), main)).kind, 'taken');
+  tick(lease - 1);
+  const early = await store.take(job, me('calm-fox'), main);
+  assert.is(early.kind, 'lost');
+  const listed = await store.list();
+  assert.ok(Array.isArray(listed) && listed[0]!.expired === false);
+  tick(1);
+  const listedLate = await store.list();
+  assert.ok(Array.isArray(listedLate) && listedLate[0]!.expired === true);
+  if (Array.isArray(listedLate)) assert.match(describeClaims(listedLate)[0] ?? '', /held by brave-otter on box-2, no change seen for 5m \(lease 5m\): may be taken over$/);
+  const late = await store.take(job, me('calm-fox'), main);
+  assert.is(late.kind, 'taken');
+  if (late.kind === 'taken') {
+    assert.is(late.over?.why, 'lease-expired');
+    assert.is(late.claim.record.took_over?.worker, 'brave-otter');
+  }
+});
+
+test('clock skew: a holder whose clock is hours behind or ahead is judged only by when this observer saw its claim change', async () => {
+  for (const skew of [-5 * 3_600_000, 5 * 3_600_000]) {
+    const { repo, stateDir, main } = await setup();
+    let ours = 50_000_000;
+    const holderStore = openClaimStore({ repo, stateDir: tempDir('coven-holder-'), remote: null, now: () => ours + skew });
+    const observer = openClaimStore({ repo, stateDir, remote: null, now: () => ours });
+    const t = await holderStore.take(job, elsewhere('brave-otter'), main);
+    assert.is(t.kind, 'taken');
+    if (t.kind !== 'taken') return;
+    let claim = t.claim;
+    // first seen now: not expired, whatever heartbeat_at says
+    assert.is((await observer.take(job, me('calm-fox'), main)).kind, 'lost', `skew ${skew}`);
+    for (let i = 0; i < 6; i++) {
+      ours += 100_000;
+      const hb = await holderStore.heartbeat(claim);
+      assert.is(hb.kind, 'held');
+      if (hb.kind === 'held') claim = hb.claim;
+      ours += 100_000;
+      assert.is((await observer.take(job, me('calm-fox'), main)).kind, 'lost', `skew ${skew}, beat ${i}`);
+    }
+    ours += 300_000;
+    const r = await observer.take(job, me('calm-fox'), main);
+    assert.is(r.kind, 'taken', `skew ${skew}`);
+  }
+});
+
+test('a holder on this host whose process is gone is taken over at once', async () => {
+  const { store, main } = await setup();
+  const child = execFile(process.execPath, ['-e', 'setTimeout(() => {}, 200)']);
+  const pid = child.pid!;
+  const start = processStartTime(pid);
+  await new Promise((r) => child.once('exit', r));
+  assert.is((await store.take(job, me('brave-otter', 'box-1', { pid, pid_start: start }), main)).kind, 'taken');
+  const r = await store.take(job, me('calm-fox'), main);
+  assert.is(r.kind, 'taken');
+  if (r.kind === 'taken') assert.is(r.over?.why, 'holder-dead');
+});
+
+test('a restarted worker (same name, same machine) takes its own claim back at once; the same name on another machine does not', async () => {
+  const { store, main } = await setup();
+  assert.is((await store.take(job, elsewhere('brave-otter', 'box-2'), main)).kind, 'taken');
+  assert.is((await store.take(job, me('brave-otter', 'box-3'), main)).kind, 'lost');
+  const r = await store.take(job, { ...elsewhere('brave-otter', 'box-2'), pid: 777 }, main);
+  assert.is(r.kind, 'taken');
+  if (r.kind === 'taken') assert.is(r.over?.why, 'own');
+});
+
+test('after a takeover, the old holder\'s heartbeat and release are lost, and the new holder\'s tombstone stays', async () => {
+  const { repo, store, main, tick } = await setup();
+  const old = await store.take(job, elsewhere('brave-otter'), main);
+  assert.is(old.kind, 'taken');
+  if (old.kind !== 'taken') return;
+  tick(300_000);
+  const taken = await store.take(job, me('calm-fox'), main);
+  assert.is(taken.kind, 'taken');
+  if (taken.kind !== 'taken') return;
+  const hb = await store.heartbeat(old.claim);
+  assert.is(hb.kind, 'lost');
+  if (hb.kind === 'lost') assert.is(hb.now?.holder.worker, 'calm-fox');
+  const landed = await commitFile(repo, 'b.txt', 'b\n');
+  assert.equal(await store.release(taken.claim, { kind: 'landed', commit: landed }), { kind: 'released' });
+  const tomb = await sh(repo, 'rev-parse', `refs/coven/claims/${jobKey(job)}`);
+  const rel = await store.release(old.claim, { kind: 'given-up', why: 'late' });
+  assert.is(rel.kind, 'lost');
+  if (rel.kind === 'lost') assert.is(rel.now?.state, 'landed');
+  assert.is(await sh(repo, 'rev-parse', `refs/coven/claims/${jobKey(job)}`), tomb);
+  const hb2 = await store.heartbeat(taken.claim);
+  assert.is(hb2.kind, 'lost');
+});
+
+async function damage(repo: string, how: 'blob' | 'huge' | 'json' | 'parent' | 'record'): Promise<string> {
+  const dir = tempDir('coven-damage-');
+  const file = join(dir, 'm');
+  const tree = await sh(repo, 'hash-object', '-t', 'tree', '-w', '/dev/null');
+  if (how === 'blob') {
+    writeFileSync(file, '{"coven":"claim/1"}');
+    return sh(repo, 'hash-object', '-w', file);
+  }
+  if (how === 'huge') writeFileSync(file, JSON.stringify({ coven: 'claim/1', pad: 'x'.repeat(200_000) }));
+  else if (how === 'json') writeFileSync(file, 'not json {');
+  else if (how === 'record') writeFileSync(file, JSON.stringify({ coven: 'claim/1', state: 'held' }));
+  else writeFileSync(file, JSON.stringify({ coven: 'claim/1' }));
+  return sh(repo, 'commit-tree', tree, ...(how === 'parent' ? ['-p', 'HEAD'] : []), '-F', file);
+}
+
+test('a damaged claim (a blob, a huge message, bad JSON, a parent, a bad record) is corrupt, never a crash, and expires like a held one', async () => {
+  for (const how of ['blob', 'huge', 'json', 'parent', 'record'] as const) {
+    const { repo, store, main, tick } = await setup();
+    await sh(repo, 'update-ref', `refs/coven/claims/${jobKey(job)}`, await damage(repo, how));
+    const listed = await store.list();
+    assert.ok(Array.isArray(listed) && listed.length === 1 && listed[0]!.kind === 'corrupt', `${how}: ${JSON.stringify(listed)}`);
+    if (Array.isArray(listed)) assert.match(describeClaims(listed)[0] ?? '', /^- claim implement--issues-a-md--[0-9a-f]{12}: damaged \(/);
+    const early = await store.take(job, me('calm-fox'), main);
+    assert.is(early.kind, 'lost', how);
+    tick(300_000);
+    const late = await store.take(job, me('calm-fox'), main);
+    assert.is(late.kind, 'taken', how);
+    if (late.kind === 'taken') assert.ok(late.damaged, how);
+  }
+});
+
+test('a given-up claim is taken again; a landed one whose commit is not on the main the dispatch saw is a stale view', async () => {
+  const { repo, store, main } = await setup();
+  const t = await store.take(job, me('brave-otter'), main);
+  if (t.kind !== 'taken') return assert.unreachable();
+  assert.equal(await store.release(t.claim, { kind: 'given-up', why: 'tests fail' }), { kind: 'released' });
+  const again = await store.take(job, me('calm-fox'), main);
+  assert.is(again.kind, 'taken');
+  if (again.kind !== 'taken') return;
+  assert.is(again.over?.why, 'given-up');
+  // a landed commit this repository does not even have
+  await sh(repo, 'update-ref', `refs/coven/claims/${jobKey(job)}`, again.claim.sha);
+  assert.equal(await store.release(again.claim, { kind: 'landed', commit: 'f'.repeat(40) }), { kind: 'released' });
+  const stale = await store.take(job, me('brave-otter'), main);
+  assert.is(stale.kind, 'stale-view');
+});
+
+test('the lease book: a damaged book reads as empty (a lease starts again, never ends early); it keeps at most its cap', async () => {
+  const { stateDir, store, main, tick } = await setup();
+  assert.is((await store.take(job, elsewhere('brave-otter'), main)).kind, 'taken');
+  tick(200_000);
+  writeFileSync(join(stateDir, 'claims-seen.json'), '{"coven": "claims-seen/1", "seen": ');
+  tick(200_000);
+  assert.is((await store.take(job, me('calm-fox'), main)).kind, 'lost');
+  tick(300_000);
+  assert.is((await store.take(job, me('calm-fox'), main)).kind, 'taken');
+  const book = new Map(Array.from({ length: MAX_BOOK_ENTRIES + 10 }, (_, i) => [`refs/x/${i}`, { sha: 'a'.repeat(40), first_seen_ms: i }] as const));
+  await writeBook(stateDir, book);
+  const back = await readBook(stateDir);
+  assert.is(back.size, MAX_BOOK_ENTRIES);
+  assert.ok(!back.has('refs/x/0') && back.has(`refs/x/${MAX_BOOK_ENTRIES + 9}`));
+});
+
+test('coven gc deletes tombstones it has seen unchanged for a day, and leaves held claims and younger tombstones', async () => {
+  const { repo, stateDir, store, main, tick, at } = await setup();
+  const other: Job = { agent: 'implement', args: { issue: 'issues/b.md' } };
+  const held: Job = { agent: 'implement', args: { issue: 'issues/c.md' } };
+  const t = await store.take(job, me('brave-otter'), main);
+  const t2 = await store.take(other, me('brave-otter'), main);
+  assert.is((await store.take(held, elsewhere('calm-fox'), main)).kind, 'taken');
+  if (t.kind !== 'taken' || t2.kind !== 'taken') return assert.unreachable();
+  await store.release(t.claim, { kind: 'landed', commit: main });
+  await store.list();
+  tick(DAY_MS / 2);
+  await store.release(t2.claim, { kind: 'given-up', why: 'no' });
+  await store.list();
+  tick(DAY_MS / 2);
+  const paths = { mainWorktree: repo, stateDir };
+  const dry = await gcClaims(paths as never, 'main', { dryRun: true, now: at });
+  assert.equal(dry, [`claim refs/coven/claims/${jobKey(job)} (landed): would delete (unchanged for a day)`]);
+  const pruned = await pruneTombstones(store, DAY_MS);
+  assert.equal(pruned, { dropped: [`${jobKey(job)} (landed)`], failed: [] });
+  const refs = (await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/claims/')).split('\n').sort();
+  assert.equal(refs, [`refs/coven/claims/${jobKey(other)}`, `refs/coven/claims/${jobKey(held)}`].sort());
 });
 
 test.run();

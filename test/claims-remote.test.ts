@@ -8,11 +8,15 @@ import * as assert from 'uvu/assert';
 import { hostname } from 'node:os';
 import { jobKey, type Holder, type Job } from '../scripts/lib/claims/claim.js';
 import { openClaimStore } from '../scripts/lib/claims/index.js';
-import { lsRemote } from '../scripts/lib/remote/git-remote.js';
+import { lsRemote, pushAtomic } from '../scripts/lib/remote/git-remote.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DAY_MS } from '../scripts/lib/claims/prune.js';
+import { gcClaims } from '../scripts/lib/claims/gc-claims.js';
 import type { RemoteTarget } from '../scripts/lib/remote/target.js';
 import { processStartTime } from '../scripts/lib/locks/process-identity.js';
 import { machineClone, serveRepository, startGitDaemon, type GitDaemon } from './helpers/git-daemon.js';
-import { sh, tempDir, tempRepo } from './helpers/repo.js';
+import { commitFile, sh, tempDir, tempRepo } from './helpers/repo.js';
 
 const job: Job = { agent: 'implement', args: { issue: 'issues/a.md' } };
 
@@ -78,6 +82,182 @@ test('take, list from another machine, release: the tombstone is on the remote',
     const again = await b.store.take(job, holder('calm-fox', 'box-2', 'box-2.example'), await b.main());
     assert.is(again.kind, 'taken');
     if (again.kind === 'taken') assert.is(again.over?.why, 'given-up');
+  } finally {
+    await daemon.stop();
+  }
+});
+
+const OTHER = 'box-2.example';
+
+test('a lease runs out by each observer\'s own clock: the holder\'s clock hours behind changes nothing; heartbeats keep it', async () => {
+  const { daemon, url, m } = await setup(['box-2']);
+  try {
+    const [b] = m as [Machine];
+    const a = await machine(url, 'box-1', 1_000_000 - 6 * 3_600_000); // six hours behind
+    const t = await a.store.take(job, holder('brave-otter', 'box-1', 'box-1.example'), await a.main());
+    if (t.kind !== 'taken') return assert.unreachable(t.kind);
+    let claim = t.claim;
+    assert.is((await b.store.take(job, holder('calm-fox', 'box-2'), await b.main())).kind, 'lost');
+    for (let i = 0; i < 4; i++) {
+      a.tick(100_000);
+      b.tick(100_000);
+      const hb = await a.store.heartbeat(claim);
+      if (hb.kind !== 'held') return assert.unreachable(hb.kind);
+      claim = hb.claim;
+      b.tick(150_000);
+      assert.is((await b.store.take(job, holder('calm-fox', 'box-2'), await b.main())).kind, 'lost', `beat ${i}`);
+    }
+    b.tick(300_000);
+    const r = await b.store.take(job, holder('calm-fox', 'box-2'), await b.main());
+    assert.is(r.kind, 'taken');
+    if (r.kind === 'taken') assert.is(r.over?.why, 'lease-expired');
+    const hb = await a.store.heartbeat(claim);
+    assert.is(hb.kind, 'lost');
+    if (hb.kind === 'lost') assert.is(hb.now?.holder.worker, 'calm-fox');
+    const rel = await a.store.release(claim, { kind: 'given-up', why: 'late' });
+    assert.is(rel.kind, 'lost');
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('a land pushed with its tombstone: all or nothing; a main that is not a fast-forward changes nothing; a claim taken over refuses the land', async () => {
+  const { daemon, m } = await setup();
+  try {
+    const [a, b] = m as [Machine, Machine];
+    const t = await a.store.take(job, holder('brave-otter', 'box-1', 'box-1.example'), await a.main());
+    if (t.kind !== 'taken') return assert.unreachable(t.kind);
+    const ref = `refs/coven/claims/${jobKey(job)}`;
+    // b moves the remote's main first
+    await commitFile(b.repo, 'b.txt', 'b\n');
+    assert.equal(await pushAtomic(b.repo, 'origin', [{ ref: 'refs/heads/main', to: await b.main(), expect: 'fast-forward' }]), { kind: 'pushed' });
+    const work = await commitFile(a.repo, 'a.txt', 'a\n');
+    const tomb = await a.store.releaseUpdate(t.claim, { kind: 'landed', commit: work });
+    assert.is(tomb.ref, ref);
+    const refused = await pushAtomic(a.repo, 'origin', [{ ref: 'refs/heads/main', to: work, expect: 'fast-forward' }, tomb]);
+    assert.is(refused.kind, 'refused');
+    const after = await lsRemote(a.repo, 'origin', [ref, 'refs/heads/main']);
+    assert.ok(after.kind === 'listed' && after.refs.get(ref) === t.claim.sha && after.refs.get('refs/heads/main') === (await b.main()));
+    // rebased onto the remote's main: both go
+    await sh(a.repo, 'pull', '-q', '--rebase', 'origin', 'main');
+    const rebased = await a.main();
+    const tomb2 = await a.store.releaseUpdate(t.claim, { kind: 'landed', commit: rebased });
+    assert.equal(await pushAtomic(a.repo, 'origin', [{ ref: 'refs/heads/main', to: rebased, expect: 'fast-forward' }, tomb2]), { kind: 'pushed' });
+    const seen = await b.store.list();
+    assert.ok(Array.isArray(seen) && seen[0]!.kind === 'claim' && seen[0]!.record.state === 'landed' && seen[0]!.record.landed === rebased);
+    // b's dispatch looked before the land: stale view; after fetching main it may take the job again (the commit is fetched for it)
+    const stale = await b.store.take(job, holder('calm-fox', 'box-2'), await b.main());
+    assert.is(stale.kind, 'stale-view');
+    await sh(b.repo, 'pull', '-q', '--ff-only', 'origin', 'main');
+    const again = await b.store.take(job, holder('calm-fox', 'box-2'), await b.main());
+    assert.is(again.kind, 'taken');
+    if (again.kind === 'taken') assert.is(again.over?.why, 'landed-before');
+    // a's old claim was taken over: its land (with the tombstone expecting its claim) is refused
+    await commitFile(a.repo, 'c.txt', 'c\n');
+    const late = await a.store.releaseUpdate(t.claim, { kind: 'landed', commit: await a.main() });
+    const r = await pushAtomic(a.repo, 'origin', [{ ref: 'refs/heads/main', to: await a.main(), expect: 'fast-forward' }, late]);
+    assert.is(r.kind, 'refused');
+    const end = await lsRemote(a.repo, 'origin', ['refs/heads/main']);
+    assert.ok(end.kind === 'listed' && end.refs.get('refs/heads/main') === rebased);
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('a landed commit this clone has not fetched yet: fetched with main to tell landed-before from stale-view', async () => {
+  const { daemon, url, m } = await setup();
+  try {
+    const [a, b] = m as [Machine, Machine];
+    const t = await a.store.take(job, holder('brave-otter', 'box-1'), await a.main());
+    if (t.kind !== 'taken') return assert.unreachable(t.kind);
+    const work = await commitFile(a.repo, 'a.txt', 'a\n');
+    const tomb = await a.store.releaseUpdate(t.claim, { kind: 'landed', commit: work });
+    assert.equal(await pushAtomic(a.repo, 'origin', [{ ref: 'refs/heads/main', to: work, expect: 'fast-forward' }, tomb]), { kind: 'pushed' });
+    // b saw main before the land (its HEAD); the landed commit is not in its clone
+    assert.is((await b.store.take(job, holder('calm-fox', 'box-2'), await b.main())).kind, 'stale-view');
+    // a dispatch that saw the land (main as a has it): the commit is fetched and found on it
+    const c = await machine(url, 'box-3');
+    assert.is((await c.store.take(job, holder('swift-owl', 'box-3'), work)).kind, 'taken');
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('the server stopped: list, take, heartbeat and release are unreachable (a cached list still answers); started again, all work', async () => {
+  const { daemon, m } = await setup();
+  const [a] = m as [Machine];
+  try {
+    const t = await a.store.take(job, holder('brave-otter', 'box-1'), await a.main());
+    if (t.kind !== 'taken') return assert.unreachable(t.kind);
+    await daemon.stop();
+    const t0 = Date.now();
+    const listed = await a.store.list();
+    assert.is((listed as { kind?: string }).kind, 'unreachable');
+    const cached = await a.store.list({ cached: true });
+    assert.ok(Array.isArray(cached) && cached.length === 1);
+    const other: Job = { agent: 'implement', args: { issue: 'issues/b.md' } };
+    assert.is((await a.store.take(other, holder('brave-otter', 'box-1'), await a.main())).kind, 'unreachable');
+    assert.is((await a.store.heartbeat(t.claim)).kind, 'unreachable');
+    assert.is((await a.store.release(t.claim, { kind: 'given-up', why: 'x' })).kind, 'unreachable');
+    assert.ok(Date.now() - t0 < 20_000);
+    await daemon.start();
+    a.tick(1_000);
+    const hb = await a.store.heartbeat(t.claim);
+    if (hb.kind !== 'held') return assert.unreachable(hb.kind);
+    assert.is((await a.store.take(other, holder('brave-otter', 'box-1'), await a.main())).kind, 'taken');
+    assert.equal(await a.store.release(hb.claim, { kind: 'given-up', why: 'x' }), { kind: 'released' });
+    const after = await a.store.list();
+    assert.ok(Array.isArray(after) && after.length === 2);
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('damaged claims on the remote (a blob, bad JSON, a huge message) are corrupt, never a crash, and expire like held ones', async () => {
+  const { daemon, m } = await setup();
+  try {
+    const [a, b] = m as [Machine, Machine];
+    const dir = tempDir('coven-damage-');
+    const tree = await sh(a.repo, 'hash-object', '-t', 'tree', '-w', '/dev/null');
+    writeFileSync(join(dir, 'blob'), 'not a claim');
+    writeFileSync(join(dir, 'json'), 'not json {');
+    writeFileSync(join(dir, 'huge'), JSON.stringify({ coven: 'claim/1', pad: 'x'.repeat(100_000) }));
+    const jobs = ['blob', 'json', 'huge'].map((k) => ({ agent: 'implement', args: { issue: `issues/${k}.md` } }));
+    const objects = [await sh(a.repo, 'hash-object', '-w', join(dir, 'blob')), await sh(a.repo, 'commit-tree', tree, '-F', join(dir, 'json')), await sh(a.repo, 'commit-tree', tree, '-F', join(dir, 'huge'))];
+    await sh(a.repo, 'push', '-q', 'origin', ...objects.map((o, i) => `${o}:refs/coven/claims/${jobKey(jobs[i]!)}`));
+    const listed = await b.store.list();
+    assert.ok(Array.isArray(listed) && listed.length === 3 && listed.every((c) => c.kind === 'corrupt'), JSON.stringify(listed));
+    for (const j of jobs) assert.is((await b.store.take(j, holder('calm-fox', 'box-2'), await b.main())).kind, 'lost');
+    b.tick(300_000);
+    for (const j of jobs) assert.is((await b.store.take(j, holder('calm-fox', 'box-2'), await b.main())).kind, 'taken');
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('coven gc --remote: tombstones and worker state refs unchanged for a day are deleted on the remote, held claims stay', async () => {
+  const { daemon, m } = await setup();
+  try {
+    const [a, b] = m as [Machine, Machine];
+    const t = await a.store.take(job, holder('brave-otter', 'box-1'), await a.main());
+    const held: Job = { agent: 'implement', args: { issue: 'issues/c.md' } };
+    assert.is((await a.store.take(held, holder('calm-fox', 'box-1', OTHER), await a.main())).kind, 'taken');
+    if (t.kind !== 'taken') return assert.unreachable(t.kind);
+    assert.equal(await a.store.release(t.claim, { kind: 'landed', commit: await a.main() }), { kind: 'released' });
+    const tree = await sh(a.repo, 'hash-object', '-t', 'tree', '-w', '/dev/null');
+    await sh(a.repo, 'push', '-q', 'origin', `${await sh(a.repo, 'commit-tree', tree, '-m', '{}')}:refs/coven/workers/box-9/gone-worker`);
+    const paths = { mainWorktree: b.repo, stateDir: b.stateDir };
+    let clock = 5_000_000;
+    assert.equal(await gcClaims(paths as never, 'main', { dryRun: false, remote: 'origin', now: () => clock }), []);
+    clock += DAY_MS;
+    const lines = await gcClaims(paths as never, 'main', { dryRun: false, remote: 'origin', now: () => clock });
+    assert.equal(lines, [`claim origin: refs/coven/claims/${jobKey(job)} (landed): deleted (unchanged for a day)`, 'worker state origin: refs/coven/workers/box-9/gone-worker: deleted (unchanged for a day)']);
+    const left = await lsRemote(a.repo, 'origin', ['refs/coven/claims/*', 'refs/coven/workers/*']);
+    assert.ok(left.kind === 'listed');
+    if (left.kind === 'listed') assert.equal([...left.refs.keys()], [`refs/coven/claims/${jobKey(held)}`]);
+    await daemon.stop();
+    const down = await gcClaims(paths as never, 'main', { dryRun: false, remote: 'origin', now: () => clock });
+    assert.match(down.join('\n'), /the remote origin did not answer .*nothing was deleted there/);
   } finally {
     await daemon.stop();
   }

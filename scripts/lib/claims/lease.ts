@@ -68,7 +68,7 @@ export async function writeBook(stateDir: string, book: Book): Promise<void> {
  * before is first seen `now`. `scope`: the refs this read covered (a prefix, or one ref);
  * entries in scope that were not read are gone from the book. Written only when changed.
  */
-export async function observe(stateDir: string, raws: ClaimRaw[], scope: { prefix: string } | { ref: string }, now: number): Promise<Book> {
+export async function observe(stateDir: string, raws: Pick<ClaimRaw, 'ref' | 'sha'>[], scope: { prefix: string } | { ref: string }, now: number): Promise<Book> {
   const book = await readBook(stateDir);
   let changed = false;
   const read = new Set(raws.map((r) => r.ref));
@@ -83,6 +83,14 @@ export async function observe(stateDir: string, raws: ClaimRaw[], scope: { prefi
   }
   if (changed) await writeBook(stateDir, book).catch(() => undefined); // an unwritable book: leases start again next time
   return book;
+}
+
+/** Notes this observer's own write: `ref` points at `sha` (null: deleted) from `now` on. */
+export async function noteWrite(stateDir: string, ref: string, sha: string | null, now: number): Promise<void> {
+  const book = await readBook(stateDir);
+  if (sha === null) book.delete(ref);
+  else book.set(ref, { sha, first_seen_ms: now });
+  await writeBook(stateDir, book).catch(() => undefined);
 }
 
 /** Whether a holder's process runs: on this host it can be checked; elsewhere it cannot. */

@@ -10,7 +10,7 @@
 
 import { jobKey, leaseMs, type ClaimRead, type ClaimRecord, type ClaimStore, type HeartbeatResult, type HeldClaim, type Holder, type Job, type ReleaseEnd, type TakeResult } from './claim.js';
 import { readClaimRefs, writeClaimCommit, type ClaimRaw } from './claim-object.js';
-import { judgeLease, observe, type HolderLiveness } from './lease.js';
+import { judgeLease, noteWrite, observe, type HolderLiveness } from './lease.js';
 import { heldRecord, takeStep, UNKNOWN_HOLDER } from './take.js';
 import type { Unreachable } from '../remote/git-remote.js';
 
@@ -132,7 +132,9 @@ export class RefClaimStore implements ClaimStore {
 
   async drop(read: ClaimRead): Promise<{ kind: 'dropped' } | { kind: 'lost' } | Unreachable | Failed> {
     const w = await this.backend.write(read.key, null, read.sha);
-    return w.kind === 'written' ? { kind: 'dropped' } : w;
+    if (w.kind !== 'written') return w;
+    await noteWrite(this.opts.stateDir, this.backend.readPrefix + read.key, null, this.opts.now());
+    return { kind: 'dropped' };
   }
 
   private tombstone(claim: HeldClaim, end: ReleaseEnd): ClaimRecord {
@@ -150,7 +152,10 @@ export class RefClaimStore implements ClaimStore {
       return { kind: 'failed', message: (err as Error).message };
     }
     const w = await this.backend.write(key, sha, expect);
-    return w.kind === 'written' ? { kind: 'written', sha } : w;
+    if (w.kind !== 'written') return w;
+    // this observer saw its own write happen now: the lease of this commit runs from here
+    await noteWrite(this.opts.stateDir, this.backend.readPrefix + key, sha, this.opts.now());
+    return { kind: 'written', sha };
   }
 
   /** The record the ref holds now, when it can be read (after a lost CAS). */

@@ -15,6 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { MAX_BOOK_ENTRIES, readBook, writeBook } from '../scripts/lib/claims/lease.js';
 import { DAY_MS, pruneTombstones } from '../scripts/lib/claims/prune.js';
 import { gcClaims } from '../scripts/lib/claims/gc-claims.js';
+import { takeStep } from '../scripts/lib/claims/take.js';
 import { distRoot, sh, tempDir, tempRepo, commitFile } from './helpers/repo.js';
 
 const job: Job = { agent: 'implement', args: { issue: 'issues/a.md' } };
@@ -286,6 +287,30 @@ test('coven gc deletes tombstones it has seen unchanged for a day, and leaves he
   assert.equal(pruned, { dropped: [`${jobKey(job)} (landed)`], failed: [] });
   const refs = (await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/claims/')).split('\n').sort();
   assert.equal(refs, [`refs/coven/claims/${jobKey(other)}`, `refs/coven/claims/${jobKey(held)}`].sort());
+});
+
+test('takeStep, from a table: what a take does with the claim as read', () => {
+  const rec = (state: 'held' | 'landed' | 'given-up', h: Holder) => ({ coven: 'claim/1' as const, job, holder: h, state, taken_at: 'x', heartbeat_at: 'x', lease_ms: 300_000, landed: state === 'landed' ? 'c'.repeat(40) : null });
+  const read = (state: 'held' | 'landed' | 'given-up', h: Holder, expired = false, why: 'lease-expired' | 'holder-dead' | null = null) => ({ kind: 'claim' as const, key: 'k', ref: 'r', sha: 's', record: rec(state, h), expired, expired_why: why });
+  const taker = elsewhere('calm-fox', 'box-1');
+  const other = elsewhere('brave-otter', 'box-2');
+  const rows: [string, Parameters<typeof takeStep>[0], string][] = [
+    ['none', null, 'create'],
+    ['held, alive', read('held', other), 'lost'],
+    ['held, lease out', read('held', other, true, 'lease-expired'), 'replace lease-expired'],
+    ['held, dead pid', read('held', other, true, 'holder-dead'), 'replace holder-dead'],
+    ['held by the taker\'s name on its machine', read('held', { ...taker, pid: 9 }), 'replace own'],
+    ['held by the taker\'s name on another machine', read('held', { ...taker, machine: 'box-9' }), 'lost'],
+    ['landed', read('landed', other), 'check-landed'],
+    ['given up', read('given-up', other), 'replace given-up'],
+    ['damaged', { kind: 'corrupt', key: 'k', ref: 'r', sha: 's', reason: 'bad', expired: false }, 'lost'],
+    ['damaged, lease out', { kind: 'corrupt', key: 'k', ref: 'r', sha: 's', reason: 'bad', expired: true }, 'replace'],
+  ];
+  for (const [name, current, want] of rows) {
+    const step = takeStep(current, taker);
+    const got = step.do === 'replace' ? `replace${step.over ? ` ${step.over.why}` : ''}` : step.do;
+    assert.is(got, want, name);
+  }
 });
 
 test.run();

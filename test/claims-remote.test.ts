@@ -16,7 +16,8 @@ import { gcClaims } from '../scripts/lib/claims/gc-claims.js';
 import type { RemoteTarget } from '../scripts/lib/remote/target.js';
 import { processStartTime } from '../scripts/lib/locks/process-identity.js';
 import { machineClone, serveRepository, startGitDaemon, type GitDaemon } from './helpers/git-daemon.js';
-import { commitFile, sh, tempDir, tempRepo } from './helpers/repo.js';
+import { commitFile, distRoot, sh, tempDir, tempRepo } from './helpers/repo.js';
+import { execFile } from 'node:child_process';
 
 const job: Job = { agent: 'implement', args: { issue: 'issues/a.md' } };
 
@@ -88,6 +89,29 @@ test('take, list from another machine, release: the tombstone is on the remote',
 });
 
 const OTHER = 'box-2.example';
+
+function takeInProcess(mc: Machine, worker: string, machineName: string, main: string): Promise<{ kind: string; sha: string | null }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [join(distRoot, 'test', 'helpers', 'take-claim.js'), mc.repo, mc.stateDir, worker, machineName, main, job.agent, job.args.issue ?? '', 'origin'], (err, stdout, stderr) => {
+      if (err) reject(new Error(`${err.message}\n${stderr}`));
+      else resolve(JSON.parse(stdout.trim()) as { kind: string; sha: string | null });
+    });
+  });
+}
+
+test('9 takes of one job at once, 3 processes on each of 3 machines: exactly one is taken', async () => {
+  const { daemon, m } = await setup(['box-1', 'box-2', 'box-3']);
+  try {
+    const main = await m[0]!.main();
+    const results = await Promise.all(m.flatMap((mc, i) => [0, 1, 2].map((j) => takeInProcess(mc, `w${i}${j}`, `box-${i + 1}`, main))));
+    assert.is(results.filter((r) => r.kind === 'taken').length, 1, JSON.stringify(results));
+    assert.is(results.filter((r) => r.kind === "lost").length, 8, JSON.stringify(results));
+    const listed = await lsRemote(m[0]!.repo, 'origin', ['refs/coven/claims/*']);
+    assert.ok(listed.kind === 'listed' && listed.refs.get(`refs/coven/claims/${jobKey(job)}`) === results.find((r) => r.kind === 'taken')?.sha);
+  } finally {
+    await daemon.stop();
+  }
+});
 
 test('a lease runs out by each observer\'s own clock: the holder\'s clock hours behind changes nothing; heartbeats keep it', async () => {
   const { daemon, url, m } = await setup(['box-2']);

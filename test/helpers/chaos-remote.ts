@@ -3,6 +3,8 @@
 // (clones, each with its own git dir, state dir and worktree folder, COVEN_MACHINE=m1…)
 // each running `coven worker --remote origin` processes with the fake agent of the local
 // chaos run (test/helpers/chaos.ts: its issues, its dispatch, commit and resolve scripts).
+// As root, each machine's workers also get a host name of their own (`unshare -u`), so
+// that a killed holder's claim is judged by its lease, not by its pid, as between machines.
 // Meanwhile four actors, each with its own seeded random stream:
 //   killer   kill -9 of one worker at a chosen phase (its process, or its process group),
 //            and of a whole machine (both workers and their agent sessions); each is
@@ -47,6 +49,13 @@ export interface RemoteChaosOptions {
   /** COVEN_CLAIM_LEASE_MS and COVEN_REMOTE_POLL_MS of every worker */
   leaseMs: number;
   pollMs: number;
+  /**
+   * each machine's workers run under a host name of their own (`unshare -u`, as root): a
+   * killed holder's claim is then judged by its lease, as on real machines; with one host
+   * name for all, every machine sees at once that the holder's pid is gone (default: when
+   * `unshare -u` works here)
+   */
+  ownHosts?: boolean;
   progress?: (line: string) => void;
 }
 
@@ -69,6 +78,7 @@ export interface Outage {
 
 export interface RemoteChaosFigures {
   seed: number;
+  ownHosts: boolean;
   seconds: number;
   jobs: number;
   workersStarted: number;
@@ -161,13 +171,17 @@ export async function runRemoteChaos(o: RemoteChaosOptions): Promise<RemoteChaos
   };
 
   // workers
+  const ownHosts = o.ownHosts ?? (await canOwnHosts());
   const procs: WorkerProc[] = [];
   let spawned = 0;
   const startWorker = (name: string, machine: MachineDirs): WorkerProc => {
     spawned++;
     const log = join(logs, `${String(spawned).padStart(2, '0')}-${name}.log`);
     const out = openSync(log, 'a');
-    const child = spawn(process.execPath, [covenBin, 'worker', '--name', name, '--remote', 'origin'], {
+    const argv = [process.execPath, covenBin, 'worker', '--name', name, '--remote', 'origin'];
+    // a host name of its own (a UTS namespace): its claims are judged by their lease on the other machines, as between real ones
+    const [file, ...args] = ownHosts ? ['unshare', '-u', 'sh', '-c', 'hostname "$1" && shift && exec "$@"', 'sh', machine.machine, ...argv] : argv;
+    const child = spawn(file!, args, {
       cwd: machine.clone,
       env: { ...env, COVEN_MACHINE: machine.machine, COVEN_WORKTREE_BASE: machine.worktreeBase },
       detached: true,
@@ -353,6 +367,7 @@ export async function runRemoteChaos(o: RemoteChaosOptions): Promise<RemoteChaos
   return {
     figures: {
       seed: o.seed,
+      ownHosts,
       seconds: at() / 1000,
       jobs: (await sh(bare, 'ls-tree', '--name-only', 'refs/heads/main', 'done/')).split('\n').filter(Boolean).length,
       workersStarted: spawned,
@@ -371,6 +386,11 @@ export async function runRemoteChaos(o: RemoteChaosOptions): Promise<RemoteChaos
     problems,
     dirs: { bare, logs, clones: machines.map((m) => m.clone) },
   };
+}
+
+/** Whether this process may give a child a host name of its own (`unshare -u`: root on Linux). */
+async function canOwnHosts(): Promise<boolean> {
+  return (await run('unshare', ['-u', 'sh', '-c', 'hostname coven-probe'])).code === 0;
 }
 
 /** kill -9 of a process (pid) or a process group (-pid). */
@@ -431,7 +451,7 @@ export function renderRemoteFigures(f: RemoteChaosFigures): string {
   for (const k of single) byPhase.set(k.phase, (byPhase.get(k.phase) ?? 0) + 1);
   const late = f.kills.filter((k) => k.restartAfterMs > 2000).length;
   return [
-    `remote chaos (seed ${f.seed}): ${f.jobs} jobs done in ${f.seconds.toFixed(1)} s; ${f.workersStarted} workers started`,
+    `remote chaos (seed ${f.seed}): ${f.jobs} jobs done in ${f.seconds.toFixed(1)} s; ${f.workersStarted} workers started${f.ownHosts ? ', each machine with its own host name' : ', one host name for all machines'}`,
     `  kills: ${single.length} workers (${[...byPhase].map(([p, n]) => `${p} ${n}`).join(', ') || 'none'}), ${f.kills.length - single.length} whole machines; ${late} restarted after the lease ran out`,
     `  outages: ${f.outages.length} (${f.outages.map((o) => `${(o.ms / 1000).toFixed(1)} s at ${(o.atMs / 1000).toFixed(0)} s${o.during.some((d) => d.endsWith(':landing')) ? ' mid-land' : ''}${o.during.some((d) => d.endsWith(':dispatching')) ? ' mid-dispatch' : ''}`).join(', ')})`,
     `  human pushes: ${f.humanPushes} (${f.humanConflictPushes} to a shared file); conflict resolution sessions: ${f.resolveSessions}`,

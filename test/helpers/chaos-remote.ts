@@ -28,8 +28,8 @@ import { readWorkerStates, type WorkerState } from '../../scripts/lib/worker/sta
 import { agents, everyMarker, fakeScript, issueId, markersOf, mulberry32, RARE, readRecorded, scripts, SHARED, sleep, withTimeout } from './chaos.js';
 import { claimsOn, mainForwardLinear, messagesSay, noClaimStuck, noCommitLost, noJobTwice, takeovers, type MachineDirs, type MessageRule } from './chaos-remote-checks.js';
 import { covenRepo, issueFile } from './coven-repo.js';
-import { fakeClaudeEnv, readFakeLog } from './fake-claude.js';
-import { machineClone, serveRepository, startGitDaemon } from './git-daemon.js';
+import { fakeClaudeEnv, readFakeLog, type FakeClaudeEnv } from './fake-claude.js';
+import { machineClone, serveRepository, startGitDaemon, type GitDaemon } from './git-daemon.js';
 import { coven, covenBin, run, sh, tempDir } from './repo.js';
 
 export interface RemoteChaosOptions {
@@ -120,26 +120,30 @@ export const MESSAGE_RULES: MessageRule[] = [
 ];
 
 const BUSY = ['dispatching', 'running', 'landing', 'resolving'];
+const between = (lo: number, hi: number, r: () => number) => lo + Math.floor(r() * (hi - lo + 1));
 
-export async function runRemoteChaos(o: RemoteChaosOptions): Promise<RemoteChaosReport> {
-  const started = Date.now();
-  const [forFake, forHuman, forKiller, forDispatch, forNet] = [1, 2, 3, 4, 5].map((k) => mulberry32(o.seed + k * 0x9e3779b9));
-  const between = (lo: number, hi: number, r: () => number) => lo + Math.floor(r() * (hi - lo + 1));
-  const say = o.progress ?? (() => {});
-  const at = () => Date.now() - started;
-  const problems: string[] = [];
-  let finished = false;
+/** The remote, the machines, the human's clone, the fake agent and its files. */
+interface Stage {
+  daemon: GitDaemon;
+  bare: string;
+  machines: MachineDirs[];
+  human: string;
+  ids: string[];
+  logs: string;
+  commitsLog: string;
+  fake: FakeClaudeEnv;
+  env: NodeJS.ProcessEnv;
+}
 
-  // the remote, the machines, the human
+async function setUp(o: RemoteChaosOptions, forFake: () => number, forDispatch: () => number): Promise<Stage> {
   const files: Record<string, string> = { ...agents, 'human/notes.txt': 'notes\n', [RARE]: '# rare\n' };
   for (const f of SHARED) files[f] = `# ${f}\n`;
   const ids = Array.from({ length: o.issues }, (_, i) => issueId(i + 1));
   for (const id of ids) files[`issues/${id}.md`] = issueFile(`Chaos issue ${id}`);
-  const seedRepo = await covenRepo(files);
   const daemon = await startGitDaemon();
-  const url = await serveRepository(daemon, seedRepo);
+  const url = await serveRepository(daemon, await covenRepo(files));
   const bare = join(daemon.base, 'project.git');
-  await sh(bare, 'config', 'core.logAllRefUpdates', 'always');
+  await sh(bare, 'config', 'core.logAllRefUpdates', 'always'); // every move of main and of each claim, for the checks
   const machines: MachineDirs[] = [];
   for (let k = 1; k <= o.machines; k++) {
     const clone = await machineClone(url, `m${k}`);
@@ -152,12 +156,12 @@ export async function runRemoteChaos(o: RemoteChaosOptions): Promise<RemoteChaos
 
   const dir = tempDir('coven-rchaos-');
   for (const [name, text] of Object.entries(scripts)) writeFileSync(join(dir, name), text);
-  writeFileSync(join(dir, 'random.bin'), Uint8Array.from({ length: 4096 + 2 }, () => Math.floor(forDispatch!() * 256)));
+  writeFileSync(join(dir, 'random.bin'), Uint8Array.from({ length: 4096 + 2 }, () => Math.floor(forDispatch() * 256)));
   const logs = join(dir, 'logs');
   mkdirSync(logs);
   const commitsLog = join(dir, 'commits.txt');
   writeFileSync(commitsLog, '');
-  const fake = fakeClaudeEnv(fakeScript(o, dir, forFake!), dir);
+  const fake = fakeClaudeEnv(fakeScript(o, dir, forFake), dir);
   const env = {
     ...process.env,
     ...fake,
@@ -169,223 +173,263 @@ export async function runRemoteChaos(o: RemoteChaosOptions): Promise<RemoteChaos
     CHAOS_COMMITS: commitsLog,
     CHAOS_RESOLVE_LOG: join(dir, 'resolve.log'),
   };
+  return { daemon, bare, machines, human, ids, logs, commitsLog, fake, env };
+}
 
-  // workers
-  const ownHosts = o.ownHosts ?? (await canOwnHosts());
-  const procs: WorkerProc[] = [];
-  let spawned = 0;
-  const startWorker = (name: string, machine: MachineDirs): WorkerProc => {
-    spawned++;
-    const log = join(logs, `${String(spawned).padStart(2, '0')}-${name}.log`);
+/** every worker started and not yet seen to exit: killed with the test process, however it ends */
+const running = new Set<ChildProcess>();
+process.on('exit', () => running.forEach((c) => sigkill(-c.pid!)));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
+/** The worker processes of every machine, started and restarted under their names. */
+class Fleet {
+  readonly procs: WorkerProc[] = [];
+  finished = false;
+
+  constructor(
+    private readonly stage: Stage,
+    private readonly ownHosts: boolean,
+  ) {}
+
+  start(name: string, machineName: string): WorkerProc {
+    const machine = this.stage.machines.find((m) => m.machine === machineName)!;
+    const log = join(this.stage.logs, `${String(this.procs.length + 1).padStart(2, '0')}-${name}.log`);
     const out = openSync(log, 'a');
     const argv = [process.execPath, covenBin, 'worker', '--name', name, '--remote', 'origin'];
     // a host name of its own (a UTS namespace): its claims are judged by their lease on the other machines, as between real ones
-    const [file, ...args] = ownHosts ? ['unshare', '-u', 'sh', '-c', 'hostname "$1" && shift && exec "$@"', 'sh', machine.machine, ...argv] : argv;
+    const [file, ...args] = this.ownHosts ? ['unshare', '-u', 'sh', '-c', 'hostname "$1" && shift && exec "$@"', 'sh', machine.machine, ...argv] : argv;
     const child = spawn(file!, args, {
       cwd: machine.clone,
-      env: { ...env, COVEN_MACHINE: machine.machine, COVEN_WORKTREE_BASE: machine.worktreeBase },
+      env: { ...this.stage.env, COVEN_MACHINE: machine.machine, COVEN_WORKTREE_BASE: machine.worktreeBase },
       detached: true,
       stdio: ['ignore', out, out],
     });
     closeSync(out);
     const p: WorkerProc = { name, machine: machine.machine, child, alive: true, endedBy: null, log, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
-    void p.exited.then(() => (p.alive = false));
-    procs.push(p);
+    running.add(child);
+    void p.exited.then(() => {
+      p.alive = false;
+      running.delete(child);
+    });
+    this.procs.push(p);
     return p;
-  };
-  const machineOf = (name: string) => machines.find((m) => m.machine === name)!;
-  for (const m of machines) for (let i = 1; i <= o.workersPerMachine; i++) startWorker(`${m.machine}w${i}`, m);
+  }
 
-  /** every live worker's state, with its machine */
-  const liveStates = async (): Promise<Array<{ proc: WorkerProc; state: WorkerState }>> => {
-    const live = new Map(procs.filter((p) => p.alive).map((p) => [p.child.pid, p]));
+  /** every live worker's state, sorted by name (the seeded picks must not depend on the order of reading) */
+  async liveStates(): Promise<Array<{ proc: WorkerProc; state: WorkerState }>> {
+    const live = new Map(this.procs.filter((p) => p.alive).map((p) => [p.child.pid, p]));
     const out: Array<{ proc: WorkerProc; state: WorkerState }> = [];
-    for (const m of machines) {
+    for (const m of this.stage.machines) {
       for (const e of await readWorkerStates(join(m.clone, '.git', 'coven'))) {
         const proc = e.kind === 'worker' ? live.get(e.state.pid) : undefined;
         if (proc && e.kind === 'worker') out.push({ proc, state: e.state });
       }
     }
     return out.sort((a, b) => a.proc.name.localeCompare(b.proc.name));
-  };
+  }
+
   /** a live worker in `phase` ('any': any busy phase), waiting up to `ms` */
-  const waitForPhase = async (phase: string, ms: number, random: () => number) => {
+  async waitForPhase(phase: string, ms: number, random: () => number): Promise<{ proc: WorkerProc; state: WorkerState } | null> {
     const until = Date.now() + ms;
-    while (Date.now() < until && !finished) {
-      const fits = (await liveStates()).filter((s) => (phase === 'any' ? BUSY.includes(s.state.phase) : s.state.phase === phase));
+    while (Date.now() < until && !this.finished) {
+      const fits = (await this.liveStates()).filter((s) => (phase === 'any' ? BUSY.includes(s.state.phase) : s.state.phase === phase));
       if (fits.length > 0) return fits[Math.floor(random() * fits.length)]!;
       await sleep(20);
     }
     return null;
-  };
+  }
 
+  async busy(): Promise<string[]> {
+    return (await this.liveStates()).filter((s) => BUSY.includes(s.state.phase)).map((s) => `${s.proc.name}:${s.state.phase}`);
+  }
+}
+
+export async function runRemoteChaos(o: RemoteChaosOptions): Promise<RemoteChaosReport> {
+  const started = Date.now();
+  const [forFake, forHuman, forKiller, forDispatch, forNet] = [1, 2, 3, 4, 5].map((k) => mulberry32(o.seed + k * 0x9e3779b9));
+  const say = (line: string) => o.progress?.(`rchaos ${((Date.now() - started) / 1000).toFixed(1)}s: ${line}`);
+  const problems: string[] = [];
+  const stage = await setUp(o, forFake!, forDispatch!);
+  const { bare, daemon } = stage;
+  const ownHosts = o.ownHosts ?? (await canOwnHosts());
+  const fleet = new Fleet(stage, ownHosts);
+  for (const m of stage.machines) for (let i = 1; i <= o.workersPerMachine; i++) fleet.start(`${m.machine}w${i}`, m.machine);
+
+  const watch = watchRemote(bare, fleet, o.leaseMs);
+  const killing = killer(o, fleet, forKiller!, () => Date.now() - started, say);
+  const outages = network(o, fleet, daemon, forNet!, () => Date.now() - started, say);
+  const human = humanActor(o, stage.human, fleet, forHuman!, say);
+
+  // wait for the work and the actors, or the deadline
   const workDone = async () => {
     const tree = (await run('git', ['ls-tree', '-r', '--name-only', 'refs/heads/main'], { cwd: bare })).stdout.split('\n');
     return !tree.some((f) => f.startsWith('issues/')) && tree.filter((f) => f.startsWith('done/')).length === o.issues;
   };
-
-  // the watch: the remote's main and its claims
-  const samples: string[] = [];
-  const stuck: string[] = [];
-  const watching = (async () => {
-    const deadSince = new Map<string, number>();
-    for (let round = 0; !finished; round++) {
-      const tip = /^([0-9a-f]{40})/.exec((await run('git', ['ls-remote', bare, 'refs/heads/main'])).stdout)?.[1];
-      if (tip && samples[samples.length - 1] !== tip) samples.push(tip);
-      if (round % 4 === 0) {
-        const alive = new Set(procs.filter((p) => p.alive).map((p) => p.child.pid));
-        for (const c of await claimsOn(bare).catch(() => [])) {
-          if (c.record?.state !== 'held' || alive.has(c.record.holder.pid)) continue;
-          const key = `${c.ref} ${c.record.holder.pid} ${c.record.heartbeat_at}`;
-          const since = deadSince.get(key) ?? Date.now();
-          deadSince.set(key, since);
-          const limit = 3 * o.leaseMs + 20_000;
-          if (Date.now() - since > limit && !stuck.some((s) => s.includes(key))) stuck.push(`(d) no claim stuck: ${c.ref} stayed held by ${c.record.holder.worker} on ${c.record.holder.machine}, not running, for over ${limit / 1000} s during the run (${key})`);
-        }
-      }
-      await sleep(250);
-    }
-  })();
-
-  // the killer
-  const kills: RemoteKill[] = [];
-  const restarts: Promise<void>[] = [];
-  const restart = (names: Array<{ name: string; machine: string }>, afterMs: number) => {
-    restarts.push(sleep(afterMs).then(() => void names.forEach((n) => startWorker(n.name, machineOf(n.machine)))));
-  };
-  const killer = (async () => {
-    const random = forKiller!;
-    const aims = ['running', 'landing', 'dispatching', 'resolving', 'running', 'landing'];
-    const total = o.kills + o.machineKills;
-    const machineSlots = new Set(Array.from({ length: o.machineKills }, (_, i) => Math.floor(((i + 1) * total) / (o.machineKills + 1))));
-    for (let i = 0; i < total && !finished; i++) {
-      await sleep(between(2500, 6000, random));
-      if (finished) break;
-      // half the restarts come soon (the worker takes its own claim back), half after the lease ran out
-      const late = random() < 0.5;
-      const restartAfterMs = late ? o.leaseMs + between(500, 2500, random) : between(200, 1200, random);
-      if (machineSlots.has(i)) {
-        const m = machines[Math.floor(random() * machines.length)]!;
-        const states = (await liveStates()).filter((s) => s.proc.machine === m.machine);
-        const victims = procs.filter((p) => p.alive && p.machine === m.machine);
-        if (victims.length === 0) continue;
-        for (const p of victims) {
-          p.endedBy = 'kill';
-          sigkill(-p.child.pid!);
-        }
-        for (const s of states) if (s.state.session_process) sigkill(-s.state.session_process.pid);
-        await Promise.all(victims.map((p) => p.exited));
-        kills.push({ workers: victims.map((p) => p.name), machine: m.machine, phase: states.map((s) => `${s.proc.name}:${s.state.phase}`).join(' ') || '?', how: 'machine', restartAfterMs, atMs: at() });
-        say(`rchaos ${(at() / 1000).toFixed(1)}s: killed machine ${m.machine} (${victims.map((p) => p.name).join(', ')}); back in ${restartAfterMs} ms`);
-        restart(victims, restartAfterMs);
-        continue;
-      }
-      const wanted = aims[i % aims.length]!;
-      const victim = (await waitForPhase(wanted, 6000, random)) ?? (await waitForPhase('any', 3000, random));
-      if (!victim || !victim.proc.alive) continue;
-      await sleep(between(0, wanted === 'landing' ? 40 : 250, random));
-      const how = random() < 0.3 ? 'group' : 'pid';
-      const phase = (await liveStates()).find((s) => s.proc === victim.proc)?.state.phase ?? victim.state.phase;
-      victim.proc.endedBy = 'kill';
-      sigkill(how === 'group' ? -victim.proc.child.pid! : victim.proc.child.pid!);
-      await victim.proc.exited;
-      kills.push({ workers: [victim.proc.name], machine: victim.proc.machine, phase, how, restartAfterMs, atMs: at() });
-      say(`rchaos ${(at() / 1000).toFixed(1)}s: killed ${victim.proc.name} (${how}) while ${phase}; back in ${restartAfterMs} ms`);
-      restart([victim.proc], restartAfterMs);
-    }
-  })();
-
-  // the network
-  const outages: Outage[] = [];
-  const network = (async () => {
-    const random = forNet!;
-    const aims = ['landing', 'dispatching', 'any', 'landing', 'dispatching'];
-    for (let i = 0; i < o.outages && !finished; i++) {
-      await sleep(between(3000, 8000, random));
-      const hit = await waitForPhase(aims[i % aims.length]!, 6000, random);
-      if (finished) break;
-      await sleep(between(0, 150, random));
-      const during = (await liveStates()).filter((s) => BUSY.includes(s.state.phase)).map((s) => `${s.proc.name}:${s.state.phase}`);
-      const ms = between(2000, 5000, random);
-      await daemon.stop();
-      outages.push({ atMs: at(), ms, during });
-      say(`rchaos ${(at() / 1000).toFixed(1)}s: the remote is down for ${ms} ms (aimed at ${aims[i % aims.length]}${hit ? `: ${hit.proc.name}` : ''}; busy: ${during.join(' ') || 'none'})`);
-      await sleep(ms);
-      await daemon.start();
-    }
-  })();
-
-  // the human
-  const humanPushed: string[] = [];
-  let humanConflictPushes = 0;
-  const humanActor = (async () => {
-    const random = forHuman!;
-    const conflictSlots = new Set(Array.from({ length: o.humanConflicts }, (_, i) => 1 + i * 2));
-    for (let i = 0; i < o.humanPushes && !finished; i++) {
-      await sleep(between(2500, 7000, random));
-      const file = conflictSlots.has(i) ? SHARED[i % SHARED.length]! : 'human/notes.txt';
-      const id = await humanPush(human, file, `human ${i + 1}`, () => finished);
-      if (!id) continue;
-      humanPushed.push(id);
-      if (file !== 'human/notes.txt') humanConflictPushes++;
-      say(`rchaos ${(at() / 1000).toFixed(1)}s: the human pushed ${id.slice(0, 10)} (${file})`);
-    }
-  })();
-
-  // wait for the work and the actors, or the deadline
-  const deadline = started + o.deadlineMs;
   let actorsDone = false;
-  void Promise.all([humanActor, network]).then(() => (actorsDone = true));
+  void Promise.all([human, outages]).then(() => (actorsDone = true));
   while (!((await workDone()) && actorsDone)) {
-    if (Date.now() > deadline) {
-      problems.push(`the work was not done after ${Math.round(o.deadlineMs / 1000)} s (the actors ${actorsDone ? 'had' : 'had not'} finished)`);
+    if (Date.now() > started + o.deadlineMs) {
+      problems.push(`the work was not done after ${Math.round(o.deadlineMs / 1000)} s (the outages and the human ${actorsDone ? 'had' : 'had not'} finished)`);
       break;
     }
     await sleep(300);
   }
-  finished = true;
-  await Promise.all([killer, network, humanActor, watching]);
+  fleet.finished = true;
+  const [watched, killed, downs, pushed] = await Promise.all([watch, killing, outages, human]);
   if (!daemon.running) await daemon.start();
-  await Promise.all(restarts);
-  problems.push(...stuck, ...(await stopAll(procs)));
+  await Promise.all(killed.restarts);
+  problems.push(...watched.stuck, ...(await stopAll(fleet.procs)));
 
   // the guarantees
-  problems.push(...(await noCommitLost(bare, machines, commitsLog, humanPushed)));
-  problems.push(...(await mainForwardLinear(bare, samples)));
-  problems.push(...(await noJobTwice(bare, ids)));
-  problems.push(...(await noClaimStuck(bare, (h) => procs.some((p) => p.alive && p.child.pid === h.pid))));
-  problems.push(...messagesSay(logs, MESSAGE_RULES));
-  if (problems.length === 0 && kills.length === 0) problems.push('no worker was killed: the run did not test kills');
-  if (problems.length === 0 && outages.length === 0) problems.push('the remote never went down: the run did not test outages');
+  problems.push(...(await noCommitLost(bare, stage.machines, stage.commitsLog, pushed.ids)));
+  problems.push(...(await mainForwardLinear(bare, watched.samples)));
+  problems.push(...(await noJobTwice(bare, stage.ids)));
+  problems.push(...(await noClaimStuck(bare, (h) => fleet.procs.some((p) => p.alive && p.child.pid === h.pid))));
+  problems.push(...messagesSay(stage.logs, MESSAGE_RULES));
+  if (problems.length === 0 && killed.kills.length === 0) problems.push('no worker was killed: the run did not test kills');
+  if (problems.length === 0 && downs.length === 0) problems.push('the remote never went down: the run did not test outages');
   await daemon.stop();
 
   const onMain = await markersOf(bare, 'refs/heads/main');
-  const recorded = readRecorded(commitsLog);
-  const { takenOver, ownBack } = await takeovers(bare);
-  let everKept = 0;
-  for (const m of machines) everKept += [...(await everyMarker(m.clone))].filter((x) => !onMain.has(x)).length;
+  const recorded = readRecorded(stage.commitsLog);
+  let keptNotLanded = 0;
+  for (const m of stage.machines) keptNotLanded += [...(await everyMarker(m.clone))].filter((x) => !onMain.has(x)).length;
   return {
     figures: {
       seed: o.seed,
       ownHosts,
-      seconds: at() / 1000,
+      seconds: (Date.now() - started) / 1000,
       jobs: (await sh(bare, 'ls-tree', '--name-only', 'refs/heads/main', 'done/')).split('\n').filter(Boolean).length,
-      workersStarted: spawned,
-      kills,
-      outages,
-      humanPushes: humanPushed.length,
-      humanConflictPushes,
-      resolveSessions: readFakeLog(fake).filter((c) => c.prompts.some((p) => p.includes('stopped on a rebase conflict'))).length,
-      takenOver,
-      ownBack,
+      workersStarted: fleet.procs.length,
+      kills: killed.kills,
+      outages: downs,
+      humanPushes: pushed.ids.length,
+      humanConflictPushes: pushed.conflicting,
+      resolveSessions: readFakeLog(stage.fake).filter((c) => c.prompts.some((p) => p.includes('stopped on a rebase conflict'))).length,
+      ...(await takeovers(bare)),
       commitsMade: recorded.length,
       agentCommitsOnMain: recorded.filter((c) => onMain.has(c.marker)).length,
-      keptNotLanded: everKept,
-      mainSamples: samples.length,
+      keptNotLanded,
+      mainSamples: watched.samples.length,
     },
     problems,
-    dirs: { bare, logs, clones: machines.map((m) => m.clone) },
+    dirs: { bare, logs: stage.logs, clones: stage.machines.map((m) => m.clone) },
   };
+}
+
+/**
+ * The watch: the remote's main tip (ls-remote of the bare repository, which answers while
+ * the daemon is down) every 250 ms; every second, the claims held by a worker that is not
+ * running: one still held so, unchanged, well past its lease is stuck.
+ */
+async function watchRemote(bare: string, fleet: Fleet, leaseMs: number): Promise<{ samples: string[]; stuck: string[] }> {
+  const samples: string[] = [];
+  const stuck: string[] = [];
+  const deadSince = new Map<string, number>();
+  const limit = 3 * leaseMs + 20_000;
+  for (let round = 0; !fleet.finished; round++) {
+    const tip = /^([0-9a-f]{40})/.exec((await run('git', ['ls-remote', bare, 'refs/heads/main'])).stdout)?.[1];
+    if (tip && samples[samples.length - 1] !== tip) samples.push(tip);
+    if (round % 4 === 0) {
+      const alive = new Set(fleet.procs.filter((p) => p.alive).map((p) => p.child.pid));
+      for (const c of await claimsOn(bare).catch(() => [])) {
+        if (c.record?.state !== 'held' || alive.has(c.record.holder.pid)) continue;
+        const key = `${c.ref} ${c.record.holder.pid} ${c.record.heartbeat_at}`;
+        const since = deadSince.get(key) ?? Date.now();
+        deadSince.set(key, since);
+        if (Date.now() - since > limit && !stuck.some((s) => s.includes(key))) stuck.push(`(d) no claim stuck: ${c.ref} stayed held by ${c.record.holder.worker} on ${c.record.holder.machine}, not running, for over ${limit / 1000} s during the run (${key})`);
+      }
+    }
+    await sleep(250);
+  }
+  return { samples, stuck };
+}
+
+/**
+ * The killer: kill -9 of one worker at a chosen phase (the process, or its group), and at
+ * its slots of a whole machine (its workers' groups and their agent sessions). Each is
+ * started again under the same name: soon (it takes its own claim back) or only after the
+ * lease ran out (another machine may have taken its job over).
+ */
+async function killer(o: RemoteChaosOptions, fleet: Fleet, random: () => number, at: () => number, say: (l: string) => void): Promise<{ kills: RemoteKill[]; restarts: Promise<void>[] }> {
+  const kills: RemoteKill[] = [];
+  const restarts: Promise<void>[] = [];
+  const restart = (victims: WorkerProc[], afterMs: number) => restarts.push(sleep(afterMs).then(() => void victims.forEach((p) => fleet.start(p.name, p.machine))));
+  const aims = ['running', 'landing', 'dispatching', 'resolving', 'running', 'landing'];
+  const total = o.kills + o.machineKills;
+  const machineSlots = new Set(Array.from({ length: o.machineKills }, (_, i) => Math.floor(((i + 1) * total) / (o.machineKills + 1))));
+  for (let i = 0; i < total && !fleet.finished; i++) {
+    await sleep(between(2500, 6000, random));
+    if (fleet.finished) break;
+    const restartAfterMs = random() < 0.5 ? o.leaseMs + between(500, 2500, random) : between(200, 1200, random);
+    if (machineSlots.has(i)) {
+      const machine = `m${1 + Math.floor(random() * o.machines)}`;
+      const states = (await fleet.liveStates()).filter((s) => s.proc.machine === machine);
+      const victims = fleet.procs.filter((p) => p.alive && p.machine === machine);
+      if (victims.length === 0) continue;
+      for (const p of victims) {
+        p.endedBy = 'kill';
+        sigkill(-p.child.pid!);
+      }
+      for (const s of states) if (s.state.session_process) sigkill(-s.state.session_process.pid);
+      await Promise.all(victims.map((p) => p.exited));
+      kills.push({ workers: victims.map((p) => p.name), machine, phase: states.map((s) => `${s.proc.name}:${s.state.phase}`).join(' ') || '?', how: 'machine', restartAfterMs, atMs: at() });
+      say(`killed machine ${machine} (${victims.map((p) => p.name).join(', ')}); back in ${restartAfterMs} ms`);
+      restart(victims, restartAfterMs);
+      continue;
+    }
+    const wanted = aims[i % aims.length]!;
+    const victim = (await fleet.waitForPhase(wanted, 6000, random)) ?? (await fleet.waitForPhase('any', 3000, random));
+    if (!victim || !victim.proc.alive) continue;
+    await sleep(between(0, wanted === 'landing' ? 40 : 250, random));
+    const how = random() < 0.3 ? 'group' : 'pid';
+    const phase = (await fleet.liveStates()).find((s) => s.proc === victim.proc)?.state.phase ?? victim.state.phase;
+    victim.proc.endedBy = 'kill';
+    sigkill(how === 'group' ? -victim.proc.child.pid! : victim.proc.child.pid!);
+    await victim.proc.exited;
+    kills.push({ workers: [victim.proc.name], machine: victim.proc.machine, phase, how, restartAfterMs, atMs: at() });
+    say(`killed ${victim.proc.name} (${how}) while ${phase}; back in ${restartAfterMs} ms`);
+    restart([victim.proc], restartAfterMs);
+  }
+  return { kills, restarts };
+}
+
+/** The network: the daemon stopped for 2–5 s, several times, aimed at a land (a push in flight) or a dispatch (a claim in flight). */
+async function network(o: RemoteChaosOptions, fleet: Fleet, daemon: GitDaemon, random: () => number, at: () => number, say: (l: string) => void): Promise<Outage[]> {
+  const outages: Outage[] = [];
+  const aims = ['landing', 'dispatching', 'any', 'landing', 'dispatching'];
+  for (let i = 0; i < o.outages && !fleet.finished; i++) {
+    await sleep(between(3000, 8000, random));
+    const aim = aims[i % aims.length]!;
+    const hit = await fleet.waitForPhase(aim, 6000, random);
+    if (fleet.finished) break;
+    await sleep(between(0, 150, random));
+    const during = await fleet.busy();
+    const ms = between(2000, 5000, random);
+    await daemon.stop();
+    outages.push({ atMs: at(), ms, during });
+    say(`the remote is down for ${ms} ms (aimed at ${aim}${hit ? `: ${hit.proc.name}` : ''}; busy: ${during.join(' ') || 'none'})`);
+    await sleep(ms);
+    await daemon.start();
+  }
+  return outages;
+}
+
+/** The human: pushes to the remote's main from a clone of its own, now and then to a shared file the jobs append to too. */
+async function humanActor(o: RemoteChaosOptions, clone: string, fleet: Fleet, random: () => number, say: (l: string) => void): Promise<{ ids: string[]; conflicting: number }> {
+  const ids: string[] = [];
+  let conflicting = 0;
+  const conflictSlots = new Set(Array.from({ length: o.humanConflicts }, (_, i) => 1 + i * 2));
+  for (let i = 0; i < o.humanPushes && !fleet.finished; i++) {
+    await sleep(between(2500, 7000, random));
+    const file = conflictSlots.has(i) ? SHARED[i % SHARED.length]! : 'human/notes.txt';
+    const id = await humanPush(clone, file, `human ${i + 1}`, () => fleet.finished);
+    if (!id) continue;
+    ids.push(id);
+    if (file !== 'human/notes.txt') conflicting++;
+    say(`the human pushed ${id.slice(0, 10)} (${file})`);
+  }
+  return { ids, conflicting };
 }
 
 /** Whether this process may give a child a host name of its own (`unshare -u`: root on Linux). */

@@ -178,8 +178,14 @@ async function setUp(o: RemoteChaosOptions, forFake: () => number, forDispatch: 
 
 /** every worker started and not yet seen to exit: killed with the test process, however it ends */
 const running = new Set<ChildProcess>();
-process.on('exit', () => running.forEach((c) => sigkill(-c.pid!)));
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+const killRunning = () => running.forEach((c) => sigkill(-c.pid!));
+process.on('exit', killRunning);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killRunning(); // before the exit handlers remove the temp folders they write in
+    process.exit(130);
+  });
+}
 
 /** The worker processes of every machine, started and restarted under their names. */
 class Fleet {

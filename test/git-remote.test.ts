@@ -2,7 +2,9 @@
 // on loopback): each compare-and-swap wins once, an atomic push changes all refs or none,
 // and a stopped server is `unreachable` in well under the time limit.
 
+import { chmodSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fetchRemote, lsRemote, pushAtomic } from '../scripts/lib/remote/git-remote.js';
@@ -61,6 +63,40 @@ test('an atomic push whose main is not a fast-forward changes nothing, the claim
     assert.equal(listed.kind === 'listed' ? [...listed.refs.keys()] : null, []);
     assert.equal(await fetchRemote(b, 'origin', ['+refs/heads/main:refs/remotes/origin/main']), { kind: 'fetched' });
     assert.is(await sh(b, 'rev-parse', 'origin/main'), await sh(a, 'rev-parse', 'HEAD'));
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('a compare-and-swap lost on the server, after the client checked (a race under the ref lock), names the ref: stale for a claim, non-fast-forward for main', async () => {
+  const { daemon, a, b } = await setup();
+  try {
+    const bare = join(daemon.base, 'project.git');
+    // the server holds the first push back between its check of the refs and its update of them
+    const hook = join(bare, 'hooks', 'pre-receive');
+    writeFileSync(hook, `#!/bin/sh\ncat > /dev/null\nif [ -f "${bare}/slow" ]; then rm -f "${bare}/slow"; sleep 1.5; fi\n`);
+    chmodSync(hook, 0o755);
+    const x = await emptyCommit(a, 'x');
+    assert.equal(await pushAtomic(a, 'origin', [{ ref: 'refs/coven/claims/z', to: x, expect: null }]), { kind: 'pushed' });
+    for (const race of ['claim', 'main'] as const) {
+      writeFileSync(join(bare, 'slow'), '');
+      const now = await sh(a, 'ls-remote', 'origin', 'refs/coven/claims/z').then((l) => l.split('\t')[0]!);
+      const head = await commitFile(a, `${race}.txt`, `${race}\n`);
+      const slow = pushAtomic(a, 'origin', [
+        { ref: 'refs/heads/main', to: head, expect: 'fast-forward' },
+        { ref: 'refs/coven/claims/z', to: await emptyCommit(a, `tomb ${race}`), expect: now },
+      ]);
+      await new Promise((r) => setTimeout(r, 700)); // a's push is past the client's check, held by the hook
+      const other = race === 'claim' ? [{ ref: 'refs/coven/claims/z', to: await emptyCommit(b, 'beat'), expect: now }] : [{ ref: 'refs/heads/main', to: await commitFile(b, 'b.txt', 'b\n'), expect: 'fast-forward' }];
+      assert.equal(await pushAtomic(b, 'origin', other), { kind: 'pushed' });
+      const r = await slow;
+      assert.is(r.kind, 'refused', JSON.stringify(r));
+      if (r.kind === 'refused') {
+        const ref = race === 'claim' ? 'refs/coven/claims/z' : 'refs/heads/main';
+        assert.is(r.refs.find((u) => u.ref === ref)?.why, race === 'claim' ? 'stale' : 'non-fast-forward', JSON.stringify(r.refs));
+      }
+    }
+    assert.is(await sh(bare, 'rev-parse', 'main'), await sh(b, 'rev-parse', 'HEAD'));
   } finally {
     await daemon.stop();
   }

@@ -121,7 +121,7 @@ export async function pushAtomic(repo: string, remote: string, updates: RefUpdat
   const refs = parsePorcelain(r.stdout);
   if (r.ok) return { kind: 'pushed' };
   const refused = refs.filter((x) => x.flag === '!');
-  if (refused.length > 0) return { kind: 'refused', refs: refused.map((x) => ({ ref: x.ref, why: refusedWhy(x.summary), message: x.summary })) };
+  if (refused.length > 0) return { kind: 'refused', refs: lostUnderLock(refused.map((x) => ({ ref: x.ref, why: refusedWhy(x.summary), message: x.summary })), updates, r.stderr) };
   return unreachable(remote, r) ?? { kind: 'failed', message: gitMessage(r, { strip: true }) };
 }
 
@@ -133,6 +133,24 @@ function parsePorcelain(out: string): { flag: string; ref: string; summary: stri
     if (m) lines.push({ flag: m[1] ?? '', ref: m[3] ?? '', summary: m[4] ?? '' });
   }
   return lines;
+}
+
+/**
+ * A compare-and-swap lost on the server after the client's own check passed (another push
+ * changed the ref in between): the server fails the whole transaction and reports every
+ * ref as "atomic transaction failed"; only its error line names the ref it could not lock
+ * ("cannot lock ref '<ref>': is at X but expected Y"). That ref is `stale` (or, for an
+ * update that expected a fast-forward, `non-fast-forward`: it moved meanwhile).
+ */
+function lostUnderLock(refs: { ref: string; why: RefusedWhy; message: string }[], updates: RefUpdate[], stderr: string): { ref: string; why: RefusedWhy; message: string }[] {
+  if (!refs.every((x) => x.why === 'atomic')) return refs;
+  const locked = new Map([...stderr.matchAll(/cannot lock ref '([^'\n]+)': ([^\n]*)/g)].map((m) => [m[1]!, m[2]!.trim()]));
+  return refs.map((x) => {
+    const why = locked.get(x.ref);
+    if (why === undefined) return x;
+    const expect = updates.find((u) => u.ref === x.ref)?.expect;
+    return { ref: x.ref, why: expect === 'fast-forward' ? 'non-fast-forward' : 'stale', message: `${x.message}: cannot lock ref: ${why}`.slice(0, 500) };
+  });
 }
 
 function refusedWhy(summary: string): RefusedWhy {

@@ -114,9 +114,10 @@ interface WorkerProc {
 
 /** What the workers must say at least once in a run (check (e)). */
 export const MESSAGE_RULES: MessageRule[] = [
-  { what: 'that the remote did not answer, and what it kept', line: /(unreachable|did not answer|could not reach)[^\n]*(kept|put off|nothing (is )?lost|will try)/i },
-  { what: 'that a land stopped on a conflict and was resolved', line: /conflict/i },
-  { what: 'that a restarted worker adopted its worktree', line: /adopting the existing worktree/i },
+  { what: 'a land pushed to the remote, and where main is now', line: /landed \d+ commit\S* on main at origin \(now [0-9a-f]{7,}\)/ },
+  { what: 'that the remote did not answer a land, and that its commits stay on the branch', line: /did not answer[^\n]*\n\s*Nothing was pushed[^\n]*stay on coven\/\S+/ },
+  { what: 'that a land stopped on a conflict, resolved by resuming the session', line: /stopped on a conflict in \S+; resuming the session/ },
+  { what: 'that a restarted worker adopted its worktree', line: /adopting the existing worktree of \S+/ },
 ];
 
 const BUSY = ['dispatching', 'running', 'landing', 'resolving'];

@@ -133,14 +133,15 @@ Implement {{issue}}.
 
 export const scripts = {
   'dispatch.sh': `#!/bin/sh
-# an open issue that no other worker holds (they are named in the prompt), else sleep;
+# an open issue that no other worker holds (named in the prompt: its workers, its claims), else sleep;
 # which one: the n-th dispatch takes the n-th number of the seeded file random.bin
 # (dispatches are one at a time, under the dispatch lock)
 here=$(dirname "$0")
 n=$(cat "$here/dispatches" 2>/dev/null || echo 0)
 echo $((n + 1)) > "$here/dispatches"
 free=$(for f in $(ls issues 2>/dev/null); do
-  case "$FAKE_CLAUDE_PROMPT" in *"issues/$f"*) continue ;; esac
+  # taken: named in the prompt, except on a line that says its claim may be taken over
+  if printf '%s\\n' "$FAKE_CLAUDE_PROMPT" | grep -v 'may be taken over' | grep -qF "issues/$f"; then continue; fi
   echo "$f"
 done)
 count=$(printf '%s\\n' "$free" | grep -c .) || true

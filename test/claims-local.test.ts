@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { jobKey, type Holder, type Job } from '../scripts/lib/claims/claim.js';
@@ -171,13 +171,25 @@ test('a holder on this host whose process is gone is taken over at once', async 
   if (r.kind === 'taken') assert.is(r.over?.why, 'holder-dead');
 });
 
-test('a restarted worker (same name, same machine) takes its own claim back at once; the same name on another machine does not', async () => {
+test('a restarted worker (same name, same machine) takes its own claim back at once; the same name on another machine, or in another live process here, does not', async () => {
   const { store, main } = await setup();
-  assert.is((await store.take(job, elsewhere('brave-otter', 'box-2'), main)).kind, 'taken');
-  assert.is((await store.take(job, me('brave-otter', 'box-3'), main)).kind, 'lost');
-  const r = await store.take(job, { ...elsewhere('brave-otter', 'box-2'), pid: 777 }, main);
-  assert.is(r.kind, 'taken');
-  if (r.kind === 'taken') assert.is(r.over?.why, 'own');
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  try {
+    const pid = child.pid!;
+    // a live process on this host holds it under the name brave-otter (another clone with the same machine name)
+    assert.is((await store.take(job, me('brave-otter', 'box-1', { pid, pid_start: processStartTime(pid) }), main)).kind, 'taken');
+    assert.is((await store.take(job, me('brave-otter', 'box-3'), main)).kind, 'lost');
+    assert.is((await store.take(job, me('brave-otter', 'box-1'), main)).kind, 'lost');
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    // the same worker started again (a new pid): takes it back at once
+    const r = await store.take(job, me('brave-otter', 'box-1'), main);
+    assert.is(r.kind, 'taken');
+    if (r.kind === 'taken') assert.is(r.over?.why, 'own');
+  } finally {
+    child.kill('SIGKILL');
+  }
 });
 
 test('after a takeover, the old holder\'s heartbeat and release are lost, and the new holder\'s tombstone stays', async () => {
@@ -299,15 +311,17 @@ test('takeStep, from a table: what a take does with the claim as read', () => {
     ['held, alive', read('held', other), 'lost'],
     ['held, lease out', read('held', other, true, 'lease-expired'), 'replace lease-expired'],
     ['held, dead pid', read('held', other, true, 'holder-dead'), 'replace holder-dead'],
-    ['held by the taker\'s name on its machine', read('held', { ...taker, pid: 9 }), 'replace own'],
+    ['held by the taker\'s name on its machine (from another host)', read('held', { ...taker, pid: 9 }), 'replace own'],
     ['held by the taker\'s name on another machine', read('held', { ...taker, machine: 'box-9' }), 'lost'],
+    ['held by the taker\'s name, another live process on its host', read('held', { ...taker, pid: 9, host: 'here' }), 'lost'],
+    ['held by the taker\'s name, a dead process on its host', read('held', { ...taker, pid: 9, host: 'here' }, true, 'holder-dead'), 'replace own'],
     ['landed', read('landed', other), 'check-landed'],
     ['given up', read('given-up', other), 'replace given-up'],
     ['damaged', { kind: 'corrupt', key: 'k', ref: 'r', sha: 's', reason: 'bad', expired: false }, 'lost'],
     ['damaged, lease out', { kind: 'corrupt', key: 'k', ref: 'r', sha: 's', reason: 'bad', expired: true }, 'replace'],
   ];
   for (const [name, current, want] of rows) {
-    const step = takeStep(current, taker);
+    const step = takeStep(current, name.includes('its host') ? { ...taker, host: 'here' } : taker, 'here');
     const got = step.do === 'replace' ? `replace${step.over ? ` ${step.over.why}` : ''}` : step.do;
     assert.is(got, want, name);
   }

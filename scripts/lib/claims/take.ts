@@ -2,7 +2,8 @@
 // "Lifecycle"). A pure rule, the same for both stores; ref-store.ts carries it out.
 //   no claim                          → create it (expect: no ref)
 //   held by the taker (same worker name on the same machine: a restarted worker)
-//                                     → take it back from that commit ('own')
+//                                     → take it back from that commit ('own'), unless
+//                                       it is another live process on this host
 //   held, expired (lease, dead pid)   → take it over from that commit
 //   held, alive                       → lost: someone else has it
 //   damaged, expired                  → take it over; damaged and not expired → lost
@@ -10,6 +11,7 @@
 //                                       (checked by the store), else stale-view
 //   given up                          → take it again
 
+import { hostname } from 'node:os';
 import type { ClaimRead, ClaimRecord, Holder, Job } from './claim.js';
 
 /** Stands for the holder of a claim that cannot be read (a damaged ref). */
@@ -24,7 +26,7 @@ export type TakeStep =
   | { do: 'check-landed'; from: string; landed: string; holder: Holder }
   | { do: 'lost'; holder: Holder; record: ClaimRecord | null };
 
-export function takeStep(current: ClaimRead | null, taker: Holder): TakeStep {
+export function takeStep(current: ClaimRead | null, taker: Holder, thisHost = hostname()): TakeStep {
   if (current === null) return { do: 'create' };
   if (current.kind === 'corrupt') {
     return current.expired ? { do: 'replace', from: current.sha, over: null, damaged: current.reason } : { do: 'lost', holder: UNKNOWN_HOLDER, record: null };
@@ -32,9 +34,20 @@ export function takeStep(current: ClaimRead | null, taker: Holder): TakeStep {
   const r = current.record;
   if (r.state === 'landed' && r.landed) return { do: 'check-landed', from: current.sha, landed: r.landed, holder: r.holder };
   if (r.state !== 'held') return { do: 'replace', from: current.sha, over: { holder: r.holder, why: 'given-up' }, damaged: null };
-  if (r.holder.worker === taker.worker && r.holder.machine === taker.machine) return { do: 'replace', from: current.sha, over: { holder: r.holder, why: 'own' }, damaged: null };
+  if (r.holder.worker === taker.worker && r.holder.machine === taker.machine && !otherLiveProcess(current, taker, thisHost)) return { do: 'replace', from: current.sha, over: { holder: r.holder, why: 'own' }, damaged: null };
   if (current.expired) return { do: 'replace', from: current.sha, over: { holder: r.holder, why: current.expired_why ?? 'lease-expired' }, damaged: null };
   return { do: 'lost', holder: r.holder, record: r };
+}
+
+/**
+ * The holder is another process on the taker's host that is running (on this host a
+ * claim that is not expired has a live holder): the same name twice at once (a second
+ * clone with the same machine name, a dispatch run by hand beside the worker), not a
+ * restart. It keeps its claim.
+ */
+function otherLiveProcess(current: Extract<ClaimRead, { kind: 'claim' }>, taker: Holder, thisHost: string): boolean {
+  const h = current.record.holder;
+  return h.host === thisHost && h.pid !== taker.pid && !current.expired;
 }
 
 /** A held record of `job` for `holder`, taken now (`took_over`: whom it replaced, when a holder was replaced). */

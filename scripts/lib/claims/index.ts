@@ -42,6 +42,7 @@ export function shortDuration(ms: number): string {
 /**
  * One line per claim, for the dispatch prompt and `coven status`:
  *   - implement (issue: issues/a.md): held by brave-otter on box-2, heartbeat 40s ago
+ *     (the time since this observer saw the claim change; the holder's clock only for a claim first seen now)
  *   - implement (issue: issues/b.md): held by calm-fox on box-3, no change seen for 6m (lease 5m): may be taken over
  *   - implement (issue: issues/c.md): landed in 3f2a0c9d4e by brave-otter on box-2
  * `self`: this worker (its own claim says so). `tombstones: false` leaves released claims out.
@@ -72,9 +73,11 @@ export function describeClaims(reads: ClaimRead[], self?: Pick<Holder, 'worker' 
 function heldState(c: Extract<ClaimRead, { kind: 'claim' }>, now: number): string {
   if (c.expired && c.expired_why === 'holder-dead') return 'its process on this host is gone: may be taken over';
   if (c.expired) return `no change seen for ${shortDuration(c.unchanged_ms ?? 0)} (lease ${shortDuration(c.record.lease_ms || leaseMs())}): may be taken over`;
-  // the holder's clock: shown as it says, never trusted (a clock ahead reads as "just now")
+  // seen changing by this observer: its own clock; seen just now for the first time: the
+  // holder's clock, as it says (never trusted: machines disagree)
+  if ((c.unchanged_ms ?? 0) > 0) return `heartbeat ${shortDuration(c.unchanged_ms ?? 0)} ago`;
   const beat = Date.parse(c.record.heartbeat_at);
-  return Number.isFinite(beat) ? `heartbeat ${shortDuration(now - beat)} ago` : 'heartbeat time unknown';
+  return Number.isFinite(beat) ? `heartbeat ${shortDuration(now - beat)} ago by its clock` : 'first seen just now';
 }
 
 export { jobKey, describeJob, describeHolder, leaseMs } from './claim.js';

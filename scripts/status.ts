@@ -2,6 +2,7 @@
 // status — what every worker is doing; its contract is the usage text below (--help).
 
 const help = `usage: coven status [--json] [--watch]
+       coven status --remote [NAME] [--json]
 
 Shows every worker (phase, agent and arguments, time in phase, commits landed, cost,
 the agent CLI its job runs on and why it is not the agent's first, e.g. \`codex (claude
@@ -10,12 +11,24 @@ the dispatch lock and agent slots, sleeping workers and the main tip they wait o
 dead workers and damaged state files.
   --json    machine-readable output
   --watch   redraw whenever something changes (Ctrl-C to stop)
+  --remote [NAME]  remote mode (docs/remote.md): every machine's workers as they
+            published themselves on the remote NAME (default: git config coven.remote,
+            else origin): machine, worker, phase, agent and arguments, time in phase,
+            cost; a worker whose state this clone has not seen change for 3 claim
+            leases (COVEN_CLAIM_LEASE_MS, default 5 min) shows as not heard from:
+            probably stopped; then the claims there. When the remote does not answer,
+            the last fetched copy is shown, with its age
 reads: <state dir>/workers/*.json, <state dir>/locks/*  (--watch: redraws when they
-       change, and every second on a terminal; a plain reprint when stdout is not one)
-exit: 0 shown · 2 not in a git work tree · 64 bad usage
+       change, and every second on a terminal; a plain reprint when stdout is not one);
+       --remote: fetches refs/coven/workers/* and refs/coven/claims/* of the remote
+       into refs/coven-remote/NAME/ (with prune)
+writes: --remote: those refs, <state dir>/claims-seen.json (when each record was first
+       seen here), <state dir>/remote-fetched/NAME.json (when the copy was fetched)
+exit: 0 shown (also the last copy of a remote that does not answer) · 2 not in a git
+      work tree, or no such remote · 64 bad usage
 `;
 
-import { parseCommandLine } from './lib/ui/command-line.js';
+import { parseCommandLine, usageError } from './lib/ui/command-line.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -30,6 +43,9 @@ import { mainTip } from './lib/worker/wait-for-main.js';
 import { readWorkerStates, type WorkerEntry, type WorkerState } from './lib/worker/state.js';
 import { clockTime, humanDuration } from './lib/ui/human-duration.js';
 import { describeCli } from './lib/ui/worker-ui.js';
+import { textTable } from './lib/ui/text-table.js';
+import { collectRemoteStatus, remoteStatusJson, renderRemoteStatus } from './lib/remote/remote-status.js';
+import { resolveRemote } from './lib/remote/target.js';
 
 export interface LockStatus {
   name: string;
@@ -91,7 +107,7 @@ export function renderStatus(r: StatusReport): string {
   }
   const lines: string[] = [];
   if (workers.length === 0) lines.push('no workers');
-  else lines.push(...table(rows));
+  else lines.push(...textTable(rows));
   lines.push('');
   const dispatch = r.locks.find((l) => l.name === 'dispatch');
   lines.push(`dispatch lock: ${dispatch ? describeLock(dispatch) : 'free'}`);
@@ -123,16 +139,6 @@ function short(sha: string): string {
   return sha.slice(0, 10);
 }
 
-function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) =>
-    r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd(),
-  );
-}
-
 /** The JSON shape of `coven status --json`. */
 export function statusJson(r: StatusReport): object {
   return {
@@ -144,20 +150,44 @@ export function statusJson(r: StatusReport): object {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const cl = parseCommandLine(argv, { command: 'coven status', usage: help, boolean: ['json', 'watch'] });
+  const spec = { command: 'coven status', usage: help, boolean: ['json', 'watch'], string: ['remote'] };
+  const cl = parseCommandLine(remoteWithoutName(argv), spec);
   if (cl.kind === 'exit') return cl.code;
   const args = cl.args;
+  if (args.remote !== undefined && args.watch) return usageError(spec, '--watch does not go with --remote').code;
   const repo = await findRepo(process.cwd());
   if (repo.kind !== 'repo') {
     process.stderr.write(formatProblem({ what: `${process.cwd()} is not inside a git work tree.`, next: ['cd <your repository> && coven status'] }) + '\n');
     return 2;
   }
+  if (args.remote !== undefined) return remoteStatus(repo.paths, String(args.remote), args.json === true);
   const render = (r: StatusReport): string => (args.json ? JSON.stringify(statusJson(r), null, 2) + '\n' : renderStatus(r));
   if (!args.watch) {
     process.stdout.write(render(await collectStatus(repo.paths)));
     return 0;
   }
   return watchStatus(repo.paths, render);
+}
+
+/** `--remote` with no name after it: the configured remote (marked with a name no remote can have). */
+const CONFIGURED = '@configured';
+function remoteWithoutName(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((a, i) => (a === '--remote' && (end < 0 || i < end) && (i + 1 >= argv.length || argv[i + 1]!.startsWith('-')) ? `--remote=${CONFIGURED}` : a));
+}
+
+async function remoteStatus(paths: RepoPaths, name: string, json: boolean): Promise<number> {
+  const main = await mainBranchOf(paths);
+  const branch = main.kind === 'branch' ? main.name : 'main';
+  let found = await resolveRemote(paths.mainWorktree, branch, name === CONFIGURED ? undefined : name);
+  if (found.kind === 'local') found = await resolveRemote(paths.mainWorktree, branch, 'origin');
+  if (found.kind !== 'remote') {
+    process.stderr.write(formatProblem({ what: found.kind === 'problem' ? `${found.message}.` : 'this clone has no remote to show.', next: ['git remote -v   (the remotes this clone has)', 'coven status --remote NAME'] }) + '\n');
+    return 2;
+  }
+  const report = await collectRemoteStatus({ repo: paths.mainWorktree, stateDir: paths.stateDir, target: found.target });
+  process.stdout.write(json ? JSON.stringify(remoteStatusJson(report), null, 2) + '\n' : renderRemoteStatus(report));
+  return 0;
 }
 
 /** Redraws on every change in workers/ or locks/; runs until SIGINT/SIGTERM. */

@@ -5,16 +5,13 @@
 // exit: it wakes after the server is back and main moves.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { join } from 'node:path';
 import { boundedPollMs, jitteredWait, REMOTE_POLL_DEFAULT_MS, remotePollMs } from '../scripts/lib/remote/remote-poll.js';
 import { waitForMainToMove } from '../scripts/lib/worker/wait-for-main.js';
-import { covenRepo } from './helpers/coven-repo.js';
-import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
-import { machineClone, serveRepository, startGitDaemon, type GitDaemon } from './helpers/git-daemon.js';
-import { commitFile, sh, tempDir } from './helpers/repo.js';
-import { isDispatch, outputOf, phaseOf, startWorker, stopAll, waitFor, type WorkerProc } from './helpers/worker-procs.js';
-
-const sleepRun: FakeRun = { match: { promptIncludes: 'Choose the next job' }, times: 'unlimited', steps: [{ text: 'Nothing to do.\n<dispatch>\nsleep: nothing left to do\n</dispatch>' }] };
+import { readFakeLog } from './helpers/fake-claude.js';
+import { pushFrom, remoteSetup, remoteWorker } from './helpers/remote-machines.js';
+import { coven, commitFile, sh } from './helpers/repo.js';
+import { startCoven } from './helpers/worker-process.js';
+import { isDispatch, outputOf, phaseOf, stopAll, waitFor, type WorkerProc } from './helpers/worker-procs.js';
 
 test('the poll interval: default 30 s, kept within 2 s – 10 min; each wait within ±20 %', () => {
   const table: [string | undefined, number][] = [[undefined, 30_000], ['', 30_000], ['abc', 30_000], ['-5', 30_000], ['0', 30_000], ['500', 2_000], ['2000', 2_000], ['45000', 45_000], ['9999999', 600_000]];
@@ -29,25 +26,8 @@ test('the poll interval: default 30 s, kept within 2 s – 10 min; each wait wit
   }
 });
 
-/** A served coven repository and two machines (clones) a and b. */
-async function remoteSetup(): Promise<{ daemon: GitDaemon; a: string; b: string }> {
-  const daemon = await startGitDaemon();
-  const url = await serveRepository(daemon, await covenRepo());
-  return { daemon, a: await machineClone(url, 'a'), b: await machineClone(url, 'b') };
-}
-
-/** Machine b commits on main and pushes it to the remote; returns the commit. */
-async function pushFrom(b: string, n: number): Promise<string> {
-  await sh(b, 'pull', '-q', '--ff-only', 'origin', 'main');
-  const tip = await commitFile(b, `human-${n}.txt`, `${n}\n`, `a human's push ${n}`);
-  await sh(b, 'push', '-q', 'origin', 'main');
-  return tip;
-}
-
-function remoteWorker(a: string, pollMs: number): { w: WorkerProc; env: Record<string, string> } {
-  const dir = tempDir('coven-rwake-');
-  const env = { ...fakeClaudeEnv([sleepRun], dir), COVEN_WORKTREE_BASE: join(dir, 'worktrees'), COVEN_MACHINE: 'a', COVEN_REMOTE_POLL_MS: String(pollMs), COVEN_SAFETY_INTERVAL_MS: '600000' };
-  return { w: startWorker(a, 'w1', env, ['--remote', 'origin']), env };
+function sleeper(a: string, pollMs: number): { w: WorkerProc; env: Record<string, string> } {
+  return remoteWorker(a, 'a', 'w1', { COVEN_REMOTE_POLL_MS: String(pollMs) });
 }
 
 const dispatches = (env: Record<string, string>) => readFakeLog({ FAKE_CLAUDE_LOG: env.FAKE_CLAUDE_LOG ?? '' }).filter(isDispatch).length;
@@ -69,7 +49,7 @@ test('the waiter alone: a push to the remote wakes it (via remote), with the rem
 
 test('a sleeping remote worker wakes after another machine pushes the remote\'s main, fetches it, and goes back to sleep on it', async () => {
   const { daemon, a, b } = await remoteSetup();
-  const { w, env } = remoteWorker(a, 2_000);
+  const { w, env } = sleeper(a, 2_000);
   const why = () => outputOf([w]);
   try {
     await waitFor(() => phaseOf(a, 'w1') === 'sleeping', 'w1 asleep', 60_000, why);
@@ -91,7 +71,7 @@ test('a sleeping remote worker wakes after another machine pushes the remote\'s 
 
 test('a local commit still wakes a remote worker at once (the poll is slow)', async () => {
   const { daemon, a } = await remoteSetup();
-  const { w } = remoteWorker(a, 600_000);
+  const { w } = sleeper(a, 600_000);
   const why = () => outputOf([w]);
   try {
     await waitFor(() => phaseOf(a, 'w1') === 'sleeping', 'w1 asleep', 60_000, why);
@@ -108,7 +88,7 @@ test('a local commit still wakes a remote worker at once (the poll is slow)', as
 
 test('the remote stops answering during the sleep: said once, no exit; back again: said once, and a push wakes it', async () => {
   const { daemon, a, b } = await remoteSetup();
-  const { w } = remoteWorker(a, 2_000);
+  const { w } = sleeper(a, 2_000);
   const why = () => outputOf([w]);
   try {
     await waitFor(() => phaseOf(a, 'w1') === 'sleeping', 'w1 asleep', 60_000, why);
@@ -132,14 +112,12 @@ test('the remote stops answering during the sleep: said once, no exit; back agai
 
 test('coven wait --remote: wakes on a push to the remote, prints its tip; --poll is bounded and needs --remote', async () => {
   const { daemon, a, b } = await remoteSetup();
-  const { startCoven } = await import('./helpers/worker-process.js');
   try {
     const waiting = startCoven(['wait', '--since', 'main', '--remote', 'origin', '--poll', '2s'], { cwd: a });
     await new Promise((r) => setTimeout(r, 1_000));
     const tip = await pushFrom(b, 1);
     const r = await waiting.exited;
     assert.equal([r.code, r.stdout.trim()], [0, tip], r.stderr);
-    const { coven } = await import('./helpers/repo.js');
     const noRemote = await coven(['wait', '--since', 'main', '--poll', '2s'], { cwd: a });
     assert.is(noRemote.code, 64);
     const unknown = await coven(['wait', '--since', 'main', '--remote', 'nowhere'], { cwd: a });

@@ -19,6 +19,13 @@ export interface GitDaemon {
   /** starts it again on the same port */
   start(): Promise<void>;
   readonly running: boolean;
+  /** the daemon's pid while it runs (its children are in its process group) */
+  readonly pid: number | null;
+}
+
+export interface GitDaemonOptions {
+  /** `git daemon --verbose`: every line it logs (a connection, each request) */
+  onLog?: (line: string) => void;
 }
 
 const live = new Set<ChildProcess>();
@@ -32,6 +39,15 @@ function killGroup(c: ChildProcess): void {
   } catch {
     // gone already
   }
+}
+
+function logLines(c: ChildProcess, onLog: (line: string) => void): void {
+  let rest = '';
+  c.stderr?.on('data', (d: Buffer) => {
+    const lines = (rest + d.toString()).split('\n');
+    rest = lines.pop() ?? '';
+    for (const l of lines) onLog(l);
+  });
 }
 
 function freePort(): Promise<number> {
@@ -57,15 +73,17 @@ function answers(port: number): Promise<boolean> {
 }
 
 /** Starts `git daemon` on a free loopback port, serving `base` (default: a new temp folder). */
-export async function startGitDaemon(base = join(tempDir('coven-remote-'), 'srv')): Promise<GitDaemon> {
+export async function startGitDaemon(base = join(tempDir('coven-remote-'), 'srv'), opts: GitDaemonOptions = {}): Promise<GitDaemon> {
   mkdirSync(base, { recursive: true });
   const port = await freePort();
   let child: ChildProcess | null = null;
   const start = async (): Promise<void> => {
     if (child) return;
     for (let attempt = 0; attempt < 50; attempt++) {
-      const c = spawn('git', ['daemon', '--reuseaddr', `--base-path=${base}`, '--export-all', '--enable=receive-pack', '--informative-errors', '--listen=127.0.0.1', `--port=${port}`, base], { detached: true, stdio: 'ignore' });
+      const verbose = opts.onLog ? ['--verbose'] : [];
+      const c = spawn('git', ['daemon', ...verbose, '--reuseaddr', `--base-path=${base}`, '--export-all', '--enable=receive-pack', '--informative-errors', '--listen=127.0.0.1', `--port=${port}`, base], { detached: true, stdio: ['ignore', 'ignore', opts.onLog ? 'pipe' : 'ignore'] });
       live.add(c);
+      if (opts.onLog) logLines(c, opts.onLog);
       for (let i = 0; i < 40; i++) {
         if (await answers(port)) {
           child = c;
@@ -99,6 +117,9 @@ export async function startGitDaemon(base = join(tempDir('coven-remote-'), 'srv'
     start,
     get running() {
       return child !== null;
+    },
+    get pid() {
+      return child?.pid ?? null;
     },
   };
 }

@@ -20,6 +20,7 @@ import type { CliName } from '../clis/adapter.js';
 import type { SessionOutcome } from '../session/runner.js';
 import { readWorkerStates, type WorkerEntry } from '../worker/state.js';
 import { humanDuration } from '../ui/human-duration.js';
+import { withOtherMachines } from '../remote/remote-workers.js';
 import { DECISION_FORMAT, type DecisionFile } from '../steps/decision-file.js';
 
 export const MAX_CORRECTIONS = 3;
@@ -39,6 +40,8 @@ export interface DispatchOptions extends SessionSettings {
    * (default: read when the prompt is built)
    */
   workers?: WorkerEntry[];
+  /** remote mode: the other machines' workers, one line each (otherMachinesWorkers in lib/remote/remote-workers.ts) */
+  remoteWorkers?: string[];
 }
 
 export type DispatchOutcome =
@@ -48,6 +51,8 @@ export type DispatchOutcome =
   /** `refused`: the CLIs whose vendor refused (every one of the agent's, when `outcome` is refused) */
   | { kind: 'session-failed'; outcome: SessionOutcome; costUsd: number; refused: Refused[] }
   | { kind: 'aborted' };
+
+const NO_OTHER_WORKER = '(no other worker is running)';
 
 /** One line per other live worker, for the dispatch prompt. */
 export function describeOtherWorkers(entries: WorkerEntry[], self: string, now = Date.now()): string {
@@ -61,7 +66,7 @@ export function describeOtherWorkers(entries: WorkerEntry[], self: string, now =
     const what = s.agent ? `${s.phase} ${s.agent}${args ? ` (${args})` : ''}` : s.phase;
     lines.push(`- ${s.name}: ${what}, for ${humanDuration(now - Date.parse(s.since))}`);
   }
-  return lines.length > 0 ? lines.join('\n') : '(no other worker is running)';
+  return lines.length > 0 ? lines.join('\n') : NO_OTHER_WORKER;
 }
 
 /** The first message of a dispatch session: the prompt file, then the current situation. */
@@ -91,7 +96,7 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchOutcome> 
     release = () => lock.release();
   }
   try {
-    const others = describeOtherWorkers(opts.workers ?? (await readWorkerStates(opts.stateDir)), opts.worker);
+    const others = withOtherMachines(describeOtherWorkers(opts.workers ?? (await readWorkerStates(opts.stateDir)), opts.worker), opts.remoteWorkers, NO_OTHER_WORKER);
     const session = (cli: CliName, prompt: string, resume?: string): Promise<SessionOutcome> =>
       runAgentSession({ ...opts, cwd: opts.worktree, agentName: DISPATCH_AGENT, prompt, resume, cli, cliArgs: agent.cliArgs[cli] ?? [], systemText: dispatchProtocol(registry.agents) });
 

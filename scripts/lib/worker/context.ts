@@ -19,6 +19,7 @@ import { trace } from '../ui/trace.js';
 import type { WorkerUi } from '../ui/worker-ui.js';
 import type { Here } from './messages.js';
 import { updateWorkerState, type Phase, type WorkerState } from './state.js';
+import { publishState } from './remote-state.js';
 
 export interface WorkerOptions {
   cwd: string;
@@ -123,6 +124,7 @@ export function worktreePresent(w: Worker): boolean {
 export async function setPhase(w: Worker, phase: Phase, patch: Partial<WorkerState>): Promise<void> {
   const changed = phase !== w.state.phase;
   w.state = await updateWorkerState(w.paths.stateDir, w.state, { ...patch, phase });
+  publishState(w); // remote mode: on the remote too, in the background
   if (changed) {
     trace('phase', { worker: w.name, phase });
     w.ui.header(w.state);
@@ -131,6 +133,7 @@ export async function setPhase(w: Worker, phase: Phase, patch: Partial<WorkerSta
 
 export async function updateState(w: Worker, patch: Partial<WorkerState>): Promise<void> {
   w.state = await updateWorkerState(w.paths.stateDir, w.state, patch);
+  publishState(w);
 }
 
 export function sessionSettings(w: Worker): SessionSettings {

@@ -11,12 +11,14 @@ import { problemFor } from '../worktree/spawn-messages.js';
 import { here, setPhase, updateState, worktreePresent, type DoneWhy, type Worker, type WorkerExit } from './context.js';
 import { stop as say } from './messages.js';
 import { removeWorkerState } from './state.js';
+import { unpublishState } from './remote-state.js';
 import { removeStepFiles } from './step-files.js';
 import { keepWorkerWorktree, pinWorkerWorktree } from './worktree-identity.js';
 
 /** `failure`: the unexpected error that ended the loop (the exit is then `failed`). */
 export async function finish(w: Worker, why: DoneWhy, failure: string | null = null): Promise<WorkerExit> {
   await setPhase(w, 'stopping', { agent: null, args: {} }).catch(() => undefined);
+  await unpublishState(w).catch(() => null); // remote mode: its state leaves the remote
   if (worktreePresent(w) && (await keepWorkerWorktree(w).catch(() => null))?.kind === 'given-up') return finishWithoutWorktree(w, why);
   if (!worktreePresent(w)) return finishWithoutWorktree(w, why);
   // coven aborts its own rebases where they stop (resolve, park); one still in progress is

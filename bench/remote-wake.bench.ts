@@ -11,16 +11,16 @@
 //       p50/p95 over several pushes × 16 sleepers.
 // Prints figures; never asserts.
 //   env: COVEN_BENCH_SLEEPERS (16), COVEN_BENCH_MACHINES (4), COVEN_BENCH_LOAD_MIN (3, the
-//        window of (a)), COVEN_BENCH_IDLE_MIN (1), COVEN_BENCH_PUSHES (5)
+//        window of (a)), COVEN_BENCH_IDLE_MIN (1), COVEN_BENCH_PUSHES (5; 0: the load only)
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { startGitDaemon } from '../test/helpers/git-daemon.js';
 import { machineClone, serveRepository } from '../test/helpers/git-daemon.js';
 import { covenRepo } from '../test/helpers/coven-repo.js';
 import { pushFrom, remoteWorker } from '../test/helpers/remote-machines.js';
 import { phaseOf, stopAll, waitFor, type WorkerProc } from '../test/helpers/worker-procs.js';
 
-const num = (name: string, d: number) => (Number(process.env[name]) > 0 ? Number(process.env[name]) : d);
+const num = (name: string, d: number) => (Number(process.env[name]) >= 0 && process.env[name]?.trim() ? Number(process.env[name]) : d);
 const SLEEPERS = num('COVEN_BENCH_SLEEPERS', 16);
 const MACHINES = num('COVEN_BENCH_MACHINES', 4);
 const LOAD_MIN = num('COVEN_BENCH_LOAD_MIN', 3);
@@ -33,11 +33,23 @@ function quantile(xs: number[], q: number): number {
 }
 const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** CPU time (ms) of a process and of its children it has waited for. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(f[i] ?? 0), 0);
+/**
+ * CPU time (ms) of the daemon's process group (the `git` wrapper, `git-daemon` and the
+ * children serving requests): each one's own time and that of the children it reaped.
+ */
+function cpuMs(pgid: number): number {
+  let ticks = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[2]) !== pgid) continue; // f[2]: the process group
+      ticks += [11, 12, 13, 14].reduce((sum, i) => sum + Number(f[i] ?? 0), 0);
+    } catch {
+      // gone meanwhile: its time is in its parent's cutime once reaped
+    }
+  }
   return ticks * 10; // USER_HZ is 100 on Linux
 }
 
@@ -105,7 +117,7 @@ async function main(): Promise<void> {
       latencies.push(...woke.values());
       console.log(`  push ${p}: first ${sec(Math.min(...woke.values()))}, last ${sec(Math.max(...woke.values()))}`);
     }
-    console.log(`wake latency after a push to the remote's main (n=${latencies.length}): p50 ${sec(quantile(latencies, 0.5))}  p95 ${sec(quantile(latencies, 0.95))}  max ${sec(Math.max(...latencies))}`);
+    if (latencies.length > 0) console.log(`wake latency after a push to the remote's main (n=${latencies.length}): p50 ${sec(quantile(latencies, 0.5))}  p95 ${sec(quantile(latencies, 0.95))}  max ${sec(Math.max(...latencies))}`);
   } finally {
     await stopAll(workers.map((x) => x.w));
     await daemon.stop();

@@ -327,13 +327,14 @@ export async function runRemoteChaos(o: RemoteChaosOptions): Promise<RemoteChaos
 /**
  * The watch: the remote's main tip (ls-remote of the bare repository, which answers while
  * the daemon is down) every 250 ms; every second, the claims held by a worker that is not
- * running: one still held so, unchanged, well past its lease is stuck.
+ * running: one still held so, unchanged, long past its lease (90 s) is stuck.
  */
 async function watchRemote(bare: string, fleet: Fleet, leaseMs: number): Promise<{ samples: string[]; stuck: string[] }> {
   const samples: string[] = [];
   const stuck: string[] = [];
   const deadSince = new Map<string, number>();
-  const limit = 3 * leaseMs + 20_000;
+  // a claim past its lease is takeable, not taken at once: the dispatchers pick among the free issues at random
+  const limit = Math.max(90_000, 3 * leaseMs + 20_000);
   for (let round = 0; !fleet.finished; round++) {
     const tip = /^([0-9a-f]{40})/.exec((await run('git', ['ls-remote', bare, 'refs/heads/main'])).stdout)?.[1];
     if (tip && samples[samples.length - 1] !== tip) samples.push(tip);

@@ -102,6 +102,21 @@ test('a compare-and-swap lost on the server, after the client checked (a race un
   }
 });
 
+test('fetches running at once in one clone (the workers of one machine) all succeed: a local ref lock another fetch held is waited out', async () => {
+  const { daemon, a, b } = await setup();
+  try {
+    for (let round = 0; round < 8; round++) {
+      await commitFile(a, `r${round}.txt`, `${round}\n`);
+      assert.equal(await pushAtomic(a, 'origin', [{ ref: 'refs/heads/main', to: await sh(a, 'rev-parse', 'HEAD'), expect: 'fast-forward' }]), { kind: 'pushed' });
+      const all = await Promise.all(Array.from({ length: 4 }, () => fetchRemote(b, 'origin', ['+refs/heads/main:refs/remotes/origin/main'])));
+      assert.equal(all, Array.from({ length: 4 }, () => ({ kind: 'fetched' })), `round ${round}`);
+    }
+    assert.is(await sh(b, 'rev-parse', 'origin/main'), await sh(a, 'rev-parse', 'HEAD'));
+  } finally {
+    await daemon.stop();
+  }
+});
+
 test('a stopped server is unreachable for fetch, ls-remote and push, at once; started again, it answers', async () => {
   const { daemon, a } = await setup();
   await daemon.stop();

@@ -79,10 +79,20 @@ function unreachable(remote: string, r: { code: number; stderr: string; stdout: 
  */
 export async function fetchRemote(repo: string, remote: string, refspecs: string[], opts: GitLimits & { prune?: boolean } = {}): Promise<{ kind: 'fetched' } | Unreachable | { kind: 'failed'; message: string }> {
   const args = [...NO_HOOKS_NO_GC, 'fetch', '--quiet', '--no-tags', '--no-recurse-submodules', '--no-write-fetch-head', ...(opts.prune ? ['--prune'] : []), remote, ...refspecs];
-  const r = await git(repo, args, undefined, limits(opts));
-  if (r.ok) return { kind: 'fetched' };
-  return unreachable(remote, r) ?? { kind: 'failed', message: gitMessage(r, { strip: true }) };
+  // the workers of one clone fetch at the same time: a fetch that lost the race for a local
+  // ref's lock ("cannot lock ref …: is at X but expected Y") is tried again, a few times
+  for (let attempt = 1; ; attempt++) {
+    const r = await git(repo, args, undefined, limits(opts));
+    if (r.ok) return { kind: 'fetched' };
+    const down = unreachable(remote, r);
+    if (down) return down;
+    if (attempt >= FETCH_ATTEMPTS || !/cannot lock ref|unable to update local ref/i.test(r.stderr)) return { kind: 'failed', message: gitMessage(r, { strip: true }) };
+    await new Promise((done) => setTimeout(done, 30 + Math.random() * 120 * attempt));
+  }
 }
+
+/** how many times a fetch that lost a local ref lock is run at most */
+const FETCH_ATTEMPTS = 5;
 
 /**
  * The remote's refs matching `patterns` (full ref names, or `refs/coven/claims/*`):

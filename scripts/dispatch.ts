@@ -14,6 +14,16 @@ what the other workers do); an invalid answer gets a corrective resume of the sa
 session, at most ${MAX_CORRECTIONS} times. Nothing runs from an unvalidated answer.
 Takes the repository's dispatch lock first, so only one dispatch runs at a time.
 
+A run decision counts only once its job's claim is taken (refs/coven/claims/<job>,
+a compare-and-swap; docs/remote.md, "Claims and leases"): the decision file names it
+("claim": {"key", "ref", "sha"}), and coven land releases it once the job has landed.
+A job someone else took first gets a fresh session, told who took it; a job that
+landed after this dispatch looked brings the worktree up to main first; after
+${MAX_CLAIM_ROUNDS} sessions it gives up (exit 5). The claim is held for the process
+that ran coven dispatch (its parent: your shell, or the worker); once that process
+has ended, or no one renewed the claim for its lease (COVEN_CLAIM_LEASE_MS, default 5
+min), another dispatch may take the job.
+
   --out FILE            write the decision file to FILE instead of printing it
   --worker NAME         who asks (lock owner, log folder, the decision's worker;
                         default: from a coven/NAME branch, else manual-<pid>)
@@ -24,12 +34,16 @@ Takes the repository's dispatch lock first, so only one dispatch runs at a time.
 
 env:    COVEN_CLAUDE, COVEN_CODEX, COVEN_GEMINI, COVEN_OPENCODE (each agent
         CLI's binary; default: its command on PATH; the agent file's cli says which)
-reads:  .coven/agents/*.md; <state dir>/workers/*.json (what the others do)
+        COVEN_CLAIM_LEASE_MS (a claim's lease), COVEN_MACHINE (this machine's name)
+reads:  .coven/agents/*.md; <state dir>/workers/*.json (what the others do);
+        refs/coven/claims/ (the jobs taken)
 writes: the decision file (--out, else stdout); <state dir>/logs/<worker>/ (the raw
-        stream of each session); <state dir>/locks/dispatch while it runs
-exit:   0 a decision (run or sleep) · 1 invalid after ${MAX_CORRECTIONS} corrections
+        stream of each session); <state dir>/locks/dispatch while it runs; the job's
+        claim, refs/coven/claims/<job>
+exit:   0 a decision (run, its claim taken; or sleep) · 1 invalid after ${MAX_CORRECTIONS} corrections
         3 the session failed · 4 no usable dispatch agent · 2 not in a git work tree
-        64 bad usage · 130 stopped (Ctrl-C) before a decision
+        5 nothing taken: every job it chose was taken first, or the claim could
+        not be written · 64 bad usage · 130 stopped (Ctrl-C) before a decision
 `;
 
 import { parseCommandLine, usageError } from './lib/ui/command-line.js';
@@ -41,7 +55,11 @@ import { WORKER_NAME } from './lib/worker/name.js';
 import { writeDecisionFile } from './lib/steps/decision-file.js';
 import { runAsEntry } from './lib/ui/entry.js';
 import { describeWait } from './lib/locks/dispatch-lock.js';
-import { decisionFileOf, describeAgentProblems, dispatch, MAX_CORRECTIONS } from './lib/agents/dispatch.js';
+import { decisionFileOf, describeAgentProblems, MAX_CORRECTIONS } from './lib/agents/dispatch.js';
+import { claimedDispatch, describeClaimsLost, holderOf, MAX_CLAIM_ROUNDS } from './lib/agents/claimed-dispatch.js';
+import { openClaimStore } from './lib/claims/index.js';
+import { describeJob } from './lib/claims/claim.js';
+import { syncWorktreeWithMain } from './lib/land/land.js';
 import { findRepo, gitOut } from './lib/git/runner.js';
 import { formatProblem } from './lib/ui/problem.js';
 import { stopSessionsOnSignals } from './lib/session/stop-on-signal.js';
@@ -71,7 +89,16 @@ export async function main(argv: string[]): Promise<number> {
   const display = (line: string) => process.stderr.write(`${line}\n`);
   const stopper = stopSessionsOnSignals();
 
-  const outcome = await dispatch({
+  const outcome = await claimedDispatch({
+    store: openClaimStore({ repo: repo.paths.mainWorktree, stateDir: repo.paths.stateDir, remote: null }),
+    // the claim is held for the process that runs the loop (the shell, or the worker): it outlives this one
+    holder: holderOf(worker, process.env, process.ppid),
+    look: async (round) => {
+      if (round === 1) return { mainTip: tipBefore };
+      const tip = (main.kind === 'branch' ? await mainTip(worktree, main.name) : null) ?? '';
+      await syncWorktreeWithMain(worktree); // a landed, clean worktree follows main; any other is left as it is
+      return { mainTip: tip };
+    },
     worktree,
     stateDir: repo.paths.stateDir,
     worker,
@@ -89,7 +116,8 @@ export async function main(argv: string[]): Promise<number> {
   });
   switch (outcome.kind) {
     case 'decided': {
-      const decision = decisionFileOf(outcome, { worktree, worker, mainTip: tipBefore });
+      const claim = outcome.claim && { key: outcome.claim.key, ref: outcome.claim.ref, sha: outcome.claim.sha };
+      const decision = decisionFileOf(outcome, { worktree, worker, mainTip: outcome.mainTip, claim });
       if (args.out) await writeDecisionFile(args.out as string, decision);
       else process.stdout.write(JSON.stringify(decision, null, 2) + '\n');
       return 0;
@@ -112,6 +140,15 @@ export async function main(argv: string[]): Promise<number> {
     case 'aborted':
       process.stderr.write('coven: dispatch stopped; nothing was run.\n');
       return 130;
+    case 'look-stopped':
+      return 130; // not reached: looking by hand never stops
+    case 'claims-lost':
+      process.stderr.write(formatProblem({ what: describeClaimsLost(outcome), next: ['coven dispatch   (try again: others may be done by then)'] }) + '\n');
+      return 5;
+    case 'claim-unreachable':
+    case 'claim-failed':
+      process.stderr.write(formatProblem({ what: `dispatch chose ${describeJob(outcome.job)}, but its claim could not be taken: ${outcome.message}.`, kept: 'The decision does not count: nothing was taken.', next: ['coven dispatch   (try again)'] }) + '\n');
+      return 5;
   }
 }
 

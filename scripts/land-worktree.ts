@@ -2,6 +2,7 @@
 // land-worktree — put this worktree's commits on the main branch.
 
 const usage = `usage: coven land [--keep] [--worktree DIR] [--onto BRANCH] [--approve-coven]
+                  [--decision FILE]
        (standalone: node land-worktree.mjs [options])
 
 Puts the commits of a worker worktree on the main branch: rebases the branch onto
@@ -21,13 +22,19 @@ they land only with --approve-coven, given by the human who read them.
   --approve-coven  land commits that change .coven/ (without it such a land is
                    held: exit 5, nothing changed, the files named). A human's
                    answer: refused from inside an agent session (COVEN_SESSION_MARK set)
+  --decision FILE  the decision file coven dispatch wrote for this job: its claim
+                   is released once the job has landed (or has nothing to land).
+                   Without it, a land releases the claims held by the worktree's
+                   worker (coven/NAME) on this machine (docs/steps.md)
   -h, --help       show this help
 
 env:    COVEN_WORKER: the worker running this step (its own worktree is not refused)
         COVEN_SESSION_MARK: set inside an agent session; --approve-coven is then refused
-reads:  git: the worktree's branch and the branch it lands on
+reads:  git: the worktree's branch and the branch it lands on; refs/coven/claims/
+        (the job's claim); --decision FILE
 writes: git: the rebased branch, the branch it lands on (and that checkout's files);
-        <state dir>/locks/land, held for the fast-forward only; stdout: one line per
+        <state dir>/locks/land, held for the fast-forward only; the job's claim
+        (a tombstone naming the landed commit); stdout: one line per
         step, the last says what happened (problems on stderr)
 exit:   0 landed or nothing to land · 2 the worktree has uncommitted changes, or
         it is not inside a git work tree · 3 conflict (the rebase is left in progress: coven resolve, or resolve by hand)
@@ -44,10 +51,15 @@ import { landWorktree } from './lib/land/land.js';
 import { againCommand, describeLand } from './lib/land/messages.js';
 import { exitWithProblem, shellQuote } from './lib/ui/problem.js';
 import { refuseIfOwned } from './lib/worker/owner.js';
-import { findRepo } from './lib/git/runner.js';
+import { findRepo, type RepoPaths } from './lib/git/runner.js';
+import { openClaimStore } from './lib/claims/index.js';
+import type { ReleaseEnd } from './lib/claims/claim.js';
+import { releaseClaimsOf } from './lib/agents/claim-release.js';
+import { readDecisionFile } from './lib/steps/decision-file.js';
+import { machineName } from './lib/remote/target.js';
 import { SESSION_MARK } from './lib/session/process-groups.js';
 
-const spec = { command: 'coven land', usage, boolean: ['keep', 'approve-coven'], string: ['worktree', 'onto'] };
+const spec = { command: 'coven land', usage, boolean: ['keep', 'approve-coven'], string: ['worktree', 'onto', 'decision'] };
 
 export async function main(argv: string[]): Promise<number> {
   const cl = parseCommandLine(argv, spec);
@@ -82,8 +94,28 @@ export async function main(argv: string[]): Promise<number> {
   });
   const out = describeLand(result, { self, againArgs });
   (out.ok ? process.stdout : process.stderr).write(`${out.text}\n`);
+  if (repo.kind === 'repo' && (result.kind === 'landed' || (result.kind === 'nothing-to-land' && args.decision !== undefined))) {
+    await releaseJobClaim(repo.paths, result.kind === 'landed' ? { kind: 'landed', commit: result.main } : { kind: 'given-up', why: 'nothing to land' }, result.branch, args.decision as string | undefined);
+  }
   // not inside a git work tree: 2, as in every coven command
   return result.kind === 'not-a-worktree' ? 2 : out.code;
+}
+
+/** The job's claim, released as the land ended: the decision file's, else the worker's (from its coven/NAME branch). */
+async function releaseJobClaim(paths: RepoPaths, end: ReleaseEnd, branch: string, decisionPath: string | undefined): Promise<void> {
+  let ref: string | undefined;
+  if (decisionPath !== undefined) {
+    const read = await readDecisionFile(decisionPath);
+    if (read.kind !== 'read') return void process.stderr.write(`coven: the job's claim was not released: ${read.problem}\n`);
+    if (read.decision.kind !== 'run' || !read.decision.claim) return;
+    ref = read.decision.claim.ref;
+  }
+  const worker = branch.startsWith('coven/') ? branch.slice('coven/'.length).split('/')[0] : undefined;
+  if (ref === undefined && worker === undefined) return;
+  const store = openClaimStore({ repo: paths.mainWorktree, stateDir: paths.stateDir, remote: null });
+  const r = await releaseClaimsOf(store, { ref, worker, machine: machineName() }, end);
+  for (const job of r.released) process.stdout.write(`  released the claim on ${job}\n`);
+  for (const p of r.problems) process.stderr.write(`coven: the claim on ${p} was not released; it runs out after its lease\n`);
 }
 
 runAsEntry(import.meta.url, main);

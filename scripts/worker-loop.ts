@@ -91,7 +91,7 @@ import { finish, recreateWorktree, worktreeBack } from './lib/worker/finish.js';
 import { runJob } from './lib/worker/job.js';
 import { landAndResolve, landPending } from './lib/worker/land.js';
 import { cycle as say, job as sayJob, signals, stop as sayStop } from './lib/worker/messages.js';
-import { cycleStarted, dispatchFailed, dispatchRetryWait, refusedRetryWait, exitCodes, jobDone, jobStarted, landsPendingFirst, loopStart, sleepDecided, woken, type LoopEnd, type LoopState } from './lib/worker/policy.js';
+import { cycleStarted, dispatchesUnderLock, dispatchFailed, dispatchRetryWait, refusedRetryWait, exitCodes, jobDone, jobStarted, landsPendingFirst, loopStart, sleepDecided, woken, type LoopEnd, type LoopState } from './lib/worker/policy.js';
 import { startWorker } from './lib/worker/start.js';
 import { waitForMainToMove } from './lib/worker/wait-for-main.js';
 import { fetchRemoteMain, remoteMainWatch } from './lib/worker/remote-sleep.js';
@@ -148,7 +148,7 @@ async function cycle(w: Worker, s0: LoopState): Promise<Turn> {
   if (landsPendingFirst(s0) && (await landPending(w, s0.putOff)) !== 'clear') return end('stopped');
   const s = cycleStarted(s0);
 
-  const decided = await decide(w);
+  const decided = await decide(w, { lock: dispatchesUnderLock(s0) });
   if (decided.kind === 'aborted') return end('stopped');
   if (decided.kind === 'pending') return { kind: 'next', state: s };
   if (decided.kind === 'failed') {

@@ -21,7 +21,7 @@ import type { SessionOutcome } from '../session/runner.js';
 import { readWorkerStates, type WorkerEntry } from '../worker/state.js';
 import { humanDuration } from '../ui/human-duration.js';
 import { withOtherMachines } from '../remote/remote-workers.js';
-import { DECISION_FORMAT, type DecisionFile } from '../steps/decision-file.js';
+import { DECISION_FORMAT, type DecisionClaim, type DecisionFile } from '../steps/decision-file.js';
 
 export const MAX_CORRECTIONS = 3;
 
@@ -42,6 +42,10 @@ export interface DispatchOptions extends SessionSettings {
   workers?: WorkerEntry[];
   /** remote mode: the other machines' workers, one line each (otherMachinesWorkers in lib/remote/remote-workers.ts) */
   remoteWorkers?: string[];
+  /** the jobs claimed right now (describeClaims), shown to the agent; absent: not shown */
+  claims?: string;
+  /** the jobs this dispatch chose in earlier rounds that others took first (claimed-dispatch.ts) */
+  taken?: string;
 }
 
 export type DispatchOutcome =
@@ -69,15 +73,23 @@ export function describeOtherWorkers(entries: WorkerEntry[], self: string, now =
   return lines.length > 0 ? lines.join('\n') : NO_OTHER_WORKER;
 }
 
+/** What a dispatch session is told about the situation: one field per section of its prompt. */
+export interface Situation {
+  /** the other workers (describeOtherWorkers) */
+  others: string;
+  /** the live claims (lib/claims describeClaims): taken jobs, also on other machines */
+  claims?: string;
+  /** the jobs this dispatch chose before and who took them first */
+  taken?: string;
+}
+
 /** The first message of a dispatch session: the prompt file, then the current situation. */
-export function dispatchPrompt(body: string, others: string): string {
-  return `${body.trimEnd()}
-
-## The other workers right now
-
-${others}
-
-An issue named in another worker's arguments is taken. List the issues with \`coven issues\`.`;
+export function dispatchPrompt(body: string, s: Situation): string {
+  const sections = [body.trimEnd()];
+  if (s.taken) sections.push(`## Taken while you chose\n\n${s.taken}\n\nChoose another job (or sleep): a job someone else took is not yours to run.`);
+  sections.push(`## The other workers right now\n\n${s.others}\n\nAn issue named in another worker's arguments is taken. List the issues with \`coven issues\`.`);
+  if (s.claims !== undefined) sections.push(`## Jobs claimed right now\n\n${s.claims}\n\nA claimed job is taken (its holder may be on another machine): choose another.`);
+  return sections.join('\n\n');
 }
 
 /** Runs the dispatch protocol to a decision (or a typed failure). */
@@ -106,7 +118,7 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchOutcome> 
     const first = await runOnClis({
       agentName: DISPATCH_AGENT,
       clis: agent.clis,
-      prompt: dispatchPrompt(rendered.text, others),
+      prompt: dispatchPrompt(rendered.text, { others, claims: opts.claims, taken: opts.taken }),
       worktree: opts.worktree,
       handoff: false,
       display: opts.display,
@@ -155,9 +167,9 @@ export function describeAgentProblems(problems: string[]): string {
   });
 }
 
-/** The decision file dispatch hands run-agent and wait-for-main (lib/steps/decision-file.ts). `mainTip`: main's tip read before the session. */
-export function decisionFileOf(outcome: Extract<DispatchOutcome, { kind: 'decided' }>, at: { worktree: string; worker: string; mainTip: string }): DecisionFile {
+/** The decision file dispatch hands run-agent and wait-for-main (lib/steps/decision-file.ts). `mainTip`: main's tip read before the session; `claim`: the job's claim, taken. */
+export function decisionFileOf(outcome: Extract<DispatchOutcome, { kind: 'decided' }>, at: { worktree: string; worker: string; mainTip: string; claim?: DecisionClaim | null }): DecisionFile {
   const d = outcome.decision;
   const base = { coven: DECISION_FORMAT, reasoning: d.reasoning, worktree: at.worktree, worker: at.worker, main_tip: at.mainTip, session_id: outcome.sessionId, cost_usd: outcome.costUsd, corrections: outcome.corrections, at: new Date().toISOString() } as const;
-  return d.kind === 'run' ? { ...base, kind: 'run', agent: d.agent, args: d.args } : { ...base, kind: 'sleep', reason: d.reason };
+  return d.kind === 'run' ? { ...base, kind: 'run', agent: d.agent, args: d.args, claim: at.claim ?? null } : { ...base, kind: 'sleep', reason: d.reason };
 }

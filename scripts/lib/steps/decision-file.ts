@@ -5,6 +5,11 @@
 //    "worktree": "/…/coven/brave-otter", "worker": "brave-otter", "main_tip": "3f2a…",
 //    "session_id": "…", "cost_usd": 0.01, "corrections": 0, "at": "2026-12-06T12:00:00.000Z"}
 //   or "kind": "sleep" with "reason" in place of "agent" and "args".
+//   A run decision also names the job's claim (lib/claims/claim.ts) that dispatch took:
+//    "claim": {"key": "implement--issues-fix-scroll-md--3f2a0c9d4e5b",
+//              "ref": "refs/coven/claims/implement--…", "sha": "9c1e…"}   (null: none taken)
+//   The land releases it (a tombstone naming the landed commit); `sha` is the claim
+//   commit as dispatch wrote it (a heartbeat moves the ref on; the land reads it again).
 //
 // `main_tip` is the main branch's tip when dispatch looked: a sleeping worker waits for
 // main to move away from it. The file is untrusted input to its reader (anyone can
@@ -30,8 +35,16 @@ const common = {
   at: z.string(),
 };
 
+/** the claim a run decision took: where it is and the commit dispatch wrote */
+export const DecisionClaimSchema = z.object({
+  key: z.string().min(1).max(300).regex(/^[a-z0-9][a-z0-9-]*$/, 'is not a claim key'),
+  ref: z.string().max(400).regex(/^refs\/coven\/claims\/[a-z0-9][a-z0-9-]*$/, 'is not a claim ref'),
+  sha: z.string().regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, 'is not a commit id'),
+});
+export type DecisionClaim = z.infer<typeof DecisionClaimSchema>;
+
 export const DecisionFileSchema = z.discriminatedUnion('kind', [
-  z.object({ ...common, kind: z.literal('run'), agent: z.string().min(1).max(100), args: z.record(z.string(), z.string().max(1000)) }),
+  z.object({ ...common, kind: z.literal('run'), agent: z.string().min(1).max(100), args: z.record(z.string(), z.string().max(1000)), claim: DecisionClaimSchema.nullable().default(null) }),
   z.object({ ...common, kind: z.literal('sleep'), reason: z.string().max(1000) }),
 ]);
 

@@ -1,11 +1,25 @@
-// worker decide — the dispatch step of the loop: under the dispatch lock, bring the
-// worktree level with main, then ask the herd guard, and only if it has no answer run a
-// dispatch session. The decision is recorded in the worker's state before the lock is
-// released, so the next worker to dispatch sees this one busy (or asleep on this tip).
+// worker decide — the dispatch step of the loop: bring the worktree level with main, ask
+// the herd guard, and only if it has no answer run a dispatch session whose decision
+// counts once its job's claim is taken (lib/agents/claimed-dispatch.ts).
+//
+// The dispatch lock is taken only where it earns its place: by a worker just started or
+// woken from a sleep. N sleepers woken by one commit then dispatch one at a time, and
+// the first one's sleep decision, recorded before the lock is released, sends the
+// others back to sleep without a session (herd-guard.ts). A worker coming from a job
+// dispatches without the lock: two dispatches may then choose the same job, and the
+// claim (a compare-and-swap) lets only one of them run it; the other dispatches again
+// with the winner shown to it.
+//
+// What used to need the lock around reading states and syncing (each issue seen either
+// taken or gone, never free) is the claim's job now: a claim stays held until its land
+// has moved main, and its tombstone then names the landed commit, so a dispatch that
+// looked before that land is told `stale-view`, syncs and looks again.
 
-import { decisionFileOf, describeAgentProblems, dispatch, type DispatchOutcome } from '../agents/dispatch.js';
+import { decisionFileOf, describeAgentProblems } from '../agents/dispatch.js';
+import { claimedDispatch, describeClaimsLost, type ClaimedOutcome } from '../agents/claimed-dispatch.js';
 import { saveAndClean } from '../agents/agent-job.js';
 import { DISPATCH_AGENT, loadRegistry, type AgentDef, type Registry } from '../agents/registry.js';
+import { describeHolder, describeJob } from '../claims/claim.js';
 import { DECISION_FORMAT, type DecisionFile } from '../steps/decision-file.js';
 import { git } from '../git/runner.js';
 import { syncWorktreeWithMain, type SyncResult } from '../land/land.js';
@@ -13,6 +27,7 @@ import { acquireLock, describeWait, dispatchLockPath } from '../locks/dispatch-l
 import { renderOutcome } from '../session/render.js';
 import { trace, traceNow } from '../ui/trace.js';
 import { sessionSettings, setPhase, updateState, type Worker } from './context.js';
+import { claimStoreOf, holdClaim, releaseClaim, workerHolder } from './claim-keeper.js';
 import { busyOthers, recordedSleep } from './herd-guard.js';
 import { cycle as say, job as sayJob } from './messages.js';
 import { readWorkerStates, type WorkerEntry } from './state.js';
@@ -31,47 +46,93 @@ export type Decided =
   | { kind: 'pending' }
   | { kind: 'aborted' };
 
-/** Dispatch under the lock; the herd guard may answer without a session. */
-export async function decide(w: Worker): Promise<Decided> {
+/** `lock`: dispatch under the dispatch lock (a worker just started or woken: policy.ts dispatchesUnderLock). */
+export async function decide(w: Worker, how: { lock: boolean } = { lock: true }): Promise<Decided> {
   await setPhase(w, 'dispatching', { agent: null, args: {}, waiting_on: null });
+  if (!how.lock) return decideNow(w);
   const waitFrom = traceNow();
   const lock = await acquireLock({ path: dispatchLockPath(w.paths.stateDir), owner: w.name, onWait: (p) => w.ui.line(describeWait('dispatch', p)), progressMs: 5_000, signal: w.stop.signal });
   if (lock.kind !== 'acquired') return { kind: 'aborted' };
   trace('lock', { worker: w.name, lock: 'dispatch', waited_ms: traceNow() - waitFrom });
   try {
-    // main may have moved while this worker waited for the lock: dispatch must see what
-    // the others landed (the tip is read first, so a move during the sync wakes a sleeper).
-    // The other workers are read before the sync: one that lands meanwhile moves main
-    // first and its state second, so each issue is seen either taken or gone, never free.
-    const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
-    const entries = await readWorkerStates(w.paths.stateDir);
-    if ((await syncForDispatch(w)) === 'unlanded') return { kind: 'pending' };
-    const herd = recordedSleep(entries, w.name, baseline);
-    if (herd) {
-      await writeStepDecision(w.paths.stateDir, w.name, herdDecision(w, herd.reason, say.herdSleep(herd.reason, herd.by), baseline));
-      await record(w, { kind: 'sleep', reason: herd.reason }, baseline, busyOthers(entries, w.name));
-      return { kind: 'sleep', reason: say.herdSleep(herd.reason, herd.by), baseline };
-    }
-    const decided = w.steps.dispatch ? await decideByStep(w, w.steps.dispatch, baseline) : await dispatchInProcess(w, entries, baseline);
-    if (decided.kind === 'sleep' || decided.kind === 'run') await record(w, decided, baseline, busyOthers(await readWorkerStates(w.paths.stateDir), w.name));
-    return decided;
+    return await decideNow(w);
   } finally {
     await lock.release();
   }
 }
 
-/** The dispatch core, in-process: one session (with corrective resumes) under the lock this worker holds. */
-async function dispatchInProcess(w: Worker, entries: WorkerEntry[], baseline: string): Promise<Decided> {
-  const outcome = await dispatch({ ...sessionSettings(w), worktree: w.worktree, lock: false, workers: entries, signal: w.stop.signal, onAgentProblems: (p) => reportAgentProblems(w, p) });
-  const decided = await decisionOf(w, outcome, baseline);
+/** What dispatch sees: main's tip (read first), the other workers, then the worktree brought up to main. */
+interface Looked {
+  baseline: string;
+  entries: WorkerEntry[];
+}
+
+async function lookAtMain(w: Worker): Promise<Looked | 'unlanded'> {
+  // the tip is read first, so a move during the sync wakes a sleeper; the workers are read
+  // before the sync, so one that lands meanwhile is seen busy or its issue gone
+  const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
+  const entries = await readWorkerStates(w.paths.stateDir);
+  if ((await syncForDispatch(w)) === 'unlanded') return 'unlanded';
+  return { baseline, entries };
+}
+
+async function decideNow(w: Worker): Promise<Decided> {
+  const looked = await lookAtMain(w);
+  if (looked === 'unlanded') return { kind: 'pending' };
+  const { baseline, entries } = looked;
+  const herd = recordedSleep(entries, w.name, baseline);
+  if (herd) {
+    await writeStepDecision(w.paths.stateDir, w.name, herdDecision(w, herd.reason, say.herdSleep(herd.reason, herd.by), baseline));
+    await record(w, { kind: 'sleep', reason: herd.reason }, baseline, busyOthers(entries, w.name));
+    return { kind: 'sleep', reason: say.herdSleep(herd.reason, herd.by), baseline };
+  }
+  const decided = w.steps.dispatch ? await decideByStep(w, w.steps.dispatch, baseline) : await dispatchInProcess(w, looked);
+  // the claim (taken above) is what keeps others off the job; the state says so to people and the herd guard
+  if (decided.kind === 'sleep' || decided.kind === 'run') await record(w, decided, decided.kind === 'sleep' ? decided.baseline : decided.file.main_tip, busyOthers(await readWorkerStates(w.paths.stateDir), w.name));
+  return decided;
+}
+
+/**
+ * The dispatch core, in-process: sessions (with corrective resumes) until one chooses a
+ * job whose claim this worker takes, or sleep. A later round looks at main again first.
+ */
+async function dispatchInProcess(w: Worker, first: Looked): Promise<Decided> {
+  const outcome = await claimedDispatch({
+    ...sessionSettings(w),
+    worktree: w.worktree,
+    lock: false,
+    store: claimStoreOf(w),
+    holder: workerHolder(w),
+    look: async (round) => {
+      const looked = round === 1 ? first : await lookAtMain(w);
+      return looked === 'unlanded' ? { kind: 'stop' } : { mainTip: looked.baseline, workers: looked.entries };
+    },
+    signal: w.stop.signal,
+    onAgentProblems: (p) => reportAgentProblems(w, p),
+  });
+  const decided = await decisionOf(w, outcome);
   await updateState(w, { cost_usd: w.state.cost_usd + costOfDispatch(outcome) });
   return decided;
 }
 
-/** The repository's own dispatch step (replaced-steps.ts); its decision is checked against the agents here. */
+/**
+ * The repository's own dispatch step (replaced-steps.ts); its decision is checked against
+ * the agents here. The job's claim is taken here: one the step took under this worker's
+ * name (`coven dispatch --worker NAME` takes one) is taken back as this worker's own; a
+ * job someone else holds is a failed dispatch (tried again later).
+ */
 async function decideByStep(w: Worker, path: string, baseline: string): Promise<Decided> {
   const d = await dispatchByStep(w, path, await loadRegistry(w.worktree));
-  return d.kind === 'sleep' ? { ...d, baseline } : d;
+  if (d.kind !== 'run') return d.kind === 'sleep' ? { ...d, baseline } : d;
+  const job = { agent: d.agent.name, args: d.args };
+  const store = claimStoreOf(w);
+  const take = await store.take(job, workerHolder(w), d.file.main_tip || baseline);
+  if (take.kind === 'taken') {
+    await holdClaim(w, take.claim);
+    return { ...d, file: { ...d.file, main_tip: d.file.main_tip || baseline } };
+  }
+  if (take.kind === 'lost' || take.kind === 'stale-view') return { kind: 'failed', message: say.stepChoseTaken(path, describeJob(job), describeHolder(take.holder), take.kind) };
+  return { kind: 'failed', message: take.kind === 'unreachable' ? say.claimUnreachable(describeJob(job), take.message) : say.claimFailed(describeJob(job), take.message) };
 }
 
 /** Says which agent files are broken when that changes (not at every dispatch). */
@@ -98,14 +159,22 @@ async function syncForDispatch(w: Worker): Promise<SyncResult['kind']> {
   return sync.kind;
 }
 
-function costOfDispatch(o: DispatchOutcome): number {
-  return o.kind === 'decided' || o.kind === 'invalid' || o.kind === 'session-failed' ? o.costUsd : 0;
+function costOfDispatch(o: ClaimedOutcome): number {
+  return 'costUsd' in o ? o.costUsd : 0;
 }
 
-async function decisionOf(w: Worker, outcome: DispatchOutcome, baseline: string): Promise<Decided> {
+async function decisionOf(w: Worker, outcome: ClaimedOutcome): Promise<Decided> {
   switch (outcome.kind) {
     case 'aborted':
       return { kind: 'aborted' };
+    case 'look-stopped':
+      return { kind: 'pending' };
+    case 'claims-lost':
+      return { kind: 'failed', message: describeClaimsLost(outcome) };
+    case 'claim-unreachable':
+      return { kind: 'failed', message: say.claimUnreachable(describeJob(outcome.job), outcome.message) };
+    case 'claim-failed':
+      return { kind: 'failed', message: say.claimFailed(describeJob(outcome.job), outcome.message) };
     case 'no-dispatch-agent':
       // `coven init` wrote them in the main worktree, but a worker's worktree holds only what is committed
       if (await agentsUncommitted(w)) return { kind: 'failed', message: say.agentsNotCommitted(w.paths.mainWorktree, w.main) };
@@ -120,12 +189,17 @@ async function decisionOf(w: Worker, outcome: DispatchOutcome, baseline: string)
     case 'decided': {
       // its reasoning was shown live with the session's text
       // the decision as a file, as `coven dispatch --out` writes it (a replaced step reads it)
-      const file = decisionFileOf(outcome, { worktree: w.worktree, worker: w.name, mainTip: baseline });
+      const claim = outcome.claim;
+      const file = decisionFileOf(outcome, { worktree: w.worktree, worker: w.name, mainTip: outcome.mainTip, claim: claim && { key: claim.key, ref: claim.ref, sha: claim.sha } });
       await writeStepDecision(w.paths.stateDir, w.name, file);
-      if (file.kind === 'sleep') return { kind: 'sleep', reason: file.reason, baseline };
+      if (file.kind === 'sleep') return { kind: 'sleep', reason: file.reason, baseline: outcome.mainTip };
+      if (claim) await holdClaim(w, claim);
       const registry = await loadRegistry(w.worktree);
       const agent = registry.agents.find((a) => a.name === file.agent);
-      if (!agent) return { kind: 'failed', message: say.agentVanished(file.agent, w.worktree) };
+      if (!agent) {
+        await releaseClaim(w, { kind: 'given-up', why: `the agent ${file.agent} is gone from the worktree` });
+        return { kind: 'failed', message: say.agentVanished(file.agent, w.worktree) };
+      }
       return { kind: 'run', agent, args: file.args, file, registry };
     }
   }

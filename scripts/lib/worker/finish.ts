@@ -12,6 +12,7 @@ import { here, setPhase, updateState, worktreePresent, type DoneWhy, type Worker
 import { stop as say } from './messages.js';
 import { removeWorkerState } from './state.js';
 import { unpublishState } from './remote-state.js';
+import { releaseClaim, stopClaimHeartbeat } from './claim-keeper.js';
 import { removeStepFiles } from './step-files.js';
 import { keepWorkerWorktree, pinWorkerWorktree } from './worktree-identity.js';
 
@@ -19,6 +20,7 @@ import { keepWorkerWorktree, pinWorkerWorktree } from './worktree-identity.js';
 export async function finish(w: Worker, why: DoneWhy, failure: string | null = null): Promise<WorkerExit> {
   await setPhase(w, 'stopping', { agent: null, args: {} }).catch(() => undefined);
   await unpublishState(w).catch(() => null); // remote mode: its state leaves the remote
+  stopClaimHeartbeat(w);
   if (worktreePresent(w) && (await keepWorkerWorktree(w).catch(() => null))?.kind === 'given-up') return finishWithoutWorktree(w, why);
   if (!worktreePresent(w)) return finishWithoutWorktree(w, why);
   // coven aborts its own rebases where they stop (resolve, park); one still in progress is
@@ -28,6 +30,8 @@ export async function finish(w: Worker, why: DoneWhy, failure: string | null = n
   // a worktree the land cannot read (an operation in progress) still has its branch: count there
   const commits = unlanded.kind === 'unlanded' ? unlanded.commits.length : ((await unlandedOnBranch(w)) ?? 0);
   if (unlanded.kind === 'unlanded' && commits === 0 && dirty.length === 0) {
+    // nothing of the job is left to land: its claim is let go (work kept below keeps it: a restart of this name takes it back)
+    await releaseClaim(w, { kind: 'given-up', why: 'the worker stopped with nothing to land' });
     const removal = await removeLandedWorktree({ worktree: w.worktree, branch: w.branch, onto: unlanded.onto });
     if (removal.kind === 'removed') {
       await removeWorkerState(w.paths.stateDir, w.name);

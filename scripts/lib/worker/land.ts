@@ -5,7 +5,7 @@
 
 import { saveAndClean } from '../agents/agent-job.js';
 import { agentAt } from '../land/coven-changes.js';
-import { gitOut } from '../git/runner.js';
+import { gitOut, revParse } from '../git/runner.js';
 import { rebaseInProgress } from '../git/operation.js';
 import { checkSetupBeforeLand, describeHooksNotRun } from '../git/setup-guard.js';
 import { describeLand, describeLeftOut, describeUntouched } from '../land/messages.js';
@@ -21,9 +21,22 @@ import { recordResolution } from './step-files.js';
 import { covenApproved, heldBeforeReplacedLand } from './coven-hold.js';
 import { mainTip, waitForMainToMove } from './wait-for-main.js';
 import { unlandedOnBranch } from './finish.js';
+import { refuseLostJob, settleClaim } from './claim-keeper.js';
 
-/** Lands the worker's branch: counts what landed, resolves conflicts, parks when it must. */
+/**
+ * Lands the worker's branch: counts what landed, resolves conflicts, parks when it must;
+ * then releases the job's claim as the land ended (claim-keeper.ts). A job whose claim
+ * was taken over does not land (checked just before).
+ */
 export async function landAndResolve(w: Worker): Promise<LandEnd> {
+  const refused = await refuseLostJob(w);
+  if (refused) return refused;
+  const end = await landJob(w);
+  await settleClaim(w, end, end === 'landed' ? await revParse(w.worktree, 'HEAD') : null);
+  return end;
+}
+
+async function landJob(w: Worker): Promise<LandEnd> {
   // a change to .coven/ lands only when the job's agent may make one (as main has its file)
   const approveCoven = await covenApproved(w);
   if (w.steps.land) {

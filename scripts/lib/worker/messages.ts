@@ -85,6 +85,10 @@ export const cycle = {
   invalidDecision: (corrections: number, problems: string[]) => formatProblem({ what: `dispatch gave no valid decision after ${corrections} corrections: ${problems.join('; ')}.`, kept: 'Nothing was run; the repository is as it was.' }),
   dispatchSessionFailed: (rendered: string) => formatProblem({ what: `the dispatch session failed:\n${rendered}`, kept: 'Nothing was run.' }),
   agentVanished: (agent: string, worktree: string) => `coven: agent ${agent} vanished from ${worktree}/.coven/agents after dispatch chose it.`,
+  claimUnreachable: (job: string, why: string) => formatProblem({ what: `dispatch chose ${job}, but its claim could not be taken: the remote did not answer (${why}).`, kept: 'The decision does not count: nothing was taken and nothing ran.' }),
+  claimFailed: (job: string, why: string) => formatProblem({ what: `dispatch chose ${job}, but its claim could not be taken: ${why}.`, kept: 'The decision does not count: nothing was taken and nothing ran.' }),
+  stepChoseTaken: (path: string, job: string, holder: string, why: 'lost' | 'stale-view') =>
+    formatProblem({ what: `the dispatch step ${path} chose ${job}, which ${holder} ${why === 'lost' ? 'holds' : 'landed after the step looked'}.`, kept: 'Nothing was taken and nothing ran.' }),
 };
 
 // ------------------------------------------------------------------ the agent's job

@@ -14,6 +14,8 @@ export interface LoopState {
   woke: boolean;
   /** the last land was put off (blocked, or its conflict resolution skipped): the next try waits first */
   putOff: boolean;
+  /** the last cycle ran a job: the next dispatch needs no lock (dispatchesUnderLock) */
+  fromJob: boolean;
 }
 
 export interface LoopLimits {
@@ -28,7 +30,7 @@ export type LoopEnd = 'once' | 'sleep' | 'idle' | 'cycles' | 'stopped' | 'dispat
 /** How a land ended, as the loop sees it. */
 export type LandEnd = 'landed' | 'nothing' | 'pending' | 'parked-continue' | 'parked-stop';
 
-export const loopStart: LoopState = { idle: 0, jobs: 0, failures: 0, woke: false, putOff: false };
+export const loopStart: LoopState = { idle: 0, jobs: 0, failures: 0, woke: false, putOff: false, fromJob: false };
 
 /** Work left from an earlier cycle lands before a dispatch, except right after a wake (a sleep leaves none). */
 export function landsPendingFirst(s: LoopState): boolean {
@@ -36,7 +38,16 @@ export function landsPendingFirst(s: LoopState): boolean {
 }
 
 export function cycleStarted(s: LoopState): LoopState {
-  return { ...s, woke: false, putOff: false };
+  return { ...s, woke: false, putOff: false, fromJob: false };
+}
+
+/**
+ * Whether the cycle's dispatch takes the dispatch lock: a worker just started, woken from
+ * a sleep, or back from a failed dispatch does (sleepers woken by one commit then run one
+ * session: herd-guard.ts); one coming from a job does not (its claim keeps the job its own).
+ */
+export function dispatchesUnderLock(s: LoopState): boolean {
+  return !s.fromJob;
 }
 
 export function dispatchFailed(s: LoopState): LoopState {
@@ -65,7 +76,7 @@ export function jobStarted(s: LoopState): LoopState {
  * of its own), whatever else ends as `once`.
  */
 export function jobDone(s: LoopState, landed: Exclude<LandEnd, 'parked-stop'>, sessionOk: boolean, limits: LoopLimits): { state: LoopState; end: LoopEnd | null } {
-  const state = { ...s, jobs: s.jobs + 1, putOff: landed === 'pending' };
+  const state = { ...s, jobs: s.jobs + 1, putOff: landed === 'pending', fromJob: true };
   if (limits.once) return { state, end: !sessionOk && landed === 'nothing' ? 'job-failed' : 'once' };
   if (limits.maxCycles !== undefined && state.jobs >= limits.maxCycles) return { state, end: 'cycles' };
   return { state, end: null };

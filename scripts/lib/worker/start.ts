@@ -29,6 +29,7 @@ import { randomWorkerName, WORKER_NAME } from './name.js';
 import { pinWorkerWorktree } from './worktree-identity.js';
 import { stateDirProblem } from './state-dir.js';
 import { resolveRemote, type RemoteTarget } from '../remote/target.js';
+import { retakeOwnClaim } from './claim-keeper.js';
 import { jobOfRecord, readStepSession } from './step-files.js';
 import { newWorkerState, readWorkerState, readWorkerStates, removeWorkerState, writeWorkerState, type WorkerState } from './state.js';
 
@@ -107,6 +108,7 @@ async function placeAndRecord(paths: RepoPaths, main: string, name: string, opts
   const w: Worker = { paths, main, name, branch, worktree: placed.worktree, state, ui, opts, stop, agentProblems: '', saved: [], job: placed.job, steps: overrides.steps, remote: overrides.remote, claim: null };
   ui.header(state);
   if (overrides.via.length > 0) ui.line(sayReplaced.inUse(overrides.via));
+  await retakeOwnClaim(w);
   return { kind: 'started', worker: w };
 }
 
@@ -208,9 +210,10 @@ async function takeOverFrom(paths: RepoPaths, name: string, branch: string, work
   // cleared the agent (killed at the next dispatch); one that names another agent is stale
   const record = await readStepSession(paths.stateDir, name, branch);
   if (record && (dead.agent === null || dead.agent === record.agent)) {
-    return { inherited: { agent: record.agent, args: dead.agent ? dead.args : record.args, session_id: record.session_id ?? dead.session_id, cli: cliOfRecord(record) }, job: jobOfRecord(record) };
+    return { inherited: { agent: record.agent, args: dead.agent ? dead.args : record.args, session_id: record.session_id ?? dead.session_id, cli: cliOfRecord(record), claim: dead.claim ?? null }, job: jobOfRecord(record) };
   }
-  return { inherited: { agent: dead.agent, args: dead.args, session_id: dead.session_id, cli: dead.cli ?? null }, job: null };
+  // its claim is taken back once this worker runs (claim-keeper.ts retakeOwnClaim)
+  return { inherited: { agent: dead.agent, args: dead.args, session_id: dead.session_id, cli: dead.cli ?? null, claim: dead.claim ?? null }, job: null };
 }
 
 async function takenNames(paths: RepoPaths): Promise<{ all: Set<string>; live: Set<string> }> {

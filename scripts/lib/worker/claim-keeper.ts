@@ -1,0 +1,203 @@
+// claim-keeper — the claim a worker holds on the job it runs (lib/claims/claim.ts), from
+// the dispatch that took it to its release: kept alive by a heartbeat every lease/3, and
+// released as a tombstone when the job ends (`landed` with main's commit, or `given-up`
+// with why). A heartbeat that finds the claim taken over says so at once: the job will
+// not land from here (the land asks `claimStillHeld` first). A worker that adopts its
+// dead predecessor's worktree (same name) takes that worker's claim back.
+
+import { describeHolder, describeJob, jobKey, leaseMs, type ClaimRecord, type ClaimStore, type HeldClaim, type Job, type ReleaseEnd } from '../claims/claim.js';
+import { openClaimStore } from '../claims/index.js';
+import { holderOf } from '../agents/claimed-dispatch.js';
+import { formatProblem } from '../ui/problem.js';
+import { trace } from '../ui/trace.js';
+import { git, gitOut } from '../git/runner.js';
+import { covenStamp } from '../worktree/save-work.js';
+import { updateState, type Worker } from './context.js';
+import type { LandEnd } from './policy.js';
+import { mainTip } from './wait-for-main.js';
+
+interface Keeper {
+  timer: NodeJS.Timeout | null;
+  /** the heartbeat under way: a release waits for it (both write the same ref) */
+  beating: Promise<void> | null;
+  /** the claim was taken over while held */
+  lost: boolean;
+}
+
+const stores = new WeakMap<Worker, ClaimStore>();
+const keepers = new WeakMap<Worker, Keeper>();
+
+/** The worker's claim store: refs in the repository (local mode) or on its remote. */
+export function claimStoreOf(w: Worker): ClaimStore {
+  let s = stores.get(w);
+  if (!s) {
+    s = openClaimStore({ repo: w.paths.mainWorktree, stateDir: w.paths.stateDir, remote: w.remote, env: w.opts.env ?? process.env });
+    stores.set(w, s);
+  }
+  return s;
+}
+
+/** The worker as a claim holder. */
+export function workerHolder(w: Worker) {
+  return holderOf(w.name, w.opts.env ?? process.env);
+}
+
+/** Holds `claim` from now on: recorded in the state, heartbeat started. */
+export async function holdClaim(w: Worker, claim: HeldClaim): Promise<void> {
+  stopHeartbeat(w);
+  w.claim = claim;
+  await updateState(w, { claim: { key: claim.key, ref: claim.ref, sha: claim.sha } });
+  const keeper: Keeper = { timer: null, beating: null, lost: false };
+  keepers.set(w, keeper);
+  const every = Math.max(500, Math.floor(leaseMs(w.opts.env ?? process.env) / 3));
+  keeper.timer = setInterval(() => {
+    if (keeper.beating) return;
+    keeper.beating = beat(w, keeper).finally(() => (keeper.beating = null));
+  }, every);
+  keeper.timer.unref();
+}
+
+async function beat(w: Worker, keeper: Keeper): Promise<void> {
+  const claim = w.claim;
+  if (!claim || keeper.lost) return;
+  const r = await claimStoreOf(w).heartbeat(claim).catch((err: unknown) => ({ kind: 'failed' as const, message: String(err) }));
+  if (w.claim !== claim) return; // released meanwhile
+  if (r.kind === 'held') w.claim = r.claim;
+  else if (r.kind === 'lost') lostClaim(w, keeper, claim, r.now);
+  // unreachable, failed: tried again at the next beat; the lease is long enough for a few misses
+}
+
+function lostClaim(w: Worker, keeper: Keeper, claim: HeldClaim, now: ClaimRecord | null): void {
+  keeper.lost = true;
+  if (keeper.timer) clearInterval(keeper.timer);
+  keeper.timer = null;
+  trace('claim', { worker: w.name, job: describeJob(claim.record.job), result: 'lost-while-held' });
+  w.ui.problem(
+    formatProblem({
+      what: `${w.name} lost its claim on ${describeJob(claim.record.job)}: ${now ? `${describeHolder(now.holder)} has it now (${now.state})` : 'the claim was changed or removed'}. The job will not land from here.`,
+      kept: `The job's commits stay on ${w.branch} (not landed); the session goes on until it ends.`,
+      next: [`git log ${w.main}..${w.branch}   (what the job did here)`],
+    }),
+  );
+}
+
+/** Stops the heartbeat (the worker stops); the claim stays as it is. */
+export function stopClaimHeartbeat(w: Worker): void {
+  stopHeartbeat(w);
+}
+
+function stopHeartbeat(w: Worker): Keeper | undefined {
+  const k = keepers.get(w);
+  if (k?.timer) clearInterval(k.timer);
+  if (k) k.timer = null;
+  return k;
+}
+
+/** Whether the worker may still land its job: its claim was not taken over (checked now, by a heartbeat). No claim: true. */
+export async function claimStillHeld(w: Worker): Promise<{ held: true } | { held: false; now: ClaimRecord | null }> {
+  const claim = w.claim;
+  const k = keepers.get(w);
+  if (!claim) return { held: true };
+  if (k?.lost) return { held: false, now: null };
+  await k?.beating;
+  const r = await claimStoreOf(w).heartbeat(w.claim ?? claim);
+  if (r.kind === 'held') {
+    w.claim = r.claim;
+    return { held: true };
+  }
+  if (r.kind === 'lost') {
+    if (k) lostClaim(w, k, claim, r.now);
+    return { held: false, now: r.now };
+  }
+  return { held: true }; // unreachable (remote): the push itself refuses a land whose claim was taken over
+}
+
+/** Releases the held claim (a tombstone); says what went wrong, never throws. */
+export async function releaseClaim(w: Worker, end: ReleaseEnd): Promise<void> {
+  const claim = w.claim;
+  if (!claim) return;
+  const k = stopHeartbeat(w);
+  await k?.beating;
+  const now = w.claim ?? claim;
+  const lost = k?.lost ?? false;
+  w.claim = null;
+  keepers.delete(w);
+  await updateState(w, { claim: null });
+  if (lost) return; // someone else has it: not ours to release
+  const r = await claimStoreOf(w).release(now, end).catch((err: unknown) => ({ kind: 'failed' as const, message: String(err) }));
+  trace('claim', { worker: w.name, job: describeJob(now.record.job), result: `release-${end.kind}:${r.kind}` });
+  if (r.kind === 'released' || r.kind === 'lost') return;
+  w.ui.problem(
+    formatProblem({
+      what: `${w.name} could not release its claim on ${describeJob(now.record.job)} (${r.kind === 'unreachable' ? `the remote did not answer: ${r.message}` : r.message}).`,
+      kept: `Nothing else changed; the claim runs out ${Math.round(leaseMs(w.opts.env ?? process.env) / 1000)} s after its last heartbeat, and others may take the job then.`,
+      next: ['coven status   (who holds what)'],
+    }),
+  );
+}
+
+/** The tombstone of a landed job: main's commit that carries it is the worktree's HEAD after the land. */
+export async function releaseLanded(w: Worker, commit?: string): Promise<void> {
+  if (!w.claim) return;
+  const at = commit ?? (await mainTip(w.paths.mainWorktree, w.main));
+  if (at) await releaseClaim(w, { kind: 'landed', commit: at });
+  else await releaseClaim(w, { kind: 'given-up', why: 'landed, but main could not be read' });
+}
+
+/**
+ * A worker adopting its dead predecessor's worktree (same name): takes back the claim
+ * that worker recorded, for the job it recorded (its commits are landed first).
+ */
+export async function retakeOwnClaim(w: Worker): Promise<void> {
+  const recorded = w.state.claim;
+  if (!recorded) return;
+  if (!w.state.agent) return void (await updateState(w, { claim: null }));
+  const job: Job = { agent: w.state.agent, args: w.state.args };
+  if (jobKey(job) !== recorded.key) return void (await updateState(w, { claim: null }));
+  const take = await claimStoreOf(w).take(job, workerHolder(w), (await mainTip(w.paths.mainWorktree, w.main)) ?? '');
+  if (take.kind === 'taken') {
+    await holdClaim(w, take.claim);
+    w.ui.line(`coven: ${w.name} took back its claim on ${describeJob(job)}`);
+    return;
+  }
+  await updateState(w, { claim: null });
+  if (take.kind === 'lost') w.ui.problem(`coven: ${w.name} adopted the worktree of its earlier run, but ${describeHolder(take.holder)} holds ${describeJob(job)} now: its commits here land if they still apply; the job is not run again from here.`);
+}
+
+/**
+ * After a land: the claim is released as the land ended. Landed: a tombstone naming the
+ * landed commit (`landed`: the worktree's HEAD, now main's). Nothing to land, or parked
+ * and set aside: given up. Put off or parked in place: still held (the land is tried again).
+ */
+export async function settleClaim(w: Worker, end: LandEnd, landed?: string | null): Promise<void> {
+  if (!w.claim) return;
+  if (end === 'landed') await releaseLanded(w, landed ?? undefined);
+  else if (end === 'nothing') await releaseClaim(w, { kind: 'given-up', why: 'the job left nothing to land' });
+  else if (end === 'parked-continue') await releaseClaim(w, { kind: 'given-up', why: 'its land was parked and set aside (--on-park continue)' });
+}
+
+/**
+ * The land refuses a job whose claim was taken over: its commits are set aside (kept at
+ * `coven/lost/<name>-<time>`), the branch starts again from main. Null: the claim is
+ * still held (or there is none), the land goes on.
+ */
+export async function refuseLostJob(w: Worker): Promise<LandEnd | null> {
+  const still = await claimStillHeld(w);
+  if (still.held) return null;
+  const job = w.claim ? describeJob(w.claim.record.job) : 'its job';
+  await releaseClaim(w, { kind: 'given-up', why: 'taken over' });
+  const unlanded = await git(w.worktree, ['rev-list', '--count', `refs/heads/${w.main}..HEAD`]);
+  const count = unlanded.ok ? Number(unlanded.stdout.trim()) : 0;
+  if (count === 0) return 'nothing';
+  const aside = `coven/lost/${w.name}-${covenStamp()}`;
+  await gitOut(w.worktree, ['branch', '-m', w.branch, aside]);
+  await gitOut(w.worktree, ['checkout', '--quiet', '--track', '-b', w.branch, w.main]);
+  w.ui.problem(
+    formatProblem({
+      what: `${w.name} does not land ${job}: its claim was taken over${still.now ? ` by ${describeHolder(still.now.holder)}` : ''}, who runs the job now.`,
+      kept: `The ${count} commit${count === 1 ? '' : 's'} of this run are kept on the branch ${aside}; ${w.branch} starts again from ${w.main}.`,
+      next: [`git log ${w.main}..${aside}   (what this run did)`, `git branch -D ${aside}   (once you no longer need it)`],
+    }),
+  );
+  return 'nothing';
+}

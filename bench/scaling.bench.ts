@@ -19,10 +19,13 @@
 // --on-park continue. Timings come from the workers' trace (COVEN_TRACE).
 //
 //   env:    SCALING_JOBS (default 40), SCALING_WORKERS (default 1,2,4,8,16),
-//           SCALING_MODES (default plain,conflicts),
+//           SCALING_MODES (default plain,conflicts), SCALING_PICK (first: the dispatch
+//           answers with the first free issue, as below; random: a random free one, as a
+//           model choosing among equal issues would: fewer parallel dispatches collide),
 //           SCALING_SVG (default <project>/docs/scaling.svg; "" to skip)
 //   prints: per run jobs/min, conflicts and resolution sessions, per-phase p50/p95, lock
-//           waits, where worker time went; then a summary table of every run (p50 and
+//           waits, claims lost and stale views (each one a re-dispatch session), jobs run
+//           more than once (must be 0), where worker time went; then a summary table of every run (p50 and
 //           p95 per phase); writes the chart, its note naming this machine; never asserts
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -48,6 +51,18 @@ const agents: Record<string, string> = {
   'dispatch.md': '---\ndescription: chooses the next job\nclaude_args: ["--allowedTools=Bash"]\n---\nChoose the next job.\n',
   'implement.md': '---\ndescription: implements one issue\nargs:\n  - name: issue\n    description: path of the issue file\nclaude_args: ["--allowedTools=Bash"]\n---\nImplement the issue in {{issue}}.\n',
 };
+
+const pick = process.env.SCALING_PICK === 'random' ? 'random' : 'first';
+
+/** SCALING_PICK=random: a random issue on main that no other worker holds */
+const pickRandomSh = `taken=$(printf '%s\\n' "$FAKE_CLAUDE_PROMPT" | grep -o 'issues/[a-z0-9-]*\\.md' | sort -u)
+f=$(git ls-tree --name-only "\${PICK_REF:-main}" issues/ | grep '\\.md$' | grep -vxF "$taken" | awk -v seed="$$" 'BEGIN { srand(seed) } { line[NR] = $0 } END { if (NR > 0) print line[int(rand() * NR) + 1] }')
+if [ -n "$f" ]; then
+  printf 'Nobody holds %s.\\n<dispatch>\\nagent: implement\\nissue: %s\\n</dispatch>\\n' "$f" "$f"
+  exit 0
+fi
+printf '<dispatch>\\nsleep: every open issue is taken or done\\n</dispatch>\\n'
+`;
 
 const pickSh = `# the first issue on main that no other worker holds
 taken=$(printf '%s\\n' "$FAKE_CLAUDE_PROMPT" | grep -o 'issues/[a-z0-9-]*\\.md' | sort -u)
@@ -127,6 +142,10 @@ export interface RunFigures {
   lockWaits: { dispatch: number[]; land: number[] };
   cliMs: number;
   stray: string[];
+  /** claims a dispatch chose but another worker took first; claims of a job that landed after the dispatch looked: each one a re-dispatch session */
+  claims: { lost: number; staleView: number };
+  /** issues implemented by more than one session (must be 0) */
+  ranTwice: number;
 }
 
 /** One run of `workers` workers: on one repository, or (`machines` > 0) spread over that many clones of a remote (scaling-remote.ts). */
@@ -143,7 +162,7 @@ export async function runOnce(workers: number, conflicts: boolean, machines = 0)
 
   const remote = machines > 0 ? await spreadOverMachines(repo, machines) : null;
   const dir = tempDir('coven-scaling-');
-  writeFiles(dir, { 'pick.sh': pickSh, 'work.sh': remote ? workSh(remote.human, true) : workSh(repo), 'resolve.sh': resolveSh });
+  writeFiles(dir, { 'pick.sh': pick === 'random' ? pickRandomSh : pickSh, 'work.sh': remote ? workSh(remote.human, true) : workSh(repo), 'resolve.sh': resolveSh });
   const script: FakeRun[] = [
     { match: { promptIncludes: 'Choose the next job' }, times: 'unlimited', steps: [{ reply_from_bash: `sh ${join(dir, 'pick.sh')}` }] },
     { match: { promptIncludes: 'stopped on a rebase conflict' }, times: 'unlimited', steps: [{ reply_from_bash: `sh ${join(dir, 'resolve.sh')}` }] },
@@ -204,7 +223,16 @@ export async function runOnce(workers: number, conflicts: boolean, machines = 0)
     },
     cliMs: sum(windows.map((w) => w.cliMs)),
     stray,
+    claims: { lost: events.filter((e) => e.event === 'claim' && e.result === 'lost').length, staleView: events.filter((e) => e.event === 'claim' && e.result === 'stale-view').length },
+    ranTwice: ranTwice(readFakeLog(fake).flatMap((c) => /Implement the issue in (issues\/[a-z0-9-]+\.md)/.exec(c.prompts[0] ?? '')?.[1] ?? [])),
   };
+}
+
+/** How many issues more than one implement session was started for. */
+function ranTwice(issues: string[]): number {
+  const seen = new Map<string, number>();
+  for (const i of issues) seen.set(i, (seen.get(i) ?? 0) + 1);
+  return [...seen.values()].filter((n) => n > 1).length;
 }
 
 /** Where the workers' time went, per landed job (ms), start-up left out: the parts of the chart's bars. */
@@ -252,6 +280,7 @@ export function report(r: RunFigures): void {
       ` conflicts ${r.resolutions} (resolution sessions ${r.resolveSessions}), parked ${r.parked}${r.stray.length ? `, refs/coven: ${r.stray.length}` : ''}; load ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}`,
   );
   console.log(`   phase p50/p95: ${PHASES.map(([label, phase]) => `${label} ${p50p95(durations(r, phase))}`).join(' · ')}`);
+  console.log(`   claims: lost ${r.claims.lost}, stale views ${r.claims.staleView} (re-dispatch sessions ${r.claims.lost + r.claims.staleView}); jobs run twice: ${r.ranTwice}; dispatch pick: ${pick}`);
   console.log(`   lock wait p50/p95: dispatch ${p50p95(r.lockWaits.dispatch)} · land ${p50p95(r.lockWaits.land)}; dispatch lock held p50 ${fmt(median(heldDispatch(r)))}`);
   console.log(
     `   worker time per job ${fmt(perJob)}: agent CLI ${fmt(t.agentCli)} · dispatch-lock wait ${fmt(t.dispatchLockWait)} · land ${fmt(t.land)} · other coven ${fmt(t.otherCoven)}` +
@@ -263,7 +292,7 @@ export function report(r: RunFigures): void {
 
 /** Every run as one row of a markdown table (the shape of docs/benchmarks.md's), p50 / p95 per phase. */
 export function summary(runs: RunFigures[]): string {
-  const head = ['workers', 'jobs', 'jobs/min', 'conflicts (sessions)', ...PHASES.map(([label]) => `${label} p50 / p95`), 'dispatch-lock wait p50 / p95', 'lock held p50', 'worker time per job: agent CLI / lock wait / land / other coven', 'coordination share'];
+  const head = ['workers', 'jobs', 'jobs/min', 'conflicts (sessions)', ...PHASES.map(([label]) => `${label} p50 / p95`), 'dispatch-lock wait p50 / p95', 'lock held p50', 'claims lost / stale (re-dispatches)', 'worker time per job: agent CLI / lock wait / land / other coven', 'coordination share'];
   const rows = runs.map((r) => {
     const t = timePerJob(r);
     const perJob = t.agentCli + t.dispatchLockWait + t.land + t.otherCoven;
@@ -275,6 +304,7 @@ export function summary(runs: RunFigures[]): string {
       ...PHASES.map(([, phase]) => p50p95(durations(r, phase))),
       p50p95(r.lockWaits.dispatch),
       fmt(median(heldDispatch(r))),
+      `${r.claims.lost} / ${r.claims.staleView}${r.ranTwice ? ` (ran twice: ${r.ranTwice})` : ''}`,
       [t.agentCli, t.dispatchLockWait, t.land, t.otherCoven].map((x) => x.toFixed(0)).join(' / ') + ' ms',
       `${(((perJob - t.agentCli) / perJob) * 100).toFixed(0)} %`,
     ];

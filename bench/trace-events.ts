@@ -20,6 +20,8 @@ export interface TraceEvent {
   cpu_ms?: number;
   children_cpu_ms?: number;
   cli_cpu_ms?: number;
+  /** claim events: taken, lost, stale-view, … (lib/agents/claimed-dispatch.ts) */
+  result?: string;
 }
 
 /** CPU time of the event's process and its finished children so far (ms). */

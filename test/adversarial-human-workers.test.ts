@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coven, commitFile, run, sh, tempDir } from './helpers/repo.js';
-import { covenRepo, issueFile } from './helpers/coven-repo.js';
+import { covenRefsBesideClaims, covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
 import { startCoven, until } from './helpers/worker-process.js';
 
@@ -163,7 +163,8 @@ test('coven gc --force while a worker runs its agent: the worker, its worktree a
   assert.is(gc.code, 0, gc.stdout + gc.stderr);
   assert.match(gc.stdout, /running \(not touched\): w1/);
   assert.ok(existsSync(worktree));
-  assert.is(await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/'), '');
+  assert.is(await covenRefsBesideClaims(repo, '%(refname)'), '');
+  assert.match(await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/claims/'), /^refs\/coven\/claims\/plan--issues-a-md--[0-9a-f]{12}$/, 'the running job keeps its claim');
   writeFileSync(gate, '');
   const done = await worker.exited;
   assert.is(done.code, 0, worker.output());

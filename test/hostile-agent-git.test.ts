@@ -17,7 +17,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coven, sh, tempDir } from './helpers/repo.js';
-import { covenRepo, issueFile } from './helpers/coven-repo.js';
+import { covenRefsBesideClaims, covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, readFakeLog, type FakeRun, type FakeStep } from './helpers/fake-claude.js';
 
 const plan = (...steps: FakeStep[]): FakeRun[] => [
@@ -65,7 +65,7 @@ test('checkout main and push: git refuses what would move main, a remote moves a
   assert.is(await sh(repo, 'status', '--porcelain'), '');
   // the push to the remote went through: that remote is the agent's to publish to, not coven's main
   assert.is(await sh(origin, 'log', '-1', '--format=%s', 'main'), 'plan a');
-  assert.is(await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/'), '');
+  assert.is(await covenRefsBesideClaims(repo, '%(refname)'), '');
 });
 
 test('git reset --hard: only the agent\'s uncommitted edit is lost; the commit it dropped is kept under refs/coven/dropped', async () => {

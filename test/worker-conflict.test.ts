@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESOLVE_TOOLS } from '../scripts/lib/land/resolve-conflict.js';
 import { coven, commitFile, sh } from './helpers/repo.js';
+import { covenRefsBesideClaims } from './helpers/coven-repo.js';
 import { assertFakeRunsOk, readFakeLog, type FakeRun, type FakeStep } from './helpers/fake-claude.js';
 import { A_LINE, A_SUBJECT, assertResolvedByResume, B_SUBJECT, explain, MERGED, phaseOf, resolvingRun, runBoth, sameLineRepo, sameLineRuns, sleepRun, waitFor } from './helpers/same-line.js';
 
@@ -91,7 +92,7 @@ test('a resolution that keeps the commit saves nothing under refs/coven/resolve/
   const [r1, r2] = await runBoth(s, ['--once'], ['--once']);
   assert.is(r1.code + r2.code, 0, r1.stderr + r2.stderr);
   assertFakeRunsOk(s.env);
-  assert.is(await sh(s.repo, 'for-each-ref', 'refs/coven/'), '');
+  assert.is(await covenRefsBesideClaims(s.repo), '');
   assert.not.match(r2.stderr, /the resolution kept/);
 });
 

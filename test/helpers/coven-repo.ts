@@ -56,3 +56,15 @@ export async function covenRepo(extra: Record<string, string> = {}, name = 'proj
   await sh(repo, 'commit', '-q', '-m', 'coven agents');
   return repo;
 }
+
+/**
+ * The refs under refs/coven/ besides the job claims (refs/coven/claims/: a worker's claim
+ * while it runs a job, a tombstone once released, by design): what coven saved or set aside.
+ */
+export async function covenRefsBesideClaims(repo: string, format = '%(objectname) %(objecttype)\t%(refname)'): Promise<string> {
+  const all = await sh(repo, 'for-each-ref', `--format=${format}`, 'refs/coven/');
+  return all
+    .split('\n')
+    .filter((l) => l !== '' && !/(^|\s)refs\/coven\/claims\//.test(l))
+    .join('\n');
+}

@@ -14,6 +14,7 @@ import { git, gitOut } from '../git/runner.js';
 import { covenStamp } from '../worktree/save-work.js';
 import { updateState, type Worker } from './context.js';
 import type { LandEnd } from './policy.js';
+import type { RefUpdate } from '../remote/git-remote.js';
 import { mainTip } from './wait-for-main.js';
 
 interface Keeper {
@@ -22,6 +23,8 @@ interface Keeper {
   beating: Promise<void> | null;
   /** the claim was taken over while held */
   lost: boolean;
+  /** remote mode: the tombstone went to a land's push (claimTombstoneForLand) */
+  pushed?: boolean;
 }
 
 const stores = new WeakMap<Worker, ClaimStore>();
@@ -44,11 +47,17 @@ export function workerHolder(w: Worker) {
 
 /** Holds `claim` from now on: recorded in the state, heartbeat started. */
 export async function holdClaim(w: Worker, claim: HeldClaim): Promise<void> {
+  // an earlier job's claim still held (not expected: each land settles its claim) is let go first
+  if (w.claim && w.claim.ref !== claim.ref) await releaseClaim(w, { kind: 'given-up', why: 'its worker went on to another job' });
   stopHeartbeat(w);
   w.claim = claim;
   await updateState(w, { claim: { key: claim.key, ref: claim.ref, sha: claim.sha } });
   const keeper: Keeper = { timer: null, beating: null, lost: false };
   keepers.set(w, keeper);
+  startHeartbeat(w, keeper);
+}
+
+function startHeartbeat(w: Worker, keeper: Keeper): void {
   const every = Math.max(500, Math.floor(leaseMs(w.opts.env ?? process.env) / 3));
   keeper.timer = setInterval(() => {
     if (keeper.beating) return;
@@ -63,8 +72,23 @@ async function beat(w: Worker, keeper: Keeper): Promise<void> {
   const r = await claimStoreOf(w).heartbeat(claim).catch((err: unknown) => ({ kind: 'failed' as const, message: String(err) }));
   if (w.claim !== claim) return; // released meanwhile
   if (r.kind === 'held') w.claim = r.claim;
-  else if (r.kind === 'lost') lostClaim(w, keeper, claim, r.now);
+  else if (r.kind === 'lost') {
+    const back = await takeBack(w, claim, r.now);
+    if (back) w.claim = back;
+    else lostClaim(w, keeper, claim, r.now);
+  }
   // unreachable, failed: tried again at the next beat; the lease is long enough for a few misses
+}
+
+/**
+ * A heartbeat found the claim changed. Gone (deleted: an agent, `coven gc`, by hand) or
+ * still this worker's: taken again. Anyone else's: lost (null).
+ */
+async function takeBack(w: Worker, claim: HeldClaim, now: ClaimRecord | null): Promise<HeldClaim | null> {
+  const mine = now !== null && now.state === 'held' && now.holder.worker === w.name && now.holder.machine === workerHolder(w).machine;
+  if (now !== null && !mine) return null;
+  const take = await claimStoreOf(w).take(claim.record.job, workerHolder(w), (await mainTip(w.paths.mainWorktree, w.main)) ?? '');
+  return take.kind === 'taken' ? take.claim : null;
 }
 
 function lostClaim(w: Worker, keeper: Keeper, claim: HeldClaim, now: ClaimRecord | null): void {
@@ -106,6 +130,11 @@ export async function claimStillHeld(w: Worker): Promise<{ held: true } | { held
     return { held: true };
   }
   if (r.kind === 'lost') {
+    const back = await takeBack(w, claim, r.now);
+    if (back) {
+      w.claim = back;
+      return { held: true };
+    }
     if (k) lostClaim(w, k, claim, r.now);
     return { held: false, now: r.now };
   }
@@ -171,6 +200,12 @@ export async function retakeOwnClaim(w: Worker): Promise<void> {
  */
 export async function settleClaim(w: Worker, end: LandEnd, landed?: string | null): Promise<void> {
   if (!w.claim) return;
+  const keeper = keepers.get(w);
+  if (w.remote && end === 'landed' && keeper?.pushed) return forgetClaim(w); // the push carried its tombstone
+  if (keeper && !keeper.timer && !keeper.lost) {
+    keeper.pushed = false;
+    startHeartbeat(w, keeper); // paused for a push that did not land
+  }
   if (end === 'landed') await releaseLanded(w, landed ?? undefined);
   else if (end === 'nothing') await releaseClaim(w, { kind: 'given-up', why: 'the job left nothing to land' });
   else if (end === 'parked-continue') await releaseClaim(w, { kind: 'given-up', why: 'its land was parked and set aside (--on-park continue)' });
@@ -200,4 +235,29 @@ export async function refuseLostJob(w: Worker): Promise<LandEnd | null> {
     }),
   );
   return 'nothing';
+}
+
+/**
+ * Remote mode: the claim's tombstone as a ref update, for the land to push atomically with
+ * main (LandOptions.remote.extraUpdates): the land and the release happen together or
+ * not at all, and a land whose claim was taken over is refused by the server. The
+ * heartbeat pauses first (it would move the ref the push expects); settleClaim then
+ * forgets a claim the push released, or starts the heartbeat again.
+ */
+export function claimTombstoneForLand(w: Worker): (head: string) => Promise<RefUpdate[]> {
+  return async (head) => {
+    const k = stopHeartbeat(w);
+    await k?.beating;
+    if (!w.claim || k?.lost) return [];
+    const u = await claimStoreOf(w).releaseUpdate(w.claim, { kind: 'landed', commit: head });
+    if (k) k.pushed = true;
+    return [{ ref: u.ref, to: u.to, expect: u.expect }];
+  };
+}
+
+async function forgetClaim(w: Worker): Promise<void> {
+  stopHeartbeat(w);
+  keepers.delete(w);
+  w.claim = null;
+  await updateState(w, { claim: null });
 }

@@ -36,7 +36,8 @@ env:    COVEN_CLAUDE, COVEN_CODEX, COVEN_GEMINI, COVEN_OPENCODE (each agent
         CLI's binary; default: its command on PATH; the agent file's cli says which)
         COVEN_CLAIM_LEASE_MS (a claim's lease), COVEN_MACHINE (this machine's name)
 reads:  .coven/agents/*.md; <state dir>/workers/*.json (what the others do);
-        refs/coven/claims/ (the jobs taken)
+        refs/coven/claims/ (the jobs taken: on the remote that git config
+        coven.remote names, when it is set; docs/remote.md)
 writes: the decision file (--out, else stdout); <state dir>/logs/<worker>/ (the raw
         stream of each session); <state dir>/locks/dispatch while it runs; the job's
         claim, refs/coven/claims/<job>
@@ -56,11 +57,12 @@ import { writeDecisionFile } from './lib/steps/decision-file.js';
 import { runAsEntry } from './lib/ui/entry.js';
 import { describeWait } from './lib/locks/dispatch-lock.js';
 import { decisionFileOf, describeAgentProblems, MAX_CORRECTIONS } from './lib/agents/dispatch.js';
-import { claimedDispatch, describeClaimsLost, holderOf, MAX_CLAIM_ROUNDS } from './lib/agents/claimed-dispatch.js';
+import { claimedDispatch, describeClaimsLost, holderOf, MAX_CLAIM_ROUNDS, type ClaimedOutcome } from './lib/agents/claimed-dispatch.js';
+import { resolveRemote } from './lib/remote/target.js';
 import { openClaimStore } from './lib/claims/index.js';
-import { describeJob } from './lib/claims/claim.js';
+import { describeJob, type ClaimStore } from './lib/claims/claim.js';
 import { syncWorktreeWithMain } from './lib/land/land.js';
-import { findRepo, gitOut } from './lib/git/runner.js';
+import { findRepo, gitOut, type RepoPaths } from './lib/git/runner.js';
 import { formatProblem } from './lib/ui/problem.js';
 import { stopSessionsOnSignals } from './lib/session/stop-on-signal.js';
 import { renderOutcome } from './lib/session/render.js';
@@ -90,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
   const stopper = stopSessionsOnSignals();
 
   const outcome = await claimedDispatch({
-    store: openClaimStore({ repo: repo.paths.mainWorktree, stateDir: repo.paths.stateDir, remote: null }),
+    store: await claimStoreFor(repo.paths, main.kind === 'branch' ? main.name : null),
     // the claim is held for the process that runs the loop (the shell, or the worker): it outlives this one
     holder: holderOf(worker, process.env, process.ppid),
     look: async (round) => {
@@ -114,11 +116,16 @@ export async function main(argv: string[]): Promise<number> {
     onSession: stopper.onSession,
     signal: stopper.signal,
   });
+  return answer(outcome, { worktree, worker, out: args.out as string | undefined });
+}
+
+/** Writes the decision file, or says why there is none; the exit code. */
+async function answer(outcome: ClaimedOutcome, at: { worktree: string; worker: string; out: string | undefined }): Promise<number> {
   switch (outcome.kind) {
     case 'decided': {
       const claim = outcome.claim && { key: outcome.claim.key, ref: outcome.claim.ref, sha: outcome.claim.sha };
-      const decision = decisionFileOf(outcome, { worktree, worker, mainTip: outcome.mainTip, claim });
-      if (args.out) await writeDecisionFile(args.out as string, decision);
+      const decision = decisionFileOf(outcome, { worktree: at.worktree, worker: at.worker, mainTip: outcome.mainTip, claim });
+      if (at.out) await writeDecisionFile(at.out, decision);
       else process.stdout.write(JSON.stringify(decision, null, 2) + '\n');
       return 0;
     }
@@ -150,6 +157,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(formatProblem({ what: `dispatch chose ${describeJob(outcome.job)}, but its claim could not be taken: ${outcome.message}.`, kept: 'The decision does not count: nothing was taken.', next: ['coven dispatch   (try again)'] }) + '\n');
       return 5;
   }
+}
+
+/** The claims: on the remote `git config coven.remote` names (docs/remote.md), else in the repository. */
+async function claimStoreFor(paths: RepoPaths, main: string | null): Promise<ClaimStore> {
+  const remote = main === null ? null : await resolveRemote(paths.mainWorktree, main, undefined);
+  return openClaimStore({ repo: paths.mainWorktree, stateDir: paths.stateDir, remote: remote?.kind === 'remote' ? remote.target : null });
 }
 
 async function workerFromBranch(worktree: string): Promise<string | null> {

@@ -27,6 +27,8 @@ export const MAX_CLAIM_ROUNDS = 4;
 export interface Look {
   mainTip: string;
   workers?: WorkerEntry[];
+  /** remote mode: the other machines' workers, one line each */
+  remoteWorkers?: string[];
 }
 
 /** A job this dispatch chose that it could not take. */
@@ -71,7 +73,7 @@ export async function claimedDispatch(opts: ClaimedDispatchOptions): Promise<Cla
     const look = await opts.look(round);
     if ('kind' in look) return { kind: 'look-stopped', costUsd };
     const claims = opts.store ? await opts.store.list() : null;
-    const outcome = await dispatch({ ...opts, workers: look.workers, claims: Array.isArray(claims) ? liveClaims(claims, opts.holder) : undefined, taken: describeMissed(missed) });
+    const outcome = await dispatch({ ...opts, workers: look.workers, remoteWorkers: look.remoteWorkers ?? opts.remoteWorkers, claims: Array.isArray(claims) ? liveClaims(claims, opts.holder) : undefined, taken: describeMissed(missed) });
     if (outcome.kind !== 'decided') return withCost(outcome, costUsd);
     costUsd += outcome.costUsd;
     const d = outcome.decision;

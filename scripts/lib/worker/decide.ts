@@ -34,6 +34,7 @@ import { readWorkerStates, type WorkerEntry } from './state.js';
 import { dispatchByStep } from './replaced-steps.js';
 import { writeStepDecision } from './step-files.js';
 import { mainTip } from './wait-for-main.js';
+import { otherMachinesWorkers } from '../remote/remote-workers.js';
 
 export type Decided =
   /** `file`: the decision as written to steps/<name>/decision.json; `registry`: the agents it was checked against */
@@ -65,6 +66,8 @@ export async function decide(w: Worker, how: { lock: boolean } = { lock: true })
 interface Looked {
   baseline: string;
   entries: WorkerEntry[];
+  /** remote mode: the other machines' workers (lines for the prompt) */
+  remoteWorkers?: string[];
 }
 
 async function lookAtMain(w: Worker): Promise<Looked | 'unlanded'> {
@@ -73,7 +76,8 @@ async function lookAtMain(w: Worker): Promise<Looked | 'unlanded'> {
   const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
   const entries = await readWorkerStates(w.paths.stateDir);
   if ((await syncForDispatch(w)) === 'unlanded') return 'unlanded';
-  return { baseline, entries };
+  if (!w.remote) return { baseline, entries };
+  return { baseline, entries, remoteWorkers: await otherMachinesWorkers({ repo: w.paths.mainWorktree, stateDir: w.paths.stateDir, target: w.remote, env: w.opts.env }) };
 }
 
 async function decideNow(w: Worker): Promise<Decided> {
@@ -105,7 +109,7 @@ async function dispatchInProcess(w: Worker, first: Looked): Promise<Decided> {
     holder: workerHolder(w),
     look: async (round) => {
       const looked = round === 1 ? first : await lookAtMain(w);
-      return looked === 'unlanded' ? { kind: 'stop' } : { mainTip: looked.baseline, workers: looked.entries };
+      return looked === 'unlanded' ? { kind: 'stop' } : { mainTip: looked.baseline, workers: looked.entries, remoteWorkers: looked.remoteWorkers };
     },
     signal: w.stop.signal,
     onAgentProblems: (p) => reportAgentProblems(w, p),

@@ -43,20 +43,10 @@ export function remoteClaimStore(repo: string, t: RemoteTarget, opts: StoreOptio
   return new RefClaimStore(remoteBackend(repo, t), opts);
 }
 
-/**
- * Fetches the remote's claims into this clone's copy, with prune. Workers of one clone
- * fetch at the same time: a fetch that failed on a ref lock another fetch held is tried
- * again after a short pause (a few times, not more).
- */
+/** Fetches the remote's claims into this clone's copy, with prune (fetchRemote runs a fetch that lost a local ref lock again). */
 async function fetchClaims(repo: string, t: RemoteTarget): Promise<null | Unreachable | { kind: 'failed'; message: string }> {
-  let last: { kind: 'failed'; message: string } | null = null;
-  for (let i = 0; i < 3; i++) {
-    if (i > 0) await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
-    const f = await fetchRemote(repo, t.name, mirrorRefspecs(t, ['claims']), { prune: true });
-    if (f.kind !== 'failed') return f.kind === 'fetched' ? null : f;
-    last = f;
-  }
-  return last;
+  const f = await fetchRemote(repo, t.name, mirrorRefspecs(t, ['claims']), { prune: true });
+  return f.kind === 'fetched' ? null : f;
 }
 
 /** Whether `commit` is on `main`; a commit this clone does not have yet is fetched with the remote's main first. */

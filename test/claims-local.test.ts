@@ -297,6 +297,8 @@ test('coven gc deletes tombstones it has seen unchanged for a day, and leaves he
   assert.equal(dry, [`claim refs/coven/claims/${jobKey(job)} (landed): would delete (unchanged for a day)`]);
   const pruned = await pruneTombstones(store, DAY_MS);
   assert.equal(pruned, { dropped: [`${jobKey(job)} (landed)`], failed: [] });
+  const bad = await gcClaims(paths as never, 'main', { dryRun: false, remote: 'nope', now: at });
+  assert.match(bad.join('\n'), /--remote nope: .*the remote "nope", which this clone does not have .*; nothing was deleted on a remote/);
   const refs = (await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/claims/')).split('\n').sort();
   assert.equal(refs, [`refs/coven/claims/${jobKey(other)}`, `refs/coven/claims/${jobKey(held)}`].sort());
 });

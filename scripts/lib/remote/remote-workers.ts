@@ -64,7 +64,7 @@ export async function readRemoteWorkers(o: ReadRemoteWorkers): Promise<RemoteWor
   const raws = await readWorkerRefs(o.repo, prefix);
   if ('failed' in raws) return { workers: [], fetchedAt: await readFetchedAt(o.stateDir, o.target.name), unreachable, failed: failed ?? raws.failed };
   // the claims' book of what was seen when: a ref in scope that is gone is dropped from it
-  const book = await observe(o.stateDir, raws.map((r) => ({ ref: r.ref, sha: r.sha, record: null, problem: r.problem })), { prefix }, now);
+  const book = await observe(o.stateDir, raws, { prefix }, now);
   const silentAfter = UNHEARD_LEASES * leaseMs(o.env);
   const workers = raws.map((r): RemoteWorker => {
     if (r.record === null) return { kind: 'damaged', machine: r.machine, name: r.name, ref: r.ref, problem: r.problem ?? 'unreadable' };

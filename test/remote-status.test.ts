@@ -1,6 +1,6 @@
 // Worker states on the remote, against a real git server (git daemon on loopback): each
 // `coven worker --remote origin` publishes its state at refs/coven/workers/<machine>/<name>;
-// `coven status --remote` shows every machine's workers; a worker that stops deletes its
+// `coven status --remote` shows every machine's workers, and so does the dispatch prompt; a worker that stops deletes its
 // ref; one killed with kill -9 shows as not heard from once 3 leases pass on the
 // observer's clock; a damaged ref is shown as damaged; a silent remote shows the last copy.
 import { test } from 'uvu';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { StatePublisher } from '../scripts/lib/remote/publish-state.js';
 import { resolveRemote } from '../scripts/lib/remote/target.js';
 import { newWorkerState } from '../scripts/lib/worker/state.js';
+import { readFakeLog } from './helpers/fake-claude.js';
 import { remoteSetup, remoteWorker } from './helpers/remote-machines.js';
 import { coven, sh } from './helpers/repo.js';
 import { outputOf, stopAll, waitFor } from './helpers/worker-procs.js';
@@ -54,6 +55,27 @@ test('status --remote lists the workers of two machines; a worker that stops del
     assert.equal(json.workers.map((w) => `${w.machine}/${w.name}`), ['box-b/w2']);
   } finally {
     await stopAll([one.w, two.w]);
+    await daemon.stop();
+  }
+});
+
+test('the dispatch prompt of a worker on one machine names the workers of the others', async () => {
+  const { daemon, a, b } = await remoteSetup();
+  const bare = join(daemon.base, 'project.git');
+  const one = remoteWorker(a, 'box-a', 'w1');
+  let two: ReturnType<typeof remoteWorker> | null = null;
+  const why = () => outputOf(two ? [one.w, two.w] : [one.w]);
+  try {
+    await waitFor(async () => (await onRemote(bare, 'box-a', 'w1'))?.phase === 'sleeping', 'w1 published asleep', 60_000, why);
+    two = remoteWorker(b, 'box-b', 'w2');
+    const env = two.env;
+    const prompts = () => readFakeLog({ FAKE_CLAUDE_LOG: env.FAKE_CLAUDE_LOG ?? '' }).map((c) => c.prompts[0] ?? '');
+    await waitFor(() => prompts().length > 0, 'w2 dispatched', 60_000, why);
+    const prompt = prompts()[0]!;
+    assert.match(prompt, /- box-a\/w1: sleeping, for \d+m?s/, prompt);
+    assert.not.match(prompt, /box-b\/w2/, 'its own machine\'s workers come from the state files');
+  } finally {
+    await stopAll(two ? [one.w, two.w] : [one.w]);
     await daemon.stop();
   }
 });

@@ -2,7 +2,7 @@
 // land-worktree — put this worktree's commits on the main branch.
 
 const usage = `usage: coven land [--keep] [--worktree DIR] [--onto BRANCH] [--approve-coven]
-                  [--decision FILE]
+                  [--decision FILE] [--remote NAME]
        (standalone: node land-worktree.mjs [options])
 
 Puts the commits of a worker worktree on the main branch: rebases the branch onto
@@ -26,13 +26,21 @@ they land only with --approve-coven, given by the human who read them.
                    is released once the job has landed (or has nothing to land).
                    Without it, a land releases the claims held by the worktree's
                    worker (coven/NAME) on this machine (docs/steps.md)
+  --remote NAME    remote mode (docs/remote.md): fetch the main branch from this
+                   remote, rebase onto it and push the commits there as a
+                   fast-forward (never forced; main moved meanwhile: fetch, rebase,
+                   push again); the local main branch and its checkout follow only
+                   when they have no commits the remote lacks (default: git config
+                   coven.remote; without either, the local main branch moves)
   -h, --help       show this help
 
 env:    COVEN_WORKER: the worker running this step (its own worktree is not refused)
         COVEN_SESSION_MARK: set inside an agent session; --approve-coven is then refused
-reads:  git: the worktree's branch and the branch it lands on; refs/coven/claims/
-        (the job's claim); --decision FILE
+        COVEN_REMOTE_TIMEOUT_MS: how long a fetch or push may take (default 60 s)
+reads:  git: the worktree's branch and the branch it lands on (remote mode: fetched);
+        refs/coven/claims/ (the job's claim; remote mode: on the remote); --decision FILE
 writes: git: the rebased branch, the branch it lands on (and that checkout's files);
+        remote mode: the remote's main (push), refs/remotes/NAME/<main>;
         <state dir>/locks/land, held for the fast-forward only; the job's claim
         (a tombstone naming the landed commit); stdout: one line per
         step, the last says what happened (problems on stderr)
@@ -41,8 +49,11 @@ exit:   0 landed or nothing to land · 2 the worktree has uncommitted changes, o
         4 main's checkout has changes in the way, or is busy, or a running worker
         works in this worktree (nothing is changed: that worker lands it) · 5 held:
         the commits change .coven/ and --approve-coven was not given (main
-        unchanged; the branch keeps its commits, rebased) · 1 anything else
-        64 bad arguments
+        unchanged; the branch keeps its commits, rebased) · 6 remote mode: the
+        remote did not answer (nothing pushed; try again later) · 7 remote mode:
+        the job's claim was taken over (nothing pushed) · 1 anything else (also a
+        push the server refused: a protected branch, a hook; its words are shown)
+        64 bad arguments (also --remote naming no remote of this clone)
 `;
 
 import { parseCommandLine } from './lib/ui/command-line.js';
@@ -56,10 +67,12 @@ import { openClaimStore } from './lib/claims/index.js';
 import type { ReleaseEnd } from './lib/claims/claim.js';
 import { releaseClaimsOf } from './lib/agents/claim-release.js';
 import { readDecisionFile } from './lib/steps/decision-file.js';
-import { machineName } from './lib/remote/target.js';
-import { SESSION_MARK } from './lib/session/process-groups.js';
 
-const spec = { command: 'coven land', usage, boolean: ['keep', 'approve-coven'], string: ['worktree', 'onto', 'decision'] };
+import { SESSION_MARK } from './lib/session/process-groups.js';
+import { mainBranchOf } from './lib/git/main-branch.js';
+import { machineName, resolveRemote, type RemoteTarget } from './lib/remote/target.js';
+
+const spec = { command: 'coven land', usage, boolean: ['keep', 'approve-coven'], string: ['worktree', 'onto', 'decision', 'remote'] };
 
 export async function main(argv: string[]): Promise<number> {
   const cl = parseCommandLine(argv, spec);
@@ -70,12 +83,18 @@ export async function main(argv: string[]): Promise<number> {
 
   const self = isEntry(import.meta.url) ? `node ${shellQuote(process.argv[1] ?? 'land-worktree.mjs')}` : 'coven land';
   const worktree = worktreeArg ?? process.cwd();
-  const againArgs = [...(args.keep ? ['--keep'] : []), ...(ontoArg ? ['--onto', ontoArg] : [])];
+  const remoteArg = args.remote as string | undefined;
+  const againArgs = [...(args.keep ? ['--keep'] : []), ...(ontoArg ? ['--onto', ontoArg] : []), ...(remoteArg ? ['--remote', remoteArg] : [])];
   // a worker's worktree is its own while it runs: landing it by hand would pull it from under the worker
   const repo = await findRepo(worktree);
+  let remote: RemoteTarget | null = null;
   if (repo.kind === 'repo') {
     const refused = await refuseIfOwned(repo.paths, 4, 'land', (owner) => againCommand(self, owner.worktree, againArgs));
     if (refused !== null) return refused;
+    const main = await mainBranchOf(repo.paths);
+    const found = await resolveRemote(repo.paths.mainWorktree, ontoArg ?? (main.kind === 'branch' ? main.name : 'main'), remoteArg);
+    if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was changed.', next: ['git remote -v    # the remotes this clone has'] });
+    remote = found.kind === 'remote' ? found.target : null;
   }
   // an agent can run coven land on its own worktree; the approval is not its to give
   if (args['approve-coven'] && process.env[SESSION_MARK]) {
@@ -90,19 +109,20 @@ export async function main(argv: string[]): Promise<number> {
     keep: Boolean(args.keep),
     onto: ontoArg,
     approveCoven: Boolean(args['approve-coven']),
+    ...(remote ? { remote: { target: remote } } : {}),
     log: (line) => process.stdout.write(`  ${line}\n`),
   });
   const out = describeLand(result, { self, againArgs });
   (out.ok ? process.stdout : process.stderr).write(`${out.text}\n`);
   if (repo.kind === 'repo' && (result.kind === 'landed' || (result.kind === 'nothing-to-land' && args.decision !== undefined))) {
-    await releaseJobClaim(repo.paths, result.kind === 'landed' ? { kind: 'landed', commit: result.main } : { kind: 'given-up', why: 'nothing to land' }, result.branch, args.decision as string | undefined);
+    await releaseJobClaim(repo.paths, remote, result.kind === 'landed' ? { kind: 'landed', commit: result.main } : { kind: 'given-up', why: 'nothing to land' }, result.branch, args.decision as string | undefined);
   }
   // not inside a git work tree: 2, as in every coven command
   return result.kind === 'not-a-worktree' ? 2 : out.code;
 }
 
 /** The job's claim, released as the land ended: the decision file's, else the worker's (from its coven/NAME branch). */
-async function releaseJobClaim(paths: RepoPaths, end: ReleaseEnd, branch: string, decisionPath: string | undefined): Promise<void> {
+async function releaseJobClaim(paths: RepoPaths, remote: RemoteTarget | null, end: ReleaseEnd, branch: string, decisionPath: string | undefined): Promise<void> {
   let ref: string | undefined;
   if (decisionPath !== undefined) {
     const read = await readDecisionFile(decisionPath);
@@ -112,7 +132,7 @@ async function releaseJobClaim(paths: RepoPaths, end: ReleaseEnd, branch: string
   }
   const worker = branch.startsWith('coven/') ? branch.slice('coven/'.length).split('/')[0] : undefined;
   if (ref === undefined && worker === undefined) return;
-  const store = openClaimStore({ repo: paths.mainWorktree, stateDir: paths.stateDir, remote: null });
+  const store = openClaimStore({ repo: paths.mainWorktree, stateDir: paths.stateDir, remote });
   const r = await releaseClaimsOf(store, { ref, worker, machine: machineName() }, end);
   for (const job of r.released) process.stdout.write(`  released the claim on ${job}\n`);
   for (const p of r.problems) process.stderr.write(`coven: the claim on ${p} was not released; it runs out after its lease\n`);

@@ -21,7 +21,8 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { landWorktree, type LandResult } from './land.js';
+import { landWorktree, type LandResult, type RemoteLand } from './land.js';
+import { trackingRef } from '../remote/target.js';
 import { runAgentSession, runCost, saveAndClean, sessionIdOf, type SessionSettings } from '../agents/agent-job.js';
 import { commitIdentities, type CommitIdentity } from '../git/commit-identity.js';
 import { dirtyFiles, git, gitOut } from '../git/runner.js';
@@ -32,6 +33,9 @@ import { acquireLandLock } from '../locks/land-lock.js';
 import type { SessionOutcome } from '../session/runner.js';
 import type { CliName, Refusal } from '../clis/adapter.js';
 import { sessionUnknown } from '../clis/index.js';
+import { conflictPrompt, leftoverMarkers, markersPrompt, type LastRound } from './resolve-prompts.js';
+
+export { conflictPrompt, leftoverMarkers, markersPrompt, type LastRound } from './resolve-prompts.js';
 
 export type Conflict = Extract<LandResult, { kind: 'conflict' }>;
 
@@ -68,6 +72,8 @@ export interface ResolveOptions extends SessionSettings {
   sessionId: string | null;
   /** the land after a resolution may change `.coven/` (see LandOptions.approveCoven) */
   approveCoven?: boolean;
+  /** remote mode: the land after a resolution pushes, as the land that stopped did (LandOptions.remote) */
+  remote?: RemoteLand;
   /** failed rounds before giving up (default 3) */
   rounds?: number;
   /** finished rounds whose land met a new conflict because main moved (default 10) */
@@ -112,7 +118,7 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
       round++;
       if (movedInARow >= (o.priorityAfter ?? 2) && !priority) priority = await takePriority(o, movedInARow);
       if (o.signal?.aborted) return { kind: 'stopped', rounds: round - 1, costUsd, sessionId };
-      const prompt = last === 'markers' ? markersPrompt(o.worktree, o.conflict.onto, markers, failed + 1, rounds) : await conflictPrompt(o.worktree, conflict, failed + 1, rounds, last);
+      const prompt = last === 'markers' ? markersPrompt(o.worktree, o.conflict.onto, markers, failed + 1, rounds) : await conflictPrompt(o.worktree, conflict, failed + 1, rounds, last, mainRef(o));
       markers = [];
       const start = await roundStart(o, last === 'markers', onto);
       onto = start.onto;
@@ -138,12 +144,12 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
         continue;
       }
       // onto the branch the land was for, whatever upstream the resolution set
-      const land = await landWorktree({ worktree: o.worktree, keep: true, onto: o.conflict.onto, landLockHeld: priority !== null, approveCoven: o.approveCoven });
+      const land = await landWorktree({ worktree: o.worktree, keep: true, onto: o.conflict.onto, landLockHeld: priority !== null, approveCoven: o.approveCoven, remote: o.remote });
       if (land.kind === 'conflict') {
         conflict = land;
         for (const f of land.files) conflicted.add(f);
         // overtaken only when main really moved past what the agent resolved against
-        const overtaken = finished && (await gitOut(o.worktree, ['rev-parse', `refs/heads/${o.conflict.onto}`])) !== onto;
+        const overtaken = finished && (await gitOut(o.worktree, ['rev-parse', mainRef(o)])) !== onto;
         tally(overtaken ? 'overtaken' : finished ? 'stuck' : 'unfinished');
         continue;
       }
@@ -156,6 +162,11 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
   } finally {
     await priority?.release();
   }
+}
+
+/** The ref the land rebases onto: the local main, or in remote mode the remote's main as last fetched. */
+function mainRef(o: ResolveOptions): string {
+  return o.remote ? trackingRef(o.remote.target) : `refs/heads/${o.conflict.onto}`;
 }
 
 /** After `moved` resolutions in a row were overtaken by main: the land lock, held through the next resolution and its land. */
@@ -171,7 +182,7 @@ async function takePriority(o: ResolveOptions, moved: number): Promise<AcquiredL
  */
 async function roundStart(o: ResolveOptions, afterMarkers: boolean, onto: string): Promise<{ onto: string; branch: string }> {
   const keepOnto = afterMarkers && !rebaseInProgress(o.worktree);
-  const [ontoNow, branch] = await Promise.all([keepOnto ? onto : rebaseOnto(o.worktree, o.conflict.onto), gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`])]);
+  const [ontoNow, branch] = await Promise.all([keepOnto ? onto : rebaseOnto(o.worktree, mainRef(o)), gitOut(o.worktree, ['rev-parse', `refs/heads/${o.branch}`])]);
   return { onto: ontoNow, branch };
 }
 
@@ -201,12 +212,9 @@ async function saveLeftovers(o: ResolveOptions): Promise<void> {
   if (saved.kind === 'saved') o.display?.(`coven: the resolution left uncommitted changes (${saved.files.join(', ')}); saved as ${saved.ref}, not landed   (git show ${saved.ref})`);
 }
 
-/** How the previous round ended, for the next prompt: still conflicted, not finished (aborted), overtaken by main, or finished with conflict markers left in. */
-export type LastRound = 'stuck' | 'unfinished' | 'overtaken' | 'markers' | null;
-
-/** The commit a stopped rebase replays the branch onto (main's tip when the land began); main's tip if none is stopped. */
+/** The commit a stopped rebase replays the branch onto (main's tip when the land began); main's tip (`main`: its ref) if none is stopped. */
 async function rebaseOnto(worktree: string, main: string): Promise<string> {
-  return rebaseStartedAt(gitDirOfWorktree(worktree)) ?? gitOut(worktree, ['rev-parse', `refs/heads/${main}`]);
+  return rebaseStartedAt(gitDirOfWorktree(worktree)) ?? gitOut(worktree, ['rev-parse', main]);
 }
 
 /** The commit a stopped rebase replays onto, from its own state; null when none is written (no rebase, or one half written). */
@@ -234,7 +242,7 @@ async function contains(worktree: string, ref: string, commit: string): Promise<
  * dropped commit that another replaced.
  */
 async function backupIfDropped(o: ResolveOptions, tipBefore: string, land: LandResult): Promise<Backup | null> {
-  const onto = `refs/heads/${o.conflict.onto}`;
+  const onto = mainRef(o);
   const original = await commitIdentities(o.worktree, [`${onto}..${tipBefore}`]);
   let result: CommitIdentity[];
   if (land.kind === 'landed') result = await commitIdentities(o.worktree, ['-n', String(land.commits), land.main]);
@@ -318,83 +326,4 @@ async function putBranchBack(o: ResolveOptions, tipBefore: string): Promise<Undo
   // the worktree is clean here (uncommitted changes were saved above) and both tips are kept
   await gitOut(o.worktree, ['reset', '-q', '--keep', tipBefore]);
   return { aborted: false, kept };
-}
-
-/**
- * Conflict-marker lines (`<<<<<<< ` or `>>>>>>> ` at the start) that `to` adds in `files`
- * compared with `from`, as `file:line`. Only the files git stopped on are looked at, so a
- * file that holds such lines on purpose elsewhere does not count.
- */
-export async function leftoverMarkers(worktree: string, from: string, to: string, files: string[]): Promise<string[]> {
-  if (files.length === 0) return [];
-  const r = await git(worktree, ['diff', '--no-color', '--no-ext-diff', '-U0', from, to, '--', ...files.map((f) => `:(literal)${f}`)]);
-  if (!r.ok) return [];
-  const found: string[] = [];
-  let file = '';
-  let line = 0;
-  for (const text of r.stdout.split('\n')) {
-    if (text.startsWith('+++ ')) file = text.startsWith('+++ b/') ? text.slice(6) : '';
-    else if (text.startsWith('@@')) line = Number(/\+(\d+)/.exec(text)?.[1] ?? 0);
-    else if (text.startsWith('+')) {
-      if (/^(<{7}|>{7})(?: |$)/.test(text.slice(1))) found.push(`${file}:${line}`);
-      line++;
-    }
-  }
-  return found;
-}
-
-/** The prompt after a resolution that finished the rebase but left conflict markers in. */
-export function markersPrompt(worktree: string, onto: string, markers: string[], round: number, rounds: number): string {
-  return `Your resolution finished the rebase, but conflict markers are still in the files (round ${round} of ${rounds}):
-${markers.map((m) => `- ${m}`).join('\n')}
-
-coven does not land a change that adds <<<<<<< or >>>>>>> lines to ${onto}. In ${worktree}:
-1. Open each file above and merge both sides there so that both intents survive;
-   remove every <<<<<<<, ======= and >>>>>>> marker.
-2. git add <each file> && git commit -m 'Resolve the conflict markers left by the rebase'
-Do not run git rebase, git reset, git checkout or git push: coven lands the result itself.`;
-}
-
-/** The resolution prompt: files, both sides' commits, the exact commands. */
-export async function conflictPrompt(worktree: string, c: Conflict, round: number, rounds: number, last: LastRound = null): Promise<string> {
-  const onto = c.onto;
-  // during a rebase HEAD sits on main's tip; the branch ref still holds the commits being replayed
-  const mine = `refs/heads/${c.branch}`;
-  const base = (await git(worktree, ['merge-base', mine, `refs/heads/${onto}`])).stdout.trim();
-  const theirs = base ? await subjects(worktree, `${base}..refs/heads/${onto}`) : [];
-  const ours = base ? await subjects(worktree, `${base}..${mine}`) : [];
-  const files = c.files.length > 0 ? c.files.map((f) => `- ${f}`).join('\n') : '- (none marked as conflicted; git stopped for another reason: see git status)';
-  const again =
-    last === 'overtaken'
-      ? `Your last resolution worked, but ${onto} moved on while you resolved, and the new\ncommits conflict with yours too.\n`
-      : last === 'unfinished'
-        ? `Your last session ended without finishing the rebase (it was aborted, so your branch\nwent back to where it was); coven started it again. Finish it this time.\n`
-        : '';
-  return `${again}Landing your work on ${onto} stopped on a rebase conflict (round ${round} of ${rounds}).
-Your branch ${c.branch} is being rebased onto ${onto}; git stopped while applying
-${c.commit ? `${c.commit.slice(0, 10)} "${c.subject}"` : 'one of your commits'}.
-
-Conflicted files:
-${files}
-
-Commits on ${onto} that your branch did not have (the other side):
-${theirs.length > 0 ? theirs.join('\n') : '- (none found)'}
-
-Your commits being replayed:
-${ours.length > 0 ? ours.join('\n') : '- (none found)'}
-
-Resolve it here, in ${worktree}:
-1. Open each conflicted file and merge both sides so that both intents survive;
-   remove every <<<<<<<, ======= and >>>>>>> marker.
-2. git add <each resolved file>
-3. git -c core.editor=true rebase --continue
-4. If git stops again with new conflicts, repeat 1-3. You are done when
-   \`git status\` no longer says a rebase is in progress.
-Do not run git rebase --abort, git reset, git checkout or git push: coven lands the
-result itself once the rebase is finished.`;
-}
-
-async function subjects(worktree: string, range: string): Promise<string[]> {
-  const r = await git(worktree, ['log', '--reverse', '--format=- %h %s', '-n', '20', range]);
-  return r.ok ? r.stdout.split('\n').filter(Boolean) : [];
 }

@@ -150,15 +150,17 @@ function reportAgentProblems(w: Worker, problems: string[]): void {
 
 /** Fast-forwards the (landed, clean) worktree to main; uncommitted leftovers are saved first. */
 async function syncForDispatch(w: Worker): Promise<SyncResult['kind']> {
-  let sync = await syncWorktreeWithMain(w.worktree);
+  // remote mode: main is the remote's, fetched first (as fetched last when it does not answer)
+  let sync = await syncWorktreeWithMain(w.worktree, undefined, w.remote);
   if (sync.kind === 'dirty') {
     const saved = await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found before dispatch');
     if (saved.kind === 'saved') {
       w.saved.push(saved.ref);
       w.ui.problem(say.savedBeforeDispatch(w.worktree, saved.files, saved.ref));
     }
-    sync = await syncWorktreeWithMain(w.worktree);
+    sync = await syncWorktreeWithMain(w.worktree, undefined, w.remote);
   }
+  if ('offline' in sync && sync.offline && w.remote) w.ui.problem(say.syncedOffline(w.remote.name, w.main, sync.offline.message));
   if (sync.kind !== 'synced' && sync.kind !== 'up-to-date' && sync.kind !== 'unlanded') w.ui.problem(say.notSynced(w.worktree, w.main, sync.kind));
   return sync.kind;
 }

@@ -6,6 +6,7 @@ import { dirtyFiles, git, pinWorktree, revParse } from '../git/runner.js';
 import { rebaseInProgress } from '../git/operation.js';
 import { removeLandedWorktree, unlandedCommits } from '../land/land.js';
 import { formatProblem } from '../ui/problem.js';
+import { trackingRef } from '../remote/target.js';
 import { spawnWorktree } from '../worktree/spawn.js';
 import { problemFor } from '../worktree/spawn-messages.js';
 import { here, setPhase, updateState, worktreePresent, type DoneWhy, type Worker, type WorkerExit } from './context.js';
@@ -26,13 +27,13 @@ export async function finish(w: Worker, why: DoneWhy, failure: string | null = n
   // coven aborts its own rebases where they stop (resolve, park); one still in progress is
   // the human's (resolving a parked worker by hand, as its message says): left as it is
   const rebasing = rebaseInProgress(w.worktree);
-  const [unlanded, dirty] = await Promise.all([unlandedCommits(w.worktree), dirtyFiles(w.worktree).catch(() => [] as string[])]);
+  const [unlanded, dirty] = await Promise.all([unlandedCommits(w.worktree, undefined, w.remote), dirtyFiles(w.worktree).catch(() => [] as string[])]);
   // a worktree the land cannot read (an operation in progress) still has its branch: count there
   const commits = unlanded.kind === 'unlanded' ? unlanded.commits.length : ((await unlandedOnBranch(w)) ?? 0);
   if (unlanded.kind === 'unlanded' && commits === 0 && dirty.length === 0) {
     // nothing of the job is left to land: its claim is let go (work kept below keeps it: a restart of this name takes it back)
     await releaseClaim(w, { kind: 'given-up', why: 'the worker stopped with nothing to land' });
-    const removal = await removeLandedWorktree({ worktree: w.worktree, branch: w.branch, onto: unlanded.onto });
+    const removal = await removeLandedWorktree({ worktree: w.worktree, branch: w.branch, onto: unlanded.onto, ontoRef: mainRefOf(w) });
     if (removal.kind === 'removed') {
       await removeWorkerState(w.paths.stateDir, w.name);
       await removeStepFiles(w.paths.stateDir, w.name);
@@ -65,10 +66,15 @@ async function finishWithoutWorktree(w: Worker, why: DoneWhy): Promise<WorkerExi
   return { kind: 'kept', why: 'worktree gone', state: w.state };
 }
 
+/** Where the worker's commits land: the local main, or in remote mode the remote's main as last fetched. */
+function mainRefOf(w: Worker): string {
+  return w.remote ? trackingRef(w.remote) : `refs/heads/${w.main}`;
+}
+
 /** Commits on the worker's branch that are not on main; null when the branch is gone. */
 export async function unlandedOnBranch(w: Worker): Promise<number | null> {
   if ((await revParse(w.paths.mainWorktree, `refs/heads/${w.branch}`)) === null) return null;
-  const r = await git(w.paths.mainWorktree, ['rev-list', '--count', `refs/heads/${w.main}..refs/heads/${w.branch}`]);
+  const r = await git(w.paths.mainWorktree, ['rev-list', '--count', `${mainRefOf(w)}..refs/heads/${w.branch}`]);
   return r.ok ? Number(r.stdout.trim()) : 0;
 }
 

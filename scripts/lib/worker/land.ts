@@ -9,7 +9,11 @@ import { gitOut, revParse } from '../git/runner.js';
 import { rebaseInProgress } from '../git/operation.js';
 import { checkSetupBeforeLand, describeHooksNotRun } from '../git/setup-guard.js';
 import { describeLand, describeLeftOut, describeUntouched } from '../land/messages.js';
-import { landWorktree, unlandedCommits, type LandResult } from '../land/land.js';
+import { landWorktree, unlandedCommits, type LandResult, type RemoteLand } from '../land/land.js';
+import { describeLocalMain } from '../land/messages.js';
+import { openClaimStore } from '../claims/index.js';
+import { trackingRef } from '../remote/target.js';
+import { covenRef, keepAt } from '../worktree/save-work.js';
 import { abortRebaseIfAny, resolveConflict, type Conflict } from '../land/resolve-conflict.js';
 import { trace } from '../ui/trace.js';
 import { covenStamp } from '../worktree/save-work.js';
@@ -49,14 +53,15 @@ async function landJob(w: Worker): Promise<LandEnd> {
   const agent = await jobAgent(w);
   // another worker's agent may be changing the git setup the land runs with
   await checkSetupBeforeLand(w.paths.commonDir, w.paths.stateDir, (text) => w.ui.problem(text));
-  let land = await landWorktree({ worktree: w.worktree, keep: true, approveCoven });
+  const remote = remoteLand(w);
+  let land = await landWorktree({ worktree: w.worktree, keep: true, approveCoven, remote });
   if (land.kind === 'dirty') {
     const saved = await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found at land time');
     if (saved.kind === 'saved') w.saved.push(saved.ref);
-    land = await landWorktree({ worktree: w.worktree, keep: true, approveCoven });
+    land = await landWorktree({ worktree: w.worktree, keep: true, approveCoven, remote });
   }
   if (land.kind === 'conflict') {
-    const resolved = await resolve(w, land, agent, approveCoven);
+    const resolved = await resolve(w, land, agent, approveCoven, remote);
     if (resolved.kind === 'ended') return resolved.end;
     land = resolved.land;
   }
@@ -64,7 +69,11 @@ async function landJob(w: Worker): Promise<LandEnd> {
     case 'landed':
       await updateState(w, { landed: w.state.landed + land.commits });
       trace('landed', { worker: w.name, commits: land.commits });
-      w.ui.line(say.landed(land.commits, land.onto, land.main));
+      w.ui.line(say.landed(land.commits, land.remote ? `${land.onto} at ${land.remote}` : land.onto, land.main));
+      // remote mode: the tombstone went with the push; the claim is no longer held
+      // (TODO for the claim keeper: stop its heartbeat and clear state.claim here, no second release)
+      if (remote && w.claim) w.claim = null;
+      sayLocalMainOnce(w, land);
       if (land.untouched) w.ui.line(describeUntouched(land.onto, land.untouched));
       if (land.leftOut) w.ui.problem(describeLeftOut(land.onto, land.leftOut));
       if (land.hooksNotRun) w.ui.problem(describeHooksNotRun(w.paths.mainWorktree, land.hooksNotRun));
@@ -73,9 +82,14 @@ async function landJob(w: Worker): Promise<LandEnd> {
       w.ui.line(say.nothing);
       if (land.leftOut) w.ui.problem(describeLeftOut(land.onto, land.leftOut));
       return 'nothing';
+    case 'lease-lost':
+      // this worker's own heartbeat moved the claim after the tombstone was made: land again
+      if (w.claim && w.claim.sha !== pushedClaim.get(w)) return 'pending';
+      return supersede(w, land);
     case 'main-blocked':
     case 'main-busy':
-      w.ui.problem(describeLand(land, { self: 'coven land', againArgs: ['--keep'] }).text);
+    case 'unreachable':
+      w.ui.problem(describeLand(land, { self: 'coven land', againArgs: ['--keep', ...(w.remote ? ['--remote', w.remote.name] : [])] }).text);
       w.ui.problem(say.retriesLater(w.name));
       return 'pending';
     default:
@@ -84,7 +98,7 @@ async function landJob(w: Worker): Promise<LandEnd> {
 }
 
 /** Resumes the job's session to resolve the conflict; the land it ends with, or how the land step ends. */
-async function resolve(w: Worker, conflict: Conflict, agent: JobAgent, approveCoven: boolean): Promise<{ kind: 'land'; land: LandResult } | { kind: 'ended'; end: LandEnd }> {
+async function resolve(w: Worker, conflict: Conflict, agent: JobAgent, approveCoven: boolean, remote: RemoteLand | undefined): Promise<{ kind: 'land'; land: LandResult } | { kind: 'ended'; end: LandEnd }> {
   await setPhase(w, 'resolving', {});
   w.ui.line(say.conflict(conflict.onto, conflict.files));
   if (w.steps['resolve-conflict']) {
@@ -93,7 +107,7 @@ async function resolve(w: Worker, conflict: Conflict, agent: JobAgent, approveCo
     if (by === 'pending') await undoRebase(w);
     return { kind: 'ended', end: by === 'gave-up' ? await park(w, conflict, sayPark.stepGaveUp) : by };
   }
-  const resolved = await resolveConflict({ ...sessionSettings(w), worktree: w.worktree, branch: w.branch, conflict, agentName: agent.name, cli: agent.cli, cliArgs: agent.cliArgs, sessionId: w.state.session_id, approveCoven, signal: w.stop.signal });
+  const resolved = await resolveConflict({ ...sessionSettings(w), worktree: w.worktree, branch: w.branch, conflict, agentName: agent.name, cli: agent.cli, cliArgs: agent.cliArgs, sessionId: w.state.session_id, approveCoven, remote, signal: w.stop.signal });
   await updateState(w, { cost_usd: w.state.cost_usd + resolved.costUsd, session_id: resolved.sessionId });
   await recordResolution(w.paths.stateDir, w.name, w.branch, resolved);
   if (resolved.kind === 'stopped' || resolved.kind === 'skipped' || resolved.kind === 'refused') {
@@ -129,7 +143,7 @@ export async function undoRebase(w: Worker, announce = true): Promise<string | n
 export async function landPending(w: Worker, putOff = false): Promise<'clear' | 'stop' | 'parked-stop'> {
   for (let attempt = putOff ? 1 : 0; !w.stop.stopping; attempt++) {
     await undoRebase(w);
-    const unlanded = await unlandedCommits(w.worktree);
+    const unlanded = await unlandedCommits(w.worktree, undefined, w.remote);
     if (unlanded.kind !== 'unlanded') {
       w.ui.problem(describeLand(unlanded, { self: 'coven land', againArgs: ['--keep'] }).text);
       return 'stop';
@@ -160,14 +174,14 @@ async function park(w: Worker, last: LandResult, rounds: string = sayPark.defaul
   const attempt = (await undoRebase(w, false)) ?? unfinished;
   const held = last.kind === 'coven-held' ? last : null;
   await setPhase(w, 'parked', { held: held?.files ?? null });
-  const unlanded = await unlandedCommits(w.worktree);
+  const unlanded = await unlandedCommits(w.worktree, undefined, w.remote);
   const count = unlanded.kind === 'unlanded' ? unlanded.commits.length : ((await unlandedOnBranch(w)) ?? 0);
   const also = sayPark.attempt(attempt);
   const why = sayPark.why(last, rounds);
   if (w.opts.onPark === 'continue') {
     const aside = `coven/parked/${w.name}-${covenStamp()}`;
     await gitOut(w.worktree, ['branch', '-m', w.branch, aside]);
-    await gitOut(w.worktree, ['checkout', '--quiet', '--track', '-b', w.branch, w.main]);
+    await branchFromMain(w);
     w.ui.problem(sayPark.setAside(here(w), why, count, aside, also));
     return 'parked-continue';
   }
@@ -178,7 +192,7 @@ async function park(w: Worker, last: LandResult, rounds: string = sayPark.defaul
   // dropped it); checked whenever main moves, and on the slow safety check
   while (!w.stop.stopping) {
     const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
-    const now = await unlandedCommits(w.worktree);
+    const now = await unlandedCommits(w.worktree, undefined, w.remote);
     if (now.kind === 'unlanded' && now.commits.length === 0 && !rebaseInProgress(w.worktree)) {
       w.ui.line(say.goesOn(here(w)));
       return 'parked-continue';
@@ -203,4 +217,63 @@ async function jobAgent(w: Worker): Promise<JobAgent> {
   const cli = w.state.cli ?? 'claude';
   w.job = { name: name ?? 'agent', cli, cliArgs: agent?.cliArgs[cli] ?? [] };
   return w.job;
+}
+
+/**
+ * Remote mode: the land pushes to the remote's main, and with it the tombstone of the
+ * job's claim (landed, with the commit pushed): both or neither (lib/land/push-main.ts).
+ */
+function remoteLand(w: Worker): RemoteLand | undefined {
+  if (!w.remote) return undefined;
+  const target = w.remote;
+  const extraUpdates = async (head: string) => {
+    if (!w.claim) return [];
+    const store = openClaimStore({ repo: w.paths.mainWorktree, stateDir: w.paths.stateDir, remote: target, env: w.opts.env });
+    pushedClaim.set(w, w.claim.sha);
+    return [await store.releaseUpdate(w.claim, { kind: 'landed', commit: head })];
+  };
+  return { target, extraUpdates };
+}
+
+/** The claim commit the last land's tombstone expected: a heartbeat of this worker's that moved the claim meanwhile is not a lost lease. */
+const pushedClaim = new WeakMap<Worker, string>();
+
+/** The local main tip last said to have commits the remote lacks, per worker: said once, not at every land. */
+const saidLocalMain = new WeakMap<Worker, string>();
+
+function sayLocalMainOnce(w: Worker, land: Extract<LandResult, { kind: 'landed' }>): void {
+  if (!land.remote || !land.local) return;
+  const line = describeLocalMain(land.local, land.onto, land.remote, land.main);
+  if (!line) return;
+  const key = land.local.kind === 'own-commits' ? land.local.tip : line;
+  if (saidLocalMain.get(w) === key) return;
+  saidLocalMain.set(w, key);
+  w.ui.problem(line);
+}
+
+/**
+ * The job's claim was taken over by another worker (its lease ran out) before this land
+ * could push: these commits must not land over the other worker's. They are kept under
+ * refs/coven/superseded/<worker>/<time>, the branch goes back to the remote's main, and
+ * the worker goes on. Nothing is pushed.
+ */
+async function supersede(w: Worker, land: Extract<LandResult, { kind: 'lease-lost' }>): Promise<LandEnd> {
+  const head = await gitOut(w.worktree, ['rev-parse', 'HEAD']);
+  const ref = await keepAt(w.worktree, covenRef('superseded', w.name), head, 'coven: the commits of a job another worker took over');
+  w.saved.push(ref);
+  w.claim = null;
+  // the worktree is clean (the land checked) and the commits are kept
+  if (w.remote) await gitOut(w.worktree, ['reset', '--quiet', '--keep', trackingRef(w.remote)]);
+  w.ui.problem(say.superseded(here(w), land, ref));
+  return 'nothing';
+}
+
+/** A new branch for the worker, from main (remote mode: the remote's main as fetched), tracking the local main. */
+async function branchFromMain(w: Worker): Promise<void> {
+  if (!w.remote) {
+    await gitOut(w.worktree, ['checkout', '--quiet', '--track', '-b', w.branch, w.main]);
+    return;
+  }
+  await gitOut(w.worktree, ['checkout', '--quiet', '--no-track', '-b', w.branch, trackingRef(w.remote)]);
+  await gitOut(w.worktree, ['branch', '--quiet', `--set-upstream-to=${w.main}`, w.branch]);
 }

@@ -33,6 +33,10 @@ export const cannotStart = {
     what: messages.length === 1 ? (messages[0] ?? '') : `none of the dispatch agent's CLIs (${clis.map((c) => c.name).join(', ')}) can run:\n${messages.map((m) => `  ${m}`).join('\n')}`,
     next: clis.flatMap((c) => [`${c.install}   (then: ${c.command}, to log in once)`, `${c.envVar}=/path/to/${c.command} coven worker   (if it is installed elsewhere)`]),
   }),
+  noRemoteMain: (remote: string, main: string, message: string) => ({
+    what: `the worker's worktree starts from ${main} on ${remote}, which cannot be fetched (${message}), and this clone never fetched it.`,
+    next: [`git fetch ${q(remote)} ${q(main)}   (once it answers)`, 'coven worker   (again)'],
+  }),
   badName: (name: string) => ({ what: `'${name}' is not a valid worker name (lower case letters, digits and -, starting with a letter, at most 40).`, next: [] }),
   nameTaken: (name: string) => ({ what: `a worker named ${name} is already running.`, next: ['coven status', `coven worker --name <another name>`] }),
   notCovens: (branch: string, worktree: string, planned: string) => ({
@@ -56,6 +60,7 @@ export const start = {
   adopting: (name: string, worktree: string) => `coven: adopting the existing worktree of ${name}: ${worktree}`,
   branchWithoutWorktree: (branch: string, worktree: string) => `coven: ${branch} had no worktree (deleted by hand?); gave it a new one at ${worktree}, with every commit the branch holds`,
   upstreamGone: (branch: string, gone: string, main: string) => `coven: ${branch} landed on ${gone}, which no longer exists; it lands on ${main} now (the branch checked out in the main worktree)`,
+  remoteOffline: (remote: string, message: string, ref: string, tip: string) => `coven: ${remote} did not answer (${message}); the worktree starts from its main as last fetched, ${ref} (${short(tip)}); the land fetches again`,
   endedOrphan: (name: string, pid: number) => `coven: ended the agent session the previous ${name} left running (pid ${pid})`,
   removedGitLock: (lock: string, name: string) => `coven: removed ${lock}, left by a git command killed with the previous ${name}`,
 };
@@ -72,6 +77,7 @@ export const cycle = {
   idleExit: (name: string, main: string, ms: number) => `coven: ${main} has not moved for ${humanDuration(ms)}; ${name} stops (--exit-when-idle)`,
   agentFilesReadable: 'coven: every agent file can be read again',
   savedBeforeDispatch: (worktree: string, files: string[], ref: string) => `coven: ${worktree} had uncommitted changes (${files.join(', ')}); saved as ${ref}`,
+  syncedOffline: (remote: string, main: string, why: string) => `coven: ${remote} did not answer (${why}); dispatch sees ${main} as this clone fetched it last`,
   notSynced: (worktree: string, main: string, kind: string) => `coven: could not bring ${worktree} up to ${main} before dispatch (${kind}); dispatch sees it as it is`,
   noDispatchAgent: (worktree: string, problems: string[]) =>
     formatProblem({ what: `there is no usable dispatch agent in ${worktree}:\n${problems.map((p) => `  ${p}`).join('\n')}`, next: ['coven init   (writes the default agents), then commit them on the main branch'] }),
@@ -129,11 +135,20 @@ export const land = {
   retriesLater: (name: string) => `coven: ${name} keeps its commits and retries the land before its next dispatch.`,
   rebaseUndone: (h: Here, kept: string) => `coven: the unfinished rebase in ${h.worktree} is undone (${h.branch} keeps its commits); how far it had got is kept as ${kept}   (git show --stat ${kept})`,
   goesOn: (h: Here) => `coven: ${h.branch} has nothing left to land; ${h.name} goes on.`,
+  /** remote mode: the job's claim was taken over before the land could push (lease-lost) */
+  superseded: (h: Here, l: { remote: string; ref: string; commits: number }, kept: string) =>
+    formatProblem({
+      what: `${h.name} did not land its work: the job's claim ${l.ref} on ${l.remote} was taken over by another worker (its lease ran out), so the push was refused and ${h.main} on ${l.remote} did not move.`,
+      kept: `The ${l.commits} commit(s) are kept as ${kept}, never pushed; ${h.branch} starts again from ${l.remote}'s ${h.main}, and ${h.name} goes on with other work.`,
+      next: [`git log --oneline ${q(`${l.remote}/${h.main}`)}..${kept}   (what this worker had made)`, `git update-ref -d ${kept}   (to drop it once the other worker's work is on ${h.main})`],
+    }),
 };
 
 export const park = {
-  why: (last: { kind: string; onto?: string; files?: string[] }, rounds: string) =>
-    last.kind === 'conflict'
+  why: (last: { kind: string; onto?: string; files?: string[]; remote?: string; message?: string }, rounds: string) =>
+    last.kind === 'push-refused'
+      ? `${last.remote} refused the push of its commits to ${last.onto} (${last.message}); coven never forces a push`
+      : last.kind === 'conflict'
       ? `its commits conflict with ${last.onto} in ${last.files?.join(', ') || 'files git could not merge'}, and ${rounds}`
       : last.kind === 'coven-held'
         ? `its commits change .coven/ (${last.files?.join(', ')}), which lands only when you approve it   (git diff ${q(last.onto ?? 'main')}...<branch> -- .coven)`

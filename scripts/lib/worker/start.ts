@@ -30,6 +30,7 @@ import { pinWorkerWorktree } from './worktree-identity.js';
 import { stateDirProblem } from './state-dir.js';
 import { resolveRemote, type RemoteTarget } from '../remote/target.js';
 import { retakeOwnClaim } from './claim-keeper.js';
+import { fetchRemoteMain } from '../land/remote-main.js';
 import { jobOfRecord, readStepSession } from './step-files.js';
 import { newWorkerState, readWorkerState, readWorkerStates, removeWorkerState, writeWorkerState, type WorkerState } from './state.js';
 
@@ -93,7 +94,7 @@ async function checkClis(paths: RepoPaths, opts: WorkerOptions, ui: WorkerUi): P
 /** Gives the worker named `name` its worktree (adopted or new) and writes its first state. */
 async function placeAndRecord(paths: RepoPaths, main: string, name: string, opts: WorkerOptions, ui: WorkerUi, stop: StopControl, overrides: { steps: Worker['steps']; via: string[]; remote: RemoteTarget | null }): Promise<{ kind: 'started'; worker: Worker } | CannotStart> {
   const branch = `coven/${name}`;
-  const placed = await placeWorktree(paths, main, name, branch, opts, ui);
+  const placed = await placeWorktree(paths, main, name, branch, opts, ui, overrides.remote);
   if (placed.kind !== 'placed') return placed;
   await landOnMain(paths, branch, main, ui);
   const previous = placed.fresh ? null : await readWorkerState(paths.stateDir, name);
@@ -116,7 +117,7 @@ async function placeAndRecord(paths: RepoPaths, main: string, name: string, opts
 type Placed = { kind: 'placed'; worktree: string; fresh: boolean; inherited: Partial<WorkerState>; job: Worker['job'] } | CannotStart;
 
 /** Adopts the worktree a worker of this name left, or spawns a new one. */
-async function placeWorktree(paths: RepoPaths, main: string, name: string, branch: string, opts: WorkerOptions, ui: WorkerUi): Promise<Placed> {
+async function placeWorktree(paths: RepoPaths, main: string, name: string, branch: string, opts: WorkerOptions, ui: WorkerUi, remote: RemoteTarget | null): Promise<Placed> {
   const previous = await readWorkerState(paths.stateDir, name);
   let existing = await worktreeOfBranch(paths, branch, previous?.kind === 'worker' && previous.liveness === 'dead' ? previous.state.worktree : null);
   if (existing?.lockReason === 'initializing') {
@@ -135,12 +136,15 @@ async function placeWorktree(paths: RepoPaths, main: string, name: string, branc
     ui.line(say.adopting(name, existing.path)); // a worker of this name stopped earlier: adopt its worktree and whatever it left
     return { kind: 'placed', worktree: existing.path, fresh: false, ...(await takeOverFrom(paths, name, branch, existing.path, ui)) };
   }
+  // the branch may have outlived its worktree (deleted by hand): it gets a new one, commits and all
+  const adopt = (await revParse(paths.mainWorktree, `refs/heads/${branch}`)) !== null;
+  // remote mode: the branch starts at the remote's main (fetched now), never at commits of the local main the remote lacks
+  const startAt = remote && !adopt ? await remoteStart(paths, remote, ui) : null;
+  if (startAt?.kind === 'cannot-start') return startAt;
   // the state file comes first: a worker killed while its worktree is being made leaves
   // a dead worker that `coven gc` finds and cleans up, not an unknown worktree and branch
   await writeWorkerState(paths.stateDir, newWorkerState({ name, branch, worktree: planned }));
-  // the branch may have outlived its worktree (deleted by hand): it gets a new one, commits and all
-  const adopt = (await revParse(paths.mainWorktree, `refs/heads/${branch}`)) !== null;
-  const spawnOpts = { cwd: paths.mainWorktree, branch, base: opts.worktreeBase, ...(adopt ? { adopt } : { from: main }) };
+  const spawnOpts = { cwd: paths.mainWorktree, branch, base: opts.worktreeBase, ...(adopt ? { adopt } : { from: main, ...(startAt ? { startAt: startAt.ref } : {}) }) };
   const spawned = await spawnWorktree(spawnOpts);
   if (spawned.kind !== 'spawned') {
     if (previous?.kind === 'worker') await writeWorkerState(paths.stateDir, previous.state);
@@ -149,6 +153,14 @@ async function placeWorktree(paths: RepoPaths, main: string, name: string, branc
   }
   if (adopt) ui.line(say.branchWithoutWorktree(branch, spawned.path));
   return { kind: 'placed', worktree: spawned.path, fresh: true, inherited: {}, job: null };
+}
+
+/** Remote mode: fetches the remote's main; the ref a new branch starts at (as fetched last when the remote does not answer, said). */
+async function remoteStart(paths: RepoPaths, remote: RemoteTarget, ui: WorkerUi): Promise<{ kind: 'ref'; ref: string } | CannotStart> {
+  const fetched = await fetchRemoteMain(paths.mainWorktree, remote);
+  if (fetched.kind !== 'tip') return { kind: 'cannot-start', message: cannotStartText(cannotStart.noRemoteMain(remote.name, remote.main, fetched.message)) };
+  if (fetched.offline) ui.problem(say.remoteOffline(remote.name, fetched.offline.message, fetched.ref, fetched.tip));
+  return { kind: 'ref', ref: fetched.ref };
 }
 
 /**

@@ -7,7 +7,7 @@ import { existsSync, lstatSync, realpathSync, rmSync, rmdirSync } from 'node:fs'
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { openCopyPool, type CopyCounts, type CopyError } from './copy-tree.js';
-import { findRepo, git, gitMessage, listWorktrees, projectName, type GitResult, type WorktreeEntry } from '../git/runner.js';
+import { findRepo, git, gitMessage, listWorktrees, projectName, revParse, type GitResult, type WorktreeEntry } from '../git/runner.js';
 import { listIgnoredEntries } from './ignored-paths.js';
 import { mainBranchOf, type MainBranchLookup } from '../git/main-branch.js';
 
@@ -25,6 +25,11 @@ export interface SpawnOptions {
    * creating the branch; a failure removes only what this call created, never the branch
    */
   adopt?: boolean;
+  /**
+   * start the new branch here (a ref or commit; remote mode: refs/remotes/<remote>/<main>,
+   * just fetched) instead of at the tip of the branch it lands on, which stays its upstream
+   */
+  startAt?: string;
 }
 
 /** clone: copy-on-write clones · copy: byte copies · mixed: some of each · none: no file copied */
@@ -68,7 +73,8 @@ export type SpawnResult =
  *   git rev-parse --show-toplevel --git-common-dir ; git worktree list --porcelain
  *     ∥ git check-ref-format --branch <branch> ∥ git for-each-ref refs/heads/
  *   git ls-files --others --ignored --exclude-standard --directory   (what to copy)
- *   git update-ref refs/heads/<branch> <main's tip> ''   (create-only: claims the name)
+ *   git update-ref refs/heads/<branch> <main's tip> ''   (create-only: claims the name;
+ *                                     startAt: at that commit instead, e.g. the remote's main)
  *   git branch --set-upstream-to=<main> <branch>         (where land-worktree lands)
  *   git worktree add <path> <branch>     then the ignored files are copied in
  */
@@ -103,7 +109,9 @@ export async function spawnWorktree(opts: SpawnOptions): Promise<SpawnResult> {
   // the copying threads boot while git creates the worktree
   const pool = openCopyPool({ exclude, threads: ignored.entries.some((e) => e.dir) ? undefined : 0 });
   try {
-    const made = await makeWorktree(opts, mainWorktree, path, start.main, start.startRef, tips.get(start.startRef)!);
+    const tip = opts.startAt && !opts.adopt ? await revParse(mainWorktree, opts.startAt) : tips.get(start.startRef)!;
+    if (tip === null) return { kind: 'unknown-from', from: opts.startAt ?? '' };
+    const made = await makeWorktree(opts, mainWorktree, path, start.main, start.startRef, tip);
     if (made.kind !== 'made') return made;
     // an ignored entry that the branch has too (committed, then ignored and untracked in
     // the main worktree) stays as checked out: the copy never overwrites a file

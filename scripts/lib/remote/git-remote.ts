@@ -67,7 +67,7 @@ function limits(extra?: GitLimits): GitLimits {
 /** Whether a failed remote command failed because the remote did not answer. */
 function unreachable(remote: string, r: { code: number; stderr: string; stdout: string }): Unreachable | null {
   const text = `${r.stderr}\n${r.stdout}`;
-  const network = /could not read from remote|unable to connect|connection refused|connection reset|connection timed out|could not resolve host|network is unreachable|the remote end hung up|early eof|broken pipe|failed to connect|no route to host|timed out/i;
+  const network = /could not read from remote|unable to connect|connection refused|connection reset|connection timed out|could not resolve host|network is unreachable|the remote end hung up|early eof|broken pipe|failed to connect|no route to host|timed out|expected flush after ref listing|unexpected disconnect|protocol error: bad line length/i;
   if (r.code !== TIMED_OUT && !network.test(text)) return null;
   const line = text.split('\n').map((l) => l.replace(/^(fatal|error): /, '').trim()).find((l) => l !== '') ?? `git exited with ${r.code}`;
   return { kind: 'unreachable', remote, message: line.slice(0, 300) };

@@ -145,8 +145,10 @@ export const land = {
 };
 
 export const park = {
-  why: (last: { kind: string; onto?: string; files?: string[]; remote?: string; message?: string }, rounds: string) =>
-    last.kind === 'push-refused'
+  why: (last: { kind: string; onto?: string; files?: string[]; remote?: string; message?: string; step?: string }, rounds: string) =>
+    last.kind === 'failed'
+      ? `its land failed at ${last.step ?? 'a step'}: ${last.message ?? ''}`
+      : last.kind === 'push-refused'
       ? `${last.remote} refused the push of its commits to ${last.onto} (${last.message}); coven never forces a push`
       : last.kind === 'conflict'
       ? `its commits conflict with ${last.onto} in ${last.files?.join(', ') || 'files git could not merge'}, and ${rounds}`

@@ -11,7 +11,6 @@ import { checkSetupBeforeLand, describeHooksNotRun } from '../git/setup-guard.js
 import { describeLand, describeLeftOut, describeUntouched } from '../land/messages.js';
 import { landWorktree, unlandedCommits, type LandResult, type RemoteLand } from '../land/land.js';
 import { describeLocalMain } from '../land/messages.js';
-import { openClaimStore } from '../claims/index.js';
 import { trackingRef } from '../remote/target.js';
 import { covenRef, keepAt } from '../worktree/save-work.js';
 import { abortRebaseIfAny, resolveConflict, type Conflict } from '../land/resolve-conflict.js';
@@ -25,7 +24,7 @@ import { recordResolution } from './step-files.js';
 import { covenApproved, heldBeforeReplacedLand } from './coven-hold.js';
 import { mainTip, waitForMainToMove } from './wait-for-main.js';
 import { unlandedOnBranch } from './finish.js';
-import { refuseLostJob, settleClaim } from './claim-keeper.js';
+import { claimStoreOf, claimTombstoneForLand, refuseLostJob, settleClaim } from './claim-keeper.js';
 
 /**
  * Lands the worker's branch: counts what landed, resolves conflicts, parks when it must;
@@ -70,9 +69,6 @@ async function landJob(w: Worker): Promise<LandEnd> {
       await updateState(w, { landed: w.state.landed + land.commits });
       trace('landed', { worker: w.name, commits: land.commits });
       w.ui.line(say.landed(land.commits, land.remote ? `${land.onto} at ${land.remote}` : land.onto, land.main));
-      // remote mode: the tombstone went with the push; the claim is no longer held
-      // (TODO for the claim keeper: stop its heartbeat and clear state.claim here, no second release)
-      if (remote && w.claim) w.claim = null;
       sayLocalMainOnce(w, land);
       if (land.untouched) w.ui.line(describeUntouched(land.onto, land.untouched));
       if (land.leftOut) w.ui.problem(describeLeftOut(land.onto, land.leftOut));
@@ -83,8 +79,8 @@ async function landJob(w: Worker): Promise<LandEnd> {
       if (land.leftOut) w.ui.problem(describeLeftOut(land.onto, land.leftOut));
       return 'nothing';
     case 'lease-lost':
-      // this worker's own heartbeat moved the claim after the tombstone was made: land again
-      if (w.claim && w.claim.sha !== pushedClaim.get(w)) return 'pending';
+      // this worker's own heartbeat may have moved the claim after the tombstone was made: land again
+      if (await claimStillOurs(w)) return 'pending';
       return supersede(w, land);
     case 'main-blocked':
     case 'main-busy':
@@ -225,18 +221,27 @@ async function jobAgent(w: Worker): Promise<JobAgent> {
  */
 function remoteLand(w: Worker): RemoteLand | undefined {
   if (!w.remote) return undefined;
-  const target = w.remote;
-  const extraUpdates = async (head: string) => {
-    if (!w.claim) return [];
-    const store = openClaimStore({ repo: w.paths.mainWorktree, stateDir: w.paths.stateDir, remote: target, env: w.opts.env });
-    pushedClaim.set(w, w.claim.sha);
-    return [await store.releaseUpdate(w.claim, { kind: 'landed', commit: head })];
-  };
-  return { target, extraUpdates };
+  // the heartbeat pauses while the tombstone is pushed; settleClaim forgets the claim after a land, or beats again
+  return { target: w.remote, extraUpdates: claimTombstoneForLand(w) };
 }
 
-/** The claim commit the last land's tombstone expected: a heartbeat of this worker's that moved the claim meanwhile is not a lost lease. */
-const pushedClaim = new WeakMap<Worker, string>();
+/**
+ * After a land refused as lease-lost: whether the claim on the remote is still held by
+ * this worker (a heartbeat of its own moved it after the tombstone was made). A remote
+ * that does not answer counts as ours: the land is only put off, and its next push is
+ * refused again if the claim really was taken over.
+ */
+async function claimStillOurs(w: Worker): Promise<boolean> {
+  const claim = w.claim;
+  if (!claim || !w.remote) return false;
+  const reads = await claimStoreOf(w).list();
+  if (!Array.isArray(reads)) return reads.kind === 'unreachable';
+  const now = reads.find((r) => r.key === claim.key);
+  if (now?.kind !== 'claim' || now.record.state !== 'held' || now.record.holder.worker !== w.name || now.record.holder.machine !== w.remote.machine) return false;
+  // the next tombstone expects the claim as it is now
+  if (w.claim === claim) w.claim = { ...claim, sha: now.sha, record: now.record };
+  return true;
+}
 
 /** The local main tip last said to have commits the remote lacks, per worker: said once, not at every land. */
 const saidLocalMain = new WeakMap<Worker, string>();
@@ -261,7 +266,6 @@ async function supersede(w: Worker, land: Extract<LandResult, { kind: 'lease-los
   const head = await gitOut(w.worktree, ['rev-parse', 'HEAD']);
   const ref = await keepAt(w.worktree, covenRef('superseded', w.name), head, 'coven: the commits of a job another worker took over');
   w.saved.push(ref);
-  w.claim = null;
   // the worktree is clean (the land checked) and the commits are kept
   if (w.remote) await gitOut(w.worktree, ['reset', '--quiet', '--keep', trackingRef(w.remote)]);
   w.ui.problem(say.superseded(here(w), land, ref));

@@ -10,9 +10,6 @@ import { revParse } from '../git/runner.js';
 import { fetchRemote, type Unreachable } from '../remote/git-remote.js';
 import { mirrorRefspecs, trackingRef, type RemoteTarget } from '../remote/target.js';
 
-/** git's words for a ref update that lost a race with another process of the same clone */
-const REF_RACE = /cannot lock ref|unable to create '[^']*\.lock'|unable to update local ref/i;
-
 export type RemoteMain =
   /** offline: the remote did not answer, `tip` is what was fetched last */
   | { kind: 'tip'; tip: string; ref: string; offline: Unreachable | null }
@@ -23,13 +20,8 @@ export type RemoteMain =
 
 /** Fetches the remote's main into its remote-tracking ref; its tip (or the last fetched one, said so). */
 export async function fetchRemoteMain(repo: string, t: RemoteTarget): Promise<RemoteMain> {
-  let fetched = await fetchRemote(repo, t.name, mirrorRefspecs(t, ['main']));
-  // another worker of this clone fetching at the same moment holds the ref's lock, or
-  // moved it between git's read and its write: try again (a few times, a moment apart)
-  for (let attempt = 1; fetched.kind === 'failed' && attempt <= 4 && REF_RACE.test(fetched.message); attempt++) {
-    await new Promise((r) => setTimeout(r, 20 + Math.random() * 80 * attempt));
-    fetched = await fetchRemote(repo, t.name, mirrorRefspecs(t, ['main']));
-  }
+  // (a fetch that lost a local ref lock to another worker of this clone is run again by fetchRemote)
+  const fetched = await fetchRemote(repo, t.name, mirrorRefspecs(t, ['main']));
   if (fetched.kind === 'failed') return { kind: 'failed', message: fetched.message };
   const ref = trackingRef(t);
   const tip = await revParse(repo, ref);

@@ -188,8 +188,8 @@ async function sleepUntilMainMoves(w: Worker, baseline: string): Promise<'woke' 
   const limit = w.opts.exitWhenIdleMs;
   await setPhase(w, 'sleeping', { waiting_on: baseline, agent: null, args: {} });
   const signal = limit === undefined ? w.stop.signal : AbortSignal.any([w.stop.signal, AbortSignal.timeout(limit)]);
-  const remote = await remoteMainWatch(w); // remote mode: the remote's main is polled too
-  const moved = await waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline, signal, safetyIntervalMs: w.opts.safetyIntervalMs, remote });
+  const remote = await remoteMainWatch(w, baseline); // remote mode: the remote's main is polled too
+  const moved = await waitForMainToMove({ repo: w.paths.mainWorktree, mainBranch: w.main, baseline: remote?.localBaseline ?? baseline, signal, safetyIntervalMs: w.opts.safetyIntervalMs, remote: remote?.watch });
   if (moved.kind === 'aborted') {
     if (w.stop.stopping || limit === undefined) return 'stopped';
     w.ui.line(say.idleExit(w.name, w.main, limit));

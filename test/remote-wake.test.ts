@@ -11,7 +11,8 @@ import { readFakeLog } from './helpers/fake-claude.js';
 import { pushFrom, remoteSetup, remoteWorker } from './helpers/remote-machines.js';
 import { coven, commitFile, sh } from './helpers/repo.js';
 import { startCoven } from './helpers/worker-process.js';
-import { isDispatch, outputOf, phaseOf, stopAll, waitFor, type WorkerProc } from './helpers/worker-procs.js';
+import { isDispatch, outputOf, phaseOf, stopAll, waitFor, workerState, type WorkerProc } from './helpers/worker-procs.js';
+import type { WorkerState } from '../scripts/lib/worker/state.js';
 
 test('the poll interval: default 30 s, kept within 2 s – 10 min; each wait within ±20 %', () => {
   const table: [string | undefined, number][] = [[undefined, 30_000], ['', 30_000], ['abc', 30_000], ['-5', 30_000], ['0', 30_000], ['500', 2_000], ['2000', 2_000], ['45000', 45_000], ['9999999', 600_000]];
@@ -65,6 +66,25 @@ test('a sleeping remote worker wakes after another machine pushes the remote\'s 
     assert.is(dispatches(env), before + 1, `the same push does not wake it twice\n${why()}`);
   } finally {
     await stopAll([w]);
+    await daemon.stop();
+  }
+});
+
+test('two sleepers of one clone woken by a push to the remote: dispatch looks at the remote\'s new main, and both sleep on it (the herd guard keys on the remote\'s tip)', async () => {
+  const { daemon, a, b } = await remoteSetup();
+  const one = remoteWorker(a, 'a', 'w1', { COVEN_REMOTE_POLL_MS: '2000' });
+  const two = remoteWorker(a, 'a', 'w2', { COVEN_REMOTE_POLL_MS: '2000', FAKE_CLAUDE_LOG: one.env.FAKE_CLAUDE_LOG ?? '' });
+  const why = () => outputOf([one.w, two.w]);
+  const waitingOn = (n: string) => (workerState(a, n) as WorkerState | null)?.waiting_on;
+  try {
+    await waitFor(() => phaseOf(a, 'w1') === 'sleeping' && phaseOf(a, 'w2') === 'sleeping', 'both asleep', 60_000, why);
+    const before = dispatches(one.env);
+    const tip = await pushFrom(b, 1);
+    await waitFor(() => waitingOn('w1') === tip && waitingOn('w2') === tip && phaseOf(a, 'w1') === 'sleeping' && phaseOf(a, 'w2') === 'sleeping', 'both asleep on the pushed tip', 30_000, why);
+    assert.ok(dispatches(one.env) > before, `a dispatch session looked at the new main\n${why()}`);
+    assert.not.equal(await sh(a, 'rev-parse', 'main'), tip, 'the clone\'s own main did not move');
+  } finally {
+    await stopAll([one.w, two.w]);
     await daemon.stop();
   }
 });

@@ -21,7 +21,7 @@ import { saveAndClean } from '../agents/agent-job.js';
 import { DISPATCH_AGENT, loadRegistry, type AgentDef, type Registry } from '../agents/registry.js';
 import { describeHolder, describeJob } from '../claims/claim.js';
 import { DECISION_FORMAT, type DecisionFile } from '../steps/decision-file.js';
-import { git } from '../git/runner.js';
+import { git, revParse } from '../git/runner.js';
 import { syncWorktreeWithMain, type SyncResult } from '../land/land.js';
 import { acquireLock, describeWait, dispatchLockPath } from '../locks/dispatch-lock.js';
 import { renderOutcome } from '../session/render.js';
@@ -35,6 +35,7 @@ import { dispatchByStep } from './replaced-steps.js';
 import { writeStepDecision } from './step-files.js';
 import { mainTip } from './wait-for-main.js';
 import { otherMachinesWorkers } from '../remote/remote-workers.js';
+import { trackingRef } from '../remote/target.js';
 
 export type Decided =
   /** `file`: the decision as written to steps/<name>/decision.json; `registry`: the agents it was checked against */
@@ -73,10 +74,14 @@ interface Looked {
 async function lookAtMain(w: Worker): Promise<Looked | 'unlanded'> {
   // the tip is read first, so a move during the sync wakes a sleeper; the workers are read
   // before the sync, so one that lands meanwhile is seen busy or its issue gone
-  const baseline = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
+  const local = (await mainTip(w.paths.mainWorktree, w.main)) ?? '';
   const entries = await readWorkerStates(w.paths.stateDir);
   if ((await syncForDispatch(w)) === 'unlanded') return 'unlanded';
-  if (!w.remote) return { baseline, entries };
+  if (!w.remote) return { baseline: local, entries };
+  // remote mode: dispatch sees the remote's main as the sync fetched it (a push after the
+  // fetch wakes a sleeper at its first look at the remote); the clone's workers share it
+  // as the herd guard's tip, whatever the local main holds
+  const baseline = (await revParse(w.paths.mainWorktree, trackingRef(w.remote))) ?? local;
   return { baseline, entries, remoteWorkers: await otherMachinesWorkers({ repo: w.paths.mainWorktree, stateDir: w.paths.stateDir, target: w.remote, env: w.opts.env }) };
 }
 

@@ -9,10 +9,11 @@ import { describeHolder, describeJob, jobKey, leaseMs, type ClaimRecord, type Cl
 import { openClaimStore } from '../claims/index.js';
 import { holderOf } from '../agents/claimed-dispatch.js';
 import { formatProblem } from '../ui/problem.js';
+import { humanDuration } from '../ui/human-duration.js';
 import { trace } from '../ui/trace.js';
 import { git, gitOut } from '../git/runner.js';
 import { covenStamp } from '../worktree/save-work.js';
-import { updateState, type Worker } from './context.js';
+import { sleepFor, updateState, type Worker } from './context.js';
 import type { LandEnd } from './policy.js';
 import type { RefUpdate } from '../remote/git-remote.js';
 import { mainTip } from './wait-for-main.js';
@@ -175,7 +176,10 @@ export async function releaseLanded(w: Worker, commit?: string): Promise<void> {
 
 /**
  * A worker adopting its dead predecessor's worktree (same name): takes back the claim
- * that worker recorded, for the job it recorded (its commits are landed first).
+ * that worker recorded, for the job it recorded (its commits are landed first). A remote
+ * that does not answer is asked again until it does (or the worker stops; the claim then
+ * stays recorded for the next run of this name): the job's commits must not land without
+ * its claim, which would stay held by the dead worker after they landed.
  */
 export async function retakeOwnClaim(w: Worker): Promise<void> {
   const recorded = w.state.claim;
@@ -183,14 +187,30 @@ export async function retakeOwnClaim(w: Worker): Promise<void> {
   if (!w.state.agent) return void (await updateState(w, { claim: null }));
   const job: Job = { agent: w.state.agent, args: w.state.args };
   if (jobKey(job) !== recorded.key) return void (await updateState(w, { claim: null }));
-  const take = await claimStoreOf(w).take(job, workerHolder(w), (await mainTip(w.paths.mainWorktree, w.main)) ?? '');
-  if (take.kind === 'taken') {
-    await holdClaim(w, take.claim);
-    w.ui.line(`coven: ${w.name} took back its claim on ${describeJob(job)}`);
-    return;
+  for (let said = false; ; said = true) {
+    const take = await claimStoreOf(w).take(job, workerHolder(w), (await mainTip(w.paths.mainWorktree, w.main)) ?? '');
+    if (take.kind === 'taken') {
+      await holdClaim(w, take.claim);
+      w.ui.line(`coven: ${w.name} took back its claim on ${describeJob(job)}`);
+      return;
+    }
+    if (take.kind !== 'unreachable' && take.kind !== 'failed') {
+      await updateState(w, { claim: null });
+      if (take.kind === 'lost') w.ui.problem(`coven: ${w.name} adopted the worktree of its earlier run, but ${describeHolder(take.holder)} holds ${describeJob(job)} now: its commits here land if they still apply; the job is not run again from here.`);
+      return;
+    }
+    if (!said) w.ui.problem(cannotRetake(w, job, take.message));
+    if (w.stop.signal.aborted) return;
+    await sleepFor(w.opts.retryMs ?? 5_000, w.stop.signal);
   }
-  await updateState(w, { claim: null });
-  if (take.kind === 'lost') w.ui.problem(`coven: ${w.name} adopted the worktree of its earlier run, but ${describeHolder(take.holder)} holds ${describeJob(job)} now: its commits here land if they still apply; the job is not run again from here.`);
+}
+
+function cannotRetake(w: Worker, job: Job, why: string): string {
+  return formatProblem({
+    what: `${w.name} cannot take back its earlier run's claim on ${describeJob(job)} yet: ${w.remote ? `the remote ${w.remote.name} did not answer or refused (${why})` : why}.`,
+    kept: `Its commits stay on ${w.branch}; nothing lands and nothing runs until the claim is its own again. It asks again every ${humanDuration(w.opts.retryMs ?? 5_000)}.`,
+    next: ['coven status   (who holds what)'],
+  });
 }
 
 /**

@@ -14,7 +14,7 @@ export interface GitDaemon {
   base: string;
   port: number;
   url(name: string): string;
-  /** stops the daemon and every upload-pack/receive-pack it started (a push in flight is cut) */
+  /** stops the daemon and every upload-pack/receive-pack it started (a push in flight is cut; the server's ref locks are left clean) */
   stop(): Promise<void>;
   /** starts it again on the same port */
   start(): Promise<void>;
@@ -33,9 +33,9 @@ process.on('exit', () => {
   for (const c of live) killGroup(c);
 });
 
-function killGroup(c: ChildProcess): void {
+function killGroup(c: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
   try {
-    if (c.pid !== undefined) process.kill(-c.pid, 'SIGKILL');
+    if (c.pid !== undefined) process.kill(-c.pid, signal);
   } catch {
     // gone already
   }
@@ -103,6 +103,11 @@ export async function startGitDaemon(base = join(tempDir('coven-remote-'), 'srv'
     if (!c) return;
     child = null;
     const exited = new Promise((r) => c.once('exit', r));
+    // SIGTERM first: a receive-pack cut mid-push removes its ref lock files as it dies, as
+    // one whose client vanished would (SIGKILL would leave them: a crashed server, every
+    // later push of that ref refused until someone removes the lock); then SIGKILL
+    killGroup(c, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 150));
     killGroup(c);
     live.delete(c);
     if (c.exitCode === null && c.signalCode === null) await exited;

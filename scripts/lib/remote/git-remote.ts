@@ -154,7 +154,9 @@ function parsePorcelain(out: string): { flag: string; ref: string; summary: stri
  */
 function lostUnderLock(refs: { ref: string; why: RefusedWhy; message: string }[], updates: RefUpdate[], stderr: string): { ref: string; why: RefusedWhy; message: string }[] {
   if (!refs.every((x) => x.why === 'atomic')) return refs;
-  const locked = new Map([...stderr.matchAll(/cannot lock ref '([^'\n]+)': ([^\n]*)/g)].map((m) => [m[1]!, m[2]!.trim()]));
+  // only a value that was not the expected one; a lock file left on the server ("File exists") is the server's problem, said as it is
+  const lost = /is at [0-9a-f]+ but expected|reference already exists|reference is missing|unable to resolve reference/;
+  const locked = new Map([...stderr.matchAll(/cannot lock ref '([^'\n]+)': ([^\n]*)/g)].filter((m) => lost.test(m[2]!)).map((m) => [m[1]!, m[2]!.trim()]));
   return refs.map((x) => {
     const why = locked.get(x.ref);
     if (why === undefined) return x;

@@ -242,4 +242,42 @@ test('kill -9 of a worker holding a claim: the next dispatch takes the claim ove
   }
 });
 
+test('kill -9 mid-job, the job redone and landed by another: the restarted worker keeps its old commits aside and never lands them', async () => {
+  const partial = { match: { promptIncludes: 'Implement the issue in issues/a.md.', cwdIncludes: '/w1' }, steps: [{ write: { path: 'partial/a.txt', content: 'half of a\n' } }, { commit: 'partial a' }, { bash: 'sleep 60' }] };
+  const { repo, env } = await setUp(['a'], (d) => [dispatchRun(d), implementRun('a', partial), implementRun('a')]);
+  const w1 = startWorker(repo, 'w1', env);
+  const workers = [w1];
+  const why = () => outputOf(workers);
+  try {
+    await waitFor(() => phaseOf(repo, 'w1') === 'running' && /Bash: sleep 60/.test(w1.stdout()), 'w1 committed part of a', 30_000, why);
+    const below = childPids(w1.pid);
+    w1.child.kill('SIGKILL');
+    for (const p of below) {
+      try {
+        process.kill(-p, 'SIGKILL');
+      } catch {
+        process.kill(p, 'SIGKILL');
+      }
+    }
+    await w1.exited;
+    const w3 = startWorker(repo, 'w3', env, ['--once']);
+    workers.push(w3);
+    assert.is((await w3.exited).code, 0, why());
+    assert.is(await landedCount(repo), 1);
+    const again = startWorker(repo, 'w1', env, ['--once']);
+    workers.push(again);
+    assert.is((await again.exited).code, 0, why());
+    const subjects = (await sh(repo, 'log', '--format=%s', 'main')).split('\n');
+    assert.not.ok(subjects.includes('partial a'), `the dead run's commit landed after w3 did the job: ${subjects.join(' | ')}`);
+    assert.is(await landedCount(repo), 1);
+    const kept = await sh(repo, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/coven/lost/');
+    assert.match(kept, /^coven\/lost\/w1-/);
+    assert.is(await sh(repo, 'log', '-1', '--format=%s', kept.split('\n')[0]!), 'partial a');
+    assert.match(again.stderr() + again.stdout(), /w1 adopted the worktree of its earlier run and does not land implement \(issue: issues\/a\.md\): w3 on .* landed it meanwhile/);
+    assert.is((await claims(repo))[0]?.record.holder.worker, 'w3', 'the landed tombstone stays w3\'s');
+  } finally {
+    await stopAll(workers, 'SIGTERM');
+  }
+});
+
 test.run();

@@ -5,7 +5,9 @@
 // not land from here (the land asks `claimStillHeld` first). A worker that adopts its
 // dead predecessor's worktree (same name) takes that worker's claim back.
 
-import { describeHolder, describeJob, jobKey, leaseMs, type ClaimRecord, type ClaimStore, type HeldClaim, type Job, type ReleaseEnd } from '../claims/claim.js';
+import { describeHolder, describeJob, jobKey, leaseMs, type ClaimRecord, type ClaimStore, type HeldClaim, type Job, type ReleaseEnd, type TakeResult } from '../claims/claim.js';
+import type { Unreachable } from '../remote/git-remote.js';
+import { trackingRef } from '../remote/target.js';
 import { openClaimStore } from '../claims/index.js';
 import { holderOf } from '../agents/claimed-dispatch.js';
 import { formatProblem } from '../ui/problem.js';
@@ -188,7 +190,10 @@ export async function retakeOwnClaim(w: Worker): Promise<void> {
   const job: Job = { agent: w.state.agent, args: w.state.args };
   if (jobKey(job) !== recorded.key) return void (await updateState(w, { claim: null }));
   for (let said = false; ; said = true) {
-    const take = await claimStoreOf(w).take(job, workerHolder(w), (await mainTip(w.paths.mainWorktree, w.main)) ?? '');
+    const store = claimStoreOf(w);
+    // a job another worker finished meanwhile must not land a second time from here
+    const landed = await landedMeanwhile(store, recorded.key);
+    const take = landed ?? (await store.take(job, workerHolder(w), (await mainTip(w.paths.mainWorktree, w.main)) ?? ''));
     if (take.kind === 'taken') {
       await holdClaim(w, take.claim);
       w.ui.line(`coven: ${w.name} took back its claim on ${describeJob(job)}`);
@@ -196,13 +201,23 @@ export async function retakeOwnClaim(w: Worker): Promise<void> {
     }
     if (take.kind !== 'unreachable' && take.kind !== 'failed') {
       await updateState(w, { claim: null });
-      if (take.kind === 'lost') w.ui.problem(`coven: ${w.name} adopted the worktree of its earlier run, but ${describeHolder(take.holder)} holds ${describeJob(job)} now: its commits here land if they still apply; the job is not run again from here.`);
+      const by = take.kind === 'lost' ? `${describeHolder(take.holder)} holds it now` : `${describeHolder(take.holder)} landed it meanwhile`;
+      await setAsideRun(w, describeJob(job), by, 'adopted the worktree of its earlier run');
       return;
     }
     if (!said) w.ui.problem(cannotRetake(w, job, take.message));
     if (w.stop.signal.aborted) return;
     await sleepFor(w.opts.retryMs ?? 5_000, w.stop.signal);
   }
+}
+
+/** The claim of `key` as a landed tombstone (someone finished the job), as a stale-view take; null: not landed, or unreadable (the take decides). */
+async function landedMeanwhile(store: ClaimStore, key: string): Promise<Extract<TakeResult, { kind: 'stale-view' }> | Unreachable | null> {
+  const reads = await store.list();
+  if (!Array.isArray(reads)) return reads;
+  const now = reads.find((r) => r.key === key);
+  if (now?.kind !== 'claim' || now.record.state !== 'landed' || !now.record.landed) return null;
+  return { kind: 'stale-view', landed: now.record.landed, holder: now.record.holder };
 }
 
 function cannotRetake(w: Worker, job: Job, why: string): string {
@@ -241,17 +256,31 @@ export async function refuseLostJob(w: Worker): Promise<LandEnd | null> {
   if (still.held) return null;
   const job = w.claim ? describeJob(w.claim.record.job) : 'its job';
   await releaseClaim(w, { kind: 'given-up', why: 'taken over' });
-  const unlanded = await git(w.worktree, ['rev-list', '--count', `refs/heads/${w.main}..HEAD`]);
+  return setAsideRun(w, job, still.now ? `${describeHolder(still.now.holder)} runs it now` : 'another worker runs it now', 'lost its claim (taken over)');
+}
+
+/**
+ * The commits of a run whose job is another worker's now (or was landed by another) must
+ * not land: they are kept on the branch `coven/lost/<name>-<time>`, and the worker's branch
+ * starts again from main (remote mode: the remote's main as fetched, tracking the local main).
+ */
+export async function setAsideRun(w: Worker, job: string, by: string, what: string): Promise<'nothing'> {
+  const base = w.remote ? trackingRef(w.remote) : `refs/heads/${w.main}`;
+  const unlanded = await git(w.worktree, ['rev-list', '--count', `${base}..HEAD`]);
   const count = unlanded.ok ? Number(unlanded.stdout.trim()) : 0;
-  if (count === 0) return 'nothing';
+  if (count === 0) {
+    w.ui.line(`coven: ${w.name} ${what}: ${job}: ${by}; this run has no commits to keep.`);
+    return 'nothing';
+  }
   const aside = `coven/lost/${w.name}-${covenStamp()}`;
   await gitOut(w.worktree, ['branch', '-m', w.branch, aside]);
-  await gitOut(w.worktree, ['checkout', '--quiet', '--track', '-b', w.branch, w.main]);
+  await gitOut(w.worktree, ['checkout', '--quiet', '--no-track', '-b', w.branch, base]);
+  await gitOut(w.worktree, ['branch', '--quiet', `--set-upstream-to=${w.main}`, w.branch]);
   w.ui.problem(
     formatProblem({
-      what: `${w.name} does not land ${job}: its claim was taken over${still.now ? ` by ${describeHolder(still.now.holder)}` : ''}, who runs the job now.`,
-      kept: `The ${count} commit${count === 1 ? '' : 's'} of this run are kept on the branch ${aside}; ${w.branch} starts again from ${w.main}.`,
-      next: [`git log ${w.main}..${aside}   (what this run did)`, `git branch -D ${aside}   (once you no longer need it)`],
+      what: `${w.name} ${what} and does not land ${job}: ${by}.`,
+      kept: `The ${count} commit${count === 1 ? '' : 's'} of this run are kept on the branch ${aside}; ${w.branch} starts again from ${w.remote ? `${w.remote.name}/${w.main}` : w.main}.`,
+      next: [`git log ${base}..${aside}   (what this run did)`, `git branch -D ${aside}   (once you no longer need it)`],
     }),
   );
   return 'nothing';
@@ -268,7 +297,9 @@ export function claimTombstoneForLand(w: Worker): (head: string) => Promise<RefU
   return async (head) => {
     const k = stopHeartbeat(w);
     await k?.beating;
-    if (!w.claim || k?.lost) return [];
+    // a claim seen lost still goes with the push, expecting the commit this worker wrote:
+    // the server refuses the whole push unless the claim is still this worker's
+    if (!w.claim) return [];
     const u = await claimStoreOf(w).releaseUpdate(w.claim, { kind: 'landed', commit: head });
     if (k) k.pushed = true;
     return [{ ref: u.ref, to: u.to, expect: u.expect }];

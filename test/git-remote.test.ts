@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { fetchRemote, lsRemote, pushAtomic } from '../scripts/lib/remote/git-remote.js';
 import { resolveRemote } from '../scripts/lib/remote/target.js';
 import { machineClone, serveRepository, startGitDaemon } from './helpers/git-daemon.js';
-import { commitFile, sh, tempRepo } from './helpers/repo.js';
+import { commitFile, sh, tempDir, tempRepo } from './helpers/repo.js';
 
 async function setup() {
   const daemon = await startGitDaemon();
@@ -152,6 +152,18 @@ test('a server that accepts and never answers is ended at the time limit: unreac
     for (const s of held) s.destroy();
     server.close();
   }
+});
+
+test('a server that does not take atomic pushes is a failure that says so, not an outage to wait out', async () => {
+  const seed = await tempRepo();
+  const bare = join(tempDir(), 'noatomic.git');
+  await sh(seed, 'clone', '-q', '--bare', seed, bare);
+  await sh(bare, 'config', 'receive.advertiseAtomic', 'false');
+  await sh(seed, 'remote', 'add', 'origin', bare);
+  await commitFile(seed, 'x.txt', 'x\n');
+  const r = await pushAtomic(seed, 'origin', [{ ref: 'refs/heads/main', to: await sh(seed, 'rev-parse', 'HEAD'), expect: 'fast-forward' }]);
+  assert.is(r.kind, 'failed');
+  if (r.kind === 'failed') assert.match(r.message, /^the remote origin does not take atomic pushes/);
 });
 
 test('the remote is --remote, else git config coven.remote, else local mode; a remote the clone lacks is named with the fix', async () => {

@@ -59,6 +59,11 @@ export type PushOutcome =
   | { kind: 'failed'; message: string };
 
 const NO_HOOKS_NO_GC = ['-c', 'gc.auto=0', '-c', 'maintenance.auto=false'];
+/**
+ * A worker runs unattended: git must never wait for a password typed at a terminal (it
+ * fails at once instead, and the message says to set up credentials; docs/remote.md).
+ */
+const NO_PROMPT: NodeJS.ProcessEnv = { GIT_TERMINAL_PROMPT: '0' };
 
 function limits(extra?: GitLimits): GitLimits {
   return { timeoutMs: extra?.timeoutMs ?? remoteTimeoutMs(), signal: extra?.signal };
@@ -67,6 +72,8 @@ function limits(extra?: GitLimits): GitLimits {
 /** Whether a failed remote command failed because the remote did not answer. */
 function unreachable(remote: string, r: { code: number; stderr: string; stdout: string }): Unreachable | null {
   const text = `${r.stderr}\n${r.stdout}`;
+  // the server answered, but cannot do what coven needs: not a network failure to wait out
+  if (/does not support --atomic/i.test(text)) return null;
   const network = /could not read from remote|unable to connect|connection refused|connection reset|connection timed out|could not resolve host|network is unreachable|the remote end hung up|early eof|broken pipe|failed to connect|no route to host|timed out|expected flush after ref listing|unexpected disconnect|protocol error: bad line length/i;
   if (r.code !== TIMED_OUT && !network.test(text)) return null;
   const line = text.split('\n').map((l) => l.replace(/^(fatal|error): /, '').trim()).find((l) => l !== '') ?? `git exited with ${r.code}`;
@@ -82,7 +89,7 @@ export async function fetchRemote(repo: string, remote: string, refspecs: string
   // the workers of one clone fetch at the same time: a fetch that lost the race for a local
   // ref's lock ("cannot lock ref …: is at X but expected Y") is tried again, a few times
   for (let attempt = 1; ; attempt++) {
-    const r = await git(repo, args, undefined, limits(opts));
+    const r = await git(repo, args, NO_PROMPT, limits(opts));
     if (r.ok) return { kind: 'fetched' };
     const down = unreachable(remote, r);
     if (down) return down;
@@ -99,7 +106,7 @@ const FETCH_ATTEMPTS = 5;
  * one cheap request, no objects fetched. Only exact matches of a plain pattern count.
  */
 export async function lsRemote(repo: string, remote: string, patterns: string[], opts: GitLimits = {}): Promise<{ kind: 'listed'; refs: Map<string, string> } | Unreachable | { kind: 'failed'; message: string }> {
-  const r = await git(repo, ['ls-remote', '--refs', remote, ...patterns], undefined, limits(opts));
+  const r = await git(repo, ['ls-remote', '--refs', remote, ...patterns], NO_PROMPT, limits(opts));
   if (!r.ok) return unreachable(remote, r) ?? { kind: 'failed', message: gitMessage(r, { strip: true }) };
   const refs = new Map<string, string>();
   for (const line of r.stdout.split('\n')) {
@@ -127,11 +134,12 @@ export async function pushAtomic(repo: string, remote: string, updates: RefUpdat
     // never `+`: a forced refspec would win over its lease
     specs.push(`${u.to ?? ''}:${u.ref}`);
   }
-  const r = await git(repo, [...args, remote, ...specs], undefined, limits(opts));
+  const r = await git(repo, [...args, remote, ...specs], NO_PROMPT, limits(opts));
   const refs = parsePorcelain(r.stdout);
   if (r.ok) return { kind: 'pushed' };
   const refused = refs.filter((x) => x.flag === '!');
   if (refused.length > 0) return { kind: 'refused', refs: lostUnderLock(refused.map((x) => ({ ref: x.ref, why: refusedWhy(x.summary), message: x.summary })), updates, r.stderr) };
+  if (/does not support --atomic/i.test(r.stderr)) return { kind: 'failed', message: `the remote ${remote} does not take atomic pushes, which coven needs to land main and release the job's claim together (a git server takes them unless its receive.advertiseAtomic is false)` };
   return unreachable(remote, r) ?? { kind: 'failed', message: gitMessage(r, { strip: true }) };
 }
 

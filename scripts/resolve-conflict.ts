@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // resolve-conflict — finish a land that stopped on a conflict by resuming the session that made the commits.
 
-const usage = `usage: coven resolve --session FILE [--worktree DIR]
+const usage = `usage: coven resolve --session FILE [--worktree DIR] [--remote NAME]
 
 After \`coven land\` stopped on a conflict (exit 3, the rebase left open), resumes the
 agent session recorded in FILE (written by coven run-agent): the same CLI (the
@@ -17,9 +17,12 @@ Then FILE is rewritten with the session it ended with and the added cost.
   --session FILE   the session record (untrusted: read capped, validated)
   --worktree DIR   the worktree (default: the current directory); it must be the
                    record's cwd
+  --remote NAME    remote mode (docs/remote.md): once resolved, land by pushing to
+                   this remote's main, as \`coven land --remote\` does (default: git
+                   config coven.remote; without either, the local main branch moves)
 
 env:    COVEN_CLAUDE, COVEN_CODEX, COVEN_GEMINI, COVEN_OPENCODE (the agent CLI's
-        binary; default: its command on PATH)
+        binary; default: its command on PATH); remote mode: COVEN_REMOTE_TIMEOUT_MS
 reads:  the session record; the open rebase; the agent's file on the branch it lands on
 writes: the session record (updated); git: the resolution's commits, main (landed);
         refs/coven/unfinished/… (how far a resolution got, when it gave up),
@@ -29,6 +32,9 @@ exit:   0 resolved and landed · 3 gave up (the rebase is undone, the branch kee
         4 resolved, but main's checkout is in the way or busy (coven land --keep later)
         5 resolved, but the land is held: the commits change .coven/ (the message
           says how to review and approve: coven land --keep --approve-coven)
+        6 remote mode: resolved, but the remote did not answer (nothing pushed; the
+          branch keeps the resolved commits: coven land --keep --remote NAME later)
+        7 remote mode: resolved, but the job's claim was taken over (nothing pushed)
         2 not in a git work tree, no conflict in progress, a bad record, or a
           running worker (not parked) works in this worktree (the message says which) · 64 bad usage · 130 stopped (Ctrl-C; the rebase is
           undone) · 1 anything else
@@ -46,8 +52,9 @@ import { openConflict } from './lib/land/open-conflict.js';
 import { abortRebaseIfAny, resolveConflict, type Conflict, type ResolveOutcome } from './lib/land/resolve-conflict.js';
 import { describeLand } from './lib/land/messages.js';
 import { stopSessionsOnSignals } from './lib/session/stop-on-signal.js';
+import { resolveRemote } from './lib/remote/target.js';
 
-const spec = { command: 'coven resolve', usage, string: ['session', 'worktree'] };
+const spec = { command: 'coven resolve', usage, string: ['session', 'worktree', 'remote'] };
 
 export async function main(argv: string[]): Promise<number> {
   const cl = parseCommandLine(argv, spec);
@@ -70,6 +77,8 @@ export async function main(argv: string[]): Promise<number> {
   const open = await openConflict(repo.paths, worktree, record.branch);
   if (open.kind !== 'conflict') return exitWithProblem(2, { what: noConflict(open.kind, worktree, record.branch, open.kind === 'other-branch' ? open.rebasing : null), kept: 'Nothing was changed.' });
 
+  const found = await resolveRemote(repo.paths.mainWorktree, open.conflict.onto, cl.args.remote as string | undefined);
+  if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was changed; the rebase is as it was.', next: ['git remote -v    # the remotes this clone has'] });
   const stopper = stopSessionsOnSignals();
   // the agent file as main has it: the worktree, mid-rebase, holds the agent's own commits
   const cli = cliOfRecord(record);
@@ -88,6 +97,7 @@ export async function main(argv: string[]): Promise<number> {
     cliArgs,
     sessionId: record.session_id,
     signal: stopper.signal,
+    ...(found.kind === 'remote' ? { remote: { target: found.target } } : {}),
   });
   const updated: SessionRecord = { ...record, session_id: resolved.sessionId ?? record.session_id, cost_usd: record.cost_usd + resolved.costUsd, ended_at: new Date().toISOString() };
   await writeSessionRecord(file, updated);
@@ -102,7 +112,7 @@ async function report(r: ResolveOutcome, c: Conflict, file: string, worker: stri
       const out = describeLand(r.land, { self: 'coven land', againArgs: ['--keep'] });
       (out.ok ? process.stdout : process.stderr).write(`${out.text}\n`);
       if (out.ok) return 0;
-      return r.land.kind === 'main-blocked' || r.land.kind === 'main-busy' ? 4 : r.land.kind === 'coven-held' ? 5 : 1;
+      return r.land.kind === 'main-blocked' || r.land.kind === 'main-busy' ? 4 : r.land.kind === 'coven-held' ? 5 : r.land.kind === 'unreachable' ? 6 : r.land.kind === 'lease-lost' ? 7 : 1;
     }
     case 'gave-up': {
       const undone = await abortRebaseIfAny(c.worktree, worker);

@@ -65,7 +65,7 @@ import { refuseIfOwned } from './lib/worker/owner.js';
 import { findRepo, type RepoPaths } from './lib/git/runner.js';
 import { openClaimStore } from './lib/claims/index.js';
 import type { ReleaseEnd } from './lib/claims/claim.js';
-import { releaseClaimsOf } from './lib/agents/claim-release.js';
+import { claimWithLand, releaseClaimsOf } from './lib/agents/claim-release.js';
 import { readDecisionFile } from './lib/steps/decision-file.js';
 
 import { SESSION_MARK } from './lib/session/process-groups.js';
@@ -104,17 +104,24 @@ export async function main(argv: string[]): Promise<number> {
       next: [`from your own terminal, after reading the change: ${self} --worktree ${shellQuote(worktree)} --keep --approve-coven`],
     });
   }
+  const decided = args.decision === undefined ? null : await readDecisionFile(args.decision as string);
+  const claim = decided?.kind === 'read' && decided.decision.kind === 'run' ? decided.decision.claim : null;
+  const withClaim = remote !== null && claim !== null && repo.kind === 'repo' && decided?.kind === 'read';
+  const extraUpdates = withClaim ? claimWithLand(openClaimStore({ repo: repo.paths.mainWorktree, stateDir: repo.paths.stateDir, remote }), { ref: claim.ref, sha: claim.sha, worker: decided.decision.worker, machine: machineName() }) : undefined;
   const result = await landWorktree({
     worktree,
     keep: Boolean(args.keep),
     onto: ontoArg,
     approveCoven: Boolean(args['approve-coven']),
-    ...(remote ? { remote: { target: remote } } : {}),
+    ...(remote ? { remote: { target: remote, ...(extraUpdates ? { extraUpdates } : {}) } } : {}),
     log: (line) => process.stdout.write(`  ${line}\n`),
   });
   const out = describeLand(result, { self, againArgs });
   (out.ok ? process.stdout : process.stderr).write(`${out.text}\n`);
-  if (repo.kind === 'repo' && (result.kind === 'landed' || (result.kind === 'nothing-to-land' && args.decision !== undefined))) {
+  // a remote land with the decision's claim released it in the push itself
+  const releasedInPush = withClaim && result.kind === 'landed';
+  if (releasedInPush) process.stdout.write(`  released the job's claim (${claim.ref}) with the push\n`);
+  if (repo.kind === 'repo' && !releasedInPush && (result.kind === 'landed' || (result.kind === 'nothing-to-land' && args.decision !== undefined))) {
     await releaseJobClaim(repo.paths, remote, result.kind === 'landed' ? { kind: 'landed', commit: result.main } : { kind: 'given-up', why: 'nothing to land' }, result.branch, args.decision as string | undefined);
   }
   // not inside a git work tree: 2, as in every coven command
@@ -124,13 +131,14 @@ export async function main(argv: string[]): Promise<number> {
 /** The job's claim, released as the land ended: the decision file's, else the worker's (from its coven/NAME branch). */
 async function releaseJobClaim(paths: RepoPaths, remote: RemoteTarget | null, end: ReleaseEnd, branch: string, decisionPath: string | undefined): Promise<void> {
   let ref: string | undefined;
+  let worker = branch.startsWith('coven/') ? branch.slice('coven/'.length).split('/')[0] : undefined;
   if (decisionPath !== undefined) {
     const read = await readDecisionFile(decisionPath);
     if (read.kind !== 'read') return void process.stderr.write(`coven: the job's claim was not released: ${read.problem}\n`);
     if (read.decision.kind !== 'run' || !read.decision.claim) return;
     ref = read.decision.claim.ref;
+    worker = read.decision.worker;
   }
-  const worker = branch.startsWith('coven/') ? branch.slice('coven/'.length).split('/')[0] : undefined;
   if (ref === undefined && worker === undefined) return;
   const store = openClaimStore({ repo: paths.mainWorktree, stateDir: paths.stateDir, remote });
   const r = await releaseClaimsOf(store, { ref, worker, machine: machineName() }, end);

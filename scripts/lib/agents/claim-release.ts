@@ -4,24 +4,44 @@
 // (lib/worker/claim-keeper.ts); this is for `coven land` run by hand.
 
 import { describeJob, type ClaimRead, type ClaimStore, type ReleaseEnd } from '../claims/claim.js';
+import type { RefUpdate } from '../remote/git-remote.js';
 
 export interface ReleaseWhich {
-  /** the decision file's claim ref (`coven land --decision FILE`) */
+  /** the decision file's claim ref (`coven land --decision FILE`): released only while its holder is still `worker` on `machine` */
   ref?: string;
-  /** else: the claims held by this worker on this machine */
+  /** the claims held by this worker on this machine */
   worker?: string;
   machine: string;
+}
+
+/** Whether a claim is held by the worker on the machine `which` names (and is its ref, when one is named). */
+function heldBy(c: ClaimRead, which: ReleaseWhich): c is Extract<ClaimRead, { kind: 'claim' }> {
+  if (c.kind !== 'claim' || c.record.state !== 'held') return false;
+  if (which.ref !== undefined && c.ref !== which.ref) return false;
+  return which.worker !== undefined && c.record.holder.worker === which.worker && c.record.holder.machine === which.machine;
+}
+
+/**
+ * Remote mode, `coven land --decision FILE`: the decision's claim goes with the push of
+ * main, as the worker's does: its tombstone while the claim is still this worker's, else
+ * a delete that expects the commit the dispatch took — which the server refuses (the land
+ * then stops as lease-lost, exit 7) unless the claim is untouched since.
+ */
+export function claimWithLand(store: ClaimStore, which: ReleaseWhich & { ref: string; sha: string }): (head: string) => Promise<RefUpdate[]> {
+  return async (head) => {
+    const listed = await store.list();
+    const mine = Array.isArray(listed) ? listed.find((c) => heldBy(c, which)) : undefined;
+    if (!mine || mine.kind !== 'claim') return [{ ref: which.ref, to: null, expect: which.sha }];
+    const u = await store.releaseUpdate({ key: mine.key, ref: mine.ref, sha: mine.sha, record: mine.record }, { kind: 'landed', commit: head });
+    return [u];
+  };
 }
 
 /** Releases the matching held claims; what was released (job descriptions) and what could not be. */
 export async function releaseClaimsOf(store: ClaimStore, which: ReleaseWhich, end: ReleaseEnd): Promise<{ released: string[]; problems: string[] }> {
   const listed = await store.list();
   if (!Array.isArray(listed)) return { released: [], problems: [`the claims could not be read: ${listed.message}`] };
-  const mine = listed.filter((c): c is Extract<ClaimRead, { kind: 'claim' }> => {
-    if (c.kind !== 'claim' || c.record.state !== 'held') return false;
-    if (which.ref !== undefined) return c.ref === which.ref;
-    return which.worker !== undefined && c.record.holder.worker === which.worker && c.record.holder.machine === which.machine;
-  });
+  const mine = listed.filter((c): c is Extract<ClaimRead, { kind: 'claim' }> => heldBy(c, which));
   const released: string[] = [];
   const problems: string[] = [];
   for (const c of mine) {

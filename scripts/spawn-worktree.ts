@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // spawn-worktree — a branch and its own worktree from main's tip, with the main worktree's ignored files copied in.
 
-const usage = `usage: coven spawn <branch> [--worktree-base DIR] [--from BRANCH]
+const usage = `usage: coven spawn <branch> [--worktree-base DIR] [--from BRANCH] [--remote NAME]
        (standalone: node spawn-worktree.mjs <branch> [options])
 
 Creates <branch> from the main branch's tip (the branch checked out in the main
@@ -17,10 +17,15 @@ as they were.
   --worktree-base DIR  where worktrees go (default: $COVEN_WORKTREE_BASE, else ~/worktrees)
   --from BRANCH        start from (and later land on) local BRANCH instead of the
                        main branch
+  --remote NAME        remote mode (docs/remote.md): start from the remote's main as
+                       fetched now (refs/remotes/NAME/<main>), not the local main, so
+                       commits you have not pushed never go into the branch (default:
+                       git config coven.remote; not with --from)
   -h, --help           show this help
 
 env:    COVEN_WORKTREE_BASE (default for --worktree-base); COVEN_COPY_THREADS
-        (threads that copy; default: the number of cores, 2 to 4)
+        (threads that copy; default: the number of cores, 2 to 4); remote mode:
+        COVEN_REMOTE_TIMEOUT_MS (default 60 s)
 reads:  the main worktree's ignored files: what \`git ls-files --others --ignored
         --exclude-standard --directory\` lists, only those matching .worktreeinclude
         (gitignore syntax, in the main worktree) when that file exists
@@ -30,16 +35,22 @@ exit:   0 spawned · 2 branch or folder already exists, or not inside a git work
         tree (not a repository, or a bare one) · 3 invalid branch name or unknown
         --from branch · 4 no worktree can start here (no commits yet, main worktree
         detached) · 5 git worktree add failed · 6 copying failed (worktree and branch
-        removed again) · 64 bad arguments · 1 anything else
+        removed again) · 7 remote mode: the remote's main could not be fetched and
+        was never fetched before · 64 bad arguments (also --remote naming no remote
+        of this clone) · 1 anything else
 `;
 
 import { parseCommandLine, usageError } from './lib/ui/command-line.js';
 import { runAsEntry } from './lib/ui/entry.js';
 import { spawnWorktree, type SpawnOptions, type SpawnResult } from './lib/worktree/spawn.js';
 import { describeCopy, problemFor } from './lib/worktree/spawn-messages.js';
-import { formatProblem } from './lib/ui/problem.js';
+import { exitWithProblem, formatProblem } from './lib/ui/problem.js';
+import { findRepo } from './lib/git/runner.js';
+import { mainBranchOf } from './lib/git/main-branch.js';
+import { resolveRemote } from './lib/remote/target.js';
+import { fetchRemoteMain } from './lib/land/remote-main.js';
 
-const spec = { command: 'coven spawn', usage, string: ['worktree-base', 'from'], positional: 1 };
+const spec = { command: 'coven spawn', usage, string: ['worktree-base', 'from', 'remote'], positional: 1 };
 
 export async function main(argv: string[]): Promise<number> {
   const cl = parseCommandLine(argv, spec);
@@ -47,6 +58,11 @@ export async function main(argv: string[]): Promise<number> {
   const args = cl.args;
   if (args._.length === 0) return usageError(spec, 'missing <branch>').code;
   const opts: SpawnOptions = { cwd: process.cwd(), branch: String(args._[0]), base: args['worktree-base'] as string | undefined, from: args.from as string | undefined };
+  if (opts.from === undefined) {
+    const start = await remoteStart(opts.cwd, args.remote as string | undefined);
+    if (typeof start === 'number') return start;
+    if (start !== null) opts.startAt = start;
+  }
   const result = await spawnWorktree(opts);
   if (result.kind === 'spawned') {
     process.stderr.write(`coven: spawned ${result.branch} from ${result.main}; ${describeCopy(result.copied)}\n`);
@@ -55,6 +71,21 @@ export async function main(argv: string[]): Promise<number> {
   }
   process.stderr.write(formatProblem(problemFor(result, opts)) + '\n');
   return exitCodes[result.kind];
+}
+
+/** Remote mode: the remote's main, fetched now, to start from (null: local mode; a number: the exit after saying why not). */
+async function remoteStart(cwd: string, flag: string | undefined): Promise<string | null | number> {
+  const repo = await findRepo(cwd);
+  if (repo.kind !== 'repo') return null; // spawnWorktree says what is wrong
+  const main = await mainBranchOf(repo.paths);
+  if (main.kind !== 'branch') return null;
+  const found = await resolveRemote(repo.paths.mainWorktree, main.name, flag);
+  if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was created.', next: ['git remote -v    # the remotes this clone has'] });
+  if (found.kind === 'local') return null;
+  const fetched = await fetchRemoteMain(repo.paths.mainWorktree, found.target);
+  if (fetched.kind !== 'tip') return exitWithProblem(7, { what: `the main branch of ${found.target.name} could not be fetched: ${fetched.message}`, kept: 'Nothing was created.', next: [`git fetch ${found.target.name}   (then coven spawn again)`] });
+  if (fetched.offline) process.stderr.write(`coven: ${found.target.name} did not answer (${fetched.offline.message}); starting from its main as fetched last (${fetched.tip.slice(0, 9)})\n`);
+  return fetched.ref;
 }
 
 const exitCodes: Record<Exclude<SpawnResult['kind'], 'spawned'>, number> = {

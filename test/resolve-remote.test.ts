@@ -51,4 +51,22 @@ test('coven resolve --remote: the resolution is pushed to the remote main; exit 
   }
 });
 
+test('coven spawn in a clone with coven.remote starts from the remote main: a commit the human has not pushed stays out of the branch', async () => {
+  const daemon = await startGitDaemon();
+  try {
+    const url = await serveRepository(daemon, await covenRepo());
+    const here = await machineClone(url, 'box-a');
+    await sh(here, 'config', 'coven.remote', 'origin');
+    const mine = await commitFile(here, 'private.txt', 'not pushed\n', 'human: not pushed yet');
+    const spawned = await coven(['spawn', 'coven/hand'], { cwd: here, env: { COVEN_WORKTREE_BASE: tempDir('coven-wt-') } });
+    assert.is(spawned.code, 0, spawned.stderr);
+    const wt = spawned.stdout.trim();
+    assert.is(await sh(wt, 'rev-parse', 'HEAD'), await sh(here, 'rev-parse', 'origin/main'));
+    const has = await sh(wt, 'branch', '--contains', mine, '--format=%(refname:short)');
+    assert.not.match(has, /coven\/hand/, "the human's unpushed commit is not in the branch");
+  } finally {
+    await daemon.stop();
+  }
+});
+
 test.run();

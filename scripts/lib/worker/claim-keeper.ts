@@ -229,6 +229,18 @@ function cannotRetake(w: Worker, job: Job, why: string): string {
 }
 
 /**
+ * The heartbeat paused for a push (claimTombstoneForLand) beats again once that push did
+ * not land: a conflict resolution can take longer than the lease, and a claim that does
+ * not beat meanwhile is taken over by another machine.
+ */
+export function resumeClaimHeartbeat(w: Worker): void {
+  const keeper = keepers.get(w);
+  if (!w.claim || !keeper || keeper.timer || keeper.lost) return;
+  keeper.pushed = false;
+  startHeartbeat(w, keeper);
+}
+
+/**
  * After a land: the claim is released as the land ended. Landed: a tombstone naming the
  * landed commit (`landed`: the worktree's HEAD, now main's). Nothing to land, or parked
  * and set aside: given up. Put off or parked in place: still held (the land is tried again).
@@ -237,10 +249,7 @@ export async function settleClaim(w: Worker, end: LandEnd, landed?: string | nul
   if (!w.claim) return;
   const keeper = keepers.get(w);
   if (w.remote && end === 'landed' && keeper?.pushed) return forgetClaim(w); // the push carried its tombstone
-  if (keeper && !keeper.timer && !keeper.lost) {
-    keeper.pushed = false;
-    startHeartbeat(w, keeper); // paused for a push that did not land
-  }
+  resumeClaimHeartbeat(w); // paused for a push that did not land
   if (end === 'landed') await releaseLanded(w, landed ?? undefined);
   else if (end === 'nothing') await releaseClaim(w, { kind: 'given-up', why: 'the job left nothing to land' });
   else if (end === 'parked-continue') await releaseClaim(w, { kind: 'given-up', why: 'its land was parked and set aside (--on-park continue)' });

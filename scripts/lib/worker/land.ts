@@ -24,7 +24,7 @@ import { recordResolution } from './step-files.js';
 import { covenApproved, heldBeforeReplacedLand } from './coven-hold.js';
 import { mainTip, waitForMainToMove } from './wait-for-main.js';
 import { unlandedOnBranch } from './finish.js';
-import { claimStoreOf, claimTombstoneForLand, refuseLostJob, settleClaim } from './claim-keeper.js';
+import { claimStoreOf, claimTombstoneForLand, refuseLostJob, resumeClaimHeartbeat, settleClaim } from './claim-keeper.js';
 
 /**
  * Lands the worker's branch: counts what landed, resolves conflicts, parks when it must;
@@ -60,6 +60,7 @@ async function landJob(w: Worker): Promise<LandEnd> {
     land = await landWorktree({ worktree: w.worktree, keep: true, approveCoven, remote });
   }
   if (land.kind === 'conflict') {
+    resumeClaimHeartbeat(w); // the resolution session may outlast the lease
     const resolved = await resolve(w, land, agent, approveCoven, remote);
     if (resolved.kind === 'ended') return resolved.end;
     land = resolved.land;

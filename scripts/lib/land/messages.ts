@@ -87,7 +87,10 @@ export function describePushProblem(r: PushProblem, again: string): Problem {
     case 'unreachable':
       return {
         what: `cannot land ${r.branch}: the remote ${r.remote} did not answer (${r.message}).`,
-        kept,
+        // a push whose answer was lost mid-way (timed out, cut) may have been applied: the next land finds out
+        kept: /timed out|hung up|early eof|disconnect|reset|broken pipe/i.test(r.message)
+          ? `${r.onto} on ${r.remote} may or may not have been changed: the answer was lost mid-way (the next land sees which; landed commits are not pushed twice); ${stay(r.commits)} on ${r.branch}.`
+          : kept,
         next: [`git ls-remote ${shellQuote(r.remote)} ${shellQuote(`refs/heads/${r.onto}`)}    # answers once the network or the server is back`, again],
       };
     case 'lease-lost':

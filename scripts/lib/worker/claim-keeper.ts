@@ -193,6 +193,12 @@ export async function retakeOwnClaim(w: Worker): Promise<void> {
     const store = claimStoreOf(w);
     // a job another worker finished meanwhile must not land a second time from here
     const landed = await landedMeanwhile(store, recorded.key);
+    if (landed?.kind === 'stale-view' && landed.holder.worker === w.name && landed.holder.machine === workerHolder(w).machine) {
+      // its earlier run landed the job (a push the server applied while its answer was lost): done, nothing to set aside
+      await updateState(w, { claim: null });
+      w.ui.line(`coven: ${w.name}'s earlier run landed ${describeJob(job)} (${landed.landed.slice(0, 9)}); its claim is released`);
+      return;
+    }
     const take = landed ?? (await store.take(job, workerHolder(w), (await mainTip(w.paths.mainWorktree, w.main)) ?? ''));
     if (take.kind === 'taken') {
       await holdClaim(w, take.claim);

@@ -15,7 +15,7 @@ import { machineClone, serveRepository, startGitDaemon } from './helpers/git-dae
 import { run, sh, tempDir } from './helpers/repo.js';
 import { childPids, dispatchRun, implementRun, outputOf, shDispatchAgent, startWorker, stopAll, waitFor, type WorkerProc } from './helpers/worker-procs.js';
 
-test('kill -9 mid-job, restarted while the remote is down: the claim is taken back once it answers, and the land releases it as landed', async () => {
+async function killAndRestart(restartArgs: string[], outage: boolean): Promise<void> {
   const daemon = await startGitDaemon();
   const workers: WorkerProc[] = [];
   try {
@@ -50,12 +50,13 @@ test('kill -9 mid-job, restarted while the remote is down: the claim is taken ba
     w1.child.kill('SIGKILL');
     await w1.exited;
 
-    await daemon.stop();
-    const again = startWorker(clone, 'w1', env, ['--remote', 'origin']);
+    if (outage) await daemon.stop();
+    const again = startWorker(clone, 'w1', env, restartArgs);
     workers.push(again);
     await waitFor(() => /adopting the existing worktree/.test(again.stdout()), 'the new w1 adopts the worktree', 30_000, why);
+    if (restartArgs.length === 0) assert.match(again.stdout(), /w1 ran in remote mode \(through origin\) before; it goes on in remote mode/);
     await new Promise((r) => setTimeout(r, 1500));
-    await daemon.start();
+    if (outage) await daemon.start();
     await waitFor(async () => (await run('git', ['log', '--format=%s', 'main'], { cwd: bare })).stdout.includes('implement a'), 'a landed on the remote', 40_000, why);
     await waitFor(async () => {
       const refs = (await sh(bare, 'for-each-ref', '--format=%(refname)', 'refs/coven/claims/')).split('\n').filter(Boolean);
@@ -69,6 +70,10 @@ test('kill -9 mid-job, restarted while the remote is down: the claim is taken ba
     await stopAll(workers, 'SIGTERM');
     await daemon.stop();
   }
-});
+}
+
+test('kill -9 mid-job, restarted while the remote is down: the claim is taken back once it answers, and the land releases it as landed', () => killAndRestart(['--remote', 'origin'], true));
+
+test('kill -9 mid-job, restarted without --remote (as the messages say to): it goes on in remote mode, lands on the remote and releases its claim', () => killAndRestart([], false));
 
 test.run();

@@ -67,7 +67,13 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
   try {
     const now = await readWorkerState(paths.stateDir, name);
     if (taken.live.has(name) || (now?.kind === 'worker' && now.liveness === 'alive')) return cannot(cannotStart.nameTaken(name));
-    return await placeAndRecord(paths, main.name, name, opts, ui, stop, { ...overrides, remote: remote.kind === 'remote' ? remote.target : null });
+    // a worker restarted under the name of one that ran in remote mode goes on in remote mode
+    // (its claim, its branch and its pushes are there), even without --remote
+    const earlier = remote.kind === 'local' && now?.kind === 'worker' ? now.state.remote : null;
+    const again = earlier ? await resolveRemote(paths.mainWorktree, main.name, earlier.name, opts.env ?? process.env) : remote;
+    if (earlier && again.kind === 'remote') ui.line(`coven: ${name} ran in remote mode (through ${earlier.name}) before; it goes on in remote mode`);
+    const target = again.kind === 'remote' ? again.target : null;
+    return await placeAndRecord(paths, main.name, name, opts, ui, stop, { ...overrides, remote: target });
   } finally {
     await claim?.release();
   }
@@ -100,7 +106,7 @@ async function placeAndRecord(paths: RepoPaths, main: string, name: string, opts
   const previous = placed.fresh ? null : await readWorkerState(paths.stateDir, name);
   const recorded = previous?.kind === 'worker' ? previous.state.git_dir : null;
   const git_dir = await pinWorkerWorktree(paths.commonDir, placed.worktree, placed.fresh, recorded);
-  const state = { ...newWorkerState({ name, branch, worktree: placed.worktree }), ...placed.inherited, git_dir };
+  const state = { ...newWorkerState({ name, branch, worktree: placed.worktree }), ...placed.inherited, git_dir, remote: overrides.remote ? { name: overrides.remote.name, machine: overrides.remote.machine } : null };
   await writeWorkerState(paths.stateDir, state);
   // from now on "main" is this branch, whatever the main worktree checks out later (main-branch.ts)
   await recordMainBranch(paths.stateDir, main);

@@ -4,6 +4,7 @@
 //
 // Inputs: the clone, its state dir, the remote target. Outputs: a report; text; JSON.
 
+import { shellQuote } from '../ui/problem.js';
 import { describeClaims, openClaimStore } from '../claims/index.js';
 import type { ClaimRead } from '../claims/claim.js';
 import { humanDuration } from '../ui/human-duration.js';
@@ -54,7 +55,7 @@ export function renderRemoteStatus(r: RemoteStatus): string {
     const agent = s.agent ? [s.agent, ...Object.entries(s.args).map(([k, v]) => `${k}=${v}`)].join(' ') : '-';
     const phase = e.silent ? `${s.phase}?` : s.phase;
     rows.push([e.machine, e.name, phase, agent, since(s.since, r.at), String(s.landed), `$${s.cost_usd.toFixed(2)}`]);
-    if (e.silent) notes.push(`${e.machine}/${e.name}: ${describeSilence(e)} (its record stays until it is deleted: git push ${t.name} --delete refs/coven/workers/${e.machine}/${e.name})`);
+    if (e.silent) notes.push(`${e.machine}/${e.name}: ${describeSilence(e)} (its record stays until it is deleted: git push ${shellQuote(t.name)} --delete ${shellQuote(`refs/coven/workers/${e.machine}/${e.name}`)})`);
   }
   if (rows.length === 1) lines.push('no workers on the remote');
   else lines.push(...textTable(rows));

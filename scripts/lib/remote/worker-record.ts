@@ -26,7 +26,8 @@ export const MAX_WORKER_RECORD_BYTES = 16 * 1024;
 export const WorkerRecordSchema = z.object({
   coven: z.literal(WORKER_RECORD_FORMAT),
   name: z.string().regex(WORKER_NAME),
-  machine: z.string().max(100),
+  // as machineName() makes them: a name another machine pushed goes into messages and commands
+  machine: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/),
   phase: z.enum(PHASES),
   agent: z.string().max(200).nullable(),
   args: z.record(z.string().max(200), z.string().max(2000)),

@@ -9,18 +9,10 @@ import { join } from 'node:path';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { machineClone, serveRepository, startGitDaemon } from './helpers/git-daemon.js';
-import { A_LINE, A_SUBJECT, B_LINE, B_SUBJECT, ORIGINAL, resolvingRun } from './helpers/same-line.js';
+import { A_LINE, A_SUBJECT, B_LINE, B_SUBJECT, ORIGINAL, resolvingRun, implementAgent } from './helpers/same-line.js';
 import { commitFile, coven, sh, tempDir } from './helpers/repo.js';
 
-const implement = `---
-description: implements one issue
-args:
-  - name: issue
-    description: path of the issue file
-claude_args: ["--allowedTools=Bash,Read,Edit,Write"]
----
-Implement the issue in {{issue}}.
-`;
+const implement = implementAgent();
 const choose: FakeRun = { match: { promptIncludes: 'Choose the next job' }, steps: [{ text: '<dispatch>\nagent: implement\nissue: issues/b.md\n</dispatch>' }] };
 
 test('remote mode: the claim beats during a conflict resolution that follows a refused push (lease 2 s, resolution 8 s)', async () => {

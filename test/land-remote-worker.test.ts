@@ -11,18 +11,10 @@ import { join } from 'node:path';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { assertFakeRunsOk, fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { machineClone, serveRepository, startGitDaemon, type GitDaemon } from './helpers/git-daemon.js';
-import { A_LINE, A_SUBJECT, B_LINE, B_SUBJECT, MERGED, ORIGINAL, resolvingRun, waitFor } from './helpers/same-line.js';
+import { A_LINE, A_SUBJECT, B_LINE, B_SUBJECT, MERGED, ORIGINAL, resolvingRun, waitFor, implementAgent } from './helpers/same-line.js';
 import { commitFile, coven, sh, tempDir } from './helpers/repo.js';
 
-const implement = `---
-description: implements one issue
-args:
-  - name: issue
-    description: path of the issue file
-claude_args: ["--allowedTools=Bash,Read,Edit,Write"]
----
-Implement the issue in {{issue}}.
-`;
+const implement = implementAgent();
 
 interface Machines {
   daemon: GitDaemon;

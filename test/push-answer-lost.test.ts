@@ -10,18 +10,10 @@ import { join } from 'node:path';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { machineClone, serveRepository, startGitDaemon } from './helpers/git-daemon.js';
-import { B_LINE, B_SUBJECT, ORIGINAL, waitFor } from './helpers/same-line.js';
+import { B_LINE, B_SUBJECT, ORIGINAL, waitFor, implementAgent } from './helpers/same-line.js';
 import { coven, sh, tempDir } from './helpers/repo.js';
 
-const implement = `---
-description: implements one issue
-args:
-  - name: issue
-    description: path of the issue file
-claude_args: ["--allowedTools=Bash,Read,Edit,Write"]
----
-Implement the issue in {{issue}}.
-`;
+const implement = implementAgent();
 const choose: FakeRun = { match: { promptIncludes: 'Choose the next job' }, steps: [{ text: '<dispatch>\nagent: implement\nissue: issues/b.md\n</dispatch>' }] };
 
 test('remote mode: a push applied but answered too late: said as uncertain; the next run sees its own landing and keeps nothing aside', async () => {

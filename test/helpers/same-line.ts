@@ -21,7 +21,7 @@ export const A_SUBJECT = 'a: greet in French';
 export const B_SUBJECT = 'b: greet in German';
 
 // the test agent may run any command (its scripted steps wait with shell loops)
-const implementAgent = (extraArgs: string[]) => `---
+export const implementAgent = (extraArgs: string[] = []): string => `---
 description: implements one issue
 args:
   - name: issue

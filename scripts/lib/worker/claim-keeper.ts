@@ -5,8 +5,7 @@
 // not land from here (the land asks `claimStillHeld` first). A worker that adopts its
 // dead predecessor's worktree (same name) takes that worker's claim back.
 
-import { describeHolder, describeJob, jobKey, leaseMs, type ClaimRecord, type ClaimStore, type HeldClaim, type Job, type ReleaseEnd, type TakeResult } from '../claims/claim.js';
-import type { Unreachable } from '../remote/git-remote.js';
+import { describeHolder, describeJob, jobKey, leaseMs, type ClaimRecord, type ClaimStore, type HeldClaim, type Job, type ReleaseEnd } from '../claims/claim.js';
 import { trackingRef } from '../remote/target.js';
 import { openClaimStore } from '../claims/index.js';
 import { holderOf } from '../agents/claimed-dispatch.js';
@@ -190,16 +189,15 @@ export async function retakeOwnClaim(w: Worker): Promise<void> {
   const job: Job = { agent: w.state.agent, args: w.state.args };
   if (jobKey(job) !== recorded.key) return void (await updateState(w, { claim: null }));
   for (let said = false; ; said = true) {
-    const store = claimStoreOf(w);
-    // a job another worker finished meanwhile must not land a second time from here
-    const landed = await landedMeanwhile(store, recorded.key);
-    if (landed?.kind === 'stale-view' && landed.holder.worker === w.name && landed.holder.machine === workerHolder(w).machine) {
-      // its earlier run landed the job (a push the server applied while its answer was lost): done, nothing to set aside
+    // seen main: none. A landed job is never taken back (a take would re-take a landed
+    // tombstone whose commit main holds): it is a stale view here, its commits not landed again
+    const take = await claimStoreOf(w).take(job, workerHolder(w), '');
+    if (take.kind === 'stale-view' && take.holder.worker === w.name && take.holder.machine === workerHolder(w).machine) {
+      // its earlier run landed the job (killed after the push, or a push whose answer was lost): done
       await updateState(w, { claim: null });
-      w.ui.line(`coven: ${w.name}'s earlier run landed ${describeJob(job)} (${landed.landed.slice(0, 9)}); its claim is released`);
+      w.ui.line(`coven: ${w.name}'s earlier run landed ${describeJob(job)} (${take.landed.slice(0, 9)}); its claim is released`);
       return;
     }
-    const take = landed ?? (await store.take(job, workerHolder(w), (await mainTip(w.paths.mainWorktree, w.main)) ?? ''));
     if (take.kind === 'taken') {
       await holdClaim(w, take.claim);
       w.ui.line(`coven: ${w.name} took back its claim on ${describeJob(job)}`);
@@ -215,15 +213,6 @@ export async function retakeOwnClaim(w: Worker): Promise<void> {
     if (w.stop.signal.aborted) return;
     await sleepFor(w.opts.retryMs ?? 5_000, w.stop.signal);
   }
-}
-
-/** The claim of `key` as a landed tombstone (someone finished the job), as a stale-view take; null: not landed, or unreadable (the take decides). */
-async function landedMeanwhile(store: ClaimStore, key: string): Promise<Extract<TakeResult, { kind: 'stale-view' }> | Unreachable | null> {
-  const reads = await store.list();
-  if (!Array.isArray(reads)) return reads;
-  const now = reads.find((r) => r.key === key);
-  if (now?.kind !== 'claim' || now.record.state !== 'landed' || !now.record.landed) return null;
-  return { kind: 'stale-view', landed: now.record.landed, holder: now.record.holder };
 }
 
 function cannotRetake(w: Worker, job: Job, why: string): string {

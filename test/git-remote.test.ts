@@ -2,7 +2,7 @@
 // on loopback): each compare-and-swap wins once, an atomic push changes all refs or none,
 // and a stopped server is `unreachable` in well under the time limit.
 
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -164,6 +164,20 @@ test('a server that does not take atomic pushes is a failure that says so, not a
   const r = await pushAtomic(seed, 'origin', [{ ref: 'refs/heads/main', to: await sh(seed, 'rev-parse', 'HEAD'), expect: 'fast-forward' }]);
   assert.is(r.kind, 'failed');
   if (r.kind === 'failed') assert.match(r.message, /^the remote origin does not take atomic pushes/);
+});
+
+test('a fetch that meets another worker\'s worktree half made (its HEAD not a commit yet) is tried again, and succeeds once it is made', async () => {
+  const { daemon, a } = await setup();
+  try {
+    await sh(a, 'worktree', 'add', '-q', join(tempDir(), 'other'));
+    const head = join(a, '.git', 'worktrees', 'other', 'HEAD');
+    const good = readFileSync(head, 'utf8');
+    writeFileSync(head, '1234567890123456789012345678901234567890\n');
+    setTimeout(() => writeFileSync(head, good), 400);
+    assert.equal(await fetchRemote(a, 'origin', ['+refs/heads/main:refs/remotes/origin/main']), { kind: 'fetched' });
+  } finally {
+    await daemon.stop();
+  }
 });
 
 test('the remote is --remote, else git config coven.remote, else local mode; a remote the clone lacks is named with the fix', async () => {

@@ -87,14 +87,17 @@ function unreachable(remote: string, r: { code: number; stderr: string; stdout: 
 export async function fetchRemote(repo: string, remote: string, refspecs: string[], opts: GitLimits & { prune?: boolean } = {}): Promise<{ kind: 'fetched' } | Unreachable | { kind: 'failed'; message: string }> {
   const args = [...NO_HOOKS_NO_GC, 'fetch', '--quiet', '--no-tags', '--no-recurse-submodules', '--no-write-fetch-head', ...(opts.prune ? ['--prune'] : []), remote, ...refspecs];
   // the workers of one clone fetch at the same time: a fetch that lost the race for a local
-  // ref's lock ("cannot lock ref …: is at X but expected Y") is tried again, a few times
+  // ref's lock ("cannot lock ref …: is at X but expected Y") is tried again, a few times; so
+  // is one that met another worker's worktree half made by `git worktree add` (its HEAD not
+  // a commit yet: "bad object worktrees/<id>/HEAD")
   for (let attempt = 1; ; attempt++) {
     const r = await git(repo, args, NO_PROMPT, limits(opts));
     if (r.ok) return { kind: 'fetched' };
-    const down = unreachable(remote, r);
+    const halfMade = /bad object worktrees\//i.test(r.stderr);
+    const down = halfMade ? null : unreachable(remote, r);
     if (down) return down;
-    if (attempt >= FETCH_ATTEMPTS || !/cannot lock ref|unable to update local ref/i.test(r.stderr)) return { kind: 'failed', message: gitMessage(r, { strip: true }) };
-    await new Promise((done) => setTimeout(done, 30 + Math.random() * 120 * attempt));
+    if (attempt >= FETCH_ATTEMPTS || !(halfMade || /cannot lock ref|unable to update local ref/i.test(r.stderr))) return { kind: 'failed', message: gitMessage(r, { strip: true }) };
+    await new Promise((done) => setTimeout(done, halfMade ? 250 * attempt : 30 + Math.random() * 120 * attempt));
   }
 }
 

@@ -270,8 +270,8 @@ test('kill -9 mid-job, the job redone and landed by another: the restarted worke
     const subjects = (await sh(repo, 'log', '--format=%s', 'main')).split('\n');
     assert.not.ok(subjects.includes('partial a'), `the dead run's commit landed after w3 did the job: ${subjects.join(' | ')}`);
     assert.is(await landedCount(repo), 1);
-    const kept = await sh(repo, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/coven/lost/');
-    assert.match(kept, /^coven\/lost\/w1-/);
+    const kept = await sh(repo, 'for-each-ref', '--format=%(refname)', 'refs/coven/lost/');
+    assert.match(kept, /^refs\/coven\/lost\/w1\//);
     assert.is(await sh(repo, 'log', '-1', '--format=%s', kept.split('\n')[0]!), 'partial a');
     assert.match(again.stderr() + again.stdout(), /w1 adopted the worktree of its earlier run and does not land implement \(issue: issues\/a\.md\): w3 on .* landed it meanwhile/);
     assert.is((await claims(repo))[0]?.record.holder.worker, 'w3', 'the landed tombstone stays w3\'s');

@@ -41,7 +41,7 @@ test('remote mode: a push applied but answered too late: said as uncertain; the 
     const again = await coven(['worker', '--name', 'w2', '--once', '--remote', 'origin'], { cwd: a, env: sleepEnv, timeoutMs: 150_000 });
     assert.is(again.code, 0, again.stdout + again.stderr);
     assert.not.match(again.stdout + again.stderr, /landed it meanwhile|coven\/lost\//, 'its own landing taken for another worker\'s');
-    assert.is(await sh(a, 'for-each-ref', 'refs/heads/coven/lost/'), '');
+    assert.is(await sh(a, 'for-each-ref', 'refs/coven/lost/'), '');
     assert.is((await sh(bare, 'log', '--format=%s', 'main')).split('\n').filter((s) => s === B_SUBJECT).length, 1, 'landed once');
   } finally {
     await daemon.stop();

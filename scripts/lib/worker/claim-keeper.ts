@@ -13,7 +13,7 @@ import { formatProblem } from '../ui/problem.js';
 import { humanDuration } from '../ui/human-duration.js';
 import { trace } from '../ui/trace.js';
 import { git, gitOut } from '../git/runner.js';
-import { covenStamp } from '../worktree/save-work.js';
+import { covenRef, keepAt } from '../worktree/save-work.js';
 import { sleepFor, updateState, type Worker } from './context.js';
 import type { LandEnd } from './policy.js';
 import type { RefUpdate } from '../remote/git-remote.js';
@@ -276,15 +276,16 @@ export async function setAsideRun(w: Worker, job: string, by: string, what: stri
     w.ui.line(`coven: ${w.name} ${what}: ${job}: ${by}; this run has no commits to keep.`);
     return 'nothing';
   }
-  const aside = `coven/lost/${w.name}-${covenStamp()}`;
-  await gitOut(w.worktree, ['branch', '-m', w.branch, aside]);
-  await gitOut(w.worktree, ['checkout', '--quiet', '--no-track', '-b', w.branch, base]);
-  await gitOut(w.worktree, ['branch', '--quiet', `--set-upstream-to=${w.main}`, w.branch]);
+  // kept as a ref under refs/coven/ (as every piece of work coven keeps aside), not a branch
+  const head = await gitOut(w.worktree, ['rev-parse', 'HEAD']);
+  const aside = await keepAt(w.worktree, covenRef('lost', w.name), head, 'coven: the commits of a job that is not this run\'s any more');
+  w.saved.push(aside);
+  await gitOut(w.worktree, ['reset', '--quiet', '--keep', base]);
   w.ui.problem(
     formatProblem({
       what: `${w.name} ${what} and does not land ${job}: ${by}.`,
-      kept: `The ${count} commit${count === 1 ? '' : 's'} of this run are kept on the branch ${aside}; ${w.branch} starts again from ${w.remote ? `${w.remote.name}/${w.main}` : w.main}.`,
-      next: [`git log ${base}..${aside}   (what this run did)`, `git branch -D ${aside}   (once you no longer need it)`],
+      kept: `The ${count} commit${count === 1 ? '' : 's'} of this run are kept at ${aside}; ${w.branch} starts again from ${w.remote ? `${w.remote.name}/${w.main}` : w.main}.`,
+      next: [`git log ${base}..${aside}   (what this run did)`, `git update-ref -d ${aside}   (once you no longer need it)`],
     }),
   );
   return 'nothing';

@@ -22,10 +22,10 @@
 //   runRemoteChaos(options) → { figures, problems, dirs }
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readWorkerStates, type WorkerState } from '../../scripts/lib/worker/state.js';
-import { agents, everyMarker, fakeScript, issueId, markersOf, mulberry32, RARE, readRecorded, scripts, SHARED, sleep, withTimeout } from './chaos.js';
+import { agents, everyMarker, fakeScript, issueId, markersOf, mulberry32, RARE, readRecorded, scripts, SHARED, sleep, stopWorkers } from './chaos.js';
 import { claimsOn, mainForwardLinear, messagesSay, noClaimStuck, noCommitLost, noJobTwice, takeovers, type MachineDirs, type MessageRule } from './chaos-remote-checks.js';
 import { covenRepo, issueFile } from './coven-repo.js';
 import { fakeClaudeEnv, readFakeLog, type FakeClaudeEnv } from './fake-claude.js';
@@ -285,7 +285,7 @@ export async function runRemoteChaos(o: RemoteChaosOptions): Promise<RemoteChaos
   const [watched, killed, downs, pushed] = await Promise.all([watch, killing, outages, human]);
   if (!daemon.running) await daemon.start();
   await Promise.all(killed.restarts);
-  problems.push(...watched.stuck, ...(await stopAll(fleet.procs)));
+  problems.push(...watched.stuck, ...(await stopWorkers(fleet.procs)));
 
   // the guarantees
   problems.push(...(await noCommitLost(bare, stage.machines, stage.commitsLog, pushed.ids)));
@@ -452,31 +452,6 @@ function sigkill(target: number): void {
   } catch {
     // gone already
   }
-}
-
-/** SIGTERM to every live worker; a worker that ended by itself, or not within 60 s, is a problem. */
-async function stopAll(procs: WorkerProc[]): Promise<string[]> {
-  const problems: string[] = [];
-  for (const p of procs) {
-    if (p.alive || p.endedBy !== null) continue;
-    const tail = readFileSync(p.log, 'utf8').trimEnd().split('\n').slice(-6).join('\n    ');
-    problems.push(`worker ${p.name} exited by itself with ${p.child.exitCode ?? p.child.signalCode}:\n    ${tail}`);
-  }
-  for (const p of procs) {
-    if (!p.alive) continue;
-    p.endedBy = 'stop';
-    p.child.kill('SIGTERM');
-  }
-  const stopped = await withTimeout(Promise.all(procs.map((p) => p.exited)).then(() => true), 60_000, false);
-  if (!stopped) {
-    problems.push(`workers still running 60 s after SIGTERM: ${procs.filter((p) => p.alive).map((p) => p.name).join(', ')}`);
-    for (const p of procs) if (p.alive) sigkill(-p.child.pid!);
-  }
-  for (const p of procs) {
-    const code = p.child.exitCode;
-    if (p.endedBy === 'stop' && code !== 0 && code !== 3) problems.push(`worker ${p.name} exited with ${code ?? p.child.signalCode} when stopped`);
-  }
-  return problems;
 }
 
 /**

@@ -210,7 +210,7 @@ export function fakeScript(o: Pick<ChaosOptions, 'issues' | 'maxDelayMs'>, dir: 
 // ---------------------------------------------------------------------------------
 // the run
 
-interface WorkerProc {
+export interface WorkerProc {
   name: string;
   child: ChildProcess;
   exited: Promise<number | null>;
@@ -367,25 +367,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
   // stop every worker as a user would (Ctrl-C), then clean up
   // a worker must only ever end because it was told to: one that gave up by itself left its work to others
-  for (const p of procs) {
-    if (p.alive || p.endedBy !== null) continue;
-    const tail = readFileSync(p.log, 'utf8').trimEnd().split('\n').slice(-6).join('\n    ');
-    problems.push(`worker ${p.name} exited by itself with ${p.child.exitCode ?? p.child.signalCode}:\n    ${tail}`);
-  }
-  for (const p of procs) {
-    if (!p.alive) continue;
-    p.endedBy = 'stop';
-    p.child.kill('SIGTERM');
-  }
-  const stopped = await withTimeout(Promise.all(procs.map((p) => p.exited)).then(() => true), 60_000, false);
-  if (!stopped) {
-    problems.push(`workers still running 60 s after SIGTERM: ${procs.filter((p) => p.alive).map((p) => p.name).join(', ')}`);
-    for (const p of procs) if (p.alive) process.kill(-p.child.pid!, 'SIGKILL');
-  }
-  for (const p of procs) {
-    const code = p.child.exitCode;
-    if (p.endedBy === 'stop' && code !== 0 && code !== 3) problems.push(`worker ${p.name} exited with ${code ?? p.child.signalCode} when stopped`);
-  }
+  problems.push(...(await stopWorkers(procs)));
 
   // before gc, which clears dead locks itself: only a killed worker may have left one
   problems.push(...watch.problems, ...(await watch.leftBeforeGc(killedPids)));
@@ -444,6 +426,43 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 /** Whether kill `k` tested moment `m` (resolving counts only with the worktree mid-rebase). */
 function hits(k: Kill, m: (typeof MOMENTS)[number]): boolean {
   return k.phase === m && (m !== 'resolving' || k.midRebase);
+}
+
+/**
+ * SIGTERM to every live worker, as a user stops them; a worker that ended by itself (it left
+ * its work to others), or is not gone within 60 s, or exits with other than 0 or 3 when
+ * stopped, is a problem.
+ */
+export async function stopWorkers(procs: WorkerProc[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const p of procs) {
+    if (p.alive || p.endedBy !== null) continue;
+    const tail = readFileSync(p.log, 'utf8').trimEnd().split('\n').slice(-6).join('\n    ');
+    problems.push(`worker ${p.name} exited by itself with ${p.child.exitCode ?? p.child.signalCode}:\n    ${tail}`);
+  }
+  for (const p of procs) {
+    if (!p.alive) continue;
+    p.endedBy = 'stop';
+    p.child.kill('SIGTERM');
+  }
+  const stopped = await withTimeout(Promise.all(procs.map((p) => p.exited)).then(() => true), 60_000, false);
+  if (!stopped) {
+    problems.push(`workers still running 60 s after SIGTERM: ${procs.filter((p) => p.alive).map((p) => p.name).join(', ')}`);
+    for (const p of procs) if (p.alive) killGroup(p.child.pid!);
+  }
+  for (const p of procs) {
+    const code = p.child.exitCode;
+    if (p.endedBy === 'stop' && code !== 0 && code !== 3) problems.push(`worker ${p.name} exited with ${code ?? p.child.signalCode} when stopped`);
+  }
+  return problems;
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
 }
 
 export function renderFigures(f: ChaosFigures): string {

@@ -36,8 +36,14 @@ writes: refs/coven/gc/<worker>/<time> (--force: one commit, the uncommitted chan
 removes: <state dir>/workers/<name>.json, steps/<name>/, dead holders' <state dir>/locks/*,
         <state dir>/git-setup/<name>.json, old released claims (refs/coven/claims/…);
         with --remote: the same on the remote, and refs/coven/workers/… unchanged for a day
-exit: 0 done · 2 not in a git work tree · 3 some workers kept (unlanded work) · 64 bad usage
-      1 error
+env:  COVEN_MACHINE (--remote: this machine's name; must be a valid one when set, see
+        docs/remote.md), COVEN_REMOTE_TIMEOUT_MS (--remote: how long a fetch or push may
+        take, default 60 s)
+exit: 0 done · 2 not in a git work tree · 3 some workers kept (unlanded work)
+      6 --remote: the remote did not answer (all the rest is done; what was not deleted
+        there stays: run coven gc --remote NAME again later; wins over 3)
+      64 bad usage (also --remote naming no remote of this clone, or a bad COVEN_MACHINE:
+        nothing was changed) · 1 error
 `;
 
 import { parseCommandLine } from './lib/ui/command-line.js';
@@ -47,7 +53,7 @@ import { findRepo, git, gitOut, listWorktrees, revParse, dirtyFiles, type RepoPa
 import { localUpstreamOf, mainBranchOf } from './lib/git/main-branch.js';
 import { clearStaleLocks, locksDirOf } from './lib/locks/dispatch-lock.js';
 import { runAsEntry } from './lib/ui/entry.js';
-import { formatProblem, shellQuote } from './lib/ui/problem.js';
+import { exitWithProblem, formatProblem, shellQuote } from './lib/ui/problem.js';
 import { endOrphanedSession } from './lib/session/orphan.js';
 import { covenRef, keepAt, snapshotCommit } from './lib/worktree/save-work.js';
 import { describeRepair, reclaimIdentity } from './lib/worktree/identity.js';
@@ -59,6 +65,8 @@ import { removeStepFiles } from './lib/worker/step-files.js';
 import { samePath } from './lib/files/same-path.js';
 import { undoLeftBySession } from './lib/git/setup-guard.js';
 import { gcClaims } from './lib/claims/gc-claims.js';
+import { resolveRemote } from './lib/remote/target.js';
+import type { Unreachable } from './lib/remote/git-remote.js';
 
 export type GcAction =
   /**
@@ -84,6 +92,8 @@ export interface GcReport {
   setup: string[];
   /** claims released (or damaged) long ago, deleted (lib/claims/gc-claims.ts): one line each */
   claims?: string[];
+  /** --remote: the remote did not answer; what was not done there stays */
+  remoteDown?: Unreachable;
 }
 
 export async function gc(paths: RepoPaths, opts: { dryRun?: boolean; force?: boolean; now?: Date; remote?: string; clock?: () => number } = {}): Promise<GcReport> {
@@ -107,7 +117,8 @@ export async function gc(paths: RepoPaths, opts: { dryRun?: boolean; force?: boo
     else report.actions.push(await collectWorker(paths, worktrees, e.state, { dryRun, force: opts.force ?? false, now: opts.now ?? new Date() }));
   }
   report.locks = await clearStaleLocks(locksDirOf(paths.stateDir), { dryRun });
-  report.claims = await gcClaims(paths, await mainBranchOfName(paths), { dryRun, ...(opts.remote !== undefined ? { remote: opts.remote } : {}), ...(opts.clock ? { now: opts.clock } : {}) });
+  const onUnreachable = (u: Unreachable): void => void (report.remoteDown = u);
+  report.claims = await gcClaims(paths, await mainBranchOfName(paths), { dryRun, onUnreachable, ...(opts.remote !== undefined ? { remote: opts.remote } : {}), ...(opts.clock ? { now: opts.clock } : {}) });
   return report;
 }
 
@@ -303,8 +314,21 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const remote = typeof args.remote === 'string' ? args.remote : undefined;
+  if (remote !== undefined) {
+    // a bad --remote is a usage error, found before anything is touched (as coven land does)
+    const found = await resolveRemote(repo.paths.mainWorktree, (await mainBranchOfName(repo.paths)) ?? 'main', remote);
+    if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was changed, here or on a remote.', next: ['git remote -v    # the remotes this clone has'] });
+  }
   const report = await gc(repo.paths, { dryRun: args['dry-run'] === true, force: args.force === true, ...(remote !== undefined ? { remote } : {}) });
   process.stdout.write(renderGc(report));
+  if (report.remoteDown) {
+    const u = report.remoteDown;
+    return exitWithProblem(6, {
+      what: `the remote ${u.remote} did not answer (${u.message}).`,
+      kept: 'What gc did on this clone (and on the remote before it stopped answering) is listed above. Nothing else was deleted on the remote: its old claims and worker state refs stay.',
+      next: [`coven gc --remote ${shellQuote(u.remote)}    # again, once the remote answers`],
+    });
+  }
   return report.actions.some((a) => a.kind === 'kept') ? 3 : 0;
 }
 

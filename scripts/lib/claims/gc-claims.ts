@@ -10,7 +10,8 @@ import type { Unreachable } from '../remote/git-remote.js';
 import { openClaimStore } from './index.js';
 import { DAY_MS, pruneTombstones, pruneWorkerRefs, type Pruned } from './prune.js';
 
-export async function gcClaims(paths: RepoPaths, main: string | null, o: { dryRun: boolean; remote?: string; now?: () => number }): Promise<string[]> {
+/** `onUnreachable`: the remote did not answer; it is told instead of a line, and nothing more is asked of the remote. */
+export async function gcClaims(paths: RepoPaths, main: string | null, o: { dryRun: boolean; remote?: string; now?: () => number; onUnreachable?: (u: Unreachable) => void }): Promise<string[]> {
   const now = o.now ?? Date.now;
   const lines: string[] = [];
   const local = openClaimStore({ repo: paths.mainWorktree, stateDir: paths.stateDir, remote: null, now });
@@ -23,8 +24,12 @@ export async function gcClaims(paths: RepoPaths, main: string | null, o: { dryRu
   }
   const t = found.target;
   const store = openClaimStore({ repo: paths.mainWorktree, stateDir: paths.stateDir, remote: t, now });
-  lines.push(...said('claim', `${t.name}: refs/coven/claims/`, await pruneTombstones(store, DAY_MS, { dryRun: o.dryRun }), o.dryRun));
-  lines.push(...said('worker state', `${t.name}: refs/coven/workers/`, await pruneWorkerRefs(paths.mainWorktree, paths.stateDir, t, now(), DAY_MS, { dryRun: o.dryRun }), o.dryRun));
+  const claims = await pruneTombstones(store, DAY_MS, { dryRun: o.dryRun });
+  if ('kind' in claims && o.onUnreachable) return (o.onUnreachable(claims), lines);
+  lines.push(...said('claim', `${t.name}: refs/coven/claims/`, claims, o.dryRun));
+  const workers = await pruneWorkerRefs(paths.mainWorktree, paths.stateDir, t, now(), DAY_MS, { dryRun: o.dryRun });
+  if ('kind' in workers && o.onUnreachable) return (o.onUnreachable(workers), lines);
+  lines.push(...said('worker state', `${t.name}: refs/coven/workers/`, workers, o.dryRun));
   return lines;
 }
 

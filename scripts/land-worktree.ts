@@ -23,7 +23,10 @@ they land only with --approve-coven, given by the human who read them.
                    held: exit 5, nothing changed, the files named). A human's
                    answer: refused from inside an agent session (COVEN_SESSION_MARK set)
   --decision FILE  the decision file coven dispatch wrote for this job: its claim
-                   is released once the job has landed (or has nothing to land).
+                   is released with the land itself (one git transaction with
+                   main's move; remote mode: the same push), or once the job has
+                   nothing to land; a claim that is no longer this job's stops the
+                   land (exit 7).
                    Without it, a land releases the claims held by the worktree's
                    worker (coven/NAME) on this machine (docs/steps.md)
   --remote NAME    remote mode (docs/remote.md): fetch the main branch from this
@@ -50,8 +53,8 @@ exit:   0 landed or nothing to land · 2 the worktree has uncommitted changes, o
         works in this worktree (nothing is changed: that worker lands it) · 5 held:
         the commits change .coven/ and --approve-coven was not given (main
         unchanged; the branch keeps its commits, rebased) · 6 remote mode: the
-        remote did not answer (nothing pushed; try again later) · 7 remote mode:
-        the job's claim was taken over (nothing pushed) · 1 anything else (also a
+        remote did not answer (nothing pushed; try again later) · 7 the job's
+        claim was taken over or removed (nothing moved or pushed) · 1 anything else (also a
         push the server refused: a protected branch, a hook; its words are shown)
         64 bad arguments (also --remote naming no remote of this clone)
 `;
@@ -64,7 +67,7 @@ import { exitWithProblem, shellQuote } from './lib/ui/problem.js';
 import { refuseIfOwned } from './lib/worker/owner.js';
 import { findRepo, type RepoPaths } from './lib/git/runner.js';
 import { openClaimStore } from './lib/claims/index.js';
-import type { ReleaseEnd } from './lib/claims/claim.js';
+import { describeJob, type ReleaseEnd } from './lib/claims/claim.js';
 import { claimWithLand, releaseClaimsOf } from './lib/agents/claim-release.js';
 import { readDecisionFile } from './lib/steps/decision-file.js';
 
@@ -106,21 +109,24 @@ export async function main(argv: string[]): Promise<number> {
   }
   const decided = args.decision === undefined ? null : await readDecisionFile(args.decision as string);
   const claim = decided?.kind === 'read' && decided.decision.kind === 'run' ? decided.decision.claim : null;
-  const withClaim = remote !== null && claim !== null && repo.kind === 'repo' && decided?.kind === 'read';
-  const extraUpdates = withClaim ? claimWithLand(openClaimStore({ repo: repo.paths.mainWorktree, stateDir: repo.paths.stateDir, remote }), { ref: claim.ref, sha: claim.sha, worker: decided.decision.worker, machine: machineName() }) : undefined;
+  // the decision's claim moves with main (one transaction; one push in remote mode)
+  const withClaim = claim !== null && repo.kind === 'repo' && decided?.kind === 'read';
+  const withMain = withClaim ? claimWithLand(openClaimStore({ repo: repo.paths.mainWorktree, stateDir: repo.paths.stateDir, remote }), { ref: claim.ref, sha: claim.sha, worker: decided.decision.worker, machine: machineName() }) : undefined;
   const result = await landWorktree({
     worktree,
     keep: Boolean(args.keep),
     onto: ontoArg,
     approveCoven: Boolean(args['approve-coven']),
-    ...(remote ? { remote: { target: remote, ...(extraUpdates ? { extraUpdates } : {}) } } : {}),
+    ...(remote ? { remote: { target: remote } } : {}),
+    ...(withMain ? { withMain } : {}),
     log: (line) => process.stdout.write(`  ${line}\n`),
   });
   const out = describeLand(result, { self, againArgs });
   (out.ok ? process.stdout : process.stderr).write(`${out.text}\n`);
-  // a remote land with the decision's claim released it in the push itself
+  // a land with the decision's claim released it with main's move (or the push) itself
   const releasedInPush = withClaim && result.kind === 'landed';
-  if (releasedInPush) process.stdout.write(`  released the job's claim (${claim.ref}) with the push\n`);
+  if (releasedInPush && remote) process.stdout.write(`  released the job's claim (${claim.ref}) with the push\n`);
+  if (releasedInPush && !remote && decided.decision.kind === 'run') process.stdout.write(`  released the claim on ${describeJob({ agent: decided.decision.agent, args: decided.decision.args })} with the move of ${result.onto}\n`);
   if (repo.kind === 'repo' && !releasedInPush && (result.kind === 'landed' || (result.kind === 'nothing-to-land' && args.decision !== undefined))) {
     await releaseJobClaim(repo.paths, remote, result.kind === 'landed' ? { kind: 'landed', commit: result.main } : { kind: 'given-up', why: 'nothing to land' }, result.branch, args.decision as string | undefined);
   }

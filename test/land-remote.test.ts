@@ -42,7 +42,7 @@ async function spawn(clone: string, name: string): Promise<string> {
 }
 
 function land(wt: string, machine: string, extra?: (head: string) => Promise<RefUpdate[]>, more: Partial<LandOptions> = {}): Promise<LandResult> {
-  return landWorktree({ worktree: wt, keep: true, remote: { target: origin(machine), extraUpdates: extra }, ...more });
+  return landWorktree({ worktree: wt, keep: true, remote: { target: origin(machine) }, withMain: extra, ...more });
 }
 
 const remoteMain = (w: World) => sh(w.bare, 'rev-parse', 'refs/heads/main');

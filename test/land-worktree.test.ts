@@ -388,10 +388,10 @@ test('main checked out nowhere and moved between the read and the update: the co
   const wt = await spawn(repo, 'w1');
   await sh(repo, 'switch', '-q', '-c', 'experiment');
   await commitFile(wt, 'agent.txt', 'agent\n', 'agent work');
-  // just before the land's `git update-ref -m … refs/heads/main <new> <old>`, another land moves main
+  // just before the land's `git update-ref -m … --stdin` (main's compare-and-swap), another land moves main
   const other = `"$REAL_GIT" -C '${repo}' update-ref refs/heads/main $("$REAL_GIT" -C '${repo}' commit-tree -p main -m 'another land' 'main^{tree}')`;
   const lines: string[] = [];
-  const r = await withGitWrapper(moveMainAt({ before: '[ "$1 $4" = "update-ref refs/heads/main" ]', move: other }), () => landWorktree({ worktree: wt, keep: true, log: (l) => lines.push(l) }));
+  const r = await withGitWrapper(moveMainAt({ before: '[ "$1 $4" = "update-ref --stdin" ]', move: other }), () => landWorktree({ worktree: wt, keep: true, log: (l) => lines.push(l) }));
   assert.is(r.kind, 'landed', JSON.stringify(r));
   if (r.kind === 'landed') assert.is(r.retries, 1);
   assert.ok(lines.some((l) => /^main moved to [0-9a-f]{9} meanwhile; rebasing again \(retry 1\)$/.test(l)), lines.join('\n'));

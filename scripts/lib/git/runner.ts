@@ -123,6 +123,8 @@ export async function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv, 
 export interface GitLimits {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** written to git's stdin, which is then closed (`git update-ref --stdin`); else git reads nothing */
+  input?: string;
 }
 
 /** The exit code of a git that coven ended for taking longer than its limit (as timeout(1)). */
@@ -136,7 +138,9 @@ export function gitBytes(cwd: string, args: string[], env?: NodeJS.ProcessEnv, l
   const pin = pinned.get(resolve(cwd));
   if (pin) env = { ...env, GIT_DIR: pin, GIT_WORK_TREE: resolve(cwd) };
   return new Promise((done) => {
-    const child = spawn('git', args, { cwd, env: gitEnv(cwd, env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('git', args, { cwd, env: gitEnv(cwd, env), detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    // git reads `input`, else nothing (at once end of file); a git that exits first: EPIPE, its exit code says why
+    child.stdin.on('error', () => {}).end(limits.input ?? '');
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

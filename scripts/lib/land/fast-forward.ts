@@ -6,24 +6,27 @@
 //   (where main is checked out: its HEAD file, else git worktree list --porcelain)
 //   git status --porcelain=v2 --branch -z -- <the changed paths>   in main's checkout:
 //       main's tip now (still `from`?) and the user's files in the way, in one command
-//   sh: git read-tree -m -u <from> <to> ; git update-ref <main> <to> <from> ;
+//   sh: git read-tree -m -u <from> <to> ; git update-ref --stdin ;
 //       git hook run post-merge          (lib/land/locked-merge, under main's index.lock)
 //   or, checked out nowhere: git merge-base --is-ancestor ∥ git rev-parse ;
-//       git update-ref <main> <to> <from>
+//       git update-ref --stdin
 //
 // Every move of main is a compare-and-swap from `from`: when it succeeds, main is `to`,
 // which contains `from` (it was rebased onto it), so no land is lost; when main moved
-// meanwhile, the caller rebases onto the new tip and calls again.
+// meanwhile, the caller rebases onto the new tip and calls again. The caller's own ref
+// updates (`withMain`: the job claim's tombstone) go in the same transaction
+// (lib/git/ref-transaction.ts): main moves and they change together, or nothing does.
 
 import { lstatSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { git, gitMessage, gitOut, listWorktrees, parseStatusV2Z, pinEnv, revParse, type WorktreeEntry } from '../git/runner.js';
+import { git, gitMessage, gitOut, listWorktrees, parseStatusV2Z, pinEnv, revParse, type GitResult, type WorktreeEntry } from '../git/runner.js';
 import { hooksTheLandChanges, NO_HOOKS } from '../git/setup-guard.js';
 import { branchInOperation, gitDirOfWorktree, operationInProgress, type GitOperation } from '../git/operation.js';
 import { withLandLock } from '../locks/land-lock.js';
 import { fastForwardBlockers, type OnDisk, type TreeChange } from './ff-blockers.js';
 import { lockedMerge, pathsInTheWay } from './locked-merge.js';
 import { changesBetween } from './rebase.js';
+import { staleUpdates, transactionText, type LocalRefUpdate } from '../git/ref-transaction.js';
 
 /** Why main cannot be fast-forwarded right now; worth retrying later. */
 export type Busy =
@@ -40,6 +43,8 @@ export type FastForwardResult =
   | { kind: 'main-moved'; tip: string }
   | { kind: 'main-blocked'; files: string[]; mainWorktree: string }
   | { kind: 'main-busy'; busy: Busy }
+  /** an update of `withMain` did not find what it expected at `ref` (the claim is not the caller's any more): nothing moved */
+  | { kind: 'update-stale'; ref: string; message: string }
   | { kind: 'failed'; message: string };
 
 export interface FastForwardOptions {
@@ -59,6 +64,8 @@ export interface FastForwardOptions {
   changes?: TreeChange[];
   /** the caller holds the land lock already (a resolution that took priority) */
   landLockHeld?: boolean;
+  /** more ref changes for the same transaction as main's move (the job claim's tombstone) */
+  withMain?: LocalRefUpdate[];
 }
 
 /**
@@ -101,26 +108,38 @@ async function fastForwardLocked(o: FastForwardOptions): Promise<FastForwardResu
   // hooks this fast-forward writes (a committed hooks folder) are the agent's: run no hook
   const hooksNotRun = hooksTheLandChanges(o.stateDir, changes.map((c) => c.path));
   const env = { ...(hooksNotRun.length > 0 ? pinEnv(NO_HOOKS, {}) : {}), GIT_REFLOG_ACTION: reason };
+  if (!mainGitDir && (o.withMain ?? []).length > 0) return { kind: 'failed', message: `${mainWorktree} has no git dir of its own to lock: main and the claim cannot move together there` };
   const merge = mainGitDir
-    ? await lockedMerge(mainWorktree, mainGitDir, ref, o.from, o.to, env)
+    ? await lockedMerge(mainWorktree, mainGitDir, ref, o.from, o.to, env, o.withMain)
     : await git(mainWorktree, ['merge', '--ff-only', '--no-overwrite-ignore', '--quiet', o.to], env);
   if (merge.ok) return { kind: 'fast-forwarded', main: o.to, checkout: mainWorktree, ...(hooksNotRun.length > 0 ? { hooksNotRun } : {}) };
-  const again = await revParse(o.repo, ref);
-  if (again && again !== o.from) return { kind: 'main-moved', tip: again };
-  const text = gitMessage(merge, { strip: true });
-  const lock = /'([^']*index\.lock)'/.exec(text);
+  const moved = await movedOrStale(o, ref, merge);
+  if (moved) return moved;
+  const said = gitMessage(merge, { strip: true });
+  const lock = /'([^']*index\.lock)'/.exec(said);
   if (lock?.[1]) return { kind: 'main-busy', busy: { reason: 'index-locked', mainWorktree, lockFile: lock[1] } };
-  const refLock = refLockIn(text);
+  const refLock = refLockIn(said);
   if (refLock) return { kind: 'main-busy', busy: { reason: 'ref-locked', lockFile: refLock } };
   const inTheWay = [
     ...pathsInTheWay(merge.stderr),
-    ...text
+    ...said
       .split('\n')
       .filter((l) => l.startsWith('\t'))
       .map((l) => l.trim()),
   ];
   if (inTheWay.length > 0) return { kind: 'main-blocked', files: inTheWay, mainWorktree };
-  return { kind: 'failed', message: text };
+  return { kind: 'failed', message: said };
+}
+
+/** After a move of main that failed: main moved meanwhile, or an update of `withMain` found something else; else null. */
+async function movedOrStale(o: FastForwardOptions, ref: string, failed: GitResult): Promise<FastForwardResult | null> {
+  const again = await revParse(o.repo, ref);
+  if (again && again !== o.from) return { kind: 'main-moved', tip: again };
+  const extra = o.withMain ?? [];
+  if (extra.length === 0) return null;
+  const now = new Map(await Promise.all(extra.map(async (u) => [u.ref, await revParse(o.repo, u.ref)] as const)));
+  const stale = staleUpdates(extra, (r) => now.get(r) ?? null)[0];
+  return stale ? { kind: 'update-stale', ref: stale.ref, message: gitMessage(failed, { strip: true }) } : null;
 }
 
 /**
@@ -162,10 +181,12 @@ async function updateRefOnly(o: FastForwardOptions, ref: string, reason: string,
   if (tipNow === null) return { kind: 'failed', message: `branch ${o.onto} no longer exists` };
   if (tipNow !== o.from) return { kind: 'main-moved', tip: tipNow };
   if (!forward.ok) return { kind: 'failed', message: `${o.to} does not contain ${o.from}; refusing to move ${o.onto} backwards or sideways` };
-  const cas = await git(o.repo, ['update-ref', '-m', `${reason}: fast-forward`, ref, o.to, o.from]);
+  const updates = transactionText([{ ref, to: o.to, expect: o.from }, ...(o.withMain ?? [])]);
+  if (updates === null) return { kind: 'failed', message: `not a ref update git can check: ${JSON.stringify(o.withMain)}` };
+  const cas = await git(o.repo, ['update-ref', '-m', `${reason}: fast-forward`, '--stdin'], undefined, { input: updates });
   if (cas.ok) return { kind: 'fast-forwarded', main: o.to, checkout: null };
-  const again = await revParse(o.repo, ref);
-  if (again && again !== o.from) return { kind: 'main-moved', tip: again };
+  const moved = await movedOrStale(o, ref, cas);
+  if (moved) return moved;
   const text = gitMessage(cas, { strip: true });
   const refLock = refLockIn(text);
   if (refLock) return { kind: 'main-busy', busy: { reason: 'ref-locked', lockFile: refLock } };

@@ -41,7 +41,7 @@ import { rebaseRound, removeUnlessKept, roundBackoff, short, untouchedCheckout }
 import { landByPush, type LocalMain, type RemoteLand } from './push-main.js';
 import { fetchRemoteMain } from './remote-main.js';
 import { trackingRef, type RemoteTarget } from '../remote/target.js';
-import type { Unreachable } from '../remote/git-remote.js';
+import type { RefUpdate, Unreachable } from '../remote/git-remote.js';
 
 export { removeLandedWorktree, type Removal } from './remove.js';
 export type { Refusal } from './inspect.js';
@@ -63,8 +63,8 @@ export type LandResult =
   | { kind: 'coven-held'; worktree: string; branch: string; onto: string; commits: number; files: string[] }
   /** remote mode: the remote did not answer (the fetch or the push); nothing was pushed, the branch keeps its commits: try again later */
   | { kind: 'unreachable'; worktree: string; branch: string; onto: string; commits: number; remote: string; message: string }
-  /** remote mode: an update pushed with main (the job's claim, `ref`) was not what it expected there: the claim is no longer this worker's. Nothing was pushed */
-  | { kind: 'lease-lost'; worktree: string; branch: string; onto: string; commits: number; remote: string; ref: string; message: string }
+  /** an update that goes with main (`withMain`: the job's claim, `ref`) was not what it expected there: the claim is no longer this worker's. Nothing was pushed (remote mode: `remote`) or moved */
+  | { kind: 'lease-lost'; worktree: string; branch: string; onto: string; commits: number; remote?: string; ref: string; message: string }
   /** remote mode: the server refused the push (a protected branch, a hook): its words in `message`. Nothing was pushed */
   | { kind: 'push-refused'; worktree: string; branch: string; onto: string; commits: number; remote: string; ref: string; message: string }
   | Refusal;
@@ -88,6 +88,12 @@ export interface LandOptions {
   approveCoven?: boolean;
   /** remote mode: land by pushing to the remote's main instead of moving the local one (push-main.ts) */
   remote?: RemoteLand;
+  /**
+   * ref changes that go with main's move, for the commit main moves to (the job claim's
+   * tombstone): one transaction locally (fast-forward.ts), one atomic push in remote mode;
+   * one that finds its ref changed stops the land as `lease-lost`, nothing moved
+   */
+  withMain?: (head: string) => Promise<RefUpdate[]>;
 }
 
 export async function landWorktree(opts: LandOptions): Promise<LandResult> {
@@ -118,13 +124,15 @@ export async function landWorktree(opts: LandOptions): Promise<LandResult> {
 
     log(`fast-forwarding ${onto} to ${short(head)} (${plural(commits, 'commit')})`);
     const reason = `coven land ${branch}`;
-    const ff = await fastForwardMain({ repo: worktree, stateDir: info.stateDir, onto, from: tip, to: head, reason, worktrees: info.worktrees, changes, landLockHeld: opts.landLockHeld });
+    const withMain = localUpdates((await opts.withMain?.(head)) ?? []);
+    const ff = await fastForwardMain({ repo: worktree, stateDir: info.stateDir, onto, from: tip, to: head, reason, worktrees: info.worktrees, changes, landLockHeld: opts.landLockHeld, withMain });
     if (ff.kind === 'fast-forwarded') {
       const removal = await removeUnlessKept(opts, info);
       return { kind: 'landed', worktree, branch, onto, commits, main: ff.main, retries, removal, ...leftOut, ...(ff.hooksNotRun ? { hooksNotRun: ff.hooksNotRun } : {}), ...untouchedCheckout(ff.checkout, info) };
     }
     if (ff.kind === 'main-blocked') return { kind: 'main-blocked', worktree, branch, onto, commits, files: ff.files, mainWorktree: ff.mainWorktree };
     if (ff.kind === 'failed') return { kind: 'failed', worktree, branch, step: 'fast-forward', message: ff.message };
+    if (ff.kind === 'update-stale') return { kind: 'lease-lost', worktree, branch, onto, commits, ref: ff.ref, message: ff.message };
     const transient = ff.kind === 'main-moved' || ff.busy.reason === 'index-locked';
     if (!transient || retries >= maxRetries) {
       const busy: Busy = ff.kind === 'main-moved' ? { reason: 'kept-moving', retries } : ff.busy;
@@ -139,6 +147,11 @@ export async function landWorktree(opts: LandOptions): Promise<LandResult> {
     }
     await roundBackoff(retries);
   }
+}
+
+/** Updates for a local transaction: a compare-and-swap each ('fast-forward' is a push's check only). */
+function localUpdates(updates: RefUpdate[]): { ref: string; to: string | null; expect: string | null }[] {
+  return updates.map((u) => ({ ref: u.ref, to: u.to, expect: u.expect === 'fast-forward' ? null : u.expect }));
 }
 
 /**

@@ -14,21 +14,24 @@
 //      the way — which writes the files (refused, it is tried once more after `git
 //      update-index --refresh`: a file only touched is not a change);
 //   3. rename the copy over the index, then move the branch with a compare-and-swap
-//      `git update-ref`, then release the lock. A command that read HEAD and the index
+//      `git update-ref --stdin` (with the caller's other ref updates, one transaction:
+//      lib/git/ref-transaction.ts), then release the lock. A command that read HEAD and the index
 //      in between saw the old HEAD: its own compare-and-swap of HEAD fails, cleanly;
 //   4. run the post-merge hook, as git merge would (it wakes sleeping workers).
 // If the branch moved meanwhile without the index lock, the files and index are put back.
 // It runs as a small sh script (the git runner's gitScript) in a process group of its
 // own, with its output in a file: a worker killed mid-land (kill -9, or Ctrl-C to its
 // group) never leaves the user's checkout half updated or its index locked.
-// Inputs: the checkout, its git dir, the branch's full ref, the old and new tips.
+// Inputs: the checkout, its git dir, the branch's full ref, the old and new tips, and the
+// ref changes that go with the branch's move.
 // Outputs: a GitResult; stderr reads like git's ("Unable to create '…/index.lock': File
 // exists", "error: Entry 'x' not uptodate", "cannot lock ref …").
 
 import { gitScript, type GitResult } from '../git/runner.js';
+import { transactionText, type LocalRefUpdate } from '../git/ref-transaction.js';
 
 const script = `
-gitdir=$1; ref=$2; from=$3; to=$4
+gitdir=$1; updates=$2; from=$3; to=$4
 lock="$gitdir/index.lock"; copy="$gitdir/coven-ff-index.$$"
 if ! (set -C; printf 'coven land (pid %s)\\n' "$$" > "$lock") 2>/dev/null; then
   echo "fatal: Unable to create '$lock': File exists." >&2
@@ -45,7 +48,7 @@ if ! GIT_INDEX_FILE=$copy git read-tree -m -u "$from" "$to" 2>/dev/null; then
   GIT_INDEX_FILE=$copy git read-tree -m -u "$from" "$to" || giveup $?
 fi
 mv -f "$copy" "$gitdir/index" || giveup 1
-if ! git update-ref -m "\${GIT_REFLOG_ACTION:-coven land}: Fast-forward" "$ref" "$to" "$from"; then
+if ! printf '%s' "$updates" | git update-ref -m "\${GIT_REFLOG_ACTION:-coven land}: Fast-forward" --stdin; then
   # the branch moved without the index lock: put the files and the index back
   cp "$gitdir/index" "$copy" && GIT_INDEX_FILE=$copy git read-tree -m -u "$to" "$from" && mv -f "$copy" "$gitdir/index"
   giveup 1
@@ -55,9 +58,14 @@ git hook run --ignore-missing post-merge -- 0 >&2 || true
 exit 0
 `;
 
-/** Fast-forwards `ref`, checked out in `checkout`, from `from` to `to`, under its index.lock. */
-export function lockedMerge(checkout: string, gitDir: string, ref: string, from: string, to: string, env: NodeJS.ProcessEnv = {}): Promise<GitResult> {
-  return gitScript(checkout, script, 'coven-locked-merge', [gitDir, ref, from, to], env);
+/**
+ * Fast-forwards `ref`, checked out in `checkout`, from `from` to `to`, under its
+ * index.lock; `withMain`: more ref changes in the same transaction (all or none).
+ */
+export async function lockedMerge(checkout: string, gitDir: string, ref: string, from: string, to: string, env: NodeJS.ProcessEnv = {}, withMain: LocalRefUpdate[] = []): Promise<GitResult> {
+  const updates = transactionText([{ ref, to, expect: from }, ...withMain]);
+  if (updates === null) return { ok: false, code: 1, stdout: '', stderr: `coven: not a ref update git can check: ${JSON.stringify(withMain)}\n` };
+  return gitScript(checkout, script, 'coven-locked-merge', [gitDir, updates, from, to], env);
 }
 
 /** The paths a refused fast-forward names: local changes, or untracked/ignored files in the way. */

@@ -65,8 +65,10 @@ export function describeLand(r: LandResult, how: { self: string; againArgs: stri
       return problem(4, describeBusy(r, again(r.worktree)));
     case 'coven-held':
       return problem(5, describeHeld(r, again(r.worktree)));
-    case 'unreachable':
     case 'lease-lost':
+      if (r.remote === undefined) return problem(PUSH_CODES[r.kind], describeClaimLost(r, again(r.worktree)));
+      return problem(PUSH_CODES[r.kind], describePushProblem({ ...r, remote: r.remote }, again(r.worktree)));
+    case 'unreachable':
     case 'push-refused':
       return problem(PUSH_CODES[r.kind], describePushProblem(r, again(r.worktree)));
     default:
@@ -77,7 +79,16 @@ export function describeLand(r: LandResult, how: { self: string; againArgs: stri
 /** The exit codes of a land by push that did not push (land-worktree's usage text). */
 const PUSH_CODES = { unreachable: 6, 'lease-lost': 7, 'push-refused': 1 } as const;
 
-type PushProblem = Extract<LandResult, { kind: 'unreachable' | 'lease-lost' | 'push-refused' }>;
+type PushProblem = Extract<LandResult, { kind: 'unreachable' | 'push-refused' }> | (Extract<LandResult, { kind: 'lease-lost' }> & { remote: string });
+
+/** Local mode: the job's claim, which moves with main, was not this land's any more: main did not move. */
+function describeClaimLost(r: Extract<LandResult, { kind: 'lease-lost' }>, again: string): Problem {
+  return {
+    what: `cannot land ${r.branch}: the job's claim ${r.ref} is no longer this worker's (another worker took the job over, or the claim was removed), so ${r.onto} was not moved (${r.message}).`,
+    kept: `${r.onto} and the claim were not changed; ${stay(r.commits)} on ${r.branch}.`,
+    next: [`coven status    # who holds the job now`, `git -C ${shellQuote(r.worktree)} log --oneline ${shellQuote(r.onto)}..${shellQuote(r.branch)}    # what would have landed`, again],
+  };
+}
 
 /** Remote mode: a land whose push did not happen (nothing was pushed: the push is atomic). */
 export function describePushProblem(r: PushProblem, again: string): Problem {

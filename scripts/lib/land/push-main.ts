@@ -23,11 +23,9 @@ import { rebaseRound, removeUnlessKept, roundBackoff, short, untouchedCheckout }
 import { fetchRemoteMain } from './remote-main.js';
 import { plural } from './remove.js';
 
-/** A land in remote mode: the remote to push to, and what to push with main. */
+/** A land in remote mode: the remote to push to (what goes with main: LandOptions.withMain). */
 export interface RemoteLand {
   target: RemoteTarget;
-  /** more ref updates for the same atomic push, for the commit main is pushed to (the job claim's tombstone) */
-  extraUpdates?: (head: string) => Promise<RefUpdate[]>;
 }
 
 /** What the clone's local main did after the push. */
@@ -67,7 +65,7 @@ export async function landByPush(opts: LandOptions, remote: RemoteLand, info: Wo
     const { head } = round;
 
     log(`pushing ${plural(round.commits, 'commit')} to ${t.main} on ${t.name} (${short(head)})`);
-    const updates: RefUpdate[] = [{ ref: mainRef, to: head, expect: 'fast-forward' }, ...((await remote.extraUpdates?.(head)) ?? [])];
+    const updates: RefUpdate[] = [{ ref: mainRef, to: head, expect: 'fast-forward' }, ...((await opts.withMain?.(head)) ?? [])];
     const pushed = await pushAtomic(worktree, t.name, updates);
     const base = { worktree, branch, onto, commits: round.commits, remote: t.name };
     if (pushed.kind === 'unreachable') return { kind: 'unreachable', ...base, message: pushed.message };

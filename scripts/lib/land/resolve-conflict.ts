@@ -21,7 +21,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { landWorktree, type LandResult, type RemoteLand } from './land.js';
+import { landWorktree, type LandOptions, type LandResult, type RemoteLand } from './land.js';
 import { trackingRef } from '../remote/target.js';
 import { runAgentSession, runCost, saveAndClean, sessionIdOf, type SessionSettings } from '../agents/agent-job.js';
 import { commitIdentities, type CommitIdentity } from '../git/commit-identity.js';
@@ -74,6 +74,8 @@ export interface ResolveOptions extends SessionSettings {
   approveCoven?: boolean;
   /** remote mode: the land after a resolution pushes, as the land that stopped did (LandOptions.remote) */
   remote?: RemoteLand;
+  /** what goes with main's move, as in the land that stopped (LandOptions.withMain) */
+  withMain?: LandOptions['withMain'];
   /** failed rounds before giving up (default 3) */
   rounds?: number;
   /** finished rounds whose land met a new conflict because main moved (default 10) */
@@ -144,7 +146,7 @@ export async function resolveConflict(o: ResolveOptions): Promise<ResolveOutcome
         continue;
       }
       // onto the branch the land was for, whatever upstream the resolution set
-      const land = await landWorktree({ worktree: o.worktree, keep: true, onto: o.conflict.onto, landLockHeld: priority !== null, approveCoven: o.approveCoven, remote: o.remote });
+      const land = await landWorktree({ worktree: o.worktree, keep: true, onto: o.conflict.onto, landLockHeld: priority !== null, approveCoven: o.approveCoven, remote: o.remote, withMain: o.withMain });
       if (land.kind === 'conflict') {
         conflict = land;
         for (const f of land.files) conflicted.add(f);

@@ -243,7 +243,7 @@ export function resumeClaimHeartbeat(w: Worker): void {
 export async function settleClaim(w: Worker, end: LandEnd, landed?: string | null): Promise<void> {
   if (!w.claim) return;
   const keeper = keepers.get(w);
-  if (w.remote && end === 'landed' && keeper?.pushed) return forgetClaim(w); // the push carried its tombstone
+  if (end === 'landed' && keeper?.pushed) return forgetClaim(w); // main's move (or push) carried its tombstone
   resumeClaimHeartbeat(w); // paused for a push that did not land
   if (end === 'landed') await releaseLanded(w, landed ?? undefined);
   else if (end === 'nothing') await releaseClaim(w, { kind: 'given-up', why: 'the job left nothing to land' });
@@ -292,11 +292,11 @@ export async function setAsideRun(w: Worker, job: string, by: string, what: stri
 }
 
 /**
- * Remote mode: the claim's tombstone as a ref update, for the land to push atomically with
- * main (LandOptions.remote.extraUpdates): the land and the release happen together or
- * not at all, and a land whose claim was taken over is refused by the server. The
- * heartbeat pauses first (it would move the ref the push expects); settleClaim then
- * forgets a claim the push released, or starts the heartbeat again.
+ * The claim's tombstone as a ref update that goes with main's move (LandOptions.withMain):
+ * one transaction locally, one atomic push in remote mode. The land and the release happen
+ * together or not at all, and a land whose claim was taken over is refused (by git's ref
+ * locks, or the server). The heartbeat pauses first (it would move the ref the update
+ * expects); settleClaim then forgets a claim the land released, or starts the heartbeat again.
  */
 export function claimTombstoneForLand(w: Worker): (head: string) => Promise<RefUpdate[]> {
   return async (head) => {

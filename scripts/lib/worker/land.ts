@@ -9,7 +9,7 @@ import { gitOut, revParse } from '../git/runner.js';
 import { rebaseInProgress } from '../git/operation.js';
 import { checkSetupBeforeLand, describeHooksNotRun } from '../git/setup-guard.js';
 import { describeLand, describeLeftOut, describeUntouched } from '../land/messages.js';
-import { landWorktree, unlandedCommits, type LandResult, type RemoteLand } from '../land/land.js';
+import { landWorktree, unlandedCommits, type LandOptions, type LandResult } from '../land/land.js';
 import { describeLocalMain } from '../land/messages.js';
 import { trackingRef } from '../remote/target.js';
 import { covenRef, keepAt } from '../worktree/save-work.js';
@@ -24,7 +24,7 @@ import { recordResolution } from './step-files.js';
 import { covenApproved, heldBeforeReplacedLand } from './coven-hold.js';
 import { mainTip, waitForMainToMove } from './wait-for-main.js';
 import { unlandedOnBranch } from './finish.js';
-import { claimStoreOf, claimTombstoneForLand, refuseLostJob, resumeClaimHeartbeat, settleClaim } from './claim-keeper.js';
+import { claimStillHeld, claimStoreOf, claimTombstoneForLand, refuseLostJob, resumeClaimHeartbeat, settleClaim } from './claim-keeper.js';
 
 /**
  * Lands the worker's branch: counts what landed, resolves conflicts, parks when it must;
@@ -32,7 +32,9 @@ import { claimStoreOf, claimTombstoneForLand, refuseLostJob, resumeClaimHeartbea
  * was taken over does not land (checked just before).
  */
 export async function landAndResolve(w: Worker): Promise<LandEnd> {
-  const refused = await refuseLostJob(w);
+  // the land core moves main and the claim together (a claim taken over stops it: lease-lost);
+  // a replaced land step does not, so the claim is checked before it
+  const refused = w.steps.land ? await refuseLostJob(w) : null;
   if (refused) return refused;
   const end = await landJob(w);
   await settleClaim(w, end, end === 'landed' ? await revParse(w.worktree, 'HEAD') : null);
@@ -52,16 +54,18 @@ async function landJob(w: Worker): Promise<LandEnd> {
   const agent = await jobAgent(w);
   // another worker's agent may be changing the git setup the land runs with
   await checkSetupBeforeLand(w.paths.commonDir, w.paths.stateDir, (text) => w.ui.problem(text));
-  const remote = remoteLand(w);
-  let land = await landWorktree({ worktree: w.worktree, keep: true, approveCoven, remote });
+  const remote = w.remote ? { target: w.remote } : undefined;
+  // the heartbeat pauses while the tombstone goes with main; settleClaim forgets the claim after a land, or beats again
+  const withMain = claimTombstoneForLand(w);
+  let land = await landWorktree({ worktree: w.worktree, keep: true, approveCoven, remote, withMain });
   if (land.kind === 'dirty') {
     const saved = await saveAndClean(w.worktree, w.name, 'wip', 'coven: uncommitted work found at land time');
     if (saved.kind === 'saved') w.saved.push(saved.ref);
-    land = await landWorktree({ worktree: w.worktree, keep: true, approveCoven, remote });
+    land = await landWorktree({ worktree: w.worktree, keep: true, approveCoven, remote, withMain });
   }
   if (land.kind === 'conflict') {
     resumeClaimHeartbeat(w); // the resolution session may outlast the lease
-    const resolved = await resolve(w, land, agent, approveCoven, remote);
+    const resolved = await resolve(w, land, agent, approveCoven, { remote, withMain });
     if (resolved.kind === 'ended') return resolved.end;
     land = resolved.land;
   }
@@ -95,7 +99,7 @@ async function landJob(w: Worker): Promise<LandEnd> {
 }
 
 /** Resumes the job's session to resolve the conflict; the land it ends with, or how the land step ends. */
-async function resolve(w: Worker, conflict: Conflict, agent: JobAgent, approveCoven: boolean, remote: RemoteLand | undefined): Promise<{ kind: 'land'; land: LandResult } | { kind: 'ended'; end: LandEnd }> {
+async function resolve(w: Worker, conflict: Conflict, agent: JobAgent, approveCoven: boolean, landWith: Pick<LandOptions, 'remote' | 'withMain'>): Promise<{ kind: 'land'; land: LandResult } | { kind: 'ended'; end: LandEnd }> {
   await setPhase(w, 'resolving', {});
   w.ui.line(say.conflict(conflict.onto, conflict.files));
   if (w.steps['resolve-conflict']) {
@@ -104,7 +108,7 @@ async function resolve(w: Worker, conflict: Conflict, agent: JobAgent, approveCo
     if (by === 'pending') await undoRebase(w);
     return { kind: 'ended', end: by === 'gave-up' ? await park(w, conflict, sayPark.stepGaveUp) : by };
   }
-  const resolved = await resolveConflict({ ...sessionSettings(w), worktree: w.worktree, branch: w.branch, conflict, agentName: agent.name, cli: agent.cli, cliArgs: agent.cliArgs, sessionId: w.state.session_id, approveCoven, remote, signal: w.stop.signal });
+  const resolved = await resolveConflict({ ...sessionSettings(w), worktree: w.worktree, branch: w.branch, conflict, agentName: agent.name, cli: agent.cli, cliArgs: agent.cliArgs, sessionId: w.state.session_id, approveCoven, ...landWith, signal: w.stop.signal });
   await updateState(w, { cost_usd: w.state.cost_usd + resolved.costUsd, session_id: resolved.sessionId });
   await recordResolution(w.paths.stateDir, w.name, w.branch, resolved);
   if (resolved.kind === 'stopped' || resolved.kind === 'skipped' || resolved.kind === 'refused') {
@@ -217,16 +221,6 @@ async function jobAgent(w: Worker): Promise<JobAgent> {
 }
 
 /**
- * Remote mode: the land pushes to the remote's main, and with it the tombstone of the
- * job's claim (landed, with the commit pushed): both or neither (lib/land/push-main.ts).
- */
-function remoteLand(w: Worker): RemoteLand | undefined {
-  if (!w.remote) return undefined;
-  // the heartbeat pauses while the tombstone is pushed; settleClaim forgets the claim after a land, or beats again
-  return { target: w.remote, extraUpdates: claimTombstoneForLand(w) };
-}
-
-/**
  * After a land refused as lease-lost: whether the claim on the remote is still held by
  * this worker (a heartbeat of its own moved it after the tombstone was made). A remote
  * that does not answer counts as ours: the land is only put off, and its next push is
@@ -234,7 +228,9 @@ function remoteLand(w: Worker): RemoteLand | undefined {
  */
 async function claimStillOurs(w: Worker): Promise<boolean> {
   const claim = w.claim;
-  if (!claim || !w.remote) return false;
+  if (!claim) return false;
+  // local mode: the claim as it is now (gone, or still this worker's: taken again)
+  if (!w.remote) return (await claimStillHeld(w)).held;
   const reads = await claimStoreOf(w).list();
   if (!Array.isArray(reads)) return reads.kind === 'unreachable';
   const now = reads.find((r) => r.key === claim.key);
@@ -268,7 +264,7 @@ async function supersede(w: Worker, land: Extract<LandResult, { kind: 'lease-los
   const ref = await keepAt(w.worktree, covenRef('superseded', w.name), head, 'coven: the commits of a job another worker took over');
   w.saved.push(ref);
   // the worktree is clean (the land checked) and the commits are kept
-  if (w.remote) await gitOut(w.worktree, ['reset', '--quiet', '--keep', trackingRef(w.remote)]);
+  await gitOut(w.worktree, ['reset', '--quiet', '--keep', w.remote ? trackingRef(w.remote) : `refs/heads/${w.main}`]);
   w.ui.problem(say.superseded(here(w), land, ref));
   return 'nothing';
 }

@@ -135,13 +135,19 @@ export const land = {
   retriesLater: (name: string) => `coven: ${name} keeps its commits and retries the land before its next dispatch.`,
   rebaseUndone: (h: Here, kept: string) => `coven: the unfinished rebase in ${h.worktree} is undone (${h.branch} keeps its commits); how far it had got is kept as ${kept}   (git show --stat ${kept})`,
   goesOn: (h: Here) => `coven: ${h.branch} has nothing left to land; ${h.name} goes on.`,
-  /** remote mode: the job's claim was taken over before the land could push (lease-lost) */
-  superseded: (h: Here, l: { remote: string; ref: string; commits: number }, kept: string) =>
-    formatProblem({
-      what: `${h.name} did not land its work: the job's claim ${l.ref} on ${l.remote} was taken over by another worker (its lease ran out), so the push was refused and ${h.main} on ${l.remote} did not move.`,
-      kept: `The ${l.commits} commit(s) are kept as ${kept}, never pushed; ${h.branch} starts again from ${l.remote}'s ${h.main}, and ${h.name} goes on with other work.`,
-      next: [`git log --oneline ${q(`${l.remote}/${h.main}`)}..${kept}   (what this worker had made)`, `git update-ref -d ${kept}   (to drop it once the other worker's work is on ${h.main})`],
-    }),
+  /** the job's claim was taken over before the land could push (remote mode) or move main (lease-lost) */
+  superseded: (h: Here, l: { remote?: string; ref: string; commits: number }, kept: string) =>
+    l.remote === undefined
+      ? formatProblem({
+          what: `${h.name} did not land its work: the job's claim ${l.ref} is not its own any more (another worker took the job over, or the claim was removed), so ${h.main} did not move.`,
+          kept: `The ${l.commits} commit(s) are kept as ${kept}, not landed; ${h.branch} starts again from ${h.main}, and ${h.name} goes on with other work.`,
+          next: [`git log --oneline ${q(h.main)}..${kept}   (what this worker had made)`, `git update-ref -d ${kept}   (to drop it once the other worker's work is on ${h.main})`],
+        })
+      : formatProblem({
+          what: `${h.name} did not land its work: the job's claim ${l.ref} on ${l.remote} was taken over by another worker (its lease ran out), so the push was refused and ${h.main} on ${l.remote} did not move.`,
+          kept: `The ${l.commits} commit(s) are kept as ${kept}, never pushed; ${h.branch} starts again from ${l.remote}'s ${h.main}, and ${h.name} goes on with other work.`,
+          next: [`git log --oneline ${q(`${l.remote}/${h.main}`)}..${kept}   (what this worker had made)`, `git update-ref -d ${kept}   (to drop it once the other worker's work is on ${h.main})`],
+        }),
 };
 
 export const park = {

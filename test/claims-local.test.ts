@@ -4,18 +4,20 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { jobKey, type Holder, type Job } from '../scripts/lib/claims/claim.js';
 import { describeClaims, openClaimStore } from '../scripts/lib/claims/index.js';
 import { processStartTime } from '../scripts/lib/locks/process-identity.js';
 import { keepWhatTheJobDropped, markJob } from '../scripts/lib/worktree/job-guard.js';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { MAX_BOOK_ENTRIES, readBook, writeBook } from '../scripts/lib/claims/lease.js';
 import { DAY_MS, pruneTombstones } from '../scripts/lib/claims/prune.js';
 import { gcClaims } from '../scripts/lib/claims/gc-claims.js';
 import { takeStep } from '../scripts/lib/claims/take.js';
+import { readClaimRefs } from '../scripts/lib/claims/claim-object.js';
+import { gitWrapper, withGitWrapper } from './helpers/git-wrapper.js';
 import { distRoot, sh, tempDir, tempRepo, commitFile } from './helpers/repo.js';
 
 const job: Job = { agent: 'implement', args: { issue: 'issues/a.md' } };
@@ -327,6 +329,35 @@ test('takeStep, from a table: what a take does with the claim as read', () => {
     const got = step.do === 'replace' ? `replace${step.over ? ` ${step.over.why}` : ''}` : step.do;
     assert.is(got, want, name);
   }
+});
+
+test('250 claim refs and one with a 1 MB message: every ref is read with the size cap; the big one is damaged, never read', async () => {
+  const { repo, stateDir, store, main } = await setup();
+  const taken = await store.take(job, elsewhere('brave-otter'), main);
+  assert.is(taken.kind, 'taken');
+  if (taken.kind !== 'taken') return;
+  const tree = await sh(repo, 'hash-object', '-t', 'tree', '-w', '/dev/null');
+  const bigFile = join(stateDir, 'big.txt');
+  writeFileSync(bigFile, `{"coven":"claim/1","pad":"BIG-MESSAGE-MARK${'x'.repeat(1024 * 1024)}"}`);
+  const big = await sh(repo, 'commit-tree', tree, '-F', bigFile);
+  const lines = Array.from({ length: 250 }, (_, i) => `create refs/coven/claims/k${String(i).padStart(3, '0')} ${taken.claim.sha}`);
+  execFileSync('git', ['update-ref', '--stdin'], { cwd: repo, input: [...lines, `create refs/coven/claims/zz-big ${big}`, ''].join('\n') });
+  // every byte git prints to coven is logged: the big message must never be among them
+  const log = join(stateDir, 'git-output.log');
+  const wrapper = gitWrapper(`t=$(mktemp); "$REAL_GIT" "$@" >"$t"; rc=$?; cat "$t" >>'${log}'; cat "$t"; rm -f "$t"; exit $rc`);
+  const raws = await withGitWrapper(wrapper, () => readClaimRefs(repo, 'refs/coven/claims/'));
+  assert.ok(Array.isArray(raws));
+  if (!Array.isArray(raws)) return;
+  assert.is(raws.length, 252);
+  assert.is(raws.filter((r) => r.record?.holder.worker === 'brave-otter').length, 251);
+  const bad = raws.find((r) => r.ref === 'refs/coven/claims/zz-big');
+  assert.is(bad?.record, null);
+  assert.match(bad?.problem ?? '', /over the limit of 16384/);
+  const printed = readFileSync(log, 'utf8');
+  assert.not.ok(printed.includes('BIG-MESSAGE-MARK'), 'the big message was read');
+  assert.ok(printed.length < 200_000, `git printed ${printed.length} bytes`);
+  const listed = await store.list();
+  assert.ok(Array.isArray(listed) && listed.filter((c) => c.kind === 'corrupt').length === 1);
 });
 
 test.run();

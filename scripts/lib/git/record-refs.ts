@@ -8,8 +8,7 @@
 //
 // Inputs: a repository (any folder in it), refs. Outputs: commits, values.
 
-import { randomBytes } from 'node:crypto';
-import { git, gitMessage } from './runner.js';
+import { git, gitBytes, gitMessage } from './runner.js';
 
 /** The identity every record commit is made with (a record is coven's, not a person's). */
 const IDENTITY: NodeJS.ProcessEnv = { GIT_AUTHOR_NAME: 'coven', GIT_AUTHOR_EMAIL: 'coven@localhost', GIT_COMMITTER_NAME: 'coven', GIT_COMMITTER_EMAIL: 'coven@localhost' };
@@ -46,8 +45,10 @@ const FIELDS = ['%(refname)', '%(objectname)', '%(objecttype)', '%(objectsize)',
 
 /**
  * Every ref under `prefix` (or only `exact`, a full ref name) with its message, in two git
- * commands whatever their number: one lists the refs with their objects' type and size,
- * the second prints the messages of those that can be records (at most `maxBytes`).
+ * commands whatever their number: one lists the refs with their objects' type and size
+ * (no content), the second prints, by object id, only the commits that can be records (at
+ * most `maxBytes`). A ref over the limit is never read, however many refs there are; and
+ * an object id names fixed content, so a ref moved meanwhile cannot make the read bigger.
  */
 export async function readRecordRefs(repo: string, prefix: string, maxBytes: number, exact?: string): Promise<RecordRef[] | { failed: string }> {
   const listed = await git(repo, ['for-each-ref', `--format=${FIELDS.join('%00')}`, exact ?? prefix]);
@@ -59,7 +60,7 @@ export async function readRecordRefs(repo: string, prefix: string, maxBytes: num
     if (!ref.startsWith(prefix) || (exact !== undefined && ref !== exact)) continue;
     const problem =
       type !== 'commit' ? `it points at a ${type || 'missing object'}, not a commit`
-      : Number(size) > maxBytes + 1024 ? `its commit is ${size} bytes, over the limit of ${maxBytes}`
+      : !(Number(size) <= maxBytes + 1024) ? `its commit is ${size} bytes, over the limit of ${maxBytes}`
       : treeOf !== tree ? 'its commit has files (a record has the empty tree)'
       : parents.trim() !== '' ? 'its commit has a parent (a record has none)'
       : null;
@@ -67,29 +68,39 @@ export async function readRecordRefs(repo: string, prefix: string, maxBytes: num
   }
   const readable = found.filter((f) => f.problem === null);
   if (readable.length === 0) return found;
-  const messages = await recordMessages(repo, prefix, readable.map((f) => f.ref), maxBytes);
+  const messages = await recordMessages(repo, readable.map((f) => f.sha), maxBytes);
   for (const f of readable) {
-    const m = messages.get(f.ref);
-    if (!m) f.problem = 'it could not be read';
-    else if (m.sha !== f.sha) f.problem = 'it changed while it was read';
-    else f.text = m.text;
+    const text = messages.get(f.sha);
+    if (text === undefined) f.problem = 'it could not be read';
+    else f.text = text;
   }
   return found;
 }
 
-/** ref → the message of the commit it points at (and that commit), for refs already checked to be small commits. */
-async function recordMessages(repo: string, prefix: string, refs: string[], maxBytes: number): Promise<Map<string, { sha: string; text: string }>> {
-  const out = new Map<string, { sha: string; text: string }>();
-  const wanted = new Set(refs);
-  // an end mark no message can forge; the size again: a ref moved between the two
-  // commands to a big object is not kept (many refs: named by their prefix, not one by one)
-  const end = `--coven-end-${randomBytes(12).toString('hex')}--`;
-  const r = await git(repo, ['for-each-ref', `--format=%(refname)%00%(objectname)%00%(objectsize)%00%(contents)${end}`, ...(refs.length <= 200 ? refs : [prefix])]);
+/**
+ * commit id → its message, for commits already checked to be small: one `cat-file --batch`
+ * given their ids. Each answer is `<id> <type> <size>` then that many bytes; one that is
+ * not a commit within the limit is left out (read as unreadable by the caller).
+ */
+async function recordMessages(repo: string, shas: string[], maxBytes: number): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const r = await gitBytes(repo, ['cat-file', '--batch'], undefined, { input: [...new Set(shas)].join('\n') + '\n' });
   if (!r.ok) return out;
-  for (const entry of r.stdout.split(`${end}\n`)) {
-    const [ref = '', sha = '', size = '', ...text] = entry.split('\0');
-    if (!wanted.has(ref) || Number(size) > maxBytes + 1024) continue;
-    out.set(ref, { sha, text: text.join('\0') });
+  const buf = r.stdout;
+  for (let at = 0; at < buf.length; ) {
+    const eol = buf.indexOf(0x0a, at);
+    if (eol < 0) break;
+    const [sha = '', type = '', size = '', ...more] = buf.subarray(at, eol).toString('utf8').split(' ');
+    if (!/^\d+$/.test(size) || more.length > 0) {
+      at = eol + 1; // `<id> missing`: no content follows
+      continue;
+    }
+    const n = Number(size);
+    const body = buf.subarray(eol + 1, eol + 1 + n);
+    at = eol + 1 + n + 1; // the content, then a newline
+    if (type !== 'commit' || n > maxBytes + 1024) continue;
+    const split = body.indexOf('\n\n');
+    out.set(sha, split < 0 ? '' : body.subarray(split + 2).toString('utf8'));
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { describeClaims, openClaimStore } from '../scripts/lib/claims/index.js';
 import { processStartTime } from '../scripts/lib/locks/process-identity.js';
 import { keepWhatTheJobDropped, markJob } from '../scripts/lib/worktree/job-guard.js';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { MAX_BOOK_ENTRIES, readBook, writeBook } from '../scripts/lib/claims/lease.js';
+import { MAX_BOOK_ENTRIES, MAX_BOOK_TOTAL, readBook, writeBook } from '../scripts/lib/claims/lease.js';
 import { DAY_MS, pruneTombstones } from '../scripts/lib/claims/prune.js';
 import { gcClaims } from '../scripts/lib/claims/gc-claims.js';
 import { takeStep } from '../scripts/lib/claims/take.js';
@@ -273,11 +273,43 @@ test('the lease book: a damaged book reads as empty (a lease starts again, never
   assert.is((await store.take(job, me('calm-fox'), main)).kind, 'lost');
   tick(300_000);
   assert.is((await store.take(job, me('calm-fox'), main)).kind, 'taken');
-  const book = new Map(Array.from({ length: MAX_BOOK_ENTRIES + 10 }, (_, i) => [`refs/x/${i}`, { sha: 'a'.repeat(40), first_seen_ms: i }] as const));
+  // over its cap the book keeps the earliest seen (forgetting one only restarts its lease)
+  const book = new Map(Array.from({ length: MAX_BOOK_TOTAL + 10 }, (_, i) => [`refs/x/${i}`, { sha: 'a'.repeat(40), first_seen_ms: i }] as const));
   await writeBook(stateDir, book);
   const back = await readBook(stateDir);
-  assert.is(back.size, MAX_BOOK_ENTRIES);
-  assert.ok(!back.has('refs/x/0') && back.has(`refs/x/${MAX_BOOK_ENTRIES + 9}`));
+  assert.is(back.size, MAX_BOOK_TOTAL);
+  assert.ok(back.has('refs/x/0') && !back.has(`refs/x/${MAX_BOOK_TOTAL + 9}`));
+});
+
+test('the lease book over its cap: entries of gone refs go first, and a live claim\'s first-seen time never restarts', async () => {
+  const { repo, stateDir, store, main, tick } = await setup();
+  assert.is((await store.take(job, elsewhere('brave-otter'), main)).kind, 'taken');
+  const mine = `refs/coven/claims/${jobKey(job)}`;
+  const first = (await readBook(stateDir)).get(mine);
+  assert.ok(first);
+  tick(1_000);
+  // 5000 entries seen after it, of refs that are gone (another prefix: a remote no longer used)
+  const seen: Record<string, { sha: string; first_seen_ms: number }> = { [mine]: first! };
+  for (let i = 0; i < MAX_BOOK_ENTRIES; i++) seen[`refs/coven-remote/old/claims/k${i}`] = { sha: 'b'.repeat(40), first_seen_ms: first!.first_seen_ms + 1 + i };
+  writeFileSync(join(stateDir, 'claims-seen.json'), JSON.stringify({ coven: 'claims-seen/1', seen }));
+  // a take of another job writes the book
+  assert.is((await store.take({ agent: 'implement', args: { issue: 'issues/b.md' } }, me('calm-fox'), main)).kind, 'taken');
+  assert.is((await readBook(stateDir)).get(mine)?.first_seen_ms, first!.first_seen_ms, 'the live claim keeps its first-seen time');
+  // a listing of more live claim refs than the cap keeps the earliest seen
+  tick(1_000);
+  const sha = await sh(repo, 'rev-parse', mine);
+  const lines = Array.from({ length: MAX_BOOK_ENTRIES }, (_, i) => `create refs/coven/claims/more-${i} ${sha}`);
+  execFileSync('git', ['update-ref', '--stdin'], { cwd: repo, input: lines.join('\n') + '\n' });
+  const listed = await store.list();
+  assert.ok(Array.isArray(listed) && listed.length === MAX_BOOK_ENTRIES + 2);
+  const book = await readBook(stateDir);
+  assert.is(book.get(mine)?.first_seen_ms, first!.first_seen_ms);
+  assert.is([...book.keys()].filter((k) => k.startsWith('refs/coven/claims/')).length, MAX_BOOK_ENTRIES);
+  // the lease of the first claim runs out on time, from when it was first seen
+  tick(300_000 - 2_000);
+  const r = await store.take(job, me('calm-fox'), main);
+  assert.is(r.kind, 'taken');
+  if (r.kind === 'taken') assert.is(r.over?.why, 'lease-expired');
 });
 
 test('coven gc deletes tombstones it has seen unchanged for a day, and leaves held claims and younger tombstones', async () => {

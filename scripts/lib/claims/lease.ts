@@ -13,6 +13,13 @@
 // observers writing at once may lose an entry of the other's: it is seen again later,
 // which again only makes a lease look longer.
 //
+// Its size: a read of every ref under a prefix drops the entries of that prefix whose
+// refs are gone. Only when the refs still there exceed MAX_BOOK_ENTRIES does it forget
+// some of them, the ones it first saw last: an entry forgotten and seen again starts
+// anew, so the earliest times (the leases nearest to running out) are the ones kept.
+// Entries of other prefixes are left alone (their own reads prune them); the whole book
+// never holds more than MAX_BOOK_TOTAL entries, the earliest kept.
+//
 // Inputs: the state dir, claim refs as read, the time. Outputs: values.
 
 import { join } from 'node:path';
@@ -25,9 +32,11 @@ import type { ClaimRaw } from './claim-object.js';
 
 export const BOOK_FILE = 'claims-seen.json';
 const BOOK_FORMAT = 'claims-seen/1';
-/** entries kept at most (the oldest observations go first); far more claims than a repository has jobs */
+/** entries kept at most for the refs under one prefix (claims, or worker states); far more claims than a repository has jobs */
 export const MAX_BOOK_ENTRIES = 5_000;
-const MAX_BOOK_BYTES = 4 * 1024 * 1024;
+/** entries kept at most in the whole book (a few prefixes: local claims, each remote's claims and workers) */
+export const MAX_BOOK_TOTAL = 4 * MAX_BOOK_ENTRIES;
+const MAX_BOOK_BYTES = 32 * 1024 * 1024; // MAX_BOOK_TOTAL entries of refs up to 1000 characters
 const MAX_LEASE_MS = 86_400_000;
 
 export interface Seen {
@@ -58,15 +67,22 @@ export async function readBook(stateDir: string): Promise<Book> {
   }
 }
 
+/** Writes the book, at most MAX_BOOK_TOTAL entries: the earliest seen are kept (forgetting one can only restart its lease). */
 export async function writeBook(stateDir: string, book: Book): Promise<void> {
-  const entries = [...book.entries()].sort((a, b) => b[1].first_seen_ms - a[1].first_seen_ms).slice(0, MAX_BOOK_ENTRIES);
+  const entries = earliestFirst([...book.entries()]).slice(0, MAX_BOOK_TOTAL);
   await writeAtomic(bookPath(stateDir), JSON.stringify({ coven: BOOK_FORMAT, seen: Object.fromEntries(entries) }) + '\n');
+}
+
+/** Entries by the time first seen, earliest first (ties: by ref, so every observer forgets the same ones). */
+function earliestFirst(entries: [string, Seen][]): [string, Seen][] {
+  return entries.sort((a, b) => a[1].first_seen_ms - b[1].first_seen_ms || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 /**
  * Notes what was read into the book and returns it: a ref at a commit not seen there
  * before is first seen `now`. `scope`: the refs this read covered (a prefix, or one ref);
- * entries in scope that were not read are gone from the book. Written only when changed.
+ * entries in scope that were not read are gone from the book. Over MAX_BOOK_ENTRIES refs
+ * under a prefix, the ones first seen last are forgotten. Written only when changed.
  */
 export async function observe(stateDir: string, raws: Pick<ClaimRaw, 'ref' | 'sha'>[], scope: { prefix: string } | { ref: string }, now: number): Promise<Book> {
   const book = await readBook(stateDir);
@@ -80,6 +96,11 @@ export async function observe(stateDir: string, raws: Pick<ClaimRaw, 'ref' | 'sh
     if (book.get(raw.ref)?.sha === raw.sha) continue;
     book.set(raw.ref, { sha: raw.sha, first_seen_ms: now });
     changed = true;
+  }
+  if ('prefix' in scope && read.size > MAX_BOOK_ENTRIES) {
+    // every entry left in scope is a ref that is there now: keep the earliest seen
+    const inScope = earliestFirst([...book.entries()].filter(([ref]) => ref.startsWith(scope.prefix)));
+    for (const [ref] of inScope.slice(MAX_BOOK_ENTRIES)) changed = book.delete(ref) || changed;
   }
   if (changed) await writeBook(stateDir, book).catch(() => undefined); // an unwritable book: leases start again next time
   return book;

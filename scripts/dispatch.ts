@@ -2,7 +2,7 @@
 // dispatch — ask the dispatch agent what this worker should do next.
 
 const usage = `usage: coven dispatch [--out FILE] [--worker NAME] [--permission-mode MODE]
-                      [--timeout MINUTES] [--no-lock] [-- <extra CLI args>]
+                      [--timeout MINUTES] [--no-lock] [--remote NAME] [-- <extra CLI args>]
 
 Asks the dispatch agent (.coven/agents/dispatch.md) what to do next, in the worktree
 you are in, and writes the validated decision as a decision file (to FILE, or on
@@ -30,21 +30,29 @@ min), another dispatch may take the job.
   --permission-mode M   claude's --permission-mode (default acceptEdits)
   --timeout MINUTES     wall-clock limit of the session (default 60, at most 35000)
   --no-lock             do not take the dispatch lock
+  --remote NAME         remote mode (docs/remote.md): the claims are on this remote
+                        (default: git config coven.remote; without either, in the
+                        repository itself)
   -- <args>             extra arguments for the dispatch agent's CLI
 
 env:    COVEN_CLAUDE, COVEN_CODEX, COVEN_GEMINI, COVEN_OPENCODE (each agent
         CLI's binary; default: its command on PATH; the agent file's cli says which)
-        COVEN_CLAIM_LEASE_MS (a claim's lease), COVEN_MACHINE (this machine's name)
+        COVEN_CLAIM_LEASE_MS (a claim's lease, default 5 min)
+        COVEN_MACHINE (this machine's name in the claim; default: the host name;
+        a value that is not a machine name is refused: exit 64)
+        COVEN_REMOTE_TIMEOUT_MS (remote mode: how long a fetch or push may take,
+        default 60 s)
 reads:  .coven/agents/*.md; <state dir>/workers/*.json (what the others do);
-        refs/coven/claims/ (the jobs taken: on the remote that git config
-        coven.remote names, when it is set; docs/remote.md)
+        refs/coven/claims/ (the jobs taken: on the remote that --remote, else git
+        config coven.remote, names, when one does; docs/remote.md)
 writes: the decision file (--out, else stdout); <state dir>/logs/<worker>/ (the raw
         stream of each session); <state dir>/locks/dispatch while it runs; the job's
         claim, refs/coven/claims/<job>
 exit:   0 a decision (run, its claim taken; or sleep) · 1 invalid after ${MAX_CORRECTIONS} corrections
         3 the session failed · 4 no usable dispatch agent · 2 not in a git work tree
         5 nothing taken: every job it chose was taken first, or the claim could
-        not be written · 64 bad usage · 130 stopped (Ctrl-C) before a decision
+        not be written · 64 bad usage (also --remote naming no remote of this clone,
+        or a bad COVEN_MACHINE: nothing was dispatched) · 130 stopped (Ctrl-C) before a decision
 `;
 
 import { parseCommandLine, usageError } from './lib/ui/command-line.js';
@@ -60,14 +68,14 @@ import { decisionFileOf, describeAgentProblems, MAX_CORRECTIONS } from './lib/ag
 import { claimedDispatch, describeClaimsLost, holderOf, MAX_CLAIM_ROUNDS, type ClaimedOutcome } from './lib/agents/claimed-dispatch.js';
 import { resolveRemote } from './lib/remote/target.js';
 import { openClaimStore } from './lib/claims/index.js';
-import { describeJob, type ClaimStore } from './lib/claims/claim.js';
+import { describeJob } from './lib/claims/claim.js';
 import { syncWorktreeWithMain } from './lib/land/land.js';
-import { findRepo, gitOut, type RepoPaths } from './lib/git/runner.js';
-import { formatProblem } from './lib/ui/problem.js';
+import { findRepo, gitOut } from './lib/git/runner.js';
+import { exitWithProblem, formatProblem } from './lib/ui/problem.js';
 import { stopSessionsOnSignals } from './lib/session/stop-on-signal.js';
 import { renderOutcome } from './lib/session/render.js';
 
-const spec = { command: 'coven dispatch', usage, string: ['out', 'worker', 'permission-mode', 'timeout'], boolean: ['lock'], default: { lock: true }, passThrough: true };
+const spec = { command: 'coven dispatch', usage, string: ['out', 'worker', 'permission-mode', 'timeout', 'remote'], boolean: ['lock'], default: { lock: true }, passThrough: true };
 
 export async function main(argv: string[]): Promise<number> {
   const cl = parseCommandLine(argv, spec);
@@ -88,11 +96,14 @@ export async function main(argv: string[]): Promise<number> {
   // read before the session: a commit landing while dispatch thinks then wakes a sleeper at once
   const main = await mainBranchOf(repo.paths);
   const tipBefore = (main.kind === 'branch' ? await mainTip(worktree, main.name) : null) ?? '';
+  // the claims' remote: --remote, else coven.remote (a bad one, or a bad COVEN_MACHINE, stops here)
+  const remote = await resolveRemote(repo.paths.mainWorktree, main.kind === 'branch' ? main.name : 'main', args.remote as string | undefined);
+  if (remote.kind === 'problem') return exitWithProblem(64, { what: remote.message, kept: 'Nothing was dispatched and no claim was taken.', next: remote.next ?? ['git remote -v    # the remotes this clone has'] });
   const display = (line: string) => process.stderr.write(`${line}\n`);
   const stopper = stopSessionsOnSignals();
 
   const outcome = await claimedDispatch({
-    store: await claimStoreFor(repo.paths, main.kind === 'branch' ? main.name : null),
+    store: openClaimStore({ repo: repo.paths.mainWorktree, stateDir: repo.paths.stateDir, remote: remote.kind === 'remote' ? remote.target : null }),
     // the claim is held for the process that runs the loop (the shell, or the worker): it outlives this one
     holder: holderOf(worker, process.env, process.ppid),
     look: async (round) => {
@@ -157,12 +168,6 @@ async function answer(outcome: ClaimedOutcome, at: { worktree: string; worker: s
       process.stderr.write(formatProblem({ what: `dispatch chose ${describeJob(outcome.job)}, but its claim could not be taken: ${outcome.message}.`, kept: 'The decision does not count: nothing was taken.', next: ['coven dispatch   (try again)'] }) + '\n');
       return 5;
   }
-}
-
-/** The claims: on the remote `git config coven.remote` names (docs/remote.md), else in the repository. */
-async function claimStoreFor(paths: RepoPaths, main: string | null): Promise<ClaimStore> {
-  const remote = main === null ? null : await resolveRemote(paths.mainWorktree, main, undefined);
-  return openClaimStore({ repo: paths.mainWorktree, stateDir: paths.stateDir, remote: remote?.kind === 'remote' ? remote.target : null });
 }
 
 async function workerFromBranch(worktree: string): Promise<string | null> {

@@ -317,7 +317,7 @@ export async function main(argv: string[]): Promise<number> {
   if (remote !== undefined) {
     // a bad --remote is a usage error, found before anything is touched (as coven land does)
     const found = await resolveRemote(repo.paths.mainWorktree, (await mainBranchOfName(repo.paths)) ?? 'main', remote);
-    if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was changed, here or on a remote.', next: ['git remote -v    # the remotes this clone has'] });
+    if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was changed, here or on a remote.', next: found.next ?? ['git remote -v    # the remotes this clone has'] });
   }
   const report = await gc(repo.paths, { dryRun: args['dry-run'] === true, force: args.force === true, ...(remote !== undefined ? { remote } : {}) });
   process.stdout.write(renderGc(report));

@@ -40,6 +40,8 @@ they land only with --approve-coven, given by the human who read them.
 env:    COVEN_WORKER: the worker running this step (its own worktree is not refused)
         COVEN_SESSION_MARK: set inside an agent session; --approve-coven is then refused
         COVEN_REMOTE_TIMEOUT_MS: how long a fetch or push may take (default 60 s)
+        COVEN_MACHINE: this machine's name, in the claims it releases (default: the
+        host name, docs/remote.md); a value that is not a machine name: exit 64
 reads:  git: the worktree's branch and the branch it lands on (remote mode: fetched);
         refs/coven/claims/ (the job's claim; remote mode: on the remote); --decision FILE
 writes: git: the rebased branch, the branch it lands on (and that checkout's files);
@@ -56,7 +58,8 @@ exit:   0 landed or nothing to land · 2 the worktree has uncommitted changes, o
         remote did not answer (nothing pushed; try again later) · 7 the job's
         claim was taken over or removed (nothing moved or pushed) · 1 anything else (also a
         push the server refused: a protected branch, a hook; its words are shown)
-        64 bad arguments (also --remote naming no remote of this clone)
+        64 bad arguments (also --remote naming no remote of this clone, or a bad
+        COVEN_MACHINE: nothing was changed)
 `;
 
 import { parseCommandLine } from './lib/ui/command-line.js';
@@ -96,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
     if (refused !== null) return refused;
     const main = await mainBranchOf(repo.paths);
     const found = await resolveRemote(repo.paths.mainWorktree, ontoArg ?? (main.kind === 'branch' ? main.name : 'main'), remoteArg);
-    if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was changed.', next: ['git remote -v    # the remotes this clone has'] });
+    if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was changed.', next: found.next ?? ['git remote -v    # the remotes this clone has'] });
     remote = found.kind === 'remote' ? found.target : null;
   }
   // an agent can run coven land on its own worktree; the approval is not its to give

@@ -23,6 +23,9 @@ Then FILE is rewritten with the session it ended with and the added cost.
 
 env:    COVEN_CLAUDE, COVEN_CODEX, COVEN_GEMINI, COVEN_OPENCODE (the agent CLI's
         binary; default: its command on PATH); remote mode: COVEN_REMOTE_TIMEOUT_MS
+        (how long a fetch or push may take, default 60 s); COVEN_MACHINE (this
+        machine's name, default: the host name; a value that is not a machine name
+        stops it before anything changes: exit 64)
 reads:  the session record; the open rebase; the agent's file on the branch it lands on
 writes: the session record (updated); git: the resolution's commits, main (landed);
         refs/coven/unfinished/… (how far a resolution got, when it gave up),
@@ -78,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
   if (open.kind !== 'conflict') return exitWithProblem(2, { what: noConflict(open.kind, worktree, record.branch, open.kind === 'other-branch' ? open.rebasing : null), kept: 'Nothing was changed.' });
 
   const found = await resolveRemote(repo.paths.mainWorktree, open.conflict.onto, cl.args.remote as string | undefined);
-  if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was changed; the rebase is as it was.', next: ['git remote -v    # the remotes this clone has'] });
+  if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was changed; the rebase is as it was.', next: found.next ?? ['git remote -v    # the remotes this clone has'] });
   const stopper = stopSessionsOnSignals();
   // the agent file as main has it: the worktree, mid-rebase, holds the agent's own commits
   const cli = cliOfRecord(record);

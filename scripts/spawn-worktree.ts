@@ -25,7 +25,9 @@ as they were.
 
 env:    COVEN_WORKTREE_BASE (default for --worktree-base); COVEN_COPY_THREADS
         (threads that copy; default: the number of cores, 2 to 4); remote mode:
-        COVEN_REMOTE_TIMEOUT_MS (default 60 s)
+        COVEN_REMOTE_TIMEOUT_MS (default 60 s); COVEN_MACHINE (this machine's name,
+        default: the host name; a value that is not a machine name: exit 64, nothing
+        created)
 reads:  the main worktree's ignored files: what \`git ls-files --others --ignored
         --exclude-standard --directory\` lists, only those matching .worktreeinclude
         (gitignore syntax, in the main worktree) when that file exists
@@ -37,7 +39,7 @@ exit:   0 spawned · 2 branch or folder already exists, or not inside a git work
         detached) · 5 git worktree add failed · 6 copying failed (worktree and branch
         removed again) · 7 remote mode: the remote's main could not be fetched and
         was never fetched before · 64 bad arguments (also --remote naming no remote
-        of this clone) · 1 anything else
+        of this clone, or a bad COVEN_MACHINE) · 1 anything else
 `;
 
 import { parseCommandLine, usageError } from './lib/ui/command-line.js';
@@ -80,7 +82,7 @@ async function remoteStart(cwd: string, flag: string | undefined): Promise<strin
   const main = await mainBranchOf(repo.paths);
   if (main.kind !== 'branch') return null;
   const found = await resolveRemote(repo.paths.mainWorktree, main.name, flag);
-  if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was created.', next: ['git remote -v    # the remotes this clone has'] });
+  if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was created.', next: found.next ?? ['git remote -v    # the remotes this clone has'] });
   if (found.kind === 'local') return null;
   const fetched = await fetchRemoteMain(repo.paths.mainWorktree, found.target);
   if (fetched.kind !== 'tip') return exitWithProblem(7, { what: `the main branch of ${found.target.name} could not be fetched: ${fetched.message}`, kept: 'Nothing was created.', next: [`git fetch ${found.target.name}   (then coven spawn again)`] });

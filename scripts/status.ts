@@ -18,6 +18,9 @@ dead workers and damaged state files.
             leases (COVEN_CLAIM_LEASE_MS, default 5 min) shows as not heard from:
             probably stopped; then the claims there. When the remote does not answer,
             the last fetched copy is shown, with its age
+env:  --remote: COVEN_CLAIM_LEASE_MS (the lease, default 5 min), COVEN_REMOTE_TIMEOUT_MS
+       (how long the fetch may take, default 60 s), COVEN_MACHINE (this machine's
+       name, default: the host name; a value that is not a machine name: exit 2)
 reads: <state dir>/workers/*.json, <state dir>/locks/*  (--watch: redraws when they
        change, and every second on a terminal; a plain reprint when stdout is not one);
        --remote: fetches refs/coven/workers/* and refs/coven/claims/* of the remote
@@ -25,7 +28,7 @@ reads: <state dir>/workers/*.json, <state dir>/locks/*  (--watch: redraws when t
 writes: --remote: those refs, <state dir>/claims-seen.json (when each record was first
        seen here), <state dir>/remote-fetched/NAME.json (when the copy was fetched)
 exit: 0 shown (also the last copy of a remote that does not answer) · 2 not in a git
-      work tree, or no such remote · 64 bad usage
+      work tree, or no such remote, or a bad COVEN_MACHINE with --remote · 64 bad usage
 `;
 
 import { parseCommandLine, usageError } from './lib/ui/command-line.js';
@@ -182,7 +185,7 @@ async function remoteStatus(paths: RepoPaths, name: string, json: boolean): Prom
   let found = await resolveRemote(paths.mainWorktree, branch, name === CONFIGURED ? undefined : name);
   if (found.kind === 'local') found = await resolveRemote(paths.mainWorktree, branch, 'origin');
   if (found.kind !== 'remote') {
-    process.stderr.write(formatProblem({ what: found.kind === 'problem' ? `${found.message}.` : 'this clone has no remote to show.', next: ['git remote -v   (the remotes this clone has)', 'coven status --remote NAME'] }) + '\n');
+    process.stderr.write(formatProblem({ what: found.kind === 'problem' ? `${found.message}.` : 'this clone has no remote to show.', next: (found.kind === 'problem' ? found.next : undefined) ?? ['git remote -v   (the remotes this clone has)', 'coven status --remote NAME'] }) + '\n');
     return 2;
   }
   const report = await collectRemoteStatus({ repo: paths.mainWorktree, stateDir: paths.stateDir, target: found.target });

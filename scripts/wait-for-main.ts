@@ -24,12 +24,14 @@ when that moved first.
                       at least 2s, at most 10m
 
 env:    COVEN_REMOTE_POLL_MS (the --poll default, in ms), COVEN_REMOTE_TIMEOUT_MS (one
-        ls-remote's time limit, default 60000)
+        ls-remote's time limit, default 60000), COVEN_MACHINE (--remote: this machine's
+        name, default: the host name; a value that is not a machine name: exit 2)
 reads:  the decision file; the main branch (the branch checked out in the main worktree);
         with --remote: refs/remotes/NAME/<main> and the remote's main
 writes: <state dir>/main-branch (for the hooks); stdout: main's new tip
 exit:   0 main moved · 5 timed out · 2 not in a git work tree, a bad decision file,
-        no main branch, or --remote names no remote of this clone · 64 bad usage
+        no main branch, --remote names no remote of this clone, or a bad
+        COVEN_MACHINE with --remote · 64 bad usage
         · 130 stopped (Ctrl-C)
 `;
 
@@ -76,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
   let watch: RemoteMainWatch | undefined;
   if (remote !== undefined) {
     const found = await resolveRemote(repo.paths.mainWorktree, mainBranch.name, remote);
-    if (found.kind !== 'remote') return exitWithProblem(2, { what: `cannot wait on the remote: ${found.kind === 'problem' ? found.message : 'no remote given'}.`, next: ['git remote -v   (the remotes this clone has)'] });
+    if (found.kind !== 'remote') return exitWithProblem(2, { what: `cannot wait on the remote: ${found.kind === 'problem' ? found.message : 'no remote given'}.`, next: (found.kind === 'problem' ? found.next : undefined) ?? ['git remote -v   (the remotes this clone has)'] });
     const t = found.target;
     const intervalMs = boundedPollMs(pollMs);
     const say = (line: string) => process.stderr.write(`${line}\n`);

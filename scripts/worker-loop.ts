@@ -56,8 +56,9 @@ env: COVEN_CLAUDE, COVEN_CODEX, COVEN_GEMINI, COVEN_OPENCODE (each CLI's binary;
      30000), COVEN_SAFETY_INTERVAL_MS (the sleeper's re-check, default 60000),
      COVEN_REMOTE_POLL_MS (remote mode: how often a sleeper asks the remote for its
      main branch with git ls-remote, default 30000, each wait ±20 % at random; at least
-     2000, at most 600000), COVEN_MACHINE (remote mode: this machine's name there;
-     default: the host name), COVEN_REMOTE_TIMEOUT_MS (remote mode: the time limit of
+     2000, at most 600000), COVEN_MACHINE (this machine's name on the remote and in
+     claims; default: the host name; a value that is not a machine name stops the
+     worker at start, exit 2), COVEN_REMOTE_TIMEOUT_MS (remote mode: the time limit of
      one fetch, ls-remote or push, default 60000), COVEN_CLAIM_LEASE_MS (how long a
      job's claim may go without a heartbeat before another worker may take the job
      over, default 300000; the heartbeat runs every third of it),

@@ -8,7 +8,8 @@
 // In local mode the claims are refs of the repository itself: refs/coven/claims/<job key>.
 //
 // The remote is `--remote NAME`, else the repository's `git config coven.remote`. The
-// machine's name is COVEN_MACHINE, else the host name (letters, digits, . _ - only).
+// machine's name is COVEN_MACHINE, else the host name (letters, digits, . _ - only); a
+// bad COVEN_MACHINE is a problem every step reports at start, never a silent fallback.
 // Inputs: the main worktree. Outputs: values; a bad remote is a typed problem.
 
 import { hostname } from 'node:os';
@@ -44,23 +45,73 @@ export function mirrorRefspecs(t: RemoteTarget, what: ('main' | 'claims' | 'work
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** the rule a machine name follows, as messages say it */
+export const MACHINE_NAME_RULE = 'letters, digits, ".", "_" and "-", starting with a letter or a digit, at most 63 characters, no "..", not ending in ".lock"';
 
-/** This machine's name on the remote: COVEN_MACHINE, else the host name cleaned up. */
+function isMachineName(name: string): boolean {
+  return NAME.test(name) && !name.includes('..') && !name.endsWith('.lock');
+}
+
+export type MachineLookup =
+  | { kind: 'named'; name: string; from: 'COVEN_MACHINE' | 'host name' }
+  /** COVEN_MACHINE set to a name that breaks the rule, or a host name that gives none: never a silent fallback */
+  | { kind: 'problem'; message: string; next: string[] };
+
+/**
+ * This machine's name on the remote: COVEN_MACHINE when it is set (a bad one is a
+ * problem, not a fallback: two machines must never share a name by accident), else the
+ * host name made into one the same way every time (each run of other characters becomes
+ * "-", then what cannot start, end or repeat is cut away).
+ */
+export function lookupMachine(env: NodeJS.ProcessEnv = process.env, host: string = hostname()): MachineLookup {
+  const given = env.COVEN_MACHINE?.trim(); // empty: not set
+  if (given) {
+    if (isMachineName(given)) return { kind: 'named', name: given, from: 'COVEN_MACHINE' };
+    const shown = JSON.stringify(env.COVEN_MACHINE!.slice(0, 80));
+    return {
+      kind: 'problem',
+      message: `COVEN_MACHINE is ${shown}, which is not a machine name (${MACHINE_NAME_RULE})`,
+      next: ['export COVEN_MACHINE=<a name of its own for this machine, e.g. box-1>', 'or: unset COVEN_MACHINE    # to use the host name'],
+    };
+  }
+  const cleaned = host
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/\.\.+/g, '.')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 63)
+    .replace(/(\.lock)+$/, '');
+  if (isMachineName(cleaned)) return { kind: 'named', name: cleaned, from: 'host name' };
+  return {
+    kind: 'problem',
+    message: `the host name ${JSON.stringify(host.slice(0, 80))} gives no machine name (${MACHINE_NAME_RULE}), and COVEN_MACHINE is not set`,
+    next: ['export COVEN_MACHINE=<a name of its own for this machine, e.g. box-1>'],
+  };
+}
+
+/**
+ * This machine's name, for a step that checked it at start (resolveRemote does, in every
+ * mode): a bad one here is a bug, so it throws rather than fall back.
+ */
 export function machineName(env: NodeJS.ProcessEnv = process.env): string {
-  const given = env.COVEN_MACHINE?.trim();
-  if (given && NAME.test(given) && !given.includes('..') && !given.endsWith('.lock')) return given;
-  const cleaned = hostname().replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').replace(/\.\.+/g, '.').slice(0, 63);
-  return cleaned.replace(/\.lock$/, '') || 'machine';
+  const m = lookupMachine(env);
+  if (m.kind === 'problem') throw new Error(`coven: ${m.message}`);
+  return m.name;
 }
 
 export type RemoteLookup =
   | { kind: 'local' }
   | { kind: 'remote'; target: RemoteTarget }
-  /** `--remote NAME` (or coven.remote) names no remote of this clone, or an unusable name */
-  | { kind: 'problem'; message: string };
+  /**
+   * `--remote NAME` (or coven.remote) names no remote of this clone, or an unusable name;
+   * or COVEN_MACHINE is bad (checked in every mode: local claims name the machine too).
+   * `next`: the commands that fix it, when they are not about the remote
+   */
+  | { kind: 'problem'; message: string; next?: string[] };
 
 /** The remote to coordinate through: `flag` (from --remote), else `git config coven.remote`, else none (local mode). */
 export async function resolveRemote(mainWorktree: string, main: string, flag: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<RemoteLookup> {
+  const machine = lookupMachine(env);
+  if (machine.kind === 'problem') return machine;
   let name = flag;
   let from = '--remote';
   if (name === undefined) {
@@ -76,7 +127,7 @@ export async function resolveRemote(mainWorktree: string, main: string, flag: st
     const known = list.ok ? list.stdout.split('\n').filter(Boolean) : [];
     return { kind: 'problem', message: `${from} names the remote "${name}", which this clone does not have (${known.length > 0 ? `its remotes: ${known.join(', ')}` : 'it has no remote'}); add it with: git remote add ${name} <url>` };
   }
-  return { kind: 'remote', target: { name, url: withoutCredentials(url.stdout.trim()), main, machine: machineName(env) } };
+  return { kind: 'remote', target: { name, url: withoutCredentials(url.stdout.trim()), main, machine: machine.name } };
 }
 
 /** `https://user:token@host/x` → `https://host/x`: a URL as messages may show it. */

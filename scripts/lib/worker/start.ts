@@ -51,7 +51,7 @@ export async function startWorker(opts: WorkerOptions, ui: WorkerUi, stop: StopC
   const overrides = findStepOverrides(paths.mainWorktree, opts.env ?? process.env);
   if (overrides.kind === 'bad') return cannot(sayReplaced.badOverride(overrides.problem));
   const remote = await resolveRemote(paths.mainWorktree, main.name, opts.remote, opts.env ?? process.env);
-  if (remote.kind === 'problem') return cannot({ what: `${remote.message}. Nothing was created.`, next: ['git remote -v   (the remotes this clone has)'] });
+  if (remote.kind === 'problem') return cannot({ what: `${remote.message}. Nothing was created.`, next: remote.next ?? ['git remote -v   (the remotes this clone has)'] });
   const badState = await stateDirProblem(paths.stateDir);
   if (badState) return cannot({ what: `${badState.what}. Nothing was created.`, next: [`${badState.next}   (then start the worker again)`] });
 

@@ -113,7 +113,7 @@ export interface Worker {
 
 /** Where the worker is, for its messages. */
 export function here(w: Worker): Here {
-  return { name: w.name, branch: w.branch, worktree: w.worktree, main: w.main, mainWorktree: w.paths.mainWorktree };
+  return { name: w.name, branch: w.branch, worktree: w.worktree, main: w.main, mainWorktree: w.paths.mainWorktree, ...(w.remote ? { remote: w.remote.name } : {}) };
 }
 
 /** Whether the worker's worktree is still there (a folder with its `.git` file). */

@@ -101,7 +101,7 @@ async function landJob(w: Worker): Promise<LandEnd> {
 /** Resumes the job's session to resolve the conflict; the land it ends with, or how the land step ends. */
 async function resolve(w: Worker, conflict: Conflict, agent: JobAgent, approveCoven: boolean, landWith: Pick<LandOptions, 'remote' | 'withMain'>): Promise<{ kind: 'land'; land: LandResult } | { kind: 'ended'; end: LandEnd }> {
   await setPhase(w, 'resolving', {});
-  w.ui.line(say.conflict(conflict.onto, conflict.files));
+  w.ui.line(say.conflict(conflict.onto, conflict.files, w.remote?.name));
   if (w.steps['resolve-conflict']) {
     const by = await resolveByStep(w, w.steps['resolve-conflict'], conflict.commits);
     if (by === 'landed') w.ui.line(say.landedByStep(conflict.commits, conflict.onto));
@@ -178,7 +178,7 @@ async function park(w: Worker, last: LandResult, rounds: string = sayPark.defaul
   const unlanded = await unlandedCommits(w.worktree, undefined, w.remote);
   const count = unlanded.kind === 'unlanded' ? unlanded.commits.length : ((await unlandedOnBranch(w)) ?? 0);
   const also = sayPark.attempt(attempt);
-  const why = sayPark.why(last, rounds);
+  const why = sayPark.why(last, rounds, w.remote?.name);
   if (w.opts.onPark === 'continue') {
     const aside = `coven/parked/${w.name}-${covenStamp()}`;
     await gitOut(w.worktree, ['branch', '-m', w.branch, aside]);

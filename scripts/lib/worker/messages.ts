@@ -15,7 +15,12 @@ export interface Here {
   worktree: string;
   main: string;
   mainWorktree: string;
+  /** remote mode: the remote's name (its main, `<remote>/<main>`, is the one the worker lands on) */
+  remote?: string;
 }
+
+/** The main a message names: `origin/main` in remote mode, `main` in local mode. */
+const mainOf = (main: string, remote: string | undefined): string => (remote ? `${remote}/${main}` : main);
 
 // ------------------------------------------------------------------ start
 
@@ -114,7 +119,7 @@ export const job = {
 // ------------------------------------------------------------------ land and resolve
 
 export const land = {
-  conflict: (onto: string, files: string[]) => `coven: rebasing onto ${onto} stopped on a conflict in ${files.join(', ') || 'a commit git could not apply'}; resuming the session that made the commits to resolve it`,
+  conflict: (onto: string, files: string[], remote?: string) => `coven: rebasing onto ${mainOf(onto, remote)} stopped on a conflict in ${files.join(', ') || 'a commit git could not apply'}; resuming the session that made the commits to resolve it`,
   resolutionRefused: (h: Here, cli: string, r: { reason: string; message: string }, commits: number, retryMs: number | null) =>
     `coven: the ${cli} session resolving the conflict was refused (${r.reason}: ${r.message}): the rebase is undone and ${h.branch} keeps its ${commits} commit(s)${retryMs === null ? '' : `; ${h.name} tries the land again once ${h.main} moves, or in ${humanDuration(retryMs)}`}`,
   resolutionSkipped: (h: Here, commits: number, retryMs: number | null) =>
@@ -151,15 +156,16 @@ export const land = {
 };
 
 export const park = {
-  why: (last: { kind: string; onto?: string; files?: string[]; remote?: string; message?: string; step?: string }, rounds: string) =>
+  /** `remote`: remote mode, where the land's conflict is with `<remote>/<main>` */
+  why: (last: { kind: string; onto?: string; files?: string[]; remote?: string; message?: string; step?: string }, rounds: string, remote?: string) =>
     last.kind === 'failed'
       ? `its land failed at ${last.step ?? 'a step'}: ${last.message ?? ''}`
       : last.kind === 'push-refused'
       ? `${last.remote} refused the push of its commits to ${last.onto} (${last.message}); coven never forces a push`
       : last.kind === 'conflict'
-      ? `its commits conflict with ${last.onto} in ${last.files?.join(', ') || 'files git could not merge'}, and ${rounds}`
+      ? `its commits conflict with ${mainOf(last.onto ?? 'main', remote)} in ${last.files?.join(', ') || 'files git could not merge'}, and ${rounds}`
       : last.kind === 'coven-held'
-        ? `its commits change .coven/ (${last.files?.join(', ')}), which lands only when you approve it   (git diff ${q(last.onto ?? 'main')}...<branch> -- .coven)`
+        ? `its commits change .coven/ (${last.files?.join(', ')}), which lands only when you approve it   (git diff ${q(mainOf(last.onto ?? 'main', remote))}...<branch> -- .coven)`
         : `its land stopped: ${last.kind}`,
   /** under a held land's message (lib/land/messages.ts describeHeld): what the worker does meanwhile */
   heldWaits: (h: Here, once: boolean) =>
@@ -172,16 +178,21 @@ export const park = {
   setAside: (h: Here, why: string, count: number, aside: string, also: string) =>
     formatProblem({
       what: `${h.name} parked its work: ${why}.`,
-      kept: `The ${count} commit(s) are on the branch ${aside}; the worker goes on from ${h.main}.${also}`,
-      next: [`git -C ${q(h.mainWorktree)} rebase ${q(h.main)} ${aside}   (resolve by hand), then merge it`, `git branch -D ${aside}   (to drop that work)`],
+      kept: `The ${count} commit(s) are on the branch ${aside}; the worker goes on from ${mainOf(h.main, h.remote)}.${also}`,
+      next: [
+        h.remote
+          ? `git -C ${q(h.mainWorktree)} fetch ${q(h.remote)} && git -C ${q(h.mainWorktree)} rebase ${q(mainOf(h.main, h.remote))} ${aside}   (resolve by hand), then push it: git -C ${q(h.mainWorktree)} push ${q(h.remote)} ${aside}:${h.main}`
+          : `git -C ${q(h.mainWorktree)} rebase ${q(h.main)} ${aside}   (resolve by hand), then merge it`,
+        `git branch -D ${aside}   (to drop that work)`,
+      ],
     }),
   parked: (h: Here, why: string, count: number, also: string, once: boolean) =>
     formatProblem({
       what: `${h.name} is parked: ${why}.`,
-      kept: `Nothing was lost: the ${count} commit(s) stay on ${h.branch} in ${h.worktree}; ${h.main} is unchanged.${also}`,
+      kept: `Nothing was lost: the ${count} commit(s) stay on ${h.branch} in ${h.worktree}; ${mainOf(h.main, h.remote)} is unchanged.${also}`,
       next: [
-        `cd ${q(h.worktree)} && git rebase ${q(h.main)}   (resolve, git add, git -c core.editor=true rebase --continue)`,
-        `coven land --keep --worktree ${q(h.worktree)}`,
+        `cd ${q(h.worktree)} && ${h.remote ? `git fetch ${q(h.remote)} && ` : ''}git rebase ${q(mainOf(h.main, h.remote))}   (resolve, git add, git -c core.editor=true rebase --continue)`,
+        `coven land --keep --worktree ${q(h.worktree)}${h.remote ? ` --remote ${q(h.remote)}` : ''}`,
         once ? `coven worker --name ${h.name}   (picks up where this worker stopped)` : `the worker goes on by itself once ${h.branch} has nothing left to land`,
       ],
     }),

@@ -287,4 +287,41 @@ test('coven gc --remote: tombstones and worker state refs unchanged for a day ar
   }
 });
 
+test('two machines with the same COVEN_MACHINE on other hosts never take each other\'s claims as their own; a restart on the same host takes its claim back at once', async () => {
+  const { daemon, m } = await setup();
+  try {
+    const [a, b] = m as [Machine, Machine];
+    // both machines are called "twin" (one COVEN_MACHINE); b runs on another host
+    const onB = holder('w1', 'twin', 'host-b.example');
+    const onA = holder('w1', 'twin');
+    const takenB = await b.store.take(job, onB, await b.main());
+    assert.is(takenB.kind, 'taken');
+    if (takenB.kind !== 'taken') return;
+    const r = await a.store.take(job, onA, await a.main());
+    assert.is(r.kind, 'lost', 'the same worker name and machine on another host is not this worker');
+    if (r.kind === 'lost') assert.is(r.holder.host, 'host-b.example');
+    b.tick(1_000);
+    assert.is((await b.store.heartbeat(takenB.claim)).kind, 'held');
+    // a takes it over only as any other holder's: once its own clock saw it unchanged for a lease
+    a.tick(300_000);
+    assert.is((await a.store.take(job, onA, await a.main())).kind, 'lost');
+    a.tick(300_000);
+    // a's worker, whose process is gone by now
+    const child = execFile(process.execPath, ['-e', 'setTimeout(() => {}, 200)']);
+    const pid = child.pid!;
+    const start = processStartTime(pid);
+    await new Promise((done) => child.once('exit', done));
+    const dead: Holder = { ...onA, pid, pid_start: start };
+    const over = await a.store.take(job, dead, await a.main());
+    assert.is(over.kind, 'taken');
+    if (over.kind === 'taken') assert.is(over.over?.why, 'lease-expired');
+    // the same worker started again on this host (its predecessor's process is gone): at once
+    const back = await a.store.take(job, onA, await a.main());
+    assert.is(back.kind, 'taken');
+    if (back.kind === 'taken') assert.is(back.over?.why, 'own');
+  } finally {
+    await daemon.stop();
+  }
+});
+
 test.run();

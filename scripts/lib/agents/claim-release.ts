@@ -3,22 +3,25 @@
 // held under the worktree's worker name on this machine. A worker releases its own
 // (lib/worker/claim-keeper.ts); this is for `coven land` run by hand.
 
-import { describeJob, type ClaimRead, type ClaimStore, type ReleaseEnd } from '../claims/claim.js';
+import { hostname } from 'node:os';
+import { describeJob, sameWorker, type ClaimRead, type ClaimStore, type ReleaseEnd } from '../claims/claim.js';
 import type { RefUpdate } from '../remote/git-remote.js';
 
 export interface ReleaseWhich {
   /** the decision file's claim ref (`coven land --decision FILE`): released only while its holder is still `worker` on `machine` */
   ref?: string;
-  /** the claims held by this worker on this machine */
+  /** the claims held by this worker on this machine (and this host: another machine may have the same name) */
   worker?: string;
   machine: string;
+  /** default: this host's name */
+  host?: string;
 }
 
 /** Whether a claim is held by the worker on the machine `which` names (and is its ref, when one is named). */
 function heldBy(c: ClaimRead, which: ReleaseWhich): c is Extract<ClaimRead, { kind: 'claim' }> {
   if (c.kind !== 'claim' || c.record.state !== 'held') return false;
   if (which.ref !== undefined && c.ref !== which.ref) return false;
-  return which.worker !== undefined && c.record.holder.worker === which.worker && c.record.holder.machine === which.machine;
+  return which.worker !== undefined && sameWorker(c.record.holder, { worker: which.worker, machine: which.machine, host: which.host ?? hostname() });
 }
 
 /**

@@ -159,6 +159,15 @@ export function describeJob(job: Job): string {
   return args ? `${job.agent} (${args})` : job.agent;
 }
 
+/**
+ * Whether two holders are the same worker: its name, its machine name and its host. The
+ * host too: two machines given the same COVEN_MACHINE never take each other's claims as
+ * their own (a restarted worker runs on the host its predecessor ran on).
+ */
+export function sameWorker(a: Pick<Holder, 'worker' | 'machine' | 'host'>, b: Pick<Holder, 'worker' | 'machine' | 'host'>): boolean {
+  return a.worker === b.worker && a.machine === b.machine && a.host === b.host;
+}
+
 /** `brave-otter on laptop-2`. */
 export function describeHolder(h: Holder): string {
   return `${h.worker} on ${h.machine}`;

@@ -4,7 +4,7 @@
 // Inputs: the repository, its state dir, the remote target (null: local mode). Outputs:
 // a store; lines of text.
 
-import { describeHolder, describeJob, leaseMs, type ClaimRead, type Holder } from './claim.js';
+import { describeHolder, describeJob, leaseMs, sameWorker, type ClaimRead, type Holder } from './claim.js';
 import type { HolderLiveness } from './lease.js';
 import { localClaimStore } from './local-store.js';
 import type { RefClaimStore } from './ref-store.js';
@@ -45,9 +45,9 @@ export function shortDuration(ms: number): string {
  *     (the time since this observer saw the claim change; the holder's clock only for a claim first seen now)
  *   - implement (issue: issues/b.md): held by calm-fox on box-3, no change seen for 6m (lease 5m): may be taken over
  *   - implement (issue: issues/c.md): landed in 3f2a0c9d4e by brave-otter on box-2
- * `self`: this worker (its own claim says so). `tombstones: false` leaves released claims out.
+ * `self`: this worker (its own claim says so; with its host, only a claim of that host). `tombstones: false` leaves released claims out.
  */
-export function describeClaims(reads: ClaimRead[], self?: Pick<Holder, 'worker' | 'machine'>, opts: { now?: number; tombstones?: boolean } = {}): string[] {
+export function describeClaims(reads: ClaimRead[], self?: Pick<Holder, 'worker' | 'machine'> & { host?: string }, opts: { now?: number; tombstones?: boolean } = {}): string[] {
   const now = opts.now ?? Date.now();
   const lines: string[] = [];
   for (const c of reads) {
@@ -56,7 +56,7 @@ export function describeClaims(reads: ClaimRead[], self?: Pick<Holder, 'worker' 
       continue;
     }
     const r = c.record;
-    const who = describeHolder(r.holder) + (self && self.worker === r.holder.worker && self.machine === r.holder.machine ? ' (you)' : '');
+    const who = describeHolder(r.holder) + (self && sameWorker(r.holder, { ...self, host: self.host ?? r.holder.host }) ? ' (you)' : '');
     if (r.state === 'landed') {
       if (opts.tombstones !== false) lines.push(`- ${describeJob(r.job)}: landed${r.landed ? ` in ${r.landed.slice(0, 10)}` : ''} by ${who}`);
       continue;

@@ -1,7 +1,7 @@
 // take — what taking a job's claim should do, given the claim as read now (claim.ts,
 // "Lifecycle"). A pure rule, the same for both stores; ref-store.ts carries it out.
 //   no claim                          → create it (expect: no ref)
-//   held by the taker (same worker name on the same machine: a restarted worker)
+//   held by the taker (same worker name, machine and host: a restarted worker)
 //                                     → take it back from that commit ('own'), unless
 //                                       it is another live process on this host
 //   held, expired (lease, dead pid)   → take it over from that commit
@@ -12,7 +12,7 @@
 //   given up                          → take it again
 
 import { hostname } from 'node:os';
-import type { ClaimRead, ClaimRecord, Holder, Job } from './claim.js';
+import { sameWorker, type ClaimRead, type ClaimRecord, type Holder, type Job } from './claim.js';
 
 /** Stands for the holder of a claim that cannot be read (a damaged ref). */
 export const UNKNOWN_HOLDER: Holder = { worker: 'unknown', machine: 'unknown', host: 'unknown', pid: 1, pid_start: null };
@@ -34,7 +34,7 @@ export function takeStep(current: ClaimRead | null, taker: Holder, thisHost = ho
   const r = current.record;
   if (r.state === 'landed' && r.landed) return { do: 'check-landed', from: current.sha, landed: r.landed, holder: r.holder };
   if (r.state !== 'held') return { do: 'replace', from: current.sha, over: { holder: r.holder, why: 'given-up' }, damaged: null };
-  if (r.holder.worker === taker.worker && r.holder.machine === taker.machine && !otherLiveProcess(current, taker, thisHost)) return { do: 'replace', from: current.sha, over: { holder: r.holder, why: 'own' }, damaged: null };
+  if (sameWorker(r.holder, taker) && !otherLiveProcess(current, taker, thisHost)) return { do: 'replace', from: current.sha, over: { holder: r.holder, why: 'own' }, damaged: null };
   if (current.expired) return { do: 'replace', from: current.sha, over: { holder: r.holder, why: current.expired_why ?? 'lease-expired' }, damaged: null };
   return { do: 'lost', holder: r.holder, record: r };
 }

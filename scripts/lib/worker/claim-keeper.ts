@@ -5,7 +5,7 @@
 // not land from here (the land asks `claimStillHeld` first). A worker that adopts its
 // dead predecessor's worktree (same name) takes that worker's claim back.
 
-import { describeHolder, describeJob, jobKey, leaseMs, type ClaimRecord, type ClaimStore, type HeldClaim, type Job, type ReleaseEnd } from '../claims/claim.js';
+import { describeHolder, describeJob, jobKey, leaseMs, sameWorker, type ClaimRecord, type ClaimStore, type HeldClaim, type Job, type ReleaseEnd } from '../claims/claim.js';
 import { trackingRef } from '../remote/target.js';
 import { openClaimStore } from '../claims/index.js';
 import { holderOf } from '../agents/claimed-dispatch.js';
@@ -87,7 +87,7 @@ async function beat(w: Worker, keeper: Keeper): Promise<void> {
  * still this worker's: taken again. Anyone else's: lost (null).
  */
 async function takeBack(w: Worker, claim: HeldClaim, now: ClaimRecord | null): Promise<HeldClaim | null> {
-  const mine = now !== null && now.state === 'held' && now.holder.worker === w.name && now.holder.machine === workerHolder(w).machine;
+  const mine = now !== null && now.state === 'held' && sameWorker(now.holder, workerHolder(w));
   if (now !== null && !mine) return null;
   const take = await claimStoreOf(w).take(claim.record.job, workerHolder(w), (await mainTip(w.paths.mainWorktree, w.main)) ?? '');
   return take.kind === 'taken' ? take.claim : null;
@@ -192,7 +192,7 @@ export async function retakeOwnClaim(w: Worker): Promise<void> {
     // seen main: none. A landed job is never taken back (a take would re-take a landed
     // tombstone whose commit main holds): it is a stale view here, its commits not landed again
     const take = await claimStoreOf(w).take(job, workerHolder(w), '');
-    if (take.kind === 'stale-view' && take.holder.worker === w.name && take.holder.machine === workerHolder(w).machine) {
+    if (take.kind === 'stale-view' && sameWorker(take.holder, workerHolder(w))) {
       // its earlier run landed the job (killed after the push, or a push whose answer was lost): done
       await updateState(w, { claim: null });
       w.ui.line(`coven: ${w.name}'s earlier run landed ${describeJob(job)} (${take.landed.slice(0, 9)}); its claim is released`);

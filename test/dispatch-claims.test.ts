@@ -196,7 +196,7 @@ test('a worker back from a job dispatches without waiting for a worker stuck in 
   const why = () => outputOf(workers);
   try {
     await waitFor(() => phaseOf(repo, 'w2') === 'running', 'w2 runs a', 30_000, why);
-    workers.push(startWorker(repo, 'w1', env)); // just started: dispatches under the lock, and hangs there 5 s
+    workers.push(startWorker(repo, 'w1', env)); // just started: its dispatch session hangs 5 s
     await waitFor(async () => (await landedCount(repo)) === 2, 'a and b landed', 60_000, why);
   } finally {
     await stopAll(workers);

@@ -55,10 +55,11 @@ test('a second signal stops at once (exit 130), ending the session even if it ig
   assert.match(gc.stdout, /w1: removed worktree/);
 });
 
-test('an unexpected error (a plain file where the locks folder goes) exits 1 and says so, not "stopped; everything it made is on main"', async () => {
+test('an unexpected error (a plain file where its step files folder goes) exits 1 and says so, not "stopped; everything it made is on main"', async () => {
   const { repo, env, worktree } = await setUp(['a'], (d) => [dispatchRun(d), implementRun('a')]);
-  mkdirSync(join(repo, '.git', 'coven'), { recursive: true });
-  writeFileSync(join(repo, '.git', 'coven', 'locks'), 'not a folder\n');
+  // (a worker just started takes no dispatch lock, so the locks folder is not reached before the job)
+  mkdirSync(join(repo, '.git', 'coven', 'steps'), { recursive: true });
+  writeFileSync(join(repo, '.git', 'coven', 'steps', 'w1'), 'not a folder\n');
   const w1 = startWorker(repo, 'w1', env, ['--once']);
   const end = await w1.exited;
   assert.is(end.code, 1, outputOf([w1]));

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseDuration } from '../scripts/lib/ui/human-duration.js';
-import { dispatchFailed, dispatchRetryWait, jobDone, jobStarted, landRetryWait, landsPendingFirst, loopStart, cycleStarted, sleepDecided, woken, type LandEnd, type LoopLimits, type LoopState } from '../scripts/lib/worker/policy.js';
+import { dispatchesUnderLock, dispatchFailed, dispatchRetryWait, jobDone, jobStarted, landRetryWait, landsPendingFirst, loopStart, cycleStarted, sleepDecided, woken, type LandEnd, type LoopLimits, type LoopState } from '../scripts/lib/worker/policy.js';
 
 const at = (patch: Partial<LoopState>): LoopState => ({ ...loopStart, ...patch });
 
@@ -47,6 +47,14 @@ test('after a wake nothing is pending; a new cycle clears the wake and the put-o
   assert.is(landsPendingFirst(loopStart), true);
   assert.is(landsPendingFirst(woken(loopStart)), false);
   assert.equal(cycleStarted(at({ woke: true, putOff: true })), loopStart);
+});
+
+test('the dispatch lock: taken by a worker woken from a sleep or back from a failed dispatch; not by one just started or back from a job', () => {
+  assert.is(dispatchesUnderLock(loopStart), false, 'just started');
+  const asleep = sleepDecided(cycleStarted(loopStart), {}).state;
+  assert.is(dispatchesUnderLock(woken(asleep)), true, 'woken');
+  assert.is(dispatchesUnderLock(dispatchFailed(cycleStarted(loopStart))), true, 'after a failed dispatch');
+  assert.is(dispatchesUnderLock(jobDone(jobStarted(cycleStarted(loopStart)), 'landed', true, {}).state), false, 'back from a job');
 });
 
 test('retry waits double and stop at 5 minutes', () => {

@@ -2,13 +2,13 @@
 // the herd guard, and only if it has no answer run a dispatch session whose decision
 // counts once its job's claim is taken (lib/agents/claimed-dispatch.ts).
 //
-// The dispatch lock is taken only where it earns its place: by a worker just started or
-// woken from a sleep. N sleepers woken by one commit then dispatch one at a time, and
-// the first one's sleep decision, recorded before the lock is released, sends the
-// others back to sleep without a session (herd-guard.ts). A worker coming from a job
-// dispatches without the lock: two dispatches may then choose the same job, and the
-// claim (a compare-and-swap) lets only one of them run it; the other dispatches again
-// with the winner shown to it.
+// The dispatch lock is taken only where it earns its place: by a worker woken from a
+// sleep (or back from a failed dispatch). N sleepers woken by one commit then dispatch
+// one at a time, and the first one's sleep decision, recorded before the lock is
+// released, sends the others back to sleep without a session (herd-guard.ts). A worker
+// just started or coming from a job dispatches without the lock: two dispatches may then
+// choose the same job, and the claim (a compare-and-swap) lets only one of them run it;
+// the other dispatches again with the winner shown to it.
 //
 // What used to need the lock around reading states and syncing (each issue seen either
 // taken or gone, never free) is the claim's job now: a claim stays held until its land
@@ -48,7 +48,7 @@ export type Decided =
   | { kind: 'pending' }
   | { kind: 'aborted' };
 
-/** `lock`: dispatch under the dispatch lock (a worker just started or woken: policy.ts dispatchesUnderLock). */
+/** `lock`: dispatch under the dispatch lock (a worker woken from a sleep: policy.ts dispatchesUnderLock). */
 export async function decide(w: Worker, how: { lock: boolean } = { lock: true }): Promise<Decided> {
   await setPhase(w, 'dispatching', { agent: null, args: {}, waiting_on: null });
   if (!how.lock) return decideNow(w);

@@ -42,12 +42,15 @@ export function cycleStarted(s: LoopState): LoopState {
 }
 
 /**
- * Whether the cycle's dispatch takes the dispatch lock: a worker just started, woken from
- * a sleep, or back from a failed dispatch does (sleepers woken by one commit then run one
- * session: herd-guard.ts); one coming from a job does not (its claim keeps the job its own).
+ * Whether the cycle's dispatch takes the dispatch lock: a worker woken from a sleep, or back
+ * from a failed dispatch, does (sleepers woken by one commit then run one session, whose
+ * sleep decision sends the rest back to sleep: herd-guard.ts). One just started or coming
+ * from a job does not: its claim keeps the job its own, and a dispatch that chose a job
+ * another took first dispatches again, told who (docs/benchmarks.md, Scaling: at 8 workers
+ * the lock at start cost a third of a second of waiting per job and saved no lost claim).
  */
 export function dispatchesUnderLock(s: LoopState): boolean {
-  return !s.fromJob;
+  return s.woke || s.failures > 0;
 }
 
 export function dispatchFailed(s: LoopState): LoopState {

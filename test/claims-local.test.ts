@@ -392,4 +392,20 @@ test('250 claim refs and one with a 1 MB message: every ref is read with the siz
   assert.ok(Array.isArray(listed) && listed.filter((c) => c.kind === 'corrupt').length === 1);
 });
 
+test('the lease book: a claim ref with a 1100-character name (pushed by anyone) does not make the book unreadable; other leases still run out', async () => {
+  const { repo, store, main, tick } = await setup();
+  const taken = await store.take(job, elsewhere('brave-otter'), main);
+  assert.is(taken.kind, 'taken');
+  if (taken.kind !== 'taken') return;
+  const long = `refs/coven/claims/${'a/'.repeat(550)}x`;
+  await sh(repo, 'update-ref', long, taken.claim.sha);
+  for (let i = 0; i < 3; i++) {
+    assert.ok(Array.isArray(await store.list()));
+    tick(100_000);
+  }
+  const r = await store.take(job, me('calm-fox'), main);
+  assert.is(r.kind, 'taken');
+  if (r.kind === 'taken') assert.is(r.over?.why, 'lease-expired');
+});
+
 test.run();

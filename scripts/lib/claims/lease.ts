@@ -46,25 +46,36 @@ export interface Seen {
 /** ref (as read here: a mirror ref for a remote's claim) → what this observer saw there first, and when */
 export type Book = Map<string, Seen>;
 
-const BookSchema = z.object({
-  coven: z.literal(BOOK_FORMAT),
-  seen: z.record(z.string().max(1000), z.object({ sha: z.string().regex(/^[0-9a-f]{40,64}$/), first_seen_ms: z.number().finite() })),
-});
+const BookSchema = z.object({ coven: z.literal(BOOK_FORMAT), seen: z.record(z.string(), z.unknown()) });
+const SeenSchema = z.object({ sha: z.string().regex(/^[0-9a-f]{40,64}$/), first_seen_ms: z.number().finite() });
+/** a ref name longer than this is not kept (its entry is dropped when read: its lease starts again) */
+const MAX_REF_CHARS = 1000;
 
 export function bookPath(stateDir: string): string {
   return join(stateDir, BOOK_FILE);
 }
 
-/** The book; empty when missing or damaged. */
+/**
+ * The book; empty when missing or damaged. An entry that is not valid (a ref name over
+ * MAX_REF_CHARS, which another machine may push) is dropped alone: one bad entry must not
+ * start every lease again at each read.
+ */
 export async function readBook(stateDir: string): Promise<Book> {
   const r = await readCapped(bookPath(stateDir), MAX_BOOK_BYTES);
   if (r.kind !== 'read') return new Map();
+  let parsed: ReturnType<typeof BookSchema.safeParse>;
   try {
-    const parsed = BookSchema.safeParse(JSON.parse(r.text));
-    return parsed.success ? new Map(Object.entries(parsed.data.seen)) : new Map();
+    parsed = BookSchema.safeParse(JSON.parse(r.text));
   } catch {
     return new Map();
   }
+  const book: Book = new Map();
+  if (!parsed.success) return book;
+  for (const [ref, value] of Object.entries(parsed.data.seen)) {
+    const seen = SeenSchema.safeParse(value);
+    if (seen.success && ref.length <= MAX_REF_CHARS) book.set(ref, seen.data);
+  }
+  return book;
 }
 
 /** Writes the book, at most MAX_BOOK_TOTAL entries: the earliest seen are kept (forgetting one can only restart its lease). */

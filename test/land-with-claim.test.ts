@@ -103,6 +103,8 @@ test('the transaction text: one checked line per change; a ref name or id that c
   assert.is(transactionText([{ ref: 'refs/heads/main', to: `${b}\ndelete refs/heads/main ${a}`, expect: a }]), null);
   assert.is(transactionText([{ ref: 'refs/heads/../../x', to: b, expect: a }]), null);
   assert.is(transactionText([{ ref: 'refs/heads/main', to: b, expect: 'fast-forward' }]), null, 'only a push checks a fast-forward');
+  assert.is(transactionText([{ ref: 'refs/heads/$(touch_x)&;|', to: b, expect: a }]), `update refs/heads/$(touch_x)&;| ${b} ${a}\n`, 'a branch named like a shell command is a valid ref');
+  assert.is(transactionText([{ ref: 'refs/heads/a\tb', to: b, expect: a }]), null);
 });
 
 test.run();

@@ -17,8 +17,12 @@ export interface LocalRefUpdate {
 }
 
 const OBJECT_ID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
-/** what git accepts as a full ref name, minus anything that could end or split a line */
-const REF_NAME = /^refs\/[A-Za-z0-9._/+@-]+$/;
+/**
+ * A full ref name as git check-ref-format allows it (a branch may be named like a shell
+ * command: `$(touch x)` is a valid name): no space, control character or `~^:?*[\`,
+ * which also means nothing that could end or split a line of the transaction.
+ */
+const REF_NAME = /^refs\/[^\x00-\x20\x7f~^:?*[\\]+$/;
 
 /**
  * The update-ref --stdin text for these changes; null when one cannot be written as a
@@ -27,7 +31,7 @@ const REF_NAME = /^refs\/[A-Za-z0-9._/+@-]+$/;
 export function transactionText(updates: readonly (LocalRefUpdate | RefUpdate)[]): string | null {
   const lines: string[] = [];
   for (const u of updates) {
-    if (!REF_NAME.test(u.ref) || u.ref.includes('..') || u.ref.endsWith('.lock')) return null;
+    if (!REF_NAME.test(u.ref) || u.ref.includes('..') || u.ref.includes('@{') || u.ref.includes('//') || u.ref.endsWith('.lock') || u.ref.endsWith('/')) return null;
     if (u.expect === 'fast-forward') return null;
     if (u.to !== null && !OBJECT_ID.test(u.to)) return null;
     if (u.expect !== null && !OBJECT_ID.test(u.expect)) return null;

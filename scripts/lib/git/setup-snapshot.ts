@@ -90,10 +90,40 @@ function globalConfigFiles(): string[] {
   return [join(xdg, 'git', 'config'), join(home, '.gitconfig')];
 }
 
+/**
+ * Config files read before, by path: their entries and the file's identity then. A file
+ * whose identity (device, inode, size, change and modification times to the nanosecond)
+ * is the same is not read again, except when it changed less than RACY_MS before it was
+ * read (git's own rule for its index, "racy git"): a write in the same clock tick as the
+ * read could leave every stamp as it was.
+ */
+const configCache = new Map<string, { stamp: string; entries: ConfigEntry[] }>();
+const RACY_MS = 2_000;
+
 async function readConfigFile(cwd: string, path: string, command: string[]): Promise<ConfigFile> {
-  if (!isFile(path)) return { path, command, exists: false, entries: [] };
+  const before = fileStamp(path);
+  if (!before) return { path, command, exists: false, entries: [] };
+  const cached = configCache.get(path);
+  if (cached && cached.stamp === before.stamp) return { path, command, exists: true, entries: cached.entries };
+  const readAt = Date.now();
   const r = await git(cwd, ['config', '--file', path, '--no-includes', '--list', '-z']);
-  return { path, command, exists: true, entries: r.ok ? parseConfigListZ(r.stdout) : [] };
+  const entries = r.ok ? parseConfigListZ(r.stdout) : [];
+  const after = fileStamp(path);
+  if (r.ok && after && after.stamp === before.stamp && after.changedMs < readAt - RACY_MS) configCache.set(path, { stamp: before.stamp, entries });
+  else configCache.delete(path);
+  return { path, command, exists: true, entries };
+}
+
+/** A regular file's identity, or null (missing, or not a regular file). */
+function fileStamp(path: string): { stamp: string; changedMs: number } | null {
+  try {
+    const st = lstatSync(path, { bigint: true });
+    if (!st.isFile()) return null;
+    const stamp = [st.dev, st.ino, st.size, st.ctimeNs, st.mtimeNs, st.mode].join(':');
+    return { stamp, changedMs: Number((st.ctimeNs > st.mtimeNs ? st.ctimeNs : st.mtimeNs) / 1_000_000n) };
+  } catch {
+    return null;
+  }
 }
 
 /** Parses `git config --list -z`: `key\nvalue\0` per entry, `key\0` for a bare key. */
@@ -176,14 +206,6 @@ function listDir(dir: string): string[] {
     return readdirSync(dir).sort();
   } catch {
     return [];
-  }
-}
-
-function isFile(path: string): boolean {
-  try {
-    return lstatSync(path).isFile();
-  } catch {
-    return false;
   }
 }
 

@@ -36,12 +36,16 @@ export async function landAndResolve(w: Worker): Promise<LandEnd> {
   // a replaced land step does not, so the claim is checked before it
   const refused = w.steps.land ? await refuseLostJob(w) : null;
   if (refused) return refused;
-  const end = await landJob(w);
+  const first = await landJob(w);
+  // the claim was gone or moved by this worker's own heartbeat, and is its own again: once more
+  const end = first === 'again' ? await landJob(w) : first;
+  if (end === 'again') return 'pending';
   await settleClaim(w, end, end === 'landed' ? await revParse(w.worktree, 'HEAD') : null);
   return end;
 }
 
-async function landJob(w: Worker): Promise<LandEnd> {
+/** 'again': the land stopped on the claim, which is this worker's own again: land once more. */
+async function landJob(w: Worker): Promise<LandEnd | 'again'> {
   // a change to .coven/ lands only when the job's agent may make one (as main has its file)
   const approveCoven = await covenApproved(w);
   if (w.steps.land) {
@@ -84,8 +88,9 @@ async function landJob(w: Worker): Promise<LandEnd> {
       if (land.leftOut) w.ui.problem(describeLeftOut(land.onto, land.leftOut));
       return 'nothing';
     case 'lease-lost':
-      // this worker's own heartbeat may have moved the claim after the tombstone was made: land again
-      if (await claimStillOurs(w)) return 'pending';
+      // this worker's own heartbeat may have moved the claim after the tombstone was made, or
+      // an agent removed it (taken back): land again
+      if (await claimStillOurs(w)) return 'again';
       return supersede(w, land);
     case 'main-blocked':
     case 'main-busy':

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { coven, sh, tempDir } from './helpers/repo.js';
+import { commitFile, coven, sh, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
 import { fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { outputOf, startWorker, waitFor } from './helpers/worker-procs.js';
@@ -26,6 +26,21 @@ const planJob: FakeRun[] = [
   { match: { promptIncludes: 'Choose the next job' }, steps: [{ text: '<dispatch>\nagent: plan\nissue: issues/a.md\n</dispatch>' }] },
   { match: { promptIncludes: 'Plan the issue' }, steps: [{ write: { path: 'plan.txt', content: 'plan\n' } }, { commit: 'plan a' }, { text: 'Planned.' }] },
 ];
+/** The same job for a worker that sleeps first: the dispatch after its wake is the one that takes the dispatch lock (policy.ts). */
+const sleepThenPlan: FakeRun[] = [{ match: { promptIncludes: 'Choose the next job' }, steps: [{ text: '<dispatch>\nsleep: not yet\n</dispatch>' }] }, ...planJob];
+
+/**
+ * Starts worker w1 (one job, then it stops) and wakes it once it sleeps, with a commit on
+ * main: its woken dispatch takes the dispatch lock (a worker just started does not).
+ */
+async function wokenWorker(repo: string, env: Record<string, string>): Promise<ReturnType<typeof startWorker>> {
+  assert.is((await coven(['hooks', 'install'], { cwd: repo })).code, 0);
+  const w1 = startWorker(repo, 'w1', env, ['--max-cycles', '1']);
+  await waitFor(() => /w1 sleeps: not yet/.test(w1.stdout()), 'w1 asleep', 60_000, () => outputOf([w1]));
+  await commitFile(repo, 'notes.txt', 'wake up\n', 'a commit on main');
+  return w1;
+}
+
 const noStack = (text: string) => assert.not.match(text, /\n\s+at /, `a stack trace was printed:\n${text}`);
 
 /** Writes a file in the state dir, with an old modification time when asked (a crash long ago). */
@@ -54,10 +69,11 @@ test('damaged state and lock files: the worker still dispatches, runs and lands;
   assert.match(before.stdout, /agent-plan\.0: lock file is corrupt \(empty\)/);
   for (const f of [truncated, empty, binary]) assert.ok(before.stdout.includes(`corrupt state file ${f}`), f);
 
-  const env = { ...fakeClaudeEnv(planJob), COVEN_WORKTREE_BASE: tempDir('coven-wt-') };
-  const r = await coven(['worker', '--once', '--name', 'w1'], { cwd: repo, env });
-  assert.is(r.code, 0, r.stdout + r.stderr);
-  noStack(r.stdout + r.stderr);
+  const env = { ...fakeClaudeEnv(sleepThenPlan), COVEN_WORKTREE_BASE: tempDir('coven-wt-') };
+  const w1 = await wokenWorker(repo, env);
+  const end = await w1.exited;
+  assert.is(end.code, 0, outputOf([w1]));
+  noStack(w1.stdout() + w1.stderr());
   assert.is(await sh(repo, 'log', '-1', '--format=%s', 'main'), 'plan a');
   // the dead locks were broken, taken and released
   assert.equal(readdirSync(join(repo, '.git', 'coven', 'locks')).filter((f) => !f.startsWith('.')), []);
@@ -101,8 +117,8 @@ test('a directory where the dispatch lock goes: status and gc name it and the fi
     noStack(r.stdout + r.stderr);
     assert.ok(r.stdout.includes(cmd[0] === 'status' ? `dispatch lock: ${fix}` : `lock ${dir}: left alone (a directory, not a file)`), r.stdout);
   }
-  const env = { ...fakeClaudeEnv(planJob), COVEN_WORKTREE_BASE: tempDir('coven-wt-') };
-  const w1 = startWorker(repo, 'w1', env, ['--once']);
+  const env = { ...fakeClaudeEnv(sleepThenPlan), COVEN_WORKTREE_BASE: tempDir('coven-wt-') };
+  const w1 = await wokenWorker(repo, env);
   await waitFor(() => w1.stdout().includes(`waiting for dispatch (${fix})`), 'w1 waiting, naming the directory and the fix', 60_000, () => outputOf([w1]));
   renameSync(dir, aside);
   const end = await w1.exited;

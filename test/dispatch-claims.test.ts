@@ -242,6 +242,35 @@ test('kill -9 of a worker holding a claim: the next dispatch takes the claim ove
   }
 });
 
+test('kill -9 before the job committed anything: the restarted worker lets its claim go, and the job runs again', async () => {
+  const { repo, env } = await setUp(['a'], (d) => [dispatchRun(d), implementRun('a', { match: { promptIncludes: 'Implement the issue in issues/a.md.', cwdIncludes: '/w1' }, steps: [{ bash: 'sleep 60' }] }), implementRun('a')]);
+  const w1 = startWorker(repo, 'w1', env);
+  const workers = [w1];
+  const why = () => outputOf(workers);
+  try {
+    await waitFor(() => phaseOf(repo, 'w1') === 'running' && /Bash: sleep 60/.test(w1.stdout()), 'w1 runs a', 30_000, why);
+    const below = childPids(w1.pid);
+    w1.child.kill('SIGKILL');
+    for (const p of below) {
+      try {
+        process.kill(-p, 'SIGKILL'); // its agent session's process group
+      } catch {
+        process.kill(p, 'SIGKILL');
+      }
+    }
+    await w1.exited;
+    // the same worker again: it adopts its worktree, which holds nothing of the job
+    const again = startWorker(repo, 'w1', env);
+    workers.push(again);
+    await waitFor(async () => (await landedCount(repo)) === 1, 'a landed after all', 30_000, why);
+    assert.match(again.stdout(), /w1's earlier run of implement \(issue: issues\/a\.md\) stopped before it committed anything; its claim is released/);
+    const [after] = await claims(repo);
+    assert.is(after!.record.state, 'landed');
+  } finally {
+    await stopAll(workers, 'SIGTERM');
+  }
+});
+
 test('kill -9 mid-job, the job redone and landed by another: the restarted worker keeps its old commits aside and never lands them', async () => {
   const partial = { match: { promptIncludes: 'Implement the issue in issues/a.md.', cwdIncludes: '/w1' }, steps: [{ write: { path: 'partial/a.txt', content: 'half of a\n' } }, { commit: 'partial a' }, { bash: 'sleep 60' }] };
   const { repo, env } = await setUp(['a'], (d) => [dispatchRun(d), implementRun('a', partial), implementRun('a')]);

@@ -200,6 +200,13 @@ export async function retakeOwnClaim(w: Worker): Promise<void> {
     }
     if (take.kind === 'taken') {
       await holdClaim(w, take.claim);
+      if ((await unlandedOfRun(w)) === 0) {
+        // killed before the job committed anything: nothing of it to land, and a claim held
+        // with no job running would keep the job from everyone (itself included) for good
+        await releaseClaim(w, { kind: 'given-up', why: 'its earlier run stopped before it committed anything' });
+        w.ui.line(`coven: ${w.name}'s earlier run of ${describeJob(job)} stopped before it committed anything; its claim is released and the job is free again`);
+        return;
+      }
       w.ui.line(`coven: ${w.name} took back its claim on ${describeJob(job)}`);
       return;
     }
@@ -269,9 +276,8 @@ export async function refuseLostJob(w: Worker): Promise<LandEnd | null> {
  * starts again from main (remote mode: the remote's main as fetched, tracking the local main).
  */
 export async function setAsideRun(w: Worker, job: string, by: string, what: string): Promise<'nothing'> {
-  const base = w.remote ? trackingRef(w.remote) : `refs/heads/${w.main}`;
-  const unlanded = await git(w.worktree, ['rev-list', '--count', `${base}..HEAD`]);
-  const count = unlanded.ok ? Number(unlanded.stdout.trim()) : 0;
+  const base = mainRefOf(w);
+  const count = (await unlandedOfRun(w)) ?? 0;
   if (count === 0) {
     w.ui.line(`coven: ${w.name} ${what}: ${job}: ${by}; this run has no commits to keep.`);
     return 'nothing';
@@ -289,6 +295,17 @@ export async function setAsideRun(w: Worker, job: string, by: string, what: stri
     }),
   );
   return 'nothing';
+}
+
+/** main as this worker lands on it: the local main, or in remote mode the remote's as last fetched. */
+function mainRefOf(w: Worker): string {
+  return w.remote ? trackingRef(w.remote) : `refs/heads/${w.main}`;
+}
+
+/** The commits on the worker's branch that main does not have; null when they cannot be counted. */
+async function unlandedOfRun(w: Worker): Promise<number | null> {
+  const unlanded = await git(w.worktree, ['rev-list', '--count', `${mainRefOf(w)}..HEAD`]);
+  return unlanded.ok ? Number(unlanded.stdout.trim()) : null;
 }
 
 /**

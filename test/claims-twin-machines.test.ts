@@ -30,7 +30,7 @@ test('remote mode: a heartbeat that finds the claim held by the same worker and 
     writeFileSync(join(dir, 'theirs.json'), JSON.stringify(ClaimRecordSchema.parse(theirs)));
     const g = `git -C '${bare}'`;
     const takeOver = `ref=$(${g} for-each-ref --format='%(refname)' refs/coven/claims/ | head -1); t=$(${g} hash-object -t tree -w /dev/null); c=$(${g} commit-tree "$t" -F '${join(dir, 'theirs.json')}'); ${g} update-ref "$ref" "$c"; echo "$c" > '${join(dir, 'theirs.sha')}'`;
-    const job: FakeRun = { match: { promptIncludes: 'Implement the issue in issues/b.md' }, steps: [{ write: { path: 'greeting.txt', content: B_LINE } }, { commit: B_SUBJECT }, { bash: `${takeOver}; sleep 3` }] };
+    const job: FakeRun = { match: { promptIncludes: 'Implement the issue in issues/b.md' }, steps: [{ read: 'greeting.txt' }, { write: { path: 'greeting.txt', content: B_LINE } }, { commit: B_SUBJECT }, { bash: `${takeOver}; sleep 3` }] };
     const env = { ...fakeClaudeEnv([choose, job]), COVEN_WORKTREE_BASE: join(dir, 'worktrees'), COVEN_MACHINE: 'twin', COVEN_RETRY_MS: '200', COVEN_CLAIM_LEASE_MS: '2000' };
     const r = await coven(['worker', '--name', 'w1', '--once', '--remote', 'origin'], { cwd: a, env, timeoutMs: 120_000 });
     const out = r.stdout + r.stderr;
@@ -38,6 +38,10 @@ test('remote mode: a heartbeat that finds the claim held by the same worker and 
     assert.is(await sh(bare, 'log', '-1', '--format=%s', 'main'), 'coven agents', `the job landed:\n${out}`);
     const claim = (await sh(bare, 'for-each-ref', '--format=%(objectname)', 'refs/coven/claims/')).trim();
     assert.is(claim, readFileSync(join(dir, 'theirs.sha'), 'utf8').trim(), 'the other host\'s claim stays as it wrote it');
+    // the job's commit was made, and is kept aside, never landed
+    const kept = (await sh(a, 'for-each-ref', '--format=%(refname)', 'refs/coven/superseded/', 'refs/coven/lost/')).split('\n').filter(Boolean);
+    assert.is(kept.length, 1, out);
+    assert.is(await sh(a, 'log', '-1', '--format=%s', kept[0]!), B_SUBJECT);
   } finally {
     await daemon.stop();
   }

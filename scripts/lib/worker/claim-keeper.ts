@@ -2,7 +2,7 @@
 // the dispatch that took it to its release: kept alive by a heartbeat every lease/3, and
 // released as a tombstone when the job ends (`landed` with main's commit, or `given-up`
 // with why). A heartbeat that finds the claim taken over says so at once: the job will
-// not land from here (the land asks `claimStillHeld` first). A worker that adopts its
+// not land from here (the land moves main and the claim together: claimTombstoneForLand). A worker that adopts its
 // dead predecessor's worktree (same name) takes that worker's claim back.
 
 import { describeHolder, describeJob, jobKey, leaseMs, sameWorker, type ClaimRecord, type ClaimStore, type HeldClaim, type Job, type ReleaseEnd } from '../claims/claim.js';
@@ -25,8 +25,10 @@ interface Keeper {
   beating: Promise<void> | null;
   /** the claim was taken over while held */
   lost: boolean;
-  /** remote mode: the tombstone went to a land's push (claimTombstoneForLand) */
+  /** the tombstone went with a land's move of main, or its push (claimTombstoneForLand) */
   pushed?: boolean;
+  /** beats wait until then (ms since the epoch): a land is about to move the claim (claimTombstoneForLand) */
+  pausedUntil?: number;
 }
 
 const stores = new WeakMap<Worker, ClaimStore>();
@@ -70,7 +72,7 @@ function startHeartbeat(w: Worker, keeper: Keeper): void {
 
 async function beat(w: Worker, keeper: Keeper): Promise<void> {
   const claim = w.claim;
-  if (!claim || keeper.lost) return;
+  if (!claim || keeper.lost || Date.now() < (keeper.pausedUntil ?? 0)) return;
   const r = await claimStoreOf(w).heartbeat(claim).catch((err: unknown) => ({ kind: 'failed' as const, message: String(err) }));
   if (w.claim !== claim) return; // released meanwhile
   if (r.kind === 'held') w.claim = r.claim;
@@ -237,9 +239,15 @@ function cannotRetake(w: Worker, job: Job, why: string): string {
  */
 export function resumeClaimHeartbeat(w: Worker): void {
   const keeper = keepers.get(w);
-  if (!w.claim || !keeper || keeper.timer || keeper.lost) return;
+  if (!w.claim || !keeper || keeper.lost) return;
   keeper.pushed = false;
-  startHeartbeat(w, keeper);
+  keeper.pausedUntil = 0;
+  if (!keeper.timer) startHeartbeat(w, keeper);
+}
+
+/** Whether a heartbeat found the held claim taken over (the job must not land from here). */
+export function claimLostWhileHeld(w: Worker): boolean {
+  return keepers.get(w)?.lost ?? false;
 }
 
 /**
@@ -317,7 +325,11 @@ async function unlandedOfRun(w: Worker): Promise<number | null> {
  */
 export function claimTombstoneForLand(w: Worker): (head: string) => Promise<RefUpdate[]> {
   return async (head) => {
-    const k = stopHeartbeat(w);
+    // the heartbeat waits while the land moves the claim, at most a short while: a land
+    // that does not move main now (a conflict resolved by further sessions, main moving
+    // again and again) must not leave the claim unrenewed for its lease
+    const k = keepers.get(w);
+    if (k) k.pausedUntil = Date.now() + Math.min(30_000, Math.floor(leaseMs(w.opts.env ?? process.env) / 6));
     await k?.beating;
     // a claim seen lost still goes with the push, expecting the commit this worker wrote:
     // the server refuses the whole push unless the claim is still this worker's

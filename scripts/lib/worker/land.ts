@@ -24,12 +24,14 @@ import { recordResolution } from './step-files.js';
 import { covenApproved, heldBeforeReplacedLand } from './coven-hold.js';
 import { mainTip, waitForMainToMove } from './wait-for-main.js';
 import { unlandedOnBranch } from './finish.js';
-import { claimStillHeld, claimStoreOf, claimTombstoneForLand, refuseLostJob, resumeClaimHeartbeat, settleClaim } from './claim-keeper.js';
+import { claimLostWhileHeld, claimStillHeld, claimStoreOf, claimTombstoneForLand, refuseLostJob, resumeClaimHeartbeat, settleClaim, workerHolder } from './claim-keeper.js';
+import { sameWorker } from '../claims/claim.js';
 
 /**
  * Lands the worker's branch: counts what landed, resolves conflicts, parks when it must;
  * then releases the job's claim as the land ended (claim-keeper.ts). A job whose claim
- * was taken over does not land (checked just before).
+ * was taken over does not land: the land core moves main and the claim in one step (one
+ * push in remote mode); a replaced land or resolve step is checked just before.
  */
 export async function landAndResolve(w: Worker): Promise<LandEnd> {
   // the land core moves main and the claim together (a claim taken over stops it: lease-lost);
@@ -38,8 +40,8 @@ export async function landAndResolve(w: Worker): Promise<LandEnd> {
   if (refused) return refused;
   const first = await landJob(w);
   // the claim was gone or moved by this worker's own heartbeat, and is its own again: once more
-  const end = first === 'again' ? await landJob(w) : first;
-  if (end === 'again') return 'pending';
+  const second = first === 'again' ? await landJob(w) : first;
+  const end = second === 'again' ? 'pending' : second;
   await settleClaim(w, end, end === 'landed' ? await revParse(w.worktree, 'HEAD') : null);
   return end;
 }
@@ -90,8 +92,14 @@ async function landJob(w: Worker): Promise<LandEnd | 'again'> {
     case 'lease-lost':
       // this worker's own heartbeat may have moved the claim after the tombstone was made, or
       // an agent removed it (taken back): land again
-      if (await claimStillOurs(w)) return 'again';
-      return supersede(w, land);
+      switch (await claimStillOurs(w)) {
+        case 'ours':
+          return 'again';
+        case 'unknown':
+          return 'pending'; // the remote did not answer: the land is put off
+        default:
+          return supersede(w, land);
+      }
     case 'main-blocked':
     case 'main-busy':
     case 'unreachable':
@@ -108,6 +116,11 @@ async function resolve(w: Worker, conflict: Conflict, agent: JobAgent, approveCo
   await setPhase(w, 'resolving', {});
   w.ui.line(say.conflict(conflict.onto, conflict.files, w.remote?.name));
   if (w.steps['resolve-conflict']) {
+    // a replaced step lands by itself, not through the land core that moves the claim with main
+    if (!(await claimStillHeld(w)).held) {
+      await undoRebase(w);
+      return { kind: 'ended', end: (await refuseLostJob(w)) ?? 'pending' };
+    }
     const by = await resolveByStep(w, w.steps['resolve-conflict'], conflict.commits);
     if (by === 'landed') w.ui.line(say.landedByStep(conflict.commits, conflict.onto));
     if (by === 'pending') await undoRebase(w);
@@ -231,18 +244,18 @@ async function jobAgent(w: Worker): Promise<JobAgent> {
  * that does not answer counts as ours: the land is only put off, and its next push is
  * refused again if the claim really was taken over.
  */
-async function claimStillOurs(w: Worker): Promise<boolean> {
+async function claimStillOurs(w: Worker): Promise<'ours' | 'not' | 'unknown'> {
   const claim = w.claim;
-  if (!claim) return false;
+  if (!claim || claimLostWhileHeld(w)) return 'not';
   // local mode: the claim as it is now (gone, or still this worker's: taken again)
-  if (!w.remote) return (await claimStillHeld(w)).held;
+  if (!w.remote) return (await claimStillHeld(w)).held ? 'ours' : 'not';
   const reads = await claimStoreOf(w).list();
-  if (!Array.isArray(reads)) return reads.kind === 'unreachable';
+  if (!Array.isArray(reads)) return reads.kind === 'unreachable' ? 'unknown' : 'not';
   const now = reads.find((r) => r.key === claim.key);
-  if (now?.kind !== 'claim' || now.record.state !== 'held' || now.record.holder.worker !== w.name || now.record.holder.machine !== w.remote.machine) return false;
+  if (now?.kind !== 'claim' || now.record.state !== 'held' || !sameWorker(now.record.holder, workerHolder(w))) return 'not';
   // the next tombstone expects the claim as it is now
   if (w.claim === claim) w.claim = { ...claim, sha: now.sha, record: now.record };
-  return true;
+  return 'ours';
 }
 
 /** The local main tip last said to have commits the remote lacks, per worker: said once, not at every land. */

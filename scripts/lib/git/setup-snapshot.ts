@@ -91,39 +91,37 @@ function globalConfigFiles(): string[] {
 }
 
 /**
- * Config files read before, by path: their entries and the file's identity then. A file
- * whose identity (device, inode, size, change and modification times to the nanosecond)
- * is the same is not read again, except when it changed less than RACY_MS before it was
- * read (git's own rule for its index, "racy git"): a write in the same clock tick as the
- * read could leave every stamp as it was.
+ * What git listed for a config file's content, by path and sha256 of the bytes: a file
+ * whose bytes are the same is not listed by git again. The bytes are read before and after
+ * git reads the file, and the entries kept only when both reads agree (a file written while
+ * git read it is read again next time). Stat data alone would not do: a write through a
+ * memory map can change the bytes and leave size and times as they were.
  */
-const configCache = new Map<string, { stamp: string; entries: ConfigEntry[] }>();
-const RACY_MS = 2_000;
+const configCache = new Map<string, { hash: string; entries: ConfigEntry[] }>();
+const CONFIG_CAP = 1024 * 1024;
 
 async function readConfigFile(cwd: string, path: string, command: string[]): Promise<ConfigFile> {
-  const before = fileStamp(path);
-  if (!before) return { path, command, exists: false, entries: [] };
+  const before = await configBytesHash(path);
+  if (before === 'missing') return { path, command, exists: false, entries: [] };
   const cached = configCache.get(path);
-  if (cached && cached.stamp === before.stamp) return { path, command, exists: true, entries: cached.entries };
-  const readAt = Date.now();
+  if (before !== null && cached?.hash === before) return { path, command, exists: true, entries: cached.entries };
   const r = await git(cwd, ['config', '--file', path, '--no-includes', '--list', '-z']);
   const entries = r.ok ? parseConfigListZ(r.stdout) : [];
-  const after = fileStamp(path);
-  if (r.ok && after && after.stamp === before.stamp && after.changedMs < readAt - RACY_MS) configCache.set(path, { stamp: before.stamp, entries });
+  const after = await configBytesHash(path);
+  if (r.ok && before !== null && after === before) configCache.set(path, { hash: before, entries });
   else configCache.delete(path);
   return { path, command, exists: true, entries };
 }
 
-/** A regular file's identity, or null (missing, or not a regular file). */
-function fileStamp(path: string): { stamp: string; changedMs: number } | null {
+/** sha256 of a config file's bytes; 'missing' (not a regular file); null (unreadable, or over the cap: never cached). */
+async function configBytesHash(path: string): Promise<string | 'missing' | null> {
   try {
-    const st = lstatSync(path, { bigint: true });
-    if (!st.isFile()) return null;
-    const stamp = [st.dev, st.ino, st.size, st.ctimeNs, st.mtimeNs, st.mode].join(':');
-    return { stamp, changedMs: Number((st.ctimeNs > st.mtimeNs ? st.ctimeNs : st.mtimeNs) / 1_000_000n) };
+    if (!lstatSync(path).isFile()) return 'missing';
   } catch {
-    return null;
+    return 'missing';
   }
+  const r = await readCapped(path, CONFIG_CAP);
+  return r.kind === 'read' ? sha256(r.bytes) : null;
 }
 
 /** Parses `git config --list -z`: `key\nvalue\0` per entry, `key\0` for a bare key. */

@@ -66,7 +66,7 @@ export function describeLand(r: LandResult, how: { self: string; againArgs: stri
     case 'coven-held':
       return problem(5, describeHeld(r, again(r.worktree)));
     case 'lease-lost':
-      if (r.remote === undefined) return problem(PUSH_CODES[r.kind], describeClaimLost(r, again(r.worktree)));
+      if (r.remote === undefined) return problem(PUSH_CODES[r.kind], describeClaimLost(r));
       return problem(PUSH_CODES[r.kind], describePushProblem({ ...r, remote: r.remote }, again(r.worktree)));
     case 'unreachable':
     case 'push-refused':
@@ -82,11 +82,12 @@ const PUSH_CODES = { unreachable: 6, 'lease-lost': 7, 'push-refused': 1 } as con
 type PushProblem = Extract<LandResult, { kind: 'unreachable' | 'push-refused' }> | (Extract<LandResult, { kind: 'lease-lost' }> & { remote: string });
 
 /** Local mode: the job's claim, which moves with main, was not this land's any more: main did not move. */
-function describeClaimLost(r: Extract<LandResult, { kind: 'lease-lost' }>, again: string): Problem {
+function describeClaimLost(r: Extract<LandResult, { kind: 'lease-lost' }>): Problem {
   return {
     what: `cannot land ${r.branch}: the job's claim ${r.ref} is no longer this worker's (another worker took the job over, or the claim was removed), so ${r.onto} was not moved (${r.message}).`,
     kept: `${r.onto} and the claim were not changed; ${stay(r.commits)} on ${r.branch}.`,
-    next: [`coven status    # who holds the job now`, `git -C ${shellQuote(r.worktree)} log --oneline ${shellQuote(r.onto)}..${shellQuote(r.branch)}    # what would have landed`, again],
+    // not the same command again: it would be refused the same way while the claim is another's
+    next: [`coven status    # who holds the job now`, `git -C ${shellQuote(r.worktree)} log --oneline ${shellQuote(r.onto)}..${shellQuote(r.branch)}    # what would have landed`],
   };
 }
 

@@ -14,8 +14,6 @@ export interface LoopState {
   woke: boolean;
   /** the last land was put off (blocked, or its conflict resolution skipped): the next try waits first */
   putOff: boolean;
-  /** the last cycle ran a job: the next dispatch needs no lock (dispatchesUnderLock) */
-  fromJob: boolean;
 }
 
 export interface LoopLimits {
@@ -30,7 +28,7 @@ export type LoopEnd = 'once' | 'sleep' | 'idle' | 'cycles' | 'stopped' | 'dispat
 /** How a land ended, as the loop sees it. */
 export type LandEnd = 'landed' | 'nothing' | 'pending' | 'parked-continue' | 'parked-stop';
 
-export const loopStart: LoopState = { idle: 0, jobs: 0, failures: 0, woke: false, putOff: false, fromJob: false };
+export const loopStart: LoopState = { idle: 0, jobs: 0, failures: 0, woke: false, putOff: false };
 
 /** Work left from an earlier cycle lands before a dispatch, except right after a wake (a sleep leaves none). */
 export function landsPendingFirst(s: LoopState): boolean {
@@ -38,7 +36,7 @@ export function landsPendingFirst(s: LoopState): boolean {
 }
 
 export function cycleStarted(s: LoopState): LoopState {
-  return { ...s, woke: false, putOff: false, fromJob: false };
+  return { ...s, woke: false, putOff: false };
 }
 
 /**
@@ -79,7 +77,7 @@ export function jobStarted(s: LoopState): LoopState {
  * of its own), whatever else ends as `once`.
  */
 export function jobDone(s: LoopState, landed: Exclude<LandEnd, 'parked-stop'>, sessionOk: boolean, limits: LoopLimits): { state: LoopState; end: LoopEnd | null } {
-  const state = { ...s, jobs: s.jobs + 1, putOff: landed === 'pending', fromJob: true };
+  const state = { ...s, jobs: s.jobs + 1, putOff: landed === 'pending' };
   if (limits.once) return { state, end: !sessionOk && landed === 'nothing' ? 'job-failed' : 'once' };
   if (limits.maxCycles !== undefined && state.jobs >= limits.maxCycles) return { state, end: 'cycles' };
   return { state, end: null };

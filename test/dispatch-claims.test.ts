@@ -81,6 +81,35 @@ async function claims(repo: string): Promise<Extract<ClaimRead, { kind: 'claim' 
 
 const landedCount = async (repo: string) => (await sh(repo, 'log', '--format=%s', 'main')).split('\n').filter((s) => s.startsWith('implement ')).length;
 
+/** Issue a, and worker w1 in its session for a (which sleeps a minute); a later implement session of a runs normally. */
+async function w1RunsA() {
+  const { repo, env } = await setUp(['a'], (d) => [dispatchRun(d), implementRun('a', { match: { promptIncludes: 'Implement the issue in issues/a.md.', cwdIncludes: '/w1' }, steps: [{ bash: 'sleep 60' }] }), implementRun('a')]);
+  const w1 = startWorker(repo, 'w1', env);
+  const workers = [w1];
+  const why = () => outputOf(workers);
+  try {
+    await waitFor(() => phaseOf(repo, 'w1') === 'running' && /Bash: sleep 60/.test(w1.stdout()), 'w1 runs a', 30_000, why);
+  } catch (err) {
+    await stopAll(workers, 'SIGTERM');
+    throw err;
+  }
+  return { repo, env, w1, workers, why };
+}
+
+/** kill -9 of a worker and of its agent session (the session runs in a process group of its own). */
+async function killWithSession(w: WorkerProc): Promise<void> {
+  const below = childPids(w.pid);
+  w.child.kill('SIGKILL');
+  for (const p of below) {
+    try {
+      process.kill(-p, 'SIGKILL'); // its agent session's process group
+    } catch {
+      process.kill(p, 'SIGKILL');
+    }
+  }
+  await w.exited;
+}
+
 test('two workers whose dispatches choose the same issue at once: one runs it, the other is shown the winner and chooses another', async () => {
   const ids = ['a', 'b', 'c', 'd'];
   const { repo, env, choices } = await setUp(ids, (d) => [dispatchRun(d), ...ids.map((id) => implementRun(id))], { barrier: true });
@@ -210,26 +239,13 @@ test('a worker back from a job dispatches without waiting for a worker stuck in 
 });
 
 test('kill -9 of a worker holding a claim: the next dispatch takes the claim over at once', async () => {
-  const { repo, env } = await setUp(['a'], (d) => [dispatchRun(d), implementRun('a', { match: { promptIncludes: 'Implement the issue in issues/a.md.', cwdIncludes: '/w1' }, steps: [{ bash: 'sleep 60' }] }), implementRun('a')]);
-  const w1 = startWorker(repo, 'w1', env);
-  const workers = [w1];
-  const why = () => outputOf(workers);
+  const { repo, env, w1, workers, why } = await w1RunsA();
   try {
-    await waitFor(() => phaseOf(repo, 'w1') === 'running' && /Bash: sleep 60/.test(w1.stdout()), 'w1 runs a', 30_000, why);
     const held = (await claims(repo))[0]!;
     assert.is(held.record.holder.worker, 'w1');
     const state = workerState(repo, 'w1');
     assert.ok(state && state !== 'corrupt' && state.claim?.ref === held.ref, 'the state records the claim');
-    const below = childPids(w1.pid);
-    w1.child.kill('SIGKILL');
-    for (const p of below) {
-      try {
-        process.kill(-p, 'SIGKILL'); // its agent session's process group
-      } catch {
-        process.kill(p, 'SIGKILL');
-      }
-    }
-    await w1.exited;
+    await killWithSession(w1);
     const w3 = startWorker(repo, 'w3', env);
     workers.push(w3);
     await waitFor(async () => (await landedCount(repo)) === 1 && (await claims(repo))[0]?.record.state === 'landed', 'a landed by w3, its claim released', 30_000, why);
@@ -243,22 +259,9 @@ test('kill -9 of a worker holding a claim: the next dispatch takes the claim ove
 });
 
 test('kill -9 before the job committed anything: the restarted worker lets its claim go, and the job runs again', async () => {
-  const { repo, env } = await setUp(['a'], (d) => [dispatchRun(d), implementRun('a', { match: { promptIncludes: 'Implement the issue in issues/a.md.', cwdIncludes: '/w1' }, steps: [{ bash: 'sleep 60' }] }), implementRun('a')]);
-  const w1 = startWorker(repo, 'w1', env);
-  const workers = [w1];
-  const why = () => outputOf(workers);
+  const { repo, env, w1, workers, why } = await w1RunsA();
   try {
-    await waitFor(() => phaseOf(repo, 'w1') === 'running' && /Bash: sleep 60/.test(w1.stdout()), 'w1 runs a', 30_000, why);
-    const below = childPids(w1.pid);
-    w1.child.kill('SIGKILL');
-    for (const p of below) {
-      try {
-        process.kill(-p, 'SIGKILL'); // its agent session's process group
-      } catch {
-        process.kill(p, 'SIGKILL');
-      }
-    }
-    await w1.exited;
+    await killWithSession(w1);
     // the same worker again: it adopts its worktree, which holds nothing of the job
     const again = startWorker(repo, 'w1', env);
     workers.push(again);
@@ -279,16 +282,7 @@ test('kill -9 mid-job, the job redone and landed by another: the restarted worke
   const why = () => outputOf(workers);
   try {
     await waitFor(() => phaseOf(repo, 'w1') === 'running' && /Bash: sleep 60/.test(w1.stdout()), 'w1 committed part of a', 30_000, why);
-    const below = childPids(w1.pid);
-    w1.child.kill('SIGKILL');
-    for (const p of below) {
-      try {
-        process.kill(-p, 'SIGKILL');
-      } catch {
-        process.kill(p, 'SIGKILL');
-      }
-    }
-    await w1.exited;
+    await killWithSession(w1);
     const w3 = startWorker(repo, 'w3', env, ['--once']);
     workers.push(w3);
     assert.is((await w3.exited).code, 0, why());

@@ -239,10 +239,11 @@ async function jobAgent(w: Worker): Promise<JobAgent> {
 }
 
 /**
- * After a land refused as lease-lost: whether the claim on the remote is still held by
- * this worker (a heartbeat of its own moved it after the tombstone was made). A remote
- * that does not answer counts as ours: the land is only put off, and its next push is
- * refused again if the claim really was taken over.
+ * After a land refused as lease-lost: whether the claim is still this worker's (on this
+ * host: sameWorker), its tombstone made stale by a heartbeat of its own, or (local mode)
+ * removed and taken back. A heartbeat that found it lost settles it: not ours. A remote
+ * that does not answer: unknown (the land is put off; its next push is refused again if
+ * the claim really was taken over).
  */
 async function claimStillOurs(w: Worker): Promise<'ours' | 'not' | 'unknown'> {
   const claim = w.claim;

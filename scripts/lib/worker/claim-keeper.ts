@@ -73,15 +73,31 @@ function startHeartbeat(w: Worker, keeper: Keeper): void {
 async function beat(w: Worker, keeper: Keeper): Promise<void> {
   const claim = w.claim;
   if (!claim || keeper.lost || Date.now() < (keeper.pausedUntil ?? 0)) return;
+  await renew(w, claim);
+  // no answer (unreachable, failed): tried again at the next beat; the lease is long enough for a few misses
+}
+
+/**
+ * One heartbeat of the held claim: renewed, or (gone, or still this worker's) taken again;
+ * else lost to another holder, said once. Null: no answer (unreachable, failed), or the
+ * claim was released meanwhile.
+ */
+async function renew(w: Worker, claim: HeldClaim): Promise<{ held: true } | { held: false; now: ClaimRecord | null } | null> {
   const r = await claimStoreOf(w).heartbeat(claim).catch((err: unknown) => ({ kind: 'failed' as const, message: String(err) }));
-  if (w.claim !== claim) return; // released meanwhile
-  if (r.kind === 'held') w.claim = r.claim;
-  else if (r.kind === 'lost') {
-    const back = await takeBack(w, claim, r.now);
-    if (back) w.claim = back;
-    else lostClaim(w, keeper, claim, r.now);
+  if (w.claim !== claim) return null; // released meanwhile
+  if (r.kind === 'held') {
+    w.claim = r.claim;
+    return { held: true };
   }
-  // unreachable, failed: tried again at the next beat; the lease is long enough for a few misses
+  if (r.kind !== 'lost') return null;
+  const back = await takeBack(w, claim, r.now);
+  if (back) {
+    w.claim = back;
+    return { held: true };
+  }
+  const k = keepers.get(w);
+  if (k) lostClaim(w, k, claim, r.now);
+  return { held: false, now: r.now };
 }
 
 /**
@@ -123,26 +139,14 @@ function stopHeartbeat(w: Worker): Keeper | undefined {
 
 /** Whether the worker may still land its job: its claim was not taken over (checked now, by a heartbeat). No claim: true. */
 export async function claimStillHeld(w: Worker): Promise<{ held: true } | { held: false; now: ClaimRecord | null }> {
-  const claim = w.claim;
   const k = keepers.get(w);
-  if (!claim) return { held: true };
+  if (!w.claim) return { held: true };
   if (k?.lost) return { held: false, now: null };
   await k?.beating;
-  const r = await claimStoreOf(w).heartbeat(w.claim ?? claim);
-  if (r.kind === 'held') {
-    w.claim = r.claim;
-    return { held: true };
-  }
-  if (r.kind === 'lost') {
-    const back = await takeBack(w, claim, r.now);
-    if (back) {
-      w.claim = back;
-      return { held: true };
-    }
-    if (k) lostClaim(w, k, claim, r.now);
-    return { held: false, now: r.now };
-  }
-  return { held: true }; // unreachable (remote): the push itself refuses a land whose claim was taken over
+  const claim = w.claim;
+  if (!claim) return { held: true };
+  // no answer (remote unreachable): the land's push itself refuses a claim taken over
+  return (await renew(w, claim)) ?? { held: true };
 }
 
 /** Releases the held claim (a tombstone); says what went wrong, never throws. */

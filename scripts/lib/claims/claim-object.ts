@@ -10,7 +10,7 @@
 //
 // Inputs: a repository (any folder in it), refs. Outputs: values.
 
-import { readRecordRefs, writeRecordCommit } from '../git/record-refs.js';
+import { parseRecordMessage, readRecordRefs, writeRecordCommit } from '../git/record-refs.js';
 import { CLAIM_FORMAT, ClaimRecordSchema, MAX_CLAIM_BYTES, type ClaimRecord } from './claim.js';
 
 /** A claim ref as found, before any lease is judged: its record, or why it cannot be read. */
@@ -29,19 +29,11 @@ export async function writeClaimCommit(repo: string, record: ClaimRecord): Promi
 
 /** A claim commit's message as a record, or why it is not one. */
 export function parseClaimMessage(text: string): { record: ClaimRecord } | { problem: string } {
-  if (Buffer.byteLength(text) > MAX_CLAIM_BYTES) return { problem: `its message is over ${MAX_CLAIM_BYTES} bytes` };
-  let json: unknown;
-  try {
-    json = JSON.parse(text.trim());
-  } catch {
-    return { problem: 'its message is not JSON' };
-  }
-  const parsed = ClaimRecordSchema.safeParse(json);
-  if (parsed.success) return { record: parsed.data };
-  const format = (json as { coven?: unknown } | null)?.coven;
-  if (format !== CLAIM_FORMAT) return { problem: `its message is not a ${CLAIM_FORMAT} record` };
-  const issue = parsed.error.issues[0];
-  return { problem: `its record is malformed (${issue ? `${issue.path.join('.') || 'record'}: ${issue.message}` : 'invalid'})`.slice(0, 300) };
+  const parsed = parseRecordMessage(text, ClaimRecordSchema, MAX_CLAIM_BYTES);
+  if ('record' in parsed) return parsed;
+  if (parsed.problem !== 'schema') return { problem: parsed.text };
+  if ((parsed.json as { coven?: unknown } | null)?.coven !== CLAIM_FORMAT) return { problem: `its message is not a ${CLAIM_FORMAT} record` };
+  return { problem: `its record is malformed (${parsed.text})`.slice(0, 300) };
 }
 
 /** Every claim ref under `prefix` (or only `exact`, a full ref name), each with its record or why it has none. */

@@ -8,6 +8,7 @@
 //
 // Inputs: a repository (any folder in it), refs. Outputs: commits, values.
 
+import type { z } from 'zod';
 import { git, gitBytes, gitMessage } from './runner.js';
 
 /** The identity every record commit is made with (a record is coven's, not a person's). */
@@ -33,6 +34,21 @@ export async function writeRecordCommit(repo: string, message: string): Promise<
 }
 
 /** One record ref as found: its message, or why it cannot be a record. */
+/** A record commit's message checked against `schema`: the record, or why it is not one ("over the cap", "not JSON", or zod's first complaint). */
+export function parseRecordMessage<T>(text: string, schema: z.ZodType<T>, maxBytes: number): { record: T } | { problem: 'over' | 'not-json'; text: string } | { problem: 'schema'; json: unknown; text: string } {
+  if (Buffer.byteLength(text) > maxBytes) return { problem: 'over', text: `its message is over ${maxBytes} bytes` };
+  let json: unknown;
+  try {
+    json = JSON.parse(text.trim());
+  } catch {
+    return { problem: 'not-json', text: 'its message is not JSON' };
+  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return { record: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { problem: 'schema', json, text: issue ? `${issue.path.join('.') || 'record'}: ${issue.message}` : 'invalid' };
+}
+
 export interface RecordRef {
   ref: string;
   sha: string;

@@ -13,7 +13,7 @@
 
 import { basename } from 'node:path';
 import { z } from 'zod';
-import { readRecordRefs, writeRecordCommit } from '../git/record-refs.js';
+import { parseRecordMessage, readRecordRefs, writeRecordCommit } from '../git/record-refs.js';
 import { CLI_NAMES } from '../clis/adapter.js';
 import { WORKER_NAME } from '../worker/name.js';
 import { PHASES, type WorkerState } from '../worker/state.js';
@@ -78,20 +78,10 @@ export async function writeWorkerRecordCommit(repo: string, record: WorkerRecord
 
 /** A record commit's message as a record of `machine`/`name`, or why it is not one. */
 export function parseWorkerRecord(text: string, machine: string, name: string): { record: WorkerRecord } | { problem: string } {
-  if (Buffer.byteLength(text) > MAX_WORKER_RECORD_BYTES) return { problem: `its message is over ${MAX_WORKER_RECORD_BYTES} bytes` };
-  let json: unknown;
-  try {
-    json = JSON.parse(text.trim());
-  } catch {
-    return { problem: 'its message is not JSON' };
-  }
-  const parsed = WorkerRecordSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { problem: `its message is not a ${WORKER_RECORD_FORMAT} record (${issue ? `${issue.path.join('.') || 'record'}: ${issue.message}` : 'invalid'})`.slice(0, 300) };
-  }
-  if (parsed.data.machine !== machine || parsed.data.name !== name) return { problem: `its record names ${parsed.data.machine}/${parsed.data.name}, not ${machine}/${name}` };
-  return { record: parsed.data };
+  const parsed = parseRecordMessage(text, WorkerRecordSchema, MAX_WORKER_RECORD_BYTES);
+  if (!('record' in parsed)) return { problem: parsed.problem === 'schema' ? `its message is not a ${WORKER_RECORD_FORMAT} record (${parsed.text})`.slice(0, 300) : parsed.text };
+  if (parsed.record.machine !== machine || parsed.record.name !== name) return { problem: `its record names ${parsed.record.machine}/${parsed.record.name}, not ${machine}/${name}` };
+  return { record: parsed.record };
 }
 
 /** One worker ref as read from the mirror: its record, or why it cannot be read. */

@@ -66,7 +66,7 @@ import { runAsEntry } from './lib/ui/entry.js';
 import { describeWait } from './lib/locks/dispatch-lock.js';
 import { decisionFileOf, describeAgentProblems, MAX_CORRECTIONS } from './lib/agents/dispatch.js';
 import { claimedDispatch, describeClaimsLost, holderOf, MAX_CLAIM_ROUNDS, type ClaimedOutcome } from './lib/agents/claimed-dispatch.js';
-import { resolveRemote } from './lib/remote/target.js';
+import { fixOfRemoteProblem, resolveRemote } from './lib/remote/target.js';
 import { openClaimStore } from './lib/claims/index.js';
 import { describeJob } from './lib/claims/claim.js';
 import { syncWorktreeWithMain } from './lib/land/land.js';
@@ -98,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
   const tipBefore = (main.kind === 'branch' ? await mainTip(worktree, main.name) : null) ?? '';
   // the claims' remote: --remote, else coven.remote (a bad one, or a bad COVEN_MACHINE, stops here)
   const remote = await resolveRemote(repo.paths.mainWorktree, main.kind === 'branch' ? main.name : 'main', args.remote as string | undefined);
-  if (remote.kind === 'problem') return exitWithProblem(64, { what: remote.message, kept: 'Nothing was dispatched and no claim was taken.', next: remote.next ?? ['git remote -v    # the remotes this clone has'] });
+  if (remote.kind === 'problem') return exitWithProblem(64, { what: remote.message, kept: 'Nothing was dispatched and no claim was taken.', next: fixOfRemoteProblem(remote) });
   const display = (line: string) => process.stderr.write(`${line}\n`);
   const stopper = stopSessionsOnSignals();
 

@@ -65,7 +65,7 @@ import { removeStepFiles } from './lib/worker/step-files.js';
 import { samePath } from './lib/files/same-path.js';
 import { undoLeftBySession } from './lib/git/setup-guard.js';
 import { gcClaims } from './lib/claims/gc-claims.js';
-import { resolveRemote } from './lib/remote/target.js';
+import { fixOfRemoteProblem, resolveRemote } from './lib/remote/target.js';
 import type { Unreachable } from './lib/remote/git-remote.js';
 
 export type GcAction =
@@ -317,7 +317,7 @@ export async function main(argv: string[]): Promise<number> {
   if (remote !== undefined) {
     // a bad --remote is a usage error, found before anything is touched (as coven land does)
     const found = await resolveRemote(repo.paths.mainWorktree, (await mainBranchOfName(repo.paths)) ?? 'main', remote);
-    if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was changed, here or on a remote.', next: found.next ?? ['git remote -v    # the remotes this clone has'] });
+    if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was changed, here or on a remote.', next: fixOfRemoteProblem(found) });
   }
   const report = await gc(repo.paths, { dryRun: args['dry-run'] === true, force: args.force === true, ...(remote !== undefined ? { remote } : {}) });
   process.stdout.write(renderGc(report));

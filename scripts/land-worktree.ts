@@ -76,7 +76,7 @@ import { readDecisionFile } from './lib/steps/decision-file.js';
 
 import { SESSION_MARK } from './lib/session/process-groups.js';
 import { mainBranchOf } from './lib/git/main-branch.js';
-import { machineName, resolveRemote, type RemoteTarget } from './lib/remote/target.js';
+import { fixOfRemoteProblem, machineName, type RemoteTarget, resolveRemote } from './lib/remote/target.js';
 
 const spec = { command: 'coven land', usage, boolean: ['keep', 'approve-coven'], string: ['worktree', 'onto', 'decision', 'remote'] };
 
@@ -99,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
     if (refused !== null) return refused;
     const main = await mainBranchOf(repo.paths);
     const found = await resolveRemote(repo.paths.mainWorktree, ontoArg ?? (main.kind === 'branch' ? main.name : 'main'), remoteArg);
-    if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was changed.', next: found.next ?? ['git remote -v    # the remotes this clone has'] });
+    if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was changed.', next: fixOfRemoteProblem(found) });
     remote = found.kind === 'remote' ? found.target : null;
   }
   // an agent can run coven land on its own worktree; the approval is not its to give

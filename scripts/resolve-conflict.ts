@@ -55,7 +55,7 @@ import { openConflict } from './lib/land/open-conflict.js';
 import { abortRebaseIfAny, resolveConflict, type Conflict, type ResolveOutcome } from './lib/land/resolve-conflict.js';
 import { describeLand } from './lib/land/messages.js';
 import { stopSessionsOnSignals } from './lib/session/stop-on-signal.js';
-import { resolveRemote } from './lib/remote/target.js';
+import { fixOfRemoteProblem, resolveRemote } from './lib/remote/target.js';
 
 const spec = { command: 'coven resolve', usage, string: ['session', 'worktree', 'remote'] };
 
@@ -81,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
   if (open.kind !== 'conflict') return exitWithProblem(2, { what: noConflict(open.kind, worktree, record.branch, open.kind === 'other-branch' ? open.rebasing : null), kept: 'Nothing was changed.' });
 
   const found = await resolveRemote(repo.paths.mainWorktree, open.conflict.onto, cl.args.remote as string | undefined);
-  if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was changed; the rebase is as it was.', next: found.next ?? ['git remote -v    # the remotes this clone has'] });
+  if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was changed; the rebase is as it was.', next: fixOfRemoteProblem(found) });
   const stopper = stopSessionsOnSignals();
   // the agent file as main has it: the worktree, mid-rebase, holds the agent's own commits
   const cli = cliOfRecord(record);

@@ -49,7 +49,7 @@ import { describeCopy, problemFor } from './lib/worktree/spawn-messages.js';
 import { exitWithProblem, formatProblem } from './lib/ui/problem.js';
 import { findRepo } from './lib/git/runner.js';
 import { mainBranchOf } from './lib/git/main-branch.js';
-import { resolveRemote } from './lib/remote/target.js';
+import { fixOfRemoteProblem, resolveRemote } from './lib/remote/target.js';
 import { fetchRemoteMain } from './lib/land/remote-main.js';
 
 const spec = { command: 'coven spawn', usage, string: ['worktree-base', 'from', 'remote'], positional: 1 };
@@ -82,7 +82,7 @@ async function remoteStart(cwd: string, flag: string | undefined): Promise<strin
   const main = await mainBranchOf(repo.paths);
   if (main.kind !== 'branch') return null;
   const found = await resolveRemote(repo.paths.mainWorktree, main.name, flag);
-  if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was created.', next: found.next ?? ['git remote -v    # the remotes this clone has'] });
+  if (found.kind === 'problem') return exitWithProblem(64, { what: found.message, kept: 'Nothing was created.', next: fixOfRemoteProblem(found) });
   if (found.kind === 'local') return null;
   const fetched = await fetchRemoteMain(repo.paths.mainWorktree, found.target);
   if (fetched.kind !== 'tip') return exitWithProblem(7, { what: `the main branch of ${found.target.name} could not be fetched: ${fetched.message}`, kept: 'Nothing was created.', next: [`git fetch ${found.target.name}   (then coven spawn again)`] });

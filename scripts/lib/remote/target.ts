@@ -130,6 +130,11 @@ export async function resolveRemote(mainWorktree: string, main: string, flag: st
   return { kind: 'remote', target: { name, url: withoutCredentials(url.stdout.trim()), main, machine: machine.name } };
 }
 
+/** What to run to fix a lookup problem: its own commands, else a look at this clone's remotes. */
+export function fixOfRemoteProblem(p: Extract<RemoteLookup, { kind: 'problem' }>): string[] {
+  return p.next ?? ['git remote -v    # the remotes this clone has'];
+}
+
 /** `https://user:token@host/x` → `https://host/x`: a URL as messages may show it. */
 export function withoutCredentials(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');

@@ -4,10 +4,9 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { commitFile, coven, sh, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
+import { implementByHand } from './helpers/job-by-hand.js';
 import { assertFakeRunsOk, fakeClaudeEnv, type FakeRun } from './helpers/fake-claude.js';
 import { machineClone, serveRepository, startGitDaemon } from './helpers/git-daemon.js';
 
@@ -30,12 +29,7 @@ test('coven resolve --remote: the resolution is pushed to the remote main; exit 
     const other = await machineClone(url, 'box-b');
     const env = { ...fakeClaudeEnv([implement, resolving]), COVEN_WORKTREE_BASE: tempDir('coven-wt-'), COVEN_MACHINE: 'box-a' };
     const wt = (await coven(['spawn', 'coven/w2'], { cwd: here, env })).stdout.trim();
-    const dir = tempDir('coven-steps-');
-    const decision = join(dir, 'decision.json');
-    const record = join(dir, 'session.json');
-    writeFileSync(decision, JSON.stringify({ coven: 'decision/1', kind: 'run', agent: 'implement', args: { issue: 'issues/b.md' }, worktree: wt, worker: 'w2', main_tip: '', at: new Date().toISOString() }));
-    const ran = await coven(['run-agent', '--decision', decision, '--out', record], { cwd: wt, env });
-    assert.is(ran.code, 0, ran.stderr + ran.stdout);
+    const record = await implementByHand(wt, env);
     await commitFile(other, 'greeting.txt', 'bonjour\n', 'a: greet in French');
     await sh(other, 'push', '-q', 'origin', 'main');
     const land = await coven(['land', '--keep', '--remote', 'origin'], { cwd: wt, env });

@@ -5,6 +5,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { spawn } from 'node:child_process';
 import { commitFile, coven, covenBin, sh, tempDir } from './helpers/repo.js';
 import { covenRepo, issueFile } from './helpers/coven-repo.js';
+import { implementByHand } from './helpers/job-by-hand.js';
 import { assertFakeRunsOk, fakeClaudeEnv, readFakeLog, type FakeRun } from './helpers/fake-claude.js';
 
 const MERGED = 'bonjour\nhallo\n';
@@ -30,12 +31,7 @@ async function conflicted(after: FakeRun[]) {
   const env = { ...fakeClaudeEnv([implement, ...after]), COVEN_WORKTREE_BASE: tempDir('coven-wt-') };
   const spawned = await coven(['spawn', 'coven/w2'], { cwd: repo, env });
   const wt = spawned.stdout.trim();
-  const dir = tempDir('coven-steps-');
-  const decision = join(dir, 'decision.json');
-  const record = join(dir, 'session.json');
-  writeFileSync(decision, JSON.stringify({ coven: 'decision/1', kind: 'run', agent: 'implement', args: { issue: 'issues/b.md' }, worktree: wt, worker: 'w2', main_tip: '', at: new Date().toISOString() }));
-  const ran = await coven(['run-agent', '--decision', decision, '--out', record], { cwd: wt, env });
-  assert.is(ran.code, 0, ran.stderr + ran.stdout);
+  const record = await implementByHand(wt, env);
   await commitFile(repo, 'greeting.txt', 'bonjour\n', 'a: greet in French');
   const land = await coven(['land', '--keep'], { cwd: wt, env });
   assert.is(land.code, 3, land.stderr + land.stdout);

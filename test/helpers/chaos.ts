@@ -440,6 +440,9 @@ export async function stopWorkers(procs: WorkerProc[]): Promise<string[]> {
     const tail = readFileSync(p.log, 'utf8').trimEnd().split('\n').slice(-6).join('\n    ');
     problems.push(`worker ${p.name} exited by itself with ${p.child.exitCode ?? p.child.signalCode}:\n    ${tail}`);
   }
+  // a worker started just now (a restart after a kill) is stopped once it is up: SIGTERM
+  // during Node's start-up, before the worker's handler exists, ends any Node program
+  await withTimeout(Promise.all(procs.map((p) => untilStarted(p))), 15_000, null);
   for (const p of procs) {
     if (!p.alive) continue;
     p.endedBy = 'stop';
@@ -455,6 +458,11 @@ export async function stopWorkers(procs: WorkerProc[]): Promise<string[]> {
     if (p.endedBy === 'stop' && code !== 0 && code !== 3) problems.push(`worker ${p.name} exited with ${code ?? p.child.signalCode} when stopped`);
   }
   return problems;
+}
+
+/** Resolves once the worker has written its first line (its header: its signal handlers are set), or has ended. */
+async function untilStarted(p: WorkerProc): Promise<void> {
+  while (p.alive && readFileSync(p.log, 'utf8') === '') await new Promise((r) => setTimeout(r, 50));
 }
 
 function killGroup(pid: number): void {

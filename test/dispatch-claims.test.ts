@@ -268,7 +268,7 @@ test('kill -9 before the job committed anything: the restarted worker lets its c
     await waitFor(async () => (await landedCount(repo)) === 1, 'a landed after all', 30_000, why);
     assert.match(again.stdout(), /w1's earlier run of implement \(issue: issues\/a\.md\) stopped before it committed anything; its claim is released/);
     const [after] = await claims(repo);
-    assert.is(after!.record.state, 'landed');
+    assert.is(after!.record.state, 'landed', `${JSON.stringify(after!.record)}\n${why()}`);
   } finally {
     await stopAll(workers, 'SIGTERM');
   }
